@@ -1,0 +1,311 @@
+//! The command line: parses arguments, loads scenarios, runs them and prints
+//! reports. Exit codes (CONTRACT.md): 0 ok, 1 runtime error, 2 usage error,
+//! 65 invalid scenario file.
+
+pub mod pace;
+
+use crate::bundled;
+use crate::report::{Report, table, text};
+use crate::scenario::{PLANNED_STRATEGIES, Scenario, ScenarioError, Strategy, parse_scenario};
+use crate::sim;
+use clap::{Parser, Subcommand, ValueEnum};
+use pace::Stopwatch;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "stratus",
+    version,
+    about = "A local cloud simulator: run the MyClothes architecture in virtual time, break it, count the carts shoppers lose."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One run of a scenario; the report goes to stdout (or --out).
+    Run {
+        /// A scenario file, or the name of a bundled scenario (see `stratus list`).
+        file: String,
+        /// sticky | cookie | store (default: the scenario's own).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Overrides the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Report format (default: from --out's extension, else text).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Write the report here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Include the per-second series in JSON output.
+        #[arg(long)]
+        series: bool,
+        /// The live dashboard (not built yet).
+        #[arg(long, hide = true)]
+        tui: bool,
+    },
+    /// The same scenario and seed under each strategy, side by side.
+    Compare {
+        file: String,
+        /// Comma-separated strategies.
+        #[arg(long, default_value = "sticky,cookie,store")]
+        strategies: String,
+        /// Overrides the scenario's seed (the first seed with --seeds).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Runs this many consecutive seeds, starting at the scenario's.
+        #[arg(long, default_value_t = 1)]
+        seeds: u32,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(long, hide = true)]
+        tui: bool,
+    },
+    /// Parses and checks scenario files without running them.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// The bundled scenarios, one line each.
+    List,
+}
+
+/// A failure with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    #[error("{0}")]
+    Runtime(String),
+    /// Already told to the user; only the exit code is left.
+    #[error("")]
+    Reported(i32),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Scenario(_) => 65,
+            CliError::Runtime(_) => 1,
+            CliError::Reported(c) => *c,
+        }
+    }
+}
+
+/// Reads a scenario from a path or a bundled name.
+pub fn load(arg: &str) -> Result<Scenario, CliError> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let bytes = std::fs::read(path).map_err(|e| CliError::Runtime(format!("{arg}: cannot read: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            CliError::Scenario(ScenarioError {
+                file: arg.to_string(),
+                line: None,
+                column: None,
+                message: "the file is not UTF-8 text: expected a TOML scenario".into(),
+            })
+        })?;
+        return Ok(parse_scenario(arg, &text)?);
+    }
+    if let Some(text) = bundled::find(arg) {
+        let name = arg.strip_suffix(".toml").unwrap_or(arg);
+        return Ok(parse_scenario(&format!("scenarios/{name}.toml"), text)?);
+    }
+    if path.exists() {
+        return Err(CliError::Usage(format!("{arg} is not a file: expected a scenario file")));
+    }
+    let names: Vec<&str> = bundled::BUNDLED.iter().map(|(n, _)| *n).collect();
+    Err(CliError::Usage(format!(
+        "no scenario file or bundled scenario named {arg:?}: expected a path to a .toml file or one of: {}",
+        names.join(", ")
+    )))
+}
+
+fn strategy(s: &str) -> Result<Strategy, CliError> {
+    let s = s.trim();
+    Strategy::parse(s).ok_or_else(|| {
+        let note = if PLANNED_STRATEGIES.contains(&s) { " (durable is planned, not built yet)" } else { "" };
+        CliError::Usage(format!("unknown strategy {s:?}{note}: expected sticky, cookie or store"))
+    })
+}
+
+fn no_tui(tui: bool) -> Result<(), CliError> {
+    if tui {
+        return Err(CliError::Usage(
+            "--tui: the live dashboard is not built yet; run without it for the report".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs once, filling in the wall-clock figures.
+pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
+    let watch = Stopwatch::start();
+    let mut r = sim::run(sc, strategy, seed);
+    let secs = watch.seconds();
+    r.wall.seconds = secs;
+    r.wall.sim_requests_per_second = if secs > 0.0 { (r.requests.total as f64 / secs).round() } else { 0.0 };
+    r
+}
+
+/// Runs every (strategy, seed) pair over `jobs` threads; results in input order.
+pub fn run_many(sc: &Scenario, pairs: &[(Strategy, u64)], jobs: usize) -> Vec<Report> {
+    let jobs = jobs.clamp(1, pairs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<Option<Report>> = vec![None; pairs.len()];
+    let slots = std::sync::Mutex::new(&mut out);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(st, seed)) = pairs.get(i) else { break };
+                    let r = timed_run(sc, st, seed);
+                    slots.lock().expect("no panics while holding")[i] = Some(r);
+                }
+            });
+        }
+    });
+    out.into_iter().map(|r| r.expect("every pair ran")).collect()
+}
+
+fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
+    if let Some(f) = format {
+        return f;
+    }
+    match out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+        Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some("md") | Some("markdown") => Format::Markdown,
+        _ => Format::Text,
+    }
+}
+
+fn emit(text: &str, out: &Option<PathBuf>) -> Result<(), CliError> {
+    match out {
+        Some(p) => std::fs::write(p, text).map_err(|e| CliError::Runtime(format!("{}: cannot write: {e}", p.display()))),
+        None => {
+            use std::io::Write;
+            let mut so = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = so.write_all(text.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+/// Parses the command line and does what it says; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(()) => 0,
+        Err(e) => {
+            if !matches!(e, CliError::Reported(_)) {
+                eprintln!("stratus: {e}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+pub fn dispatch(cmd: Command) -> Result<(), CliError> {
+    match cmd {
+        Command::Run { file, strategy: st, seed, format, out, series, tui } => {
+            no_tui(tui)?;
+            let sc = load(&file)?;
+            let st = match st {
+                Some(s) => strategy(&s)?,
+                None => sc.strategy,
+            };
+            let mut r = timed_run(&sc, st, seed.unwrap_or(sc.seed));
+            let fmt = pick_format(format, &out);
+            if !(series && fmt == Format::Json) {
+                r.series = None;
+            }
+            let text = match fmt {
+                Format::Text => text::render(&r),
+                Format::Json => r.to_json() + "\n",
+                Format::Csv => table::csv(std::slice::from_ref(&r)),
+                Format::Markdown => table::markdown(std::slice::from_ref(&r)),
+            };
+            emit(&text, &out)
+        }
+        Command::Compare { file, strategies, seed, seeds, format, out, jobs, tui } => {
+            no_tui(tui)?;
+            let sc = load(&file)?;
+            let sts = strategies.split(',').filter(|s| !s.trim().is_empty()).map(strategy).collect::<Result<Vec<_>, _>>()?;
+            if sts.is_empty() {
+                return Err(CliError::Usage("--strategies is empty: expected e.g. sticky,cookie,store".into()));
+            }
+            if seeds == 0 {
+                return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
+            }
+            let first = seed.unwrap_or(sc.seed);
+            let pairs: Vec<(Strategy, u64)> = (0..u64::from(seeds))
+                .flat_map(|k| sts.iter().map(move |&s| (s, first.wrapping_add(k))))
+                .collect();
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let mut runs = run_many(&sc, &pairs, jobs);
+            for r in &mut runs {
+                r.series = None;
+            }
+            let text = match pick_format(format, &out) {
+                Format::Text => runs.chunks(sts.len()).map(text::render_compare).collect::<Vec<_>>().join("\n"),
+                Format::Json => {
+                    let v = serde_json::json!({ "runs": runs });
+                    serde_json::to_string_pretty(&v).expect("serialises") + "\n"
+                }
+                Format::Csv => table::csv(&runs),
+                Format::Markdown => runs.chunks(sts.len()).map(table::markdown).collect::<Vec<_>>().join("\n"),
+            };
+            emit(&text, &out)
+        }
+        Command::Validate { files } => {
+            let mut code = 0;
+            for f in &files {
+                match load(f) {
+                    Ok(sc) => println!("ok  {f}: {} ({} simulated, {} timeline actions)", sc.name, sc.duration, sc.timeline.len()),
+                    Err(e) => {
+                        eprintln!("stratus: {e}");
+                        // An invalid file outranks a usage error in the exit code.
+                        code = code.max(e.exit_code());
+                    }
+                }
+            }
+            if code == 0 { Ok(()) } else { Err(CliError::Reported(code)) }
+        }
+        Command::List => {
+            for (name, text) in bundled::BUNDLED {
+                let desc = parse_scenario(name, text).map(|s| s.description).unwrap_or_default();
+                println!("{name:<18} {desc}");
+            }
+            Ok(())
+        }
+    }
+}

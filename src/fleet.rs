@@ -1,0 +1,151 @@
+//! The auto-scaling group's decisions: where to launch, whom to terminate, and
+//! how a rolling deploy proceeds. The world carries them out.
+//!
+//! - Launches go to the live AZ with the fewest counted nodes (even spread); a
+//!   dead AZ gets none.
+//! - Scale-in picks from the AZ with the most counted nodes, then the oldest
+//!   node there (ASG's default policy keeps AZs balanced first).
+//! - A rolling deploy (instance refresh) drains `batch` old nodes at a time;
+//!   the group launches their replacements at once, and the next batch starts
+//!   when every replacement is healthy.
+
+use crate::lb::NodeId;
+use crate::node::{Node, NodeState};
+use crate::scenario::AzIx;
+
+#[derive(Debug)]
+pub struct Deploy {
+    pub batch: u32,
+    pub fault: usize,
+    /// Replacements of the current batch not yet healthy.
+    pub waiting: Vec<NodeId>,
+}
+
+#[derive(Debug)]
+pub struct Fleet {
+    pub nodes: Vec<Node>,
+    pub desired: u32,
+    pub version: u32,
+    pub deploy: Option<Deploy>,
+}
+
+impl Fleet {
+    pub fn new(desired: u32) -> Self {
+        Fleet {
+            nodes: Vec::new(),
+            desired,
+            version: 1,
+            deploy: None,
+        }
+    }
+
+    pub fn counted(&self) -> u32 {
+        self.nodes.iter().filter(|n| n.counted()).count() as u32
+    }
+
+    fn per_az(&self, azs: usize) -> Vec<u32> {
+        let mut c = vec![0u32; azs];
+        for n in self.nodes.iter().filter(|n| n.counted()) {
+            c[n.az] += 1;
+        }
+        c
+    }
+
+    /// AZs for the launches needed to reach desired capacity, in order.
+    pub fn launch_plan(&self, alive: &[bool]) -> Vec<AzIx> {
+        let mut counts = self.per_az(alive.len());
+        let need = self.desired.saturating_sub(self.counted());
+        let mut plan = Vec::new();
+        for _ in 0..need {
+            let best = (0..alive.len())
+                .filter(|&a| alive[a])
+                .min_by_key(|&a| (counts[a], a));
+            match best {
+                Some(a) => {
+                    counts[a] += 1;
+                    plan.push(a);
+                }
+                None => break,
+            }
+        }
+        plan
+    }
+
+    /// Nodes to terminate to come down to desired capacity.
+    pub fn scale_in_victims(&self, azs: usize) -> Vec<NodeId> {
+        let mut counts = self.per_az(azs);
+        let excess = self.counted().saturating_sub(self.desired);
+        let mut chosen: Vec<NodeId> = Vec::new();
+        for _ in 0..excess {
+            let Some(az) = (0..azs).filter(|&a| counts[a] > 0).max_by_key(|&a| (counts[a], std::cmp::Reverse(a))) else {
+                break;
+            };
+            let victim = self
+                .nodes
+                .iter()
+                .filter(|n| n.counted() && n.az == az && !chosen.contains(&n.id))
+                .min_by_key(|n| (n.launched_at, n.id));
+            if let Some(v) = victim {
+                chosen.push(v.id);
+                counts[az] -= 1;
+            }
+        }
+        chosen
+    }
+
+    /// The next batch of old-version nodes a deploy replaces, oldest first.
+    pub fn next_old_batch(&self, batch: u32) -> Vec<NodeId> {
+        let mut old: Vec<&Node> = self
+            .nodes
+            .iter()
+            .filter(|n| n.state == NodeState::InService && n.version < self.version)
+            .collect();
+        old.sort_by_key(|n| (n.launched_at, n.id));
+        old.iter().take(batch as usize).map(|n| n.id).collect()
+    }
+
+    /// The default deploy batch: 10 % of desired (instance refresh's default
+    /// minimum healthy percentage is 90 %), at least one node.
+    pub fn default_batch(&self) -> u32 {
+        (self.desired / 10).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet(azs: &[AzIx]) -> Fleet {
+        let mut f = Fleet::new(azs.len() as u32);
+        for (i, &az) in azs.iter().enumerate() {
+            let mut n = Node::new(i as u32, az, i as u64, 1);
+            n.state = NodeState::InService;
+            f.nodes.push(n);
+        }
+        f
+    }
+
+    #[test]
+    fn launches_spread_evenly_and_skip_dead_azs() {
+        let mut f = fleet(&[]);
+        f.desired = 6;
+        assert_eq!(f.launch_plan(&[true, true, true]), vec![0, 1, 2, 0, 1, 2]);
+        assert_eq!(f.launch_plan(&[true, false, true]), vec![0, 2, 0, 2, 0, 2]);
+    }
+
+    #[test]
+    fn scale_in_keeps_balance_then_oldest() {
+        let mut f = fleet(&[0, 0, 0, 1, 1, 2]);
+        f.desired = 3;
+        // AZ 0 has 3: its oldest (0) goes, then AZ 0 and 1 tie at 2: lowest AZ first.
+        assert_eq!(f.scale_in_victims(3), vec![0, 1, 3]);
+    }
+
+    #[test]
+    fn deploy_batches_take_oldest_old_version() {
+        let mut f = fleet(&[0, 1, 2]);
+        f.version = 2;
+        assert_eq!(f.next_old_batch(2), vec![0, 1]);
+        assert_eq!(f.default_batch(), 1);
+    }
+}

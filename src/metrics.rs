@@ -1,0 +1,194 @@
+//! What a run measures while it runs: latency histograms, counters by cause,
+//! queueing integrals and a per-second series. Observers only: nothing here
+//! changes what the model does.
+
+use crate::scenario::Kind;
+use crate::time::SimTime;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Latencies are recorded in microseconds, from 1 µs to one day, 3 significant digits.
+fn hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 86_400_000_000, 3).expect("valid bounds")
+}
+
+/// Node counts in one AZ at one moment, by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AzNodes {
+    pub launching: u16,
+    pub healthy: u16,
+    pub unhealthy: u16,
+    pub draining: u16,
+    pub dead: u16,
+}
+
+/// One simulated second.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SecondRow {
+    pub t_s: u32,
+    pub requests: u32,
+    pub failures: u32,
+    pub p99_ms: f64,
+    pub nodes: Vec<AzNodes>,
+    pub carts_lost: u64,
+}
+
+/// Time-integrals for the queueing checks (Little's law, Erlang C).
+#[derive(Clone, Debug, Default)]
+pub struct Queueing {
+    /// Requests admitted to a node (queued or started).
+    pub arrivals: u64,
+    /// Requests that finished service.
+    pub served: u64,
+    /// Sum of time spent queued before service, of requests that started.
+    pub wait_sum: u128,
+    pub started: u64,
+    /// Sum of node arrival to service end, of requests served.
+    pub sojourn_sum: u128,
+    /// ∫ number-in-system dt (ns · requests).
+    pub area: u128,
+    pub in_system: u64,
+    last: SimTime,
+}
+
+impl Queueing {
+    fn advance(&mut self, now: SimTime) {
+        self.area += u128::from(self.in_system) * u128::from(now - self.last);
+        self.last = now;
+    }
+    pub fn enter(&mut self, now: SimTime) {
+        self.advance(now);
+        self.in_system += 1;
+        self.arrivals += 1;
+    }
+    pub fn leave(&mut self, now: SimTime, sojourn: u64) {
+        self.advance(now);
+        self.in_system -= 1;
+        self.served += 1;
+        self.sojourn_sum += u128::from(sojourn);
+    }
+    /// A request removed without service (its node died).
+    pub fn drop_one(&mut self, now: SimTime) {
+        self.advance(now);
+        self.in_system -= 1;
+    }
+    pub fn start(&mut self, wait: u64) {
+        self.started += 1;
+        self.wait_sum += u128::from(wait);
+    }
+    pub fn close(&mut self, now: SimTime) {
+        self.advance(now);
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    pub lat_all: Histogram<u64>,
+    pub lat_kind: [Histogram<u64>; 5],
+    second: Histogram<u64>,
+    pub requests: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub checkouts_ok: u64,
+    pub checkouts_failed: u64,
+    pub started: u64,
+    pub finished: u64,
+    pub with_items: u64,
+    pub carts_lost: u64,
+    pub items_lost: u64,
+    pub abandoned_with_items: u64,
+    pub request_bytes: u64,
+    pub cookie_bytes: u64,
+    pub cookie_max: u64,
+    pub sent: u64,
+    pub cookies_rejected: u64,
+    pub cookies_ignored: u64,
+    pub store_writes_lost: u64,
+    pub queue: Queueing,
+    pub series: Vec<SecondRow>,
+    sec_requests: u32,
+    sec_failures: u32,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            lat_all: hist(),
+            lat_kind: std::array::from_fn(|_| hist()),
+            second: hist(),
+            requests: 0,
+            ok: 0,
+            failed: 0,
+            errors: BTreeMap::new(),
+            checkouts_ok: 0,
+            checkouts_failed: 0,
+            started: 0,
+            finished: 0,
+            with_items: 0,
+            carts_lost: 0,
+            items_lost: 0,
+            abandoned_with_items: 0,
+            request_bytes: 0,
+            cookie_bytes: 0,
+            cookie_max: 0,
+            sent: 0,
+            cookies_rejected: 0,
+            cookies_ignored: 0,
+            store_writes_lost: 0,
+            queue: Queueing::default(),
+            series: Vec::new(),
+            sec_requests: 0,
+            sec_failures: 0,
+        }
+    }
+}
+
+impl Metrics {
+    /// A response reached the shopper `latency` ns after it sent the request.
+    pub fn response(&mut self, kind: Kind, latency: u64, failure: Option<&'static str>) {
+        let us = (latency / 1_000).max(1);
+        self.lat_all.saturating_record(us);
+        self.lat_kind[kind.index()].saturating_record(us);
+        self.second.saturating_record(us);
+        self.requests += 1;
+        self.sec_requests += 1;
+        match failure {
+            None => self.ok += 1,
+            Some(cause) => {
+                self.failed += 1;
+                self.sec_failures += 1;
+                *self.errors.entry(cause).or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// A request left the browser carrying `cookie` bytes of Cookie header.
+    pub fn sent(&mut self, request: u64, cookie: u64) {
+        self.sent += 1;
+        self.request_bytes += request;
+        self.cookie_bytes += cookie;
+        self.cookie_max = self.cookie_max.max(cookie);
+    }
+
+    /// Closes one simulated second of the series.
+    pub fn second(&mut self, t_s: u32, nodes: Vec<AzNodes>) {
+        let p99 = if self.second.is_empty() {
+            0.0
+        } else {
+            self.second.value_at_quantile(0.99) as f64 / 1_000.0
+        };
+        self.series.push(SecondRow {
+            t_s,
+            requests: self.sec_requests,
+            failures: self.sec_failures,
+            p99_ms: p99,
+            nodes,
+            carts_lost: self.carts_lost,
+        });
+        self.second.reset();
+        self.sec_requests = 0;
+        self.sec_failures = 0;
+    }
+}

@@ -1,0 +1,109 @@
+//! Reports as tables for other tools: CSV (one row per run) and Markdown (for
+//! CI job summaries).
+
+use super::Report;
+use super::text::COMPARE_ROWS;
+use std::fmt::Write;
+
+const CSV_HEADER: &str = "scenario,strategy,seed,simulated_seconds,shoppers_started,shoppers_finished,with_items,carts_lost,items_lost,abandoned_with_items,carts_at_risk,requests_total,requests_ok,requests_failed,checkouts_ok,checkouts_failed,latency_mean_ms,latency_p50_ms,latency_p99_ms,bytes_request_mean,bytes_cookie_mean,bytes_cookie_max,wall_seconds";
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn csv(runs: &[Report]) -> String {
+    let mut o = String::from(CSV_HEADER);
+    o.push('\n');
+    for r in runs {
+        let s = &r.shoppers;
+        let l = &r.latency_ms.all;
+        let _ = writeln!(
+            o,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            field(&r.scenario),
+            r.strategy,
+            r.seed,
+            r.simulated_seconds,
+            s.started,
+            s.finished,
+            s.with_items,
+            s.carts_lost,
+            s.items_lost,
+            s.abandoned_with_items,
+            r.carts_at_risk(),
+            r.requests.total,
+            r.requests.ok,
+            r.requests.failed,
+            r.checkouts.ok,
+            r.checkouts.failed,
+            l.mean,
+            l.p50,
+            l.p99,
+            r.bytes.request_mean,
+            r.bytes.cookie_mean,
+            r.bytes.cookie_max,
+            r.wall.seconds
+        );
+    }
+    o
+}
+
+pub fn markdown(runs: &[Report]) -> String {
+    let mut o = String::new();
+    let Some(first) = runs.first() else {
+        return o;
+    };
+    let _ = writeln!(
+        o,
+        "**{}** · seed {} · {} s simulated\n",
+        first.scenario, first.seed, first.simulated_seconds
+    );
+    o.push_str("| figure |");
+    for r in runs {
+        let _ = write!(o, " {} |", r.strategy);
+    }
+    o.push_str("\n|---|");
+    for _ in runs {
+        o.push_str("---:|");
+    }
+    o.push('\n');
+    for (name, f) in COMPARE_ROWS {
+        let _ = write!(o, "| {} |", name.trim());
+        for r in runs {
+            let _ = write!(o, " {} |", f(r));
+        }
+        o.push('\n');
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_match_header() {
+        let r = Report {
+            scenario: "a,b".into(),
+            ..Default::default()
+        };
+        let out = csv(&[r.clone(), r]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let cols = CSV_HEADER.split(',').count();
+        // the quoted scenario holds one comma that is not a separator
+        assert_eq!(lines[1].split(',').count(), cols + 1);
+        assert!(lines[1].starts_with("\"a,b\","));
+    }
+
+    #[test]
+    fn markdown_has_a_row_per_figure() {
+        let out = markdown(&[Report::default()]);
+        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), COMPARE_ROWS.len() + 1);
+    }
+}

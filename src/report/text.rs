@@ -1,0 +1,200 @@
+//! Reports as aligned text a person reads at a glance.
+
+use super::{Latency, Report};
+use std::fmt::Write;
+
+/// 12345 → "12,345".
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}
+
+fn lat_row(out: &mut String, name: &str, l: &Latency) {
+    let _ = writeln!(
+        out,
+        "  {:<12}{:>9.2}{:>9.2}{:>9.2}{:>10.2}{:>10.2}{:>11.2}",
+        name, l.mean, l.p50, l.p90, l.p99, l.p999, l.max
+    );
+}
+
+/// One run's report.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} · strategy {} · seed {} · {} s simulated",
+        r.scenario, r.strategy, r.seed, r.simulated_seconds
+    );
+    o.push('\n');
+    let s = &r.shoppers;
+    let _ = writeln!(
+        o,
+        "shoppers    started {}   finished {}   with items {}",
+        thousands(s.started),
+        thousands(s.finished),
+        thousands(s.with_items)
+    );
+    let _ = writeln!(
+        o,
+        "carts       LOST {}  (items {})   at risk at faults {}   abandoned with items {}",
+        thousands(s.carts_lost),
+        thousands(s.items_lost),
+        thousands(r.carts_at_risk()),
+        thousands(s.abandoned_with_items)
+    );
+    let q = &r.requests;
+    let _ = writeln!(
+        o,
+        "requests    total {}   ok {}   failed {} ({})",
+        thousands(q.total),
+        thousands(q.ok),
+        thousands(q.failed),
+        pct(r.failure_rate())
+    );
+    if !q.errors.is_empty() {
+        let causes: Vec<String> = q.errors.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
+        let _ = writeln!(o, "  failed by  {}", causes.join(" · "));
+    }
+    let _ = writeln!(
+        o,
+        "checkouts   ok {}   failed {}",
+        thousands(r.checkouts.ok),
+        thousands(r.checkouts.failed)
+    );
+    o.push('\n');
+    let _ = writeln!(
+        o,
+        "latency ms  {:>9}{:>9}{:>9}{:>10}{:>10}{:>11}",
+        "mean", "p50", "p90", "p99", "p99.9", "max"
+    );
+    lat_row(&mut o, "all", &r.latency_ms.all);
+    for (k, l) in &r.latency_ms.by_kind {
+        lat_row(&mut o, k, l);
+    }
+    o.push('\n');
+    let _ = writeln!(
+        o,
+        "bytes       request mean {:.0}   cookie mean {:.0}   cookie max {}",
+        r.bytes.request_mean, r.bytes.cookie_mean, r.bytes.cookie_max
+    );
+    let ss = &r.sessions;
+    let _ = writeln!(
+        o,
+        "sessions    re-sticks {}   cookies rejected {}   cookies over the limit {}   store writes lost {}",
+        thousands(ss.resticks),
+        thousands(ss.cookies_rejected),
+        thousands(ss.cookies_ignored_oversize),
+        thousands(ss.store_writes_lost)
+    );
+    if !r.faults.is_empty() {
+        o.push('\n');
+        let _ = writeln!(o, "faults");
+        for f in &r.faults {
+            let _ = writeln!(
+                o,
+                "  {:>8.1} s  {:<20} carts at risk {}",
+                f.t_s,
+                f.action,
+                thousands(f.carts_at_risk)
+            );
+        }
+    }
+    if !r.events.is_empty() {
+        o.push('\n');
+        const SHOWN: usize = 24;
+        let _ = writeln!(
+            o,
+            "events ({} in all{})",
+            r.events.len(),
+            if r.events.len() > SHOWN { ", first 24; --format json has them all" } else { "" }
+        );
+        for e in r.events.iter().take(SHOWN) {
+            let _ = writeln!(o, "  {:>8.1} s  {:<20} {}", e.t_s, e.kind, e.detail);
+        }
+    }
+    o
+}
+
+/// A labelled figure of a report.
+pub type Row = (&'static str, fn(&Report) -> String);
+
+/// The figures a comparison shows, one row each, with how to print them.
+pub const COMPARE_ROWS: [Row; 16] = [
+    ("carts lost", |r| thousands(r.shoppers.carts_lost)),
+    ("  items lost", |r| thousands(r.shoppers.items_lost)),
+    ("  carts at risk at faults", |r| thousands(r.carts_at_risk())),
+    ("abandoned with items", |r| thousands(r.shoppers.abandoned_with_items)),
+    ("shoppers with items", |r| thousands(r.shoppers.with_items)),
+    ("checkouts ok", |r| thousands(r.checkouts.ok)),
+    ("checkouts failed", |r| thousands(r.checkouts.failed)),
+    ("requests", |r| thousands(r.requests.total)),
+    ("requests failed", |r| thousands(r.requests.failed)),
+    ("  failure rate", |r| pct(r.failure_rate())),
+    ("latency p50 ms", |r| format!("{:.2}", r.latency_ms.all.p50)),
+    ("latency p99 ms", |r| format!("{:.2}", r.latency_ms.all.p99)),
+    ("request bytes (mean)", |r| format!("{:.0}", r.bytes.request_mean)),
+    ("cookie bytes (mean)", |r| format!("{:.0}", r.bytes.cookie_mean)),
+    ("cookie bytes (max)", |r| thousands(r.bytes.cookie_max)),
+    ("sticky re-sticks", |r| thousands(r.sessions.resticks)),
+];
+
+/// Several runs side by side: one column per run.
+pub fn render_compare(runs: &[Report]) -> String {
+    let mut o = String::new();
+    let Some(first) = runs.first() else {
+        return o;
+    };
+    let _ = writeln!(
+        o,
+        "{} · seed {} · {} s simulated",
+        first.scenario, first.seed, first.simulated_seconds
+    );
+    o.push('\n');
+    let width = 14;
+    let _ = write!(o, "{:<28}", "");
+    for r in runs {
+        let _ = write!(o, "{:>width$}", r.strategy);
+    }
+    o.push('\n');
+    for (name, f) in COMPARE_ROWS {
+        let _ = write!(o, "{name:<28}");
+        for r in runs {
+            let _ = write!(o, "{:>width$}", f(r));
+        }
+        o.push('\n');
+    }
+    o.push('\n');
+    let lost: Vec<String> = runs
+        .iter()
+        .map(|r| match r.shoppers.carts_lost {
+            0 => format!("{} lost no cart", r.strategy),
+            n => format!("{} lost {} carts", r.strategy, thousands(n)),
+        })
+        .collect();
+    let _ = writeln!(o, "{}.", lost.join("; "));
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

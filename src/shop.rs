@@ -1,0 +1,205 @@
+//! The shop's request handlers: what an app node does with a request, whatever
+//! drives it (the simulation engine or, later, a real HTTP server).
+//!
+//! A handler loads the session from the strategy's backend, applies the page's
+//! effect on the cart, saves it, and answers with what the shopper's browser
+//! receives: the cart as the server sees it, and any cookie to set.
+
+use crate::cart::{Cart, Item};
+use crate::scenario::Kind;
+use crate::session::cookie::{CookieCodec, CookieError};
+use crate::session::{SessionBackend, Sid, Unavailable};
+
+/// The session part of a request, as the browser sent it.
+pub enum SessionIn<'a> {
+    /// A session-id cookie (sticky and store), if the browser has one.
+    Sid(Option<Sid>),
+    /// A cart cookie (cookie strategy), if the browser has one.
+    Cookie(Option<&'a [u8]>),
+}
+
+/// Where the handler keeps sessions for this request.
+pub enum Backend<'a> {
+    Sid(&'a mut dyn SessionBackend),
+    Cookie(&'a CookieCodec),
+}
+
+/// A shop request.
+pub struct Request<'a> {
+    pub kind: Kind,
+    /// The item an add_to_cart adds.
+    pub item: Option<Item>,
+    pub session: SessionIn<'a>,
+}
+
+/// Why a request failed at the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The session backend could not be reached.
+    SessionUnavailable,
+}
+
+/// What the server answered.
+#[derive(Debug, Default)]
+pub struct Response {
+    /// The cart as the server holds it, on pages that show it
+    /// (add_to_cart, view_cart); for checkout, what was bought.
+    pub cart: Option<Cart>,
+    /// Pieces in the cart, shown in every page's badge.
+    pub badge: u32,
+    /// A new session id to set.
+    pub set_sid: Option<Sid>,
+    /// A new cart cookie value to set.
+    pub set_cookie: Option<Vec<u8>>,
+    /// The cart cookie sent was refused and treated as no session.
+    pub cookie_rejected: Option<CookieError>,
+    /// Whether an order was placed.
+    pub ordered: bool,
+}
+
+/// Handles one request. `new_sid` supplies a session id when one is needed.
+pub fn handle(
+    req: Request<'_>,
+    backend: Backend<'_>,
+    new_sid: &mut dyn FnMut() -> Sid,
+) -> Result<Response, Failure> {
+    let mut resp = Response::default();
+    let unavailable = |_: Unavailable| Failure::SessionUnavailable;
+    match backend {
+        Backend::Sid(store) => {
+            let sid = match req.session {
+                SessionIn::Sid(Some(s)) => s,
+                _ => {
+                    let s = new_sid();
+                    resp.set_sid = Some(s);
+                    s
+                }
+            };
+            // An id the backend does not know is an empty session: what a
+            // re-stuck sticky shopper or an expired store session finds.
+            let mut cart = store.load(sid).map_err(unavailable)?.unwrap_or_default();
+            if apply(req.kind, req.item, &mut cart, &mut resp) {
+                store.save(sid, &cart).map_err(unavailable)?;
+            }
+            finish(req.kind, cart, &mut resp);
+        }
+        Backend::Cookie(codec) => {
+            let mut cart = match req.session {
+                SessionIn::Cookie(Some(v)) => match codec.decode(v) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        resp.cookie_rejected = Some(e);
+                        Cart::default()
+                    }
+                },
+                _ => Cart::default(),
+            };
+            if apply(req.kind, req.item, &mut cart, &mut resp) {
+                resp.set_cookie = Some(codec.encode(&cart));
+            }
+            finish(req.kind, cart, &mut resp);
+        }
+    }
+    Ok(resp)
+}
+
+/// Applies the page's effect on the cart; true if the cart changed.
+fn apply(kind: Kind, item: Option<Item>, cart: &mut Cart, resp: &mut Response) -> bool {
+    match kind {
+        Kind::AddToCart => match item {
+            Some(i) => {
+                cart.add(i);
+                true
+            }
+            None => false,
+        },
+        Kind::Checkout if !cart.is_empty() => {
+            resp.cart = Some(std::mem::take(cart));
+            resp.ordered = true;
+            true
+        }
+        _ => false,
+    }
+}
+
+fn finish(kind: Kind, cart: Cart, resp: &mut Response) {
+    resp.badge = cart.count();
+    if matches!(kind, Kind::AddToCart | Kind::ViewCart) {
+        resp.cart = Some(cart);
+    } else if kind == Kind::Checkout && resp.cart.is_none() {
+        resp.cart = Some(Cart::default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cart::price_of;
+    use crate::session::MemorySessions;
+
+    fn item(p: u32) -> Item {
+        Item {
+            product: p,
+            size: 1,
+            colour: 1,
+            qty: 1,
+            price_cents: price_of(p),
+        }
+    }
+
+    #[test]
+    fn memory_session_flow() {
+        let mut mem = MemorySessions::default();
+        let mut next = 41u128;
+        let mut new_sid = || {
+            next += 1;
+            next
+        };
+        let r = handle(
+            Request { kind: Kind::AddToCart, item: Some(item(1)), session: SessionIn::Sid(None) },
+            Backend::Sid(&mut mem),
+            &mut new_sid,
+        )
+        .unwrap();
+        let sid = r.set_sid.unwrap();
+        assert_eq!(r.cart.unwrap().count(), 1);
+        let r = handle(
+            Request { kind: Kind::Checkout, item: None, session: SessionIn::Sid(Some(sid)) },
+            Backend::Sid(&mut mem),
+            &mut new_sid,
+        )
+        .unwrap();
+        assert!(r.ordered);
+        assert_eq!(r.cart.unwrap().count(), 1);
+        assert!(mem.map.is_empty(), "checkout empties the session");
+    }
+
+    #[test]
+    fn cookie_flow_and_rejection() {
+        let codec = CookieCodec::new(Some(b"k"));
+        let mut never = || unreachable!();
+        let r = handle(
+            Request { kind: Kind::AddToCart, item: Some(item(2)), session: SessionIn::Cookie(None) },
+            Backend::Cookie(&codec),
+            &mut never,
+        )
+        .unwrap();
+        let mut v = r.set_cookie.unwrap();
+        let r = handle(
+            Request { kind: Kind::ViewCart, item: None, session: SessionIn::Cookie(Some(&v)) },
+            Backend::Cookie(&codec),
+            &mut never,
+        )
+        .unwrap();
+        assert_eq!(r.cart.unwrap().count(), 1);
+        v[0] ^= 1;
+        let r = handle(
+            Request { kind: Kind::ViewCart, item: None, session: SessionIn::Cookie(Some(&v)) },
+            Backend::Cookie(&codec),
+            &mut never,
+        )
+        .unwrap();
+        assert!(r.cookie_rejected.is_some());
+        assert_eq!(r.cart.unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,36 @@
+//! Driver 1: runs a scenario through the discrete-event engine and builds the
+//! report. Deterministic: the same scenario, strategy and seed give the same
+//! report (outside `wall`, which callers fill in).
+
+use crate::engine::{Engine, Pacer, Unpaced};
+use crate::report::{Report, RunFacts};
+use crate::scenario::{Scenario, Strategy};
+use crate::world::World;
+
+/// Runs `sc` under `strategy` with `seed`, as fast as possible.
+pub fn run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
+    run_paced(sc, strategy, seed, &mut Unpaced)
+}
+
+/// Runs with a pacer (a dashboard's wall-clock pacing). Pacing decides only
+/// when events are processed, so the report is the same as [`run`]'s, unless
+/// the pacer stops the run early, in which case it covers the time reached.
+pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn Pacer) -> Report {
+    let mut e = Engine::new(World::new(sc.clone(), strategy, seed));
+    e.model.start(&mut e.queue);
+    e.run_until(sc.duration.0, pacer);
+    let end = e.queue.now();
+    let w = &mut e.model;
+    w.metrics.queue.close(end);
+    Report::build(RunFacts {
+        scenario: &w.sc.name,
+        strategy: w.strategy.name(),
+        seed,
+        simulated_ns: end,
+        metrics: &w.metrics,
+        log: &w.log,
+        faults: &w.faults,
+        resticks: w.lb.resticks,
+        events: e.events,
+    })
+}

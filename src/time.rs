@@ -1,0 +1,209 @@
+//! Virtual time and the units scenario files are written in.
+//!
+//! Time is an integer count of nanoseconds so that event order never depends on
+//! floating-point rounding. Durations are written `"250us"`, `"1.5ms"`, `"30s"`,
+//! `"5m"`, `"1h"`, `"1d"`; sizes `"4096B"`, `"4KiB"`.
+
+use std::fmt;
+
+/// A point in virtual time, in nanoseconds since the start of the run.
+pub type SimTime = u64;
+
+pub const NS: u64 = 1;
+pub const US: u64 = 1_000;
+pub const MS: u64 = 1_000_000;
+pub const SEC: u64 = 1_000_000_000;
+pub const MIN: u64 = 60 * SEC;
+pub const HOUR: u64 = 60 * MIN;
+pub const DAY: u64 = 24 * HOUR;
+
+/// A span of virtual time in nanoseconds. Parsed from the file's duration strings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Dur(pub u64);
+
+impl Dur {
+    pub const ZERO: Dur = Dur(0);
+    pub const fn from_ms(ms: u64) -> Dur {
+        Dur(ms * MS)
+    }
+    pub const fn from_secs(s: u64) -> Dur {
+        Dur(s * SEC)
+    }
+    pub const fn from_us(us: u64) -> Dur {
+        Dur(us * US)
+    }
+    pub const fn ns(self) -> u64 {
+        self.0
+    }
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / SEC as f64
+    }
+    pub fn as_ms_f64(self) -> f64 {
+        self.0 as f64 / MS as f64
+    }
+}
+
+/// What a duration string should look like; used in every error about one.
+pub const DURATION_FORM: &str =
+    "a duration string such as \"250us\", \"1.5ms\", \"30s\", \"5m\", \"1h\" or \"1d\"";
+/// What a size string should look like.
+pub const SIZE_FORM: &str = "a size such as 4096, \"4096B\", \"4KiB\" or \"1MiB\"";
+
+/// Why a duration or size string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnitError(pub String);
+
+fn split_number(s: &str) -> Option<(&str, &str)> {
+    let end = s
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
+    if end == 0 {
+        return None;
+    }
+    Some((&s[..end], s[end..].trim()))
+}
+
+/// Parses a decimal number times a unit into an integer without going through
+/// floats for the integer part, so "1.5ms" is exactly 1_500_000 ns.
+fn scaled(number: &str, unit: u64) -> Option<u64> {
+    let (int, frac) = match number.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (number, ""),
+    };
+    if int.is_empty() && frac.is_empty() || frac.contains('.') {
+        return None;
+    }
+    let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut total = int.checked_mul(unit)?;
+    let mut place = unit;
+    for d in frac.bytes() {
+        place /= 10;
+        if place == 0 {
+            // finer than the unit allows (below a nanosecond or a byte): refuse
+            // rather than silently round.
+            if d != b'0' {
+                return None;
+            }
+            continue;
+        }
+        total = total.checked_add(place * u64::from(d - b'0'))?;
+    }
+    Some(total)
+}
+
+/// Parses a duration string into nanoseconds.
+pub fn parse_duration(s: &str) -> Result<Dur, UnitError> {
+    let bad = || UnitError(format!("bad duration {s:?}: expected {DURATION_FORM}"));
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(UnitError(format!(
+            "bad duration {s:?}: a duration cannot be negative; expected {DURATION_FORM}"
+        )));
+    }
+    let (num, unit) = split_number(t).ok_or_else(bad)?;
+    let mult = match unit {
+        "ns" => NS,
+        "us" | "µs" => US,
+        "ms" => MS,
+        "s" => SEC,
+        "m" | "min" => MIN,
+        "h" => HOUR,
+        "d" => DAY,
+        _ => return Err(bad()),
+    };
+    scaled(num, mult).map(Dur).ok_or_else(bad)
+}
+
+/// Parses a size string into bytes.
+pub fn parse_size(s: &str) -> Result<u64, UnitError> {
+    let bad = || UnitError(format!("bad size {s:?}: expected {SIZE_FORM}"));
+    let t = s.trim();
+    let (num, unit) = split_number(t).ok_or_else(bad)?;
+    let mult = match unit {
+        "" | "B" => 1,
+        "KiB" => 1024,
+        "MiB" => 1024 * 1024,
+        "GiB" => 1024 * 1024 * 1024,
+        "KB" | "kB" => 1000,
+        "MB" => 1_000_000,
+        _ => return Err(bad()),
+    };
+    scaled(num, mult).ok_or_else(bad)
+}
+
+impl fmt::Display for Dur {
+    /// The shortest exact form in the largest unit that divides it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        let units = [
+            (DAY, "d"),
+            (HOUR, "h"),
+            (MIN, "m"),
+            (SEC, "s"),
+            (MS, "ms"),
+            (US, "us"),
+        ];
+        if n == 0 {
+            return write!(f, "0s");
+        }
+        for (u, name) in units {
+            if n % u == 0 {
+                return write!(f, "{}{}", n / u, name);
+            }
+        }
+        write!(f, "{n}ns")
+    }
+}
+
+impl std::str::FromStr for Dur {
+    type Err = UnitError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_duration(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_exactly() {
+        assert_eq!(parse_duration("250us").unwrap(), Dur(250_000));
+        assert_eq!(parse_duration("1.5ms").unwrap(), Dur(1_500_000));
+        assert_eq!(parse_duration("30s").unwrap(), Dur(30 * SEC));
+        assert_eq!(parse_duration("5m").unwrap(), Dur(5 * MIN));
+        assert_eq!(parse_duration("1h").unwrap(), Dur(HOUR));
+        assert_eq!(parse_duration("1d").unwrap(), Dur(DAY));
+        assert_eq!(parse_duration("0ms").unwrap(), Dur(0));
+        assert_eq!(parse_duration(".5s").unwrap(), Dur(SEC / 2));
+    }
+
+    #[test]
+    fn bad_durations_say_what_is_expected() {
+        for s in ["", "5", "5 parsecs", "-3s", "1.2.3s", "ms", "1.0000000001s"] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.0.contains("expected"), "{s}: {}", e.0);
+        }
+        assert!(parse_duration("-3s").unwrap_err().0.contains("negative"));
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("4096B").unwrap(), 4096);
+        assert_eq!(parse_size("4KiB").unwrap(), 4096);
+        assert_eq!(parse_size("1.5KiB").unwrap(), 1536);
+        assert!(parse_size("4 lots").is_err());
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for s in ["250us", "1500us", "30s", "5m", "1h", "1d", "7ns"] {
+            let d = parse_duration(s).unwrap();
+            assert_eq!(parse_duration(&d.to_string()).unwrap(), d);
+        }
+    }
+}

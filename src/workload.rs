@@ -1,0 +1,192 @@
+//! Shoppers: their plan through the shop, and the ground-truth cart each keeps.
+//!
+//! A shopper arrives (Poisson), opens the home page, browses product pages,
+//! adds items with the given chance per page view, views the cart if it holds
+//! anything, and checks out with the given chance. Between requests it thinks
+//! (exponential). A failed request is retried after the think time; three
+//! failures in a row and it leaves. Each shopper draws from its own random
+//! stream, so the i-th shopper makes the same choices under every strategy.
+
+use crate::cart::{Cart, Item};
+use crate::lb::{LbCookie, NodeId};
+use crate::rng::Rng;
+use crate::scenario::{Kind, Pages, ServiceDistribution, Workload};
+use crate::session::Sid;
+use crate::shop::Response;
+use crate::time::SimTime;
+
+/// Failures in a row after which a shopper gives up (CONTRACT.md).
+pub const MAX_FAILURES: u8 = 3;
+
+/// How a request ended, as the shopper's browser saw it.
+#[derive(Debug, Default)]
+pub enum Outcome {
+    #[default]
+    Pending,
+    Ok(Response),
+    Failed(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Shopper {
+    pub rng: Rng,
+    pages_left: u32,
+    /// The request being made (or retried).
+    pub kind: Kind,
+    pub item: Option<Item>,
+    /// Service demand of the current request at the node, drawn with it.
+    pub demand: u64,
+    pub truth: Cart,
+    pub had_items: bool,
+    pub lost: bool,
+    pub fails: u8,
+    pub sid: Option<Sid>,
+    pub cookie: Option<Vec<u8>>,
+    pub lb_cookie: Option<LbCookie>,
+    /// The AZ of the balancer node its DNS answer points at.
+    pub entry_az: usize,
+    /// Counts requests, so a wake-up for an earlier request is ignored.
+    pub req: u32,
+    pub sent_at: SimTime,
+    pub node: Option<NodeId>,
+    /// The balancer still counts this request outstanding on `node`.
+    pub lb_held: bool,
+    pub arrived_node: SimTime,
+    pub outcome: Outcome,
+}
+
+/// A service time around `mean_ns` from the configured distribution.
+pub fn draw_service(rng: &mut Rng, mean_ns: u64, dist: ServiceDistribution) -> u64 {
+    let m = mean_ns as f64;
+    let v = match dist {
+        ServiceDistribution::Exponential => rng.exp(m),
+        ServiceDistribution::Constant => m,
+        ServiceDistribution::Lognormal { sigma } => {
+            let mu = m.ln() - sigma * sigma / 2.0;
+            (mu + sigma * rng.normal()).exp()
+        }
+    };
+    v.round() as u64
+}
+
+impl Shopper {
+    pub fn new(mut rng: Rng, w: &Workload, azs: usize) -> Self {
+        let pages = match w.pages {
+            Pages::Mean(m) => rng.geometric(m),
+            Pages::Fixed(n) => n,
+        };
+        let entry_az = rng.below(azs as u64) as usize;
+        Shopper {
+            rng,
+            pages_left: pages,
+            kind: Kind::Home,
+            item: None,
+            demand: 0,
+            truth: Cart::default(),
+            had_items: false,
+            lost: false,
+            fails: 0,
+            sid: None,
+            cookie: None,
+            lb_cookie: None,
+            entry_az,
+            req: 0,
+            sent_at: 0,
+            node: None,
+            lb_held: false,
+            arrived_node: 0,
+            outcome: Outcome::Pending,
+        }
+    }
+
+    /// Think time before the next request, in ns.
+    pub fn think(&mut self, w: &Workload) -> u64 {
+        self.rng.exp(w.think_time.0 as f64).round() as u64
+    }
+
+    /// Decides the request after a successful `self.kind`; None: leave.
+    pub fn next(&mut self, w: &Workload) -> Option<Kind> {
+        // Draw both chances every time, so each shopper's stream advances the
+        // same way whatever the server answered.
+        let add = self.rng.chance(w.add_to_cart);
+        let buy = self.rng.chance(w.checkout);
+        let next = match self.kind {
+            Kind::Home | Kind::Product => {
+                self.pages_left = self.pages_left.saturating_sub(1);
+                if add { Some(Kind::AddToCart) } else { self.after_browsing() }
+            }
+            Kind::AddToCart => self.after_browsing(),
+            Kind::ViewCart => (buy && !self.truth.is_empty()).then_some(Kind::Checkout),
+            Kind::Checkout => None,
+        };
+        if let Some(k) = next {
+            self.kind = k;
+        }
+        next
+    }
+
+    fn after_browsing(&self) -> Option<Kind> {
+        if self.pages_left > 0 {
+            Some(Kind::Product)
+        } else if !self.truth.is_empty() {
+            // Every shopper holding items looks at the cart, so no loss goes unseen.
+            Some(Kind::ViewCart)
+        } else {
+            None
+        }
+    }
+
+    /// Prepares the current request's service demand and, unless it is a
+    /// retry (which adds the same item again), its item.
+    pub fn prepare(&mut self, w: &Workload, mean_ns: u64, dist: ServiceDistribution, retry: bool) {
+        if !retry {
+            self.item = (self.kind == Kind::AddToCart).then(|| Item::random(&mut self.rng, w.catalog));
+        }
+        self.demand = draw_service(&mut self.rng, mean_ns, dist);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Streams;
+    use crate::scenario::Scenario;
+    use crate::time::Dur;
+
+    #[test]
+    fn plan_ends_with_view_cart_when_holding_items() {
+        let mut w = Scenario::new("t", Dur::from_secs(1)).workload;
+        w.pages = Pages::Fixed(2);
+        w.add_to_cart = 1.0;
+        w.checkout = 1.0;
+        let mut s = Shopper::new(Streams::new(1).stream("s"), &w, 3);
+        let mut kinds = vec![s.kind];
+        while let Some(k) = s.next(&w) {
+            if k == Kind::AddToCart {
+                s.prepare(&w, 1, ServiceDistribution::Constant, false);
+                s.truth.add(s.item.unwrap());
+            }
+            kinds.push(k);
+        }
+        assert_eq!(
+            kinds,
+            vec![
+                Kind::Home,
+                Kind::AddToCart,
+                Kind::Product,
+                Kind::AddToCart,
+                Kind::ViewCart,
+                Kind::Checkout
+            ]
+        );
+    }
+
+    #[test]
+    fn lognormal_keeps_its_mean() {
+        let mut r = Streams::new(2).stream("x");
+        let n = 200_000;
+        let d = ServiceDistribution::Lognormal { sigma: 0.5 };
+        let m = (0..n).map(|_| draw_service(&mut r, 1_000_000, d) as f64).sum::<f64>() / n as f64;
+        assert!((m / 1e6 - 1.0).abs() < 0.01, "{m}");
+    }
+}

@@ -1,0 +1,334 @@
+//! The request path: shopper → balancer → node → shopper.
+
+use super::{Event, World};
+use crate::engine::Queue;
+use crate::lb::{LbCookie, Route};
+use crate::node::{Admit, NodeState, ShopperId};
+use crate::scenario::{Kind, Strategy};
+use crate::session::cookie::CookieCodec;
+use crate::session::store::StoreAt;
+use crate::shop::{self, Backend, Request, SessionIn};
+use crate::time::SimTime;
+use crate::workload::{MAX_FAILURES, Outcome, Shopper};
+
+/// Request line and the headers a browser sends besides cookies (Host,
+/// User-Agent, Accept, Accept-Language, Accept-Encoding, Referer), in bytes.
+pub const REQUEST_BASE_BYTES: u64 = 420;
+/// `sid=` and 32 hex digits.
+pub const SID_COOKIE_BYTES: u64 = 4 + 32;
+/// `AWSALB=` and an opaque value of the length ALB's cookie has in practice.
+pub const LB_COOKIE_BYTES: u64 = 7 + 128;
+
+impl World {
+    pub(super) fn on_arrival(&mut self, now: SimTime, epoch: u32, q: &mut Queue<Event>) {
+        if epoch != self.arrival_epoch {
+            return;
+        }
+        self.schedule_arrival(q);
+        let rng = self.streams.indexed("shopper", self.shopper_seq);
+        self.shopper_seq += 1;
+        let mut sh = Shopper::new(rng, &self.sc.workload, self.alive.len());
+        let f = &self.sc.fleet;
+        sh.prepare(&self.sc.workload, f.service_time.get(sh.kind).0, f.service_distribution, false);
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.shoppers[s as usize] = Some(sh);
+                s
+            }
+            None => {
+                self.shoppers.push(Some(sh));
+                (self.shoppers.len() - 1) as ShopperId
+            }
+        };
+        self.metrics.started += 1;
+        self.send(s, now, q);
+    }
+
+    /// The shopper's browser sends its current request at `at`.
+    fn send(&mut self, s: ShopperId, at: SimTime, q: &mut Queue<Event>) {
+        let internet = self.sc.region.latency.internet.0;
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
+        sh.req = sh.req.wrapping_add(1);
+        sh.sent_at = at;
+        sh.node = None;
+        sh.outcome = Outcome::Pending;
+        let mut parts = 0u64;
+        let mut bytes = 0u64;
+        if sh.sid.is_some() {
+            parts += 1;
+            bytes += SID_COOKIE_BYTES;
+        }
+        if sh.lb_cookie.is_some() {
+            parts += 1;
+            bytes += LB_COOKIE_BYTES;
+        }
+        if let Some(c) = &sh.cookie {
+            parts += 1;
+            bytes += CookieCodec::cookie_len(c) as u64;
+        }
+        // "; " between cookies, "Cookie: " and CRLF around them.
+        let cookie = if parts > 0 { bytes + 2 * (parts - 1) } else { 0 };
+        let header = if parts > 0 { cookie + 10 } else { 0 };
+        let req = sh.req;
+        self.metrics.sent(REQUEST_BASE_BYTES + header, cookie);
+        q.at(at + internet, Event::AtLb { s, req });
+    }
+
+    /// Fails the shopper's request; the shopper hears of it at `at`.
+    fn fail(&mut self, s: ShopperId, cause: &'static str, at: SimTime, q: &mut Queue<Event>) {
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
+        sh.outcome = Outcome::Failed(cause);
+        let req = sh.req;
+        q.at(at, Event::AtClient { s, req });
+    }
+
+    pub(super) fn on_lb(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
+        let internet = self.sc.region.latency.internet.0;
+        let alive = self.alive.clone();
+        let Some(sh) = self.shopper(s) else { return };
+        if sh.req != req {
+            return;
+        }
+        if !alive[sh.entry_az] {
+            // DNS answers only live balancer nodes; the shopper re-resolves.
+            // (Cached stale answers are the DNS issue's subject.)
+            let n = alive.len();
+            match (1..n).map(|k| (sh.entry_az + k) % n).find(|&a| alive[a]) {
+                Some(a) => sh.entry_az = a,
+                None => return self.fail(s, "lb_unreachable", now + internet, q),
+            }
+        }
+        let cookie = sh.lb_cookie;
+        match self.lb.route(if self.sticky_lb { cookie } else { None }, now) {
+            Route::NoTargets => self.fail(s, "no_targets", now + internet, q),
+            Route::To { node, .. } => {
+                let duration = self.sc.load_balancer.stickiness_duration.0;
+                let sticky = self.sticky_lb;
+                let node_az = self.fleet.nodes[node as usize].az;
+                let lat = self.sc.region.latency;
+                let sh = self.shoppers[s as usize].as_mut().expect("active");
+                if sticky {
+                    sh.lb_cookie = Some(LbCookie { node, expires: now + duration });
+                }
+                sh.node = Some(node);
+                sh.lb_held = true;
+                let hop = super::hop(&lat, sh.entry_az, node_az);
+                q.at(now + hop, Event::AtNode { s, req });
+            }
+        }
+    }
+
+    pub(super) fn on_node(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
+        let Some(sh) = self.shopper(s) else { return };
+        if sh.req != req {
+            return;
+        }
+        let entry = sh.entry_az;
+        let id = sh.node.expect("routed");
+        let internet = self.sc.region.latency.internet.0;
+        let node = &self.fleet.nodes[id as usize];
+        let back = self.hop(node.az, entry) + internet;
+        match node.state {
+            NodeState::Dead | NodeState::Launching => {
+                // Powered off: the balancer's connection attempt times out.
+                let t = self.sc.load_balancer.connect_timeout.0;
+                return self.fail(s, "connect_timeout", now + t + back, q);
+            }
+            NodeState::Terminated => return self.fail(s, "connection_refused", now + back, q),
+            NodeState::InService | NodeState::Draining => {}
+        }
+        let f = &self.sc.fleet;
+        let (workers, limit) = (f.workers, f.queue_limit);
+        if let Some(sh) = self.shopper(s) {
+            sh.arrived_node = now;
+        }
+        match self.fleet.nodes[id as usize].admit(s, now, workers, limit) {
+            Admit::Start => {
+                self.metrics.queue.enter(now);
+                self.begin_service(now, s, 0, q);
+            }
+            Admit::Queued => self.metrics.queue.enter(now),
+            Admit::Full => {
+                self.release(now, s, q);
+                self.fail(s, "queue_full", now + back, q);
+            }
+        }
+    }
+
+    /// A worker picks up the shopper's request after `wait` in the queue.
+    fn begin_service(&mut self, now: SimTime, s: ShopperId, wait: u64, q: &mut Queue<Event>) {
+        self.metrics.queue.start(wait);
+        let sh = self.shoppers[s as usize].as_ref().expect("active");
+        let node_az = self.fleet.nodes[sh.node.expect("routed") as usize].az;
+        let mut dur = sh.demand;
+        if self.strategy == Strategy::Store {
+            // Synchronous round trips to the store: one read, one write if the
+            // page changes the cart. The worker waits for them.
+            let rtt = 2 * match self.store.primary_az() {
+                Some(a) => self.hop(node_az, a),
+                None => self.sc.region.latency.cross_az.0,
+            };
+            let writes = matches!(sh.kind, Kind::AddToCart | Kind::Checkout) as u64;
+            dur += rtt * (1 + writes);
+        }
+        let req = sh.req;
+        q.at(now + dur, Event::Done { s, req });
+    }
+
+    pub(super) fn on_done(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
+        let Some(sh) = self.shoppers.get_mut(s as usize).and_then(|x| x.as_mut()) else {
+            return;
+        };
+        if sh.req != req {
+            return;
+        }
+        let id = sh.node.expect("routed");
+        let node = &mut self.fleet.nodes[id as usize];
+        if !node.serving_requests() {
+            return; // the node died mid-request; the shopper was already told
+        }
+        let request = Request {
+            kind: sh.kind,
+            item: sh.item,
+            session: match self.strategy {
+                Strategy::Cookie => SessionIn::Cookie(sh.cookie.as_deref()),
+                _ => SessionIn::Sid(sh.sid),
+            },
+        };
+        let sids = &mut self.sids;
+        let mut new_sid = || sids.u128();
+        let mut at_store;
+        let backend = match self.strategy {
+            Strategy::Sticky => Backend::Sid(&mut node.sessions),
+            Strategy::Cookie => Backend::Cookie(&self.codec),
+            Strategy::Store => {
+                at_store = StoreAt { store: &mut self.store, now };
+                Backend::Sid(&mut at_store)
+            }
+        };
+        sh.outcome = match shop::handle(request, backend, &mut new_sid) {
+            Ok(r) => {
+                if r.cookie_rejected.is_some() {
+                    self.metrics.cookies_rejected += 1;
+                }
+                Outcome::Ok(r)
+            }
+            Err(shop::Failure::SessionUnavailable) => Outcome::Failed("session_store_unavailable"),
+        };
+        let lat = &self.sc.region.latency;
+        let back = super::hop(lat, node.az, sh.entry_az) + lat.internet.0;
+        let arrived = sh.arrived_node;
+        self.metrics.queue.leave(now, now - arrived);
+        q.at(now + back, Event::AtClient { s, req });
+        if let Some((next, queued_at)) = self.fleet.nodes[id as usize].finish(s) {
+            self.begin_service(now, next, now - queued_at, q);
+        }
+        self.release(now, s, q);
+    }
+
+    /// The balancer is done with the shopper's request.
+    pub(super) fn release(&mut self, now: SimTime, s: ShopperId, q: &mut Queue<Event>) {
+        let Some(sh) = self.shopper(s) else { return };
+        if !std::mem::take(&mut sh.lb_held) {
+            return;
+        }
+        let id = sh.node.expect("routed");
+        if let Some((0, true)) = self.lb.release(id) {
+            // The last in-flight request of a draining node: deregistration completes.
+            if self.fleet.nodes[id as usize].state == NodeState::Draining {
+                self.terminate(now, id, q);
+            }
+        }
+    }
+
+    pub(super) fn on_client(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
+        match self.shopper(s) {
+            Some(sh) if sh.req == req => {}
+            _ => return,
+        }
+        self.release(now, s, q);
+        let max_cookie = u64::from(self.sc.sessions.cookie.max_bytes);
+        let w = &self.sc.workload;
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
+        let outcome = std::mem::take(&mut sh.outcome);
+        let kind = sh.kind;
+        let m = &mut self.metrics;
+        let mut retry = false;
+        let next = match outcome {
+            Outcome::Pending => unreachable!("a response is decided before it is delivered"),
+            Outcome::Failed(cause) => {
+                m.response(kind, now - sh.sent_at, Some(cause));
+                sh.fails += 1;
+                if sh.fails >= MAX_FAILURES {
+                    if !sh.truth.is_empty() {
+                        m.abandoned_with_items += 1;
+                    }
+                    if kind == Kind::Checkout {
+                        m.checkouts_failed += 1;
+                    }
+                    None
+                } else {
+                    retry = true;
+                    Some(kind) // the same page again, after thinking
+                }
+            }
+            Outcome::Ok(r) => {
+                m.response(kind, now - sh.sent_at, None);
+                sh.fails = 0;
+                if let Some(sid) = r.set_sid {
+                    sh.sid = Some(sid);
+                }
+                if let Some(c) = r.set_cookie {
+                    if CookieCodec::cookie_len(&c) as u64 > max_cookie {
+                        // A browser ignores a Set-Cookie over its limit: the old
+                        // cookie stays, and the cart silently stops growing.
+                        m.cookies_ignored += 1;
+                    } else {
+                        sh.cookie = Some(c);
+                    }
+                }
+                if kind == Kind::AddToCart {
+                    sh.truth.add(sh.item.expect("add has an item"));
+                    if !sh.had_items {
+                        sh.had_items = true;
+                        m.with_items += 1;
+                    }
+                }
+                if let Some(server) = &r.cart {
+                    let missing = sh.truth.missing_from(server);
+                    if missing > 0 {
+                        m.items_lost += u64::from(missing);
+                        if !sh.lost {
+                            sh.lost = true;
+                            m.carts_lost += 1;
+                        }
+                    }
+                    // The shopper now knows the cart as the server shows it.
+                    sh.truth.clone_from(server);
+                }
+                if kind == Kind::Checkout {
+                    if r.ordered {
+                        m.checkouts_ok += 1;
+                    } else {
+                        m.checkouts_failed += 1; // nothing left to buy
+                    }
+                    sh.truth = Default::default();
+                }
+                sh.next(w)
+            }
+        };
+        match next {
+            Some(k) => {
+                let think = sh.think(w);
+                let f = &self.sc.fleet;
+                sh.prepare(w, f.service_time.get(k).0, f.service_distribution, retry);
+                self.send(s, now + think, q);
+            }
+            None => {
+                self.metrics.finished += 1;
+                self.shoppers[s as usize] = None;
+                self.free.push(s);
+            }
+        }
+    }
+}

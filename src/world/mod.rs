@@ -1,0 +1,228 @@
+//! The model: every part of the architecture in one sans-IO state machine.
+//!
+//! `World` is given the time and an event, updates its parts and schedules the
+//! wake-ups it wants; it never reads a clock or touches I/O. The request path
+//! lives in [`flow`], faults and fleet operations in [`ops`].
+
+mod flow;
+mod ops;
+
+use crate::engine::{Model, Queue};
+use crate::fleet::Fleet;
+use crate::lb::{Health, LoadBalancer, NodeId};
+use crate::metrics::{AzNodes, Metrics};
+use crate::node::{NodeState, ShopperId};
+use crate::report::{Fault, LogEvent};
+use crate::rng::{Rng, Streams};
+use crate::scenario::{AzIx, Latency, Scenario, Strategy};
+use crate::session::cookie::CookieCodec;
+use crate::session::store::Store;
+use crate::time::{SEC, SimTime};
+use crate::workload::Shopper;
+
+/// Everything that can wake the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The next shopper arrives (ignored if the rate changed since: `epoch`).
+    Arrival { epoch: u32 },
+    /// A shopper's request reaches the balancer.
+    AtLb { s: ShopperId, req: u32 },
+    /// The request reaches its node.
+    AtNode { s: ShopperId, req: u32 },
+    /// The node finishes serving it.
+    Done { s: ShopperId, req: u32 },
+    /// The answer (or the failure) reaches the shopper.
+    AtClient { s: ShopperId, req: u32 },
+    HealthCheck { node: NodeId },
+    HealthResult { node: NodeId, pass: bool },
+    /// A launching node finished booting.
+    Launched { node: NodeId },
+    /// A draining node's deregistration delay ran out.
+    DrainTimeout { node: NodeId },
+    /// The store replica is promoted (if failover `epoch` is still current).
+    Promote { epoch: u32 },
+    /// The scenario's timeline entry `index` happens.
+    Action { index: u32 },
+    /// One simulated second passed: close a row of the series.
+    Tick,
+}
+
+pub struct World {
+    pub sc: Scenario,
+    pub strategy: Strategy,
+    sticky_lb: bool,
+    /// Per AZ: powered and reachable.
+    pub alive: Vec<bool>,
+    pub lb: LoadBalancer,
+    pub fleet: Fleet,
+    pub store: Store,
+    codec: CookieCodec,
+    shoppers: Vec<Option<Shopper>>,
+    free: Vec<ShopperId>,
+    streams: Streams,
+    arrivals: Rng,
+    sids: Rng,
+    arrival_rate: f64,
+    arrival_epoch: u32,
+    shopper_seq: u64,
+    pub metrics: Metrics,
+    pub log: Vec<LogEvent>,
+    pub faults: Vec<Fault>,
+}
+
+impl World {
+    /// Builds the world for `sc` under `strategy` and `seed`.
+    pub fn new(sc: Scenario, strategy: Strategy, seed: u64) -> World {
+        let streams = Streams::new(seed);
+        let key: [u8; 32] = {
+            let mut r = streams.stream("cookie_key");
+            let mut k = [0u8; 32];
+            for c in k.chunks_mut(8) {
+                c.copy_from_slice(&r.u64().to_le_bytes());
+            }
+            k
+        };
+        let codec = CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..]));
+        let st = &sc.sessions.store;
+        World {
+            strategy,
+            sticky_lb: sc.sticky_lb(strategy),
+            alive: vec![true; sc.region.azs.len()],
+            lb: LoadBalancer::new(sc.load_balancer.algorithm, sc.load_balancer.health_check),
+            fleet: Fleet::new(sc.fleet.desired),
+            store: Store::new(st.primary_az, st.replica_az, st.replication_lag.0, st.ttl.0),
+            codec,
+            shoppers: Vec::new(),
+            free: Vec::new(),
+            arrivals: streams.stream("arrivals"),
+            sids: streams.stream("session_ids"),
+            streams,
+            arrival_rate: sc.workload.arrivals_per_second,
+            arrival_epoch: 0,
+            shopper_seq: 0,
+            metrics: Metrics::default(),
+            log: Vec::new(),
+            faults: Vec::new(),
+            sc,
+        }
+    }
+
+    /// Puts the starting fleet in service and schedules the run's first wake-ups.
+    pub fn start(&mut self, q: &mut Queue<Event>) {
+        let plan = self.fleet.launch_plan(&self.alive);
+        let n = plan.len() as u64;
+        let interval = self.sc.load_balancer.health_check.interval.0;
+        for (i, az) in plan.into_iter().enumerate() {
+            // The run starts with a warm fleet: in service and healthy at t = 0,
+            // with health checks spread over the interval as real ones drift.
+            let id = self.launch(az, 0, q, false);
+            let node = &mut self.fleet.nodes[id as usize];
+            node.state = NodeState::InService;
+            self.lb.register(id, true);
+            q.at(interval * i as u64 / n.max(1), Event::HealthCheck { node: id });
+        }
+        self.schedule_arrival(q);
+        q.at(SEC, Event::Tick);
+        for (i, t) in self.sc.timeline.iter().enumerate() {
+            q.at(t.at.0, Event::Action { index: i as u32 });
+        }
+    }
+
+    fn schedule_arrival(&mut self, q: &mut Queue<Event>) {
+        if self.arrival_rate > 0.0 {
+            let gap = self.arrivals.exp(SEC as f64 / self.arrival_rate).round() as u64;
+            q.after(gap, Event::Arrival { epoch: self.arrival_epoch });
+        }
+    }
+
+    /// One-way delay between two AZs.
+    fn hop(&self, a: AzIx, b: AzIx) -> u64 {
+        hop(&self.sc.region.latency, a, b)
+    }
+
+    fn shopper(&mut self, s: ShopperId) -> Option<&mut Shopper> {
+        self.shoppers.get_mut(s as usize).and_then(|x| x.as_mut())
+    }
+
+    /// Active shoppers, in table order (deterministic).
+    fn active_shoppers(&self) -> impl Iterator<Item = &Shopper> {
+        self.shoppers.iter().flatten()
+    }
+
+    pub fn note(&mut self, now: SimTime, kind: &str, detail: String) {
+        self.log.push(LogEvent {
+            t_s: now as f64 / SEC as f64,
+            kind: kind.to_string(),
+            detail,
+        });
+    }
+
+    /// Node counts per AZ and state, as the dashboard and series show them.
+    pub fn nodes_per_az(&self) -> Vec<AzNodes> {
+        let mut v = vec![AzNodes::default(); self.alive.len()];
+        for n in &self.fleet.nodes {
+            let c = &mut v[n.az];
+            match n.state {
+                NodeState::Launching => c.launching += 1,
+                NodeState::InService => match self.lb.target(n.id).map(|t| t.health) {
+                    Some(Health::Healthy) => c.healthy += 1,
+                    Some(Health::Initial) | None => c.launching += 1,
+                    Some(Health::Unhealthy) => c.unhealthy += 1,
+                },
+                NodeState::Draining => c.draining += 1,
+                NodeState::Dead => c.dead += 1,
+                NodeState::Terminated => {}
+            }
+        }
+        v
+    }
+
+    /// Shoppers still in the shop.
+    pub fn active(&self) -> usize {
+        self.shoppers.len() - self.free.len()
+    }
+
+    fn az_name(&self, az: AzIx) -> String {
+        self.sc.region.azs[az].clone()
+    }
+}
+
+/// One-way delay between two AZs.
+fn hop(l: &Latency, a: AzIx, b: AzIx) -> u64 {
+    if a == b { l.same_az.0 } else { l.cross_az.0 }
+}
+
+impl Model for World {
+    type Event = Event;
+
+    fn handle(&mut self, now: SimTime, ev: Event, q: &mut Queue<Event>) {
+        match ev {
+            Event::Arrival { epoch } => self.on_arrival(now, epoch, q),
+            Event::AtLb { s, req } => self.on_lb(now, s, req, q),
+            Event::AtNode { s, req } => self.on_node(now, s, req, q),
+            Event::Done { s, req } => self.on_done(now, s, req, q),
+            Event::AtClient { s, req } => self.on_client(now, s, req, q),
+            Event::HealthCheck { node } => self.on_health_check(now, node, q),
+            Event::HealthResult { node, pass } => self.on_health_result(now, node, pass, q),
+            Event::Launched { node } => self.on_launched(now, node, q),
+            Event::DrainTimeout { node } => self.on_drain_timeout(now, node, q),
+            Event::Promote { epoch } => {
+                if self.store.promote(now, epoch) {
+                    let az = self.store.primary_az().map(|a| self.az_name(a)).unwrap_or_default();
+                    self.note(now, "store_promoted", format!("replica in {az} is the new primary"));
+                } else if epoch == self.store.epoch {
+                    self.note(now, "store_down", "no replica to promote".into());
+                }
+            }
+            Event::Action { index } => self.on_action(now, index as usize, q),
+            Event::Tick => {
+                let t = (now / SEC) as u32;
+                let nodes = self.nodes_per_az();
+                self.metrics.second(t, nodes);
+                if now + SEC <= self.sc.duration.0 {
+                    q.after(SEC, Event::Tick);
+                }
+            }
+        }
+    }
+}
