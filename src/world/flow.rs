@@ -84,11 +84,13 @@ impl World {
 
     pub(super) fn on_lb(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
         let internet = self.sc.region.latency.internet.0;
-        let alive = self.alive.clone();
-        let Some(sh) = self.shopper(s) else { return };
+        let Some(sh) = self.shoppers.get_mut(s as usize).and_then(|x| x.as_mut()) else {
+            return;
+        };
         if sh.req != req {
             return;
         }
+        let alive = &self.alive;
         if !alive[sh.entry_az] {
             // DNS answers only live balancer nodes; the shopper re-resolves.
             // (Cached stale answers are the DNS issue's subject.)
