@@ -3,12 +3,24 @@
 
 /// (name, file text), in the order `stratus list` shows them.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("steady-state", include_str!("../scenarios/steady-state.toml")),
+    (
+        "steady-state",
+        include_str!("../scenarios/steady-state.toml"),
+    ),
     ("az-outage", include_str!("../scenarios/az-outage.toml")),
     ("scale-in", include_str!("../scenarios/scale-in.toml")),
-    ("rolling-deploy", include_str!("../scenarios/rolling-deploy.toml")),
-    ("cookie-overflow", include_str!("../scenarios/cookie-overflow.toml")),
-    ("store-failover", include_str!("../scenarios/store-failover.toml")),
+    (
+        "rolling-deploy",
+        include_str!("../scenarios/rolling-deploy.toml"),
+    ),
+    (
+        "cookie-overflow",
+        include_str!("../scenarios/cookie-overflow.toml"),
+    ),
+    (
+        "store-failover",
+        include_str!("../scenarios/store-failover.toml"),
+    ),
 ];
 
 /// The text of a bundled scenario, by name (with or without `.toml`).

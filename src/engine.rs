@@ -254,7 +254,9 @@ mod tests {
         let mut now = 0u64;
         for round in 0..20_000 {
             for _ in 0..(1 + round % 3) {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 seq += 1;
                 let k = key(now + (x >> 40) % 10_000_000, seq);
                 h.push(k, ());

@@ -77,7 +77,10 @@ impl Fleet {
         let excess = self.counted().saturating_sub(self.desired);
         let mut chosen: Vec<NodeId> = Vec::new();
         for _ in 0..excess {
-            let Some(az) = (0..azs).filter(|&a| counts[a] > 0).max_by_key(|&a| (counts[a], std::cmp::Reverse(a))) else {
+            let Some(az) = (0..azs)
+                .filter(|&a| counts[a] > 0)
+                .max_by_key(|&a| (counts[a], std::cmp::Reverse(a)))
+            else {
                 break;
             };
             let victim = self

@@ -94,7 +94,11 @@ impl LoadBalancer {
         }
         self.slots[i] = Some(Target {
             node,
-            health: if healthy { Health::Healthy } else { Health::Initial },
+            health: if healthy {
+                Health::Healthy
+            } else {
+                Health::Initial
+            },
             passes: 0,
             fails: 0,
             draining: false,
@@ -137,7 +141,11 @@ impl LoadBalancer {
         if pass {
             t.fails = 0;
             t.passes += 1;
-            let need = if before == Health::Initial { 1 } else { hc.healthy_threshold };
+            let need = if before == Health::Initial {
+                1
+            } else {
+                hc.healthy_threshold
+            };
             if before != Health::Healthy && t.passes >= need {
                 t.health = Health::Healthy;
             }
@@ -161,8 +169,11 @@ impl LoadBalancer {
     fn refresh(&mut self) {
         self.routable.clear();
         let live = self.slots.iter().flatten().filter(|t| !t.draining);
-        self.routable
-            .extend(live.clone().filter(|t| t.health == Health::Healthy).map(|t| t.node));
+        self.routable.extend(
+            live.clone()
+                .filter(|t| t.health == Health::Healthy)
+                .map(|t| t.node),
+        );
         if self.routable.is_empty() {
             // Fail-open: with no healthy target, every registered one gets traffic.
             self.routable.extend(live.map(|t| t.node));
@@ -184,13 +195,13 @@ impl LoadBalancer {
     /// Picks a target and counts the request outstanding on it.
     pub fn route(&mut self, cookie: Option<LbCookie>, now: SimTime) -> Route {
         let mut restuck = false;
-        if let Some(c) = cookie {
-            if c.expires >= now {
-                if self.routable.contains(&c.node) {
-                    return self.send(c.node, false);
-                }
-                restuck = true;
+        if let Some(c) = cookie
+            && c.expires >= now
+        {
+            if self.routable.contains(&c.node) {
+                return self.send(c.node, false);
             }
+            restuck = true;
         }
         if self.routable.is_empty() {
             return Route::NoTargets;
@@ -280,8 +291,20 @@ mod tests {
         b.route(None, 0); // 0 busy
         b.route(None, 0); // 1 busy
         b.release(0);
-        assert_eq!(b.route(None, 0), Route::To { node: 2, restuck: false });
-        assert_eq!(b.route(None, 0), Route::To { node: 0, restuck: false });
+        assert_eq!(
+            b.route(None, 0),
+            Route::To {
+                node: 2,
+                restuck: false
+            }
+        );
+        assert_eq!(
+            b.route(None, 0),
+            Route::To {
+                node: 0,
+                restuck: false
+            }
+        );
     }
 
     #[test]
@@ -289,15 +312,27 @@ mod tests {
         let mut b = lb(Algorithm::RoundRobin);
         b.register(0, false);
         b.register(1, true);
-        assert_eq!(b.routable(), &[1], "initial target takes no traffic while another is healthy");
-        assert_eq!(b.health_result(0, true), Some(Health::Healthy), "one pass suffices at first");
+        assert_eq!(
+            b.routable(),
+            &[1],
+            "initial target takes no traffic while another is healthy"
+        );
+        assert_eq!(
+            b.health_result(0, true),
+            Some(Health::Healthy),
+            "one pass suffices at first"
+        );
         assert_eq!(b.health_result(1, false), None);
         assert_eq!(b.health_result(1, false), Some(Health::Unhealthy));
         assert_eq!(b.routable(), &[0]);
         for _ in 0..4 {
             assert_eq!(b.health_result(1, true), None);
         }
-        assert_eq!(b.health_result(1, true), Some(Health::Healthy), "five passes to recover");
+        assert_eq!(
+            b.health_result(1, true),
+            Some(Health::Healthy),
+            "five passes to recover"
+        );
         b.health_result(0, false);
         b.health_result(0, false);
         b.health_result(1, false);
@@ -310,12 +345,33 @@ mod tests {
         let mut b = lb(Algorithm::RoundRobin);
         b.register(0, true);
         b.register(1, true);
-        let c = LbCookie { node: 1, expires: 10 * SEC };
-        assert_eq!(b.route(Some(c), 0), Route::To { node: 1, restuck: false });
+        let c = LbCookie {
+            node: 1,
+            expires: 10 * SEC,
+        };
+        assert_eq!(
+            b.route(Some(c), 0),
+            Route::To {
+                node: 1,
+                restuck: false
+            }
+        );
         b.deregister(1);
-        assert_eq!(b.route(Some(c), 0), Route::To { node: 0, restuck: true });
+        assert_eq!(
+            b.route(Some(c), 0),
+            Route::To {
+                node: 0,
+                restuck: true
+            }
+        );
         assert_eq!(b.resticks, 1);
         // An expired cookie is not a re-stick.
-        assert_eq!(b.route(Some(c), 11 * SEC), Route::To { node: 0, restuck: false });
+        assert_eq!(
+            b.route(Some(c), 11 * SEC),
+            Route::To {
+                node: 0,
+                restuck: false
+            }
+        );
     }
 }

@@ -121,14 +121,20 @@ mod tests {
     fn streams_are_reproducible_and_independent() {
         let s = Streams::new(7);
         let a: Vec<u64> = (0..4).map(|_| s.stream("arrivals").u64()).collect();
-        assert!(a.windows(2).all(|w| w[0] == w[1]), "same stream, same first draw");
+        assert!(
+            a.windows(2).all(|w| w[0] == w[1]),
+            "same stream, same first draw"
+        );
         let mut x = s.stream("arrivals");
         let mut y = s.stream("lb");
         assert_ne!(x.u64(), y.u64());
         let mut p = s.indexed("shopper", 1);
         let mut q = s.indexed("shopper", 2);
         assert_ne!(p.u64(), q.u64());
-        assert_ne!(Streams::new(8).stream("arrivals").u64(), s.stream("arrivals").u64());
+        assert_ne!(
+            Streams::new(8).stream("arrivals").u64(),
+            s.stream("arrivals").u64()
+        );
     }
 
     #[test]

@@ -156,7 +156,11 @@ mod tests {
             next
         };
         let r = handle(
-            Request { kind: Kind::AddToCart, item: Some(item(1)), session: SessionIn::Sid(None) },
+            Request {
+                kind: Kind::AddToCart,
+                item: Some(item(1)),
+                session: SessionIn::Sid(None),
+            },
             Backend::Sid(&mut mem),
             &mut new_sid,
         )
@@ -164,7 +168,11 @@ mod tests {
         let sid = r.set_sid.unwrap();
         assert_eq!(r.cart.unwrap().count(), 1);
         let r = handle(
-            Request { kind: Kind::Checkout, item: None, session: SessionIn::Sid(Some(sid)) },
+            Request {
+                kind: Kind::Checkout,
+                item: None,
+                session: SessionIn::Sid(Some(sid)),
+            },
             Backend::Sid(&mut mem),
             &mut new_sid,
         )
@@ -179,14 +187,22 @@ mod tests {
         let codec = CookieCodec::new(Some(b"k"));
         let mut never = || unreachable!();
         let r = handle(
-            Request { kind: Kind::AddToCart, item: Some(item(2)), session: SessionIn::Cookie(None) },
+            Request {
+                kind: Kind::AddToCart,
+                item: Some(item(2)),
+                session: SessionIn::Cookie(None),
+            },
             Backend::Cookie(&codec),
             &mut never,
         )
         .unwrap();
         let mut v = r.set_cookie.unwrap();
         let r = handle(
-            Request { kind: Kind::ViewCart, item: None, session: SessionIn::Cookie(Some(&v)) },
+            Request {
+                kind: Kind::ViewCart,
+                item: None,
+                session: SessionIn::Cookie(Some(&v)),
+            },
             Backend::Cookie(&codec),
             &mut never,
         )
@@ -194,7 +210,11 @@ mod tests {
         assert_eq!(r.cart.unwrap().count(), 1);
         v[0] ^= 1;
         let r = handle(
-            Request { kind: Kind::ViewCart, item: None, session: SessionIn::Cookie(Some(&v)) },
+            Request {
+                kind: Kind::ViewCart,
+                item: None,
+                session: SessionIn::Cookie(Some(&v)),
+            },
             Backend::Cookie(&codec),
             &mut never,
         )

@@ -66,32 +66,45 @@ fn split_number(s: &str) -> Option<(&str, &str)> {
     Some((&s[..end], s[end..].trim()))
 }
 
-/// Parses a decimal number times a unit into an integer without going through
-/// floats for the integer part, so "1.5ms" is exactly 1_500_000 ns.
-fn scaled(number: &str, unit: u64) -> Option<u64> {
-    let (int, frac) = match number.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (number, ""),
+/// Why a number-with-unit could not be turned into an integer count.
+enum Scaled {
+    /// Not a decimal number.
+    Malformed,
+    /// Finer than the smallest step (a nanosecond, a byte).
+    TooFine,
+    TooLarge,
+}
+
+/// A decimal number times a unit, exactly, in integers: "1.5ms" is
+/// 1_500_000 ns and "1.5KiB" 1536 B; a fraction that is not a whole number of
+/// steps is refused rather than rounded.
+fn scaled(number: &str, unit: u64) -> Result<u64, Scaled> {
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
+        return Err(Scaled::Malformed);
+    }
+    let int: u64 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| Scaled::TooLarge)?
     };
-    if int.is_empty() && frac.is_empty() || frac.contains('.') {
-        return None;
+    let frac = frac.trim_end_matches('0');
+    let whole = int.checked_mul(unit).ok_or(Scaled::TooLarge)?;
+    if frac.is_empty() {
+        return Ok(whole);
     }
-    let int: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut total = int.checked_mul(unit)?;
-    let mut place = unit;
-    for d in frac.bytes() {
-        place /= 10;
-        if place == 0 {
-            // finer than the unit allows (below a nanosecond or a byte): refuse
-            // rather than silently round.
-            if d != b'0' {
-                return None;
-            }
-            continue;
-        }
-        total = total.checked_add(place * u64::from(d - b'0'))?;
+    if frac.len() > 18 {
+        return Err(Scaled::TooFine);
     }
-    Some(total)
+    let f: u128 = frac.parse().map_err(|_| Scaled::Malformed)?;
+    let scaled = f * u128::from(unit);
+    let den = 10u128.pow(frac.len() as u32);
+    if !scaled.is_multiple_of(den) {
+        return Err(Scaled::TooFine);
+    }
+    whole
+        .checked_add((scaled / den) as u64)
+        .ok_or(Scaled::TooLarge)
 }
 
 /// Parses a duration string into nanoseconds.
@@ -114,7 +127,16 @@ pub fn parse_duration(s: &str) -> Result<Dur, UnitError> {
         "d" => DAY,
         _ => return Err(bad()),
     };
-    scaled(num, mult).map(Dur).ok_or_else(bad)
+    match scaled(num, mult) {
+        Ok(n) => Ok(Dur(n)),
+        Err(Scaled::Malformed) => Err(bad()),
+        Err(Scaled::TooFine) => Err(UnitError(format!(
+            "bad duration {s:?}: finer than a nanosecond; expected {DURATION_FORM}"
+        ))),
+        Err(Scaled::TooLarge) => Err(UnitError(format!(
+            "bad duration {s:?}: too long (over 584 years); expected {DURATION_FORM}"
+        ))),
+    }
 }
 
 /// Parses a size string into bytes.
@@ -131,7 +153,13 @@ pub fn parse_size(s: &str) -> Result<u64, UnitError> {
         "MB" => 1_000_000,
         _ => return Err(bad()),
     };
-    scaled(num, mult).ok_or_else(bad)
+    match scaled(num, mult) {
+        Ok(n) => Ok(n),
+        Err(Scaled::TooFine) => Err(UnitError(format!(
+            "bad size {s:?}: not a whole number of bytes; expected {SIZE_FORM}"
+        ))),
+        Err(_) => Err(bad()),
+    }
 }
 
 impl fmt::Display for Dur {
@@ -150,7 +178,7 @@ impl fmt::Display for Dur {
             return write!(f, "0s");
         }
         for (u, name) in units {
-            if n % u == 0 {
+            if n.is_multiple_of(u) {
                 return write!(f, "{}{}", n / u, name);
             }
         }

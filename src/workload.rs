@@ -113,7 +113,11 @@ impl Shopper {
         let next = match self.kind {
             Kind::Home | Kind::Product => {
                 self.pages_left = self.pages_left.saturating_sub(1);
-                if add { Some(Kind::AddToCart) } else { self.after_browsing() }
+                if add {
+                    Some(Kind::AddToCart)
+                } else {
+                    self.after_browsing()
+                }
             }
             Kind::AddToCart => self.after_browsing(),
             Kind::ViewCart => (buy && !self.truth.is_empty()).then_some(Kind::Checkout),
@@ -140,7 +144,8 @@ impl Shopper {
     /// retry (which adds the same item again), its item.
     pub fn prepare(&mut self, w: &Workload, mean_ns: u64, dist: ServiceDistribution, retry: bool) {
         if !retry {
-            self.item = (self.kind == Kind::AddToCart).then(|| Item::random(&mut self.rng, w.catalog));
+            self.item =
+                (self.kind == Kind::AddToCart).then(|| Item::random(&mut self.rng, w.catalog));
         }
         self.demand = draw_service(&mut self.rng, mean_ns, dist);
     }
@@ -186,7 +191,10 @@ mod tests {
         let mut r = Streams::new(2).stream("x");
         let n = 200_000;
         let d = ServiceDistribution::Lognormal { sigma: 0.5 };
-        let m = (0..n).map(|_| draw_service(&mut r, 1_000_000, d) as f64).sum::<f64>() / n as f64;
+        let m = (0..n)
+            .map(|_| draw_service(&mut r, 1_000_000, d) as f64)
+            .sum::<f64>()
+            / n as f64;
         assert!((m / 1e6 - 1.0).abs() < 0.01, "{m}");
     }
 }

@@ -191,7 +191,7 @@ fn library_returns_an_error_for_every_utf8_fixture() {
         let want = expected_line(&fixture);
         if rendered != want {
             failures.push(format!(
-                "{rel}: the library's error differs from the CLI's\n    library: {rendered}\n    cli:     {want}"
+                "{rel}: the library's error differs from the recorded CLI message\n    library:  {rendered}\n    recorded: {want}"
             ));
         }
     }
@@ -216,11 +216,7 @@ fn run_of_an_unknown_scenario_lists_the_bundled_ones() {
         &["run", "does-not-exist"],
     );
     let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(EXIT_USAGE),
-        "stderr: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(EXIT_USAGE), "stderr: {stderr}");
     assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
     assert!(stderr.contains("does-not-exist"), "stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
@@ -237,11 +233,7 @@ fn run_of_an_unknown_scenario_lists_the_bundled_ones() {
 fn run_with_the_planned_durable_strategy_is_a_usage_error() {
     let out = stratus(&["run", "az-outage", "--strategy", "durable"]);
     let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(EXIT_USAGE),
-        "stderr: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(EXIT_USAGE), "stderr: {stderr}");
     assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
     assert!(stderr.contains("durable"), "stderr: {stderr}");
     assert!(stderr.contains("expected"), "stderr: {stderr}");

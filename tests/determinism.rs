@@ -34,7 +34,12 @@ fn pacing_never_changes_results() {
     let fast = json_outside_wall(&stratus::run(&sc, Strategy::Sticky, 3));
     // 700 simulated seconds at ×5000: a seventh of a second of real pacing.
     let mut pacer = WallPacer::new(5_000.0);
-    let paced = json_outside_wall(&stratus::sim::run_paced(&sc, Strategy::Sticky, 3, &mut pacer));
+    let paced = json_outside_wall(&stratus::sim::run_paced(
+        &sc,
+        Strategy::Sticky,
+        3,
+        &mut pacer,
+    ));
     assert!(fast == paced, "pacing changed the report");
 }
 

@@ -12,29 +12,51 @@ fn az_outage_costs_sticky_carts_close_to_those_at_risk() {
     let lost = sticky.shoppers.carts_lost;
     let at_risk = sticky.carts_at_risk();
     assert!(at_risk > 100, "a third of the fleet held carts: {at_risk}");
-    assert!(lost <= at_risk, "lost {lost} > at risk {at_risk}: losses from nowhere");
-    assert!(lost as f64 >= 0.9 * at_risk as f64, "lost {lost} far below at risk {at_risk}");
+    assert!(
+        lost <= at_risk,
+        "lost {lost} > at risk {at_risk}: losses from nowhere"
+    );
+    assert!(
+        lost as f64 >= 0.9 * at_risk as f64,
+        "lost {lost} far below at risk {at_risk}"
+    );
     assert!(sticky.sessions.resticks > 0);
-    assert!(sticky.requests.errors.contains_key("connect_timeout"), "{:?}", sticky.requests.errors);
+    assert!(
+        sticky.requests.errors.contains_key("connect_timeout"),
+        "{:?}",
+        sticky.requests.errors
+    );
     for st in [Cookie, Store] {
         let r = run(&sc, st);
         assert_eq!(r.shoppers.carts_lost, 0, "{st} lost carts");
         assert_eq!(r.carts_at_risk(), 0, "{st}");
-        assert!(r.requests.failed > 0, "{st}: the outage still fails requests until detected");
+        assert!(
+            r.requests.failed > 0,
+            "{st}: the outage still fails requests until detected"
+        );
     }
 }
 
 #[test]
 fn the_az_outage_table_makes_the_lesson_plain() {
     let sc = bundled("az-outage");
-    let runs: Vec<_> = [Sticky, Cookie, Store].iter().map(|&s| run(&sc, s)).collect();
+    let runs: Vec<_> = [Sticky, Cookie, Store]
+        .iter()
+        .map(|&s| run(&sc, s))
+        .collect();
     let table = stratus::report::text::render_compare(&runs);
-    let first = table.lines().find(|l| l.starts_with("carts lost")).expect("carts lost row");
+    let first = table
+        .lines()
+        .find(|l| l.starts_with("carts lost"))
+        .expect("carts lost row");
     let cells: Vec<&str> = first.split_whitespace().skip(2).collect();
     assert_eq!(cells.len(), 3, "{first}");
     assert_ne!(cells[0], "0");
     assert_eq!(&cells[1..], &["0", "0"]);
-    assert!(table.contains("cookie lost no cart; store lost no cart."), "{table}");
+    assert!(
+        table.contains("cookie lost no cart; store lost no cart."),
+        "{table}"
+    );
 }
 
 #[test]
@@ -42,8 +64,15 @@ fn scale_in_and_rolling_deploy_cost_sticky_carts_only() {
     for name in ["scale-in", "rolling-deploy"] {
         let sc = bundled(name);
         let sticky = run(&sc, Sticky);
-        assert!(sticky.shoppers.carts_lost > 100, "{name}: sticky lost {}", sticky.shoppers.carts_lost);
-        assert_eq!(sticky.requests.failed, 0, "{name}: draining fails no request");
+        assert!(
+            sticky.shoppers.carts_lost > 100,
+            "{name}: sticky lost {}",
+            sticky.shoppers.carts_lost
+        );
+        assert_eq!(
+            sticky.requests.failed, 0,
+            "{name}: draining fails no request"
+        );
         assert!(sticky.shoppers.carts_lost <= sticky.carts_at_risk());
         for st in [Cookie, Store] {
             assert_eq!(run(&sc, st).shoppers.carts_lost, 0, "{name}: {st}");
@@ -56,10 +85,17 @@ fn cookie_overflow_loses_carts_through_the_browser_limit() {
     let sc = bundled("cookie-overflow");
     let c = run(&sc, Cookie);
     assert!(c.shoppers.carts_lost > 0);
-    assert!(c.sessions.cookies_ignored_oversize > 0, "losses come from ignored Set-Cookies");
+    assert!(
+        c.sessions.cookies_ignored_oversize > 0,
+        "losses come from ignored Set-Cookies"
+    );
     assert_eq!(c.requests.failed, 0, "nothing failed, yet carts shrank");
     // The cookie header never carries more than the limit (plus the other cookies).
-    assert!(c.bytes.cookie_max > 3_800 && c.bytes.cookie_max <= 4_096, "{}", c.bytes.cookie_max);
+    assert!(
+        c.bytes.cookie_max > 3_800 && c.bytes.cookie_max <= 4_096,
+        "{}",
+        c.bytes.cookie_max
+    );
     assert_eq!(run(&sc, Store).shoppers.carts_lost, 0);
     // A bigger limit removes the loss, so it is the limit that does it.
     let mut big = sc.clone();
@@ -85,7 +121,10 @@ fn store_failover_loses_only_unreplicated_writes() {
     let z = run(&zero, Store);
     assert_eq!(z.shoppers.carts_lost, 0);
     assert_eq!(z.sessions.store_writes_lost, 0);
-    assert!(z.requests.failed > 0, "the failover window still fails requests");
+    assert!(
+        z.requests.failed > 0,
+        "the failover window still fails requests"
+    );
 }
 
 #[test]
@@ -96,7 +135,11 @@ fn steady_state_loses_nothing_and_fails_nothing() {
         assert_eq!(r.shoppers.carts_lost, 0, "{st}");
         assert_eq!(r.requests.failed, 0, "{st}");
         assert!(r.checkouts.ok > 1000, "{st}");
-        assert_eq!(r.shoppers.with_items, run(&sc, Sticky).shoppers.with_items, "common random numbers across strategies");
+        assert_eq!(
+            r.shoppers.with_items,
+            run(&sc, Sticky).shoppers.with_items,
+            "common random numbers across strategies"
+        );
     }
 }
 

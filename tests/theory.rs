@@ -58,19 +58,43 @@ fn check(rho: f64, requests: f64, seed: u64) {
     let sc = mmc(rho, requests);
     let r = stratus::run(&sc, Strategy::Cookie, seed);
     let q = &r.queueing;
-    assert!(q.node_arrivals >= 1_000_000, "only {} requests", q.node_arrivals);
+    assert!(
+        q.node_arrivals >= 1_000_000,
+        "only {} requests",
+        q.node_arrivals
+    );
     assert_eq!(r.requests.failed, 0);
     let theory = wq_ms(WORKERS, rho, SERVICE_MS as f64);
     let err = (q.wait_mean_ms - theory).abs() / theory;
-    eprintln!("rho {rho} seed {seed}: Wq sim {:.4} ms, Erlang C {:.4} ms, error {:.2} %", q.wait_mean_ms, theory, err * 100.0);
-    assert!(err < 0.03, "rho {rho}: mean wait {:.4} ms vs Erlang C {:.4} ms ({:.2} % off)", q.wait_mean_ms, theory, err * 100.0);
+    eprintln!(
+        "rho {rho} seed {seed}: Wq sim {:.4} ms, Erlang C {:.4} ms, error {:.2} %",
+        q.wait_mean_ms,
+        theory,
+        err * 100.0
+    );
+    assert!(
+        err < 0.03,
+        "rho {rho}: mean wait {:.4} ms vs Erlang C {:.4} ms ({:.2} % off)",
+        q.wait_mean_ms,
+        theory,
+        err * 100.0
+    );
     // Little's law: L = λ W, with λ and W measured.
     let little = q.arrival_rate_per_s * q.sojourn_mean_ms / 1e3;
     let lerr = (q.in_system_mean - little).abs() / little;
-    assert!(lerr < 0.02, "rho {rho}: L {:.4} vs λW {:.4} ({:.2} % off)", q.in_system_mean, little, lerr * 100.0);
+    assert!(
+        lerr < 0.02,
+        "rho {rho}: L {:.4} vs λW {:.4} ({:.2} % off)",
+        q.in_system_mean,
+        little,
+        lerr * 100.0
+    );
     // Utilisation: busy workers = λ S.
     let busy = q.in_system_mean - q.arrival_rate_per_s * q.wait_mean_ms / 1e3;
-    assert!((busy / (rho * f64::from(WORKERS)) - 1.0).abs() < 0.01, "busy {busy}");
+    assert!(
+        (busy / (rho * f64::from(WORKERS)) - 1.0).abs() < 0.01,
+        "busy {busy}"
+    );
 }
 
 #[test]

@@ -116,7 +116,8 @@ impl CliError {
 pub fn load(arg: &str) -> Result<Scenario, CliError> {
     let path = Path::new(arg);
     if path.is_file() {
-        let bytes = std::fs::read(path).map_err(|e| CliError::Runtime(format!("{arg}: cannot read: {e}")))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::Runtime(format!("{arg}: cannot read: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|_| {
             CliError::Scenario(ScenarioError {
                 file: arg.to_string(),
@@ -132,7 +133,9 @@ pub fn load(arg: &str) -> Result<Scenario, CliError> {
         return Ok(parse_scenario(&format!("scenarios/{name}.toml"), text)?);
     }
     if path.exists() {
-        return Err(CliError::Usage(format!("{arg} is not a file: expected a scenario file")));
+        return Err(CliError::Usage(format!(
+            "{arg} is not a file: expected a scenario file"
+        )));
     }
     let names: Vec<&str> = bundled::BUNDLED.iter().map(|(n, _)| *n).collect();
     Err(CliError::Usage(format!(
@@ -144,8 +147,14 @@ pub fn load(arg: &str) -> Result<Scenario, CliError> {
 fn strategy(s: &str) -> Result<Strategy, CliError> {
     let s = s.trim();
     Strategy::parse(s).ok_or_else(|| {
-        let note = if PLANNED_STRATEGIES.contains(&s) { " (durable is planned, not built yet)" } else { "" };
-        CliError::Usage(format!("unknown strategy {s:?}{note}: expected sticky, cookie or store"))
+        let note = if PLANNED_STRATEGIES.contains(&s) {
+            " (durable is planned, not built yet)"
+        } else {
+            ""
+        };
+        CliError::Usage(format!(
+            "unknown strategy {s:?}{note}: expected sticky, cookie or store"
+        ))
     })
 }
 
@@ -164,7 +173,11 @@ pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
     let mut r = sim::run(sc, strategy, seed);
     let secs = watch.seconds();
     r.wall.seconds = secs;
-    r.wall.sim_requests_per_second = if secs > 0.0 { (r.requests.total as f64 / secs).round() } else { 0.0 };
+    r.wall.sim_requests_per_second = if secs > 0.0 {
+        (r.requests.total as f64 / secs).round()
+    } else {
+        0.0
+    };
     r
 }
 
@@ -179,21 +192,29 @@ pub fn run_many(sc: &Scenario, pairs: &[(Strategy, u64)], jobs: usize) -> Vec<Re
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&(st, seed)) = pairs.get(i) else { break };
+                    let Some(&(st, seed)) = pairs.get(i) else {
+                        break;
+                    };
                     let r = timed_run(sc, st, seed);
                     slots.lock().expect("no panics while holding")[i] = Some(r);
                 }
             });
         }
     });
-    out.into_iter().map(|r| r.expect("every pair ran")).collect()
+    out.into_iter()
+        .map(|r| r.expect("every pair ran"))
+        .collect()
 }
 
 fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
     if let Some(f) = format {
         return f;
     }
-    match out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+    match out
+        .as_ref()
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+    {
         Some("json") => Format::Json,
         Some("csv") => Format::Csv,
         Some("md") | Some("markdown") => Format::Markdown,
@@ -203,7 +224,8 @@ fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
 
 fn emit(text: &str, out: &Option<PathBuf>) -> Result<(), CliError> {
     match out {
-        Some(p) => std::fs::write(p, text).map_err(|e| CliError::Runtime(format!("{}: cannot write: {e}", p.display()))),
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| CliError::Runtime(format!("{}: cannot write: {e}", p.display()))),
         None => {
             use std::io::Write;
             let mut so = std::io::stdout().lock();
@@ -236,7 +258,15 @@ pub fn main() -> i32 {
 
 pub fn dispatch(cmd: Command) -> Result<(), CliError> {
     match cmd {
-        Command::Run { file, strategy: st, seed, format, out, series, tui } => {
+        Command::Run {
+            file,
+            strategy: st,
+            seed,
+            format,
+            out,
+            series,
+            tui,
+        } => {
             no_tui(tui)?;
             let sc = load(&file)?;
             let st = match st {
@@ -256,12 +286,27 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             };
             emit(&text, &out)
         }
-        Command::Compare { file, strategies, seed, seeds, format, out, jobs, tui } => {
+        Command::Compare {
+            file,
+            strategies,
+            seed,
+            seeds,
+            format,
+            out,
+            jobs,
+            tui,
+        } => {
             no_tui(tui)?;
             let sc = load(&file)?;
-            let sts = strategies.split(',').filter(|s| !s.trim().is_empty()).map(strategy).collect::<Result<Vec<_>, _>>()?;
+            let sts = strategies
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(strategy)
+                .collect::<Result<Vec<_>, _>>()?;
             if sts.is_empty() {
-                return Err(CliError::Usage("--strategies is empty: expected e.g. sticky,cookie,store".into()));
+                return Err(CliError::Usage(
+                    "--strategies is empty: expected e.g. sticky,cookie,store".into(),
+                ));
             }
             if seeds == 0 {
                 return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
@@ -270,19 +315,28 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let pairs: Vec<(Strategy, u64)> = (0..u64::from(seeds))
                 .flat_map(|k| sts.iter().map(move |&s| (s, first.wrapping_add(k))))
                 .collect();
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let mut runs = run_many(&sc, &pairs, jobs);
             for r in &mut runs {
                 r.series = None;
             }
             let text = match pick_format(format, &out) {
-                Format::Text => runs.chunks(sts.len()).map(text::render_compare).collect::<Vec<_>>().join("\n"),
+                Format::Text => runs
+                    .chunks(sts.len())
+                    .map(text::render_compare)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 Format::Json => {
                     let v = serde_json::json!({ "runs": runs });
                     serde_json::to_string_pretty(&v).expect("serialises") + "\n"
                 }
                 Format::Csv => table::csv(&runs),
-                Format::Markdown => runs.chunks(sts.len()).map(table::markdown).collect::<Vec<_>>().join("\n"),
+                Format::Markdown => runs
+                    .chunks(sts.len())
+                    .map(table::markdown)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             };
             emit(&text, &out)
         }
@@ -290,7 +344,12 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let mut code = 0;
             for f in &files {
                 match load(f) {
-                    Ok(sc) => println!("ok  {f}: {} ({} simulated, {} timeline actions)", sc.name, sc.duration, sc.timeline.len()),
+                    Ok(sc) => println!(
+                        "ok  {f}: {} ({} simulated, {} timeline actions)",
+                        sc.name,
+                        sc.duration,
+                        sc.timeline.len()
+                    ),
                     Err(e) => {
                         eprintln!("stratus: {e}");
                         // An invalid file outranks a usage error in the exit code.
@@ -298,11 +357,17 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                     }
                 }
             }
-            if code == 0 { Ok(()) } else { Err(CliError::Reported(code)) }
+            if code == 0 {
+                Ok(())
+            } else {
+                Err(CliError::Reported(code))
+            }
         }
         Command::List => {
             for (name, text) in bundled::BUNDLED {
-                let desc = parse_scenario(name, text).map(|s| s.description).unwrap_or_default();
+                let desc = parse_scenario(name, text)
+                    .map(|s| s.description)
+                    .unwrap_or_default();
                 println!("{name:<18} {desc}");
             }
             Ok(())

@@ -104,6 +104,9 @@ mod tests {
     #[test]
     fn markdown_has_a_row_per_figure() {
         let out = markdown(&[Report::default()]);
-        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), COMPARE_ROWS.len() + 1);
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("| ")).count(),
+            COMPARE_ROWS.len() + 1
+        );
     }
 }

@@ -8,7 +8,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -63,7 +63,11 @@ pub fn render(r: &Report) -> String {
         pct(r.failure_rate())
     );
     if !q.errors.is_empty() {
-        let causes: Vec<String> = q.errors.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect();
+        let causes: Vec<String> = q
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k} {}", thousands(*v)))
+            .collect();
         let _ = writeln!(o, "  failed by  {}", causes.join(" · "));
     }
     let _ = writeln!(
@@ -117,7 +121,11 @@ pub fn render(r: &Report) -> String {
             o,
             "events ({} in all{})",
             r.events.len(),
-            if r.events.len() > SHOWN { ", first 24; --format json has them all" } else { "" }
+            if r.events.len() > SHOWN {
+                ", first 24; --format json has them all"
+            } else {
+                ""
+            }
         );
         for e in r.events.iter().take(SHOWN) {
             let _ = writeln!(o, "  {:>8.1} s  {:<20} {}", e.t_s, e.kind, e.detail);
@@ -133,8 +141,12 @@ pub type Row = (&'static str, fn(&Report) -> String);
 pub const COMPARE_ROWS: [Row; 16] = [
     ("carts lost", |r| thousands(r.shoppers.carts_lost)),
     ("  items lost", |r| thousands(r.shoppers.items_lost)),
-    ("  carts at risk at faults", |r| thousands(r.carts_at_risk())),
-    ("abandoned with items", |r| thousands(r.shoppers.abandoned_with_items)),
+    ("  carts at risk at faults", |r| {
+        thousands(r.carts_at_risk())
+    }),
+    ("abandoned with items", |r| {
+        thousands(r.shoppers.abandoned_with_items)
+    }),
     ("shoppers with items", |r| thousands(r.shoppers.with_items)),
     ("checkouts ok", |r| thousands(r.checkouts.ok)),
     ("checkouts failed", |r| thousands(r.checkouts.failed)),
@@ -143,8 +155,12 @@ pub const COMPARE_ROWS: [Row; 16] = [
     ("  failure rate", |r| pct(r.failure_rate())),
     ("latency p50 ms", |r| format!("{:.2}", r.latency_ms.all.p50)),
     ("latency p99 ms", |r| format!("{:.2}", r.latency_ms.all.p99)),
-    ("request bytes (mean)", |r| format!("{:.0}", r.bytes.request_mean)),
-    ("cookie bytes (mean)", |r| format!("{:.0}", r.bytes.cookie_mean)),
+    ("request bytes (mean)", |r| {
+        format!("{:.0}", r.bytes.request_mean)
+    }),
+    ("cookie bytes (mean)", |r| {
+        format!("{:.0}", r.bytes.cookie_mean)
+    }),
     ("cookie bytes (max)", |r| thousands(r.bytes.cookie_max)),
     ("sticky re-sticks", |r| thousands(r.sessions.resticks)),
 ];

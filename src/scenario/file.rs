@@ -7,8 +7,8 @@
 
 use super::*;
 use crate::time::{DURATION_FORM, SIZE_FORM, parse_duration, parse_size};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::ops::Range;
 use toml::Spanned;
 
@@ -221,25 +221,10 @@ struct RawLatency {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum RawAlgorithm {
-    RoundRobin,
-    LeastOutstanding,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum RawStickiness {
-    Auto,
-    On,
-    Off,
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLb {
-    algorithm: Option<RawAlgorithm>,
-    stickiness: Option<RawStickiness>,
+    algorithm: Option<Spanned<String>>,
+    stickiness: Option<Spanned<String>>,
     stickiness_duration: Option<Spanned<D>>,
     health_check: Option<RawHealth>,
     deregistration_delay: Option<D>,
@@ -266,14 +251,6 @@ struct RawServiceTimes {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-enum RawDist {
-    Exponential,
-    Constant,
-    Lognormal,
-}
-
-#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFleet {
     min: Option<Spanned<u32>>,
@@ -283,7 +260,7 @@ struct RawFleet {
     workers: Option<Spanned<u32>>,
     queue_limit: Option<u32>,
     service_time: Option<RawServiceTimes>,
-    service_distribution: Option<RawDist>,
+    service_distribution: Option<Spanned<String>>,
     lognormal_sigma: Option<Spanned<Num>>,
 }
 
@@ -333,6 +310,52 @@ struct RawAction {
     batch: Option<Spanned<u32>>,
 }
 
+/// Rewrites serde's and the TOML parser's words into the file's own terms:
+/// no Rust type names, and the offending key named where the parser does not.
+fn humanize(msg: &str, text: Option<&str>) -> String {
+    let mut m = msg.to_string();
+    for (from, to) in [
+        ("expected u32", "expected a whole number such as 8"),
+        ("expected u64", "expected a whole number such as 7"),
+        (
+            "expected a sequence",
+            "expected an array (for the timeline: [[timeline]] entries)",
+        ),
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: sequence", "invalid type: array"),
+        ("wanted string or table", "expected a string"),
+    ] {
+        m = m.replace(from, to);
+    }
+    if let Some(i) = m.find("expected struct Raw") {
+        // `expected struct RawHealth` → `expected a table`
+        let end = m[i..]
+            .find([',', ';'])
+            .map_or(m.len(), |e| i + e);
+        m.replace_range(
+            i..end,
+            "expected a table of keys (see the README's scenario keys)",
+        );
+    }
+    if m.starts_with("duplicate key") {
+        let key = text
+            .map(|t| {
+                t.trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .trim()
+            })
+            .unwrap_or("");
+        return format!("`{key}` is defined twice: expected each key and table once");
+    }
+    if !m.contains("expected") {
+        m = format!(
+            "{m}; expected TOML (key = value lines under [table] headers, see the README's scenario keys)"
+        );
+    }
+    m
+}
+
 /// Reads and validates a scenario. `file` is only used in messages.
 pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, ScenarioError> {
     let cx = Ctx { file, src };
@@ -343,12 +366,7 @@ pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, ScenarioError> 
         ));
     }
     let raw: RawFile = toml::from_str(src).map_err(|e| {
-        let msg = e.message().trim().to_string();
-        let msg = if msg.contains("expected") {
-            msg
-        } else {
-            format!("{msg}; expected a TOML scenario (see the README's scenario keys)")
-        };
+        let msg = humanize(e.message().trim(), e.span().map(|sp| &src[sp]));
         match e.span() {
             Some(sp) => cx.at(sp, msg),
             None => cx.nowhere(msg),
@@ -359,7 +377,7 @@ pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, ScenarioError> 
 
 fn prob(cx: &Ctx, v: &Spanned<Num>, key: &str) -> Result<f64, ScenarioError> {
     let p = v.get_ref().0;
-    if !(0.0..=1.0).contains(&p) {
+    if !(0.0..=1.0).contains(&p) || p.is_nan() {
         return Err(cx.at(
             v.span(),
             format!("{key} = {p} is not a probability: expected a number from 0 to 1"),
@@ -388,12 +406,15 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     let duration = sc.duration.ok_or_else(|| {
         cx.at(
             sc_span,
-            format!("[scenario] has no duration: expected duration = {DURATION_FORM}"),
+            format!("[scenario] has no duration: expected duration = \"30m\" ({DURATION_FORM})"),
         )
     })?;
     let dur = duration.get_ref().0;
     if dur.0 == 0 {
-        return Err(cx.at(duration.span(), "duration is zero: expected a positive duration"));
+        return Err(cx.at(
+            duration.span(),
+            "duration is zero: expected a positive duration",
+        ));
     }
     let mut s = Scenario::new(name.get_ref(), dur);
     s.description = sc.description.unwrap_or_default();
@@ -417,7 +438,10 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
                 if names.contains(a.get_ref()) {
                     return Err(cx.at(
                         a.span(),
-                        format!("AZ {:?} is listed twice: expected distinct names", a.get_ref()),
+                        format!(
+                            "AZ {:?} is listed twice: expected distinct names",
+                            a.get_ref()
+                        ),
                     ));
                 }
                 names.push(a.get_ref().clone());
@@ -442,18 +466,28 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
 
     if let Some(lb) = raw.load_balancer {
         let c = &mut s.load_balancer;
-        if let Some(a) = lb.algorithm {
-            c.algorithm = match a {
-                RawAlgorithm::RoundRobin => Algorithm::RoundRobin,
-                RawAlgorithm::LeastOutstanding => Algorithm::LeastOutstanding,
-            };
+        if let Some(a) = &lb.algorithm {
+            c.algorithm = choice(
+                cx,
+                a,
+                "algorithm",
+                &[
+                    ("round_robin", Algorithm::RoundRobin),
+                    ("least_outstanding", Algorithm::LeastOutstanding),
+                ],
+            )?;
         }
-        if let Some(st) = lb.stickiness {
-            c.stickiness = match st {
-                RawStickiness::Auto => Stickiness::Auto,
-                RawStickiness::On => Stickiness::On,
-                RawStickiness::Off => Stickiness::Off,
-            };
+        if let Some(st) = &lb.stickiness {
+            c.stickiness = choice(
+                cx,
+                st,
+                "stickiness",
+                &[
+                    ("auto", Stickiness::Auto),
+                    ("on", Stickiness::On),
+                    ("off", Stickiness::Off),
+                ],
+            )?;
         }
         if let Some(d) = lb.stickiness_duration {
             if d.get_ref().0.0 == 0 {
@@ -466,7 +500,10 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         }
         if let Some(d) = lb.connect_timeout {
             if d.get_ref().0.0 == 0 {
-                return Err(cx.at(d.span(), "connect_timeout is zero: expected a positive duration"));
+                return Err(cx.at(
+                    d.span(),
+                    "connect_timeout is zero: expected a positive duration",
+                ));
             }
             c.connect_timeout = d.get_ref().0;
         }
@@ -479,12 +516,25 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
                 hc.timeout = v.get_ref().0;
             }
             for (v, slot, key) in [
-                (&h.healthy_threshold, &mut hc.healthy_threshold, "healthy_threshold"),
-                (&h.unhealthy_threshold, &mut hc.unhealthy_threshold, "unhealthy_threshold"),
+                (
+                    &h.healthy_threshold,
+                    &mut hc.healthy_threshold,
+                    "healthy_threshold",
+                ),
+                (
+                    &h.unhealthy_threshold,
+                    &mut hc.unhealthy_threshold,
+                    "unhealthy_threshold",
+                ),
             ] {
                 if let Some(v) = v {
                     if *v.get_ref() == 0 {
-                        return Err(cx.at(v.span(), format!("{key} is 0: expected a count of at least 1 (ALB allows 2 to 10)")));
+                        return Err(cx.at(
+                            v.span(),
+                            format!(
+                                "{key} is 0: expected a count of at least 1 (ALB allows 2 to 10)"
+                            ),
+                        ));
                     }
                     *slot = *v.get_ref();
                 }
@@ -521,11 +571,28 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             c.desired = c.desired.clamp(c.min.min(c.max), c.max.max(c.min));
         }
         if c.min > c.max {
-            let span = f.min.as_ref().or(f.max.as_ref()).map(|v| v.span()).unwrap_or(0..0);
-            return Err(cx.at(span, format!("fleet.min ({}) is greater than fleet.max ({}): expected min <= desired <= max", c.min, c.max)));
+            let span = f
+                .min
+                .as_ref()
+                .or(f.max.as_ref())
+                .map(|v| v.span())
+                .unwrap_or(0..0);
+            return Err(cx.at(
+                span,
+                format!(
+                    "fleet.min ({}) is greater than fleet.max ({}): expected min <= desired <= max",
+                    c.min, c.max
+                ),
+            ));
         }
         if c.desired < c.min || c.desired > c.max {
-            let span = f.desired.as_ref().or(f.min.as_ref()).or(f.max.as_ref()).map(|v| v.span()).unwrap_or(0..0);
+            let span = f
+                .desired
+                .as_ref()
+                .or(f.min.as_ref())
+                .or(f.max.as_ref())
+                .map(|v| v.span())
+                .unwrap_or(0..0);
             return Err(cx.at(span, format!("fleet.desired ({}) is outside min ({}) and max ({}): expected min <= desired <= max", c.desired, c.min, c.max)));
         }
         if c.max == 0 {
@@ -537,7 +604,10 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         }
         if let Some(v) = &f.workers {
             if *v.get_ref() == 0 {
-                return Err(cx.at(v.span(), "workers is 0: expected at least 1 concurrent request per node"));
+                return Err(cx.at(
+                    v.span(),
+                    "workers is 0: expected at least 1 concurrent request per node",
+                ));
             }
             c.workers = *v.get_ref();
         }
@@ -559,17 +629,25 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         }
         let sigma = match &f.lognormal_sigma {
             Some(v) if !(v.get_ref().0 > 0.0 && v.get_ref().0 <= 4.0) => {
-                return Err(cx.at(v.span(), "lognormal_sigma must be above 0 and at most 4: expected a number such as 0.5"));
+                return Err(cx.at(
+                    v.span(),
+                    "lognormal_sigma must be above 0 and at most 4: expected a number such as 0.5",
+                ));
             }
             Some(v) => v.get_ref().0,
             None => LOGNORMAL_SIGMA,
         };
-        if let Some(d) = f.service_distribution {
-            c.service_distribution = match d {
-                RawDist::Exponential => ServiceDistribution::Exponential,
-                RawDist::Constant => ServiceDistribution::Constant,
-                RawDist::Lognormal => ServiceDistribution::Lognormal { sigma },
-            };
+        if let Some(d) = &f.service_distribution {
+            c.service_distribution = choice(
+                cx,
+                d,
+                "service_distribution",
+                &[
+                    ("exponential", ServiceDistribution::Exponential),
+                    ("constant", ServiceDistribution::Constant),
+                    ("lognormal", ServiceDistribution::Lognormal { sigma }),
+                ],
+            )?;
         }
     }
 
@@ -589,17 +667,41 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         if let Some(st) = ss.store {
             let az_of = |v: &Spanned<String>, s: &Scenario| {
                 s.az(v.get_ref()).ok_or_else(|| {
-                    cx.at(v.span(), format!("AZ {:?} is not in the region: expected one of {:?}", v.get_ref(), s.region.azs))
+                    cx.at(
+                        v.span(),
+                        format!(
+                            "AZ {:?} is not in the region: expected one of {:?}",
+                            v.get_ref(),
+                            s.region.azs
+                        ),
+                    )
                 })
             };
             if let Some(v) = &st.primary_az {
                 s.sessions.store.primary_az = az_of(v, &s)?;
             }
-            if let Some(v) = &st.replica_az {
-                s.sessions.store.replica_az = if v.get_ref() == "none" { None } else { Some(az_of(v, &s)?) };
+            match &st.replica_az {
+                Some(v) => {
+                    s.sessions.store.replica_az = if v.get_ref() == "none" {
+                        None
+                    } else {
+                        Some(az_of(v, &s)?)
+                    };
+                }
+                None => {
+                    // Unset: the first other AZ, so moving the primary never
+                    // collides with a default the user did not write.
+                    let p = s.sessions.store.primary_az;
+                    s.sessions.store.replica_az = (0..s.region.azs.len()).find(|&a| a != p);
+                }
             }
             if s.sessions.store.replica_az == Some(s.sessions.store.primary_az) {
-                let span = st.replica_az.as_ref().or(st.primary_az.as_ref()).map(|v| v.span()).unwrap_or(0..0);
+                let span = st
+                    .replica_az
+                    .as_ref()
+                    .or(st.primary_az.as_ref())
+                    .map(|v| v.span())
+                    .unwrap_or(0..0);
                 return Err(cx.at(span, "the store's replica is in the same AZ as its primary: expected a different AZ (or replica_az = \"none\")"));
             }
             if let Some(v) = st.replication_lag {
@@ -625,7 +727,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         if let Some(v) = &w.arrivals_per_second {
             let r = v.get_ref().0;
             if !(r >= 0.0 && r.is_finite()) {
-                return Err(cx.at(v.span(), format!("arrivals_per_second = {r} is negative: expected a rate of 0 or more shoppers per second")));
+                return Err(cx.at(v.span(), format!("arrivals_per_second = {r}: expected a finite rate of 0 or more shoppers per second")));
             }
             c.arrivals_per_second = r;
         }
@@ -635,7 +737,12 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         if let Some(v) = &w.pages {
             c.pages = match v.get_ref().0 {
                 Pages::Mean(m) if !(m >= 1.0 && m.is_finite()) => {
-                    return Err(cx.at(v.span(), format!("pages = {m}: expected a mean of at least 1 page, or {{ fixed = N }}")));
+                    return Err(cx.at(
+                        v.span(),
+                        format!(
+                            "pages = {m}: expected a mean of at least 1 page, or {{ fixed = N }}"
+                        ),
+                    ));
                 }
                 Pages::Fixed(0) => {
                     return Err(cx.at(v.span(), "pages = { fixed = 0 }: expected at least 1 page"));
@@ -667,6 +774,30 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     Ok(s)
 }
 
+/// One of a fixed set of words.
+fn choice<T: Copy>(
+    cx: &Ctx,
+    v: &Spanned<String>,
+    key: &str,
+    options: &[(&str, T)],
+) -> Result<T, ScenarioError> {
+    options
+        .iter()
+        .find(|(n, _)| n == v.get_ref())
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<String> = options.iter().map(|(n, _)| format!("{n:?}")).collect();
+            cx.at(
+                v.span(),
+                format!(
+                    "unknown {key} {:?}: expected one of {}",
+                    v.get_ref(),
+                    names.join(", ")
+                ),
+            )
+        })
+}
+
 fn strategy(cx: &Ctx, st: &Spanned<String>) -> Result<Strategy, ScenarioError> {
     let v = st.get_ref();
     Strategy::parse(v).ok_or_else(|| {
@@ -677,21 +808,43 @@ fn strategy(cx: &Ctx, st: &Spanned<String>) -> Result<Strategy, ScenarioError> {
         };
         cx.at(
             st.span(),
-            format!("unknown strategy {v:?}{note}: expected one of \"sticky\", \"cookie\", \"store\""),
+            format!(
+                "unknown strategy {v:?}{note}: expected one of \"sticky\", \"cookie\", \"store\""
+            ),
         )
     })
 }
 
-fn action(cx: &Ctx, s: &Scenario, span: Range<usize>, a: RawAction) -> Result<Timed, ScenarioError> {
+fn action(
+    cx: &Ctx,
+    s: &Scenario,
+    span: Range<usize>,
+    a: RawAction,
+) -> Result<Timed, ScenarioError> {
     let at = a.at.as_ref().ok_or_else(|| {
-        cx.at(span.clone(), format!("a [[timeline]] entry has no `at`: expected at = {DURATION_FORM}"))
+        cx.at(
+            span.clone(),
+            format!("a [[timeline]] entry has no `at`: expected at = \"10m\" ({DURATION_FORM})"),
+        )
     })?;
     let at_d = at.get_ref().0;
     if at_d > s.duration {
-        return Err(cx.at(at.span(), format!("at = {} is after the scenario ends ({}): expected a time within the run", at_d, s.duration)));
+        return Err(cx.at(
+            at.span(),
+            format!(
+                "at = {} is after the scenario ends ({}): expected a time within the run",
+                at_d, s.duration
+            ),
+        ));
     }
     let name = a.action.as_ref().ok_or_else(|| {
-        cx.at(span.clone(), format!("a [[timeline]] entry has no `action`: expected one of {}", Action::NAMES.join(", ")))
+        cx.at(
+            span.clone(),
+            format!(
+                "a [[timeline]] entry has no `action`: expected one of {}",
+                Action::NAMES.join(", ")
+            ),
+        )
     })?;
     // Which optional keys each action takes; anything else given is an error.
     let (allowed, required): (&[&str], &[&str]) = match name.get_ref().as_str() {
@@ -701,7 +854,13 @@ fn action(cx: &Ctx, s: &Scenario, span: Range<usize>, a: RawAction) -> Result<Ti
         "rolling_deploy" => (&["batch"], &[]),
         "kill_store_primary" => (&[], &[]),
         other => {
-            return Err(cx.at(name.span(), format!("unknown action {other:?}: expected one of {}", Action::NAMES.join(", "))));
+            return Err(cx.at(
+                name.span(),
+                format!(
+                    "unknown action {other:?}: expected one of {}",
+                    Action::NAMES.join(", ")
+                ),
+            ));
         }
     };
     let given: [(&str, Option<Range<usize>>); 4] = [
@@ -710,38 +869,80 @@ fn action(cx: &Ctx, s: &Scenario, span: Range<usize>, a: RawAction) -> Result<Ti
         ("value", a.value.as_ref().map(|v| v.span())),
         ("batch", a.batch.as_ref().map(|v| v.span())),
     ];
+    let azs = format!("{:?}", s.region.azs);
+    let range = format!(
+        "a whole number within fleet.min ({}) and fleet.max ({})",
+        s.fleet.min, s.fleet.max
+    );
+    let form = |k: &str| -> String {
+        match (k, name.get_ref().as_str()) {
+            ("az", _) => format!("az = one of {azs}"),
+            ("value", "set_desired") => format!("value = {range}"),
+            ("value", _) => "value = shoppers per second, such as 40.0".into(),
+            ("count", _) => "count = nodes to kill (default 1)".into(),
+            ("batch", _) => "batch = nodes per batch".into(),
+            _ => k.to_string(),
+        }
+    };
     let keys = |ks: &[&str]| {
         if ks.is_empty() {
-            "no other keys".to_string()
+            "only at and action".to_string()
         } else {
-            ks.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+            format!(
+                "only {}",
+                ks.iter().map(|k| form(k)).collect::<Vec<_>>().join(" and ")
+            )
         }
     };
     for (k, sp) in &given {
         if let Some(sp) = sp
             && !allowed.contains(k)
         {
-            return Err(cx.at(sp.clone(), format!("{} does not take `{k}`: expected {}", name.get_ref(), keys(allowed))));
+            return Err(cx.at(
+                sp.clone(),
+                format!(
+                    "{} does not take `{k}`: expected {}",
+                    name.get_ref(),
+                    keys(allowed)
+                ),
+            ));
         }
     }
     for k in required {
         if given.iter().any(|(g, sp)| g == k && sp.is_none()) {
-            return Err(cx.at(name.span(), format!("{} needs `{k}`: expected {}", name.get_ref(), keys(allowed))));
+            return Err(cx.at(
+                name.span(),
+                format!("{} needs `{k}`: expected {}", name.get_ref(), form(k)),
+            ));
         }
     }
     let az = match &a.az {
         Some(v) => Some(s.az(v.get_ref()).ok_or_else(|| {
-            cx.at(v.span(), format!("AZ {:?} is not in the region: expected one of {:?}", v.get_ref(), s.region.azs))
+            cx.at(
+                v.span(),
+                format!(
+                    "AZ {:?} is not in the region: expected one of {:?}",
+                    v.get_ref(),
+                    s.region.azs
+                ),
+            )
         })?),
         None => None,
     };
     let action = match name.get_ref().as_str() {
-        "kill_az" => Action::KillAz { az: az.expect("required") },
-        "restore_az" => Action::RestoreAz { az: az.expect("required") },
+        "kill_az" => Action::KillAz {
+            az: az.expect("required"),
+        },
+        "restore_az" => Action::RestoreAz {
+            az: az.expect("required"),
+        },
         "kill_node" => {
             let count = a.count.as_ref().map(|c| *c.get_ref()).unwrap_or(1);
             if count == 0 {
-                return Err(cx.at(a.count.as_ref().expect("given").span(), "count is 0: expected at least 1"));
+                return Err(cx.at(
+                    a.count.as_ref().expect("given").span(),
+                    "count is 0: expected at least 1",
+                ));
             }
             Action::KillNode { az, count }
         }
@@ -757,7 +958,7 @@ fn action(cx: &Ctx, s: &Scenario, span: Range<usize>, a: RawAction) -> Result<Ti
             let v = a.value.as_ref().expect("required");
             let r = v.get_ref().0;
             if !(r >= 0.0 && r.is_finite()) {
-                return Err(cx.at(v.span(), format!("set_arrivals value = {r} is negative: expected a rate of 0 or more shoppers per second")));
+                return Err(cx.at(v.span(), format!("set_arrivals value = {r}: expected a finite rate of 0 or more shoppers per second")));
             }
             Action::SetArrivals { value: r }
         }
@@ -767,7 +968,9 @@ fn action(cx: &Ctx, s: &Scenario, span: Range<usize>, a: RawAction) -> Result<Ti
             {
                 return Err(cx.at(b.span(), "batch is 0: expected at least 1 node per batch"));
             }
-            Action::RollingDeploy { batch: a.batch.as_ref().map(|b| *b.get_ref()) }
+            Action::RollingDeploy {
+                batch: a.batch.as_ref().map(|b| *b.get_ref()),
+            }
         }
         "kill_store_primary" => Action::KillStorePrimary,
         _ => unreachable!("checked above"),
@@ -807,7 +1010,9 @@ mod tests {
 
     #[test]
     fn timeline_az_must_exist() {
-        let e = err("[scenario]\nname = \"x\"\nduration = \"1m\"\n[[timeline]]\nat = \"1s\"\naction = \"kill_az\"\naz = \"mars-1a\"\n");
+        let e = err(
+            "[scenario]\nname = \"x\"\nduration = \"1m\"\n[[timeline]]\nat = \"1s\"\naction = \"kill_az\"\naz = \"mars-1a\"\n",
+        );
         assert_eq!(e.line, Some(7), "{e}");
         assert!(e.message.contains("not in the region"), "{e}");
     }

@@ -146,7 +146,9 @@ pub enum ServiceDistribution {
     Exponential,
     Constant,
     /// Lognormal with the given mean and shape σ of the underlying normal.
-    Lognormal { sigma: f64 },
+    Lognormal {
+        sigma: f64,
+    },
 }
 
 /// Lognormal's default σ: a coefficient of variation of about 0.53, the order
@@ -209,15 +211,28 @@ pub struct Workload {
 /// Something the scenario does at a moment of the run.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    KillAz { az: AzIx },
-    RestoreAz { az: AzIx },
+    KillAz {
+        az: AzIx,
+    },
+    RestoreAz {
+        az: AzIx,
+    },
     /// Kills `count` in-service nodes (the oldest first), in `az` if given.
-    KillNode { az: Option<AzIx>, count: u32 },
-    SetDesired { value: u32 },
+    KillNode {
+        az: Option<AzIx>,
+        count: u32,
+    },
+    SetDesired {
+        value: u32,
+    },
     /// Replaces every node, `batch` at a time (default: 10 % of desired, at least one).
-    RollingDeploy { batch: Option<u32> },
+    RollingDeploy {
+        batch: Option<u32>,
+    },
     KillStorePrimary,
-    SetArrivals { value: f64 },
+    SetArrivals {
+        value: f64,
+    },
 }
 
 impl Action {

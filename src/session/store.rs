@@ -37,7 +37,9 @@ struct Pending {
 pub enum StoreState {
     Up,
     /// The primary is gone; the replica is promoted at `until`.
-    FailingOver { until: SimTime },
+    FailingOver {
+        until: SimTime,
+    },
     /// No primary and nothing to promote.
     Down,
 }

@@ -29,7 +29,12 @@ impl World {
         self.shopper_seq += 1;
         let mut sh = Shopper::new(rng, &self.sc.workload, self.alive.len());
         let f = &self.sc.fleet;
-        sh.prepare(&self.sc.workload, f.service_time.get(sh.kind).0, f.service_distribution, false);
+        sh.prepare(
+            &self.sc.workload,
+            f.service_time.get(sh.kind).0,
+            f.service_distribution,
+            false,
+        );
         let s = match self.free.pop() {
             Some(s) => {
                 self.shoppers[s as usize] = Some(sh);
@@ -67,7 +72,11 @@ impl World {
             bytes += CookieCodec::cookie_len(c) as u64;
         }
         // "; " between cookies, "Cookie: " and CRLF around them.
-        let cookie = if parts > 0 { bytes + 2 * (parts - 1) } else { 0 };
+        let cookie = if parts > 0 {
+            bytes + 2 * (parts - 1)
+        } else {
+            0
+        };
         let header = if parts > 0 { cookie + 10 } else { 0 };
         let req = sh.req;
         self.metrics.sent(REQUEST_BASE_BYTES + header, cookie);
@@ -101,7 +110,10 @@ impl World {
             }
         }
         let cookie = sh.lb_cookie;
-        match self.lb.route(if self.sticky_lb { cookie } else { None }, now) {
+        match self
+            .lb
+            .route(if self.sticky_lb { cookie } else { None }, now)
+        {
             Route::NoTargets => self.fail(s, "no_targets", now + internet, q),
             Route::To { node, .. } => {
                 let duration = self.sc.load_balancer.stickiness_duration.0;
@@ -110,7 +122,10 @@ impl World {
                 let lat = self.sc.region.latency;
                 let sh = self.shoppers[s as usize].as_mut().expect("active");
                 if sticky {
-                    sh.lb_cookie = Some(LbCookie { node, expires: now + duration });
+                    sh.lb_cookie = Some(LbCookie {
+                        node,
+                        expires: now + duration,
+                    });
                 }
                 sh.node = Some(node);
                 sh.lb_held = true;
@@ -204,7 +219,10 @@ impl World {
             Strategy::Sticky => Backend::Sid(&mut node.sessions),
             Strategy::Cookie => Backend::Cookie(&self.codec),
             Strategy::Store => {
-                at_store = StoreAt { store: &mut self.store, now };
+                at_store = StoreAt {
+                    store: &mut self.store,
+                    now,
+                };
                 Backend::Sid(&mut at_store)
             }
         };

@@ -24,25 +24,52 @@ use crate::workload::Shopper;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     /// The next shopper arrives (ignored if the rate changed since: `epoch`).
-    Arrival { epoch: u32 },
+    Arrival {
+        epoch: u32,
+    },
     /// A shopper's request reaches the balancer.
-    AtLb { s: ShopperId, req: u32 },
+    AtLb {
+        s: ShopperId,
+        req: u32,
+    },
     /// The request reaches its node.
-    AtNode { s: ShopperId, req: u32 },
+    AtNode {
+        s: ShopperId,
+        req: u32,
+    },
     /// The node finishes serving it.
-    Done { s: ShopperId, req: u32 },
+    Done {
+        s: ShopperId,
+        req: u32,
+    },
     /// The answer (or the failure) reaches the shopper.
-    AtClient { s: ShopperId, req: u32 },
-    HealthCheck { node: NodeId },
-    HealthResult { node: NodeId, pass: bool },
+    AtClient {
+        s: ShopperId,
+        req: u32,
+    },
+    HealthCheck {
+        node: NodeId,
+    },
+    HealthResult {
+        node: NodeId,
+        pass: bool,
+    },
     /// A launching node finished booting.
-    Launched { node: NodeId },
+    Launched {
+        node: NodeId,
+    },
     /// A draining node's deregistration delay ran out.
-    DrainTimeout { node: NodeId },
+    DrainTimeout {
+        node: NodeId,
+    },
     /// The store replica is promoted (if failover `epoch` is still current).
-    Promote { epoch: u32 },
+    Promote {
+        epoch: u32,
+    },
     /// The scenario's timeline entry `index` happens.
-    Action { index: u32 },
+    Action {
+        index: u32,
+    },
     /// One simulated second passed: close a row of the series.
     Tick,
 }
@@ -119,7 +146,10 @@ impl World {
             let node = &mut self.fleet.nodes[id as usize];
             node.state = NodeState::InService;
             self.lb.register(id, true);
-            q.at(interval * i as u64 / n.max(1), Event::HealthCheck { node: id });
+            q.at(
+                interval * i as u64 / n.max(1),
+                Event::HealthCheck { node: id },
+            );
         }
         self.schedule_arrival(q);
         q.at(SEC, Event::Tick);
@@ -131,7 +161,12 @@ impl World {
     fn schedule_arrival(&mut self, q: &mut Queue<Event>) {
         if self.arrival_rate > 0.0 {
             let gap = self.arrivals.exp(SEC as f64 / self.arrival_rate).round() as u64;
-            q.after(gap, Event::Arrival { epoch: self.arrival_epoch });
+            q.after(
+                gap,
+                Event::Arrival {
+                    epoch: self.arrival_epoch,
+                },
+            );
         }
     }
 
@@ -208,8 +243,16 @@ impl Model for World {
             Event::DrainTimeout { node } => self.on_drain_timeout(now, node, q),
             Event::Promote { epoch } => {
                 if self.store.promote(now, epoch) {
-                    let az = self.store.primary_az().map(|a| self.az_name(a)).unwrap_or_default();
-                    self.note(now, "store_promoted", format!("replica in {az} is the new primary"));
+                    let az = self
+                        .store
+                        .primary_az()
+                        .map(|a| self.az_name(a))
+                        .unwrap_or_default();
+                    self.note(
+                        now,
+                        "store_promoted",
+                        format!("replica in {az} is the new primary"),
+                    );
                 } else if epoch == self.store.epoch {
                     self.note(now, "store_down", "no replica to promote".into());
                 }

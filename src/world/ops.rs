@@ -44,17 +44,33 @@ impl World {
     }
 
     /// Creates a node in `az`; it boots for the launch time unless `boot` is false.
-    pub(super) fn launch(&mut self, az: AzIx, now: SimTime, q: &mut Queue<Event>, boot: bool) -> NodeId {
+    pub(super) fn launch(
+        &mut self,
+        az: AzIx,
+        now: SimTime,
+        q: &mut Queue<Event>,
+        boot: bool,
+    ) -> NodeId {
         let id = self.fleet.nodes.len() as NodeId;
-        self.fleet.nodes.push(Node::new(id, az, now, self.fleet.version));
+        self.fleet
+            .nodes
+            .push(Node::new(id, az, now, self.fleet.version));
         if boot {
-            q.at(now + self.sc.fleet.launch_time.0, Event::Launched { node: id });
+            q.at(
+                now + self.sc.fleet.launch_time.0,
+                Event::Launched { node: id },
+            );
         }
         id
     }
 
     /// Brings the group to its desired capacity; returns the nodes launched.
-    fn reconcile(&mut self, now: SimTime, q: &mut Queue<Event>, fault: Option<usize>) -> Vec<NodeId> {
+    fn reconcile(
+        &mut self,
+        now: SimTime,
+        q: &mut Queue<Event>,
+        fault: Option<usize>,
+    ) -> Vec<NodeId> {
         let mut launched = Vec::new();
         for az in self.fleet.launch_plan(&self.alive) {
             launched.push(self.launch(az, now, q, true));
@@ -84,12 +100,22 @@ impl World {
         let node = &self.fleet.nodes[id as usize];
         let pass = node.state == NodeState::InService && self.alive[node.az];
         let hc = self.lb.health_check;
-        let delay = if pass { 2 * self.sc.region.latency.same_az.0 } else { hc.timeout.0 };
+        let delay = if pass {
+            2 * self.sc.region.latency.same_az.0
+        } else {
+            hc.timeout.0
+        };
         q.after(delay, Event::HealthResult { node: id, pass });
         q.after(hc.interval.0, Event::HealthCheck { node: id });
     }
 
-    pub(super) fn on_health_result(&mut self, now: SimTime, id: NodeId, pass: bool, q: &mut Queue<Event>) {
+    pub(super) fn on_health_result(
+        &mut self,
+        now: SimTime,
+        id: NodeId,
+        pass: bool,
+        q: &mut Queue<Event>,
+    ) {
         if !self.lb.checks(id) {
             return;
         }
@@ -137,7 +163,10 @@ impl World {
         if self.lb.deregister(id) == 0 {
             self.terminate(now, id, q);
         } else {
-            q.after(self.sc.load_balancer.deregistration_delay.0, Event::DrainTimeout { node: id });
+            q.after(
+                self.sc.load_balancer.deregistration_delay.0,
+                Event::DrainTimeout { node: id },
+            );
         }
     }
 
@@ -180,7 +209,10 @@ impl World {
     /// requests on it fail when the balancer's timeout runs out.
     fn kill_node(&mut self, now: SimTime, id: NodeId, fault: usize, q: &mut Queue<Event>) {
         let state = self.fleet.nodes[id as usize].state;
-        if !matches!(state, NodeState::Launching | NodeState::InService | NodeState::Draining) {
+        if !matches!(
+            state,
+            NodeState::Launching | NodeState::InService | NodeState::Draining
+        ) {
             return;
         }
         if state != NodeState::Draining {
@@ -213,7 +245,9 @@ impl World {
         if self.store.primary_az().is_none() {
             return;
         }
-        let loss = self.store.kill_primary(now, self.sc.sessions.store.failover_after.0);
+        let loss = self
+            .store
+            .kill_primary(now, self.sc.sessions.store.failover_after.0);
         self.metrics.store_writes_lost += loss.writes_lost;
         let lost: BTreeSet<u128> = loss.sids.into_iter().collect();
         self.faults[fault].carts_at_risk += self
@@ -222,8 +256,20 @@ impl World {
             .count() as u64;
         match self.store.state {
             StoreState::FailingOver { until } => {
-                q.at(until, Event::Promote { epoch: self.store.epoch });
-                self.note(now, "store_primary_lost", format!("{} unreplicated writes dropped; failover in progress", loss.writes_lost));
+                q.at(
+                    until,
+                    Event::Promote {
+                        epoch: self.store.epoch,
+                    },
+                );
+                self.note(
+                    now,
+                    "store_primary_lost",
+                    format!(
+                        "{} unreplicated writes dropped; failover in progress",
+                        loss.writes_lost
+                    ),
+                );
             }
             _ => self.note(now, "store_down", "primary lost with no replica".into()),
         }
@@ -240,8 +286,13 @@ impl World {
                     return;
                 }
                 self.alive[az] = false;
-                let victims: Vec<NodeId> =
-                    self.fleet.nodes.iter().filter(|n| n.az == az).map(|n| n.id).collect();
+                let victims: Vec<NodeId> = self
+                    .fleet
+                    .nodes
+                    .iter()
+                    .filter(|n| n.az == az)
+                    .map(|n| n.id)
+                    .collect();
                 for id in victims {
                     self.kill_node(now, id, f, q);
                 }
@@ -268,7 +319,11 @@ impl World {
                     .collect();
                 ids.sort_by_key(|n| (n.launched_at, n.id));
                 let ids: Vec<NodeId> = ids.iter().take(count as usize).map(|n| n.id).collect();
-                let detail = ids.iter().map(|&i| self.node_name(i)).collect::<Vec<_>>().join(", ");
+                let detail = ids
+                    .iter()
+                    .map(|&i| self.node_name(i))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 self.note(now, name, detail);
                 let f = self.new_fault(now, name);
                 for id in ids {
@@ -286,13 +341,25 @@ impl World {
             Action::RollingDeploy { batch } => {
                 self.fleet.version += 1;
                 let batch = batch.unwrap_or_else(|| self.fleet.default_batch());
-                self.note(now, name, format!("version {}, {} at a time", self.fleet.version, batch));
+                self.note(
+                    now,
+                    name,
+                    format!("version {}, {} at a time", self.fleet.version, batch),
+                );
                 let fault = self.new_fault(now, name);
-                self.fleet.deploy = Some(Deploy { batch, fault, waiting: Vec::new() });
+                self.fleet.deploy = Some(Deploy {
+                    batch,
+                    fault,
+                    waiting: Vec::new(),
+                });
                 self.deploy_step(now, q);
             }
             Action::KillStorePrimary => {
-                let az = self.store.primary_az().map(|a| self.az_name(a)).unwrap_or_default();
+                let az = self
+                    .store
+                    .primary_az()
+                    .map(|a| self.az_name(a))
+                    .unwrap_or_default();
                 self.note(now, name, az);
                 let f = self.new_fault(now, name);
                 self.kill_store_primary(now, f, q);
@@ -316,7 +383,11 @@ impl World {
         let batch = self.fleet.next_old_batch(batch_size);
         if batch.is_empty() {
             self.fleet.deploy = None;
-            self.note(now, "deploy_done", format!("every node runs version {}", self.fleet.version));
+            self.note(
+                now,
+                "deploy_done",
+                format!("every node runs version {}", self.fleet.version),
+            );
             return;
         }
         for id in batch {
@@ -325,7 +396,11 @@ impl World {
         let launched = self.reconcile(now, q, None);
         if launched.is_empty() {
             self.fleet.deploy = None;
-            self.note(now, "deploy_stalled", "no live AZ to launch replacements in".into());
+            self.note(
+                now,
+                "deploy_stalled",
+                "no live AZ to launch replacements in".into(),
+            );
             return;
         }
         if let Some(d) = &mut self.fleet.deploy {
@@ -334,7 +409,9 @@ impl World {
     }
 
     fn deploy_progress(&mut self, now: SimTime, id: NodeId, q: &mut Queue<Event>) {
-        let Some(d) = &mut self.fleet.deploy else { return };
+        let Some(d) = &mut self.fleet.deploy else {
+            return;
+        };
         let before = d.waiting.len();
         d.waiting.retain(|&w| w != id);
         if before > 0 && d.waiting.is_empty() {
