@@ -77,11 +77,17 @@ pub fn handle(
             };
             // An id the backend does not know is an empty session: what a
             // re-stuck sticky shopper or an expired store session finds.
-            let mut cart = store.load(sid).map_err(unavailable)?.unwrap_or_default();
-            if apply(req.kind, req.item, &mut cart, &mut resp) {
-                store.save(sid, &cart).map_err(unavailable)?;
-            }
-            finish(req.kind, cart, &mut resp);
+            let (kind, item) = (req.kind, req.item);
+            let mut page = Response::default();
+            store
+                .update(sid, &mut |cart| {
+                    let changed = apply(kind, item, cart, &mut page);
+                    finish(kind, cart, &mut page);
+                    changed
+                })
+                .map_err(unavailable)?;
+            page.set_sid = resp.set_sid;
+            resp = page;
         }
         Backend::Cookie(codec) => {
             let mut cart = match req.session {
@@ -97,7 +103,7 @@ pub fn handle(
             if apply(req.kind, req.item, &mut cart, &mut resp) {
                 resp.set_cookie = Some(codec.encode(&cart));
             }
-            finish(req.kind, cart, &mut resp);
+            finish(req.kind, &cart, &mut resp);
         }
     }
     Ok(resp)
@@ -122,10 +128,12 @@ fn apply(kind: Kind, item: Option<Item>, cart: &mut Cart, resp: &mut Response) -
     }
 }
 
-fn finish(kind: Kind, cart: Cart, resp: &mut Response) {
+/// What the page shows of the cart: the badge always, the whole cart on the
+/// pages that list it.
+fn finish(kind: Kind, cart: &Cart, resp: &mut Response) {
     resp.badge = cart.count();
     if matches!(kind, Kind::AddToCart | Kind::ViewCart) {
-        resp.cart = Some(cart);
+        resp.cart = Some(cart.clone());
     } else if kind == Kind::Checkout && resp.cart.is_none() {
         resp.cart = Some(Cart::default());
     }

@@ -329,9 +329,7 @@ fn humanize(msg: &str, text: Option<&str>) -> String {
     }
     if let Some(i) = m.find("expected struct Raw") {
         // `expected struct RawHealth` → `expected a table`
-        let end = m[i..]
-            .find([',', ';'])
-            .map_or(m.len(), |e| i + e);
+        let end = m[i..].find([',', ';']).map_or(m.len(), |e| i + e);
         m.replace_range(
             i..end,
             "expected a table of keys (see the README's scenario keys)",

@@ -22,10 +22,12 @@ pub struct Unavailable;
 
 /// A sid-keyed session backend.
 pub trait SessionBackend {
-    /// The cart for `sid`, None if the backend has no such session.
-    fn load(&mut self, sid: Sid) -> Result<Option<Cart>, Unavailable>;
-    /// Stores the cart (an empty cart deletes the session).
-    fn save(&mut self, sid: Sid, cart: &Cart) -> Result<(), Unavailable>;
+    /// Runs `f` on the session's cart (an empty cart if the backend has no such
+    /// session); when `f` returns true the cart changed and is stored, and an
+    /// empty cart deletes the session. In place, so a page that only reads the
+    /// cart copies nothing.
+    fn update(&mut self, sid: Sid, f: &mut dyn FnMut(&mut Cart) -> bool)
+    -> Result<(), Unavailable>;
 }
 
 /// Insertion-ordered hash map with a fixed hasher: O(1) lookups, and any
@@ -39,17 +41,21 @@ pub struct MemorySessions {
 }
 
 impl SessionBackend for MemorySessions {
-    fn load(&mut self, sid: Sid) -> Result<Option<Cart>, Unavailable> {
-        Ok(self.map.get(&sid).cloned())
-    }
-    fn save(&mut self, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
-        if cart.is_empty() {
-            self.map.swap_remove(&sid);
-        } else {
-            match self.map.get_mut(&sid) {
-                Some(c) => c.clone_from(cart),
-                None => {
-                    self.map.insert(sid, cart.clone());
+    fn update(
+        &mut self,
+        sid: Sid,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+    ) -> Result<(), Unavailable> {
+        match self.map.get_mut(&sid) {
+            Some(cart) => {
+                if f(cart) && cart.is_empty() {
+                    self.map.swap_remove(&sid);
+                }
+            }
+            None => {
+                let mut cart = Cart::default();
+                if f(&mut cart) && !cart.is_empty() {
+                    self.map.insert(sid, cart);
                 }
             }
         }

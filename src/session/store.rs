@@ -235,11 +235,36 @@ pub struct StoreAt<'a> {
 }
 
 impl super::SessionBackend for StoreAt<'_> {
-    fn load(&mut self, sid: Sid) -> Result<Option<Cart>, Unavailable> {
-        self.store.get(self.now, sid)
-    }
-    fn save(&mut self, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
-        self.store.set(self.now, sid, cart)
+    /// GET, then SET if the page changed the cart: the store's state is read
+    /// once; the copy a real GET makes over the wire is the caller's to make.
+    fn update(
+        &mut self,
+        sid: Sid,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+    ) -> Result<(), Unavailable> {
+        let now = self.now;
+        let ttl = self.store.ttl;
+        let p = self.store.primary(now)?;
+        let live = p
+            .map
+            .get(&sid)
+            .is_some_and(|e| now.saturating_sub(e.written) <= ttl);
+        let changed = if live {
+            let e = p.map.get_mut(&sid).expect("present");
+            f(&mut e.cart)
+        } else {
+            let mut cart = Cart::default();
+            let changed = f(&mut cart);
+            if !changed {
+                return Ok(());
+            }
+            return self.store.set(now, sid, &cart);
+        };
+        if changed {
+            let cart = p.map.get(&sid).expect("present").cart.clone();
+            self.store.set(now, sid, &cart)?;
+        }
+        Ok(())
     }
 }
 
