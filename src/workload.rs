@@ -52,7 +52,6 @@ pub struct Shopper {
     /// The balancer still counts this request outstanding on `node`.
     pub lb_held: bool,
     pub arrived_node: SimTime,
-    pub outcome: Outcome,
 }
 
 /// A service time around `mean_ns` from the configured distribution.
@@ -95,7 +94,6 @@ impl Shopper {
             node: None,
             lb_held: false,
             arrived_node: 0,
-            outcome: Outcome::Pending,
         }
     }
 

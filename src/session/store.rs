@@ -127,49 +127,88 @@ impl Store {
         self.primary.as_mut().ok_or(Unavailable)
     }
 
-    /// GET: the session's cart, None if absent or expired.
-    pub fn get(&mut self, now: SimTime, sid: Sid) -> Result<Option<Cart>, Unavailable> {
-        let ttl = self.ttl;
+    /// Runs `f` on the session's cart in place (an empty cart if the session
+    /// is absent or expired); if `f` reports a change, the write is made (an
+    /// empty cart deletes the session) and queued for the replica. TTL
+    /// restarts on each write, as with `SET … EX ttl`.
+    pub fn update(
+        &mut self,
+        now: SimTime,
+        sid: Sid,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+    ) -> Result<(), Unavailable> {
+        let (ttl, replicated) = (self.ttl, self.replica.is_some());
         let p = self.primary(now)?;
-        match p.map.get(&sid) {
-            Some(e) if now.saturating_sub(e.written) > ttl => {
-                // Expired: removed on access, as Redis does lazily.
-                p.map.swap_remove(&sid);
-                Ok(None)
+        // Some(write) when the primary's state changed: what the replica must apply.
+        let write: Option<Option<Entry>> = match p.map.get_index_of(&sid) {
+            Some(i) => {
+                let e = p.map.get_index_mut(i).expect("index just found").1;
+                let expired = now.saturating_sub(e.written) > ttl;
+                if expired {
+                    // Expired keys read as absent, as Redis's lazy expiry has it.
+                    e.cart.items.clear();
+                }
+                let changed = f(&mut e.cart) || expired;
+                if !changed {
+                    None
+                } else if e.cart.is_empty() {
+                    p.map.swap_remove_index(i);
+                    Some(None)
+                } else {
+                    e.written = now;
+                    Some(replicated.then(|| e.clone()))
+                }
             }
-            Some(e) => Ok(Some(e.cart.clone())),
-            None => Ok(None),
+            None => {
+                let mut cart = Cart::default();
+                if f(&mut cart) && !cart.is_empty() {
+                    let e = Entry { cart, written: now };
+                    let copy = replicated.then(|| e.clone());
+                    p.map.insert(sid, e);
+                    Some(copy)
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(entry) = write {
+            self.replicate(now, sid, entry);
+        }
+        Ok(())
+    }
+
+    /// Queues a write for the replica, in order: a write never overtakes an
+    /// earlier one.
+    fn replicate(&mut self, now: SimTime, sid: Sid, entry: Option<Entry>) {
+        if self.replica.is_none() {
+            return;
+        }
+        let apply_at = (now + self.lag).max(self.last_apply);
+        self.last_apply = apply_at;
+        self.stream.push_back(Pending { apply_at, sid, entry });
+        if self.lag == 0 {
+            self.catch_up(now);
         }
     }
 
-    /// SET (or DEL, for an empty cart), then queue the write for the replica.
-    pub fn set(&mut self, now: SimTime, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
-        let p = self.primary(now)?;
-        let entry = if cart.is_empty() {
-            p.map.swap_remove(&sid);
-            None
-        } else {
-            let e = Entry {
-                cart: cart.clone(),
-                written: now,
-            };
-            p.map.insert(sid, e.clone());
-            Some(e)
-        };
-        if self.replica.is_some() {
-            // The stream is ordered: a write never overtakes an earlier one.
-            let apply_at = (now + self.lag).max(self.last_apply);
-            self.last_apply = apply_at;
-            self.stream.push_back(Pending {
-                apply_at,
-                sid,
-                entry,
-            });
-            if self.lag == 0 {
-                self.catch_up(now);
+    /// GET: a copy of the session's cart, None if absent or expired.
+    pub fn get(&mut self, now: SimTime, sid: Sid) -> Result<Option<Cart>, Unavailable> {
+        let mut out = None;
+        self.update(now, sid, &mut |c| {
+            if !c.is_empty() {
+                out = Some(c.clone());
             }
-        }
-        Ok(())
+            false
+        })?;
+        Ok(out)
+    }
+
+    /// SET (or DEL, for an empty cart).
+    pub fn set(&mut self, now: SimTime, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
+        self.update(now, sid, &mut |c| {
+            c.clone_from(cart);
+            true
+        })
     }
 
     /// The primary dies at `now`: its memory and the unreplicated writes are
@@ -235,36 +274,8 @@ pub struct StoreAt<'a> {
 }
 
 impl super::SessionBackend for StoreAt<'_> {
-    /// GET, then SET if the page changed the cart: the store's state is read
-    /// once; the copy a real GET makes over the wire is the caller's to make.
-    fn update(
-        &mut self,
-        sid: Sid,
-        f: &mut dyn FnMut(&mut Cart) -> bool,
-    ) -> Result<(), Unavailable> {
-        let now = self.now;
-        let ttl = self.store.ttl;
-        let p = self.store.primary(now)?;
-        let live = p
-            .map
-            .get(&sid)
-            .is_some_and(|e| now.saturating_sub(e.written) <= ttl);
-        let changed = if live {
-            let e = p.map.get_mut(&sid).expect("present");
-            f(&mut e.cart)
-        } else {
-            let mut cart = Cart::default();
-            let changed = f(&mut cart);
-            if !changed {
-                return Ok(());
-            }
-            return self.store.set(now, sid, &cart);
-        };
-        if changed {
-            let cart = p.map.get(&sid).expect("present").cart.clone();
-            self.store.set(now, sid, &cart)?;
-        }
-        Ok(())
+    fn update(&mut self, sid: Sid, f: &mut dyn FnMut(&mut Cart) -> bool) -> Result<(), Unavailable> {
+        self.store.update(self.now, sid, f)
     }
 }
 

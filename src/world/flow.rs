@@ -42,6 +42,7 @@ impl World {
             }
             None => {
                 self.shoppers.push(Some(sh));
+                self.outcomes.push(Outcome::Pending);
                 (self.shoppers.len() - 1) as ShopperId
             }
         };
@@ -56,7 +57,6 @@ impl World {
         sh.req = sh.req.wrapping_add(1);
         sh.sent_at = at;
         sh.node = None;
-        sh.outcome = Outcome::Pending;
         let mut parts = 0u64;
         let mut bytes = 0u64;
         if sh.sid.is_some() {
@@ -83,12 +83,13 @@ impl World {
         q.at(at + internet, Event::AtLb { s, req });
     }
 
-    /// Fails the shopper's request; the shopper hears of it at `at`.
-    fn fail(&mut self, s: ShopperId, cause: &'static str, at: SimTime, q: &mut Queue<Event>) {
-        let sh = self.shoppers[s as usize].as_mut().expect("active");
-        sh.outcome = Outcome::Failed(cause);
-        let req = sh.req;
-        q.at(at, Event::AtClient { s, req });
+    /// Fails the shopper's request in flight; the shopper hears of it at `at`.
+    pub(super) fn fail(&mut self, s: ShopperId, cause: &'static str, at: SimTime, q: &mut Queue<Event>) {
+        if let Some(sh) = self.shopper(s) {
+            let req = sh.req;
+            self.outcomes[s as usize] = Outcome::Failed(cause);
+            q.at(at, Event::AtClient { s, req });
+        }
     }
 
     pub(super) fn on_lb(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
@@ -226,7 +227,7 @@ impl World {
                 Backend::Sid(&mut at_store)
             }
         };
-        sh.outcome = match shop::handle(request, backend, &mut new_sid) {
+        self.outcomes[s as usize] = match shop::handle(request, backend, &mut new_sid) {
             Ok(r) => {
                 if r.cookie_rejected.is_some() {
                     self.metrics.cookies_rejected += 1;
@@ -270,7 +271,7 @@ impl World {
         let max_cookie = u64::from(self.sc.sessions.cookie.max_bytes);
         let w = &self.sc.workload;
         let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let outcome = std::mem::take(&mut sh.outcome);
+        let outcome = std::mem::take(&mut self.outcomes[s as usize]);
         let kind = sh.kind;
         let m = &mut self.metrics;
         let mut retry = false;

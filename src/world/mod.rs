@@ -18,7 +18,7 @@ use crate::scenario::{AzIx, Latency, Scenario, Strategy};
 use crate::session::cookie::CookieCodec;
 use crate::session::store::Store;
 use crate::time::{SEC, SimTime};
-use crate::workload::Shopper;
+use crate::workload::{Outcome, Shopper};
 
 /// Everything that can wake the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +85,9 @@ pub struct World {
     pub store: Store,
     codec: CookieCodec,
     shoppers: Vec<Option<Shopper>>,
+    /// How each shopper's request in flight ended, by shopper index; kept
+    /// apart from `shoppers` because only two of a request's events read it.
+    outcomes: Vec<Outcome>,
     free: Vec<ShopperId>,
     streams: Streams,
     arrivals: Rng,
@@ -120,6 +123,7 @@ impl World {
             store: Store::new(st.primary_az, st.replica_az, st.replication_lag.0, st.ttl.0),
             codec,
             shoppers: Vec::new(),
+            outcomes: Vec::new(),
             free: Vec::new(),
             arrivals: streams.stream("arrivals"),
             sids: streams.stream("session_ids"),

@@ -188,21 +188,13 @@ impl World {
             self.metrics.queue.drop_one(now);
             let back = self.shopper(s).map_or(0, |sh| sh.entry_az);
             let back = self.hop(az, back) + internet;
-            self.fail_in_flight(s, "connection_reset", now + back, q);
+            self.fail(s, "connection_reset", now + back, q);
         }
         if was != NodeState::Dead {
             let name = self.node_name(id);
             self.note(now, "node_terminated", name);
         }
         self.deploy_progress(now, id, q);
-    }
-
-    fn fail_in_flight(&mut self, s: u32, cause: &'static str, at: SimTime, q: &mut Queue<Event>) {
-        if let Some(sh) = self.shopper(s) {
-            sh.outcome = crate::workload::Outcome::Failed(cause);
-            let req = sh.req;
-            q.at(at, Event::AtClient { s, req });
-        }
     }
 
     /// Powers a node off without warning: what was in its memory is gone, and
@@ -231,7 +223,7 @@ impl World {
             self.metrics.queue.drop_one(now);
             let entry = self.shopper(s).map_or(0, |sh| sh.entry_az);
             let back = self.hop(az, entry) + internet;
-            self.fail_in_flight(s, "target_lost", now + timeout + back, q);
+            self.fail(s, "target_lost", now + timeout + back, q);
         }
         if state == NodeState::Draining {
             self.lb.remove(id);
