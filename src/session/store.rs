@@ -185,7 +185,11 @@ impl Store {
         }
         let apply_at = (now + self.lag).max(self.last_apply);
         self.last_apply = apply_at;
-        self.stream.push_back(Pending { apply_at, sid, entry });
+        self.stream.push_back(Pending {
+            apply_at,
+            sid,
+            entry,
+        });
         if self.lag == 0 {
             self.catch_up(now);
         }
@@ -274,7 +278,11 @@ pub struct StoreAt<'a> {
 }
 
 impl super::SessionBackend for StoreAt<'_> {
-    fn update(&mut self, sid: Sid, f: &mut dyn FnMut(&mut Cart) -> bool) -> Result<(), Unavailable> {
+    fn update(
+        &mut self,
+        sid: Sid,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+    ) -> Result<(), Unavailable> {
         self.store.update(self.now, sid, f)
     }
 }

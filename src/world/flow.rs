@@ -84,7 +84,13 @@ impl World {
     }
 
     /// Fails the shopper's request in flight; the shopper hears of it at `at`.
-    pub(super) fn fail(&mut self, s: ShopperId, cause: &'static str, at: SimTime, q: &mut Queue<Event>) {
+    pub(super) fn fail(
+        &mut self,
+        s: ShopperId,
+        cause: &'static str,
+        at: SimTime,
+        q: &mut Queue<Event>,
+    ) {
         if let Some(sh) = self.shopper(s) {
             let req = sh.req;
             self.outcomes[s as usize] = Outcome::Failed(cause);
