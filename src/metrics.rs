@@ -106,6 +106,9 @@ pub struct Metrics {
     pub items_lost: u64,
     pub abandoned_with_items: u64,
     pub request_bytes: u64,
+    /// Response status line and headers, Set-Cookie included (bodies are not modelled).
+    pub response_bytes: u64,
+    pub responses_ok: u64,
     pub cookie_bytes: u64,
     pub cookie_max: u64,
     pub sent: u64,
@@ -137,6 +140,8 @@ impl Default for Metrics {
             items_lost: 0,
             abandoned_with_items: 0,
             request_bytes: 0,
+            response_bytes: 0,
+            responses_ok: 0,
             cookie_bytes: 0,
             cookie_max: 0,
             sent: 0,

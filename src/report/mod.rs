@@ -95,6 +95,9 @@ pub struct Bytes {
     pub request_mean: f64,
     pub cookie_mean: f64,
     pub cookie_max: u64,
+    /// Mean response head (status line and headers, Set-Cookie included) of
+    /// successful responses; bodies are not modelled.
+    pub response_header_mean: f64,
 }
 
 /// Session-layer counts beyond the contract's: how each strategy behaved.
@@ -230,6 +233,7 @@ impl Report {
                 request_mean: round3(div(m.request_bytes as f64, m.sent as f64)),
                 cookie_mean: round3(div(m.cookie_bytes as f64, m.sent as f64)),
                 cookie_max: m.cookie_max,
+                response_header_mean: round3(div(m.response_bytes as f64, m.responses_ok as f64)),
             },
             events: f.log.to_vec(),
             faults: f.faults.to_vec(),

@@ -89,8 +89,8 @@ pub fn render(r: &Report) -> String {
     o.push('\n');
     let _ = writeln!(
         o,
-        "bytes       request mean {:.0}   cookie mean {:.0}   cookie max {}",
-        r.bytes.request_mean, r.bytes.cookie_mean, r.bytes.cookie_max
+        "bytes       request mean {:.0}   cookie mean {:.0}   cookie max {}   response head mean {:.0}",
+        r.bytes.request_mean, r.bytes.cookie_mean, r.bytes.cookie_max, r.bytes.response_header_mean
     );
     let ss = &r.sessions;
     let _ = writeln!(
@@ -138,7 +138,7 @@ pub fn render(r: &Report) -> String {
 pub type Row = (&'static str, fn(&Report) -> String);
 
 /// The figures a comparison shows, one row each, with how to print them.
-pub const COMPARE_ROWS: [Row; 16] = [
+pub const COMPARE_ROWS: [Row; 17] = [
     ("carts lost", |r| thousands(r.shoppers.carts_lost)),
     ("  items lost", |r| thousands(r.shoppers.items_lost)),
     ("  carts at risk at faults", |r| {
@@ -162,6 +162,9 @@ pub const COMPARE_ROWS: [Row; 16] = [
         format!("{:.0}", r.bytes.cookie_mean)
     }),
     ("cookie bytes (max)", |r| thousands(r.bytes.cookie_max)),
+    ("response head bytes (mean)", |r| {
+        format!("{:.0}", r.bytes.response_header_mean)
+    }),
     ("sticky re-sticks", |r| thousands(r.sessions.resticks)),
 ];
 

@@ -373,6 +373,11 @@ pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, ScenarioError> 
     build(&cx, raw)
 }
 
+/// Where the first of these keys stands in the file (the start, if none was written).
+fn first_span<T>(keys: &[Option<&Spanned<T>>]) -> Range<usize> {
+    keys.iter().flatten().next().map_or(0..0, |v| v.span())
+}
+
 fn prob(cx: &Ctx, v: &Spanned<Num>, key: &str) -> Result<f64, ScenarioError> {
     let p = v.get_ref().0;
     if !(0.0..=1.0).contains(&p) || p.is_nan() {
@@ -538,12 +543,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
                 }
             }
             if hc.interval.0 == 0 || hc.timeout >= hc.interval {
-                let span = h
-                    .timeout
-                    .as_ref()
-                    .or(h.interval.as_ref())
-                    .map(|v| v.span())
-                    .unwrap_or(0..0);
+                let span = first_span(&[h.timeout.as_ref(), h.interval.as_ref()]);
                 return Err(cx.at(
                     span,
                     format!(
@@ -569,12 +569,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             c.desired = c.desired.clamp(c.min.min(c.max), c.max.max(c.min));
         }
         if c.min > c.max {
-            let span = f
-                .min
-                .as_ref()
-                .or(f.max.as_ref())
-                .map(|v| v.span())
-                .unwrap_or(0..0);
+            let span = first_span(&[f.min.as_ref(), f.max.as_ref()]);
             return Err(cx.at(
                 span,
                 format!(
@@ -584,17 +579,11 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             ));
         }
         if c.desired < c.min || c.desired > c.max {
-            let span = f
-                .desired
-                .as_ref()
-                .or(f.min.as_ref())
-                .or(f.max.as_ref())
-                .map(|v| v.span())
-                .unwrap_or(0..0);
+            let span = first_span(&[f.desired.as_ref(), f.min.as_ref(), f.max.as_ref()]);
             return Err(cx.at(span, format!("fleet.desired ({}) is outside min ({}) and max ({}): expected min <= desired <= max", c.desired, c.min, c.max)));
         }
         if c.max == 0 {
-            let span = f.max.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            let span = first_span(&[f.max.as_ref()]);
             return Err(cx.at(span, "fleet.max is 0: expected at least one node"));
         }
         if let Some(v) = f.launch_time {
@@ -694,12 +683,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
                 }
             }
             if s.sessions.store.replica_az == Some(s.sessions.store.primary_az) {
-                let span = st
-                    .replica_az
-                    .as_ref()
-                    .or(st.primary_az.as_ref())
-                    .map(|v| v.span())
-                    .unwrap_or(0..0);
+                let span = first_span(&[st.replica_az.as_ref(), st.primary_az.as_ref()]);
                 return Err(cx.at(span, "the store's replica is in the same AZ as its primary: expected a different AZ (or replica_az = \"none\")"));
             }
             if let Some(v) = st.replication_lag {

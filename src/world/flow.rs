@@ -18,6 +18,14 @@ pub const REQUEST_BASE_BYTES: u64 = 420;
 pub const SID_COOKIE_BYTES: u64 = 4 + 32;
 /// `AWSALB=` and an opaque value of the length ALB's cookie has in practice.
 pub const LB_COOKIE_BYTES: u64 = 7 + 128;
+/// Status line and the headers a server always sends (Date, Content-Type,
+/// Content-Length, Cache-Control, Connection), in bytes.
+pub const RESPONSE_BASE_BYTES: u64 = 180;
+/// `Set-Cookie: ` and CRLF around a cookie, and its attributes
+/// (`; Path=/; Secure; HttpOnly; SameSite=Lax`).
+pub const SET_COOKIE_OVERHEAD: u64 = 14 + 41;
+/// ALB's stickiness Set-Cookie also carries `Expires=` with a date.
+pub const LB_SET_COOKIE_EXTRA: u64 = 38;
 
 impl World {
     pub(super) fn on_arrival(&mut self, now: SimTime, epoch: u32, q: &mut Queue<Event>) {
@@ -275,6 +283,7 @@ impl World {
         }
         self.release(now, s, q);
         let max_cookie = u64::from(self.sc.sessions.cookie.max_bytes);
+        let sticky = self.sticky_lb;
         let w = &self.sc.workload;
         let sh = self.shoppers[s as usize].as_mut().expect("active");
         let outcome = std::mem::take(&mut self.outcomes[s as usize]);
@@ -301,6 +310,19 @@ impl World {
             }
             Outcome::Ok(r) => {
                 m.response(kind, now - sh.sent_at, None);
+                let mut header = RESPONSE_BASE_BYTES;
+                if r.set_sid.is_some() {
+                    header += SET_COOKIE_OVERHEAD + SID_COOKIE_BYTES;
+                }
+                if let Some(c) = &r.set_cookie {
+                    header += SET_COOKIE_OVERHEAD + CookieCodec::cookie_len(c) as u64;
+                }
+                if sticky {
+                    // The balancer refreshes its sliding cookie on every response.
+                    header += SET_COOKIE_OVERHEAD + LB_COOKIE_BYTES + LB_SET_COOKIE_EXTRA;
+                }
+                m.response_bytes += header;
+                m.responses_ok += 1;
                 sh.fails = 0;
                 if let Some(sid) = r.set_sid {
                     sh.sid = Some(sid);
