@@ -28,6 +28,7 @@ pub mod scenario;
 pub mod session;
 pub mod shop;
 pub mod sim;
+pub mod slo;
 pub mod time;
 pub mod workload;
 pub mod world;

@@ -22,8 +22,9 @@ pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn P
     let end = e.queue.now();
     let w = &mut e.model;
     w.metrics.queue.close(end);
-    Report::build(RunFacts {
+    let mut report = Report::build(RunFacts {
         scenario: &w.sc.name,
+        azs: &w.sc.region.azs,
         strategy: w.strategy.name(),
         seed,
         simulated_ns: end,
@@ -32,5 +33,7 @@ pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn P
         faults: &w.faults,
         resticks: w.lb.resticks,
         events: e.events,
-    })
+    });
+    report.slo = crate::slo::evaluate(&sc.slo, &report);
+    report
 }

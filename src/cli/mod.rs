@@ -5,7 +5,7 @@
 pub mod pace;
 
 use crate::bundled;
-use crate::report::{Report, table, text};
+use crate::report::{Report, plot, table, text};
 use crate::scenario::{PLANNED_STRATEGIES, Scenario, ScenarioError, Strategy, parse_scenario};
 use crate::sim;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -49,9 +49,12 @@ pub enum Command {
         /// Write the report here instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Include the per-second series in JSON output.
+        /// Include the per-second series (JSON), or print it instead of the run's row (CSV).
         #[arg(long)]
         series: bool,
+        /// Also write the run's timeline as an SVG picture here.
+        #[arg(long)]
+        plot: Option<PathBuf>,
         /// The live dashboard (not built yet).
         #[arg(long, hide = true)]
         tui: bool,
@@ -75,6 +78,10 @@ pub enum Command {
         /// Worker threads (default: the machine's cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Also write the strategies' timelines, overlaid, as an SVG picture here
+        /// (the first seed's runs).
+        #[arg(long)]
+        plot: Option<PathBuf>,
         #[arg(long, hide = true)]
         tui: bool,
     },
@@ -181,8 +188,14 @@ pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
     r
 }
 
-/// Runs every (strategy, seed) pair over `jobs` threads; results in input order.
-pub fn run_many(sc: &Scenario, pairs: &[(Strategy, u64)], jobs: usize) -> Vec<Report> {
+/// Runs every (strategy, seed) pair over `jobs` threads; results in input
+/// order, whatever order they finish in. `done` is called after each run.
+pub fn run_many(
+    sc: &Scenario,
+    pairs: &[(Strategy, u64)],
+    jobs: usize,
+    done: &(dyn Fn() + Sync),
+) -> Vec<Report> {
     let jobs = jobs.clamp(1, pairs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<Option<Report>> = vec![None; pairs.len()];
@@ -197,6 +210,7 @@ pub fn run_many(sc: &Scenario, pairs: &[(Strategy, u64)], jobs: usize) -> Vec<Re
                     };
                     let r = timed_run(sc, st, seed);
                     slots.lock().expect("no panics while holding")[i] = Some(r);
+                    done();
                 }
             });
         }
@@ -220,6 +234,55 @@ fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
         Some("md") | Some("markdown") => Format::Markdown,
         _ => Format::Text,
     }
+}
+
+fn write_plot(path: &Option<PathBuf>, runs: &[Report]) -> Result<(), CliError> {
+    match path {
+        Some(p) => std::fs::write(p, plot::svg(runs))
+            .map_err(|e| CliError::Runtime(format!("{}: cannot write the plot: {e}", p.display()))),
+        None => Ok(()),
+    }
+}
+
+/// Tells each failed `[slo]` threshold on stderr; exit 3 if there was one.
+fn slo_verdict(runs: &[Report]) -> Result<(), CliError> {
+    let mut failed = 0;
+    for r in runs {
+        for c in r.slo.iter().filter(|c| !c.passed) {
+            failed += 1;
+            eprintln!(
+                "stratus: slo failed: {} (seed {}): {} is {}, over the limit {} = {}",
+                r.strategy,
+                r.seed,
+                c.threshold
+                    .trim_end_matches("_max")
+                    .trim_end_matches("_min"),
+                c.actual,
+                c.threshold,
+                c.limit
+            );
+        }
+    }
+    if failed > 0 {
+        Err(CliError::Reported(3))
+    } else {
+        Ok(())
+    }
+}
+
+/// A progress bar on stderr for several runs, silent unless stderr is a terminal.
+fn progress(runs: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if runs < 2 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(runs as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} (eta {eta})")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn emit(text: &str, out: &Option<PathBuf>) -> Result<(), CliError> {
@@ -265,6 +328,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             format,
             out,
             series,
+            plot: plot_to,
             tui,
         } => {
             no_tui(tui)?;
@@ -274,17 +338,22 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 None => sc.strategy,
             };
             let mut r = timed_run(&sc, st, seed.unwrap_or(sc.seed));
+            write_plot(&plot_to, std::slice::from_ref(&r))?;
             let fmt = pick_format(format, &out);
-            if !(series && fmt == Format::Json) {
-                r.series = None;
-            }
             let text = match fmt {
+                Format::Csv if series => table::series_csv(&r),
                 Format::Text => text::render(&r),
-                Format::Json => r.to_json() + "\n",
+                Format::Json => {
+                    if !series {
+                        r.series = None;
+                    }
+                    r.to_json() + "\n"
+                }
                 Format::Csv => table::csv(std::slice::from_ref(&r)),
                 Format::Markdown => table::markdown(std::slice::from_ref(&r)),
             };
-            emit(&text, &out)
+            emit(&text, &out)?;
+            slo_verdict(std::slice::from_ref(&r))
         }
         Command::Compare {
             file,
@@ -294,6 +363,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             format,
             out,
             jobs,
+            plot: plot_to,
             tui,
         } => {
             no_tui(tui)?;
@@ -317,11 +387,18 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 .collect();
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let mut runs = run_many(&sc, &pairs, jobs);
+            let bar = progress(pairs.len());
+            let mut runs = run_many(&sc, &pairs, jobs, &|| bar.inc(1));
+            bar.finish_and_clear();
+            write_plot(&plot_to, &runs[..sts.len()])?;
             for r in &mut runs {
                 r.series = None;
             }
+            let by_strategy: Vec<Vec<Report>> = (0..sts.len())
+                .map(|j| runs.iter().skip(j).step_by(sts.len()).cloned().collect())
+                .collect();
             let text = match pick_format(format, &out) {
+                Format::Text if seeds > 1 => text::render_seeds(&by_strategy),
                 Format::Text => runs
                     .chunks(sts.len())
                     .map(text::render_compare)
@@ -338,7 +415,8 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                     .collect::<Vec<_>>()
                     .join("\n"),
             };
-            emit(&text, &out)
+            emit(&text, &out)?;
+            slo_verdict(&runs)
         }
         Command::Validate { files } => {
             let mut code = 0;

@@ -4,6 +4,8 @@
 //! Everything except the top-level `wall` key is a function of the scenario
 //! and seed alone, so two runs give the same bytes.
 
+pub mod figures;
+pub mod plot;
 pub mod table;
 pub mod text;
 
@@ -143,6 +145,8 @@ pub struct Report {
     pub strategy: String,
     pub seed: u64,
     pub simulated_seconds: f64,
+    /// The region's AZs, in the order per-AZ figures use.
+    pub azs: Vec<String>,
     pub shoppers: Shoppers,
     pub requests: Requests,
     pub checkouts: Checkouts,
@@ -153,6 +157,9 @@ pub struct Report {
     pub sessions: SessionStats,
     pub queueing: QueueStats,
     pub engine: Engine,
+    /// The scenario's thresholds and how this run did on each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slo: Vec<crate::slo::Check>,
     /// The per-second series; in JSON only when asked for (`--series`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<Vec<SecondRow>>,
@@ -182,6 +189,7 @@ impl Report {
 /// What the model hands the report builder at the end of a run.
 pub struct RunFacts<'a> {
     pub scenario: &'a str,
+    pub azs: &'a [String],
     pub strategy: &'a str,
     pub seed: u64,
     pub simulated_ns: u64,
@@ -204,6 +212,7 @@ impl Report {
             strategy: f.strategy.to_string(),
             seed: f.seed,
             simulated_seconds: secs,
+            azs: f.azs.to_vec(),
             shoppers: Shoppers {
                 started: m.started,
                 finished: m.finished,
@@ -252,6 +261,7 @@ impl Report {
             },
             engine: Engine { events: f.events },
             series: Some(m.series.clone()),
+            slo: Vec::new(),
             wall: Wall::default(),
         }
     }

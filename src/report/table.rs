@@ -2,7 +2,7 @@
 //! CI job summaries).
 
 use super::Report;
-use super::text::COMPARE_ROWS;
+use super::figures::FIGURES;
 use std::fmt::Write;
 
 const CSV_HEADER: &str = "scenario,strategy,seed,simulated_seconds,shoppers_started,shoppers_finished,with_items,carts_lost,items_lost,abandoned_with_items,carts_at_risk,requests_total,requests_ok,requests_failed,checkouts_ok,checkouts_failed,latency_mean_ms,latency_p50_ms,latency_p99_ms,bytes_request_mean,bytes_cookie_mean,bytes_cookie_max,wall_seconds";
@@ -53,6 +53,36 @@ pub fn csv(runs: &[Report]) -> String {
     o
 }
 
+/// The per-second series of one run: one row per simulated second, with
+/// healthy and dead nodes per AZ.
+pub fn series_csv(r: &Report) -> String {
+    let mut o = String::from("t_s,requests,failures,p99_ms,carts_lost");
+    for az in &r.azs {
+        let az = field(az);
+        let _ = write!(
+            o,
+            ",{az}_healthy,{az}_unhealthy,{az}_launching,{az}_draining,{az}_dead"
+        );
+    }
+    o.push('\n');
+    for row in r.series.iter().flatten() {
+        let _ = write!(
+            o,
+            "{},{},{},{},{}",
+            row.t_s, row.requests, row.failures, row.p99_ms, row.carts_lost
+        );
+        for n in &row.nodes {
+            let _ = write!(
+                o,
+                ",{},{},{},{},{}",
+                n.healthy, n.unhealthy, n.launching, n.draining, n.dead
+            );
+        }
+        o.push('\n');
+    }
+    o
+}
+
 pub fn markdown(runs: &[Report]) -> String {
     let mut o = String::new();
     let Some(first) = runs.first() else {
@@ -72,10 +102,10 @@ pub fn markdown(runs: &[Report]) -> String {
         o.push_str("---:|");
     }
     o.push('\n');
-    for (name, f) in COMPARE_ROWS {
-        let _ = write!(o, "| {} |", name.trim());
+    for f in &FIGURES {
+        let _ = write!(o, "| {} |", f.label.trim());
         for r in runs {
-            let _ = write!(o, " {} |", f(r));
+            let _ = write!(o, " {} |", f.unit.format((f.get)(r)));
         }
         o.push('\n');
     }
@@ -106,7 +136,7 @@ mod tests {
         let out = markdown(&[Report::default()]);
         assert_eq!(
             out.lines().filter(|l| l.starts_with("| ")).count(),
-            COMPARE_ROWS.len() + 1
+            FIGURES.len() + 1
         );
     }
 }

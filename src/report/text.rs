@@ -1,5 +1,6 @@
 //! Reports as aligned text a person reads at a glance.
 
+use super::figures::{FIGURES, mean_ci};
 use super::{Latency, Report};
 use std::fmt::Write;
 
@@ -134,40 +135,6 @@ pub fn render(r: &Report) -> String {
     o
 }
 
-/// A labelled figure of a report.
-pub type Row = (&'static str, fn(&Report) -> String);
-
-/// The figures a comparison shows, one row each, with how to print them.
-pub const COMPARE_ROWS: [Row; 17] = [
-    ("carts lost", |r| thousands(r.shoppers.carts_lost)),
-    ("  items lost", |r| thousands(r.shoppers.items_lost)),
-    ("  carts at risk at faults", |r| {
-        thousands(r.carts_at_risk())
-    }),
-    ("abandoned with items", |r| {
-        thousands(r.shoppers.abandoned_with_items)
-    }),
-    ("shoppers with items", |r| thousands(r.shoppers.with_items)),
-    ("checkouts ok", |r| thousands(r.checkouts.ok)),
-    ("checkouts failed", |r| thousands(r.checkouts.failed)),
-    ("requests", |r| thousands(r.requests.total)),
-    ("requests failed", |r| thousands(r.requests.failed)),
-    ("  failure rate", |r| pct(r.failure_rate())),
-    ("latency p50 ms", |r| format!("{:.2}", r.latency_ms.all.p50)),
-    ("latency p99 ms", |r| format!("{:.2}", r.latency_ms.all.p99)),
-    ("request bytes (mean)", |r| {
-        format!("{:.0}", r.bytes.request_mean)
-    }),
-    ("cookie bytes (mean)", |r| {
-        format!("{:.0}", r.bytes.cookie_mean)
-    }),
-    ("cookie bytes (max)", |r| thousands(r.bytes.cookie_max)),
-    ("response head bytes (mean)", |r| {
-        format!("{:.0}", r.bytes.response_header_mean)
-    }),
-    ("sticky re-sticks", |r| thousands(r.sessions.resticks)),
-];
-
 /// Several runs side by side: one column per run.
 pub fn render_compare(runs: &[Report]) -> String {
     let mut o = String::new();
@@ -186,10 +153,10 @@ pub fn render_compare(runs: &[Report]) -> String {
         let _ = write!(o, "{:>width$}", r.strategy);
     }
     o.push('\n');
-    for (name, f) in COMPARE_ROWS {
-        let _ = write!(o, "{name:<28}");
+    for f in &FIGURES {
+        let _ = write!(o, "{:<28}", f.label);
         for r in runs {
-            let _ = write!(o, "{:>width$}", f(r));
+            let _ = write!(o, "{:>width$}", f.unit.format((f.get)(r)));
         }
         o.push('\n');
     }
@@ -203,6 +170,56 @@ pub fn render_compare(runs: &[Report]) -> String {
         .collect();
     let _ = writeln!(o, "{}.", lost.join("; "));
     o
+}
+
+/// Several seeds per strategy: each figure's mean and 95 % confidence
+/// interval. `groups` holds one list of runs (one per seed) per strategy.
+pub fn render_seeds(groups: &[Vec<Report>]) -> String {
+    let mut o = String::new();
+    let Some(first) = groups.first().and_then(|g| g.first()) else {
+        return o;
+    };
+    let seeds: Vec<u64> = groups[0].iter().map(|r| r.seed).collect();
+    let _ = writeln!(
+        o,
+        "{} · {} seeds ({}..={}) · {} s simulated · mean ± 95 % confidence interval",
+        first.scenario,
+        seeds.len(),
+        seeds.first().copied().unwrap_or(0),
+        seeds.last().copied().unwrap_or(0),
+        first.simulated_seconds
+    );
+    o.push('\n');
+    let width = 22;
+    let _ = write!(o, "{:<28}", "");
+    for g in groups {
+        let _ = write!(
+            o,
+            "{:>width$}",
+            g.first().map_or("", |r| r.strategy.as_str())
+        );
+    }
+    o.push('\n');
+    for f in &FIGURES {
+        let _ = write!(o, "{:<28}", f.label);
+        for g in groups {
+            let xs: Vec<f64> = g.iter().map(|r| (f.get)(r)).collect();
+            let (m, h) = mean_ci(&xs);
+            let cell = format!(
+                "{} ± {}",
+                f.unit.format(round_for(m)),
+                f.unit.format(round_for(h))
+            );
+            let _ = write!(o, "{cell:>width$}");
+        }
+        o.push('\n');
+    }
+    o
+}
+
+/// One decimal for means and intervals of counts; whole numbers stay whole.
+fn round_for(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }
 
 #[cfg(test)]

@@ -193,6 +193,41 @@ struct RawFile {
     sessions: Option<RawSessions>,
     workload: Option<RawWorkload>,
     timeline: Option<Vec<Spanned<RawAction>>>,
+    slo: Option<std::collections::BTreeMap<String, Spanned<RawLimit>>>,
+}
+
+/// A threshold's limit: a number, or a duration for the latency figures.
+#[derive(Clone, Copy, Debug)]
+enum RawLimit {
+    Number(f64),
+    Duration(Dur),
+}
+
+impl<'de> Deserialize<'de> for RawLimit {
+    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawLimit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, or a duration such as \"500ms\" for p50 and p99")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawLimit, E> {
+                Ok(RawLimit::Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawLimit, E> {
+                Ok(RawLimit::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawLimit, E> {
+                Ok(RawLimit::Number(v))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawLimit, E> {
+                parse_duration(s)
+                    .map(RawLimit::Duration)
+                    .map_err(|e| E::custom(e.0))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -753,7 +788,47 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     }
     // Stable: same-time actions keep file order.
     s.timeline.sort_by_key(|t| t.at);
+    for (key, v) in raw.slo.unwrap_or_default() {
+        s.slo.push(threshold(cx, &key, &v)?);
+    }
     Ok(s)
+}
+
+fn threshold(
+    cx: &Ctx,
+    key: &str,
+    v: &Spanned<RawLimit>,
+) -> Result<crate::slo::Threshold, ScenarioError> {
+    use crate::report::figures::{Unit, find};
+    let (figure, bound) = crate::slo::Threshold::parse_key(key).map_err(|m| cx.at(v.span(), m))?;
+    let unit = find(figure).expect("parse_key checks").unit;
+    let limit = match (*v.get_ref(), unit) {
+        (RawLimit::Duration(d), Unit::Ms) => d.as_ms_f64(),
+        (RawLimit::Duration(_), _) => {
+            return Err(cx.at(
+                v.span(),
+                format!("{key} takes a number, not a duration: expected {key} = 0"),
+            ));
+        }
+        (RawLimit::Number(n), _) => n,
+    };
+    if !(limit.is_finite() && limit >= 0.0) {
+        return Err(cx.at(
+            v.span(),
+            format!("{key} = {limit}: expected a limit of 0 or more"),
+        ));
+    }
+    if unit == Unit::Fraction && limit > 1.0 {
+        return Err(cx.at(
+            v.span(),
+            format!("{key} = {limit} is a fraction: expected a number from 0 to 1 (0.01 is 1 %)"),
+        ));
+    }
+    Ok(crate::slo::Threshold {
+        figure,
+        bound,
+        limit,
+    })
 }
 
 /// One of a fixed set of words.

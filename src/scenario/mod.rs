@@ -278,6 +278,8 @@ pub struct Scenario {
     pub sessions: Sessions,
     pub workload: Workload,
     pub timeline: Vec<Timed>,
+    /// Pass/fail thresholds checked after the run (`[slo]`).
+    pub slo: Vec<crate::slo::Threshold>,
 }
 
 impl Scenario {
@@ -352,6 +354,7 @@ impl Scenario {
                 catalog: 5000,
             },
             timeline: Vec::new(),
+            slo: Vec::new(),
         }
     }
 

@@ -1,0 +1,181 @@
+//! The figures a run is judged by: one list, read by the comparison tables,
+//! the multi-seed summary and the `[slo]` thresholds, so a figure is named and
+//! computed in one place.
+
+use super::Report;
+use super::text::thousands;
+
+/// How a figure is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    /// A fraction, written as a percentage.
+    Fraction,
+    Ms,
+    Bytes,
+}
+
+impl Unit {
+    pub fn format(self, v: f64) -> String {
+        match self {
+            Unit::Count | Unit::Bytes if v.fract() == 0.0 && v >= 0.0 => thousands(v as u64),
+            Unit::Count | Unit::Bytes => format!("{v:.1}"),
+            Unit::Fraction => format!("{:.2} %", v * 100.0),
+            Unit::Ms => format!("{v:.2}"),
+        }
+    }
+}
+
+pub struct Figure {
+    /// The row label in tables (leading spaces indent a sub-figure).
+    pub label: &'static str,
+    /// The name in CSV headers, summaries and `[slo]` keys (`KEY_max`, `KEY_min`).
+    pub key: &'static str,
+    pub unit: Unit,
+    pub get: fn(&Report) -> f64,
+}
+
+macro_rules! fig {
+    ($label:expr, $key:expr, $unit:ident, $get:expr) => {
+        Figure {
+            label: $label,
+            key: $key,
+            unit: Unit::$unit,
+            get: $get,
+        }
+    };
+}
+
+pub const FIGURES: [Figure; 17] =
+    [
+        fig!("carts lost", "carts_lost", Count, |r| r.shoppers.carts_lost
+            as f64),
+        fig!(
+            "  items lost",
+            "items_lost",
+            Count,
+            |r| r.shoppers.items_lost as f64
+        ),
+        fig!(
+            "  carts at risk at faults",
+            "carts_at_risk",
+            Count,
+            |r| r.carts_at_risk() as f64
+        ),
+        fig!("abandoned with items", "abandoned_with_items", Count, |r| r
+            .shoppers
+            .abandoned_with_items
+            as f64),
+        fig!(
+            "shoppers with items",
+            "with_items",
+            Count,
+            |r| r.shoppers.with_items as f64
+        ),
+        fig!("checkouts ok", "checkouts_ok", Count, |r| r.checkouts.ok
+            as f64),
+        fig!(
+            "checkouts failed",
+            "checkouts_failed",
+            Count,
+            |r| r.checkouts.failed as f64
+        ),
+        fig!("requests", "requests", Count, |r| r.requests.total as f64),
+        fig!(
+            "requests failed",
+            "requests_failed",
+            Count,
+            |r| r.requests.failed as f64
+        ),
+        fig!("  failure rate", "failure_rate", Fraction, |r| r
+            .failure_rate()),
+        fig!("latency p50 ms", "p50", Ms, |r| r.latency_ms.all.p50),
+        fig!("latency p99 ms", "p99", Ms, |r| r.latency_ms.all.p99),
+        fig!("request bytes (mean)", "request_bytes", Bytes, |r| r
+            .bytes
+            .request_mean
+            .round()),
+        fig!("cookie bytes (mean)", "cookie_bytes", Bytes, |r| r
+            .bytes
+            .cookie_mean
+            .round()),
+        fig!(
+            "cookie bytes (max)",
+            "cookie_max",
+            Bytes,
+            |r| r.bytes.cookie_max as f64
+        ),
+        fig!(
+            "response head bytes (mean)",
+            "response_head_bytes",
+            Bytes,
+            |r| r.bytes.response_header_mean.round()
+        ),
+        fig!(
+            "sticky re-sticks",
+            "resticks",
+            Count,
+            |r| r.sessions.resticks as f64
+        ),
+    ];
+
+/// The figure called `key`.
+pub fn find(key: &str) -> Option<&'static Figure> {
+    FIGURES.iter().find(|f| f.key == key)
+}
+
+/// Two-sided 95 % Student t quantiles for 1..=30 degrees of freedom.
+const T95: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// Mean and the half-width of its 95 % confidence interval (Student t over
+/// independent seeds); the half-width is 0 for a single value.
+pub fn mean_ci(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n == 1 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = T95.get(n - 2).copied().unwrap_or(1.960);
+    (mean, t * (var / n as f64).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_found() {
+        for (i, f) in FIGURES.iter().enumerate() {
+            assert!(
+                FIGURES.iter().skip(i + 1).all(|g| g.key != f.key),
+                "{}",
+                f.key
+            );
+            assert!(find(f.key).is_some());
+        }
+    }
+
+    #[test]
+    fn confidence_interval_of_known_sample() {
+        // 1..=5: mean 3, s = 1.5811, t(4) = 2.776 → half-width 1.963.
+        let (m, h) = mean_ci(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert!((m - 3.0).abs() < 1e-12);
+        assert!((h - 1.963).abs() < 1e-3, "{h}");
+        assert_eq!(mean_ci(&[7.0]), (7.0, 0.0));
+    }
+
+    #[test]
+    fn units_format() {
+        assert_eq!(Unit::Count.format(1234.0), "1,234");
+        assert_eq!(Unit::Count.format(2.5), "2.5");
+        assert_eq!(Unit::Fraction.format(0.0123), "1.23 %");
+    }
+}

@@ -1,0 +1,160 @@
+//! The command line end to end: thresholds and exit codes, plots, tables,
+//! several seeds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn stratus(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stratus"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+const SLO: &str = "tests/fixtures/az-outage-slo.toml";
+
+#[test]
+fn slo_fails_sticky_with_exit_3_and_passes_store() {
+    let sticky = stratus(&["run", SLO, "--strategy", "sticky"]);
+    assert_eq!(
+        sticky.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&sticky.stderr)
+    );
+    let err = String::from_utf8_lossy(&sticky.stderr);
+    assert!(
+        err.contains("carts_lost_max"),
+        "names the violated figure: {err}"
+    );
+    assert!(!sticky.stdout.is_empty(), "the report is still printed");
+    let store = stratus(&["run", SLO, "--strategy", "store"]);
+    assert_eq!(
+        store.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&store.stderr)
+    );
+    // compare fails if any strategy fails.
+    assert_eq!(
+        stratus(&["compare", SLO, "--strategies", "store,cookie"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(stratus(&["compare", SLO]).status.code(), Some(3));
+}
+
+#[test]
+fn slo_results_are_in_the_json_report() {
+    let out = stratus(&["run", SLO, "--strategy", "sticky", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let checks = v["slo"].as_array().expect("slo array");
+    assert_eq!(checks.len(), 3);
+    let carts = checks
+        .iter()
+        .find(|c| c["threshold"] == "carts_lost_max")
+        .unwrap();
+    assert_eq!(carts["passed"], false);
+    assert!(carts["actual"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_bad_slo_key_is_a_scenario_error() {
+    let f = tmp("bad-slo.toml");
+    std::fs::write(
+        &f,
+        "[scenario]\nname = \"x\"\nduration = \"1m\"\n[slo]\ncarts_lots_max = 0\n",
+    )
+    .unwrap();
+    let out = stratus(&["validate", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(":5:") && err.contains("carts_lost"), "{err}");
+}
+
+#[test]
+fn compare_writes_an_svg_timeline() {
+    let svg = tmp("az-outage.svg");
+    let out = stratus(&["compare", "az-outage", "--plot", svg.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&svg).expect("written");
+    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+    for needle in [
+        "sticky",
+        "cookie",
+        "store",
+        "kill_az",
+        "carts lost so far",
+        "us-east-1a",
+    ] {
+        assert!(text.contains(needle), "missing {needle}");
+    }
+    // One polyline per strategy in each per-strategy panel, and well-formed tags.
+    assert_eq!(text.matches("<svg").count(), 1);
+    assert!(text.matches("<path").count() >= 4 * 3 + 3);
+}
+
+#[test]
+fn markdown_and_csv_are_tables() {
+    let md = String::from_utf8(stratus(&["compare", "scale-in", "--format", "markdown"]).stdout)
+        .unwrap();
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    let cols = rows[0].matches('|').count();
+    assert!(
+        rows.len() > 10 && rows.iter().all(|r| r.matches('|').count() == cols),
+        "{md}"
+    );
+    assert!(rows[1].starts_with("|---|"));
+    let csv =
+        String::from_utf8(stratus(&["compare", "scale-in", "--format", "csv"]).stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "header and one row per strategy");
+    let n = lines[0].split(',').count();
+    assert!(lines.iter().all(|l| l.split(',').count() == n));
+    let series =
+        String::from_utf8(stratus(&["run", "scale-in", "--format", "csv", "--series"]).stdout)
+            .unwrap();
+    assert_eq!(
+        series.lines().count(),
+        1 + 1800,
+        "a header and a row per simulated second"
+    );
+}
+
+#[test]
+fn several_seeds_give_means_and_intervals() {
+    let out = stratus(&[
+        "compare",
+        "scale-in",
+        "--seeds",
+        "3",
+        "--strategies",
+        "sticky,store",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 seeds") && text.contains("±"), "{text}");
+    let lost = text.lines().find(|l| l.starts_with("carts lost")).unwrap();
+    assert!(
+        lost.contains("0 ± 0"),
+        "store loses nothing on any seed: {lost}"
+    );
+    let json = stratus(&[
+        "compare",
+        "scale-in",
+        "--seeds",
+        "3",
+        "--strategies",
+        "sticky,store",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["runs"].as_array().unwrap().len(), 6);
+}
