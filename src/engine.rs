@@ -18,6 +18,9 @@ struct RadixHeap<E> {
     /// Bucket b holds keys whose highest bit differing from `last` is b - 1;
     /// bucket 0 holds the key equal to `last` (keys are unique).
     buckets: Vec<Vec<(u128, E)>>,
+    /// Bit b - 1 set when bucket b (1..=128) holds something: finding the
+    /// first non-empty bucket is one instruction, not a scan.
+    occupied: u128,
     len: usize,
 }
 
@@ -26,6 +29,7 @@ impl<E> RadixHeap<E> {
         RadixHeap {
             last: 0,
             buckets: (0..129).map(|_| Vec::new()).collect(),
+            occupied: 0,
             len: 0,
         }
     }
@@ -38,8 +42,16 @@ impl<E> RadixHeap<E> {
     #[inline]
     fn push(&mut self, key: u128, ev: E) {
         debug_assert!(key >= self.last, "radix heap keys must not go backwards");
-        self.buckets[Self::bucket(self.last, key)].push((key, ev));
+        self.put(Self::bucket(self.last, key), key, ev);
         self.len += 1;
+    }
+
+    #[inline]
+    fn put(&mut self, b: usize, key: u128, ev: E) {
+        if b > 0 {
+            self.occupied |= 1 << (b - 1);
+        }
+        self.buckets[b].push((key, ev));
     }
 
     /// Makes bucket 0 hold the smallest key, if any; returns it.
@@ -48,14 +60,18 @@ impl<E> RadixHeap<E> {
             return None;
         }
         if self.buckets[0].is_empty() {
-            let i = (1..129).find(|&i| !self.buckets[i].is_empty())?;
+            if self.occupied == 0 {
+                return None;
+            }
+            let i = self.occupied.trailing_zeros() as usize + 1;
+            self.occupied &= !(1 << (i - 1));
             let mut moving = std::mem::take(&mut self.buckets[i]);
             let min = moving.iter().map(|e| e.0).min()?;
             self.last = min;
             for (k, e) in moving.drain(..) {
                 // Every key in bucket i shares the bits above i - 1 with the new
                 // minimum, so it lands in a lower bucket.
-                self.buckets[Self::bucket(min, k)].push((k, e));
+                self.put(Self::bucket(min, k), k, e);
             }
             self.buckets[i] = moving; // keep the allocation
         }
@@ -187,7 +203,7 @@ impl<M: Model> Engine<M> {
 
     /// Processes every event up to and including `end`, then sets the clock to
     /// `end`. The pacer is consulted only when virtual time advances.
-    pub fn run_until(&mut self, end: SimTime, pacer: &mut dyn Pacer) -> Stop {
+    pub fn run_until<P: Pacer + ?Sized>(&mut self, end: SimTime, pacer: &mut P) -> Stop {
         let mut last = self.queue.now;
         loop {
             match self.queue.peek_time() {

@@ -232,7 +232,7 @@ impl Report {
                 failed: m.checkouts_failed,
             },
             latency_ms: LatencyMs {
-                all: Latency::of(&m.lat_all),
+                all: Latency::of(&m.lat_all()),
                 by_kind: crate::scenario::Kind::ALL
                     .iter()
                     .map(|k| (k.name().to_string(), Latency::of(&m.lat_kind[k.index()])))
