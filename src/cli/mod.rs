@@ -3,6 +3,7 @@
 //! 65 invalid scenario file.
 
 pub mod pace;
+mod sweep;
 
 use crate::bundled;
 use crate::report::{Report, plot, table, text};
@@ -90,6 +91,28 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Runs a grid of scenario variants: every combination of the --set values,
+    /// under each strategy and seed, in parallel, into one table.
+    Sweep {
+        file: String,
+        /// KEY=V1,V2,… with KEY a scenario key path (fleet.desired,
+        /// workload.arrivals_per_second, sessions.store.replication_lag, …).
+        #[arg(long = "set", required = true)]
+        sets: Vec<String>,
+        #[arg(long, default_value = "sticky,cookie,store")]
+        strategies: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, default_value_t = 1)]
+        seeds: u32,
+        /// csv (default) or json.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// The bundled scenarios, one line each.
     List,
 }
@@ -121,6 +144,13 @@ impl CliError {
 
 /// Reads a scenario from a path or a bundled name.
 pub fn load(arg: &str) -> Result<Scenario, CliError> {
+    let (file, text) = load_text(arg)?;
+    Ok(parse_scenario(&file, &text)?)
+}
+
+/// The text of a scenario file or bundled scenario, and the name to show in
+/// messages about it.
+pub fn load_text(arg: &str) -> Result<(String, String), CliError> {
     let path = Path::new(arg);
     if path.is_file() {
         let bytes = std::fs::read(path)
@@ -133,11 +163,11 @@ pub fn load(arg: &str) -> Result<Scenario, CliError> {
                 message: "the file is not UTF-8 text: expected a TOML scenario".into(),
             })
         })?;
-        return Ok(parse_scenario(arg, &text)?);
+        return Ok((arg.to_string(), text));
     }
     if let Some(text) = bundled::find(arg) {
         let name = arg.strip_suffix(".toml").unwrap_or(arg);
-        return Ok(parse_scenario(&format!("scenarios/{name}.toml"), text)?);
+        return Ok((format!("scenarios/{name}.toml"), text.to_string()));
     }
     if path.exists() {
         return Err(CliError::Usage(format!(
@@ -165,6 +195,20 @@ fn strategy(s: &str) -> Result<Strategy, CliError> {
     })
 }
 
+fn strategy_list(arg: &str) -> Result<Vec<Strategy>, CliError> {
+    let sts = arg
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(strategy)
+        .collect::<Result<Vec<_>, _>>()?;
+    if sts.is_empty() {
+        return Err(CliError::Usage(
+            "--strategies is empty: expected e.g. sticky,cookie,store".into(),
+        ));
+    }
+    Ok(sts)
+}
+
 fn no_tui(tui: bool) -> Result<(), CliError> {
     if tui {
         return Err(CliError::Usage(
@@ -188,11 +232,10 @@ pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
     r
 }
 
-/// Runs every (strategy, seed) pair over `jobs` threads; results in input
-/// order, whatever order they finish in. `done` is called after each run.
+/// Runs every (scenario, strategy, seed) over `jobs` threads; results in
+/// input order, whatever order they finish in. `done` is called after each run.
 pub fn run_many(
-    sc: &Scenario,
-    pairs: &[(Strategy, u64)],
+    pairs: &[(&Scenario, Strategy, u64)],
     jobs: usize,
     done: &(dyn Fn() + Sync),
 ) -> Vec<Report> {
@@ -205,7 +248,7 @@ pub fn run_many(
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&(st, seed)) = pairs.get(i) else {
+                    let Some(&(sc, st, seed)) = pairs.get(i) else {
                         break;
                     };
                     let r = timed_run(sc, st, seed);
@@ -368,27 +411,19 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
         } => {
             no_tui(tui)?;
             let sc = load(&file)?;
-            let sts = strategies
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(strategy)
-                .collect::<Result<Vec<_>, _>>()?;
-            if sts.is_empty() {
-                return Err(CliError::Usage(
-                    "--strategies is empty: expected e.g. sticky,cookie,store".into(),
-                ));
-            }
+            let sts = strategy_list(&strategies)?;
             if seeds == 0 {
                 return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
             }
             let first = seed.unwrap_or(sc.seed);
-            let pairs: Vec<(Strategy, u64)> = (0..u64::from(seeds))
-                .flat_map(|k| sts.iter().map(move |&s| (s, first.wrapping_add(k))))
+            let sc = &sc;
+            let pairs: Vec<(&Scenario, Strategy, u64)> = (0..u64::from(seeds))
+                .flat_map(|k| sts.iter().map(move |&s| (sc, s, first.wrapping_add(k))))
                 .collect();
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let bar = progress(pairs.len());
-            let mut runs = run_many(&sc, &pairs, jobs, &|| bar.inc(1));
+            let mut runs = run_many(&pairs, jobs, &|| bar.inc(1));
             bar.finish_and_clear();
             write_plot(&plot_to, &runs[..sts.len()])?;
             for r in &mut runs {
@@ -440,6 +475,49 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             } else {
                 Err(CliError::Reported(code))
             }
+        }
+        Command::Sweep {
+            file,
+            sets,
+            strategies,
+            seed,
+            seeds,
+            format,
+            out,
+            jobs,
+        } => {
+            let (name, text) = load_text(&file)?;
+            let sts = strategy_list(&strategies)?;
+            let points = sweep::grid(&name, &text, &sets)?;
+            let first = seed.unwrap_or(points[0].1.seed);
+            let mut pairs = Vec::new();
+            for (_, sc) in &points {
+                for k in 0..u64::from(seeds.max(1)) {
+                    for &st in &sts {
+                        pairs.push((sc, st, first.wrapping_add(k)));
+                    }
+                }
+            }
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let bar = progress(pairs.len());
+            let mut runs = run_many(&pairs, jobs, &|| bar.inc(1));
+            bar.finish_and_clear();
+            for r in &mut runs {
+                r.series = None;
+            }
+            let per_point = runs.len() / points.len();
+            let labelled: Vec<(&sweep::Point, &Report)> = runs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (&points[i / per_point].0, r))
+                .collect();
+            let text = match pick_format(format, &out) {
+                Format::Json => sweep::json(&labelled),
+                Format::Csv | Format::Text | Format::Markdown => sweep::csv(&labelled),
+            };
+            emit(&text, &out)?;
+            slo_verdict(&runs)
         }
         Command::List => {
             for (name, text) in bundled::BUNDLED {

@@ -16,6 +16,23 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// A mean or an interval's half-width: one decimal more than a single
+    /// run's figure needs, thousands grouped.
+    pub fn format_stat(self, v: f64) -> String {
+        match self {
+            Unit::Count | Unit::Bytes => {
+                let tenths = (v.abs() * 10.0).round() as u64;
+                let sign = if v < 0.0 && tenths > 0 { "-" } else { "" };
+                match tenths % 10 {
+                    0 => format!("{sign}{}", thousands(tenths / 10)),
+                    d => format!("{sign}{}.{d}", thousands(tenths / 10)),
+                }
+            }
+            Unit::Fraction => format!("{:.3} %", v * 100.0),
+            Unit::Ms => format!("{v:.2}"),
+        }
+    }
+
     pub fn format(self, v: f64) -> String {
         match self {
             Unit::Count | Unit::Bytes if v.fract() == 0.0 && v >= 0.0 => thousands(v as u64),
@@ -170,6 +187,14 @@ mod tests {
         assert!((m - 3.0).abs() < 1e-12);
         assert!((h - 1.963).abs() < 1e-3, "{h}");
         assert_eq!(mean_ci(&[7.0]), (7.0, 0.0));
+    }
+
+    #[test]
+    fn stats_format() {
+        assert_eq!(Unit::Count.format_stat(583023.64), "583,023.6");
+        assert_eq!(Unit::Count.format_stat(3922.0), "3,922");
+        assert_eq!(Unit::Count.format_stat(0.04), "0");
+        assert_eq!(Unit::Fraction.format_stat(0.00169), "0.169 %");
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub fn render_seeds(groups: &[Vec<Report>]) -> String {
         first.simulated_seconds
     );
     o.push('\n');
-    let width = 22;
+    let width = 24;
     let _ = write!(o, "{:<28}", "");
     for g in groups {
         let _ = write!(
@@ -205,21 +205,12 @@ pub fn render_seeds(groups: &[Vec<Report>]) -> String {
         for g in groups {
             let xs: Vec<f64> = g.iter().map(|r| (f.get)(r)).collect();
             let (m, h) = mean_ci(&xs);
-            let cell = format!(
-                "{} ± {}",
-                f.unit.format(round_for(m)),
-                f.unit.format(round_for(h))
-            );
+            let cell = format!("{} ± {}", f.unit.format_stat(m), f.unit.format_stat(h));
             let _ = write!(o, "{cell:>width$}");
         }
         o.push('\n');
     }
     o
-}
-
-/// One decimal for means and intervals of counts; whole numbers stay whole.
-fn round_for(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
 }
 
 #[cfg(test)]

@@ -1,0 +1,204 @@
+//! `stratus sweep`: a grid of scenario variants. Each `--set KEY=V1,V2,…`
+//! names a key path in the scenario file and its values; every combination is
+//! written into a copy of the file and read back through the same parser and
+//! checks as any scenario, so a sweep can never run a scenario a file could
+//! not hold.
+
+use super::CliError;
+use crate::report::Report;
+use crate::report::table;
+use crate::scenario::{Scenario, ScenarioError, parse_scenario};
+use std::fmt::Write;
+
+/// One grid point: the values set, in --set order.
+pub type Point = Vec<(String, toml::Value)>;
+
+/// A value as the user typed it: TOML if it parses as a TOML value
+/// (`3`, `2.5`, `true`, `"10ms"`), else a bare string (`10ms`).
+fn value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+fn parse_set(arg: &str) -> Result<(String, Vec<toml::Value>), CliError> {
+    let (key, values) = arg.split_once('=').ok_or_else(|| {
+        CliError::Usage(format!(
+            "--set {arg}: expected KEY=V1,V2,… such as fleet.desired=3,6,9"
+        ))
+    })?;
+    let key = key.trim();
+    if key.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(CliError::Usage(format!(
+            "--set {arg}: expected a dotted key path such as fleet.desired"
+        )));
+    }
+    let values: Vec<toml::Value> = values
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(value)
+        .collect();
+    if values.is_empty() {
+        return Err(CliError::Usage(format!(
+            "--set {arg}: expected at least one value after ="
+        )));
+    }
+    Ok((key.to_string(), values))
+}
+
+/// Writes `v` at the dotted `path`, making tables on the way.
+fn put(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), String> {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().expect("non-empty");
+    let mut cur = t;
+    for p in parts {
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{path}: `{p}` is not a table in the scenario"))?;
+    }
+    cur.insert(last.to_string(), v);
+    Ok(())
+}
+
+/// Every combination of the --set values applied to the scenario text, parsed
+/// and checked.
+pub fn grid(file: &str, text: &str, sets: &[String]) -> Result<Vec<(Point, Scenario)>, CliError> {
+    let base: toml::Table = toml::from_str(text).map_err(|_| match parse_scenario(file, text) {
+        Err(e) => CliError::Scenario(e),
+        Ok(_) => CliError::Runtime(format!("{file}: cannot be read as a TOML table")),
+    })?;
+    parse_scenario(file, text)?; // the base itself must be valid
+    let sets = sets
+        .iter()
+        .map(|s| parse_set(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut points: Vec<Point> = vec![Vec::new()];
+    for (key, values) in &sets {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push((key.clone(), v.clone()));
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+        .into_iter()
+        .map(|p| {
+            let mut t = base.clone();
+            let label = describe(&p);
+            for (k, v) in &p {
+                put(&mut t, k, v.clone()).map_err(|m| CliError::Usage(format!("--set {m}")))?;
+            }
+            let variant = toml::to_string(&t).map_err(|e| CliError::Runtime(e.to_string()))?;
+            let sc = parse_scenario(&format!("{file} with {label}"), &variant).map_err(|e| {
+                // Positions in the generated text mean nothing to the user.
+                CliError::Scenario(ScenarioError {
+                    line: None,
+                    column: None,
+                    ..e
+                })
+            })?;
+            Ok((p, sc))
+        })
+        .collect()
+}
+
+fn describe(p: &Point) -> String {
+    p.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cell(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One CSV row per run: the swept values first, then the usual run columns.
+pub fn csv(runs: &[(&Point, &Report)]) -> String {
+    let Some((first, _)) = runs.first() else {
+        return String::new();
+    };
+    let reports: Vec<Report> = runs.iter().map(|(_, r)| (*r).clone()).collect();
+    let body = table::csv(&reports);
+    let mut lines = body.lines();
+    let mut o = String::new();
+    let keys: Vec<&str> = first.iter().map(|(k, _)| k.as_str()).collect();
+    let _ = writeln!(o, "{},{}", keys.join(","), lines.next().unwrap_or(""));
+    for ((p, _), line) in runs.iter().zip(lines) {
+        let vals: Vec<String> = p.iter().map(|(_, v)| cell(v)).collect();
+        let _ = writeln!(o, "{},{line}", vals.join(","));
+    }
+    o
+}
+
+pub fn json(runs: &[(&Point, &Report)]) -> String {
+    let items: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|(p, r)| {
+            let set: serde_json::Map<String, serde_json::Value> = p
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+                    )
+                })
+                .collect();
+            serde_json::json!({ "set": set, "report": r })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({ "sweep": items })).expect("serialises") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str =
+        "[scenario]\nname = \"s\"\nduration = \"1m\"\n[fleet]\nmin = 1\ndesired = 3\nmax = 9\n";
+
+    #[test]
+    fn values_parse_as_toml_or_strings() {
+        assert_eq!(value("3"), toml::Value::Integer(3));
+        assert_eq!(value("2.5"), toml::Value::Float(2.5));
+        assert_eq!(value("10ms"), toml::Value::String("10ms".into()));
+        assert_eq!(value("\"10ms\""), toml::Value::String("10ms".into()));
+    }
+
+    #[test]
+    fn the_grid_is_the_product_and_each_point_is_checked() {
+        let g = grid(
+            "s.toml",
+            BASE,
+            &[
+                "fleet.desired=3,6".into(),
+                "workload.arrivals_per_second=5,10,20".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(g.len(), 6);
+        assert_eq!(g[5].1.fleet.desired, 6);
+        assert_eq!(g[5].1.workload.arrivals_per_second, 20.0);
+        let bad = grid("s.toml", BASE, &["fleet.desired=12".into()]).unwrap_err();
+        assert!(matches!(bad, CliError::Scenario(_)), "{bad}");
+        assert!(bad.to_string().contains("fleet.desired=12"), "{bad}");
+        let typo = grid("s.toml", BASE, &["fleet.desird=3".into()]).unwrap_err();
+        assert!(typo.to_string().contains("desird"), "{typo}");
+    }
+}
