@@ -63,22 +63,10 @@ pub enum Command {
     /// The same scenario and seed under each strategy, side by side.
     Compare {
         file: String,
-        /// Comma-separated strategies.
-        #[arg(long, default_value = "sticky,cookie,store")]
-        strategies: String,
-        /// Overrides the scenario's seed (the first seed with --seeds).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Runs this many consecutive seeds, starting at the scenario's.
-        #[arg(long, default_value_t = 1)]
-        seeds: u32,
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Worker threads (default: the machine's cores).
-        #[arg(long)]
-        jobs: Option<usize>,
+        #[command(flatten)]
+        runs: Runs,
+        #[command(flatten)]
+        output: Output,
         /// Also write the strategies' timelines, overlaid, as an SVG picture here
         /// (the first seed's runs).
         #[arg(long)]
@@ -99,22 +87,75 @@ pub enum Command {
         /// workload.arrivals_per_second, sessions.store.replication_lag, …).
         #[arg(long = "set", required = true)]
         sets: Vec<String>,
-        #[arg(long, default_value = "sticky,cookie,store")]
-        strategies: String,
-        #[arg(long)]
-        seed: Option<u64>,
-        #[arg(long, default_value_t = 1)]
-        seeds: u32,
-        /// csv (default) or json.
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[arg(long)]
-        jobs: Option<usize>,
+        #[command(flatten)]
+        runs: Runs,
+        /// csv (the default here) or json.
+        #[command(flatten)]
+        output: Output,
     },
     /// The bundled scenarios, one line each.
     List,
+}
+
+/// Which runs a comparison or a sweep makes, and on how many threads.
+#[derive(clap::Args, Debug)]
+pub struct Runs {
+    /// Comma-separated strategies.
+    #[arg(long, default_value = "sticky,cookie,store")]
+    pub strategies: String,
+    /// Overrides the scenario's seed (the first seed with --seeds).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Runs this many consecutive seeds, starting at the scenario's.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u32,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+impl Runs {
+    /// The strategies asked for, after checking the whole set of options.
+    fn strategies(&self) -> Result<Vec<Strategy>, CliError> {
+        if self.seeds == 0 {
+            return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
+        }
+        strategy_list(&self.strategies)
+    }
+
+    fn jobs(&self) -> usize {
+        self.jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Every (scenario, strategy, seed) to run, seed by seed.
+    fn plan<'a>(
+        &self,
+        scenarios: &'a [Scenario],
+        sts: &[Strategy],
+    ) -> Vec<(&'a Scenario, Strategy, u64)> {
+        let mut pairs = Vec::new();
+        for sc in scenarios {
+            let first = self.seed.unwrap_or(sc.seed);
+            for k in 0..u64::from(self.seeds) {
+                for &st in sts {
+                    pairs.push((sc, st, first.wrapping_add(k)));
+                }
+            }
+        }
+        pairs
+    }
+}
+
+/// Where a report goes and in what form.
+#[derive(clap::Args, Debug)]
+pub struct Output {
+    /// Report format (default: from --out's extension, else text).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// A failure with the exit code it maps to.
@@ -313,6 +354,14 @@ fn slo_verdict(runs: &[Report]) -> Result<(), CliError> {
     }
 }
 
+/// Runs a plan on `jobs` threads with a progress bar.
+fn execute(pairs: &[(&Scenario, Strategy, u64)], jobs: usize) -> Vec<Report> {
+    let bar = progress(pairs.len());
+    let runs = run_many(pairs, jobs, &|| bar.inc(1));
+    bar.finish_and_clear();
+    runs
+}
+
 /// A progress bar on stderr for several runs, silent unless stderr is a terminal.
 fn progress(runs: usize) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
@@ -400,31 +449,15 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
         }
         Command::Compare {
             file,
-            strategies,
-            seed,
-            seeds,
-            format,
-            out,
-            jobs,
+            runs: plan,
+            output,
             plot: plot_to,
             tui,
         } => {
             no_tui(tui)?;
-            let sc = load(&file)?;
-            let sts = strategy_list(&strategies)?;
-            if seeds == 0 {
-                return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
-            }
-            let first = seed.unwrap_or(sc.seed);
-            let sc = &sc;
-            let pairs: Vec<(&Scenario, Strategy, u64)> = (0..u64::from(seeds))
-                .flat_map(|k| sts.iter().map(move |&s| (sc, s, first.wrapping_add(k))))
-                .collect();
-            let jobs =
-                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let bar = progress(pairs.len());
-            let mut runs = run_many(&pairs, jobs, &|| bar.inc(1));
-            bar.finish_and_clear();
+            let sc = [load(&file)?];
+            let sts = plan.strategies()?;
+            let mut runs = execute(&plan.plan(&sc, &sts), plan.jobs());
             write_plot(&plot_to, &runs[..sts.len()])?;
             for r in &mut runs {
                 r.series = None;
@@ -432,8 +465,8 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let by_strategy: Vec<Vec<Report>> = (0..sts.len())
                 .map(|j| runs.iter().skip(j).step_by(sts.len()).cloned().collect())
                 .collect();
-            let text = match pick_format(format, &out) {
-                Format::Text if seeds > 1 => text::render_seeds(&by_strategy),
+            let text = match pick_format(output.format, &output.out) {
+                Format::Text if plan.seeds > 1 => text::render_seeds(&by_strategy),
                 Format::Text => runs
                     .chunks(sts.len())
                     .map(text::render_compare)
@@ -450,7 +483,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                     .collect::<Vec<_>>()
                     .join("\n"),
             };
-            emit(&text, &out)?;
+            emit(&text, &output.out)?;
             slo_verdict(&runs)
         }
         Command::Validate { files } => {
@@ -479,30 +512,14 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
         Command::Sweep {
             file,
             sets,
-            strategies,
-            seed,
-            seeds,
-            format,
-            out,
-            jobs,
+            runs: plan,
+            output,
         } => {
             let (name, text) = load_text(&file)?;
-            let sts = strategy_list(&strategies)?;
-            let points = sweep::grid(&name, &text, &sets)?;
-            let first = seed.unwrap_or(points[0].1.seed);
-            let mut pairs = Vec::new();
-            for (_, sc) in &points {
-                for k in 0..u64::from(seeds.max(1)) {
-                    for &st in &sts {
-                        pairs.push((sc, st, first.wrapping_add(k)));
-                    }
-                }
-            }
-            let jobs =
-                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let bar = progress(pairs.len());
-            let mut runs = run_many(&pairs, jobs, &|| bar.inc(1));
-            bar.finish_and_clear();
+            let sts = plan.strategies()?;
+            let (points, scenarios): (Vec<sweep::Point>, Vec<Scenario>) =
+                sweep::grid(&name, &text, &sets)?.into_iter().unzip();
+            let mut runs = execute(&plan.plan(&scenarios, &sts), plan.jobs());
             for r in &mut runs {
                 r.series = None;
             }
@@ -510,13 +527,13 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let labelled: Vec<(&sweep::Point, &Report)> = runs
                 .iter()
                 .enumerate()
-                .map(|(i, r)| (&points[i / per_point].0, r))
+                .map(|(i, r)| (&points[i / per_point], r))
                 .collect();
-            let text = match pick_format(format, &out) {
+            let text = match pick_format(output.format, &output.out) {
                 Format::Json => sweep::json(&labelled),
                 Format::Csv | Format::Text | Format::Markdown => sweep::csv(&labelled),
             };
-            emit(&text, &out)?;
+            emit(&text, &output.out)?;
             slo_verdict(&runs)
         }
         Command::List => {

@@ -67,6 +67,21 @@ impl Ctx<'_> {
 
 // ---- value types that know their own expected form --------------------------
 
+/// The three ways TOML hands over a number, each made an f64 and passed to `$make`.
+macro_rules! visit_numbers {
+    ($value:ty, $make:expr) => {
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<$value, E> {
+            Ok($make(v as f64))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<$value, E> {
+            Ok($make(v as f64))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<$value, E> {
+            Ok($make(v))
+        }
+    };
+}
+
 /// A duration written as a string.
 #[derive(Clone, Copy, Debug)]
 struct D(Dur);
@@ -127,15 +142,7 @@ impl<'de> Deserialize<'de> for Num {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a number")
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
-                Ok(Num(v as f64))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
-                Ok(Num(v as f64))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
-                Ok(Num(v))
-            }
+            visit_numbers!(Num, Num);
         }
         d.deserialize_any(V)
     }
@@ -153,15 +160,7 @@ impl<'de> Deserialize<'de> for RawPages {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a mean number of pages (such as 12) or { fixed = N }")
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawPages, E> {
-                Ok(RawPages(Pages::Mean(v as f64)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawPages, E> {
-                Ok(RawPages(Pages::Mean(v as f64)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawPages, E> {
-                Ok(RawPages(Pages::Mean(v)))
-            }
+            visit_numbers!(RawPages, |m| RawPages(Pages::Mean(m)));
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawPages, A::Error> {
                 let mut fixed = None;
                 while let Some(k) = m.next_key::<String>()? {
@@ -211,15 +210,7 @@ impl<'de> Deserialize<'de> for RawLimit {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a number, or a duration such as \"500ms\" for p50 and p99")
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawLimit, E> {
-                Ok(RawLimit::Number(v as f64))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawLimit, E> {
-                Ok(RawLimit::Number(v as f64))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawLimit, E> {
-                Ok(RawLimit::Number(v))
-            }
+            visit_numbers!(RawLimit, RawLimit::Number);
             fn visit_str<E: de::Error>(self, s: &str) -> Result<RawLimit, E> {
                 parse_duration(s)
                     .map(RawLimit::Duration)
