@@ -17,6 +17,7 @@
 pub mod bundled;
 pub mod cart;
 pub mod cli;
+pub mod cost;
 pub mod engine;
 pub mod fleet;
 pub mod lb;

@@ -34,6 +34,24 @@ pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn P
         resticks: w.lb.resticks,
         events: e.events,
     });
+    let store_nodes = match strategy {
+        Strategy::Store => 1 + u32::from(sc.sessions.store.replica_az.is_some()),
+        _ => 0,
+    };
+    let node_seconds: f64 = w
+        .metrics
+        .series
+        .iter()
+        .flat_map(|row| row.nodes.iter())
+        .map(|n| f64::from(n.launching + n.healthy + n.unhealthy + n.draining))
+        .sum();
+    report.cost = crate::cost::price(
+        &sc.prices,
+        &report,
+        store_nodes,
+        w.metrics.started,
+        node_seconds,
+    );
     report.slo = crate::slo::evaluate(&sc.slo, &report);
     report
 }

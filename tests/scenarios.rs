@@ -156,3 +156,21 @@ fn a_store_without_replica_takes_the_shop_down_with_it() {
     assert!(r.shoppers.abandoned_with_items as f64 >= 0.9 * at_risk as f64);
     assert_eq!(r.checkouts.ok, run(&sc, Store).checkouts.ok);
 }
+
+#[test]
+fn the_store_costs_its_two_nodes_more_per_hour() {
+    let sc = bundled("steady-state");
+    let sticky = run(&sc, Sticky);
+    let store = run(&sc, Store);
+    assert!(
+        (sticky.cost.node_hours - 3.0).abs() < 1e-9,
+        "6 nodes for 30 minutes"
+    );
+    assert_eq!(sticky.cost.store_per_hour, 0.0);
+    assert!((store.cost.store_per_hour - 2.0 * sc.prices.store_node_hourly).abs() < 1e-9);
+    let extra = store.cost.total_per_hour - sticky.cost.total_per_hour;
+    assert!((extra - 0.312).abs() < 0.01, "{extra}");
+    // A scale-in really saves node-hours.
+    let scaled = run(&bundled("scale-in"), Store);
+    assert!(scaled.cost.node_hours < 9.0 * 0.5 && scaled.cost.node_hours > 3.0 * 0.5);
+}

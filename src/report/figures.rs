@@ -13,6 +13,7 @@ pub enum Unit {
     Fraction,
     Ms,
     Bytes,
+    Usd,
 }
 
 impl Unit {
@@ -30,6 +31,7 @@ impl Unit {
             }
             Unit::Fraction => format!("{:.3} %", v * 100.0),
             Unit::Ms => format!("{v:.2}"),
+            Unit::Usd => format!("{v:.3}"),
         }
     }
 
@@ -39,6 +41,7 @@ impl Unit {
             Unit::Count | Unit::Bytes => format!("{v:.1}"),
             Unit::Fraction => format!("{:.2} %", v * 100.0),
             Unit::Ms => format!("{v:.2}"),
+            Unit::Usd => format!("{v:.3}"),
         }
     }
 }
@@ -63,7 +66,7 @@ macro_rules! fig {
     };
 }
 
-pub const FIGURES: [Figure; 17] =
+pub const FIGURES: [Figure; 18] =
     [
         fig!("carts lost", "carts_lost", Count, |r| r.shoppers.carts_lost
             as f64),
@@ -134,6 +137,9 @@ pub const FIGURES: [Figure; 17] =
             Count,
             |r| r.sessions.resticks as f64
         ),
+        fig!("cost per hour (USD)", "cost_per_hour", Usd, |r| r
+            .cost
+            .total_per_hour),
     ];
 
 /// The figure called `key`.

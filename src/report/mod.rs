@@ -157,6 +157,9 @@ pub struct Report {
     pub sessions: SessionStats,
     pub queueing: QueueStats,
     pub engine: Engine,
+    /// What the design costs per hour, from the scenario's prices and what
+    /// the run used.
+    pub cost: crate::cost::Cost,
     /// The scenario's thresholds and how this run did on each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub slo: Vec<crate::slo::Check>,
@@ -261,6 +264,7 @@ impl Report {
             },
             engine: Engine { events: f.events },
             series: Some(m.series.clone()),
+            cost: Default::default(),
             slo: Vec::new(),
             wall: Wall::default(),
         }

@@ -93,6 +93,12 @@ pub fn render(r: &Report) -> String {
         "bytes       request mean {:.0}   cookie mean {:.0}   cookie max {}   response head mean {:.0}",
         r.bytes.request_mean, r.bytes.cookie_mean, r.bytes.cookie_max, r.bytes.response_header_mean
     );
+    let c = &r.cost;
+    let _ = writeln!(
+        o,
+        "cost        ${:.3} per hour: fleet ${:.3} ({:.2} node-hours), load balancer ${:.3}, session store ${:.3}",
+        c.total_per_hour, c.fleet_per_hour, c.node_hours, c.lb_per_hour, c.store_per_hour
+    );
     let ss = &r.sessions;
     let _ = writeln!(
         o,

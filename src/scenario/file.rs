@@ -193,6 +193,16 @@ struct RawFile {
     workload: Option<RawWorkload>,
     timeline: Option<Vec<Spanned<RawAction>>>,
     slo: Option<std::collections::BTreeMap<String, Spanned<RawLimit>>>,
+    cost: Option<RawCost>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCost {
+    node_hourly: Option<Spanned<Num>>,
+    lb_hourly: Option<Spanned<Num>>,
+    lcu_hourly: Option<Spanned<Num>>,
+    store_node_hourly: Option<Spanned<Num>>,
 }
 
 /// A threshold's limit: a number, or a duration for the latency figures.
@@ -779,6 +789,30 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     }
     // Stable: same-time actions keep file order.
     s.timeline.sort_by_key(|t| t.at);
+    if let Some(c) = raw.cost {
+        let p = &mut s.prices;
+        for (v, slot, key) in [
+            (&c.node_hourly, &mut p.node_hourly, "node_hourly"),
+            (&c.lb_hourly, &mut p.lb_hourly, "lb_hourly"),
+            (&c.lcu_hourly, &mut p.lcu_hourly, "lcu_hourly"),
+            (
+                &c.store_node_hourly,
+                &mut p.store_node_hourly,
+                "store_node_hourly",
+            ),
+        ] {
+            if let Some(v) = v {
+                let x = v.get_ref().0;
+                if !(x.is_finite() && x >= 0.0) {
+                    return Err(cx.at(
+                        v.span(),
+                        format!("{key} = {x}: expected a price in USD of 0 or more"),
+                    ));
+                }
+                *slot = x;
+            }
+        }
+    }
     for (key, v) in raw.slo.unwrap_or_default() {
         s.slo.push(threshold(cx, &key, &v)?);
     }

@@ -280,6 +280,8 @@ pub struct Scenario {
     pub timeline: Vec<Timed>,
     /// Pass/fail thresholds checked after the run (`[slo]`).
     pub slo: Vec<crate::slo::Threshold>,
+    /// Prices for the run's cost (`[cost]`).
+    pub prices: crate::cost::Prices,
 }
 
 impl Scenario {
@@ -355,6 +357,7 @@ impl Scenario {
             },
             timeline: Vec::new(),
             slo: Vec::new(),
+            prices: crate::cost::Prices::default(),
         }
     }
 

@@ -1,0 +1,115 @@
+//! The price of a design: what the fleet, the load balancer and the session
+//! store cost per hour, from the prices in the scenario's `[cost]` table and
+//! what the run really used (node-seconds in service, bytes through the
+//! balancer, new connections), so resilience has a figure beside carts lost.
+
+use crate::report::Report;
+use serde::Serialize;
+
+/// Prices in USD. Defaults: AWS on-demand list prices in us-east-1 (see the
+/// README for their sources); override them in `[cost]` for another region,
+/// instance size or a discount.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prices {
+    /// One app node per hour (EC2 m5.large, Linux).
+    pub node_hourly: f64,
+    /// The load balancer per hour (ALB).
+    pub lb_hourly: f64,
+    /// One load balancer capacity unit per hour (ALB LCU).
+    pub lcu_hourly: f64,
+    /// One session store node per hour (ElastiCache cache.m5.large).
+    pub store_node_hourly: f64,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            node_hourly: 0.096,
+            lb_hourly: 0.0225,
+            lcu_hourly: 0.008,
+            store_node_hourly: 0.156,
+        }
+    }
+}
+
+/// One LCU buys 25 new connections per second or 1 GB of processed bytes per
+/// hour (the two dimensions the model measures; active connections and rule
+/// evaluations are not modelled); the larger need is billed.
+pub const LCU_NEW_CONNECTIONS_PER_S: f64 = 25.0;
+pub const LCU_GB_PER_HOUR: f64 = 1.0;
+
+/// A run's cost, as rates per hour of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Cost {
+    pub currency: &'static str,
+    /// App node-hours actually running (launching, in service or draining).
+    pub node_hours: f64,
+    pub fleet_per_hour: f64,
+    pub lb_per_hour: f64,
+    pub store_per_hour: f64,
+    pub total_per_hour: f64,
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// Prices a finished run. `store_nodes` is the session store's size for the
+/// strategy (primary plus replica for `store`, none otherwise); `connections`
+/// the new client connections (one per shopper's visit).
+pub fn price(
+    p: &Prices,
+    r: &Report,
+    store_nodes: u32,
+    connections: u64,
+    node_seconds: f64,
+) -> Cost {
+    let hours = (r.simulated_seconds / 3600.0).max(f64::MIN_POSITIVE);
+    let node_hours = node_seconds / 3600.0;
+    let bytes = (r.bytes.request_mean * r.requests.total as f64)
+        + (r.bytes.response_header_mean * r.requests.ok as f64);
+    let gb_per_hour = bytes / 1e9 / hours;
+    let conns_per_s = connections as f64 / r.simulated_seconds.max(1e-9);
+    let lcus = (gb_per_hour / LCU_GB_PER_HOUR).max(conns_per_s / LCU_NEW_CONNECTIONS_PER_S);
+    let fleet = node_hours * p.node_hourly / hours;
+    let lb = p.lb_hourly + lcus * p.lcu_hourly;
+    let store = f64::from(store_nodes) * p.store_node_hourly;
+    Cost {
+        currency: "USD",
+        node_hours: round4(node_hours),
+        fleet_per_hour: round4(fleet),
+        lb_per_hour: round4(lb),
+        store_per_hour: round4(store),
+        total_per_hour: round4(fleet + lb + store),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_nodes_for_an_hour_cost_six_node_hours() {
+        let r = Report {
+            simulated_seconds: 3600.0,
+            ..Default::default()
+        };
+        let c = price(&Prices::default(), &r, 2, 0, 6.0 * 3600.0);
+        assert_eq!(c.node_hours, 6.0);
+        assert!((c.fleet_per_hour - 0.576).abs() < 1e-9);
+        assert!((c.store_per_hour - 0.312).abs() < 1e-9);
+        assert!((c.lb_per_hour - 0.0225).abs() < 1e-9, "no traffic, no LCU");
+        assert!((c.total_per_hour - (0.576 + 0.312 + 0.0225)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn connections_buy_lcus() {
+        let r = Report {
+            simulated_seconds: 100.0,
+            ..Default::default()
+        };
+        // 50 new connections a second: 2 LCUs.
+        let c = price(&Prices::default(), &r, 0, 5_000, 0.0);
+        assert!((c.lb_per_hour - (0.0225 + 2.0 * 0.008)).abs() < 1e-9);
+    }
+}
