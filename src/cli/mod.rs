@@ -378,6 +378,24 @@ fn progress(runs: usize) -> indicatif::ProgressBar {
 }
 
 fn emit(text: &str, out: &Option<PathBuf>) -> Result<(), CliError> {
+    emit_as(text, out, false)
+}
+
+/// Writes a report; text reports (`may_colour`) get colour on a terminal.
+fn emit_as(text: &str, out: &Option<PathBuf>, may_colour: bool) -> Result<(), CliError> {
+    use std::io::IsTerminal;
+    let colour = may_colour
+        && out.is_none()
+        && crate::report::colour::wanted(
+            std::io::stdout().is_terminal(),
+            std::env::var("NO_COLOR").ok().as_deref(),
+        );
+    let text = if colour {
+        crate::report::colour::colourize(text)
+    } else {
+        text.to_string()
+    };
+    let text = text.as_str();
     match out {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| CliError::Runtime(format!("{}: cannot write: {e}", p.display()))),
@@ -444,7 +462,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 Format::Csv => table::csv(std::slice::from_ref(&r)),
                 Format::Markdown => table::markdown(std::slice::from_ref(&r)),
             };
-            emit(&text, &out)?;
+            emit_as(&text, &out, fmt == Format::Text)?;
             slo_verdict(std::slice::from_ref(&r))
         }
         Command::Compare {
@@ -465,7 +483,8 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let by_strategy: Vec<Vec<Report>> = (0..sts.len())
                 .map(|j| runs.iter().skip(j).step_by(sts.len()).cloned().collect())
                 .collect();
-            let text = match pick_format(output.format, &output.out) {
+            let fmt = pick_format(output.format, &output.out);
+            let text = match fmt {
                 Format::Text if plan.seeds > 1 => text::render_seeds(&by_strategy),
                 Format::Text => runs
                     .chunks(sts.len())
@@ -483,7 +502,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                     .collect::<Vec<_>>()
                     .join("\n"),
             };
-            emit(&text, &output.out)?;
+            emit_as(&text, &output.out, fmt == Format::Text)?;
             slo_verdict(&runs)
         }
         Command::Validate { files } => {

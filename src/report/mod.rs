@@ -4,6 +4,7 @@
 //! Everything except the top-level `wall` key is a function of the scenario
 //! and seed alone, so two runs give the same bytes.
 
+pub mod colour;
 pub mod figures;
 pub mod plot;
 pub mod table;
