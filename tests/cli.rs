@@ -158,3 +158,46 @@ fn several_seeds_give_means_and_intervals() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["runs"].as_array().unwrap().len(), 6);
 }
+
+#[test]
+fn sweep_runs_the_grid_and_draws_it() {
+    let svg = tmp("sweep.svg");
+    let out = stratus(&[
+        "sweep",
+        "scale-in",
+        "--set",
+        "fleet.desired=3,6",
+        "--set",
+        "workload.arrivals_per_second=5,10",
+        "--strategies",
+        "sticky,store",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("fleet.desired,workload.arrivals_per_second,scenario,strategy"));
+    assert_eq!(lines.len(), 1 + 2 * 2 * 2, "a row per point and strategy");
+    // Scaling in to 3 from a desired of 3 removes nothing: no sticky loss there.
+    let carts = lines[0].split(',').position(|c| c == "carts_lost").unwrap();
+    for l in &lines[1..] {
+        let cells: Vec<&str> = l.split(',').collect();
+        let lost: u64 = cells[carts].parse().unwrap();
+        match (cells[0], cells[3]) {
+            ("3", _) | (_, "store") => assert_eq!(lost, 0, "{l}"),
+            _ => assert!(lost > 0, "{l}"),
+        }
+    }
+    let pic = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        pic.contains("carts lost by fleet.desired")
+            && pic.contains("sticky, arrivals_per_second=5")
+    );
+    let bad = stratus(&["sweep", "scale-in", "--set", "fleet.desired=30"]);
+    assert_eq!(bad.status.code(), Some(65));
+}

@@ -87,6 +87,13 @@ pub enum Command {
         /// workload.arrivals_per_second, sessions.store.replication_lag, …).
         #[arg(long = "set", required = true)]
         sets: Vec<String>,
+        /// Also draw a figure against the first --set key, as SVG, here.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// The figure --plot draws (a key of the comparison table, such as
+        /// carts_lost, p99, failure_rate, cost_per_hour).
+        #[arg(long, default_value = "carts_lost")]
+        plot_figure: String,
         #[command(flatten)]
         runs: Runs,
         /// csv (the default here) or json.
@@ -531,9 +538,21 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
         Command::Sweep {
             file,
             sets,
+            plot: plot_to,
+            plot_figure,
             runs: plan,
             output,
         } => {
+            let figure = crate::report::figures::find(&plot_figure).ok_or_else(|| {
+                let keys: Vec<&str> = crate::report::figures::FIGURES
+                    .iter()
+                    .map(|f| f.key)
+                    .collect();
+                CliError::Usage(format!(
+                    "--plot-figure {plot_figure}: expected one of {}",
+                    keys.join(", ")
+                ))
+            })?;
             let (name, text) = load_text(&file)?;
             let sts = plan.strategies()?;
             let (points, scenarios): (Vec<sweep::Point>, Vec<Scenario>) =
@@ -548,6 +567,11 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 .enumerate()
                 .map(|(i, r)| (&points[i / per_point], r))
                 .collect();
+            if let Some(p) = &plot_to {
+                std::fs::write(p, sweep::plot(&labelled, figure)).map_err(|e| {
+                    CliError::Runtime(format!("{}: cannot write the plot: {e}", p.display()))
+                })?;
+            }
             let text = match pick_format(output.format, &output.out) {
                 Format::Json => sweep::json(&labelled),
                 Format::Csv | Format::Text | Format::Markdown => sweep::csv(&labelled),

@@ -6,6 +6,8 @@
 
 use super::CliError;
 use crate::report::Report;
+use crate::report::figures::Figure;
+use crate::report::plot::{SweepLine, sweep_svg};
 use crate::report::table;
 use crate::scenario::{Scenario, ScenarioError, parse_scenario};
 use std::fmt::Write;
@@ -145,6 +147,76 @@ pub fn csv(runs: &[(&Point, &Report)]) -> String {
         let _ = writeln!(o, "{},{line}", vals.join(","));
     }
     o
+}
+
+/// A chart of `figure` (mean over seeds) against the first swept key, one
+/// line per strategy and combination of the other keys.
+pub fn plot(runs: &[(&Point, &Report)], figure: &Figure) -> String {
+    let Some((first, _)) = runs.first() else {
+        return String::new();
+    };
+    let x_key = first.first().map(|(k, _)| k.clone()).unwrap_or_default();
+    let mut xs: Vec<String> = Vec::new();
+    // (label, strategy) → per-x list of figure values
+    let mut groups: Vec<((String, String), Vec<Vec<f64>>)> = Vec::new();
+    for (p, r) in runs {
+        let x = p.first().map(|(_, v)| cell(v)).unwrap_or_default();
+        let xi = match xs.iter().position(|v| *v == x) {
+            Some(i) => i,
+            None => {
+                xs.push(x);
+                xs.len() - 1
+            }
+        };
+        // Legends name a key by its last part: `interval=10s`.
+        let rest = p
+            .iter()
+            .skip(1)
+            .map(|(k, v)| format!("{}={}", k.rsplit('.').next().unwrap_or(k), cell(v)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let label = if rest.is_empty() {
+            r.strategy.clone()
+        } else {
+            format!("{}, {rest}", r.strategy)
+        };
+        let key = (label, r.strategy.clone());
+        let gi = match groups.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let cells = &mut groups[gi].1;
+        if cells.len() <= xi {
+            cells.resize(xi + 1, Vec::new());
+        }
+        cells[xi].push((figure.get)(r));
+    }
+    let lines: Vec<SweepLine> = groups
+        .into_iter()
+        .map(|((label, strategy), cells)| SweepLine {
+            label,
+            strategy,
+            ys: (0..xs.len())
+                .map(|i| {
+                    cells
+                        .get(i)
+                        .filter(|c| !c.is_empty())
+                        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+                })
+                .collect(),
+        })
+        .collect();
+    let scenario = runs[0].1.scenario.as_str();
+    sweep_svg(
+        &format!("{scenario}: {} by {x_key}", figure.label.trim()),
+        &x_key,
+        &xs,
+        &format!("{} (mean over seeds)", figure.label.trim()),
+        &lines,
+    )
 }
 
 pub fn json(runs: &[(&Point, &Report)]) -> String {

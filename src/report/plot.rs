@@ -298,3 +298,128 @@ mod tests {
         assert_eq!(nice(430.0), (600.0, 200.0));
     }
 }
+
+/// One line of a sweep chart: its legend, strategy (for the colour) and a
+/// y value per x category (None where the grid has no point).
+pub struct SweepLine {
+    pub label: String,
+    pub strategy: String,
+    pub ys: Vec<Option<f64>>,
+}
+
+/// A line chart of one figure across a swept key's values: the x axis is the
+/// values in the order given, one line per strategy and combination of the
+/// other swept keys.
+pub fn sweep_svg(
+    title: &str,
+    x_key: &str,
+    xs: &[String],
+    y_label: &str,
+    lines: &[SweepLine],
+) -> String {
+    let height = 420.0;
+    let (top_y, bottom_y) = (60.0, height - 60.0);
+    let plot_w = WIDTH - LEFT - RIGHT - 120.0;
+    let n = xs.len().max(1);
+    let x = |i: usize| {
+        if n == 1 {
+            LEFT + plot_w / 2.0
+        } else {
+            LEFT + plot_w * i as f64 / (n - 1) as f64
+        }
+    };
+    let vmax = lines
+        .iter()
+        .flat_map(|l| l.ys.iter().flatten())
+        .fold(0.0, |a: f64, &b| a.max(b));
+    let (top, step) = nice(vmax);
+    let y = |v: f64| bottom_y - v / top * (bottom_y - top_y);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif">"##
+    );
+    let _ = writeln!(o, r##"<rect width="100%" height="100%" fill="white"/>"##);
+    let _ = writeln!(
+        o,
+        r##"<text x="{LEFT}" y="28" font-size="16" font-weight="bold">{}</text>"##,
+        esc(title)
+    );
+    let _ = writeln!(
+        o,
+        r##"<text x="{LEFT}" y="48" font-size="12">{}</text>"##,
+        esc(y_label)
+    );
+    let mut k = 0.0;
+    while k <= top + step / 2.0 {
+        let yy = y(k);
+        let _ = writeln!(
+            o,
+            r##"<line x1="{LEFT}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}</text>"##,
+            LEFT + plot_w,
+            LEFT - 4.0,
+            yy + 3.0,
+            trim(k)
+        );
+        k += step;
+    }
+    for (i, v) in xs.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+            x(i),
+            bottom_y + 16.0,
+            esc(v)
+        );
+    }
+    let _ = writeln!(
+        o,
+        r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"##,
+        LEFT + plot_w / 2.0,
+        bottom_y + 36.0,
+        esc(x_key)
+    );
+    for (li, l) in lines.iter().enumerate() {
+        let col = colour(&l.strategy);
+        let dash = AZ_DASHES[(li / 3) % AZ_DASHES.len()];
+        let mut d = String::new();
+        for (i, v) in l.ys.iter().enumerate() {
+            if let Some(v) = v {
+                let _ = write!(
+                    d,
+                    "{}{:.1},{:.1}",
+                    if d.is_empty() { "M" } else { "L" },
+                    x(i),
+                    y(*v)
+                );
+                let _ = writeln!(
+                    o,
+                    r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{col}"/>"##,
+                    x(i),
+                    y(*v)
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            r##"<path d="{d}" fill="none" stroke="{col}" stroke-width="1.6" stroke-dasharray="{dash}"/>"##
+        );
+        let ly = top_y + 6.0 + li as f64 * 16.0;
+        let lx = LEFT + plot_w + 14.0;
+        let _ = writeln!(
+            o,
+            r##"<line x1="{lx:.1}" x2="{:.1}" y1="{ly:.1}" y2="{ly:.1}" stroke="{col}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+            lx + 18.0,
+            lx + 22.0,
+            ly + 4.0,
+            esc(&l.label)
+        );
+    }
+    let _ = writeln!(
+        o,
+        r##"<rect x="{LEFT}" y="{top_y}" width="{plot_w:.1}" height="{:.1}" fill="none" stroke="#999"/>"##,
+        bottom_y - top_y
+    );
+    o.push_str("</svg>\n");
+    o
+}
