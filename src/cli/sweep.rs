@@ -149,6 +149,9 @@ pub fn csv(runs: &[(&Point, &Report)]) -> String {
     o
 }
 
+/// A line's (legend, strategy) and, per x value, the figure of each seed.
+type Group = ((String, String), Vec<Vec<f64>>);
+
 /// A chart of `figure` (mean over seeds) against the first swept key, one
 /// line per strategy and combination of the other keys.
 pub fn plot(runs: &[(&Point, &Report)], figure: &Figure) -> String {
@@ -158,7 +161,7 @@ pub fn plot(runs: &[(&Point, &Report)], figure: &Figure) -> String {
     let x_key = first.first().map(|(k, _)| k.clone()).unwrap_or_default();
     let mut xs: Vec<String> = Vec::new();
     // (label, strategy) → per-x list of figure values
-    let mut groups: Vec<((String, String), Vec<Vec<f64>>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (p, r) in runs {
         let x = p.first().map(|(_, v)| cell(v)).unwrap_or_default();
         let xi = match xs.iter().position(|v| *v == x) {

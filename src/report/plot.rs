@@ -287,18 +287,6 @@ pub fn svg(runs: &[Report]) -> String {
     o
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nice_bounds() {
-        assert_eq!(nice(0.0), (1.0, 0.25));
-        assert_eq!(nice(7.0), (8.0, 2.0));
-        assert_eq!(nice(430.0), (600.0, 200.0));
-    }
-}
-
 /// One line of a sweep chart: its legend, strategy (for the colour) and a
 /// y value per x category (None where the grid has no point).
 pub struct SweepLine {
@@ -422,4 +410,16 @@ pub fn sweep_svg(
     );
     o.push_str("</svg>\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_bounds() {
+        assert_eq!(nice(0.0), (1.0, 0.25));
+        assert_eq!(nice(7.0), (8.0, 2.0));
+        assert_eq!(nice(430.0), (600.0, 200.0));
+    }
 }
