@@ -115,13 +115,6 @@ impl Cart {
             })
             .sum()
     }
-
-    pub fn total_cents(&self) -> u64 {
-        self.items
-            .iter()
-            .map(|i| u64::from(i.price_cents) * u64::from(i.qty))
-            .sum()
-    }
 }
 
 #[cfg(test)]

@@ -184,14 +184,6 @@ impl LoadBalancer {
         &self.routable
     }
 
-    pub fn healthy_count(&self) -> usize {
-        self.slots
-            .iter()
-            .flatten()
-            .filter(|t| !t.draining && t.health == Health::Healthy)
-            .count()
-    }
-
     /// Picks a target and counts the request outstanding on it.
     pub fn route(&mut self, cookie: Option<LbCookie>, now: SimTime) -> Route {
         let mut restuck = false;

@@ -107,10 +107,6 @@ impl Node {
         self.busy = 0;
         v
     }
-
-    pub fn in_flight(&self) -> usize {
-        self.serving.len() + self.queue.len()
-    }
 }
 
 #[cfg(test)]

@@ -94,11 +94,6 @@ impl Store {
         self.replica.as_ref().map(|p| p.az)
     }
 
-    /// Sessions held by the primary.
-    pub fn sessions(&self) -> usize {
-        self.primary.as_ref().map_or(0, |p| p.map.len())
-    }
-
     /// Applies every replicated write that has reached the replica by `now`.
     fn catch_up(&mut self, now: SimTime) {
         while let Some(p) = self.stream.front() {

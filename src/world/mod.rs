@@ -216,11 +216,6 @@ impl World {
         v
     }
 
-    /// Shoppers still in the shop.
-    pub fn active(&self) -> usize {
-        self.shoppers.len() - self.free.len()
-    }
-
     fn az_name(&self, az: AzIx) -> String {
         self.sc.region.azs[az].clone()
     }
