@@ -150,17 +150,27 @@ fn render_panel(o: &mut String, p: &Panel, x_max: f64) {
             o,
             r##"<path d="{d}" fill="none" stroke="{col}" stroke-width="1.3" stroke-dasharray="{dash}"/>"##
         );
-        let ly = p.y0 + 14.0 + i as f64 * 15.0;
-        let lx = LEFT + plot_w + 10.0;
-        let _ = writeln!(
+        legend(
             o,
-            r##"<line x1="{lx:.1}" x2="{:.1}" y1="{ly:.1}" y2="{ly:.1}" stroke="{col}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
-            lx + 18.0,
-            lx + 22.0,
-            ly + 4.0,
-            esc(name)
+            LEFT + plot_w + 10.0,
+            p.y0 + 14.0 + i as f64 * 15.0,
+            col,
+            dash,
+            name,
         );
     }
+}
+
+/// One legend entry: a stroke sample and its label, at (x, y).
+fn legend(o: &mut String, x: f64, y: f64, col: &str, dash: &str, label: &str) {
+    let _ = writeln!(
+        o,
+        r##"<line x1="{x:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{col}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
+        x + 18.0,
+        x + 22.0,
+        y + 4.0,
+        esc(label)
+    );
 }
 
 fn trim(v: f64) -> String {
@@ -392,15 +402,13 @@ pub fn sweep_svg(
             o,
             r##"<path d="{d}" fill="none" stroke="{col}" stroke-width="1.6" stroke-dasharray="{dash}"/>"##
         );
-        let ly = top_y + 6.0 + li as f64 * 16.0;
-        let lx = LEFT + plot_w + 14.0;
-        let _ = writeln!(
-            o,
-            r##"<line x1="{lx:.1}" x2="{:.1}" y1="{ly:.1}" y2="{ly:.1}" stroke="{col}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"##,
-            lx + 18.0,
-            lx + 22.0,
-            ly + 4.0,
-            esc(&l.label)
+        legend(
+            &mut o,
+            LEFT + plot_w + 14.0,
+            top_y + 6.0 + li as f64 * 16.0,
+            col,
+            dash,
+            &l.label,
         );
     }
     let _ = writeln!(
