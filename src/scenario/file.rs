@@ -414,6 +414,21 @@ fn first_span<T>(keys: &[Option<&Spanned<T>>]) -> Range<usize> {
     keys.iter().flatten().next().map_or(0..0, |v| v.span())
 }
 
+/// The most shoppers per second a run accepts: beyond it a 30-minute run
+/// would hold more shoppers than memory, and the mistake is likelier a typo.
+pub const MAX_ARRIVALS_PER_SECOND: f64 = 100_000.0;
+
+fn rate(cx: &Ctx, v: &Spanned<Num>, key: &str) -> Result<f64, ScenarioError> {
+    let r = v.get_ref().0;
+    if !(0.0..=MAX_ARRIVALS_PER_SECOND).contains(&r) {
+        return Err(cx.at(
+            v.span(),
+            format!("{key} = {r}: expected a rate from 0 to 100000 shoppers per second"),
+        ));
+    }
+    Ok(r)
+}
+
 fn prob(cx: &Ctx, v: &Spanned<Num>, key: &str) -> Result<f64, ScenarioError> {
     let p = v.get_ref().0;
     if !(0.0..=1.0).contains(&p) || p.is_nan() {
@@ -743,11 +758,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     if let Some(w) = raw.workload {
         let c = &mut s.workload;
         if let Some(v) = &w.arrivals_per_second {
-            let r = v.get_ref().0;
-            if !(r >= 0.0 && r.is_finite()) {
-                return Err(cx.at(v.span(), format!("arrivals_per_second = {r}: expected a finite rate of 0 or more shoppers per second")));
-            }
-            c.arrivals_per_second = r;
+            c.arrivals_per_second = rate(cx, v, "arrivals_per_second")?;
         }
         if let Some(v) = w.think_time {
             c.think_time = v.0;
@@ -1038,11 +1049,9 @@ fn action(
         }
         "set_arrivals" => {
             let v = a.value.as_ref().expect("required");
-            let r = v.get_ref().0;
-            if !(r >= 0.0 && r.is_finite()) {
-                return Err(cx.at(v.span(), format!("set_arrivals value = {r}: expected a finite rate of 0 or more shoppers per second")));
+            Action::SetArrivals {
+                value: rate(cx, v, "set_arrivals value")?,
             }
-            Action::SetArrivals { value: r }
         }
         "rolling_deploy" => {
             if let Some(b) = &a.batch
