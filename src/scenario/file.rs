@@ -5,10 +5,10 @@
 //! file ([`Spanned`]), so checks that serde cannot make (min ≤ max, an AZ the
 //! region lacks) can still point at the offending line.
 
+use super::raw::*;
+use super::timeline::{action, threshold};
 use super::*;
-use crate::time::{DURATION_FORM, SIZE_FORM, parse_duration, parse_size};
-use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use crate::time::DURATION_FORM;
 use std::ops::Range;
 use toml::Spanned;
 
@@ -40,13 +40,13 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, before[start..].chars().count() + 1)
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     file: &'a str,
     src: &'a str,
 }
 
 impl Ctx<'_> {
-    fn at(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
+    pub(super) fn at(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
         let (l, c) = line_col(self.src, span.start);
         ScenarioError {
             file: self.file.to_string(),
@@ -63,287 +63,6 @@ impl Ctx<'_> {
             message: message.into(),
         }
     }
-}
-
-// ---- value types that know their own expected form --------------------------
-
-/// The three ways TOML hands over a number, each made an f64 and passed to `$make`.
-macro_rules! visit_numbers {
-    ($value:ty, $make:expr) => {
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<$value, E> {
-            Ok($make(v as f64))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<$value, E> {
-            Ok($make(v as f64))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<$value, E> {
-            Ok($make(v))
-        }
-    };
-}
-
-/// A duration written as a string.
-#[derive(Clone, Copy, Debug)]
-struct D(Dur);
-
-impl<'de> Deserialize<'de> for D {
-    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = D;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(DURATION_FORM)
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<D, E> {
-                parse_duration(s).map(D).map_err(|e| E::custom(e.0))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A size in bytes: an integer or a string with a unit.
-#[derive(Clone, Copy, Debug)]
-struct Size(u64);
-
-impl<'de> Deserialize<'de> for Size {
-    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Size;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(SIZE_FORM)
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Size, E> {
-                parse_size(s).map(Size).map_err(|e| E::custom(e.0))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Size, E> {
-                u64::try_from(v)
-                    .map(Size)
-                    .map_err(|_| E::custom(format!("bad size {v}: expected {SIZE_FORM}")))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Size, E> {
-                Ok(Size(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A number written as an integer or a float.
-#[derive(Clone, Copy, Debug)]
-struct Num(f64);
-
-impl<'de> Deserialize<'de> for Num {
-    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Num;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number")
-            }
-            visit_numbers!(Num, Num);
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// `pages = 12` (a mean) or `pages = { fixed = 1 }`.
-#[derive(Clone, Copy, Debug)]
-struct RawPages(Pages);
-
-impl<'de> Deserialize<'de> for RawPages {
-    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawPages;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mean number of pages (such as 12) or { fixed = N }")
-            }
-            visit_numbers!(RawPages, |m| RawPages(Pages::Mean(m)));
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawPages, A::Error> {
-                let mut fixed = None;
-                while let Some(k) = m.next_key::<String>()? {
-                    if k != "fixed" {
-                        return Err(de::Error::custom(format!(
-                            "unknown key `{k}` in pages: expected {{ fixed = N }}"
-                        )));
-                    }
-                    fixed = Some(m.next_value::<u32>()?);
-                }
-                fixed
-                    .map(|n| RawPages(Pages::Fixed(n)))
-                    .ok_or_else(|| de::Error::custom("expected { fixed = N }"))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-// ---- the file's tables ------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    scenario: Option<Spanned<RawScenario>>,
-    region: Option<RawRegion>,
-    load_balancer: Option<RawLb>,
-    fleet: Option<RawFleet>,
-    sessions: Option<RawSessions>,
-    workload: Option<RawWorkload>,
-    timeline: Option<Vec<Spanned<RawAction>>>,
-    slo: Option<std::collections::BTreeMap<String, Spanned<RawLimit>>>,
-    cost: Option<RawCost>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCost {
-    node_hourly: Option<Spanned<Num>>,
-    lb_hourly: Option<Spanned<Num>>,
-    lcu_hourly: Option<Spanned<Num>>,
-    store_node_hourly: Option<Spanned<Num>>,
-}
-
-/// A threshold's limit: a number, or a duration for the latency figures.
-#[derive(Clone, Copy, Debug)]
-enum RawLimit {
-    Number(f64),
-    Duration(Dur),
-}
-
-impl<'de> Deserialize<'de> for RawLimit {
-    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = RawLimit;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number, or a duration such as \"500ms\" for p50 and p99")
-            }
-            visit_numbers!(RawLimit, RawLimit::Number);
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawLimit, E> {
-                parse_duration(s)
-                    .map(RawLimit::Duration)
-                    .map_err(|e| E::custom(e.0))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScenario {
-    name: Option<Spanned<String>>,
-    description: Option<String>,
-    duration: Option<Spanned<D>>,
-    seed: Option<u64>,
-    strategy: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRegion {
-    azs: Option<Spanned<Vec<Spanned<String>>>>,
-    latency: Option<RawLatency>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLatency {
-    same_az: Option<D>,
-    cross_az: Option<D>,
-    internet: Option<D>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLb {
-    algorithm: Option<Spanned<String>>,
-    stickiness: Option<Spanned<String>>,
-    stickiness_duration: Option<Spanned<D>>,
-    health_check: Option<RawHealth>,
-    deregistration_delay: Option<D>,
-    connect_timeout: Option<Spanned<D>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHealth {
-    interval: Option<Spanned<D>>,
-    timeout: Option<Spanned<D>>,
-    healthy_threshold: Option<Spanned<u32>>,
-    unhealthy_threshold: Option<Spanned<u32>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServiceTimes {
-    home: Option<D>,
-    product: Option<D>,
-    add_to_cart: Option<D>,
-    view_cart: Option<D>,
-    checkout: Option<D>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFleet {
-    min: Option<Spanned<u32>>,
-    desired: Option<Spanned<u32>>,
-    max: Option<Spanned<u32>>,
-    launch_time: Option<D>,
-    workers: Option<Spanned<u32>>,
-    queue_limit: Option<u32>,
-    service_time: Option<RawServiceTimes>,
-    service_distribution: Option<Spanned<String>>,
-    lognormal_sigma: Option<Spanned<Num>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSessions {
-    cookie: Option<RawCookie>,
-    store: Option<RawStore>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCookie {
-    max_bytes: Option<Spanned<Size>>,
-    signed: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStore {
-    primary_az: Option<Spanned<String>>,
-    replica_az: Option<Spanned<String>>,
-    replication_lag: Option<D>,
-    failover_after: Option<D>,
-    ttl: Option<Spanned<D>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWorkload {
-    arrivals_per_second: Option<Spanned<Num>>,
-    think_time: Option<D>,
-    pages: Option<Spanned<RawPages>>,
-    add_to_cart: Option<Spanned<Num>>,
-    checkout: Option<Spanned<Num>>,
-    catalog: Option<Spanned<u32>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAction {
-    at: Option<Spanned<D>>,
-    action: Option<Spanned<String>>,
-    az: Option<Spanned<String>>,
-    count: Option<Spanned<u32>>,
-    value: Option<Spanned<Num>>,
-    batch: Option<Spanned<u32>>,
 }
 
 /// Rewrites serde's and the TOML parser's words into the file's own terms:
@@ -410,7 +129,7 @@ pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, ScenarioError> 
 }
 
 /// Where the first of these keys stands in the file (the start, if none was written).
-fn first_span<T>(keys: &[Option<&Spanned<T>>]) -> Range<usize> {
+pub(super) fn first_span<T>(keys: &[Option<&Spanned<T>>]) -> Range<usize> {
     keys.iter().flatten().next().map_or(0..0, |v| v.span())
 }
 
@@ -418,7 +137,7 @@ fn first_span<T>(keys: &[Option<&Spanned<T>>]) -> Range<usize> {
 /// would hold more shoppers than memory, and the mistake is likelier a typo.
 pub const MAX_ARRIVALS_PER_SECOND: f64 = 100_000.0;
 
-fn rate(cx: &Ctx, v: &Spanned<Num>, key: &str) -> Result<f64, ScenarioError> {
+pub(super) fn rate(cx: &Ctx, v: &Spanned<Num>, key: &str) -> Result<f64, ScenarioError> {
     let r = v.get_ref().0;
     if !(0.0..=MAX_ARRIVALS_PER_SECOND).contains(&r) {
         return Err(cx.at(
@@ -830,43 +549,6 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     Ok(s)
 }
 
-fn threshold(
-    cx: &Ctx,
-    key: &str,
-    v: &Spanned<RawLimit>,
-) -> Result<crate::slo::Threshold, ScenarioError> {
-    use crate::report::figures::{Unit, find};
-    let (figure, bound) = crate::slo::Threshold::parse_key(key).map_err(|m| cx.at(v.span(), m))?;
-    let unit = find(figure).expect("parse_key checks").unit;
-    let limit = match (*v.get_ref(), unit) {
-        (RawLimit::Duration(d), Unit::Ms) => d.as_ms_f64(),
-        (RawLimit::Duration(_), _) => {
-            return Err(cx.at(
-                v.span(),
-                format!("{key} takes a number, not a duration: expected {key} = 0"),
-            ));
-        }
-        (RawLimit::Number(n), _) => n,
-    };
-    if !(limit.is_finite() && limit >= 0.0) {
-        return Err(cx.at(
-            v.span(),
-            format!("{key} = {limit}: expected a limit of 0 or more"),
-        ));
-    }
-    if unit == Unit::Fraction && limit > 1.0 {
-        return Err(cx.at(
-            v.span(),
-            format!("{key} = {limit} is a fraction: expected a number from 0 to 1 (0.01 is 1 %)"),
-        ));
-    }
-    Ok(crate::slo::Threshold {
-        figure,
-        bound,
-        limit,
-    })
-}
-
 /// One of a fixed set of words.
 fn choice<T: Copy>(
     cx: &Ctx,
@@ -906,167 +588,6 @@ fn strategy(cx: &Ctx, st: &Spanned<String>) -> Result<Strategy, ScenarioError> {
             ),
         )
     })
-}
-
-fn action(
-    cx: &Ctx,
-    s: &Scenario,
-    span: Range<usize>,
-    a: RawAction,
-) -> Result<Timed, ScenarioError> {
-    let at = a.at.as_ref().ok_or_else(|| {
-        cx.at(
-            span.clone(),
-            format!("a [[timeline]] entry has no `at`: expected at = \"10m\" ({DURATION_FORM})"),
-        )
-    })?;
-    let at_d = at.get_ref().0;
-    if at_d > s.duration {
-        return Err(cx.at(
-            at.span(),
-            format!(
-                "at = {} is after the scenario ends ({}): expected a time within the run",
-                at_d, s.duration
-            ),
-        ));
-    }
-    let name = a.action.as_ref().ok_or_else(|| {
-        cx.at(
-            span.clone(),
-            format!(
-                "a [[timeline]] entry has no `action`: expected one of {}",
-                Action::NAMES.join(", ")
-            ),
-        )
-    })?;
-    // Which optional keys each action takes; anything else given is an error.
-    let (allowed, required): (&[&str], &[&str]) = match name.get_ref().as_str() {
-        "kill_az" | "restore_az" => (&["az"], &["az"]),
-        "kill_node" => (&["az", "count"], &[]),
-        "set_desired" | "set_arrivals" => (&["value"], &["value"]),
-        "rolling_deploy" => (&["batch"], &[]),
-        "kill_store_primary" => (&[], &[]),
-        other => {
-            return Err(cx.at(
-                name.span(),
-                format!(
-                    "unknown action {other:?}: expected one of {}",
-                    Action::NAMES.join(", ")
-                ),
-            ));
-        }
-    };
-    let given: [(&str, Option<Range<usize>>); 4] = [
-        ("az", a.az.as_ref().map(|v| v.span())),
-        ("count", a.count.as_ref().map(|v| v.span())),
-        ("value", a.value.as_ref().map(|v| v.span())),
-        ("batch", a.batch.as_ref().map(|v| v.span())),
-    ];
-    let azs = format!("{:?}", s.region.azs);
-    let range = format!(
-        "a whole number within fleet.min ({}) and fleet.max ({})",
-        s.fleet.min, s.fleet.max
-    );
-    let form = |k: &str| -> String {
-        match (k, name.get_ref().as_str()) {
-            ("az", _) => format!("az = one of {azs}"),
-            ("value", "set_desired") => format!("value = {range}"),
-            ("value", _) => "value = shoppers per second, such as 40.0".into(),
-            ("count", _) => "count = nodes to kill (default 1)".into(),
-            ("batch", _) => "batch = nodes per batch".into(),
-            _ => k.to_string(),
-        }
-    };
-    let keys = |ks: &[&str]| {
-        if ks.is_empty() {
-            "only at and action".to_string()
-        } else {
-            format!(
-                "only {}",
-                ks.iter().map(|k| form(k)).collect::<Vec<_>>().join(" and ")
-            )
-        }
-    };
-    for (k, sp) in &given {
-        if let Some(sp) = sp
-            && !allowed.contains(k)
-        {
-            return Err(cx.at(
-                sp.clone(),
-                format!(
-                    "{} does not take `{k}`: expected {}",
-                    name.get_ref(),
-                    keys(allowed)
-                ),
-            ));
-        }
-    }
-    for k in required {
-        if given.iter().any(|(g, sp)| g == k && sp.is_none()) {
-            return Err(cx.at(
-                name.span(),
-                format!("{} needs `{k}`: expected {}", name.get_ref(), form(k)),
-            ));
-        }
-    }
-    let az = match &a.az {
-        Some(v) => Some(s.az(v.get_ref()).ok_or_else(|| {
-            cx.at(
-                v.span(),
-                format!(
-                    "AZ {:?} is not in the region: expected one of {:?}",
-                    v.get_ref(),
-                    s.region.azs
-                ),
-            )
-        })?),
-        None => None,
-    };
-    let action = match name.get_ref().as_str() {
-        "kill_az" => Action::KillAz {
-            az: az.expect("required"),
-        },
-        "restore_az" => Action::RestoreAz {
-            az: az.expect("required"),
-        },
-        "kill_node" => {
-            let count = a.count.as_ref().map(|c| *c.get_ref()).unwrap_or(1);
-            if count == 0 {
-                return Err(cx.at(
-                    a.count.as_ref().expect("given").span(),
-                    "count is 0: expected at least 1",
-                ));
-            }
-            Action::KillNode { az, count }
-        }
-        "set_desired" => {
-            let v = a.value.as_ref().expect("required");
-            let n = v.get_ref().0;
-            if n.fract() != 0.0 || n < f64::from(s.fleet.min) || n > f64::from(s.fleet.max) {
-                return Err(cx.at(v.span(), format!("set_desired value = {n}: expected a whole number within fleet.min ({}) and fleet.max ({})", s.fleet.min, s.fleet.max)));
-            }
-            Action::SetDesired { value: n as u32 }
-        }
-        "set_arrivals" => {
-            let v = a.value.as_ref().expect("required");
-            Action::SetArrivals {
-                value: rate(cx, v, "set_arrivals value")?,
-            }
-        }
-        "rolling_deploy" => {
-            if let Some(b) = &a.batch
-                && *b.get_ref() == 0
-            {
-                return Err(cx.at(b.span(), "batch is 0: expected at least 1 node per batch"));
-            }
-            Action::RollingDeploy {
-                batch: a.batch.as_ref().map(|b| *b.get_ref()),
-            }
-        }
-        "kill_store_primary" => Action::KillStorePrimary,
-        _ => unreachable!("checked above"),
-    };
-    Ok(Timed { at: at_d, action })
 }
 
 #[cfg(test)]

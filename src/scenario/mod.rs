@@ -4,6 +4,8 @@
 //! form the model reads, and the one a program builds by hand (see `examples/`).
 
 pub mod file;
+mod raw;
+mod timeline;
 
 pub use file::{ScenarioError, parse_scenario};
 

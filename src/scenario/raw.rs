@@ -1,0 +1,292 @@
+//! The scenario file's raw shape: mirror types that keep each value's place
+//! in the file (`Spanned`), and value types that know their expected form
+//! (a duration, a size, a number, a page count, a threshold's limit). `file`
+//! turns them into a checked `Scenario`.
+
+use super::Pages;
+use crate::time::{DURATION_FORM, Dur, SIZE_FORM, parse_duration, parse_size};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use std::fmt;
+use toml::Spanned;
+
+// ---- value types that know their own expected form --------------------------
+
+/// The three ways TOML hands over a number, each made an f64 and passed to `$make`.
+macro_rules! visit_numbers {
+    ($value:ty, $make:expr) => {
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<$value, E> {
+            Ok($make(v as f64))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<$value, E> {
+            Ok($make(v as f64))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<$value, E> {
+            Ok($make(v))
+        }
+    };
+}
+
+/// A duration written as a string.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct D(pub(super) Dur);
+
+impl<'de> Deserialize<'de> for D {
+    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = D;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(DURATION_FORM)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<D, E> {
+                parse_duration(s).map(D).map_err(|e| E::custom(e.0))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A size in bytes: an integer or a string with a unit.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Size(pub(super) u64);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(SIZE_FORM)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Size, E> {
+                parse_size(s).map(Size).map_err(|e| E::custom(e.0))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Size, E> {
+                u64::try_from(v)
+                    .map(Size)
+                    .map_err(|_| E::custom(format!("bad size {v}: expected {SIZE_FORM}")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Size, E> {
+                Ok(Size(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A number written as an integer or a float.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Num(pub(super) f64);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number")
+            }
+            visit_numbers!(Num, Num);
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `pages = 12` (a mean) or `pages = { fixed = 1 }`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RawPages(pub(super) Pages);
+
+impl<'de> Deserialize<'de> for RawPages {
+    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawPages;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mean number of pages (such as 12) or { fixed = N }")
+            }
+            visit_numbers!(RawPages, |m| RawPages(Pages::Mean(m)));
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<RawPages, A::Error> {
+                let mut fixed = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    if k != "fixed" {
+                        return Err(de::Error::custom(format!(
+                            "unknown key `{k}` in pages: expected {{ fixed = N }}"
+                        )));
+                    }
+                    fixed = Some(m.next_value::<u32>()?);
+                }
+                fixed
+                    .map(|n| RawPages(Pages::Fixed(n)))
+                    .ok_or_else(|| de::Error::custom("expected { fixed = N }"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---- the file's tables ------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub(super) scenario: Option<Spanned<RawScenario>>,
+    pub(super) region: Option<RawRegion>,
+    pub(super) load_balancer: Option<RawLb>,
+    pub(super) fleet: Option<RawFleet>,
+    pub(super) sessions: Option<RawSessions>,
+    pub(super) workload: Option<RawWorkload>,
+    pub(super) timeline: Option<Vec<Spanned<RawAction>>>,
+    pub(super) slo: Option<std::collections::BTreeMap<String, Spanned<RawLimit>>>,
+    pub(super) cost: Option<RawCost>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCost {
+    pub(super) node_hourly: Option<Spanned<Num>>,
+    pub(super) lb_hourly: Option<Spanned<Num>>,
+    pub(super) lcu_hourly: Option<Spanned<Num>>,
+    pub(super) store_node_hourly: Option<Spanned<Num>>,
+}
+
+/// A threshold's limit: a number, or a duration for the latency figures.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum RawLimit {
+    Number(f64),
+    Duration(Dur),
+}
+
+impl<'de> Deserialize<'de> for RawLimit {
+    fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawLimit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, or a duration such as \"500ms\" for p50 and p99")
+            }
+            visit_numbers!(RawLimit, RawLimit::Number);
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawLimit, E> {
+                parse_duration(s)
+                    .map(RawLimit::Duration)
+                    .map_err(|e| E::custom(e.0))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScenario {
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) description: Option<String>,
+    pub(super) duration: Option<Spanned<D>>,
+    pub(super) seed: Option<u64>,
+    pub(super) strategy: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegion {
+    pub(super) azs: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) latency: Option<RawLatency>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLatency {
+    pub(super) same_az: Option<D>,
+    pub(super) cross_az: Option<D>,
+    pub(super) internet: Option<D>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLb {
+    pub(super) algorithm: Option<Spanned<String>>,
+    pub(super) stickiness: Option<Spanned<String>>,
+    pub(super) stickiness_duration: Option<Spanned<D>>,
+    pub(super) health_check: Option<RawHealth>,
+    pub(super) deregistration_delay: Option<D>,
+    pub(super) connect_timeout: Option<Spanned<D>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealth {
+    pub(super) interval: Option<Spanned<D>>,
+    pub(super) timeout: Option<Spanned<D>>,
+    pub(super) healthy_threshold: Option<Spanned<u32>>,
+    pub(super) unhealthy_threshold: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServiceTimes {
+    pub(super) home: Option<D>,
+    pub(super) product: Option<D>,
+    pub(super) add_to_cart: Option<D>,
+    pub(super) view_cart: Option<D>,
+    pub(super) checkout: Option<D>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFleet {
+    pub(super) min: Option<Spanned<u32>>,
+    pub(super) desired: Option<Spanned<u32>>,
+    pub(super) max: Option<Spanned<u32>>,
+    pub(super) launch_time: Option<D>,
+    pub(super) workers: Option<Spanned<u32>>,
+    pub(super) queue_limit: Option<u32>,
+    pub(super) service_time: Option<RawServiceTimes>,
+    pub(super) service_distribution: Option<Spanned<String>>,
+    pub(super) lognormal_sigma: Option<Spanned<Num>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSessions {
+    pub(super) cookie: Option<RawCookie>,
+    pub(super) store: Option<RawStore>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCookie {
+    pub(super) max_bytes: Option<Spanned<Size>>,
+    pub(super) signed: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    pub(super) primary_az: Option<Spanned<String>>,
+    pub(super) replica_az: Option<Spanned<String>>,
+    pub(super) replication_lag: Option<D>,
+    pub(super) failover_after: Option<D>,
+    pub(super) ttl: Option<Spanned<D>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkload {
+    pub(super) arrivals_per_second: Option<Spanned<Num>>,
+    pub(super) think_time: Option<D>,
+    pub(super) pages: Option<Spanned<RawPages>>,
+    pub(super) add_to_cart: Option<Spanned<Num>>,
+    pub(super) checkout: Option<Spanned<Num>>,
+    pub(super) catalog: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAction {
+    pub(super) at: Option<Spanned<D>>,
+    pub(super) action: Option<Spanned<String>>,
+    pub(super) az: Option<Spanned<String>>,
+    pub(super) count: Option<Spanned<u32>>,
+    pub(super) value: Option<Spanned<Num>>,
+    pub(super) batch: Option<Spanned<u32>>,
+}
