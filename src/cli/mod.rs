@@ -3,14 +3,16 @@
 //! 65 invalid scenario file.
 
 pub mod pace;
+mod runs;
 mod sweep;
+
+use runs::execute;
+pub use runs::{Runs, run_many, timed_run};
 
 use crate::bundled;
 use crate::report::{Report, plot, table, text};
 use crate::scenario::{PLANNED_STRATEGIES, Scenario, ScenarioError, Strategy, parse_scenario};
-use crate::sim;
 use clap::{Parser, Subcommand, ValueEnum};
-use pace::Stopwatch;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
@@ -102,56 +104,6 @@ pub enum Command {
     },
     /// The bundled scenarios, one line each.
     List,
-}
-
-/// Which runs a comparison or a sweep makes, and on how many threads.
-#[derive(clap::Args, Debug)]
-pub struct Runs {
-    /// Comma-separated strategies.
-    #[arg(long, default_value = "sticky,cookie,store")]
-    pub strategies: String,
-    /// Overrides the scenario's seed (the first seed with --seeds).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Runs this many consecutive seeds, starting at the scenario's.
-    #[arg(long, default_value_t = 1)]
-    pub seeds: u32,
-    /// Worker threads (default: the machine's cores).
-    #[arg(long)]
-    pub jobs: Option<usize>,
-}
-
-impl Runs {
-    /// The strategies asked for, after checking the whole set of options.
-    fn strategies(&self) -> Result<Vec<Strategy>, CliError> {
-        if self.seeds == 0 {
-            return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
-        }
-        strategy_list(&self.strategies)
-    }
-
-    fn jobs(&self) -> usize {
-        self.jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    }
-
-    /// Every (scenario, strategy, seed) to run, seed by seed.
-    fn plan<'a>(
-        &self,
-        scenarios: &'a [Scenario],
-        sts: &[Strategy],
-    ) -> Vec<(&'a Scenario, Strategy, u64)> {
-        let mut pairs = Vec::new();
-        for sc in scenarios {
-            let first = self.seed.unwrap_or(sc.seed);
-            for k in 0..u64::from(self.seeds) {
-                for &st in sts {
-                    pairs.push((sc, st, first.wrapping_add(k)));
-                }
-            }
-        }
-        pairs
-    }
 }
 
 /// Where a report goes and in what form.
@@ -266,51 +218,6 @@ fn no_tui(tui: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Runs once, filling in the wall-clock figures.
-pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
-    let watch = Stopwatch::start();
-    let mut r = sim::run(sc, strategy, seed);
-    let secs = watch.seconds();
-    r.wall.seconds = secs;
-    r.wall.sim_requests_per_second = if secs > 0.0 {
-        (r.requests.total as f64 / secs).round()
-    } else {
-        0.0
-    };
-    r
-}
-
-/// Runs every (scenario, strategy, seed) over `jobs` threads; results in
-/// input order, whatever order they finish in. `done` is called after each run.
-pub fn run_many(
-    pairs: &[(&Scenario, Strategy, u64)],
-    jobs: usize,
-    done: &(dyn Fn() + Sync),
-) -> Vec<Report> {
-    let jobs = jobs.clamp(1, pairs.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<Option<Report>> = vec![None; pairs.len()];
-    let slots = std::sync::Mutex::new(&mut out);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&(sc, st, seed)) = pairs.get(i) else {
-                        break;
-                    };
-                    let r = timed_run(sc, st, seed);
-                    slots.lock().expect("no panics while holding")[i] = Some(r);
-                    done();
-                }
-            });
-        }
-    });
-    out.into_iter()
-        .map(|r| r.expect("every pair ran"))
-        .collect()
-}
-
 fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
     if let Some(f) = format {
         return f;
@@ -359,29 +266,6 @@ fn slo_verdict(runs: &[Report]) -> Result<(), CliError> {
     } else {
         Ok(())
     }
-}
-
-/// Runs a plan on `jobs` threads with a progress bar.
-fn execute(pairs: &[(&Scenario, Strategy, u64)], jobs: usize) -> Vec<Report> {
-    let bar = progress(pairs.len());
-    let runs = run_many(pairs, jobs, &|| bar.inc(1));
-    bar.finish_and_clear();
-    runs
-}
-
-/// A progress bar on stderr for several runs, silent unless stderr is a terminal.
-fn progress(runs: usize) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if runs < 2 || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(runs as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} (eta {eta})")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn emit(text: &str, out: &Option<PathBuf>) -> Result<(), CliError> {

@@ -1,0 +1,127 @@
+//! Many runs at once: which (scenario, strategy, seed) a comparison or a sweep
+//! makes, run over worker threads, with wall-clock figures and a progress bar.
+//! Results come back in plan order whatever order they finish in, so output
+//! never depends on the number of threads.
+
+use super::{CliError, pace::Stopwatch, strategy_list};
+use crate::report::Report;
+use crate::scenario::{Scenario, Strategy};
+use crate::sim;
+
+/// Which runs a comparison or a sweep makes, and on how many threads.
+#[derive(clap::Args, Debug)]
+pub struct Runs {
+    /// Comma-separated strategies.
+    #[arg(long, default_value = "sticky,cookie,store")]
+    pub strategies: String,
+    /// Overrides the scenario's seed (the first seed with --seeds).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Runs this many consecutive seeds, starting at the scenario's.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u32,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+impl Runs {
+    /// The strategies asked for, after checking the whole set of options.
+    pub(super) fn strategies(&self) -> Result<Vec<Strategy>, CliError> {
+        if self.seeds == 0 {
+            return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
+        }
+        strategy_list(&self.strategies)
+    }
+
+    pub(super) fn jobs(&self) -> usize {
+        self.jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Every (scenario, strategy, seed) to run, seed by seed.
+    pub(super) fn plan<'a>(
+        &self,
+        scenarios: &'a [Scenario],
+        sts: &[Strategy],
+    ) -> Vec<(&'a Scenario, Strategy, u64)> {
+        let mut pairs = Vec::new();
+        for sc in scenarios {
+            let first = self.seed.unwrap_or(sc.seed);
+            for k in 0..u64::from(self.seeds) {
+                for &st in sts {
+                    pairs.push((sc, st, first.wrapping_add(k)));
+                }
+            }
+        }
+        pairs
+    }
+}
+
+/// Runs once, filling in the wall-clock figures.
+pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
+    let watch = Stopwatch::start();
+    let mut r = sim::run(sc, strategy, seed);
+    let secs = watch.seconds();
+    r.wall.seconds = secs;
+    r.wall.sim_requests_per_second = if secs > 0.0 {
+        (r.requests.total as f64 / secs).round()
+    } else {
+        0.0
+    };
+    r
+}
+
+/// Runs every (scenario, strategy, seed) over `jobs` threads; results in
+/// input order, whatever order they finish in. `done` is called after each run.
+pub fn run_many(
+    pairs: &[(&Scenario, Strategy, u64)],
+    jobs: usize,
+    done: &(dyn Fn() + Sync),
+) -> Vec<Report> {
+    let jobs = jobs.clamp(1, pairs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<Option<Report>> = vec![None; pairs.len()];
+    let slots = std::sync::Mutex::new(&mut out);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(sc, st, seed)) = pairs.get(i) else {
+                        break;
+                    };
+                    let r = timed_run(sc, st, seed);
+                    slots.lock().expect("no panics while holding")[i] = Some(r);
+                    done();
+                }
+            });
+        }
+    });
+    out.into_iter()
+        .map(|r| r.expect("every pair ran"))
+        .collect()
+}
+
+/// Runs a plan on `jobs` threads with a progress bar.
+pub(super) fn execute(pairs: &[(&Scenario, Strategy, u64)], jobs: usize) -> Vec<Report> {
+    let bar = progress(pairs.len());
+    let runs = run_many(pairs, jobs, &|| bar.inc(1));
+    bar.finish_and_clear();
+    runs
+}
+
+/// A progress bar on stderr for several runs, silent unless stderr is a terminal.
+fn progress(runs: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if runs < 2 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(runs as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} (eta {eta})")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
