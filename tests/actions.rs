@@ -190,3 +190,30 @@ fn a_lone_dead_node_times_out_then_nothing_serves_until_its_replacement() {
     let after: u32 = series[(120 + 90 + 5)..].iter().map(|s| s.failures).sum();
     assert_eq!(after, 0, "no failure once the replacement serves");
 }
+
+#[test]
+fn losing_the_primary_s_az_fails_the_store_over_to_its_replica() {
+    let mut sc = base(10);
+    sc.sessions.store.replication_lag = Dur::from_ms(200);
+    at(&mut sc, 180, Action::KillAz { az: 0 });
+    let r = stratus::run(&sc, Strategy::Store, 8);
+    let lost = events(&r, "store_primary_lost");
+    assert_eq!(lost.len(), 1);
+    let promoted = events(&r, "store_promoted");
+    assert_eq!(promoted.len(), 1);
+    assert!(
+        (promoted[0].t_s - (180.0 + 15.0)).abs() < 1e-9,
+        "after failover_after"
+    );
+    assert!(promoted[0].detail.contains("us-east-1b"));
+    assert!(r.requests.errors["session_store_unavailable"] > 0);
+    // What was lost is exactly what the stream had not delivered.
+    assert!(r.sessions.store_writes_lost > 0);
+    assert!(r.carts_at_risk() > 0);
+    assert!(
+        r.shoppers.carts_lost <= r.carts_at_risk(),
+        "{} lost, {} at risk",
+        r.shoppers.carts_lost,
+        r.carts_at_risk()
+    );
+}
