@@ -128,6 +128,20 @@ pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, ScenarioError> 
     build(&cx, raw)
 }
 
+/// The index of the AZ a key names, or an error listing the region's AZs.
+pub(super) fn az_index(cx: &Ctx, s: &Scenario, v: &Spanned<String>) -> Result<AzIx, ScenarioError> {
+    s.az(v.get_ref()).ok_or_else(|| {
+        cx.at(
+            v.span(),
+            format!(
+                "AZ {:?} is not in the region: expected one of {:?}",
+                v.get_ref(),
+                s.region.azs
+            ),
+        )
+    })
+}
+
 /// Where the first of these keys stands in the file (the start, if none was written).
 pub(super) fn first_span<T>(keys: &[Option<&Spanned<T>>]) -> Range<usize> {
     keys.iter().flatten().next().map_or(0..0, |v| v.span())
@@ -422,27 +436,15 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             }
         }
         if let Some(st) = ss.store {
-            let az_of = |v: &Spanned<String>, s: &Scenario| {
-                s.az(v.get_ref()).ok_or_else(|| {
-                    cx.at(
-                        v.span(),
-                        format!(
-                            "AZ {:?} is not in the region: expected one of {:?}",
-                            v.get_ref(),
-                            s.region.azs
-                        ),
-                    )
-                })
-            };
             if let Some(v) = &st.primary_az {
-                s.sessions.store.primary_az = az_of(v, &s)?;
+                s.sessions.store.primary_az = az_index(cx, &s, v)?;
             }
             match &st.replica_az {
                 Some(v) => {
                     s.sessions.store.replica_az = if v.get_ref() == "none" {
                         None
                     } else {
-                        Some(az_of(v, &s)?)
+                        Some(az_index(cx, &s, v)?)
                     };
                 }
                 None => {

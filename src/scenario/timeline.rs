@@ -1,7 +1,7 @@
 //! The scenario's lists: `[[timeline]]` actions and `[slo]` thresholds, each
 //! checked against the rest of the scenario (AZ names, fleet bounds, figures).
 
-use super::file::{Ctx, rate};
+use super::file::{Ctx, az_index, rate};
 use super::raw::{RawAction, RawLimit};
 use super::{Action, Scenario, ScenarioError, Timed};
 use crate::time::DURATION_FORM;
@@ -110,16 +110,7 @@ pub(super) fn action(
         }
     }
     let az = match &a.az {
-        Some(v) => Some(s.az(v.get_ref()).ok_or_else(|| {
-            cx.at(
-                v.span(),
-                format!(
-                    "AZ {:?} is not in the region: expected one of {:?}",
-                    v.get_ref(),
-                    s.region.azs
-                ),
-            )
-        })?),
+        Some(v) => Some(az_index(cx, s, v)?),
         None => None,
     };
     let action = match name.get_ref().as_str() {
