@@ -22,22 +22,6 @@ pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn P
     let end = e.queue.now();
     let w = &mut e.model;
     w.metrics.queue.close(end);
-    let mut report = Report::build(RunFacts {
-        scenario: &w.sc.name,
-        azs: &w.sc.region.azs,
-        strategy: w.strategy.name(),
-        seed,
-        simulated_ns: end,
-        metrics: &w.metrics,
-        log: &w.log,
-        faults: &w.faults,
-        resticks: w.lb.resticks,
-        events: e.events,
-    });
-    let store_nodes = match strategy {
-        Strategy::Store => 1 + u32::from(sc.sessions.store.replica_az.is_some()),
-        _ => 0,
-    };
     let node_seconds: f64 = w
         .metrics
         .series
@@ -45,6 +29,24 @@ pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn P
         .flat_map(|row| row.nodes.iter())
         .map(|n| f64::from(n.launching + n.healthy + n.unhealthy + n.draining))
         .sum();
+    // The world ends here: its logs move into the report rather than being copied.
+    let mut report = Report::build(RunFacts {
+        scenario: &w.sc.name,
+        azs: &w.sc.region.azs,
+        strategy: w.strategy.name(),
+        seed,
+        simulated_ns: end,
+        series: std::mem::take(&mut w.metrics.series),
+        metrics: &w.metrics,
+        log: std::mem::take(&mut w.log),
+        faults: std::mem::take(&mut w.faults),
+        resticks: w.lb.resticks,
+        events: e.events,
+    });
+    let store_nodes = match strategy {
+        Strategy::Store => 1 + u32::from(sc.sessions.store.replica_az.is_some()),
+        _ => 0,
+    };
     report.cost = crate::cost::price(
         &sc.prices,
         &report,

@@ -16,17 +16,22 @@ fn tmp(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
 }
 
+/// Asserts the exit code, showing stderr when it is wrong.
+fn expect_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 const SLO: &str = "tests/fixtures/az-outage-slo.toml";
 
 #[test]
 fn slo_fails_sticky_with_exit_3_and_passes_store() {
     let sticky = stratus(&["run", SLO, "--strategy", "sticky"]);
-    assert_eq!(
-        sticky.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&sticky.stderr)
-    );
+    expect_code(&sticky, 3);
     let err = String::from_utf8_lossy(&sticky.stderr);
     assert!(
         err.contains("carts_lost_max"),
@@ -34,12 +39,7 @@ fn slo_fails_sticky_with_exit_3_and_passes_store() {
     );
     assert!(!sticky.stdout.is_empty(), "the report is still printed");
     let store = stratus(&["run", SLO, "--strategy", "store"]);
-    assert_eq!(
-        store.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&store.stderr)
-    );
+    expect_code(&store, 0);
     // compare fails if any strategy fails.
     assert_eq!(
         stratus(&["compare", SLO, "--strategies", "store,cookie"])
