@@ -21,6 +21,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "store-failover",
         include_str!("../scenarios/store-failover.toml"),
     ),
+    ("db-failover", include_str!("../scenarios/db-failover.toml")),
+    ("replica-lag", include_str!("../scenarios/replica-lag.toml")),
+    ("read-scaling", include_str!("../scenarios/read-scaling.toml")),
+    ("cache-aside", include_str!("../scenarios/cache-aside.toml")),
 ];
 
 /// The text of a bundled scenario, by name (with or without `.toml`).

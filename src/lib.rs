@@ -33,6 +33,9 @@ pub mod slo;
 pub mod time;
 pub mod workload;
 pub mod world;
+pub mod station;
+pub mod db;
+pub mod cache;
 
 pub use report::Report;
 pub use scenario::{Scenario, Strategy, parse_scenario};

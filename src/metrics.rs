@@ -90,7 +90,7 @@ impl Queueing {
 
 #[derive(Clone, Debug)]
 pub struct Metrics {
-    pub lat_kind: [Histogram<u64>; 5],
+    pub lat_kind: [Histogram<u64>; 8],
     second: Histogram<u64>,
     pub requests: u64,
     pub ok: u64,

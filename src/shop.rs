@@ -6,6 +6,8 @@
 //! receives: the cart as the server sees it, and any cookie to set.
 
 use crate::cart::{Cart, Item};
+use crate::db::DbError;
+use crate::db::sql::{Account, Product};
 use crate::scenario::Kind;
 use crate::session::cookie::{CookieCodec, CookieError};
 use crate::session::{SessionBackend, Sid, Unavailable};
@@ -16,6 +18,18 @@ pub enum SessionIn<'a> {
     Sid(Option<Sid>),
     /// A cart cookie (cookie strategy), if the browser has one.
     Cookie(Option<&'a [u8]>),
+}
+
+/// The shop's data (products, accounts, orders), wherever it is kept.
+pub trait Data {
+    fn featured(&mut self) -> Result<Vec<Product>, DbError>;
+    fn product(&mut self, id: u32) -> Result<Option<Product>, DbError>;
+    fn account(&mut self, user: u32) -> Result<Option<Account>, DbError>;
+    /// The user's recent order ids, newest first.
+    fn orders(&mut self, user: u32) -> Result<Vec<i64>, DbError>;
+    /// Records the cart as an order; its id.
+    fn place_order(&mut self, user: u32, cart: &Cart) -> Result<i64, DbError>;
+    fn change_address(&mut self, user: u32, line: &str) -> Result<(), DbError>;
 }
 
 /// Where the handler keeps sessions for this request.
@@ -30,6 +44,12 @@ pub struct Request<'a> {
     /// The item an add_to_cart adds.
     pub item: Option<Item>,
     pub session: SessionIn<'a>,
+    /// The signed-in user (pages that read or write their data).
+    pub user: u32,
+    /// The product a product page shows.
+    pub product: Option<u32>,
+    /// The new address an address change sends.
+    pub address: Option<&'a str>,
 }
 
 /// Why a request failed at the node.
@@ -37,6 +57,8 @@ pub struct Request<'a> {
 pub enum Failure {
     /// The session backend could not be reached.
     SessionUnavailable,
+    /// The database (or the instance the read went to) could not serve.
+    Database,
 }
 
 /// What the server answered.
@@ -55,16 +77,28 @@ pub struct Response {
     pub cookie_rejected: Option<CookieError>,
     /// Whether an order was placed.
     pub ordered: bool,
+    /// The order placed, as the database numbered it.
+    pub order_id: Option<i64>,
+    /// Order history: recent order ids, newest first.
+    pub orders: Option<Vec<i64>>,
+    /// The account page's user and addresses.
+    pub account: Option<Account>,
 }
 
 /// Handles one request. `new_sid` supplies a session id when one is needed.
+/// `data` is None for a shop without a database: its pages touch only the session.
 pub fn handle(
     req: Request<'_>,
     backend: Backend<'_>,
+    mut data: Option<&mut dyn Data>,
     new_sid: &mut dyn FnMut() -> Sid,
 ) -> Result<Response, Failure> {
     let mut resp = Response::default();
     let unavailable = |_: Unavailable| Failure::SessionUnavailable;
+    let mut db_failed = false;
+    if let Some(d) = data.as_deref_mut() {
+        read_page(&req, d, &mut resp).map_err(|_| Failure::Database)?;
+    }
     match backend {
         Backend::Sid(store) => {
             let sid = match req.session {
@@ -77,16 +111,19 @@ pub fn handle(
             };
             // An id the backend does not know is an empty session: what a
             // re-stuck sticky shopper or an expired store session finds.
-            let (kind, item) = (req.kind, req.item);
-            let mut page = Response::default();
+            let (kind, item, user) = (req.kind, req.item, req.user);
+            let mut page = std::mem::take(&mut resp);
             store
                 .update(sid, &mut |cart| {
+                    if !order(kind, user, cart, &mut data, &mut page) {
+                        db_failed = true;
+                        return false;
+                    }
                     let changed = apply(kind, item, cart, &mut page);
                     finish(kind, cart, &mut page);
                     changed
                 })
                 .map_err(unavailable)?;
-            page.set_sid = resp.set_sid;
             resp = page;
         }
         Backend::Cookie(codec) => {
@@ -100,13 +137,63 @@ pub fn handle(
                 },
                 _ => Cart::default(),
             };
+            if !order(req.kind, req.user, &cart, &mut data, &mut resp) {
+                return Err(Failure::Database);
+            }
             if apply(req.kind, req.item, &mut cart, &mut resp) {
                 resp.set_cookie = Some(codec.encode(&cart));
             }
             finish(req.kind, &cart, &mut resp);
         }
     }
+    if db_failed {
+        return Err(Failure::Database);
+    }
     Ok(resp)
+}
+
+/// What a page reads or writes in the database, besides the cart.
+fn read_page(req: &Request<'_>, d: &mut dyn Data, resp: &mut Response) -> Result<(), DbError> {
+    match req.kind {
+        Kind::Home => {
+            d.featured()?;
+        }
+        Kind::Product => {
+            d.product(req.product.unwrap_or(0))?;
+        }
+        Kind::AddToCart => {
+            // The price comes from the catalogue, not from the browser.
+            if let Some(i) = req.item {
+                d.product(i.product)?;
+            }
+        }
+        Kind::Account => resp.account = d.account(req.user)?,
+        Kind::Orders => resp.orders = Some(d.orders(req.user)?),
+        Kind::Address => d.change_address(req.user, req.address.unwrap_or_default())?,
+        Kind::ViewCart | Kind::Checkout => {}
+    }
+    Ok(())
+}
+
+/// At checkout, records a non-empty cart as an order before the session lets
+/// go of it; false if the database refused (the cart then stays).
+fn order(
+    kind: Kind,
+    user: u32,
+    cart: &Cart,
+    data: &mut Option<&mut dyn Data>,
+    resp: &mut Response,
+) -> bool {
+    match data {
+        Some(d) if kind == Kind::Checkout && !cart.is_empty() => match d.place_order(user, cart) {
+            Ok(id) => {
+                resp.order_id = Some(id);
+                true
+            }
+            Err(_) => false,
+        },
+        _ => true,
+    }
 }
 
 /// Applies the page's effect on the cart; true if the cart changed.
@@ -168,8 +255,12 @@ mod tests {
                 kind: Kind::AddToCart,
                 item: Some(item(1)),
                 session: SessionIn::Sid(None),
+                user: 0,
+                product: None,
+                address: None,
             },
             Backend::Sid(&mut mem),
+            None,
             &mut new_sid,
         )
         .unwrap();
@@ -180,8 +271,12 @@ mod tests {
                 kind: Kind::Checkout,
                 item: None,
                 session: SessionIn::Sid(Some(sid)),
+                user: 0,
+                product: None,
+                address: None,
             },
             Backend::Sid(&mut mem),
+            None,
             &mut new_sid,
         )
         .unwrap();
@@ -199,8 +294,12 @@ mod tests {
                 kind: Kind::AddToCart,
                 item: Some(item(2)),
                 session: SessionIn::Cookie(None),
+                user: 0,
+                product: None,
+                address: None,
             },
             Backend::Cookie(&codec),
+            None,
             &mut never,
         )
         .unwrap();
@@ -210,8 +309,12 @@ mod tests {
                 kind: Kind::ViewCart,
                 item: None,
                 session: SessionIn::Cookie(Some(&v)),
+                user: 0,
+                product: None,
+                address: None,
             },
             Backend::Cookie(&codec),
+            None,
             &mut never,
         )
         .unwrap();
@@ -222,8 +325,12 @@ mod tests {
                 kind: Kind::ViewCart,
                 item: None,
                 session: SessionIn::Cookie(Some(&v)),
+                user: 0,
+                product: None,
+                address: None,
             },
             Backend::Cookie(&codec),
+            None,
             &mut never,
         )
         .unwrap();

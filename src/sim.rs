@@ -2,10 +2,13 @@
 //! report. Deterministic: the same scenario, strategy and seed give the same
 //! report (outside `wall`, which callers fill in).
 
+use crate::db::DbError;
 use crate::engine::{Engine, Pacer, Unpaced};
+use crate::report::data::{CacheReport, DatabaseReport};
 use crate::report::{Report, RunFacts};
 use crate::scenario::{Scenario, Strategy};
 use crate::world::World;
+use std::path::Path;
 
 /// Runs `sc` under `strategy` with `seed`, as fast as possible.
 pub fn run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
@@ -16,12 +19,34 @@ pub fn run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
 /// when events are processed, so the report is the same as [`run`]'s, unless
 /// the pacer stops the run early, in which case it covers the time reached.
 pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn Pacer) -> Report {
+    run_full(sc, strategy, seed, pacer, None).expect("nothing to export")
+}
+
+/// Runs as fast as possible and writes the database instances, as they are at
+/// the end, to SQLite files in `dir` (see [`crate::db::Database::export`]).
+pub fn run_exporting(sc: &Scenario, strategy: Strategy, seed: u64, dir: &Path) -> Result<Report, DbError> {
+    run_full(sc, strategy, seed, &mut Unpaced, Some(dir))
+}
+
+fn run_full(
+    sc: &Scenario,
+    strategy: Strategy,
+    seed: u64,
+    pacer: &mut dyn Pacer,
+    db_dir: Option<&Path>,
+) -> Result<Report, DbError> {
     let mut e = Engine::new(World::new(sc.clone(), strategy, seed));
     e.model.start(&mut e.queue);
     e.run_until(sc.duration.0, pacer);
     let end = e.queue.now();
     let w = &mut e.model;
     w.metrics.queue.close(end);
+    if let Some(db) = &mut w.db {
+        db.finish(end);
+        if let Some(dir) = db_dir {
+            db.export(dir)?;
+        }
+    }
     let node_seconds: f64 = w
         .metrics
         .series
@@ -54,6 +79,9 @@ pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn P
         w.metrics.started,
         node_seconds,
     );
+    let secs = end as f64 / 1e9;
+    report.database = w.db.as_ref().map(|d| DatabaseReport::of(d, &sc.region.azs, secs));
+    report.cache = w.cache.as_ref().map(|c| CacheReport::of(c, &sc.region.azs));
     report.slo = crate::slo::evaluate(&sc.slo, &report);
-    report
+    Ok(report)
 }

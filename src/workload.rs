@@ -52,6 +52,16 @@ pub struct Shopper {
     /// The balancer still counts this request outstanding on `node`.
     pub lb_held: bool,
     pub arrived_node: SimTime,
+    /// The user this shopper signs in as (pages with data).
+    pub user: u32,
+    /// The product the current product page shows (drawn when the shop has a database).
+    pub product: Option<u32>,
+    /// The last order placed, as the shop numbered it: order history must show it.
+    pub last_order: Option<i64>,
+    /// The address this shopper last set: the account page must show it.
+    pub address: Option<String>,
+    /// The database instance the current request's query went to.
+    pub db_target: Option<usize>,
 }
 
 /// A service time around `mean_ns` from the configured distribution.
@@ -94,7 +104,18 @@ impl Shopper {
             node: None,
             lb_held: false,
             arrived_node: 0,
+            user: 0,
+            product: None,
+            last_order: None,
+            address: None,
+            db_target: None,
         }
+    }
+
+    /// Draws `p` from the shopper's stream only when it can happen, so
+    /// scenarios without the data tier's pages keep their streams as before.
+    fn maybe(&mut self, p: f64) -> bool {
+        p > 0.0 && self.rng.chance(p)
     }
 
     /// Think time before the next request, in ns.
@@ -108,18 +129,26 @@ impl Shopper {
         // same way whatever the server answered.
         let add = self.rng.chance(w.add_to_cart);
         let buy = self.rng.chance(w.checkout);
+        let account = self.maybe(w.account);
+        let address = self.maybe(w.address_change);
+        let history = self.maybe(w.order_history);
         let next = match self.kind {
-            Kind::Home | Kind::Product => {
+            Kind::Home | Kind::Product | Kind::Account => {
                 self.pages_left = self.pages_left.saturating_sub(1);
-                if add {
+                if self.kind == Kind::Account && address {
+                    Some(Kind::Address)
+                } else if add {
                     Some(Kind::AddToCart)
+                } else if account && self.pages_left > 0 {
+                    Some(Kind::Account)
                 } else {
                     self.after_browsing()
                 }
             }
-            Kind::AddToCart => self.after_browsing(),
+            Kind::AddToCart | Kind::Address => self.after_browsing(),
             Kind::ViewCart => (buy && !self.truth.is_empty()).then_some(Kind::Checkout),
-            Kind::Checkout => None,
+            Kind::Checkout => (history && self.last_order.is_some()).then_some(Kind::Orders),
+            Kind::Orders => None,
         };
         if let Some(k) = next {
             self.kind = k;

@@ -5,6 +5,7 @@
 //! and seed alone, so two runs give the same bytes.
 
 pub mod colour;
+pub mod data;
 pub mod figures;
 pub mod plot;
 pub mod table;
@@ -164,6 +165,12 @@ pub struct Report {
     /// The scenario's thresholds and how this run did on each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub slo: Vec<crate::slo::Check>,
+    /// The SQL tier, when the scenario has one (`[database]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<data::DatabaseReport>,
+    /// The cache-aside cluster, when the scenario has one (`[cache]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<data::CacheReport>,
     /// The per-second series; in JSON only when asked for (`--series`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<Vec<SecondRow>>,
@@ -238,8 +245,10 @@ impl Report {
             },
             latency_ms: LatencyMs {
                 all: Latency::of(&m.lat_all()),
+                // Kinds the run never requested are left out.
                 by_kind: crate::scenario::Kind::ALL
                     .iter()
+                    .filter(|k| !m.lat_kind[k.index()].is_empty())
                     .map(|k| (k.name().to_string(), Latency::of(&m.lat_kind[k.index()])))
                     .collect(),
             },
@@ -266,6 +275,8 @@ impl Report {
             },
             engine: Engine { events: f.events },
             series: Some(f.series),
+            database: None,
+            cache: None,
             cost: Default::default(),
             slo: Vec::new(),
             wall: Wall::default(),

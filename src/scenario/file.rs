@@ -392,6 +392,9 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
                 (Kind::AddToCart, st.add_to_cart),
                 (Kind::ViewCart, st.view_cart),
                 (Kind::Checkout, st.checkout),
+                (Kind::Account, st.account),
+                (Kind::Orders, st.orders),
+                (Kind::Address, st.address),
             ] {
                 if let Some(d) = v {
                     c.service_time.set(k, d.0);
@@ -512,6 +515,39 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             }
             c.catalog = *v.get_ref();
         }
+        for (v, slot, key) in [
+            (&w.account, &mut c.account, "account"),
+            (&w.address_change, &mut c.address_change, "address_change"),
+            (&w.order_history, &mut c.order_history, "order_history"),
+        ] {
+            if let Some(v) = v {
+                *slot = prob(cx, v, key)?;
+            }
+        }
+        if let Some(v) = &w.popularity {
+            let x = v.get_ref().0;
+            if !(0.0..=4.0).contains(&x) {
+                return Err(cx.at(
+                    v.span(),
+                    format!("popularity = {x}: expected a Zipf exponent from 0 (uniform) to 4"),
+                ));
+            }
+            c.popularity = x;
+        }
+    }
+
+    if let Some(d) = raw.database {
+        s.database = Some(super::data::database(cx, &s, d)?);
+    }
+    if let Some(c) = raw.cache {
+        let span = c.span();
+        if s.database.is_none() {
+            return Err(cx.at(
+                span,
+                "[cache] without [database]: cache-aside sits in front of a database; expected a [database] table too",
+            ));
+        }
+        s.cache = Some(super::data::cache(cx, &s, c.into_inner())?);
     }
 
     for a in raw.timeline.unwrap_or_default() {
@@ -552,7 +588,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
 }
 
 /// One of a fixed set of words.
-fn choice<T: Copy>(
+pub(super) fn choice<T: Copy>(
     cx: &Ctx,
     v: &Spanned<String>,
     key: &str,

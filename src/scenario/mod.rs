@@ -3,10 +3,12 @@
 //! The file format (and its errors) lives in [`file`]; this module is the typed
 //! form the model reads, and the one a program builds by hand (see `examples/`).
 
+mod data;
 pub mod file;
 mod raw;
 mod timeline;
 
+pub use data::{CacheTier, Database, ReadFrom};
 pub use file::{ScenarioError, parse_scenario};
 
 use crate::time::{DAY, Dur, MIN, MS, SEC, US};
@@ -97,7 +99,8 @@ pub struct LoadBalancer {
     pub connect_timeout: Dur,
 }
 
-/// The five request kinds a shopper makes.
+/// The request kinds a shopper makes. The last three (the account page, order
+/// history and an address change) only happen when the workload asks for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Home,
@@ -105,15 +108,21 @@ pub enum Kind {
     AddToCart,
     ViewCart,
     Checkout,
+    Account,
+    Orders,
+    Address,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Home,
         Kind::Product,
         Kind::AddToCart,
         Kind::ViewCart,
         Kind::Checkout,
+        Kind::Account,
+        Kind::Orders,
+        Kind::Address,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -122,7 +131,14 @@ impl Kind {
             Kind::AddToCart => "add_to_cart",
             Kind::ViewCart => "view_cart",
             Kind::Checkout => "checkout",
+            Kind::Account => "account",
+            Kind::Orders => "orders",
+            Kind::Address => "address",
         }
+    }
+    /// Pages that write to the database.
+    pub fn writes(self) -> bool {
+        matches!(self, Kind::Checkout | Kind::Address)
     }
     pub fn index(self) -> usize {
         self as usize
@@ -131,7 +147,7 @@ impl Kind {
 
 /// Mean service time per request kind.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ServiceTimes(pub [Dur; 5]);
+pub struct ServiceTimes(pub [Dur; 8]);
 
 impl ServiceTimes {
     pub fn get(&self, k: Kind) -> Dur {
@@ -208,6 +224,14 @@ pub struct Workload {
     pub checkout: f64,
     /// Distinct products in the catalogue.
     pub catalog: u32,
+    /// Chance a browsing page view is the account page instead.
+    pub account: f64,
+    /// Chance an account page view is followed by an address change.
+    pub address_change: f64,
+    /// Chance a shopper opens order history right after checking out.
+    pub order_history: f64,
+    /// Zipf exponent of product-page popularity (0: uniform).
+    pub popularity: f64,
 }
 
 /// Something the scenario does at a moment of the run.
@@ -232,6 +256,8 @@ pub enum Action {
         batch: Option<u32>,
     },
     KillStorePrimary,
+    /// The database primary fails (its instance, not its AZ).
+    KillDbPrimary,
     SetArrivals {
         value: f64,
     },
@@ -246,16 +272,18 @@ impl Action {
             Action::SetDesired { .. } => "set_desired",
             Action::RollingDeploy { .. } => "rolling_deploy",
             Action::KillStorePrimary => "kill_store_primary",
+            Action::KillDbPrimary => "kill_db_primary",
             Action::SetArrivals { .. } => "set_arrivals",
         }
     }
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "kill_az",
         "restore_az",
         "kill_node",
         "set_desired",
         "rolling_deploy",
         "kill_store_primary",
+        "kill_db_primary",
         "set_arrivals",
     ];
 }
@@ -284,6 +312,10 @@ pub struct Scenario {
     pub slo: Vec<crate::slo::Threshold>,
     /// Prices for the run's cost (`[cost]`).
     pub prices: crate::cost::Prices,
+    /// The SQL tier (`[database]`); without it the shop has no database.
+    pub database: Option<Database>,
+    /// The cache-aside cluster (`[cache]`), in front of the database.
+    pub cache: Option<CacheTier>,
 }
 
 impl Scenario {
@@ -333,6 +365,9 @@ impl Scenario {
                     Dur(5 * MS),
                     Dur(3 * MS),
                     Dur(20 * MS),
+                    Dur(4 * MS),
+                    Dur(4 * MS),
+                    Dur(5 * MS),
                 ]),
                 service_distribution: ServiceDistribution::Exponential,
             },
@@ -356,10 +391,16 @@ impl Scenario {
                 add_to_cart: 0.3,
                 checkout: 0.5,
                 catalog: 5000,
+                account: 0.0,
+                address_change: 0.0,
+                order_history: 0.0,
+                popularity: 1.0,
             },
             timeline: Vec::new(),
             slo: Vec::new(),
             prices: crate::cost::Prices::default(),
+            database: None,
+            cache: None,
         }
     }
 

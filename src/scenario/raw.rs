@@ -139,6 +139,8 @@ pub(super) struct RawFile {
     pub(super) timeline: Option<Vec<Spanned<RawAction>>>,
     pub(super) slo: Option<std::collections::BTreeMap<String, Spanned<RawLimit>>>,
     pub(super) cost: Option<RawCost>,
+    pub(super) database: Option<super::data::RawDatabase>,
+    pub(super) cache: Option<Spanned<super::data::RawCache>>,
 }
 
 #[derive(Deserialize)]
@@ -229,6 +231,9 @@ pub(super) struct RawServiceTimes {
     pub(super) add_to_cart: Option<D>,
     pub(super) view_cart: Option<D>,
     pub(super) checkout: Option<D>,
+    pub(super) account: Option<D>,
+    pub(super) orders: Option<D>,
+    pub(super) address: Option<D>,
 }
 
 #[derive(Deserialize)]
@@ -278,6 +283,10 @@ pub(super) struct RawWorkload {
     pub(super) add_to_cart: Option<Spanned<Num>>,
     pub(super) checkout: Option<Spanned<Num>>,
     pub(super) catalog: Option<Spanned<u32>>,
+    pub(super) account: Option<Spanned<Num>>,
+    pub(super) address_change: Option<Spanned<Num>>,
+    pub(super) order_history: Option<Spanned<Num>>,
+    pub(super) popularity: Option<Spanned<Num>>,
 }
 
 #[derive(Deserialize)]

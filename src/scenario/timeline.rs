@@ -46,6 +46,15 @@ pub(super) fn action(
         "set_desired" | "set_arrivals" => (&["value"], &["value"]),
         "rolling_deploy" => (&["batch"], &[]),
         "kill_store_primary" => (&[], &[]),
+        "kill_db_primary" => {
+            if s.database.is_none() {
+                return Err(cx.at(
+                    name.span(),
+                    "kill_db_primary needs a database: expected a [database] table in the scenario",
+                ));
+            }
+            (&[], &[])
+        }
         other => {
             return Err(cx.at(
                 name.span(),
@@ -138,6 +147,7 @@ pub(super) fn action(
             }
             Action::SetDesired { value: n as u32 }
         }
+        "kill_db_primary" => Action::KillDbPrimary,
         "set_arrivals" => {
             let v = a.value.as_ref().expect("required");
             Action::SetArrivals {

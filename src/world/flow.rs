@@ -3,11 +3,16 @@
 use super::{Event, World};
 use crate::engine::Queue;
 use crate::lb::{LbCookie, Route};
-use crate::node::{Admit, NodeState, ShopperId};
+use crate::node::{NodeState, ShopperId};
+use crate::station::Admit;
 use crate::scenario::{Kind, Strategy};
 use crate::session::cookie::CookieCodec;
 use crate::session::store::StoreAt;
-use crate::shop::{self, Backend, Request, SessionIn};
+use super::data::Visit;
+use crate::db::Database;
+use crate::db::access::DataAt;
+use crate::scenario::Scenario;
+use crate::shop::{self, Backend, Data, Request, SessionIn};
 use crate::time::SimTime;
 use crate::workload::{MAX_FAILURES, Outcome, Shopper};
 
@@ -34,15 +39,12 @@ impl World {
         }
         self.schedule_arrival(q);
         let rng = self.streams.indexed("shopper", self.shopper_seq);
-        self.shopper_seq += 1;
         let mut sh = Shopper::new(rng, &self.sc.workload, self.alive.len());
-        let f = &self.sc.fleet;
-        sh.prepare(
-            &self.sc.workload,
-            f.service_time.get(sh.kind).0,
-            f.service_distribution,
-            false,
-        );
+        if let Some(d) = &self.sc.database {
+            sh.user = 1 + (self.shopper_seq % u64::from(d.users)) as u32;
+        }
+        prepare(&mut sh, &self.sc, self.db.as_ref(), false);
+        self.shopper_seq += 1;
         let s = match self.free.pop() {
             Some(s) => {
                 self.shoppers[s as usize] = Some(sh);
@@ -174,7 +176,7 @@ impl World {
         if let Some(sh) = self.shopper(s) {
             sh.arrived_node = now;
         }
-        match self.fleet.nodes[id as usize].admit(s, now, workers, limit) {
+        match self.fleet.nodes[id as usize].station.admit(s, now, workers, limit) {
             Admit::Start => {
                 self.metrics.queue.enter(now);
                 self.begin_service(now, s, 0, q);
@@ -204,7 +206,21 @@ impl World {
             dur += rtt * (1 + writes);
         }
         let req = sh.req;
-        q.at(now + dur, Event::Done { s, req });
+        let (extra, visit) = self.data_phase(now, s, node_az);
+        let at = now + dur + extra;
+        match visit {
+            Visit::No => q.at(at, Event::Done { s, req }),
+            Visit::To(i) => {
+                let az = self.db.as_ref().expect("visit").instances[i].az;
+                self.shoppers[s as usize].as_mut().expect("active").db_target = Some(i);
+                let inst = i as u8;
+                q.at(at + self.hop(node_az, az), Event::AtDb { s, req, inst });
+            }
+            Visit::Nowhere => {
+                self.outcomes[s as usize] = Outcome::Failed("db_unavailable");
+                q.at(at, Event::Done { s, req });
+            }
+        }
     }
 
     pub(super) fn on_done(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
@@ -219,6 +235,7 @@ impl World {
         if !node.serving_requests() {
             return; // the node died mid-request; the shopper was already told
         }
+        let line = (sh.kind == Kind::Address).then(|| address_line(sh.user, sh.req));
         let request = Request {
             kind: sh.kind,
             item: sh.item,
@@ -226,6 +243,9 @@ impl World {
                 Strategy::Cookie => SessionIn::Cookie(sh.cookie.as_deref()),
                 _ => SessionIn::Sid(sh.sid),
             },
+            user: sh.user,
+            product: sh.product,
+            address: line.as_deref(),
         };
         let sids = &mut self.sids;
         let mut new_sid = || sids.u128();
@@ -241,21 +261,35 @@ impl World {
                 Backend::Sid(&mut at_store)
             }
         };
-        self.outcomes[s as usize] = match shop::handle(request, backend, &mut new_sid) {
-            Ok(r) => {
-                if r.cookie_rejected.is_some() {
-                    self.metrics.cookies_rejected += 1;
+        let mut data = self.db.as_mut().map(|db| DataAt {
+            db,
+            cache: self.cache.as_mut(),
+            now,
+            read: sh.db_target,
+        });
+        let data = data.as_mut().map(|d| d as &mut dyn Data);
+        let outcome = &mut self.outcomes[s as usize];
+        // A failure in the data phase already decided the answer.
+        if !matches!(outcome, Outcome::Failed(_)) {
+            *outcome = match shop::handle(request, backend, data, &mut new_sid) {
+                Ok(r) => {
+                    if r.cookie_rejected.is_some() {
+                        self.metrics.cookies_rejected += 1;
+                    }
+                    Outcome::Ok(r)
                 }
-                Outcome::Ok(r)
-            }
-            Err(shop::Failure::SessionUnavailable) => Outcome::Failed("session_store_unavailable"),
-        };
+                Err(shop::Failure::SessionUnavailable) => {
+                    Outcome::Failed("session_store_unavailable")
+                }
+                Err(shop::Failure::Database) => Outcome::Failed("db_unavailable"),
+            };
+        }
         let lat = &self.sc.region.latency;
         let back = super::hop(lat, node.az, sh.entry_az) + lat.internet.0;
         let arrived = sh.arrived_node;
         self.metrics.queue.leave(now, now - arrived);
         q.at(now + back, Event::AtClient { s, req });
-        if let Some((next, queued_at)) = self.fleet.nodes[id as usize].finish(s) {
+        if let Some((next, queued_at)) = self.fleet.nodes[id as usize].station.finish(s) {
             self.begin_service(now, next, now - queued_at, q);
         }
         self.release(now, s, q);
@@ -324,6 +358,9 @@ impl World {
                 m.response_bytes += header;
                 m.responses_ok += 1;
                 sh.fails = 0;
+                if let Some(db) = &mut self.db {
+                    check_reads(sh, &r, db);
+                }
                 if let Some(sid) = r.set_sid {
                     sh.sid = Some(sid);
                 }
@@ -367,10 +404,9 @@ impl World {
             }
         };
         match next {
-            Some(k) => {
+            Some(_) => {
                 let think = sh.think(w);
-                let f = &self.sc.fleet;
-                sh.prepare(w, f.service_time.get(k).0, f.service_distribution, retry);
+                prepare(sh, &self.sc, self.db.as_ref(), retry);
                 self.send(s, now + think, q);
             }
             None => {
@@ -379,5 +415,53 @@ impl World {
                 self.free.push(s);
             }
         }
+    }
+}
+
+/// Draws the shopper's next request: its service demand, its item (unless a
+/// retry), and with a database the product a product page shows.
+fn prepare(sh: &mut Shopper, sc: &Scenario, db: Option<&Database>, retry: bool) {
+    let f = &sc.fleet;
+    sh.prepare(&sc.workload, f.service_time.get(sh.kind).0, f.service_distribution, retry);
+    sh.db_target = None;
+    if let Some(db) = db
+        && !retry
+    {
+        sh.product = (sh.kind == Kind::Product).then(|| db.popular_product(sh.rng.unit()));
+    }
+}
+
+/// The address an address change sets: unique per user and request.
+fn address_line(user: u32, req: u32) -> String {
+    format!("{req} Harbour Road, flat {user}")
+}
+
+/// Compares what a data page showed with what the shopper knows it wrote:
+/// an order just placed missing from history, or an old address, is a stale read.
+fn check_reads(sh: &mut Shopper, r: &shop::Response, db: &mut Database) {
+    match sh.kind {
+        Kind::Checkout => {
+            if r.order_id.is_some() {
+                sh.last_order = r.order_id;
+            }
+        }
+        Kind::Address => sh.address = Some(address_line(sh.user, sh.req)),
+        Kind::Orders => {
+            if let (Some(o), Some(list)) = (sh.last_order, &r.orders)
+                && !list.contains(&o)
+            {
+                db.stats.stale_reads += 1;
+                db.stats.stale_order_reads += 1;
+            }
+        }
+        Kind::Account => {
+            if let (Some(a), Some(acc)) = (&sh.address, &r.account)
+                && !acc.addresses.contains(a)
+            {
+                db.stats.stale_reads += 1;
+                db.stats.stale_account_reads += 1;
+            }
+        }
+        _ => {}
     }
 }

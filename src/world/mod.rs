@@ -4,6 +4,7 @@
 //! wake-ups it wants; it never reads a clock or touches I/O. The request path
 //! lives in [`flow`], faults and fleet operations in [`ops`].
 
+mod data;
 mod flow;
 mod ops;
 
@@ -16,6 +17,8 @@ use crate::report::{Fault, LogEvent};
 use crate::rng::{Rng, Streams};
 use crate::scenario::{AzIx, Latency, Scenario, Strategy};
 use crate::session::cookie::CookieCodec;
+use crate::cache::Cache;
+use crate::db::Database;
 use crate::session::store::Store;
 use crate::time::{SEC, SimTime};
 use crate::workload::{Outcome, Shopper};
@@ -72,6 +75,26 @@ pub enum Event {
     },
     /// One simulated second passed: close a row of the series.
     Tick,
+    /// A shopper's query reaches database instance `inst`.
+    AtDb {
+        s: ShopperId,
+        req: u32,
+        inst: u8,
+    },
+    /// The instance finished the query.
+    DbDone {
+        s: ShopperId,
+        req: u32,
+        inst: u8,
+    },
+    /// The database's failover completes (if `epoch` is still current).
+    DbPromote {
+        epoch: u32,
+    },
+    /// A replacement standby is ready (if `epoch` is still current).
+    DbStandby {
+        epoch: u32,
+    },
 }
 
 pub struct World {
@@ -83,6 +106,9 @@ pub struct World {
     pub lb: LoadBalancer,
     pub fleet: Fleet,
     pub store: Store,
+    /// The SQL tier, when the scenario has one.
+    pub db: Option<Database>,
+    pub cache: Option<Cache>,
     codec: CookieCodec,
     shoppers: Vec<Option<Shopper>>,
     /// How each shopper's request in flight ended, by shopper index; kept
@@ -114,7 +140,16 @@ impl World {
         };
         let codec = CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..]));
         let st = &sc.sessions.store;
+        let w = &sc.workload;
+        let db = sc.database.as_ref().map(|d| {
+            // In-memory SQLite with the bundled library: failing here means
+            // the process is out of memory, not a problem with the scenario.
+            Database::new(d, w.catalog, w.popularity, &streams).expect("an in-memory SQLite database")
+        });
+        let cache = sc.cache.as_ref().map(|c| Cache::new(&c.nodes, c.ttl.0));
         World {
+            db,
+            cache,
             strategy,
             sticky_lb: sc.sticky_lb(strategy),
             alive: vec![true; sc.region.azs.len()],
@@ -257,6 +292,10 @@ impl Model for World {
                 }
             }
             Event::Action { index } => self.on_action(now, index as usize, q),
+            Event::AtDb { s, req, inst } => self.on_at_db(now, s, req, inst.into(), q),
+            Event::DbDone { s, req, inst } => self.on_db_done(now, s, req, inst.into(), q),
+            Event::DbPromote { epoch } => self.on_db_promote(now, epoch, q),
+            Event::DbStandby { epoch } => self.on_db_standby(now, epoch),
             Event::Tick => {
                 let t = (now / SEC) as u32;
                 let nodes = self.nodes_per_az();

@@ -182,7 +182,7 @@ impl World {
         node.state = NodeState::Terminated;
         node.sessions = Default::default();
         let az = node.az;
-        let inflight = node.take_in_flight();
+        let inflight = node.station.take_in_flight();
         self.lb.remove(id);
         for s in inflight {
             self.metrics.queue.drop_one(now);
@@ -218,7 +218,7 @@ impl World {
         node.fault.get_or_insert(fault);
         node.sessions = Default::default();
         let az = node.az;
-        let inflight = node.take_in_flight();
+        let inflight = node.station.take_in_flight();
         for s in inflight {
             self.metrics.queue.drop_one(now);
             let entry = self.shopper(s).map_or(0, |sh| sh.entry_az);
@@ -295,11 +295,13 @@ impl World {
                 if self.store.primary_az() == Some(az) {
                     self.kill_store_primary(now, f, q);
                 }
+                self.kill_data_az(now, az, q);
                 self.reconcile(now, q, Some(f));
             }
             Action::RestoreAz { az } => {
                 self.note(now, name, self.az_name(az));
                 self.alive[az] = true;
+                self.restore_data_az(now, az);
                 self.reconcile(now, q, None);
             }
             Action::KillNode { az, count } => {
@@ -355,6 +357,11 @@ impl World {
                 self.note(now, name, az);
                 let f = self.new_fault(now, name);
                 self.kill_store_primary(now, f, q);
+            }
+            Action::KillDbPrimary => {
+                self.note(now, name, String::new());
+                self.new_fault(now, name);
+                self.kill_db_primary(now, q);
             }
             Action::SetArrivals { value } => {
                 self.note(now, name, format!("{value}/s"));

@@ -1,0 +1,174 @@
+//! The cache cluster (ElastiCache-like, in the memcached style): nodes in AZs,
+//! keys spread over them by hash, values with a TTL, no replication. A node
+//! lost with its AZ takes its keys with it; a request whose key lives on a
+//! dead node goes to the database.
+
+use crate::scenario::AzIx;
+use crate::session::OrderedMap;
+use crate::time::SimTime;
+
+/// What the shop caches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Featured,
+    Product(u32),
+    Account(u32),
+}
+
+impl Key {
+    /// Spreads keys over nodes (a fixed mix, so placement is reproducible).
+    fn slot(self, nodes: usize) -> usize {
+        let x = match self {
+            Key::Featured => 0x9e37_79b9_7f4a_7c15,
+            Key::Product(p) => 1 ^ (u64::from(p) << 8),
+            Key::Account(u) => 2 ^ (u64::from(u) << 8),
+        };
+        let h = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        ((h ^ (h >> 33)) % nodes as u64) as usize
+    }
+}
+
+#[derive(Debug)]
+pub struct CacheNode {
+    pub az: AzIx,
+    pub alive: bool,
+    map: OrderedMap<Key, (Vec<u8>, SimTime)>,
+}
+
+/// Counters the report shows under `cache`.
+#[derive(Debug, Default, Clone)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub sets: u64,
+    pub invalidations: u64,
+    /// Keys dropped when their node died.
+    pub keys_lost: u64,
+    /// Lookups whose node was dead.
+    pub unavailable: u64,
+}
+
+#[derive(Debug)]
+pub struct Cache {
+    pub nodes: Vec<CacheNode>,
+    ttl: u64,
+    pub stats: CacheStats,
+}
+
+impl Cache {
+    pub fn new(azs: &[AzIx], ttl: u64) -> Cache {
+        Cache {
+            nodes: azs
+                .iter()
+                .map(|&az| CacheNode {
+                    az,
+                    alive: true,
+                    map: OrderedMap::default(),
+                })
+                .collect(),
+            ttl,
+            stats: CacheStats::default(),
+        }
+    }
+
+    /// The node holding `key`.
+    pub fn node_of(&self, key: Key) -> usize {
+        key.slot(self.nodes.len())
+    }
+
+    /// Whether `key` would hit at `now` (None: its node is dead). Counts nothing.
+    pub fn peek(&self, key: Key, now: SimTime) -> Option<bool> {
+        let n = &self.nodes[self.node_of(key)];
+        n.alive
+            .then(|| n.map.get(&key).is_some_and(|(_, exp)| *exp > now))
+    }
+
+    /// The cached value, if fresh; counts a hit or a miss.
+    pub fn get(&mut self, key: Key, now: SimTime) -> Option<&[u8]> {
+        let i = self.node_of(key);
+        let n = &mut self.nodes[i];
+        if !n.alive {
+            self.stats.unavailable += 1;
+            return None;
+        }
+        match n.map.get(&key) {
+            Some((v, exp)) if *exp > now => {
+                self.stats.hits += 1;
+                Some(v)
+            }
+            _ => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Stores `value` for the TTL (cache-aside fills after a miss).
+    pub fn set(&mut self, key: Key, value: Vec<u8>, now: SimTime) {
+        let i = self.node_of(key);
+        let ttl = self.ttl;
+        let n = &mut self.nodes[i];
+        if n.alive {
+            n.map.insert(key, (value, now + ttl));
+            self.stats.sets += 1;
+        }
+    }
+
+    /// Drops `key` after a write changed what it holds.
+    pub fn invalidate(&mut self, key: Key) {
+        let i = self.node_of(key);
+        if self.nodes[i].map.swap_remove(&key).is_some() {
+            self.stats.invalidations += 1;
+        }
+    }
+
+    /// Nodes in `az` lose power and everything they held.
+    pub fn kill_az(&mut self, az: AzIx) {
+        for n in self.nodes.iter_mut().filter(|n| n.az == az && n.alive) {
+            n.alive = false;
+            self.stats.keys_lost += n.map.len() as u64;
+            n.map = OrderedMap::default();
+        }
+    }
+
+    /// Nodes in `az` come back, empty.
+    pub fn restore_az(&mut self, az: AzIx) {
+        for n in self.nodes.iter_mut().filter(|n| n.az == az) {
+            n.alive = true;
+        }
+    }
+
+    /// Cached keys across live nodes.
+    pub fn keys(&self) -> usize {
+        self.nodes.iter().map(|n| n.map.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_invalidation_and_az_loss() {
+        let mut c = Cache::new(&[0, 1], 100);
+        let k = Key::Product(7);
+        assert!(c.get(k, 0).is_none());
+        c.set(k, b"v".to_vec(), 0);
+        assert_eq!(c.peek(k, 50), Some(true));
+        assert_eq!(c.get(k, 50), Some(&b"v"[..]));
+        assert!(c.get(k, 100).is_none(), "expired at the TTL");
+        c.set(k, b"v".to_vec(), 100);
+        c.invalidate(k);
+        assert!(c.get(k, 101).is_none());
+        for p in 0..100 {
+            c.set(Key::Product(p), vec![1], 200);
+        }
+        let on_a = c.nodes[0].map.len() as u64;
+        assert!(on_a > 20 && on_a < 80, "keys spread over nodes: {on_a}");
+        c.kill_az(0);
+        assert_eq!(c.stats.keys_lost, on_a);
+        let dead = (0..100).find(|&p| c.node_of(Key::Product(p)) == 0).unwrap();
+        assert_eq!(c.peek(Key::Product(dead), 201), None);
+        assert_eq!(c.keys() as u64, 100 - on_a);
+    }
+}

@@ -1,0 +1,550 @@
+//! The SQL tier: an RDS-like primary, a synchronous Multi-AZ standby and
+//! asynchronous read replicas, each a real SQLite database.
+//!
+//! Commits go to the primary and, before they are acknowledged, to the
+//! standby. Every commit is kept in a change log; each replica applies it when
+//! its drawn lag has passed (lazily, the next time anyone touches the replica,
+//! like the session store's stream). Failover promotes the standby, which has
+//! every acknowledged commit; without one it promotes the most advanced live
+//! replica, and the commits it never received are lost, counted.
+//!
+//! SQL here is the truth of the data; how long queries take in simulated time
+//! is the world's business (each instance is a [`Station`]).
+
+pub mod access;
+pub mod sql;
+
+use crate::rng::{Rng, Streams};
+use crate::scenario::{AzIx, ReadFrom};
+use crate::node::ShopperId;
+use crate::station::Station;
+use crate::time::SimTime;
+use crate::workload::draw_service;
+use hdrhistogram::Histogram;
+use rusqlite::Connection;
+use sql::Stmt;
+use std::collections::VecDeque;
+use std::path::Path;
+
+/// Index of an instance in [`Database::instances`].
+pub type DbIx = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Primary,
+    Standby,
+    Replica,
+    /// A former primary, replaced by a promotion.
+    Retired,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Standby => "standby",
+            Role::Replica => "replica",
+            Role::Retired => "retired",
+        }
+    }
+}
+
+pub struct Instance {
+    /// Named at creation (`primary`, `standby`, `replica-1`, `standby-2` …).
+    pub name: String,
+    pub role: Role,
+    pub az: AzIx,
+    pub alive: bool,
+    conn: Connection,
+    /// Log entries applied.
+    applied: usize,
+    /// When each log entry after `applied` reaches this copy.
+    due: VecDeque<SimTime>,
+    /// Queries by shopper and request number: a shopper whose node died may
+    /// have moved on while its query still waits here.
+    pub station: Station<(ShopperId, u32)>,
+    service: Rng,
+    pub queries: u64,
+    pub reads: u64,
+    pub commits: u64,
+    /// Worker time spent on queries, and time queries waited for a worker.
+    pub busy_ns: u64,
+    pub waited_ns: u64,
+}
+
+/// A committed change, as shipped to the copies.
+struct Change {
+    at: SimTime,
+    stmts: Vec<Stmt>,
+    orders: u64,
+}
+
+/// Whether the tier takes writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbState {
+    Up,
+    /// The primary is lost; a promotion is due at `until`.
+    FailingOver { until: SimTime },
+    /// No primary and nothing to promote.
+    Down,
+}
+
+/// Why the tier could not serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DbError {
+    #[error("the database instance is unreachable")]
+    Unavailable,
+    #[error("SQLite: {0}")]
+    Sql(String),
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        DbError::Sql(e.to_string())
+    }
+}
+
+/// Counters the report shows under `database`.
+#[derive(Debug, Default, Clone)]
+pub struct DbStats {
+    pub stale_reads: u64,
+    /// Order history without the order the shopper just placed.
+    pub stale_order_reads: u64,
+    /// The account page with an address older than the one the shopper set.
+    pub stale_account_reads: u64,
+    pub failed_writes: u64,
+    pub failed_reads: u64,
+    pub orders_committed: u64,
+    pub orders_lost: u64,
+    pub commits_lost: u64,
+    pub failovers: u64,
+    /// Time without a primary taking writes.
+    pub write_outage_ns: u64,
+}
+
+pub struct Database {
+    pub cfg: crate::scenario::Database,
+    pub instances: Vec<Instance>,
+    log: Vec<Change>,
+    primary: Option<DbIx>,
+    pub state: DbState,
+    /// Bumped on each failover and standby loss, so stale wake-ups are ignored.
+    pub epoch: u32,
+    down_since: Option<SimTime>,
+    rr: usize,
+    lag: Rng,
+    streams: Streams,
+    /// Replica lag of each applied change, in microseconds.
+    pub lag_us: Histogram<u64>,
+    pub stats: DbStats,
+    /// Cumulative product-page popularity (Zipf over the catalogue).
+    popularity: Vec<f64>,
+}
+
+/// A completed failover.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Promotion {
+    pub name: String,
+    /// The role it had: standby, or replica (which may lose commits).
+    pub was: Role,
+    pub az: AzIx,
+    pub commits_lost: u64,
+    pub orders_lost: u64,
+}
+
+/// A follow-up the world must schedule after a fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    Promote { at: SimTime, epoch: u32 },
+    NewStandby { at: SimTime, epoch: u32 },
+}
+
+impl Database {
+    /// Creates every instance with the seed data; `catalog` products, Zipf
+    /// exponent `popularity` for product pages.
+    pub fn new(
+        cfg: &crate::scenario::Database,
+        catalog: u32,
+        popularity: f64,
+        streams: &Streams,
+    ) -> Result<Database, DbError> {
+        let primary = Connection::open_in_memory()?;
+        sql::create(&primary, cfg.users, catalog, &mut streams.stream("db_seed"))?;
+        let mut db = Database {
+            cfg: cfg.clone(),
+            instances: Vec::new(),
+            log: Vec::new(),
+            primary: Some(0),
+            state: DbState::Up,
+            epoch: 0,
+            down_since: None,
+            rr: 0,
+            lag: streams.stream("db_lag"),
+            streams: streams.clone(),
+            // Bounded, so saturating_record clamps rather than drops: up to an hour.
+            lag_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
+            stats: DbStats::default(),
+            popularity: zipf(catalog, popularity),
+        };
+        db.push("primary".into(), Role::Primary, cfg.primary_az, primary);
+        if let Some(az) = cfg.standby_az {
+            db.copy("standby".into(), Role::Standby, az)?;
+        }
+        for (i, &az) in cfg.replicas.iter().enumerate() {
+            db.copy(format!("replica-{}", i + 1), Role::Replica, az)?;
+        }
+        Ok(db)
+    }
+
+    fn push(&mut self, name: String, role: Role, az: AzIx, conn: Connection) {
+        let i = self.instances.len() as u64;
+        self.instances.push(Instance {
+            name,
+            role,
+            az,
+            alive: true,
+            conn,
+            applied: self.log.len(),
+            due: VecDeque::new(),
+            station: Station::default(),
+            service: self.streams.indexed("db_service", i),
+            queries: 0,
+            reads: 0,
+            commits: 0,
+            busy_ns: 0,
+            waited_ns: 0,
+        });
+    }
+
+    /// A new instance holding a copy of the primary's data (SQLite's backup API).
+    fn copy(&mut self, name: String, role: Role, az: AzIx) -> Result<DbIx, DbError> {
+        let p = self.primary.ok_or(DbError::Unavailable)?;
+        let mut conn = Connection::open_in_memory()?;
+        rusqlite::backup::Backup::new(&self.instances[p].conn, &mut conn)?.run_to_completion(
+            1 << 16,
+            std::time::Duration::ZERO,
+            None,
+        )?;
+        self.push(name, role, az, conn);
+        Ok(self.instances.len() - 1)
+    }
+
+    pub fn primary(&self) -> Option<DbIx> {
+        self.primary
+    }
+
+    pub fn standby(&self) -> Option<DbIx> {
+        self.instances.iter().position(|i| i.role == Role::Standby)
+    }
+
+    /// The instance a read goes to now.
+    pub fn read_target(&mut self) -> Option<DbIx> {
+        if self.cfg.read_from == ReadFrom::Replicas {
+            let live: Vec<DbIx> = (0..self.instances.len())
+                .filter(|&i| self.instances[i].role == Role::Replica && self.instances[i].alive)
+                .collect();
+            if !live.is_empty() {
+                self.rr = self.rr.wrapping_add(1);
+                return Some(live[self.rr % live.len()]);
+            }
+        }
+        self.primary
+    }
+
+    /// A product id for a product page, by popularity.
+    pub fn popular_product(&self, u: f64) -> u32 {
+        self.popularity.partition_point(|&c| c < u).min(self.popularity.len() - 1) as u32
+    }
+
+    /// Instance `i` starts a query with mean `mean_ns` after it waited
+    /// `waited` for a worker; returns how long the query takes.
+    pub fn service(&mut self, i: DbIx, mean_ns: u64, waited: u64) -> u64 {
+        let inst = &mut self.instances[i];
+        let t = draw_service(&mut inst.service, mean_ns, crate::scenario::ServiceDistribution::Exponential);
+        inst.busy_ns += t;
+        inst.waited_ns += waited;
+        t
+    }
+
+    /// Applies every change that has reached instance `i` by `now`.
+    fn catch_up(&mut self, i: DbIx, now: SimTime) -> Result<(), DbError> {
+        let inst = &mut self.instances[i];
+        while inst.due.front().is_some_and(|&t| t <= now) {
+            let t = inst.due.pop_front().expect("front");
+            let c = &self.log[inst.applied];
+            sql::apply(&inst.conn, &c.stmts)?;
+            inst.applied += 1;
+            self.lag_us.saturating_record((t - c.at) / 1_000);
+        }
+        Ok(())
+    }
+
+    /// A live instance's connection for a read at `now`, caught up to `now`.
+    pub fn reader(&mut self, i: DbIx, now: SimTime) -> Result<&Connection, DbError> {
+        if !self.instances.get(i).is_some_and(|x| x.alive && x.role != Role::Retired) {
+            return Err(DbError::Unavailable);
+        }
+        self.catch_up(i, now)?;
+        let inst = &mut self.instances[i];
+        inst.reads += 1;
+        Ok(&inst.conn)
+    }
+
+    /// The primary's connection, if it takes writes now.
+    pub fn writer(&self) -> Result<&Connection, DbError> {
+        match (self.state, self.primary) {
+            (DbState::Up, Some(p)) if self.instances[p].alive => Ok(&self.instances[p].conn),
+            _ => Err(DbError::Unavailable),
+        }
+    }
+
+    /// Commits `stmts` (holding `orders` new orders) on the primary and the
+    /// standby, and ships them to the replicas.
+    pub fn commit(&mut self, now: SimTime, stmts: Vec<Stmt>, orders: u64) -> Result<(), DbError> {
+        let p = match self.writer() {
+            Ok(_) => self.primary.expect("writer"),
+            Err(e) => {
+                self.stats.failed_writes += 1;
+                return Err(e);
+            }
+        };
+        sql::apply(&self.instances[p].conn, &stmts)?;
+        self.instances[p].commits += 1;
+        self.instances[p].applied += 1;
+        self.stats.orders_committed += orders;
+        let mean = self.cfg.replica_lag.0;
+        let dist = self.cfg.replica_lag_distribution;
+        for i in 0..self.instances.len() {
+            let inst = &mut self.instances[i];
+            match inst.role {
+                // Synchronous: applied before the commit is acknowledged. A
+                // dead standby catches up when it returns.
+                Role::Standby if inst.alive && inst.due.is_empty() => {
+                    sql::apply(&inst.conn, &stmts)?;
+                    inst.applied += 1;
+                }
+                Role::Standby => inst.due.push_back(now),
+                Role::Replica => {
+                    // In order: a change never overtakes the one before it.
+                    let t = now + draw_service(&mut self.lag, mean, dist);
+                    let t = t.max(inst.due.back().copied().unwrap_or(0));
+                    inst.due.push_back(t);
+                }
+                Role::Primary | Role::Retired => {}
+            }
+        }
+        self.log.push(Change {
+            at: now,
+            stmts,
+            orders,
+        });
+        Ok(())
+    }
+
+    /// Instance `i` stops (its AZ died, or it was killed). Returns what to schedule.
+    pub fn kill(&mut self, i: DbIx, now: SimTime) -> Vec<Wake> {
+        let inst = &mut self.instances[i];
+        if !inst.alive {
+            return Vec::new();
+        }
+        inst.alive = false;
+        inst.station.take_in_flight();
+        match inst.role {
+            Role::Primary => {
+                self.epoch += 1;
+                self.down_since.get_or_insert(now);
+                let until = now + self.cfg.failover_time.0;
+                self.state = DbState::FailingOver { until };
+                vec![Wake::Promote {
+                    at: until,
+                    epoch: self.epoch,
+                }]
+            }
+            Role::Standby => {
+                inst.role = Role::Retired;
+                self.epoch += 1;
+                vec![Wake::NewStandby {
+                    at: now + self.cfg.standby_rebuild.0,
+                    epoch: self.epoch,
+                }]
+            }
+            Role::Replica | Role::Retired => Vec::new(),
+        }
+    }
+
+    /// Shoppers whose queries were running or waiting on instance `i`.
+    pub fn in_flight(&self, i: DbIx) -> Vec<(ShopperId, u32)> {
+        let st = &self.instances[i].station;
+        st.serving.iter().copied().chain(st.queue.iter().map(|(s, _)| *s)).collect()
+    }
+
+    /// Promotes a copy to primary, if failover `epoch` is still current.
+    /// Returns what happened (None inside: nothing to promote) and what to
+    /// schedule next.
+    pub fn promote(&mut self, now: SimTime, epoch: u32) -> Option<(Option<Promotion>, Vec<Wake>)> {
+        if epoch != self.epoch || !matches!(self.state, DbState::FailingOver { .. }) {
+            return None;
+        }
+        let old = self.primary.take();
+        if let Some(o) = old {
+            self.instances[o].role = Role::Retired;
+        }
+        let standby = self.standby().filter(|&s| self.instances[s].alive);
+        let chosen = match standby {
+            Some(s) => Some(s),
+            None => {
+                // The most advanced live replica, once it has applied what reached it.
+                let live: Vec<DbIx> = (0..self.instances.len())
+                    .filter(|&i| self.instances[i].role == Role::Replica && self.instances[i].alive)
+                    .collect();
+                for &i in &live {
+                    let _ = self.catch_up(i, now);
+                }
+                live.into_iter().max_by_key(|&i| (self.instances[i].applied, std::cmp::Reverse(i)))
+            }
+        };
+        let Some(c) = chosen else {
+            self.state = DbState::Down;
+            return Some((None, Vec::new()));
+        };
+        let applied = self.instances[c].applied;
+        let lost = &self.log[applied..];
+        let (orders, commits) = (lost.iter().map(|x| x.orders).sum::<u64>(), lost.len() as u64);
+        self.stats.orders_lost += orders;
+        self.stats.commits_lost += commits;
+        self.log.truncate(applied);
+        for inst in &mut self.instances {
+            // Copies behind the new primary forget the lost changes they had queued.
+            let keep = applied.saturating_sub(inst.applied);
+            inst.due.truncate(keep);
+        }
+        let inst = &mut self.instances[c];
+        let was = inst.role;
+        inst.role = Role::Primary;
+        inst.due.clear();
+        self.primary = Some(c);
+        self.state = DbState::Up;
+        self.stats.failovers += 1;
+        if let Some(t) = self.down_since.take() {
+            self.stats.write_outage_ns += now - t;
+        }
+        self.epoch += 1;
+        let p = Promotion {
+            name: inst.name.clone(),
+            was,
+            az: inst.az,
+            commits_lost: commits,
+            orders_lost: orders,
+        };
+        Some((
+            Some(p),
+            vec![Wake::NewStandby {
+                at: now + self.cfg.standby_rebuild.0,
+                epoch: self.epoch,
+            }],
+        ))
+    }
+
+    /// Creates a new standby in a live AZ other than the primary's, if wake-up
+    /// `epoch` is still current and there is no standby. Returns its name.
+    pub fn new_standby(&mut self, epoch: u32, alive_azs: &[bool]) -> Option<String> {
+        if epoch != self.epoch || self.standby().is_some() || self.cfg.standby_az.is_none() {
+            return None;
+        }
+        let p = self.primary?;
+        let paz = self.instances[p].az;
+        let n = alive_azs.len();
+        let az = (1..n).map(|k| (paz + k) % n).find(|&a| alive_azs[a])?;
+        let name = format!("standby-{}", self.instances.len());
+        self.copy(name.clone(), Role::Standby, az).ok()?;
+        Some(name)
+    }
+
+    /// The AZ is back: its replicas (and a standby, or an unreplaced primary)
+    /// start again and catch up on what they missed.
+    pub fn restore_az(&mut self, az: AzIx, now: SimTime) {
+        for i in 0..self.instances.len() {
+            let inst = &mut self.instances[i];
+            if inst.az != az || inst.alive || inst.role == Role::Retired {
+                continue;
+            }
+            if inst.role == Role::Primary && self.state != DbState::Down {
+                continue; // a promotion is under way and will replace it
+            }
+            inst.alive = true;
+            if inst.role == Role::Primary {
+                self.state = DbState::Up;
+                if let Some(t) = self.down_since.take() {
+                    self.stats.write_outage_ns += now - t;
+                }
+            }
+            for t in inst.due.iter_mut() {
+                *t = (*t).max(now);
+            }
+            let _ = self.catch_up(i, now);
+        }
+    }
+
+    /// Ends the run at `now`: copies catch up on what has reached them, and an
+    /// outage still open is counted to the end.
+    pub fn finish(&mut self, now: SimTime) {
+        for i in 0..self.instances.len() {
+            if self.instances[i].alive {
+                let _ = self.catch_up(i, now);
+            }
+        }
+        if let Some(t) = self.down_since.take() {
+            self.stats.write_outage_ns += now - t;
+        }
+    }
+
+    /// Orders held by the current primary (or by no one).
+    pub fn orders_in_primary(&self) -> u64 {
+        self.primary
+            .and_then(|p| sql::count(&self.instances[p].conn, "orders").ok())
+            .unwrap_or(0)
+    }
+
+    /// Writes each instance to `dir` as a SQLite file named by its final role:
+    /// `primary.db`, `standby.db`, `replica-N.db`; retired ones as `retired-N.db`.
+    pub fn export(&self, dir: &Path) -> Result<Vec<String>, DbError> {
+        std::fs::create_dir_all(dir).map_err(|e| DbError::Sql(format!("{}: {e}", dir.display())))?;
+        let mut names = Vec::new();
+        let (mut replicas, mut retired) = (0, 0);
+        for inst in &self.instances {
+            let file = match inst.role {
+                Role::Primary => "primary.db".to_string(),
+                Role::Standby => "standby.db".to_string(),
+                Role::Replica => {
+                    replicas += 1;
+                    format!("replica-{replicas}.db")
+                }
+                Role::Retired => {
+                    retired += 1;
+                    format!("retired-{retired}.db")
+                }
+            };
+            let path = dir.join(&file);
+            let _ = std::fs::remove_file(&path);
+            inst.conn.backup(rusqlite::MAIN_DB, &path, None)?;
+            names.push(file);
+        }
+        Ok(names)
+    }
+}
+
+/// Cumulative Zipf(s) probabilities over `n` ranks.
+fn zipf(n: u32, s: f64) -> Vec<f64> {
+    let w: Vec<f64> = (1..=n.max(1)).map(|k| 1.0 / f64::from(k).powf(s)).collect();
+    let total: f64 = w.iter().sum();
+    let mut acc = 0.0;
+    w.iter()
+        .map(|x| {
+            acc += x / total;
+            acc
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
