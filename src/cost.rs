@@ -17,8 +17,12 @@ pub struct Prices {
     pub lb_hourly: f64,
     /// One load balancer capacity unit per hour (ALB LCU).
     pub lcu_hourly: f64,
-    /// One session store node per hour (ElastiCache cache.m5.large).
+    /// One session store node per hour (ElastiCache cache.m5.large); cache
+    /// nodes (`[cache]`) are priced the same.
     pub store_node_hourly: f64,
+    /// One database instance per hour (RDS for MySQL db.m5.large, single-AZ;
+    /// a Multi-AZ standby and each read replica are billed as instances).
+    pub db_instance_hourly: f64,
 }
 
 impl Default for Prices {
@@ -28,6 +32,7 @@ impl Default for Prices {
             lb_hourly: 0.0225,
             lcu_hourly: 0.008,
             store_node_hourly: 0.156,
+            db_instance_hourly: 0.171,
         }
     }
 }
@@ -47,6 +52,8 @@ pub struct Cost {
     pub fleet_per_hour: f64,
     pub lb_per_hour: f64,
     pub store_per_hour: f64,
+    /// Database instances and cache nodes (0 without a data tier).
+    pub data_per_hour: f64,
     pub total_per_hour: f64,
 }
 
@@ -54,16 +61,29 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-/// Prices a finished run. `store_nodes` is the session store's size for the
-/// strategy (primary plus replica for `store`, none otherwise); `connections`
-/// the new client connections (one per shopper's visit).
-pub fn price(
-    p: &Prices,
-    r: &Report,
-    store_nodes: u32,
-    connections: u64,
-    node_seconds: f64,
-) -> Cost {
+/// What a run used, besides the report's own figures.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    /// The session store's size for the strategy (primary plus replica for
+    /// `store`, none otherwise).
+    pub store_nodes: u32,
+    /// New client connections (one per shopper's visit).
+    pub connections: u64,
+    /// App node-seconds running.
+    pub node_seconds: f64,
+    /// Database instances (primary, standby, replicas) and cache nodes.
+    pub db_instances: u32,
+    pub cache_nodes: u32,
+}
+
+/// Prices a finished run.
+pub fn price(p: &Prices, r: &Report, u: Usage) -> Cost {
+    let Usage {
+        store_nodes,
+        connections,
+        node_seconds,
+        ..
+    } = u;
     let hours = (r.simulated_seconds / 3600.0).max(f64::MIN_POSITIVE);
     let node_hours = node_seconds / 3600.0;
     let bytes = (r.bytes.request_mean * r.requests.total as f64)
@@ -74,13 +94,16 @@ pub fn price(
     let fleet = node_hours * p.node_hourly / hours;
     let lb = p.lb_hourly + lcus * p.lcu_hourly;
     let store = f64::from(store_nodes) * p.store_node_hourly;
+    let data = f64::from(u.db_instances) * p.db_instance_hourly
+        + f64::from(u.cache_nodes) * p.store_node_hourly;
     Cost {
         currency: "USD",
         node_hours: round4(node_hours),
         fleet_per_hour: round4(fleet),
         lb_per_hour: round4(lb),
         store_per_hour: round4(store),
-        total_per_hour: round4(fleet + lb + store),
+        data_per_hour: round4(data),
+        total_per_hour: round4(fleet + lb + store + data),
     }
 }
 
@@ -94,7 +117,12 @@ mod tests {
             simulated_seconds: 3600.0,
             ..Default::default()
         };
-        let c = price(&Prices::default(), &r, 2, 0, 6.0 * 3600.0);
+        let u = Usage {
+            store_nodes: 2,
+            node_seconds: 6.0 * 3600.0,
+            ..Default::default()
+        };
+        let c = price(&Prices::default(), &r, u);
         assert_eq!(c.node_hours, 6.0);
         assert!((c.fleet_per_hour - 0.576).abs() < 1e-9);
         assert!((c.store_per_hour - 0.312).abs() < 1e-9);
@@ -109,7 +137,14 @@ mod tests {
             ..Default::default()
         };
         // 50 new connections a second: 2 LCUs.
-        let c = price(&Prices::default(), &r, 0, 5_000, 0.0);
+        let u = Usage {
+            connections: 5_000,
+            db_instances: 2,
+            cache_nodes: 1,
+            ..Default::default()
+        };
+        let c = price(&Prices::default(), &r, u);
+        assert!((c.data_per_hour - (2.0 * 0.171 + 0.156)).abs() < 1e-9);
         assert!((c.lb_per_hour - (0.0225 + 2.0 * 0.008)).abs() < 1e-9);
     }
 }

@@ -72,13 +72,16 @@ fn run_full(
         Strategy::Store => 1 + u32::from(sc.sessions.store.replica_az.is_some()),
         _ => 0,
     };
-    report.cost = crate::cost::price(
-        &sc.prices,
-        &report,
+    let usage = crate::cost::Usage {
         store_nodes,
-        w.metrics.started,
+        connections: w.metrics.started,
         node_seconds,
-    );
+        db_instances: sc.database.as_ref().map_or(0, |d| {
+            1 + u32::from(d.standby_az.is_some()) + d.replicas.len() as u32
+        }),
+        cache_nodes: sc.cache.as_ref().map_or(0, |c| c.nodes.len() as u32),
+    };
+    report.cost = crate::cost::price(&sc.prices, &report, usage);
     let secs = end as f64 / 1e9;
     report.database = w.db.as_ref().map(|d| DatabaseReport::of(d, &sc.region.azs, secs));
     report.cache = w.cache.as_ref().map(|c| CacheReport::of(c, &sc.region.azs));

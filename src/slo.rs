@@ -7,7 +7,7 @@
 //! figures are the ones the comparison table shows (`report::figures`).
 
 use crate::report::Report;
-use crate::report::figures::{self, FIGURES};
+use crate::report::figures;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl Threshold {
         match split.and_then(|(f, b)| figures::find(f).map(|fig| (fig.key, b))) {
             Some(x) => Ok(x),
             None => {
-                let names: Vec<&str> = FIGURES.iter().map(|f| f.key).collect();
+                let names: Vec<&str> = figures::all().map(|f| f.key).collect();
                 Err(format!(
                     "unknown [slo] key `{key}`: expected FIGURE_max or FIGURE_min, with FIGURE one of {}",
                     names.join(", ")

@@ -58,8 +58,11 @@ pub struct Shopper {
     pub product: Option<u32>,
     /// The last order placed, as the shop numbered it: order history must show it.
     pub last_order: Option<i64>,
-    /// The address this shopper last set: the account page must show it.
-    pub address: Option<String>,
+    /// The number of the address change this shopper last made: the account
+    /// page must show it (or a newer one).
+    pub address: Option<u64>,
+    /// The number of the address change in flight.
+    pub address_write: u64,
     /// The database instance the current request's query went to.
     pub db_target: Option<usize>,
 }
@@ -108,6 +111,7 @@ impl Shopper {
             product: None,
             last_order: None,
             address: None,
+            address_write: 0,
             db_target: None,
         }
     }

@@ -98,6 +98,8 @@ fn reports_match_the_committed_schema() {
     for args in [
         &["run", "az-outage", "--format", "json", "--series"][..],
         &["run", "store-failover", "--format", "json"],
+        &["run", "db-failover", "--format", "json"],
+        &["run", "cache-aside", "--format", "json"],
         &[
             "run",
             "tests/fixtures/az-outage-slo.toml",

@@ -6,8 +6,8 @@ pub mod pace;
 mod runs;
 mod sweep;
 
-use runs::execute;
-pub use runs::{Runs, run_many, timed_run};
+use runs::{execute, execute_in};
+pub use runs::{Runs, run_many, run_many_in, timed_run, timed_run_in};
 
 use crate::bundled;
 use crate::report::{Report, plot, table, text};
@@ -58,6 +58,10 @@ pub enum Command {
         /// Also write the run's timeline as an SVG picture here.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Write the database instances, as they are at the end, to SQLite
+        /// files here (primary.db, standby.db, replica-N.db).
+        #[arg(long)]
+        db_dir: Option<PathBuf>,
         /// The live dashboard (not built yet).
         #[arg(long, hide = true)]
         tui: bool,
@@ -73,6 +77,10 @@ pub enum Command {
         /// (the first seed's runs).
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Write each run's database instances to SQLite files under
+        /// DIR/STRATEGY-seedN/.
+        #[arg(long)]
+        db_dir: Option<PathBuf>,
         #[arg(long, hide = true)]
         tui: bool,
     },
@@ -330,6 +338,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             out,
             series,
             plot: plot_to,
+            db_dir,
             tui,
         } => {
             no_tui(tui)?;
@@ -338,7 +347,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 Some(s) => strategy(&s)?,
                 None => sc.strategy,
             };
-            let mut r = timed_run(&sc, st, seed.unwrap_or(sc.seed));
+            let mut r = timed_run_in(&sc, st, seed.unwrap_or(sc.seed), db_dir.as_deref())?;
             write_plot(&plot_to, std::slice::from_ref(&r))?;
             let fmt = pick_format(format, &out);
             let text = match fmt {
@@ -361,12 +370,13 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             runs: plan,
             output,
             plot: plot_to,
+            db_dir,
             tui,
         } => {
             no_tui(tui)?;
             let sc = [load(&file)?];
             let sts = plan.strategies()?;
-            let mut runs = execute(&plan.plan(&sc, &sts), plan.jobs());
+            let mut runs = execute_in(&plan.plan(&sc, &sts), plan.jobs(), db_dir.as_deref())?;
             write_plot(&plot_to, &runs[..sts.len()])?;
             for r in &mut runs {
                 r.series = None;
@@ -428,10 +438,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             output,
         } => {
             let figure = crate::report::figures::find(&plot_figure).ok_or_else(|| {
-                let keys: Vec<&str> = crate::report::figures::FIGURES
-                    .iter()
-                    .map(|f| f.key)
-                    .collect();
+                let keys: Vec<&str> = crate::report::figures::all().map(|f| f.key).collect();
                 CliError::Usage(format!(
                     "--plot-figure {plot_figure}: expected one of {}",
                     keys.join(", ")

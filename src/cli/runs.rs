@@ -7,6 +7,7 @@ use super::{CliError, pace::Stopwatch, strategy_list};
 use crate::report::Report;
 use crate::scenario::{Scenario, Strategy};
 use crate::sim;
+use std::path::Path;
 
 /// Which runs a comparison or a sweep makes, and on how many threads.
 #[derive(clap::Args, Debug)]
@@ -60,8 +61,26 @@ impl Runs {
 
 /// Runs once, filling in the wall-clock figures.
 pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
+    timed_run_in(sc, strategy, seed, None).expect("nothing to export")
+}
+
+/// Runs once; with `db_dir`, writes the database instances there as SQLite files.
+pub fn timed_run_in(
+    sc: &Scenario,
+    strategy: Strategy,
+    seed: u64,
+    db_dir: Option<&Path>,
+) -> Result<Report, CliError> {
     let watch = Stopwatch::start();
-    let mut r = sim::run(sc, strategy, seed);
+    let mut r = match db_dir {
+        Some(d) => sim::run_exporting(sc, strategy, seed, d).map_err(|e| {
+            CliError::Runtime(format!(
+                "--db-dir {}: {e}; check that the directory is writable",
+                d.display()
+            ))
+        })?,
+        None => sim::run(sc, strategy, seed),
+    };
     let secs = watch.seconds();
     r.wall.seconds = secs;
     r.wall.sim_requests_per_second = if secs > 0.0 {
@@ -69,7 +88,7 @@ pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
     } else {
         0.0
     };
-    r
+    Ok(r)
 }
 
 /// Runs every (scenario, strategy, seed) over `jobs` threads; results in
@@ -79,9 +98,20 @@ pub fn run_many(
     jobs: usize,
     done: &(dyn Fn() + Sync),
 ) -> Vec<Report> {
+    run_many_in(pairs, jobs, done, None).expect("nothing to export")
+}
+
+/// [`run_many`], writing each run's database files under
+/// `db_dir/STRATEGY-seedN/`.
+pub fn run_many_in(
+    pairs: &[(&Scenario, Strategy, u64)],
+    jobs: usize,
+    done: &(dyn Fn() + Sync),
+    db_dir: Option<&Path>,
+) -> Result<Vec<Report>, CliError> {
     let jobs = jobs.clamp(1, pairs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<Option<Report>> = vec![None; pairs.len()];
+    let mut out: Vec<Option<Result<Report, CliError>>> = (0..pairs.len()).map(|_| None).collect();
     let slots = std::sync::Mutex::new(&mut out);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -91,7 +121,8 @@ pub fn run_many(
                     let Some(&(sc, st, seed)) = pairs.get(i) else {
                         break;
                     };
-                    let r = timed_run(sc, st, seed);
+                    let dir = db_dir.map(|d| d.join(format!("{st}-seed{seed}")));
+                    let r = timed_run_in(sc, st, seed, dir.as_deref());
                     slots.lock().expect("no panics while holding")[i] = Some(r);
                     done();
                 }
@@ -105,8 +136,17 @@ pub fn run_many(
 
 /// Runs a plan on `jobs` threads with a progress bar.
 pub(super) fn execute(pairs: &[(&Scenario, Strategy, u64)], jobs: usize) -> Vec<Report> {
+    execute_in(pairs, jobs, None).expect("nothing to export")
+}
+
+/// [`execute`], writing database files under `db_dir` (see [`run_many_in`]).
+pub(super) fn execute_in(
+    pairs: &[(&Scenario, Strategy, u64)],
+    jobs: usize,
+    db_dir: Option<&Path>,
+) -> Result<Vec<Report>, CliError> {
     let bar = progress(pairs.len());
-    let runs = run_many(pairs, jobs, &|| bar.inc(1));
+    let runs = run_many_in(pairs, jobs, &|| bar.inc(1), db_dir);
     bar.finish_and_clear();
     runs
 }

@@ -26,6 +26,9 @@ use sql::Stmt;
 use std::collections::VecDeque;
 use std::path::Path;
 
+/// How long a replica keeps one drawn lag.
+pub const LAG_PERIOD: u64 = crate::time::SEC;
+
 /// Index of an instance in [`Database::instances`].
 pub type DbIx = usize;
 
@@ -60,6 +63,8 @@ pub struct Instance {
     applied: usize,
     /// When each log entry after `applied` reaches this copy.
     due: VecDeque<SimTime>,
+    /// The replica's current lag and when it is drawn again.
+    lag: (u64, SimTime),
     /// Queries by shopper and request number: a shopper whose node died may
     /// have moved on while its query still waits here.
     pub station: Station<(ShopperId, u32)>,
@@ -206,6 +211,7 @@ impl Database {
             conn,
             applied: self.log.len(),
             due: VecDeque::new(),
+            lag: (0, 0),
             station: Station::default(),
             service: self.streams.indexed("db_service", i),
             queries: 0,
@@ -325,8 +331,14 @@ impl Database {
                 }
                 Role::Standby => inst.due.push_back(now),
                 Role::Replica => {
-                    // In order: a change never overtakes the one before it.
-                    let t = now + draw_service(&mut self.lag, mean, dist);
+                    // A replica's lag drifts: drawn afresh each second rather
+                    // than per change, since changes apply in commit order and
+                    // independent draws would make each wait for the slowest
+                    // before it.
+                    if now >= inst.lag.1 {
+                        inst.lag = (draw_service(&mut self.lag, mean, dist), now + LAG_PERIOD);
+                    }
+                    let t = now + inst.lag.0;
                     let t = t.max(inst.due.back().copied().unwrap_or(0));
                     inst.due.push_back(t);
                 }

@@ -142,9 +142,59 @@ pub const FIGURES: [Figure; 18] =
             .total_per_hour),
     ];
 
+/// The data tier's figures: shown when a run has a database (or a cache).
+pub const DATA_FIGURES: [Figure; 8] = [
+    fig!("db stale reads", "stale_reads", Count, |r| r
+        .database
+        .as_ref()
+        .map_or(0.0, |d| d.stale_reads as f64)),
+    fig!("db failed writes", "failed_writes", Count, |r| r
+        .database
+        .as_ref()
+        .map_or(0.0, |d| d.failed_writes as f64)),
+    fig!("orders committed", "orders_committed", Count, |r| r
+        .database
+        .as_ref()
+        .map_or(0.0, |d| d.orders_committed as f64)),
+    fig!("  orders lost", "orders_lost", Count, |r| r
+        .database
+        .as_ref()
+        .map_or(0.0, |d| d.orders_lost as f64)),
+    fig!("db write outage s", "write_outage_s", Count, |r| r
+        .database
+        .as_ref()
+        .map_or(0.0, |d| d.write_outage_s)),
+    fig!("primary queries per s", "primary_qps", Count, |r| r
+        .database
+        .as_ref()
+        .map_or(0.0, |d| d.primary_queries_per_second)),
+    fig!("replica lag p99 ms", "replica_lag_p99", Ms, |r| r
+        .database
+        .as_ref()
+        .map_or(0.0, |d| d.replica_lag_ms.p99)),
+    fig!("cache hit ratio", "cache_hit_ratio", Fraction, |r| r
+        .cache
+        .as_ref()
+        .map_or(0.0, |c| c.hit_ratio)),
+];
+
+/// Every figure: the spine's, then the data tier's.
+pub fn all() -> impl Iterator<Item = &'static Figure> {
+    FIGURES.iter().chain(DATA_FIGURES.iter())
+}
+
+/// The figures worth a row for these runs: the data tier's only if one of
+/// them had a database.
+pub fn shown(runs: &[Report]) -> impl Iterator<Item = &'static Figure> {
+    let data = runs.iter().any(|r| r.database.is_some());
+    FIGURES
+        .iter()
+        .chain(DATA_FIGURES.iter().filter(move |_| data))
+}
+
 /// The figure called `key`.
 pub fn find(key: &str) -> Option<&'static Figure> {
-    FIGURES.iter().find(|f| f.key == key)
+    all().find(|f| f.key == key)
 }
 
 /// Two-sided 95 % Student t quantiles for 1..=30 degrees of freedom.
@@ -176,9 +226,10 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_found() {
-        for (i, f) in FIGURES.iter().enumerate() {
+        let every: Vec<&Figure> = all().collect();
+        for (i, f) in every.iter().enumerate() {
             assert!(
-                FIGURES.iter().skip(i + 1).all(|g| g.key != f.key),
+                every.iter().skip(i + 1).all(|g| g.key != f.key),
                 "{}",
                 f.key
             );

@@ -2,7 +2,7 @@
 //! CI job summaries).
 
 use super::Report;
-use super::figures::FIGURES;
+use super::figures::DATA_FIGURES;
 use std::fmt::Write;
 
 const CSV_HEADER: &str = "scenario,strategy,seed,simulated_seconds,shoppers_started,shoppers_finished,with_items,carts_lost,items_lost,abandoned_with_items,carts_at_risk,requests_total,requests_ok,requests_failed,checkouts_ok,checkouts_failed,latency_mean_ms,latency_p50_ms,latency_p99_ms,bytes_request_mean,bytes_cookie_mean,bytes_cookie_max,wall_seconds";
@@ -16,13 +16,21 @@ fn field(s: &str) -> String {
     }
 }
 
+/// One row per run; with a database, the data tier's figures as extra
+/// columns at the end (named by their figure keys).
 pub fn csv(runs: &[Report]) -> String {
     let mut o = String::from(CSV_HEADER);
+    let data = runs.iter().any(|r| r.database.is_some());
+    if data {
+        for f in &DATA_FIGURES {
+            let _ = write!(o, ",{}", f.key);
+        }
+    }
     o.push('\n');
     for r in runs {
         let s = &r.shoppers;
         let l = &r.latency_ms.all;
-        let _ = writeln!(
+        let _ = write!(
             o,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(&r.scenario),
@@ -49,6 +57,12 @@ pub fn csv(runs: &[Report]) -> String {
             r.bytes.cookie_max,
             r.wall.seconds
         );
+        if data {
+            for f in &DATA_FIGURES {
+                let _ = write!(o, ",{}", (f.get)(r));
+            }
+        }
+        o.push('\n');
     }
     o
 }
@@ -102,7 +116,7 @@ pub fn markdown(runs: &[Report]) -> String {
         o.push_str("---:|");
     }
     o.push('\n');
-    for f in &FIGURES {
+    for f in super::figures::shown(runs) {
         let _ = write!(o, "| {} |", f.label.trim());
         for r in runs {
             let _ = write!(o, " {} |", f.unit.format((f.get)(r)));
@@ -136,7 +150,7 @@ mod tests {
         let out = markdown(&[Report::default()]);
         assert_eq!(
             out.lines().filter(|l| l.starts_with("| ")).count(),
-            FIGURES.len() + 1
+            super::super::figures::FIGURES.len() + 1
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Reports as aligned text a person reads at a glance.
 
-use super::figures::{FIGURES, mean_ci};
+use super::figures::{mean_ci, shown};
 use super::{Latency, Report};
 use std::fmt::Write;
 
@@ -27,6 +27,71 @@ fn lat_row(out: &mut String, name: &str, l: &Latency) {
         "  {:<12}{:>9.2}{:>9.2}{:>9.2}{:>10.2}{:>10.2}{:>11.2}",
         name, l.mean, l.p50, l.p90, l.p99, l.p999, l.max
     );
+}
+
+/// The database and cache, when the run had them.
+fn data_sections(o: &mut String, r: &Report) {
+    if let Some(d) = &r.database {
+        o.push('\n');
+        let _ = writeln!(
+            o,
+            "database    primary {}   orders committed {}   in primary {}   lost {}   failovers {}   write outage {:.1} s",
+            d.primary,
+            thousands(d.orders_committed),
+            thousands(d.orders_in_primary),
+            thousands(d.orders_lost),
+            d.failovers,
+            d.write_outage_s
+        );
+        let _ = writeln!(
+            o,
+            "  reads     stale {} (order history {}, account {})   failed reads {}   failed writes {}",
+            thousands(d.stale_reads),
+            thousands(d.stale_order_reads),
+            thousands(d.stale_account_reads),
+            thousands(d.failed_reads),
+            thousands(d.failed_writes)
+        );
+        let l = &d.replica_lag_ms;
+        if l.applied > 0 {
+            let _ = writeln!(
+                o,
+                "  replica lag ms   p50 {:.1}   p99 {:.1}   max {:.1}",
+                l.p50, l.p99, l.max
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  {:<14}{:<9}{:<13}{:>10}{:>9}{:>8}{:>10}",
+            "instance", "role", "az", "queries", "per s", "busy", "wait ms"
+        );
+        for i in &d.instances {
+            let _ = writeln!(
+                o,
+                "  {:<14}{:<9}{:<13}{:>10}{:>9.1}{:>8}{:>10.3}{}",
+                i.name,
+                i.role,
+                i.az,
+                thousands(i.queries),
+                i.queries_per_second,
+                pct(i.utilisation),
+                i.wait_mean_ms,
+                if i.alive { "" } else { "  (dead)" }
+            );
+        }
+    }
+    if let Some(c) = &r.cache {
+        let _ = writeln!(
+            o,
+            "cache       hit ratio {}   hits {}   misses {}   database reads saved {}   invalidations {}   keys lost {}",
+            pct(c.hit_ratio),
+            thousands(c.hits),
+            thousands(c.misses),
+            thousands(c.db_reads_saved),
+            thousands(c.invalidations),
+            thousands(c.keys_lost)
+        );
+    }
 }
 
 /// One run's report.
@@ -96,8 +161,17 @@ pub fn render(r: &Report) -> String {
     let c = &r.cost;
     let _ = writeln!(
         o,
-        "cost        ${:.3} per hour: fleet ${:.3} ({:.2} node-hours), load balancer ${:.3}, session store ${:.3}",
-        c.total_per_hour, c.fleet_per_hour, c.node_hours, c.lb_per_hour, c.store_per_hour
+        "cost        ${:.3} per hour: fleet ${:.3} ({:.2} node-hours), load balancer ${:.3}, session store ${:.3}{}",
+        c.total_per_hour,
+        c.fleet_per_hour,
+        c.node_hours,
+        c.lb_per_hour,
+        c.store_per_hour,
+        if c.data_per_hour > 0.0 {
+            format!(", database and cache ${:.3}", c.data_per_hour)
+        } else {
+            String::new()
+        }
     );
     let ss = &r.sessions;
     let _ = writeln!(
@@ -108,6 +182,7 @@ pub fn render(r: &Report) -> String {
         thousands(ss.cookies_ignored_oversize),
         thousands(ss.store_writes_lost)
     );
+    data_sections(&mut o, r);
     if !r.faults.is_empty() {
         o.push('\n');
         let _ = writeln!(o, "faults");
@@ -159,7 +234,7 @@ pub fn render_compare(runs: &[Report]) -> String {
         let _ = write!(o, "{:>width$}", r.strategy);
     }
     o.push('\n');
-    for f in &FIGURES {
+    for f in shown(runs) {
         let _ = write!(o, "{:<28}", f.label);
         for r in runs {
             let _ = write!(o, "{:>width$}", f.unit.format((f.get)(r)));
@@ -206,7 +281,8 @@ pub fn render_seeds(groups: &[Vec<Report>]) -> String {
         );
     }
     o.push('\n');
-    for f in &FIGURES {
+    let all: Vec<Report> = groups.iter().flatten().cloned().collect();
+    for f in shown(&all) {
         let _ = write!(o, "{:<28}", f.label);
         for g in groups {
             let xs: Vec<f64> = g.iter().map(|r| (f.get)(r)).collect();

@@ -568,6 +568,11 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
                 &mut p.store_node_hourly,
                 "store_node_hourly",
             ),
+            (
+                &c.db_instance_hourly,
+                &mut p.db_instance_hourly,
+                "db_instance_hourly",
+            ),
         ] {
             if let Some(v) = v {
                 let x = v.get_ref().0;

@@ -150,6 +150,7 @@ pub(super) struct RawCost {
     pub(super) lb_hourly: Option<Spanned<Num>>,
     pub(super) lcu_hourly: Option<Spanned<Num>>,
     pub(super) store_node_hourly: Option<Spanned<Num>>,
+    pub(super) db_instance_hourly: Option<Spanned<Num>>,
 }
 
 /// A threshold's limit: a number, or a duration for the latency figures.

@@ -207,7 +207,7 @@ impl World {
             match done {
                 Some(p) => {
                     let line = format!(
-                        "{} ({}, the {}) promoted to primary; {} commits ({} orders) lost",
+                        "{} in {} (was {}) promoted to primary; {} commits ({} orders) lost",
                         p.name,
                         self.az_name(p.az),
                         p.was.name(),

@@ -121,6 +121,8 @@ pub struct World {
     arrival_rate: f64,
     arrival_epoch: u32,
     shopper_seq: u64,
+    /// Address changes sent so far (each gets its number).
+    address_writes: u64,
     pub metrics: Metrics,
     pub log: Vec<LogEvent>,
     pub faults: Vec<Fault>,
@@ -166,6 +168,7 @@ impl World {
             arrival_rate: sc.workload.arrivals_per_second,
             arrival_epoch: 0,
             shopper_seq: 0,
+            address_writes: 0,
             metrics: Metrics::default(),
             log: Vec::new(),
             faults: Vec::new(),
