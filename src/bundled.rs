@@ -23,7 +23,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
     ("db-failover", include_str!("../scenarios/db-failover.toml")),
     ("replica-lag", include_str!("../scenarios/replica-lag.toml")),
-    ("read-scaling", include_str!("../scenarios/read-scaling.toml")),
+    (
+        "read-scaling",
+        include_str!("../scenarios/read-scaling.toml"),
+    ),
     ("cache-aside", include_str!("../scenarios/cache-aside.toml")),
 ];
 

@@ -15,9 +15,11 @@
 //! ```
 
 pub mod bundled;
+pub mod cache;
 pub mod cart;
 pub mod cli;
 pub mod cost;
+pub mod db;
 pub mod engine;
 pub mod fleet;
 pub mod lb;
@@ -30,12 +32,10 @@ pub mod session;
 pub mod shop;
 pub mod sim;
 pub mod slo;
+pub mod station;
 pub mod time;
 pub mod workload;
 pub mod world;
-pub mod station;
-pub mod db;
-pub mod cache;
 
 pub use report::Report;
 pub use scenario::{Scenario, Strategy, parse_scenario};

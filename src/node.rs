@@ -4,8 +4,8 @@
 use crate::lb::NodeId;
 use crate::scenario::AzIx;
 use crate::session::MemorySessions;
-use crate::time::SimTime;
 use crate::station::Station;
+use crate::time::SimTime;
 
 /// Index of a shopper in the world's shopper table.
 pub type ShopperId = u32;

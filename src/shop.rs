@@ -82,7 +82,9 @@ pub struct Response {
     /// Order history: recent order ids, newest first.
     pub orders: Option<Vec<i64>>,
     /// The account page's user and addresses.
-    pub account: Option<Account>,
+    /// Boxed: most responses carry none, and the response sits in every
+    /// shopper's outcome slot.
+    pub account: Option<Box<Account>>,
 }
 
 /// Handles one request. `new_sid` supplies a session id when one is needed.
@@ -167,7 +169,7 @@ fn read_page(req: &Request<'_>, d: &mut dyn Data, resp: &mut Response) -> Result
                 d.product(i.product)?;
             }
         }
-        Kind::Account => resp.account = d.account(req.user)?,
+        Kind::Account => resp.account = d.account(req.user)?.map(Box::new),
         Kind::Orders => resp.orders = Some(d.orders(req.user)?),
         Kind::Address => d.change_address(req.user, req.address.unwrap_or_default())?,
         Kind::ViewCart | Kind::Checkout => {}

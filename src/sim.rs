@@ -24,7 +24,12 @@ pub fn run_paced(sc: &Scenario, strategy: Strategy, seed: u64, pacer: &mut dyn P
 
 /// Runs as fast as possible and writes the database instances, as they are at
 /// the end, to SQLite files in `dir` (see [`crate::db::Database::export`]).
-pub fn run_exporting(sc: &Scenario, strategy: Strategy, seed: u64, dir: &Path) -> Result<Report, DbError> {
+pub fn run_exporting(
+    sc: &Scenario,
+    strategy: Strategy,
+    seed: u64,
+    dir: &Path,
+) -> Result<Report, DbError> {
     run_full(sc, strategy, seed, &mut Unpaced, Some(dir))
 }
 
@@ -83,7 +88,9 @@ fn run_full(
     };
     report.cost = crate::cost::price(&sc.prices, &report, usage);
     let secs = end as f64 / 1e9;
-    report.database = w.db.as_ref().map(|d| DatabaseReport::of(d, &sc.region.azs, secs));
+    report.database =
+        w.db.as_ref()
+            .map(|d| DatabaseReport::of(d, &sc.region.azs, secs));
     report.cache = w.cache.as_ref().map(|c| CacheReport::of(c, &sc.region.azs));
     report.slo = crate::slo::evaluate(&sc.slo, &report);
     Ok(report)

@@ -21,20 +21,27 @@ fn db_failover_loses_no_order_and_the_file_holds_every_checkout() {
         .arg(&dir)
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let d = &r["database"];
-    assert!(r["checkouts"]["failed"].as_u64().unwrap() > 0, "a write-outage window");
+    assert!(
+        r["checkouts"]["failed"].as_u64().unwrap() > 0,
+        "a write-outage window"
+    );
     assert!(d["write_outage_s"].as_f64().unwrap() >= 60.0);
     assert_eq!(d["orders_committed"], d["orders_in_primary"]);
     assert_eq!(d["orders_lost"], 0);
     assert_eq!(d["failovers"], 1);
     assert_eq!(d["primary"], "standby", "the standby took over");
     let conn = rusqlite::Connection::open(dir.join("primary.db")).expect("primary.db");
-    let orders: u64 = conn
+    let orders: i64 = conn
         .query_row("select count(*) from orders", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(orders, r["checkouts"]["ok"].as_u64().unwrap());
+    assert_eq!(orders as u64, r["checkouts"]["ok"].as_u64().unwrap());
     assert!(dir.join("replica-1.db").exists() && dir.join("standby.db").exists());
     let kinds: Vec<&str> = r["events"]
         .as_array()
@@ -67,8 +74,14 @@ fn without_a_standby_the_promoted_replica_loses_its_unreplicated_orders() {
 fn kill_db_primary_fails_over_without_touching_the_fleet() {
     let text = stratus::bundled::find("db-failover")
         .unwrap()
-        .replace("action = \"kill_az\"\naz = \"us-east-1a\"", "action = \"kill_db_primary\"")
-        .replace("action = \"restore_az\"\naz = \"us-east-1a\"", "action = \"set_arrivals\"\nvalue = 20.0");
+        .replace(
+            "action = \"kill_az\"\naz = \"us-east-1a\"",
+            "action = \"kill_db_primary\"",
+        )
+        .replace(
+            "action = \"restore_az\"\naz = \"us-east-1a\"",
+            "action = \"set_arrivals\"\nvalue = 20.0",
+        );
     let sc = stratus::parse_scenario("t.toml", &text).unwrap();
     let r = run(&sc, Strategy::Store);
     let d = db(&r);
@@ -105,10 +118,19 @@ fn read_replicas_take_load_off_the_primary() {
         per_replicas.push((db(&r).primary_queries_per_second, r.latency_ms.all.p99));
     }
     for w in per_replicas.windows(2) {
-        assert!(w[1].0 <= w[0].0 * 1.05, "primary qps falls: {per_replicas:?}");
+        assert!(
+            w[1].0 <= w[0].0 * 1.05,
+            "primary qps falls: {per_replicas:?}"
+        );
     }
-    assert!(per_replicas[0].0 > 10.0 * per_replicas[2].0, "{per_replicas:?}");
-    assert!(per_replicas[2].1 < per_replicas[0].1, "p99 falls: {per_replicas:?}");
+    assert!(
+        per_replicas[0].0 > 10.0 * per_replicas[2].0,
+        "{per_replicas:?}"
+    );
+    assert!(
+        per_replicas[2].1 < per_replicas[0].1,
+        "p99 falls: {per_replicas:?}"
+    );
 }
 
 #[test]

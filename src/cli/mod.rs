@@ -6,8 +6,8 @@ pub mod pace;
 mod runs;
 mod sweep;
 
-use runs::{execute, execute_in};
 pub use runs::{Runs, run_many, run_many_in, timed_run, timed_run_in};
+use runs::{execute, execute_in};
 
 use crate::bundled;
 use crate::report::{Report, plot, table, text};

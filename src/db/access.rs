@@ -36,7 +36,11 @@ impl DataAt<'_> {
         }
         let t = self.read_db(load)?;
         if let Some(c) = self.cache.as_deref_mut() {
-            c.set(key, serde_json::to_vec(&t).expect("rows serialise"), self.now);
+            c.set(
+                key,
+                serde_json::to_vec(&t).expect("rows serialise"),
+                self.now,
+            );
         }
         Ok(t)
     }

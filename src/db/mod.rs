@@ -14,9 +14,9 @@
 pub mod access;
 pub mod sql;
 
+use crate::node::ShopperId;
 use crate::rng::{Rng, Streams};
 use crate::scenario::{AzIx, ReadFrom};
-use crate::node::ShopperId;
 use crate::station::Station;
 use crate::time::SimTime;
 use crate::workload::draw_service;
@@ -89,7 +89,9 @@ struct Change {
 pub enum DbState {
     Up,
     /// The primary is lost; a promotion is due at `until`.
-    FailingOver { until: SimTime },
+    FailingOver {
+        until: SimTime,
+    },
     /// No primary and nothing to promote.
     Down,
 }
@@ -185,7 +187,7 @@ impl Database {
             down_since: None,
             rr: 0,
             lag: streams.stream("db_lag"),
-            streams: streams.clone(),
+            streams: *streams,
             // Bounded, so saturating_record clamps rather than drops: up to an hour.
             lag_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             stats: DbStats::default(),
@@ -259,14 +261,20 @@ impl Database {
 
     /// A product id for a product page, by popularity.
     pub fn popular_product(&self, u: f64) -> u32 {
-        self.popularity.partition_point(|&c| c < u).min(self.popularity.len() - 1) as u32
+        self.popularity
+            .partition_point(|&c| c < u)
+            .min(self.popularity.len() - 1) as u32
     }
 
     /// Instance `i` starts a query with mean `mean_ns` after it waited
     /// `waited` for a worker; returns how long the query takes.
     pub fn service(&mut self, i: DbIx, mean_ns: u64, waited: u64) -> u64 {
         let inst = &mut self.instances[i];
-        let t = draw_service(&mut inst.service, mean_ns, crate::scenario::ServiceDistribution::Exponential);
+        let t = draw_service(
+            &mut inst.service,
+            mean_ns,
+            crate::scenario::ServiceDistribution::Exponential,
+        );
         inst.busy_ns += t;
         inst.waited_ns += waited;
         t
@@ -287,7 +295,11 @@ impl Database {
 
     /// A live instance's connection for a read at `now`, caught up to `now`.
     pub fn reader(&mut self, i: DbIx, now: SimTime) -> Result<&Connection, DbError> {
-        if !self.instances.get(i).is_some_and(|x| x.alive && x.role != Role::Retired) {
+        if !self
+            .instances
+            .get(i)
+            .is_some_and(|x| x.alive && x.role != Role::Retired)
+        {
             return Err(DbError::Unavailable);
         }
         self.catch_up(i, now)?;
@@ -363,6 +375,14 @@ impl Database {
         inst.station.take_in_flight();
         match inst.role {
             Role::Primary => {
+                // Asynchronous copies keep what reached them before the
+                // primary died; changes still on their way are gone.
+                for j in 0..self.instances.len() {
+                    if self.instances[j].role == Role::Replica && self.instances[j].alive {
+                        let _ = self.catch_up(j, now);
+                        self.instances[j].due.clear();
+                    }
+                }
                 self.epoch += 1;
                 self.down_since.get_or_insert(now);
                 let until = now + self.cfg.failover_time.0;
@@ -387,7 +407,11 @@ impl Database {
     /// Shoppers whose queries were running or waiting on instance `i`.
     pub fn in_flight(&self, i: DbIx) -> Vec<(ShopperId, u32)> {
         let st = &self.instances[i].station;
-        st.serving.iter().copied().chain(st.queue.iter().map(|(s, _)| *s)).collect()
+        st.serving
+            .iter()
+            .copied()
+            .chain(st.queue.iter().map(|(s, _)| *s))
+            .collect()
     }
 
     /// Promotes a copy to primary, if failover `epoch` is still current.
@@ -412,7 +436,8 @@ impl Database {
                 for &i in &live {
                     let _ = self.catch_up(i, now);
                 }
-                live.into_iter().max_by_key(|&i| (self.instances[i].applied, std::cmp::Reverse(i)))
+                live.into_iter()
+                    .max_by_key(|&i| (self.instances[i].applied, std::cmp::Reverse(i)))
             }
         };
         let Some(c) = chosen else {
@@ -421,7 +446,10 @@ impl Database {
         };
         let applied = self.instances[c].applied;
         let lost = &self.log[applied..];
-        let (orders, commits) = (lost.iter().map(|x| x.orders).sum::<u64>(), lost.len() as u64);
+        let (orders, commits) = (
+            lost.iter().map(|x| x.orders).sum::<u64>(),
+            lost.len() as u64,
+        );
         self.stats.orders_lost += orders;
         self.stats.commits_lost += commits;
         self.log.truncate(applied);
@@ -520,7 +548,8 @@ impl Database {
     /// Writes each instance to `dir` as a SQLite file named by its final role:
     /// `primary.db`, `standby.db`, `replica-N.db`; retired ones as `retired-N.db`.
     pub fn export(&self, dir: &Path) -> Result<Vec<String>, DbError> {
-        std::fs::create_dir_all(dir).map_err(|e| DbError::Sql(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbError::Sql(format!("{}: {e}", dir.display())))?;
         let mut names = Vec::new();
         let (mut replicas, mut retired) = (0, 0);
         for inst in &self.instances {

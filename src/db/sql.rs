@@ -98,12 +98,25 @@ pub fn create(conn: &Connection, users: u32, catalog: u32, rng: &mut Rng) -> rus
             u.execute(params![
                 id,
                 format!("{first} {last}"),
-                format!("{}.{}{id}@example.com", first.to_lowercase(), last.to_lowercase())
+                format!(
+                    "{}.{}{id}@example.com",
+                    first.to_lowercase(),
+                    last.to_lowercase()
+                )
             ])?;
-            let line = format!("{} {} Street", 1 + rng.below(400), LAST[id as usize % LAST.len()]);
-            a.execute(params![id, line, CITIES[rng.below(CITIES.len() as u64) as usize]])?;
+            let line = format!(
+                "{} {} Street",
+                1 + rng.below(400),
+                LAST[id as usize % LAST.len()]
+            );
+            a.execute(params![
+                id,
+                line,
+                CITIES[rng.below(CITIES.len() as u64) as usize]
+            ])?;
         }
-        let mut p = tx.prepare("INSERT INTO products (id, title, price_cents) VALUES (?1, ?2, ?3)")?;
+        let mut p =
+            tx.prepare("INSERT INTO products (id, title, price_cents) VALUES (?1, ?2, ?3)")?;
         for id in 0..catalog {
             p.execute(params![id, title_of(id), price_of(id)])?;
         }
@@ -123,7 +136,12 @@ pub fn apply(conn: &Connection, stmts: &[Stmt]) -> rusqlite::Result<()> {
 
 /// The statements that record `cart` as a new order of `user`, with the id the
 /// primary gives it next.
-pub fn order(conn: &Connection, user: u32, cart: &Cart, at_ns: u64) -> rusqlite::Result<(i64, Vec<Stmt>)> {
+pub fn order(
+    conn: &Connection,
+    user: u32,
+    cart: &Cart,
+    at_ns: u64,
+) -> rusqlite::Result<(i64, Vec<Stmt>)> {
     let id: i64 = conn
         .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM orders")?
         .query_row([], |r| r.get(0))?;
@@ -225,7 +243,8 @@ pub fn count(conn: &Connection, table: &str) -> rusqlite::Result<u64> {
         "users" => "SELECT count(*) FROM users",
         _ => "SELECT count(*) FROM products",
     };
-    conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+    conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
 }
 
 #[cfg(test)]
@@ -244,10 +263,20 @@ mod tests {
     fn an_order_replays_on_a_copy_with_the_same_rows() {
         let (p, r) = (db(), db());
         let mut cart = Cart::default();
-        cart.add(Item { product: 3, size: 1, colour: 2, qty: 2, price_cents: price_of(3) });
+        cart.add(Item {
+            product: 3,
+            size: 1,
+            colour: 2,
+            qty: 2,
+            price_cents: price_of(3),
+        });
         let (id, stmts) = order(&p, 7, &cart, 99).unwrap();
         apply(&p, &stmts).unwrap();
-        assert_eq!(order_ids(&r, 7).unwrap(), Vec::<i64>::new(), "not yet replicated");
+        assert_eq!(
+            order_ids(&r, 7).unwrap(),
+            Vec::<i64>::new(),
+            "not yet replicated"
+        );
         apply(&r, &stmts).unwrap();
         assert_eq!(order_ids(&r, 7).unwrap(), vec![id]);
         assert_eq!(count(&r, "order_items").unwrap(), 1);
@@ -259,9 +288,15 @@ mod tests {
     fn reads_see_seed_and_updates() {
         let c = db();
         assert_eq!(featured(&c).unwrap().len(), FEATURED as usize);
-        assert_eq!(product(&c, 4).unwrap().unwrap().price_cents, i64::from(price_of(4)));
+        assert_eq!(
+            product(&c, 4).unwrap().unwrap().price_cents,
+            i64::from(price_of(4))
+        );
         assert!(product(&c, 50).unwrap().is_none());
         apply(&c, &address(5, "1 New Road")).unwrap();
-        assert_eq!(account(&c, 5).unwrap().unwrap().addresses, vec!["1 New Road"]);
+        assert_eq!(
+            account(&c, 5).unwrap().unwrap().addresses,
+            vec!["1 New Road"]
+        );
     }
 }

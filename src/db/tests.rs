@@ -35,7 +35,10 @@ fn replicas_apply_after_their_lag() {
     let r = 2; // primary, standby, replica
     assert_eq!(db.instances[r].role, Role::Replica);
     let c = db.reader(r, SEC).unwrap();
-    assert!(sql::order_ids(c, 4).unwrap().is_empty(), "not there at once");
+    assert!(
+        sql::order_ids(c, 4).unwrap().is_empty(),
+        "not there at once"
+    );
     let c = db.reader(r, SEC + 60 * SEC).unwrap();
     assert_eq!(sql::order_ids(c, 4).unwrap(), vec![id]);
     let lag = db.lag_us.max();
@@ -52,7 +55,10 @@ fn lag_distribution_has_its_mean() {
     }
     db.finish(3000 * SEC);
     let mean_ms = db.lag_us.mean() / 1000.0;
-    assert!((mean_ms - 100.0).abs() < 10.0, "mean lag {mean_ms} ms, expected ~100");
+    assert!(
+        (mean_ms - 100.0).abs() < 10.0,
+        "mean lag {mean_ms} ms, expected ~100"
+    );
 }
 
 #[test]
@@ -99,4 +105,3 @@ fn popularity_favours_low_ranks() {
     assert_eq!(flat.popular_product(0.5), 49);
     assert!(db.popular_product(0.5) < 10);
 }
-

@@ -78,7 +78,13 @@ fn r3(x: f64) -> f64 {
 
 impl DatabaseReport {
     pub fn of(db: &Database, azs: &[String], seconds: f64) -> DatabaseReport {
-        let per_s = |n: u64| if seconds > 0.0 { r3(n as f64 / seconds) } else { 0.0 };
+        let per_s = |n: u64| {
+            if seconds > 0.0 {
+                r3(n as f64 / seconds)
+            } else {
+                0.0
+            }
+        };
         let workers = f64::from(db.cfg.workers);
         let instances: Vec<InstanceReport> = db
             .instances
@@ -108,7 +114,9 @@ impl DatabaseReport {
         let ms = |us: u64| r3(us as f64 / 1000.0);
         let s = &db.stats;
         DatabaseReport {
-            primary: primary.map(|p| instances[p].name.clone()).unwrap_or_default(),
+            primary: primary
+                .map(|p| instances[p].name.clone())
+                .unwrap_or_default(),
             primary_queries_per_second: primary.map_or(0.0, |p| instances[p].queries_per_second),
             instances,
             replica_lag_ms: LagMs {
@@ -144,7 +152,11 @@ impl CacheReport {
                 .collect(),
             hits: s.hits,
             misses: s.misses,
-            hit_ratio: if looked > 0 { r3(s.hits as f64 / looked as f64) } else { 0.0 },
+            hit_ratio: if looked > 0 {
+                r3(s.hits as f64 / looked as f64)
+            } else {
+                0.0
+            },
             db_reads_saved: s.hits,
             sets: s.sets,
             invalidations: s.invalidations,

@@ -188,11 +188,7 @@ fn placement(
     Ok(azs)
 }
 
-pub(super) fn database(
-    cx: &Ctx,
-    s: &Scenario,
-    r: RawDatabase,
-) -> Result<Database, ScenarioError> {
+pub(super) fn database(cx: &Ctx, s: &Scenario, r: RawDatabase) -> Result<Database, ScenarioError> {
     let mut d = Database::new(s.region.azs.len());
     if let Some(v) = &r.primary_az {
         d.primary_az = az_index(cx, s, v)?;
@@ -215,7 +211,10 @@ pub(super) fn database(
             cx,
             v,
             "read_from",
-            &[("primary", ReadFrom::Primary), ("replicas", ReadFrom::Replicas)],
+            &[
+                ("primary", ReadFrom::Primary),
+                ("replicas", ReadFrom::Replicas),
+            ],
         )?;
     }
     if let Some(v) = r.replica_lag {
@@ -246,7 +245,11 @@ pub(super) fn database(
     }
     for (v, slot, key) in [
         (&r.workers, &mut d.workers, "workers"),
-        (&r.max_connections, &mut d.max_connections, "max_connections"),
+        (
+            &r.max_connections,
+            &mut d.max_connections,
+            "max_connections",
+        ),
         (&r.users, &mut d.users, "users"),
     ] {
         if let Some(v) = v {

@@ -70,7 +70,14 @@ impl World {
     }
 
     /// The shopper's query reaches instance `i`.
-    pub(super) fn on_at_db(&mut self, now: SimTime, s: ShopperId, req: u32, i: DbIx, q: &mut Queue<Event>) {
+    pub(super) fn on_at_db(
+        &mut self,
+        now: SimTime,
+        s: ShopperId,
+        req: u32,
+        i: DbIx,
+        q: &mut Queue<Event>,
+    ) {
         let Some(sh) = self.shopper(s) else { return };
         if sh.req != req {
             return;
@@ -96,18 +103,33 @@ impl World {
             Admit::Start => {
                 let mean = db.cfg.query_time.get(kind).0;
                 let t = db.service(i, mean, 0);
-                q.at(now + t, Event::DbDone { s, req, inst: i as u8 });
+                q.at(
+                    now + t,
+                    Event::DbDone {
+                        s,
+                        req,
+                        inst: i as u8,
+                    },
+                );
             }
             Admit::Queued => {}
             Admit::Full => {
-                self.outcomes[s as usize] = crate::workload::Outcome::Failed("db_too_many_connections");
+                self.outcomes[s as usize] =
+                    crate::workload::Outcome::Failed("db_too_many_connections");
                 q.at(now + back, Event::Done { s, req });
             }
         }
     }
 
     /// Instance `i` finished the shopper's query: its answer heads back to the node.
-    pub(super) fn on_db_done(&mut self, now: SimTime, s: ShopperId, req: u32, i: DbIx, q: &mut Queue<Event>) {
+    pub(super) fn on_db_done(
+        &mut self,
+        now: SimTime,
+        s: ShopperId,
+        req: u32,
+        i: DbIx,
+        q: &mut Queue<Event>,
+    ) {
         let db = self.db.as_mut().expect("a query needs a database");
         if !db.instances[i].alive {
             return; // its queries were failed when it died
@@ -121,7 +143,14 @@ impl World {
             };
             let mean = db.cfg.query_time.get(kind).0;
             let t = db.service(i, mean, now - queued);
-            q.at(now + t, Event::DbDone { s: next, req: nreq, inst: i as u8 });
+            q.at(
+                now + t,
+                Event::DbDone {
+                    s: next,
+                    req: nreq,
+                    inst: i as u8,
+                },
+            );
         }
         let inst_az = self.db.as_ref().expect("db").instances[i].az;
         let Some(sh) = self.shopper(s) else { return };
@@ -153,7 +182,11 @@ impl World {
                 q.at(now + timeout + back, Event::Done { s, req });
             }
         }
-        self.note(now, "db_instance_lost", format!("{name} ({})", self.az_name(az)));
+        self.note(
+            now,
+            "db_instance_lost",
+            format!("{name} ({})", self.az_name(az)),
+        );
         self.schedule_db(wakes, q);
     }
 
@@ -180,7 +213,11 @@ impl World {
             c.kill_az(az);
             let lost = c.stats.keys_lost - before;
             if c.nodes.iter().any(|n| n.az == az) {
-                self.note(now, "cache_node_lost", format!("{} ({lost} keys)", self.az_name(az)));
+                self.note(
+                    now,
+                    "cache_node_lost",
+                    format!("{} ({lost} keys)", self.az_name(az)),
+                );
             }
         }
         let Some(db) = &self.db else { return };
@@ -216,7 +253,11 @@ impl World {
                     );
                     self.note(now, "db_failover", line);
                 }
-                None => self.note(now, "db_down", "no standby or replica to promote: writes are down".into()),
+                None => self.note(
+                    now,
+                    "db_down",
+                    "no standby or replica to promote: writes are down".into(),
+                ),
             }
             self.schedule_db(wakes, q);
         }
@@ -227,7 +268,11 @@ impl World {
         let Some(db) = &mut self.db else { return };
         if let Some(name) = db.new_standby(epoch, &alive) {
             let az = db.instances.last().map_or(0, |i| i.az);
-            self.note(now, "db_standby_created", format!("{name} ({})", self.az_name(az)));
+            self.note(
+                now,
+                "db_standby_created",
+                format!("{name} ({})", self.az_name(az)),
+            );
         }
     }
 }

@@ -1,18 +1,18 @@
 //! The request path: shopper → balancer → node → shopper.
 
+use super::data::Visit;
 use super::{Event, World};
+use crate::db::Database;
+use crate::db::access::DataAt;
 use crate::engine::Queue;
 use crate::lb::{LbCookie, Route};
 use crate::node::{NodeState, ShopperId};
-use crate::station::Admit;
+use crate::scenario::Scenario;
 use crate::scenario::{Kind, Strategy};
 use crate::session::cookie::CookieCodec;
 use crate::session::store::StoreAt;
-use super::data::Visit;
-use crate::db::Database;
-use crate::db::access::DataAt;
-use crate::scenario::Scenario;
 use crate::shop::{self, Backend, Data, Request, SessionIn};
+use crate::station::Admit;
 use crate::time::SimTime;
 use crate::workload::{MAX_FAILURES, Outcome, Shopper};
 
@@ -176,7 +176,10 @@ impl World {
         if let Some(sh) = self.shopper(s) {
             sh.arrived_node = now;
         }
-        match self.fleet.nodes[id as usize].station.admit(s, now, workers, limit) {
+        match self.fleet.nodes[id as usize]
+            .station
+            .admit(s, now, workers, limit)
+        {
             Admit::Start => {
                 self.metrics.queue.enter(now);
                 self.begin_service(now, s, 0, q);
@@ -212,7 +215,10 @@ impl World {
             Visit::No => q.at(at, Event::Done { s, req }),
             Visit::To(i) => {
                 let az = self.db.as_ref().expect("visit").instances[i].az;
-                self.shoppers[s as usize].as_mut().expect("active").db_target = Some(i);
+                self.shoppers[s as usize]
+                    .as_mut()
+                    .expect("active")
+                    .db_target = Some(i);
                 let inst = i as u8;
                 q.at(at + self.hop(node_az, az), Event::AtDb { s, req, inst });
             }
@@ -426,7 +432,12 @@ impl World {
 /// retry), and with a database the product a product page shows.
 fn prepare(sh: &mut Shopper, sc: &Scenario, db: Option<&Database>, retry: bool) {
     let f = &sc.fleet;
-    sh.prepare(&sc.workload, f.service_time.get(sh.kind).0, f.service_distribution, retry);
+    sh.prepare(
+        &sc.workload,
+        f.service_time.get(sh.kind).0,
+        f.service_distribution,
+        retry,
+    );
     sh.db_target = None;
     if let Some(db) = db
         && !retry
@@ -454,11 +465,7 @@ fn address_number(line: &str) -> u64 {
 /// an order just placed missing from history, or an old address, is a stale read.
 fn check_reads(sh: &mut Shopper, r: &shop::Response, db: &mut Database) {
     match sh.kind {
-        Kind::Checkout => {
-            if r.order_id.is_some() {
-                sh.last_order = r.order_id;
-            }
-        }
+        Kind::Checkout if r.order_id.is_some() => sh.last_order = r.order_id,
         Kind::Address => sh.address = Some(sh.address_write),
         Kind::Orders => {
             if let (Some(o), Some(list)) = (sh.last_order, &r.orders)

@@ -8,6 +8,8 @@ mod data;
 mod flow;
 mod ops;
 
+use crate::cache::Cache;
+use crate::db::Database;
 use crate::engine::{Model, Queue};
 use crate::fleet::Fleet;
 use crate::lb::{Health, LoadBalancer, NodeId};
@@ -17,8 +19,6 @@ use crate::report::{Fault, LogEvent};
 use crate::rng::{Rng, Streams};
 use crate::scenario::{AzIx, Latency, Scenario, Strategy};
 use crate::session::cookie::CookieCodec;
-use crate::cache::Cache;
-use crate::db::Database;
 use crate::session::store::Store;
 use crate::time::{SEC, SimTime};
 use crate::workload::{Outcome, Shopper};
@@ -146,7 +146,8 @@ impl World {
         let db = sc.database.as_ref().map(|d| {
             // In-memory SQLite with the bundled library: failing here means
             // the process is out of memory, not a problem with the scenario.
-            Database::new(d, w.catalog, w.popularity, &streams).expect("an in-memory SQLite database")
+            Database::new(d, w.catalog, w.popularity, &streams)
+                .expect("an in-memory SQLite database")
         });
         let cache = sc.cache.as_ref().map(|c| Cache::new(&c.nodes, c.ttl.0));
         World {
