@@ -33,6 +33,7 @@ fn db_failover_loses_no_order_and_the_file_holds_every_checkout() {
         "a write-outage window"
     );
     assert!(d["write_outage_s"].as_f64().unwrap() >= 60.0);
+    assert!(d["failed_writes"].as_u64().unwrap() > 0);
     assert_eq!(d["orders_committed"], d["orders_in_primary"]);
     assert_eq!(d["orders_lost"], 0);
     assert_eq!(d["failovers"], 1);

@@ -129,6 +129,17 @@ pub struct DbStats {
     pub write_outage_ns: u64,
 }
 
+impl DbStats {
+    /// A page's query failed before it ran (its instance dead, or full).
+    pub fn failed(&mut self, kind: crate::scenario::Kind) {
+        if kind.writes() {
+            self.failed_writes += 1;
+        } else {
+            self.failed_reads += 1;
+        }
+    }
+}
+
 pub struct Database {
     pub cfg: crate::scenario::Database,
     pub instances: Vec<Instance>,

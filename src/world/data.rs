@@ -92,6 +92,7 @@ impl World {
         let back = super::hop(&self.sc.region.latency, inst.az, node_az);
         if !inst.alive {
             // No answer from a powered-off instance: the driver times out.
+            db.stats.failed(kind);
             let t = db.cfg.connect_timeout.0;
             self.outcomes[s as usize] = crate::workload::Outcome::Failed("db_unavailable");
             q.at(now + t + back, Event::Done { s, req });
@@ -114,6 +115,7 @@ impl World {
             }
             Admit::Queued => {}
             Admit::Full => {
+                db.stats.failed(kind);
                 self.outcomes[s as usize] =
                     crate::workload::Outcome::Failed("db_too_many_connections");
                 q.at(now + back, Event::Done { s, req });
@@ -176,6 +178,8 @@ impl World {
             if sh.req != req {
                 continue;
             }
+            let kind = sh.kind;
+            self.db.as_mut().expect("db").stats.failed(kind);
             if let Some(n) = sh.node {
                 let back = self.hop(az, self.fleet.nodes[n as usize].az);
                 self.outcomes[s as usize] = crate::workload::Outcome::Failed("db_unavailable");

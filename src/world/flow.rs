@@ -223,6 +223,8 @@ impl World {
                 q.at(at + self.hop(node_az, az), Event::AtDb { s, req, inst });
             }
             Visit::Nowhere => {
+                let kind = self.shoppers[s as usize].as_ref().expect("active").kind;
+                self.db.as_mut().expect("visit").stats.failed(kind);
                 self.outcomes[s as usize] = Outcome::Failed("db_unavailable");
                 q.at(at, Event::Done { s, req });
             }
