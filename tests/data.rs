@@ -65,9 +65,12 @@ fn without_a_standby_the_promoted_replica_loses_its_unreplicated_orders() {
     sc.duration = Dur(15 * MIN);
     let r = run(&sc, Strategy::Store);
     let d = db(&r);
-    assert!(d.orders_lost > 0, "{d:?}");
-    assert_eq!(d.orders_in_primary, d.orders_committed - d.orders_lost);
-    assert_eq!(d.orders_in_primary, r.checkouts.ok - d.orders_lost);
+    assert!(d.stats.orders_lost > 0, "{d:?}");
+    assert_eq!(
+        d.orders_in_primary,
+        d.stats.orders_committed - d.stats.orders_lost
+    );
+    assert_eq!(d.orders_in_primary, r.checkouts.ok - d.stats.orders_lost);
     assert_eq!(d.primary, "replica-1");
 }
 
@@ -86,8 +89,8 @@ fn kill_db_primary_fails_over_without_touching_the_fleet() {
     let sc = stratus::parse_scenario("t.toml", &text).unwrap();
     let r = run(&sc, Strategy::Store);
     let d = db(&r);
-    assert_eq!(d.failovers, 1);
-    assert_eq!(d.orders_committed, d.orders_in_primary);
+    assert_eq!(d.stats.failovers, 1);
+    assert_eq!(d.stats.orders_committed, d.orders_in_primary);
     assert!(r.checkouts.failed > 0);
     assert!(!r.events.iter().any(|e| e.kind == "node_dead"));
 }
@@ -97,11 +100,11 @@ fn replica_lag_makes_stale_reads_that_reading_the_primary_removes() {
     let mut sc = bundled("replica-lag");
     sc.duration = Dur(5 * MIN);
     let lagged = run(&sc, Strategy::Store);
-    assert!(db(&lagged).stale_order_reads > 0, "{:?}", db(&lagged));
+    assert!(db(&lagged).stats.stale_order_reads > 0, "{:?}", db(&lagged));
     assert!(db(&lagged).replica_lag_ms.p50 > 0.0);
     sc.database.as_mut().unwrap().read_from = ReadFrom::Primary;
     let fresh = run(&sc, Strategy::Store);
-    assert_eq!(db(&fresh).stale_reads, 0);
+    assert_eq!(db(&fresh).stats.stale_reads, 0);
     assert!(db(&fresh).primary_queries_per_second > 5.0 * db(&lagged).primary_queries_per_second);
 }
 
@@ -154,7 +157,11 @@ fn cache_hit_ratio_rises_with_ttl_and_dies_with_its_az() {
     let r = run(&sc, Strategy::Store);
     let c = r.cache.as_ref().unwrap();
     assert!(c.keys_lost > 0 && c.unavailable > 0, "{c:?}");
-    assert_eq!(db(&r).stale_account_reads, 0, "writes invalidate the cache");
+    assert_eq!(
+        db(&r).stats.stale_account_reads,
+        0,
+        "writes invalidate the cache"
+    );
 }
 
 #[test]

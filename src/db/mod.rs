@@ -112,7 +112,7 @@ impl From<rusqlite::Error> for DbError {
 }
 
 /// Counters the report shows under `database`.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
 pub struct DbStats {
     pub stale_reads: u64,
     /// Order history without the order the shopper just placed.
@@ -125,7 +125,8 @@ pub struct DbStats {
     pub orders_lost: u64,
     pub commits_lost: u64,
     pub failovers: u64,
-    /// Time without a primary taking writes.
+    /// Time without a primary taking writes (the report shows seconds).
+    #[serde(skip)]
     pub write_outage_ns: u64,
 }
 

@@ -1,7 +1,7 @@
 //! The report's `database` and `cache` sections: what the data tier did.
 
 use crate::cache::Cache;
-use crate::db::{Database, Role};
+use crate::db::{Database, DbStats, Role};
 use serde::Serialize;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -37,20 +37,12 @@ pub struct DatabaseReport {
     /// Queries per second at the instance that is primary at the end.
     pub primary_queries_per_second: f64,
     pub replica_lag_ms: LagMs,
-    /// Reads that missed what the shopper had just written.
-    pub stale_reads: u64,
-    pub stale_order_reads: u64,
-    pub stale_account_reads: u64,
-    pub failed_writes: u64,
-    pub failed_reads: u64,
-    /// Orders whose commit the primary acknowledged.
-    pub orders_committed: u64,
+    /// Stale reads, failed reads and writes, orders committed and lost.
+    #[serde(flatten)]
+    pub stats: DbStats,
     /// Orders the primary holds at the end: equal to orders_committed unless
     /// a promotion lost some.
     pub orders_in_primary: u64,
-    pub orders_lost: u64,
-    pub commits_lost: u64,
-    pub failovers: u64,
     /// Time without a primary taking writes.
     pub write_outage_s: f64,
 }
@@ -125,16 +117,8 @@ impl DatabaseReport {
                 max: ms(h.max()),
                 applied: h.len(),
             },
-            stale_reads: s.stale_reads,
-            stale_order_reads: s.stale_order_reads,
-            stale_account_reads: s.stale_account_reads,
-            failed_writes: s.failed_writes,
-            failed_reads: s.failed_reads,
-            orders_committed: s.orders_committed,
+            stats: s.clone(),
             orders_in_primary: db.orders_in_primary(),
-            orders_lost: s.orders_lost,
-            commits_lost: s.commits_lost,
-            failovers: s.failovers,
             write_outage_s: r3(s.write_outage_ns as f64 / 1e9),
         }
     }

@@ -142,36 +142,49 @@ pub const FIGURES: [Figure; 18] =
             .total_per_hour),
     ];
 
-/// The data tier's figures: shown when a run has a database (or a cache).
+/// A data-tier figure: read from the report's `database` section (0 without one).
+macro_rules! db_fig {
+    ($label:expr, $key:expr, $unit:ident, |$d:ident| $get:expr) => {
+        fig!($label, $key, $unit, |r| r
+            .database
+            .as_ref()
+            .map_or(0.0, |$d| $get))
+    };
+}
+
+/// The data tier's figures: shown when a run has a database.
 pub const DATA_FIGURES: [Figure; 8] = [
-    fig!("db stale reads", "stale_reads", Count, |r| r
-        .database
-        .as_ref()
-        .map_or(0.0, |d| d.stale_reads as f64)),
-    fig!("db failed writes", "failed_writes", Count, |r| r
-        .database
-        .as_ref()
-        .map_or(0.0, |d| d.failed_writes as f64)),
-    fig!("orders committed", "orders_committed", Count, |r| r
-        .database
-        .as_ref()
-        .map_or(0.0, |d| d.orders_committed as f64)),
-    fig!("  orders lost", "orders_lost", Count, |r| r
-        .database
-        .as_ref()
-        .map_or(0.0, |d| d.orders_lost as f64)),
-    fig!("db write outage s", "write_outage_s", Count, |r| r
-        .database
-        .as_ref()
-        .map_or(0.0, |d| d.write_outage_s)),
-    fig!("primary queries per s", "primary_qps", Count, |r| r
-        .database
-        .as_ref()
-        .map_or(0.0, |d| d.primary_queries_per_second)),
-    fig!("replica lag p99 ms", "replica_lag_p99", Ms, |r| r
-        .database
-        .as_ref()
-        .map_or(0.0, |d| d.replica_lag_ms.p99)),
+    db_fig!(
+        "db stale reads",
+        "stale_reads",
+        Count,
+        |d| d.stats.stale_reads as f64
+    ),
+    db_fig!(
+        "db failed writes",
+        "failed_writes",
+        Count,
+        |d| d.stats.failed_writes as f64
+    ),
+    db_fig!(
+        "orders committed",
+        "orders_committed",
+        Count,
+        |d| d.stats.orders_committed as f64
+    ),
+    db_fig!(
+        "  orders lost",
+        "orders_lost",
+        Count,
+        |d| d.stats.orders_lost as f64
+    ),
+    db_fig!("db write outage s", "write_outage_s", Count, |d| d
+        .write_outage_s),
+    db_fig!("primary queries per s", "primary_qps", Count, |d| d
+        .primary_queries_per_second),
+    db_fig!("replica lag p99 ms", "replica_lag_p99", Ms, |d| d
+        .replica_lag_ms
+        .p99),
     fig!("cache hit ratio", "cache_hit_ratio", Fraction, |r| r
         .cache
         .as_ref()

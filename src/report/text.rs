@@ -37,20 +37,20 @@ fn data_sections(o: &mut String, r: &Report) {
             o,
             "database    primary {}   orders committed {}   in primary {}   lost {}   failovers {}   write outage {:.1} s",
             d.primary,
-            thousands(d.orders_committed),
+            thousands(d.stats.orders_committed),
             thousands(d.orders_in_primary),
-            thousands(d.orders_lost),
-            d.failovers,
+            thousands(d.stats.orders_lost),
+            d.stats.failovers,
             d.write_outage_s
         );
         let _ = writeln!(
             o,
             "  reads     stale {} (order history {}, account {})   failed reads {}   failed writes {}",
-            thousands(d.stale_reads),
-            thousands(d.stale_order_reads),
-            thousands(d.stale_account_reads),
-            thousands(d.failed_reads),
-            thousands(d.failed_writes)
+            thousands(d.stats.stale_reads),
+            thousands(d.stats.stale_order_reads),
+            thousands(d.stats.stale_account_reads),
+            thousands(d.stats.failed_reads),
+            thousands(d.stats.failed_writes)
         );
         let l = &d.replica_lag_ms;
         if l.applied > 0 {
