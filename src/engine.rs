@@ -5,6 +5,7 @@
 //! The engine owns time; the model is only ever told what time it is.
 
 use crate::time::SimTime;
+use std::collections::BTreeMap;
 
 /// A radix heap over (time, sequence) keys packed into one u128.
 ///
@@ -92,6 +93,15 @@ fn key(time: SimTime, seq: u64) -> u128 {
 /// The pending wake-ups. The model schedules into it; only the engine pops.
 pub struct Queue<E> {
     heap: RadixHeap<E>,
+    /// Wake-ups that go ahead of every ordinary one at their instant (the
+    /// scenario's actions), by (time, sequence). Kept apart from the heap so
+    /// where they sort does not depend on when they were scheduled: an action
+    /// injected mid-run lands exactly where the same action written in the
+    /// timeline would, and a replay reproduces the run.
+    first: BTreeMap<(SimTime, u64), E>,
+    /// The time of `first`'s earliest entry, or `SimTime::MAX`: one comparison
+    /// on the hot path when there is none.
+    next_first: SimTime,
     seq: u64,
     now: SimTime,
 }
@@ -100,6 +110,8 @@ impl<E> Queue<E> {
     pub fn new() -> Self {
         Queue {
             heap: RadixHeap::new(),
+            first: BTreeMap::new(),
+            next_first: SimTime::MAX,
             seq: 0,
             now: 0,
         }
@@ -119,6 +131,18 @@ impl<E> Queue<E> {
         self.heap.push(key(time, self.seq), ev);
     }
 
+    /// Wake the model with `ev` at `time`, ahead of every ordinary wake-up at
+    /// that instant (those scheduled with [`Queue::at`] or [`Queue::after`],
+    /// whenever they were scheduled); among themselves, first in, first out.
+    /// The caller must not have let the engine process anything at `time` yet.
+    pub fn first_at(&mut self, time: SimTime, ev: E) {
+        debug_assert!(time >= self.now, "scheduled in the past");
+        let time = time.max(self.now);
+        self.seq += 1;
+        self.first.insert((time, self.seq), ev);
+        self.next_first = self.next_first.min(time);
+    }
+
     /// Wake the model with `ev` after `delay` nanoseconds.
     #[inline]
     pub fn after(&mut self, delay: u64, ev: E) {
@@ -126,21 +150,35 @@ impl<E> Queue<E> {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len
+        self.heap.len + self.first.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.len == 0
+        self.len() == 0
     }
 
     fn pop(&mut self) -> Option<(SimTime, E)> {
+        if self.next_first != SimTime::MAX {
+            let heap = self.heap.settle().map(|k| (k >> 64) as SimTime);
+            if heap.is_none_or(|t| self.next_first <= t) {
+                let ((t, _), ev) = self.first.pop_first().expect("next_first is set");
+                self.next_first = self.first.keys().next().map_or(SimTime::MAX, |k| k.0);
+                self.now = t;
+                return Some((t, ev));
+            }
+        }
         let (k, ev) = self.heap.pop()?;
         self.now = (k >> 64) as SimTime;
         Some((self.now, ev))
     }
 
     fn peek_time(&mut self) -> Option<SimTime> {
-        self.heap.settle().map(|k| (k >> 64) as SimTime)
+        let heap = self.heap.settle().map(|k| (k >> 64) as SimTime);
+        match (heap, self.next_first) {
+            (h, SimTime::MAX) => h,
+            (Some(h), f) => Some(h.min(f)),
+            (None, f) => Some(f),
+        }
     }
 }
 
@@ -258,6 +296,26 @@ mod tests {
         e.run_until(100, &mut Unpaced);
         assert_eq!(e.model.0.last(), Some(&(9, 4)));
         assert_eq!(e.events, 6);
+    }
+
+    #[test]
+    fn first_at_goes_ahead_of_its_instant_whenever_scheduled() {
+        let mut e = Engine::new(Recorder(vec![]));
+        e.queue.at(5, 1);
+        e.queue.at(5, 2);
+        e.run_until(4, &mut Unpaced);
+        // Scheduled after the ordinary wake-ups at 5, it still runs first.
+        e.queue.first_at(5, 10);
+        e.queue.first_at(5, 11);
+        e.queue.first_at(7, 12);
+        e.queue.at(6, 3);
+        assert_eq!(e.queue.len(), 6);
+        e.run_until(100, &mut Unpaced);
+        assert_eq!(
+            e.model.0,
+            vec![(5, 10), (5, 11), (5, 1), (5, 2), (6, 3), (7, 12)]
+        );
+        assert!(e.queue.is_empty());
     }
 
     #[test]
