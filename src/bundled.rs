@@ -21,6 +21,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "store-failover",
         include_str!("../scenarios/store-failover.toml"),
     ),
+    (
+        "tour-sessions",
+        include_str!("../scenarios/tour-sessions.toml"),
+    ),
 ];
 
 /// The text of a bundled scenario, by name (with or without `.toml`).

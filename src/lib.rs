@@ -23,6 +23,7 @@ pub mod fleet;
 pub mod lb;
 pub mod metrics;
 pub mod node;
+pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod scenario;
@@ -31,6 +32,8 @@ pub mod shop;
 pub mod sim;
 pub mod slo;
 pub mod time;
+pub mod tour;
+pub mod tui;
 pub mod workload;
 pub mod world;
 

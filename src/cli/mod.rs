@@ -2,12 +2,14 @@
 //! reports. Exit codes (CONTRACT.md): 0 ok, 1 runtime error, 2 usage error,
 //! 65 invalid scenario file.
 
+mod dashboard;
 pub mod pace;
 mod runs;
 mod sweep;
+mod tour;
 
 use runs::execute;
-pub use runs::{Runs, run_many, timed_run};
+pub use runs::{Runs, run_many, timed_replay, timed_run};
 
 use crate::bundled;
 use crate::report::{Report, plot, table, text};
@@ -58,9 +60,18 @@ pub enum Command {
         /// Also write the run's timeline as an SVG picture here.
         #[arg(long)]
         plot: Option<PathBuf>,
-        /// The live dashboard (not built yet).
-        #[arg(long, hide = true)]
+        /// Play the run live in a terminal dashboard, with keys to inject
+        /// faults; the report prints when you quit.
+        #[arg(long)]
         tui: bool,
+        /// Dashboard speed: simulated seconds per wall second, 1 to 10000
+        /// (default 30: thirty minutes in one).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Re-run a recorded run: a JSON report (`--format json`) whose
+        /// strategy, seed and injected actions are used again.
+        #[arg(long, value_name = "REPORT.json")]
+        replay: Option<PathBuf>,
     },
     /// The same scenario and seed under each strategy, side by side.
     Compare {
@@ -73,8 +84,29 @@ pub enum Command {
         /// (the first seed's runs).
         #[arg(long)]
         plot: Option<PathBuf>,
-        #[arg(long, hide = true)]
+        /// Play the strategies live, side by side, in lockstep (one seed).
+        #[arg(long)]
         tui: bool,
+        /// Dashboard speed, 1 to 10000 (default 30).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Re-run the actions injected into a recorded comparison (or run):
+        /// a JSON report; its seed is used, under every strategy.
+        #[arg(long, value_name = "REPORT.json")]
+        replay: Option<PathBuf>,
+    },
+    /// Walks the case study's evolution one design at a time: each step runs
+    /// a scenario and prints its lesson and figures from that run.
+    Tour {
+        /// Show each step in the live dashboard.
+        #[arg(long)]
+        tui: bool,
+        /// Run straight through, without waiting for Enter between steps.
+        #[arg(long)]
+        no_pause: bool,
+        /// Dashboard speed with --tui, 1 to 10000 (default 30).
+        #[arg(long)]
+        speed: Option<f64>,
     },
     /// Parses and checks scenario files without running them.
     Validate {
@@ -209,15 +241,6 @@ fn strategy_list(arg: &str) -> Result<Vec<Strategy>, CliError> {
     Ok(sts)
 }
 
-fn no_tui(tui: bool) -> Result<(), CliError> {
-    if tui {
-        return Err(CliError::Usage(
-            "--tui: the live dashboard is not built yet; run without it for the report".into(),
-        ));
-    }
-    Ok(())
-}
-
 fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
     if let Some(f) = format {
         return f;
@@ -331,14 +354,27 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             series,
             plot: plot_to,
             tui,
+            speed,
+            replay,
         } => {
-            no_tui(tui)?;
+            let speed = dashboard::speed(tui, speed)?;
             let sc = load(&file)?;
-            let st = match st {
-                Some(s) => strategy(&s)?,
-                None => sc.strategy,
+            let st = st.map(|s| strategy(&s)).transpose()?;
+            let (st, seed, injected) = match &replay {
+                Some(path) => {
+                    let runs = dashboard::recordings(path)?;
+                    dashboard::pick(path, &runs, &sc, st, seed)?
+                }
+                None => (st.unwrap_or(sc.strategy), seed.unwrap_or(sc.seed), vec![]),
             };
-            let mut r = timed_run(&sc, st, seed.unwrap_or(sc.seed));
+            let mut r = if dashboard::on_terminal(tui) {
+                match dashboard::run_live(&sc, st, seed, &injected, speed)? {
+                    Some(r) => r,
+                    None => return Err(CliError::Reported(130)),
+                }
+            } else {
+                runs::timed_replay(&sc, st, seed, &injected)
+            };
             write_plot(&plot_to, std::slice::from_ref(&r))?;
             let fmt = pick_format(format, &out);
             let text = match fmt {
@@ -362,11 +398,37 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             output,
             plot: plot_to,
             tui,
+            speed,
+            replay,
         } => {
-            no_tui(tui)?;
+            let speed = dashboard::speed(tui, speed)?;
             let sc = [load(&file)?];
             let sts = plan.strategies()?;
-            let mut runs = execute(&plan.plan(&sc, &sts), plan.jobs());
+            let mut plan = plan;
+            let injected = match &replay {
+                Some(path) => {
+                    let runs = dashboard::recordings(path)?;
+                    let (_, seed, injected) =
+                        dashboard::pick(path, &runs[..1], &sc[0], None, plan.seed)?;
+                    plan.seed = Some(seed);
+                    injected
+                }
+                None => vec![],
+            };
+            if tui && plan.seeds > 1 {
+                return Err(CliError::Usage(
+                    "--tui plays one seed: drop --seeds (or run without --tui)".into(),
+                ));
+            }
+            let mut runs = if dashboard::on_terminal(tui) {
+                let seed = plan.seed.unwrap_or(sc[0].seed);
+                match dashboard::compare_live(&sc[0], &sts, seed, &injected, speed)? {
+                    Some(runs) => runs,
+                    None => return Err(CliError::Reported(130)),
+                }
+            } else {
+                execute(&plan.plan(&sc, &sts), &injected, plan.jobs())
+            };
             write_plot(&plot_to, &runs[..sts.len()])?;
             for r in &mut runs {
                 r.series = None;
@@ -441,7 +503,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let sts = plan.strategies()?;
             let (points, scenarios): (Vec<sweep::Point>, Vec<Scenario>) =
                 sweep::grid(&name, &text, &sets)?.into_iter().unzip();
-            let mut runs = execute(&plan.plan(&scenarios, &sts), plan.jobs());
+            let mut runs = execute(&plan.plan(&scenarios, &sts), &[], plan.jobs());
             for r in &mut runs {
                 r.series = None;
             }
@@ -462,6 +524,14 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             };
             emit(&text, &output.out)?;
             slo_verdict(&runs)
+        }
+        Command::Tour {
+            tui,
+            no_pause,
+            speed,
+        } => {
+            let speed = dashboard::speed(tui, speed)?;
+            tour::run(tui, no_pause, speed)
         }
         Command::List => {
             for (name, text) in bundled::BUNDLED {

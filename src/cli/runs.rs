@@ -5,7 +5,7 @@
 
 use super::{CliError, pace::Stopwatch, strategy_list};
 use crate::report::Report;
-use crate::scenario::{Scenario, Strategy};
+use crate::scenario::{Scenario, Strategy, Timed};
 use crate::sim;
 
 /// Which runs a comparison or a sweep makes, and on how many threads.
@@ -60,8 +60,14 @@ impl Runs {
 
 /// Runs once, filling in the wall-clock figures.
 pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
+    timed_replay(sc, strategy, seed, &[])
+}
+
+/// Runs once with `injected` actions added at their times (a replay),
+/// filling in the wall-clock figures.
+pub fn timed_replay(sc: &Scenario, strategy: Strategy, seed: u64, injected: &[Timed]) -> Report {
     let watch = Stopwatch::start();
-    let mut r = sim::run(sc, strategy, seed);
+    let mut r = sim::run_injected(sc, strategy, seed, injected);
     let secs = watch.seconds();
     r.wall.seconds = secs;
     r.wall.sim_requests_per_second = if secs > 0.0 {
@@ -72,10 +78,12 @@ pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
     r
 }
 
-/// Runs every (scenario, strategy, seed) over `jobs` threads; results in
-/// input order, whatever order they finish in. `done` is called after each run.
+/// Runs every (scenario, strategy, seed) over `jobs` threads, each with the
+/// `injected` actions (none but in a replay); results in input order,
+/// whatever order they finish in. `done` is called after each run.
 pub fn run_many(
     pairs: &[(&Scenario, Strategy, u64)],
+    injected: &[Timed],
     jobs: usize,
     done: &(dyn Fn() + Sync),
 ) -> Vec<Report> {
@@ -91,7 +99,7 @@ pub fn run_many(
                     let Some(&(sc, st, seed)) = pairs.get(i) else {
                         break;
                     };
-                    let r = timed_run(sc, st, seed);
+                    let r = timed_replay(sc, st, seed, injected);
                     slots.lock().expect("no panics while holding")[i] = Some(r);
                     done();
                 }
@@ -104,9 +112,13 @@ pub fn run_many(
 }
 
 /// Runs a plan on `jobs` threads with a progress bar.
-pub(super) fn execute(pairs: &[(&Scenario, Strategy, u64)], jobs: usize) -> Vec<Report> {
+pub(super) fn execute(
+    pairs: &[(&Scenario, Strategy, u64)],
+    injected: &[Timed],
+    jobs: usize,
+) -> Vec<Report> {
     let bar = progress(pairs.len());
-    let runs = run_many(pairs, jobs, &|| bar.inc(1));
+    let runs = run_many(pairs, injected, jobs, &|| bar.inc(1));
     bar.finish_and_clear();
     runs
 }
