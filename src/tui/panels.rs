@@ -118,12 +118,15 @@ pub fn azs(f: &mut Frame, area: Rect, snap: &Snapshot, t: Theme) {
         .enumerate()
         .map(|(i, az)| az_line(i, az, name_w, cells_w, snap, t))
         .collect();
+    // Narrow panels get the short words, so the legend is never cut.
+    let short = inner_w < 52;
     let legend: Vec<Span> = Cell::ALL
         .iter()
         .flat_map(|&c| {
+            let name = if short { c.short_name() } else { c.name() };
             [
                 Span::styled(c.letter().to_string(), t.cell(c)),
-                Span::styled(format!(" {} ", c.name()), t.dim()),
+                Span::styled(format!(" {name} "), t.dim()),
             ]
         })
         .collect();
@@ -186,8 +189,9 @@ pub fn balancer(f: &mut Frame, area: Rect, dash: &Dash, t: Theme) {
                 StoreStatus::Down => ("DOWN", t.bad()),
             };
             Line::from(vec![
-                Span::raw(format!("{fleet}  store ")),
+                Span::raw("store "),
                 Span::styled(word, style),
+                Span::raw(format!("  {fleet}")),
             ])
         }
         None => Line::raw(fleet),

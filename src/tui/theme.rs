@@ -43,6 +43,17 @@ impl Cell {
         }
     }
 
+    /// The legend's word where room is short.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Cell::Healthy => "ok",
+            Cell::Launching => "launch",
+            Cell::Unhealthy => "unhealthy",
+            Cell::Draining => "drain",
+            Cell::Dead => "dead",
+        }
+    }
+
     fn colour(self) -> Color {
         match self {
             Cell::Healthy => Color::Green,
