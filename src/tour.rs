@@ -212,6 +212,29 @@ pub fn render(i: usize, run: &Report, verdicts: &[Verdict]) -> String {
     o
 }
 
+/// The tour's last line: whether every prediction held. `missed` names the
+/// figures that did not ("step 2: carts lost").
+pub fn summary(steps: usize, missed: &[String]) -> String {
+    if missed.is_empty() {
+        format!("Every headline figure of the {steps} steps moved the way its lesson predicts.")
+    } else {
+        format!(
+            "NOT as the lessons predict: {}. The model or a lesson is wrong; please report it.",
+            missed.join(", ")
+        )
+    }
+}
+
+/// The figures of `verdicts` that did not move as predicted, named for
+/// [`summary`].
+pub fn misses(step: usize, verdicts: &[Verdict]) -> Vec<String> {
+    verdicts
+        .iter()
+        .filter(|v| !v.holds)
+        .map(|v| format!("step {}: {}", step + 1, v.label))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

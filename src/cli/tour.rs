@@ -22,12 +22,7 @@ pub fn run(tui: bool, no_pause: bool, speed: f64) -> Result<(), CliError> {
         let sc = load(step.scenario)?;
         let r = timed_run(&sc, step.strategy, sc.seed);
         let verdicts = tour::judge(step, &r, previous.as_ref());
-        missed.extend(
-            verdicts
-                .iter()
-                .filter(|v| !v.holds)
-                .map(|v| format!("step {}: {}", i + 1, v.label)),
-        );
+        missed.extend(tour::misses(i, &verdicts));
         let mut out = std::io::stdout().lock();
         let _ = write!(out, "{}", tour::render(i, &r, &verdicts));
         if i + 1 < STEPS.len() {
@@ -46,18 +41,7 @@ pub fn run(tui: bool, no_pause: bool, speed: f64) -> Result<(), CliError> {
         }
         previous = Some(r);
     }
-    println!();
-    if missed.is_empty() {
-        println!(
-            "Every headline figure of the {} steps moved the way its lesson predicts.",
-            STEPS.len()
-        );
-    } else {
-        println!(
-            "NOT as the lessons predict: {}. The model or a lesson is wrong; please report it.",
-            missed.join(", ")
-        );
-    }
+    println!("\n{}", tour::summary(STEPS.len(), &missed));
     Ok(())
 }
 
@@ -65,6 +49,7 @@ pub fn run(tui: bool, no_pause: bool, speed: f64) -> Result<(), CliError> {
 /// is back.
 fn live(speed: f64) -> Result<(), CliError> {
     let mut printed = Vec::new();
+    let mut missed = Vec::new();
     let result = (|| -> Result<(), CliError> {
         let mut guard = term::enter()
             .map_err(|e| CliError::Runtime(format!("cannot take the terminal: {e}")))?;
@@ -91,6 +76,7 @@ fn live(speed: f64) -> Result<(), CliError> {
             let r = dashboard::finish(sims, &clock).remove(0);
             let verdicts = tour::judge(step, &r, previous.as_ref());
             printed.push(tour::render(i, &r, &verdicts));
+            missed.extend(tour::misses(i, &verdicts));
             if let Some(c) = &mut ui.caption {
                 c.results = verdicts.iter().map(|v| v.line.clone()).collect();
             }
@@ -104,5 +90,8 @@ fn live(speed: f64) -> Result<(), CliError> {
         Ok(())
     })();
     print!("{}", printed.join("\n"));
+    if printed.len() == STEPS.len() {
+        println!("\n{}", tour::summary(STEPS.len(), &missed));
+    }
     result
 }

@@ -7,6 +7,7 @@ use super::panels;
 use super::state::{Dash, Ui};
 use super::theme::{Cell, Theme};
 use crate::report::text::thousands;
+use crate::world::snapshot::StoreStatus;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
@@ -62,10 +63,16 @@ fn panel(f: &mut Frame, area: Rect, i: usize, dash: &Dash, t: Theme) {
         })
         .collect();
     let tot = &s.totals;
-    lines.push(Line::from(vec![
+    let mut lost = vec![
         Span::raw("carts lost "),
         Span::styled(thousands(tot.carts_lost), t.loss(tot.carts_lost)),
-    ]));
+    ];
+    match s.store_status {
+        Some(StoreStatus::FailingOver) => lost.push(Span::styled(" store FAILING OVER", t.bad())),
+        Some(StoreStatus::Down) => lost.push(Span::styled(" store DOWN", t.bad())),
+        _ => {}
+    }
+    lines.push(Line::from(lost));
     let last = dash.rows.last();
     lines.push(Line::raw(format!(
         "req/s {} fail {} p99 {:.0}",
