@@ -391,3 +391,20 @@ fn without_a_terminal_tui_prints_the_plain_report() {
     let plain = stratus_cmd(&["run", "steady-state", "--format", "json"]);
     assert_eq!(without_wall(&out.stdout), without_wall(&plain.stdout));
 }
+
+#[test]
+fn tiny_terminals_do_not_break_the_screens() {
+    let sc = bundled("store-failover");
+    let mut sims: Vec<Sim> = Strategy::ALL
+        .iter()
+        .map(|&st| Sim::new(&sc, st, 3))
+        .collect();
+    let dashes: Vec<Dash> = sims.iter_mut().map(|s| dash_at(s, 620 * SEC)).collect();
+    let mut ui = Ui::new(30.0, true);
+    ui.help = true;
+    for (w, h) in [(1, 1), (20, 5), (40, 12), (79, 23)] {
+        let run = lines(&frame(w, h, |f| draw::draw(f, &dashes[0], &ui)));
+        assert_eq!(run.len(), usize::from(h));
+        lines(&frame(w, h, |f| compare::draw(f, &dashes, &ui)));
+    }
+}
