@@ -28,6 +28,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../scenarios/read-scaling.toml"),
     ),
     ("cache-aside", include_str!("../scenarios/cache-aside.toml")),
+    (
+        "tour-sessions",
+        include_str!("../scenarios/tour-sessions.toml"),
+    ),
 ];
 
 /// The text of a bundled scenario, by name (with or without `.toml`).

@@ -5,6 +5,7 @@
 //! The engine owns time; the model is only ever told what time it is.
 
 use crate::time::SimTime;
+use std::collections::BTreeMap;
 
 /// A radix heap over (time, sequence) keys packed into one u128.
 ///
@@ -41,9 +42,28 @@ impl<E> RadixHeap<E> {
 
     #[inline]
     fn push(&mut self, key: u128, ev: E) {
-        debug_assert!(key >= self.last, "radix heap keys must not go backwards");
+        if key < self.last {
+            self.rewind(key);
+        }
         self.put(Self::bucket(self.last, key), key, ev);
         self.len += 1;
+    }
+
+    /// Lowers `last` to `key` and re-buckets everything. Needed only when a
+    /// peek has moved `last` ahead of the time being handled: a wake-up from
+    /// [`Queue::first_at`] runs before the heap's minimum, and what it
+    /// schedules may fall between the two. Actions are few, so this is rare.
+    #[cold]
+    fn rewind(&mut self, key: u128) {
+        let mut all = Vec::with_capacity(self.len);
+        for b in &mut self.buckets {
+            all.append(b);
+        }
+        self.occupied = 0;
+        self.last = key;
+        for (k, e) in all {
+            self.put(Self::bucket(key, k), k, e);
+        }
     }
 
     #[inline]
@@ -92,6 +112,15 @@ fn key(time: SimTime, seq: u64) -> u128 {
 /// The pending wake-ups. The model schedules into it; only the engine pops.
 pub struct Queue<E> {
     heap: RadixHeap<E>,
+    /// Wake-ups that go ahead of every ordinary one at their instant (the
+    /// scenario's actions), by (time, sequence). Kept apart from the heap so
+    /// where they sort does not depend on when they were scheduled: an action
+    /// injected mid-run lands exactly where the same action written in the
+    /// timeline would, and a replay reproduces the run.
+    first: BTreeMap<(SimTime, u64), E>,
+    /// The time of `first`'s earliest entry, or `SimTime::MAX`: one comparison
+    /// on the hot path when there is none.
+    next_first: SimTime,
     seq: u64,
     now: SimTime,
 }
@@ -100,6 +129,8 @@ impl<E> Queue<E> {
     pub fn new() -> Self {
         Queue {
             heap: RadixHeap::new(),
+            first: BTreeMap::new(),
+            next_first: SimTime::MAX,
             seq: 0,
             now: 0,
         }
@@ -119,6 +150,18 @@ impl<E> Queue<E> {
         self.heap.push(key(time, self.seq), ev);
     }
 
+    /// Wake the model with `ev` at `time`, ahead of every ordinary wake-up at
+    /// that instant (those scheduled with [`Queue::at`] or [`Queue::after`],
+    /// whenever they were scheduled); among themselves, first in, first out.
+    /// The caller must not have let the engine process anything at `time` yet.
+    pub fn first_at(&mut self, time: SimTime, ev: E) {
+        debug_assert!(time >= self.now, "scheduled in the past");
+        let time = time.max(self.now);
+        self.seq += 1;
+        self.first.insert((time, self.seq), ev);
+        self.next_first = self.next_first.min(time);
+    }
+
     /// Wake the model with `ev` after `delay` nanoseconds.
     #[inline]
     pub fn after(&mut self, delay: u64, ev: E) {
@@ -126,21 +169,35 @@ impl<E> Queue<E> {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len
+        self.heap.len + self.first.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.len == 0
+        self.len() == 0
     }
 
     fn pop(&mut self) -> Option<(SimTime, E)> {
+        if self.next_first != SimTime::MAX {
+            let heap = self.heap.settle().map(|k| (k >> 64) as SimTime);
+            if heap.is_none_or(|t| self.next_first <= t) {
+                let ((t, _), ev) = self.first.pop_first().expect("next_first is set");
+                self.next_first = self.first.keys().next().map_or(SimTime::MAX, |k| k.0);
+                self.now = t;
+                return Some((t, ev));
+            }
+        }
         let (k, ev) = self.heap.pop()?;
         self.now = (k >> 64) as SimTime;
         Some((self.now, ev))
     }
 
     fn peek_time(&mut self) -> Option<SimTime> {
-        self.heap.settle().map(|k| (k >> 64) as SimTime)
+        let heap = self.heap.settle().map(|k| (k >> 64) as SimTime);
+        match (heap, self.next_first) {
+            (h, SimTime::MAX) => h,
+            (Some(h), f) => Some(h.min(f)),
+            (None, f) => Some(f),
+        }
     }
 }
 
@@ -258,6 +315,53 @@ mod tests {
         e.run_until(100, &mut Unpaced);
         assert_eq!(e.model.0.last(), Some(&(9, 4)));
         assert_eq!(e.events, 6);
+    }
+
+    #[test]
+    fn first_at_goes_ahead_of_its_instant_whenever_scheduled() {
+        let mut e = Engine::new(Recorder(vec![]));
+        e.queue.at(5, 1);
+        e.queue.at(5, 2);
+        e.run_until(4, &mut Unpaced);
+        // Scheduled after the ordinary wake-ups at 5, it still runs first.
+        e.queue.first_at(5, 10);
+        e.queue.first_at(5, 11);
+        e.queue.first_at(7, 12);
+        e.queue.at(6, 3);
+        assert_eq!(e.queue.len(), 6);
+        e.run_until(100, &mut Unpaced);
+        assert_eq!(
+            e.model.0,
+            vec![(5, 10), (5, 11), (5, 1), (5, 2), (6, 3), (7, 12)]
+        );
+        assert!(e.queue.is_empty());
+    }
+
+    /// An action that runs ahead of a later heap minimum and schedules
+    /// wake-ups before that minimum: they must still come out in order.
+    #[test]
+    fn what_a_first_wake_up_schedules_keeps_its_order() {
+        struct Spawner(Vec<(SimTime, u32)>);
+        impl Model for Spawner {
+            type Event = u32;
+            fn handle(&mut self, now: SimTime, ev: u32, q: &mut Queue<u32>) {
+                self.0.push((now, ev));
+                if ev == 7 {
+                    q.at(now, 8);
+                    q.after(10, 9);
+                }
+            }
+        }
+        let mut e = Engine::new(Spawner(vec![]));
+        e.queue.at(1_000, 1);
+        e.queue.at(5, 0);
+        e.run_until(50, &mut Unpaced); // peeks at 1_000 and stops
+        e.queue.first_at(100, 7);
+        e.run_until(2_000, &mut Unpaced);
+        assert_eq!(
+            e.model.0,
+            vec![(5, 0), (100, 7), (100, 8), (110, 9), (1_000, 1)]
+        );
     }
 
     #[test]

@@ -180,6 +180,11 @@ impl LoadBalancer {
         }
     }
 
+    /// Every registered target, draining ones included, by node id.
+    pub fn targets(&self) -> impl Iterator<Item = &Target> {
+        self.slots.iter().flatten()
+    }
+
     pub fn routable(&self) -> &[NodeId] {
         &self.routable
     }

@@ -25,6 +25,7 @@ pub mod fleet;
 pub mod lb;
 pub mod metrics;
 pub mod node;
+pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod scenario;
@@ -34,6 +35,8 @@ pub mod sim;
 pub mod slo;
 pub mod station;
 pub mod time;
+pub mod tour;
+pub mod tui;
 pub mod workload;
 pub mod world;
 

@@ -35,6 +35,7 @@ pub struct SecondRow {
     pub t_s: u32,
     pub requests: u32,
     pub failures: u32,
+    pub p50_ms: f64,
     pub p99_ms: f64,
     pub nodes: Vec<AzNodes>,
     pub carts_lost: u64,
@@ -192,15 +193,19 @@ impl Metrics {
 
     /// Closes one simulated second of the series.
     pub fn second(&mut self, t_s: u32, nodes: Vec<AzNodes>) {
-        let p99 = if self.second.is_empty() {
-            0.0
-        } else {
-            self.second.value_at_quantile(0.99) as f64 / 1_000.0
+        let at = |q: f64| {
+            if self.second.is_empty() {
+                0.0
+            } else {
+                self.second.value_at_quantile(q) as f64 / 1_000.0
+            }
         };
+        let (p50, p99) = (at(0.50), at(0.99));
         self.series.push(SecondRow {
             t_s,
             requests: self.sec_requests,
             failures: self.sec_failures,
+            p50_ms: p50,
             p99_ms: p99,
             nodes,
             carts_lost: self.carts_lost,

@@ -135,3 +135,33 @@ fn the_validator_catches_a_wrong_report() {
     check(&s, &s, &r, "r", &mut errs);
     assert_eq!(errs.len(), 3, "{errs:?}");
 }
+
+#[test]
+fn a_report_with_injected_actions_matches_the_schema() {
+    use stratus::scenario::Action;
+    let text = stratus::bundled::find("scale-in").unwrap();
+    let sc = stratus::parse_scenario("scale-in", text).unwrap();
+    let mut sim = stratus::sim::Sim::new(&sc, stratus::Strategy::Store, 2);
+    sim.step_to(100 * stratus::time::SEC);
+    sim.inject(Action::KillAz { az: 1 }).unwrap();
+    sim.inject(Action::SetDesired { value: 7 }).unwrap();
+    sim.inject(Action::KillStorePrimary).unwrap();
+    sim.step_to(sc.duration.0);
+    let file = std::env::temp_dir().join(format!("stratus-schema-{}.json", std::process::id()));
+    std::fs::write(&file, sim.finish().to_json()).unwrap();
+    let r = report(&[
+        "run",
+        "scale-in",
+        "--replay",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+        "--series",
+    ]);
+    std::fs::remove_file(&file).ok();
+    assert_eq!(r["injected"].as_array().map(Vec::len), Some(3));
+    let s = schema();
+    let mut errs = Vec::new();
+    check(&s, &s, &r, "replay", &mut errs);
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+}

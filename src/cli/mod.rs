@@ -2,11 +2,13 @@
 //! reports. Exit codes (CONTRACT.md): 0 ok, 1 runtime error, 2 usage error,
 //! 65 invalid scenario file.
 
+mod dashboard;
 pub mod pace;
 mod runs;
 mod sweep;
+mod tour;
 
-pub use runs::{Runs, run_many, run_many_in, timed_run, timed_run_in};
+pub use runs::{Runs, run_many, run_many_in, timed_replay, timed_run, timed_run_in};
 use runs::{execute, execute_in};
 
 use crate::bundled;
@@ -62,9 +64,18 @@ pub enum Command {
         /// files here (primary.db, standby.db, replica-N.db).
         #[arg(long)]
         db_dir: Option<PathBuf>,
-        /// The live dashboard (not built yet).
-        #[arg(long, hide = true)]
+        /// Play the run live in a terminal dashboard, with keys to inject
+        /// faults; the report prints when you quit.
+        #[arg(long)]
         tui: bool,
+        /// Dashboard speed: simulated seconds per wall second, 1 to 10000
+        /// (default 30: thirty minutes in one).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Re-run a recorded run: a JSON report (`--format json`) whose
+        /// strategy, seed and injected actions are used again.
+        #[arg(long, value_name = "REPORT.json")]
+        replay: Option<PathBuf>,
     },
     /// The same scenario and seed under each strategy, side by side.
     Compare {
@@ -81,8 +92,29 @@ pub enum Command {
         /// DIR/STRATEGY-seedN/.
         #[arg(long)]
         db_dir: Option<PathBuf>,
-        #[arg(long, hide = true)]
+        /// Play the strategies live, side by side, in lockstep (one seed).
+        #[arg(long)]
         tui: bool,
+        /// Dashboard speed, 1 to 10000 (default 30).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Re-run the actions injected into a recorded comparison (or run):
+        /// a JSON report; its seed is used, under every strategy.
+        #[arg(long, value_name = "REPORT.json")]
+        replay: Option<PathBuf>,
+    },
+    /// Walks the case study's evolution one design at a time: each step runs
+    /// a scenario and prints its lesson and figures from that run.
+    Tour {
+        /// Show each step in the live dashboard.
+        #[arg(long)]
+        tui: bool,
+        /// Run straight through, without waiting for Enter between steps.
+        #[arg(long)]
+        no_pause: bool,
+        /// Dashboard speed with --tui, 1 to 10000 (default 30).
+        #[arg(long)]
+        speed: Option<f64>,
     },
     /// Parses and checks scenario files without running them.
     Validate {
@@ -217,15 +249,6 @@ fn strategy_list(arg: &str) -> Result<Vec<Strategy>, CliError> {
     Ok(sts)
 }
 
-fn no_tui(tui: bool) -> Result<(), CliError> {
-    if tui {
-        return Err(CliError::Usage(
-            "--tui: the live dashboard is not built yet; run without it for the report".into(),
-        ));
-    }
-    Ok(())
-}
-
 fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
     if let Some(f) = format {
         return f;
@@ -340,14 +363,27 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             plot: plot_to,
             db_dir,
             tui,
+            speed,
+            replay,
         } => {
-            no_tui(tui)?;
+            let speed = dashboard::speed(tui, speed)?;
             let sc = load(&file)?;
-            let st = match st {
-                Some(s) => strategy(&s)?,
-                None => sc.strategy,
+            let st = st.map(|s| strategy(&s)).transpose()?;
+            let (st, seed, injected) = match &replay {
+                Some(path) => {
+                    let runs = dashboard::recordings(path)?;
+                    dashboard::pick(path, &runs, &sc, st, seed)?
+                }
+                None => (st.unwrap_or(sc.strategy), seed.unwrap_or(sc.seed), vec![]),
             };
-            let mut r = timed_run_in(&sc, st, seed.unwrap_or(sc.seed), db_dir.as_deref())?;
+            let mut r = if dashboard::on_terminal(tui) {
+                match dashboard::run_live(&sc, st, seed, &injected, speed)? {
+                    Some(r) => r,
+                    None => return Err(CliError::Reported(130)),
+                }
+            } else {
+                runs::timed_run_in(&sc, st, seed, &injected, db_dir.as_deref())?
+            };
             write_plot(&plot_to, std::slice::from_ref(&r))?;
             let fmt = pick_format(format, &out);
             let text = match fmt {
@@ -372,11 +408,42 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             plot: plot_to,
             db_dir,
             tui,
+            speed,
+            replay,
         } => {
-            no_tui(tui)?;
+            let speed = dashboard::speed(tui, speed)?;
             let sc = [load(&file)?];
             let sts = plan.strategies()?;
-            let mut runs = execute_in(&plan.plan(&sc, &sts), plan.jobs(), db_dir.as_deref())?;
+            let mut plan = plan;
+            let injected = match &replay {
+                Some(path) => {
+                    let runs = dashboard::recordings(path)?;
+                    let (_, seed, injected) =
+                        dashboard::pick(path, &runs[..1], &sc[0], None, plan.seed)?;
+                    plan.seed = Some(seed);
+                    injected
+                }
+                None => vec![],
+            };
+            if tui && plan.seeds > 1 {
+                return Err(CliError::Usage(
+                    "--tui plays one seed: drop --seeds (or run without --tui)".into(),
+                ));
+            }
+            let mut runs = if dashboard::on_terminal(tui) {
+                let seed = plan.seed.unwrap_or(sc[0].seed);
+                match dashboard::compare_live(&sc[0], &sts, seed, &injected, speed)? {
+                    Some(runs) => runs,
+                    None => return Err(CliError::Reported(130)),
+                }
+            } else {
+                execute_in(
+                    &plan.plan(&sc, &sts),
+                    &injected,
+                    plan.jobs(),
+                    db_dir.as_deref(),
+                )?
+            };
             write_plot(&plot_to, &runs[..sts.len()])?;
             for r in &mut runs {
                 r.series = None;
@@ -448,7 +515,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let sts = plan.strategies()?;
             let (points, scenarios): (Vec<sweep::Point>, Vec<Scenario>) =
                 sweep::grid(&name, &text, &sets)?.into_iter().unzip();
-            let mut runs = execute(&plan.plan(&scenarios, &sts), plan.jobs());
+            let mut runs = execute(&plan.plan(&scenarios, &sts), &[], plan.jobs());
             for r in &mut runs {
                 r.series = None;
             }
@@ -469,6 +536,14 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             };
             emit(&text, &output.out)?;
             slo_verdict(&runs)
+        }
+        Command::Tour {
+            tui,
+            no_pause,
+            speed,
+        } => {
+            let speed = dashboard::speed(tui, speed)?;
+            tour::run(tui, no_pause, speed)
         }
         Command::List => {
             for (name, text) in bundled::BUNDLED {

@@ -5,7 +5,7 @@
 
 use super::{CliError, pace::Stopwatch, strategy_list};
 use crate::report::Report;
-use crate::scenario::{Scenario, Strategy};
+use crate::scenario::{Scenario, Strategy, Timed};
 use crate::sim;
 use std::path::Path;
 
@@ -61,26 +61,31 @@ impl Runs {
 
 /// Runs once, filling in the wall-clock figures.
 pub fn timed_run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
-    timed_run_in(sc, strategy, seed, None).expect("nothing to export")
+    timed_replay(sc, strategy, seed, &[])
 }
 
-/// Runs once; with `db_dir`, writes the database instances there as SQLite files.
+/// Runs once with `injected` actions added at their times (a replay),
+/// filling in the wall-clock figures.
+pub fn timed_replay(sc: &Scenario, strategy: Strategy, seed: u64, injected: &[Timed]) -> Report {
+    timed_run_in(sc, strategy, seed, injected, None).expect("nothing to export")
+}
+
+/// Runs once (with `injected` actions); with `db_dir`, writes the database
+/// instances there as SQLite files.
 pub fn timed_run_in(
     sc: &Scenario,
     strategy: Strategy,
     seed: u64,
+    injected: &[Timed],
     db_dir: Option<&Path>,
 ) -> Result<Report, CliError> {
     let watch = Stopwatch::start();
-    let mut r = match db_dir {
-        Some(d) => sim::run_exporting(sc, strategy, seed, d).map_err(|e| {
-            CliError::Runtime(format!(
-                "--db-dir {}: {e}; check that the directory is writable",
-                d.display()
-            ))
-        })?,
-        None => sim::run(sc, strategy, seed),
-    };
+    let mut r = sim::run_injected_into(sc, strategy, seed, injected, db_dir).map_err(|e| {
+        CliError::Runtime(format!(
+            "--db-dir {}: {e}; check that the directory is writable",
+            db_dir.map(|d| d.display().to_string()).unwrap_or_default()
+        ))
+    })?;
     let secs = watch.seconds();
     r.wall.seconds = secs;
     r.wall.sim_requests_per_second = if secs > 0.0 {
@@ -91,20 +96,23 @@ pub fn timed_run_in(
     Ok(r)
 }
 
-/// Runs every (scenario, strategy, seed) over `jobs` threads; results in
-/// input order, whatever order they finish in. `done` is called after each run.
+/// Runs every (scenario, strategy, seed) over `jobs` threads, each with the
+/// `injected` actions (none but in a replay); results in input order,
+/// whatever order they finish in. `done` is called after each run.
 pub fn run_many(
     pairs: &[(&Scenario, Strategy, u64)],
+    injected: &[Timed],
     jobs: usize,
     done: &(dyn Fn() + Sync),
 ) -> Vec<Report> {
-    run_many_in(pairs, jobs, done, None).expect("nothing to export")
+    run_many_in(pairs, injected, jobs, done, None).expect("nothing to export")
 }
 
 /// [`run_many`], writing each run's database files under
 /// `db_dir/STRATEGY-seedN/`.
 pub fn run_many_in(
     pairs: &[(&Scenario, Strategy, u64)],
+    injected: &[Timed],
     jobs: usize,
     done: &(dyn Fn() + Sync),
     db_dir: Option<&Path>,
@@ -122,7 +130,7 @@ pub fn run_many_in(
                         break;
                     };
                     let dir = db_dir.map(|d| d.join(format!("{st}-seed{seed}")));
-                    let r = timed_run_in(sc, st, seed, dir.as_deref());
+                    let r = timed_run_in(sc, st, seed, injected, dir.as_deref());
                     slots.lock().expect("no panics while holding")[i] = Some(r);
                     done();
                 }
@@ -135,18 +143,23 @@ pub fn run_many_in(
 }
 
 /// Runs a plan on `jobs` threads with a progress bar.
-pub(super) fn execute(pairs: &[(&Scenario, Strategy, u64)], jobs: usize) -> Vec<Report> {
-    execute_in(pairs, jobs, None).expect("nothing to export")
+pub(super) fn execute(
+    pairs: &[(&Scenario, Strategy, u64)],
+    injected: &[Timed],
+    jobs: usize,
+) -> Vec<Report> {
+    execute_in(pairs, injected, jobs, None).expect("nothing to export")
 }
 
 /// [`execute`], writing database files under `db_dir` (see [`run_many_in`]).
 pub(super) fn execute_in(
     pairs: &[(&Scenario, Strategy, u64)],
+    injected: &[Timed],
     jobs: usize,
     db_dir: Option<&Path>,
 ) -> Result<Vec<Report>, CliError> {
     let bar = progress(pairs.len());
-    let runs = run_many_in(pairs, jobs, &|| bar.inc(1), db_dir);
+    let runs = run_many_in(pairs, injected, jobs, &|| bar.inc(1), db_dir);
     bar.finish_and_clear();
     runs
 }

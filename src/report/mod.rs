@@ -7,6 +7,7 @@
 pub mod colour;
 pub mod data;
 pub mod figures;
+pub mod injected;
 pub mod plot;
 pub mod table;
 pub mod text;
@@ -156,6 +157,10 @@ pub struct Report {
     pub bytes: Bytes,
     pub events: Vec<LogEvent>,
     pub faults: Vec<Fault>,
+    /// Actions injected while the run ran (a dashboard's keys, a replay), in
+    /// order; they also appear in `events` and `faults` like scripted ones.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<injected::Injected>,
     pub sessions: SessionStats,
     pub queueing: QueueStats,
     pub engine: Engine,
@@ -208,6 +213,7 @@ pub struct RunFacts<'a> {
     pub series: Vec<SecondRow>,
     pub log: Vec<LogEvent>,
     pub faults: Vec<Fault>,
+    pub injected: Vec<injected::Injected>,
     pub resticks: u64,
     pub events: u64,
 }
@@ -260,6 +266,7 @@ impl Report {
             },
             events: f.log,
             faults: f.faults,
+            injected: f.injected,
             sessions: SessionStats {
                 resticks: f.resticks,
                 cookies_rejected: m.cookies_rejected,

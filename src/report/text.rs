@@ -196,6 +196,26 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    if !r.injected.is_empty() {
+        o.push('\n');
+        let _ = writeln!(
+            o,
+            "injected by hand ({}; --replay the JSON report to run them again)",
+            r.injected.len()
+        );
+        for i in &r.injected {
+            let keys: Vec<String> = [
+                i.az.clone(),
+                i.count.map(|c| format!("count {c}")),
+                i.value.map(|v| format!("value {v}")),
+                i.batch.map(|b| format!("batch {b}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let _ = writeln!(o, "  {:>8.3} s  {:<20} {}", i.t_s, i.action, keys.join(" "));
+        }
+    }
     if !r.events.is_empty() {
         o.push('\n');
         const SHOWN: usize = 24;

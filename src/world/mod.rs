@@ -7,6 +7,7 @@
 mod data;
 mod flow;
 mod ops;
+pub mod snapshot;
 
 use crate::cache::Cache;
 use crate::db::Database;
@@ -17,10 +18,10 @@ use crate::metrics::{AzNodes, Metrics};
 use crate::node::{NodeState, ShopperId};
 use crate::report::{Fault, LogEvent};
 use crate::rng::{Rng, Streams};
-use crate::scenario::{AzIx, Latency, Scenario, Strategy};
+use crate::scenario::{Action, AzIx, Latency, Scenario, Strategy, Timed};
 use crate::session::cookie::CookieCodec;
 use crate::session::store::Store;
-use crate::time::{SEC, SimTime};
+use crate::time::{Dur, SEC, SimTime};
 use crate::workload::{Outcome, Shopper};
 
 /// Everything that can wake the model.
@@ -126,6 +127,8 @@ pub struct World {
     pub metrics: Metrics,
     pub log: Vec<LogEvent>,
     pub faults: Vec<Fault>,
+    /// Actions added while running ([`World::inject`]), in the order given.
+    pub injected: Vec<Timed>,
 }
 
 impl World {
@@ -173,6 +176,7 @@ impl World {
             metrics: Metrics::default(),
             log: Vec::new(),
             faults: Vec::new(),
+            injected: Vec::new(),
             sc,
         }
     }
@@ -197,8 +201,24 @@ impl World {
         self.schedule_arrival(q);
         q.at(SEC, Event::Tick);
         for (i, t) in self.sc.timeline.iter().enumerate() {
-            q.at(t.at.0, Event::Action { index: i as u32 });
+            q.first_at(t.at.0, Event::Action { index: i as u32 });
         }
+    }
+
+    /// Adds `action` to the timeline at `at` and schedules it like a scripted
+    /// one, so it acts, is logged and is charged its faults exactly as the
+    /// same entry written in the scenario would be (a dashboard's key press,
+    /// a replay). `at` must be later than every event processed so far; the
+    /// action is recorded in [`World::injected`].
+    pub fn inject(&mut self, at: SimTime, action: Action, q: &mut Queue<Event>) {
+        let index = self.sc.timeline.len() as u32;
+        let timed = Timed {
+            at: Dur(at),
+            action,
+        };
+        self.injected.push(timed.clone());
+        self.sc.timeline.push(timed);
+        q.first_at(at, Event::Action { index });
     }
 
     fn schedule_arrival(&mut self, q: &mut Queue<Event>) {

@@ -1,0 +1,187 @@
+//! `--tui`, `--speed` and `--replay` on the command line: checking them,
+//! falling back to the plain report when stdout is not a terminal, and
+//! running the dashboard with the terminal always given back.
+
+use super::CliError;
+use super::pace::Stopwatch;
+use crate::replay::{self, Recording};
+use crate::report::Report;
+use crate::scenario::{Scenario, Strategy, Timed};
+use crate::sim::Sim;
+use crate::tui::driver::{Outcome, Screen, play};
+use crate::tui::state::Ui;
+use crate::tui::{DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, term};
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// The play speed asked for, checked; `--speed` needs `--tui`.
+pub fn speed(tui: bool, speed: Option<f64>) -> Result<f64, CliError> {
+    match speed {
+        None => Ok(DEFAULT_SPEED),
+        Some(_) if !tui => Err(CliError::Usage(
+            "--speed sets the dashboard's pace: use it with --tui".into(),
+        )),
+        Some(s) if (MIN_SPEED..=MAX_SPEED).contains(&s) => Ok(s),
+        Some(s) => Err(CliError::Usage(format!(
+            "--speed {s}: expected a factor from 1 to 10000 (30 plays 30 minutes in one)"
+        ))),
+    }
+}
+
+/// Whether the dashboard can have the terminal. When `tui` is asked for and
+/// stdout is not a terminal, says so on stderr: the plain report follows.
+pub fn on_terminal(tui: bool) -> bool {
+    if !tui {
+        return false;
+    }
+    if std::io::stdout().is_terminal() {
+        return true;
+    }
+    eprintln!(
+        "stratus: --tui needs a terminal on stdout, and stdout is redirected: printing the plain report instead"
+    );
+    false
+}
+
+/// The runs recorded in a report file.
+pub fn recordings(path: &Path) -> Result<Vec<Recording>, CliError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Runtime(format!("{name}: cannot read the report to replay: {e}")))?;
+    replay::parse(&name, &text).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// The recorded run `--replay` means, with its strategy and seed, checked
+/// against any `--strategy` and `--seed` given.
+pub fn pick(
+    path: &Path,
+    runs: &[Recording],
+    sc: &Scenario,
+    strategy: Option<Strategy>,
+    seed: Option<u64>,
+) -> Result<(Strategy, u64, Vec<Timed>), CliError> {
+    let name = path.display().to_string();
+    let rec = match strategy {
+        Some(st) => runs.iter().find(|r| r.strategy == st).ok_or_else(|| {
+            CliError::Usage(format!(
+                "{name} has no {st} run to replay: drop --strategy or pick one it holds"
+            ))
+        })?,
+        None if runs.len() == 1 => &runs[0],
+        None => {
+            let sts: Vec<&str> = runs.iter().map(|r| r.strategy.name()).collect();
+            return Err(CliError::Usage(format!(
+                "{name} holds {} runs ({}): pass --strategy to pick one",
+                runs.len(),
+                sts.join(", ")
+            )));
+        }
+    };
+    if let Some(s) = seed
+        && s != rec.seed
+    {
+        return Err(CliError::Usage(format!(
+            "--seed {s}, but {name} was run with seed {}: drop --seed to replay it",
+            rec.seed
+        )));
+    }
+    let actions = rec
+        .actions(&name, sc)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok((rec.strategy, rec.seed, actions))
+}
+
+fn colour() -> bool {
+    crate::report::colour::wanted(true, std::env::var("NO_COLOR").ok().as_deref())
+}
+
+/// Plays `sims` on the terminal. None if the user aborted (Ctrl-C).
+pub fn watch(screen: Screen, sims: &mut [Sim], ui: &mut Ui) -> Result<Option<Outcome>, CliError> {
+    let mut guard =
+        term::enter().map_err(|e| CliError::Runtime(format!("cannot take the terminal: {e}")))?;
+    let outcome = play(&mut guard.term, screen, sims, ui);
+    drop(guard);
+    match outcome {
+        Ok((Outcome::Abort, _)) => Ok(None),
+        Ok((o, _)) => Ok(Some(o)),
+        Err(e) => Err(CliError::Runtime(format!("the dashboard failed: {e}"))),
+    }
+}
+
+/// New runs with `injected` scheduled at their times.
+pub fn sims(sc: &Scenario, sts: &[Strategy], seed: u64, injected: &[Timed]) -> Vec<Sim> {
+    sts.iter()
+        .map(|&st| {
+            let mut sim = Sim::new(sc, st, seed);
+            for t in injected {
+                sim.inject_at(t.at.0, t.action.clone())
+                    .expect("a fresh run takes actions at any time within it");
+            }
+            sim
+        })
+        .collect()
+}
+
+/// Runs what is left of `sims` at full speed and reports them.
+pub fn finish(sims: Vec<Sim>, watch: &Stopwatch) -> Vec<Report> {
+    if let Some(s) = sims.iter().find(|s| !s.is_over()) {
+        eprintln!(
+            "stratus: left at {:.0} s; the remaining {:.0} simulated seconds ran at full speed for the report",
+            s.now() as f64 / 1e9,
+            (s.end() - s.now()) as f64 / 1e9
+        );
+    }
+    let secs = watch.seconds();
+    sims.into_iter()
+        .map(|mut s| {
+            s.step_to(s.end());
+            let mut r = s.finish();
+            r.wall.seconds = secs;
+            r.wall.sim_requests_per_second = if secs > 0.0 {
+                (r.requests.total as f64 / secs).round()
+            } else {
+                0.0
+            };
+            r
+        })
+        .collect()
+}
+
+/// `run --tui` on a terminal: the dashboard, then the report. None: aborted.
+pub fn run_live(
+    sc: &Scenario,
+    st: Strategy,
+    seed: u64,
+    injected: &[Timed],
+    speed: f64,
+) -> Result<Option<Report>, CliError> {
+    let clock = Stopwatch::start();
+    let mut sims = sims(sc, &[st], seed, injected);
+    let mut ui = Ui::new(speed, colour());
+    if watch(Screen::Run, &mut sims, &mut ui)?.is_none() {
+        return Ok(None);
+    }
+    Ok(finish(sims, &clock).pop())
+}
+
+/// `compare --tui` on a terminal: the runs side by side. None: aborted.
+pub fn compare_live(
+    sc: &Scenario,
+    sts: &[Strategy],
+    seed: u64,
+    injected: &[Timed],
+    speed: f64,
+) -> Result<Option<Vec<Report>>, CliError> {
+    let clock = Stopwatch::start();
+    let mut sims = sims(sc, sts, seed, injected);
+    let mut ui = Ui::new(speed, colour());
+    if watch(Screen::Compare, &mut sims, &mut ui)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(finish(sims, &clock)))
+}
+
+/// A fresh UI for a tour step, in colour unless `NO_COLOR`.
+pub fn ui(speed: f64) -> Ui {
+    Ui::new(speed, colour())
+}
