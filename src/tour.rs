@@ -9,7 +9,7 @@
 //! Multi-AZ) are appended to [`STEPS`] once the data tier exists.
 
 use crate::report::Report;
-use crate::report::figures::{FIGURES, Figure};
+use crate::report::figures::Figure;
 use crate::scenario::Strategy;
 use std::fmt::Write;
 
@@ -60,8 +60,8 @@ pub struct Step {
     pub figures: &'static [Headline],
 }
 
-/// The steps, in the case study's order. Steps 4 to 6 of its evolution
-/// recap (RDS with a cache, read replicas, Multi-AZ) need the data tier.
+/// The steps, in the case study's order: sessions, then the data tier
+/// (RDS with a cache, read replicas, Multi-AZ).
 pub const STEPS: &[Step] = &[
     Step {
         title: "Sticky sessions: the cart in the web server's memory",
@@ -108,6 +108,48 @@ pub const STEPS: &[Step] = &[
             fig("p50", Expect::Up),
         ],
     },
+    Step {
+        title: "A database with a cache in front",
+        scenario: "cache-aside",
+        strategy: Strategy::Store,
+        lesson: "Users, products and orders move into an RDS database, and ElastiCache answers \
+                 popular reads (cache-aside: look, on a miss read the database and fill). Most \
+                 reads never reach the database, and writes drop the entry they change so no \
+                 one sees a stale address.",
+        figures: &[
+            fig("cache_hit_ratio", Expect::AboveZero),
+            fig("orders_committed", Expect::AboveZero),
+            fig("stale_reads", Expect::Zero),
+            fig("cost_per_hour", Expect::Shown),
+        ],
+    },
+    Step {
+        title: "Read replicas: reads scale, freshness does not",
+        scenario: "replica-lag",
+        strategy: Strategy::Store,
+        lesson: "Read replicas take the reads off the primary, but they apply its commits after \
+                 a lag: a shopper who opens order history right after checking out can miss the \
+                 order just placed. Reading from the primary removes that, at the primary's load.",
+        figures: &[
+            fig("stale_reads", Expect::AboveZero),
+            fig("replica_lag_p99", Expect::AboveZero),
+            fig("primary_qps", Expect::Shown),
+        ],
+    },
+    Step {
+        title: "Multi-AZ: the database survives its AZ",
+        scenario: "db-failover",
+        strategy: Strategy::Store,
+        lesson: "A synchronous standby in another AZ acknowledges every commit, so when the \
+                 primary's AZ dies, writes stop for the failover window and then resume on the \
+                 standby with not one committed order lost.",
+        figures: &[
+            fig("orders_lost", Expect::Zero),
+            fig("checkouts_failed", Expect::AboveZero),
+            fig("carts_lost", Expect::Zero),
+            fig("cost_per_hour", Expect::Shown),
+        ],
+    },
 ];
 
 /// A headline figure from one run, and whether it went as predicted.
@@ -127,9 +169,7 @@ pub struct Verdict {
 }
 
 fn figure(key: &str) -> &'static Figure {
-    FIGURES
-        .iter()
-        .find(|f| f.key == key)
+    crate::report::figures::find(key)
         .unwrap_or_else(|| panic!("tour figure {key:?} is not a figure key"))
 }
 
