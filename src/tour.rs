@@ -140,9 +140,9 @@ pub const STEPS: &[Step] = &[
         title: "Multi-AZ: the database survives its AZ",
         scenario: "db-failover",
         strategy: Strategy::Store,
-        lesson: "A synchronous standby in another AZ acknowledges every commit, so when the \
-                 primary's AZ dies, writes stop for the failover window and then resume on the \
-                 standby with not one committed order lost.",
+        lesson: "A synchronous standby in another AZ applies every commit before it is \
+                 acknowledged. When the primary's AZ dies, writes stop for the failover window, \
+                 then resume on the standby with not one committed order lost.",
         figures: &[
             fig("orders_lost", Expect::Zero),
             fig("checkouts_failed", Expect::AboveZero),
