@@ -104,7 +104,7 @@ fn replica_lag_makes_stale_reads_that_reading_the_primary_removes() {
     assert!(db(&lagged).replica_lag_ms.p50 > 0.0);
     sc.database.as_mut().unwrap().read_from = ReadFrom::Primary;
     let fresh = run(&sc, Strategy::Store);
-    assert_eq!(db(&fresh).stats.stale_reads, 0);
+    assert_eq!(db(&fresh).stale_reads, 0);
     assert!(db(&fresh).primary_queries_per_second > 5.0 * db(&lagged).primary_queries_per_second);
 }
 
@@ -170,4 +170,14 @@ fn a_shop_without_a_database_reports_none() {
     assert!(r.database.is_none() && r.cache.is_none());
     assert_eq!(r.cost.data_per_hour, 0.0);
     assert!(!r.latency_ms.by_kind.contains_key("orders"));
+}
+
+#[test]
+fn db_dir_with_the_dashboard_is_refused_not_ignored() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+        .args(["run", "db-failover", "--tui", "--db-dir", "/nonexistent/x"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--replay"));
 }

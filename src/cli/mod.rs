@@ -351,6 +351,19 @@ pub fn main() -> i32 {
     }
 }
 
+/// The dashboard plays a run it cannot also export: refused rather than
+/// leaving the directory silently empty.
+fn no_db_dir_with_tui(tui: bool, db_dir: &Option<PathBuf>) -> Result<(), CliError> {
+    if tui && db_dir.is_some() {
+        return Err(CliError::Usage(
+            "--db-dir writes the database files of a batch run: drop --tui, or replay the \
+             dashboard's report with --replay REPORT.json --db-dir DIR"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn dispatch(cmd: Command) -> Result<(), CliError> {
     match cmd {
         Command::Run {
@@ -367,6 +380,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             replay,
         } => {
             let speed = dashboard::speed(tui, speed)?;
+            no_db_dir_with_tui(tui, &db_dir)?;
             let sc = load(&file)?;
             let st = st.map(|s| strategy(&s)).transpose()?;
             let (st, seed, injected) = match &replay {
@@ -412,6 +426,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             replay,
         } => {
             let speed = dashboard::speed(tui, speed)?;
+            no_db_dir_with_tui(tui, &db_dir)?;
             let sc = [load(&file)?];
             let sts = plan.strategies()?;
             let mut plan = plan;

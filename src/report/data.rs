@@ -37,7 +37,10 @@ pub struct DatabaseReport {
     /// Queries per second at the instance that is primary at the end.
     pub primary_queries_per_second: f64,
     pub replica_lag_ms: LagMs,
-    /// Stale reads, failed reads and writes, orders committed and lost.
+    /// Reads that missed what the shopper had just written (the sum of
+    /// `stale_order_reads` and `stale_account_reads`).
+    pub stale_reads: u64,
+    /// Stale reads by page, failed reads and writes, orders committed and lost.
     #[serde(flatten)]
     pub stats: DbStats,
     /// Orders the primary holds at the end: equal to orders_committed unless
@@ -117,6 +120,7 @@ impl DatabaseReport {
                 max: ms(h.max()),
                 applied: h.len(),
             },
+            stale_reads: s.stale_order_reads + s.stale_account_reads,
             stats: s.clone(),
             orders_in_primary: db.orders_in_primary(),
             write_outage_s: r3(s.write_outage_ns as f64 / 1e9),

@@ -154,12 +154,8 @@ macro_rules! db_fig {
 
 /// The data tier's figures: shown when a run has a database.
 pub const DATA_FIGURES: [Figure; 8] = [
-    db_fig!(
-        "db stale reads",
-        "stale_reads",
-        Count,
-        |d| d.stats.stale_reads as f64
-    ),
+    db_fig!("db stale reads", "stale_reads", Count, |d| d.stale_reads
+        as f64),
     db_fig!(
         "db failed writes",
         "failed_writes",

@@ -46,7 +46,7 @@ fn data_sections(o: &mut String, r: &Report) {
         let _ = writeln!(
             o,
             "  reads     stale {} (order history {}, account {})   failed reads {}   failed writes {}",
-            thousands(d.stats.stale_reads),
+            thousands(d.stale_reads),
             thousands(d.stats.stale_order_reads),
             thousands(d.stats.stale_account_reads),
             thousands(d.stats.failed_reads),

@@ -473,7 +473,6 @@ fn check_reads(sh: &mut Shopper, r: &shop::Response, db: &mut Database) {
             if let (Some(o), Some(list)) = (sh.last_order, &r.orders)
                 && !list.contains(&o)
             {
-                db.stats.stale_reads += 1;
                 db.stats.stale_order_reads += 1;
             }
         }
@@ -481,7 +480,6 @@ fn check_reads(sh: &mut Shopper, r: &shop::Response, db: &mut Database) {
             if let (Some(mine), Some(acc)) = (sh.address, &r.account)
                 && acc.addresses.iter().all(|a| address_number(a) < mine)
             {
-                db.stats.stale_reads += 1;
                 db.stats.stale_account_reads += 1;
             }
         }
