@@ -23,6 +23,11 @@ pub struct Prices {
     /// One database instance per hour (RDS for MySQL db.m5.large, single-AZ;
     /// a Multi-AZ standby and each read replica are billed as instances).
     pub db_instance_hourly: f64,
+    /// The durable table, on demand: per million write request units (an
+    /// item up to 1 KB) and read request units (up to 4 KB, strongly
+    /// consistent; an eventually consistent read costs half of one).
+    pub table_write_per_million: f64,
+    pub table_read_per_million: f64,
 }
 
 impl Default for Prices {
@@ -33,6 +38,8 @@ impl Default for Prices {
             lcu_hourly: 0.008,
             store_node_hourly: 0.156,
             db_instance_hourly: 0.171,
+            table_write_per_million: 0.625,
+            table_read_per_million: 0.125,
         }
     }
 }
@@ -74,6 +81,10 @@ pub struct Usage {
     /// Database instances (primary, standby, replicas) and cache nodes.
     pub db_instances: u32,
     pub cache_nodes: u32,
+    /// The durable table's writes and reads, and whether reads are strongly consistent.
+    pub table_writes: u64,
+    pub table_reads: u64,
+    pub consistent_reads: bool,
 }
 
 /// Prices a finished run.
@@ -93,7 +104,11 @@ pub fn price(p: &Prices, r: &Report, u: Usage) -> Cost {
     let lcus = (gb_per_hour / LCU_GB_PER_HOUR).max(conns_per_s / LCU_NEW_CONNECTIONS_PER_S);
     let fleet = node_hours * p.node_hourly / hours;
     let lb = p.lb_hourly + lcus * p.lcu_hourly;
-    let store = f64::from(store_nodes) * p.store_node_hourly;
+    let read_units = if u.consistent_reads { 1.0 } else { 0.5 };
+    let table = (u.table_writes as f64 * p.table_write_per_million
+        + u.table_reads as f64 * read_units * p.table_read_per_million)
+        / 1e6;
+    let store = f64::from(store_nodes) * p.store_node_hourly + table / hours;
     let data = f64::from(u.db_instances) * p.db_instance_hourly
         + f64::from(u.cache_nodes) * p.store_node_hourly;
     Cost {
@@ -146,5 +161,21 @@ mod tests {
         let c = price(&Prices::default(), &r, u);
         assert!((c.data_per_hour - (2.0 * 0.171 + 0.156)).abs() < 1e-9);
         assert!((c.lb_per_hour - (0.0225 + 2.0 * 0.008)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_table_is_billed_per_request() {
+        let r = Report {
+            simulated_seconds: 3600.0,
+            ..Default::default()
+        };
+        let u = Usage {
+            table_writes: 2_000_000,
+            table_reads: 4_000_000,
+            ..Default::default()
+        };
+        // 2 M writes at $0.625/M and 4 M eventual reads at half of $0.125/M.
+        let c = price(&Prices::default(), &r, u);
+        assert!((c.store_per_hour - (1.25 + 0.25)).abs() < 1e-9);
     }
 }

@@ -3,8 +3,11 @@
 //!
 //! - Launches go to the live AZ with the fewest counted nodes (even spread); a
 //!   dead AZ gets none.
-//! - Scale-in picks from the AZ with the most counted nodes, then the oldest
-//!   node there (ASG's default policy keeps AZs balanced first).
+//! - Scale-in picks from the AZ with the most counted nodes, then the node
+//!   with the oldest launch template version there, then the oldest node (ASG's
+//!   default termination policy: AZ balance first).
+//! - After an AZ returns, a rebalance launches in the short AZs first, up to
+//!   10 % (at least one node) over max, then terminates in the crowded ones.
 //! - A rolling deploy (instance refresh) drains `batch` old nodes at a time;
 //!   the group launches their replacements at once, and the next batch starts
 //!   when every replacement is healthy.
@@ -21,12 +24,23 @@ pub struct Deploy {
     pub waiting: Vec<NodeId>,
 }
 
+/// An AZ rebalance in progress: `extra` nodes launched above desired in the
+/// short AZs; once they are healthy, desired comes back down and scale-in
+/// terminates the same number in the crowded AZs.
+#[derive(Debug)]
+pub struct Rebalance {
+    pub extra: u32,
+    pub fault: usize,
+    pub waiting: Vec<NodeId>,
+}
+
 #[derive(Debug)]
 pub struct Fleet {
     pub nodes: Vec<Node>,
     pub desired: u32,
     pub version: u32,
     pub deploy: Option<Deploy>,
+    pub rebalance: Option<Rebalance>,
 }
 
 impl Fleet {
@@ -36,6 +50,7 @@ impl Fleet {
             desired,
             version: 1,
             deploy: None,
+            rebalance: None,
         }
     }
 
@@ -43,7 +58,7 @@ impl Fleet {
         self.nodes.iter().filter(|n| n.counted()).count() as u32
     }
 
-    fn per_az(&self, azs: usize) -> Vec<u32> {
+    pub fn per_az(&self, azs: usize) -> Vec<u32> {
         let mut c = vec![0u32; azs];
         for n in self.nodes.iter().filter(|n| n.counted()) {
             c[n.az] += 1;
@@ -87,7 +102,7 @@ impl Fleet {
                 .nodes
                 .iter()
                 .filter(|n| n.counted() && n.az == az && !chosen.contains(&n.id))
-                .min_by_key(|n| (n.launched_at, n.id));
+                .min_by_key(|n| (n.version, n.launched_at, n.id));
             if let Some(v) = victim {
                 chosen.push(v.id);
                 counts[az] -= 1;
@@ -105,6 +120,36 @@ impl Fleet {
             .collect();
         old.sort_by_key(|n| (n.launched_at, n.id));
         old.iter().take(batch as usize).map(|n| n.id).collect()
+    }
+
+    /// Nodes to launch above desired to even out the AZs that can take
+    /// launches (`launchable`), within ASG's allowance of 10 % (at least one
+    /// node) over max. Zero when the AZs are already within one of each other.
+    pub fn rebalance_extra(&self, launchable: &[bool], max: u32) -> u32 {
+        let counts = self.per_az(launchable.len());
+        let live: Vec<usize> = (0..launchable.len()).filter(|&a| launchable[a]).collect();
+        if live.len() < 2 {
+            return 0;
+        }
+        let total: u32 = live.iter().map(|&a| counts[a]).sum();
+        let (lo, hi) = live.iter().fold((u32::MAX, 0), |(lo, hi), &a| {
+            (lo.min(counts[a]), hi.max(counts[a]))
+        });
+        if hi - lo <= 1 {
+            return 0;
+        }
+        // Each AZ's even share, the first AZs taking the remainder.
+        let n = live.len() as u32;
+        let short: u32 = live
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                let share = total / n + u32::from((i as u32) < total % n);
+                share.saturating_sub(counts[a])
+            })
+            .sum();
+        let ceiling = max + (max / 10).max(1);
+        short.min(ceiling.saturating_sub(self.counted()))
     }
 
     /// The default deploy batch: 10 % of desired (instance refresh's default
@@ -142,6 +187,23 @@ mod tests {
         f.desired = 3;
         // AZ 0 has 3: its oldest (0) goes, then AZ 0 and 1 tie at 2: lowest AZ first.
         assert_eq!(f.scale_in_victims(3), vec![0, 1, 3]);
+    }
+
+    #[test]
+    fn rebalance_fills_the_short_az_within_the_allowance() {
+        // AZ 1 came back empty; the other two hold three each.
+        let f = fleet(&[0, 0, 0, 2, 2, 2]);
+        assert_eq!(f.rebalance_extra(&[true, true, true], 12), 2);
+        assert_eq!(f.rebalance_extra(&[true, true, true], 6), 1, "max 6 allows one over");
+        assert_eq!(f.rebalance_extra(&[true, false, true], 12), 0, "balanced over the live AZs");
+    }
+
+    #[test]
+    fn scale_in_prefers_the_oldest_version() {
+        let mut f = fleet(&[0, 0]);
+        f.nodes[1].version = 0;
+        f.desired = 1;
+        assert_eq!(f.scale_in_victims(1), vec![1]);
     }
 
     #[test]

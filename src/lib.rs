@@ -14,6 +14,7 @@
 //! println!("carts lost: {}", report.shoppers.carts_lost);
 //! ```
 
+pub mod autoscale;
 pub mod bundled;
 pub mod cache;
 pub mod cart;

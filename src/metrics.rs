@@ -115,6 +115,13 @@ pub struct Metrics {
     pub cookies_rejected: u64,
     pub cookies_ignored: u64,
     pub store_writes_lost: u64,
+    /// Requests that failed because the shopper's cached DNS answer named a
+    /// balancer node that no longer answers.
+    pub stale_dns_failures: u64,
+    /// When the last of those was sent.
+    pub last_stale_dns_send: Option<SimTime>,
+    /// Cart views answered by a table copy behind the newest write, missing items.
+    pub stale_carts: u64,
     pub queue: Queueing,
     pub series: Vec<SecondRow>,
     sec_requests: u32,
@@ -147,6 +154,9 @@ impl Default for Metrics {
             cookies_rejected: 0,
             cookies_ignored: 0,
             store_writes_lost: 0,
+            stale_dns_failures: 0,
+            last_stale_dns_send: None,
+            stale_carts: 0,
             queue: Queueing::default(),
             series: Vec::new(),
             sec_requests: 0,

@@ -17,6 +17,8 @@ pub enum NodeState {
     InService,
     /// Deregistered: finishes what it has, takes nothing new.
     Draining,
+    /// Running, but its application answers nothing (EC2 status checks pass).
+    Hung,
     /// Powered off without warning (its AZ died, or it was killed).
     Dead,
     /// Shut down by the group after draining or being found dead.
@@ -29,6 +31,8 @@ pub struct Node {
     pub az: AzIx,
     pub state: NodeState,
     pub launched_at: SimTime,
+    /// When it entered service (warm-up counts from here).
+    pub in_service_at: Option<SimTime>,
     /// The launch template version it runs (rolling deploys raise it).
     pub version: u32,
     /// Its workers and request queue.
@@ -45,6 +49,7 @@ impl Node {
             az,
             state: NodeState::Launching,
             launched_at: now,
+            in_service_at: None,
             version,
             station: Station::default(),
             sessions: MemorySessions::default(),
@@ -54,7 +59,10 @@ impl Node {
 
     /// Counts towards the group's capacity.
     pub fn counted(&self) -> bool {
-        matches!(self.state, NodeState::Launching | NodeState::InService)
+        matches!(
+            self.state,
+            NodeState::Launching | NodeState::InService | NodeState::Hung
+        )
     }
 
     /// Answers requests that reach it.

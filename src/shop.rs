@@ -85,6 +85,9 @@ pub struct Response {
     /// Boxed: most responses carry none, and the response sits in every
     /// shopper's outcome slot.
     pub account: Option<Box<Account>>,
+    /// Set by the driver: an eventually consistent read answered from a copy
+    /// behind the newest write.
+    pub stale: bool,
 }
 
 /// Handles one request. `new_sid` supplies a session id when one is needed.

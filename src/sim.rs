@@ -10,6 +10,7 @@
 use crate::db::DbError;
 use crate::engine::{Engine, Pacer, Stop, Unpaced};
 use crate::report::data::{CacheReport, DatabaseReport};
+use crate::report::elastic::{DnsReport, ScalingReport, StoreReport};
 use crate::report::injected::Injected;
 use crate::report::{Report, RunFacts};
 use crate::scenario::{Action, Scenario, Strategy, Timed};
@@ -181,6 +182,18 @@ impl Sim {
             .flat_map(|row| row.nodes.iter())
             .map(|n| f64::from(n.launching + n.healthy + n.unhealthy + n.draining))
             .sum();
+        let peak_nodes = w
+            .metrics
+            .series
+            .iter()
+            .map(|row| {
+                row.nodes
+                    .iter()
+                    .map(|n| u32::from(n.launching + n.healthy + n.unhealthy))
+                    .sum::<u32>()
+            })
+            .max()
+            .unwrap_or(0);
         let injected = w
             .injected
             .iter()
@@ -203,8 +216,29 @@ impl Sim {
         });
         let sc = &w.sc;
         let store_nodes = match w.strategy {
-            Strategy::Store => 1 + u32::from(sc.sessions.store.replica_az.is_some()),
+            Strategy::Store => {
+                sc.sessions.store.shards * (1 + sc.sessions.store.replicas.len() as u32)
+            }
             _ => 0,
+        };
+        report.scaling = w
+            .tracker
+            .as_ref()
+            .map(|t| ScalingReport::of(t, peak_nodes));
+        report.dns = sc.dns.as_ref().map(|d| DnsReport {
+            ttl_s: d.ttl.0 as f64 / 1e9,
+            stale_answer_failures: w.metrics.stale_dns_failures,
+            last_stale_answer_sent_s: w.metrics.last_stale_dns_send.map(|t| t as f64 / 1e9),
+        });
+        report.store = match w.strategy {
+            Strategy::Store => Some(StoreReport::of("redis", w.store.shards(), w.store.stats, 0)),
+            Strategy::Durable => Some(StoreReport::of(
+                "dynamo",
+                w.store.shards(),
+                w.store.stats,
+                w.metrics.stale_carts,
+            )),
+            _ => None,
         };
         let usage = crate::cost::Usage {
             store_nodes,
@@ -214,6 +248,17 @@ impl Sim {
                 1 + u32::from(d.standby_az.is_some()) + d.replicas.len() as u32
             }),
             cache_nodes: sc.cache.as_ref().map_or(0, |c| c.nodes.len() as u32),
+            table_writes: if w.strategy == Strategy::Durable {
+                w.store.stats.writes
+            } else {
+                0
+            },
+            table_reads: if w.strategy == Strategy::Durable {
+                w.store.stats.reads
+            } else {
+                0
+            },
+            consistent_reads: sc.sessions.durable.consistent_reads,
         };
         report.cost = crate::cost::price(&sc.prices, &report, usage);
         let secs = end as f64 / 1e9;

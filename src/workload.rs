@@ -65,6 +65,10 @@ pub struct Shopper {
     pub address_write: u64,
     /// The database instance the current request's query went to.
     pub db_target: Option<usize>,
+    /// When its resolver last looked the shop up (with `[dns]`).
+    pub resolved_at: Option<SimTime>,
+    /// The AZ of the table copy an eventually consistent read goes to.
+    pub store_read_at: Option<usize>,
 }
 
 /// A service time around `mean_ns` from the configured distribution.
@@ -113,6 +117,8 @@ impl Shopper {
             address: None,
             address_write: 0,
             db_target: None,
+            resolved_at: None,
+            store_read_at: None,
         }
     }
 

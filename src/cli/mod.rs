@@ -13,7 +13,7 @@ use runs::{execute, execute_in};
 
 use crate::bundled;
 use crate::report::{Report, plot, table, text};
-use crate::scenario::{PLANNED_STRATEGIES, Scenario, ScenarioError, Strategy, parse_scenario};
+use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -224,13 +224,8 @@ pub fn load_text(arg: &str) -> Result<(String, String), CliError> {
 fn strategy(s: &str) -> Result<Strategy, CliError> {
     let s = s.trim();
     Strategy::parse(s).ok_or_else(|| {
-        let note = if PLANNED_STRATEGIES.contains(&s) {
-            " (durable is planned, not built yet)"
-        } else {
-            ""
-        };
         CliError::Usage(format!(
-            "unknown strategy {s:?}{note}: expected sticky, cookie or store"
+            "unknown strategy {s:?}: expected sticky, cookie, store or durable"
         ))
     })
 }
@@ -428,7 +423,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let speed = dashboard::speed(tui, speed)?;
             no_db_dir_with_tui(tui, &db_dir)?;
             let sc = [load(&file)?];
-            let sts = plan.strategies()?;
+            let sts = plan.strategies(&sc[0])?;
             let mut plan = plan;
             let injected = match &replay {
                 Some(path) => {
@@ -527,9 +522,9 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 ))
             })?;
             let (name, text) = load_text(&file)?;
-            let sts = plan.strategies()?;
             let (points, scenarios): (Vec<sweep::Point>, Vec<Scenario>) =
                 sweep::grid(&name, &text, &sets)?.into_iter().unzip();
+            let sts = plan.strategies(&scenarios[0])?;
             let mut runs = execute(&plan.plan(&scenarios, &sts), &[], plan.jobs());
             for r in &mut runs {
                 r.series = None;

@@ -12,9 +12,10 @@ use std::path::Path;
 /// Which runs a comparison or a sweep makes, and on how many threads.
 #[derive(clap::Args, Debug)]
 pub struct Runs {
-    /// Comma-separated strategies.
-    #[arg(long, default_value = "sticky,cookie,store")]
-    pub strategies: String,
+    /// Comma-separated strategies (default: the scenario's `compare` list,
+    /// else sticky,cookie,store).
+    #[arg(long)]
+    pub strategies: Option<String>,
     /// Overrides the scenario's seed (the first seed with --seeds).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -28,11 +29,14 @@ pub struct Runs {
 
 impl Runs {
     /// The strategies asked for, after checking the whole set of options.
-    pub(super) fn strategies(&self) -> Result<Vec<Strategy>, CliError> {
+    pub(super) fn strategies(&self, sc: &Scenario) -> Result<Vec<Strategy>, CliError> {
         if self.seeds == 0 {
             return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
         }
-        strategy_list(&self.strategies)
+        match &self.strategies {
+            Some(list) => strategy_list(list),
+            None => Ok(sc.compare.clone()),
+        }
     }
 
     pub(super) fn jobs(&self) -> usize {

@@ -5,7 +5,7 @@
 //! name, `value`, `count`, `batch`), with the exact time in nanoseconds, so
 //! `--replay` can inject the same actions at the same instants.
 
-use crate::scenario::{Action, Scenario, Timed};
+use crate::scenario::{Action, Place, Scenario, Timed};
 use crate::time::{Dur, SEC, SimTime};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,19 @@ pub struct Injected {
     pub value: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<u32>,
+    /// How long a timed fault lasts, in nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ns: Option<u64>,
+    /// A FIS power interruption's network cut, in nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_ns: Option<u64>,
+    /// add_latency's places ("internet" or an AZ) and delay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ns: Option<u64>,
 }
 
 /// An `injected` entry that does not describe an action this scenario can take.
@@ -50,10 +63,49 @@ impl Injected {
             count: None,
             value: None,
             batch: None,
+            duration_ns: None,
+            network_ns: None,
+            from: None,
+            to: None,
+            delay_ns: None,
+        };
+        let place = |p: &Place| match p {
+            Place::Internet => Some("internet".to_string()),
+            Place::Az(a) => name(*a),
         };
         match &t.action {
-            Action::KillAz { az } | Action::RestoreAz { az } => i.az = name(*az),
-            Action::KillNode { az, count } => {
+            Action::KillAz { az } | Action::RestoreAz { az } | Action::KillLbNode { az } => {
+                i.az = name(*az)
+            }
+            Action::PartitionAz { az, duration } => {
+                i.az = name(*az);
+                i.duration_ns = Some(duration.0);
+            }
+            Action::BlockLaunches { az, duration } => {
+                i.az = name(*az);
+                i.duration_ns = duration.map(|d| d.0);
+            }
+            Action::FisAzPowerInterruption {
+                az,
+                duration,
+                network,
+            } => {
+                i.az = name(*az);
+                i.duration_ns = Some(duration.0);
+                i.network_ns = Some(network.0);
+            }
+            Action::AddLatency {
+                from,
+                to,
+                delay,
+                duration,
+            } => {
+                i.from = place(from);
+                i.to = place(to);
+                i.delay_ns = Some(delay.0);
+                i.duration_ns = duration.map(|d| d.0);
+            }
+            Action::KillNode { az, count } | Action::HangNode { az, count } => {
                 i.az = az.and_then(name);
                 i.count = Some(*count);
             }
@@ -89,12 +141,50 @@ impl Injected {
             self.value
                 .ok_or_else(|| err("no `value`: expected a number".into()))
         };
+        let nanos = |v: Option<u64>, key: &str| {
+            v.filter(|&n| n > 0)
+                .map(Dur)
+                .ok_or_else(|| err(format!("no `{key}`: expected a positive number of nanoseconds")))
+        };
+        let place = |v: &Option<String>, key: &str| -> Result<Place, InjectedError> {
+            match v.as_deref() {
+                Some("internet") => Ok(Place::Internet),
+                Some(n) => sc.az(n).map(Place::Az).ok_or_else(|| {
+                    err(format!("{key} {n:?}: expected \"internet\" or one of {:?}", sc.region.azs))
+                }),
+                None => Err(err(format!("no `{key}`: expected \"internet\" or an AZ"))),
+            }
+        };
         let action = match self.action.as_str() {
             "kill_az" => Action::KillAz { az: az()? },
             "restore_az" => Action::RestoreAz { az: az()? },
             "kill_node" => Action::KillNode {
                 az: if self.az.is_some() { Some(az()?) } else { None },
                 count: self.count.unwrap_or(1),
+            },
+            "hang_node" => Action::HangNode {
+                az: if self.az.is_some() { Some(az()?) } else { None },
+                count: self.count.unwrap_or(1),
+            },
+            "kill_lb_node" => Action::KillLbNode { az: az()? },
+            "partition_az" => Action::PartitionAz {
+                az: az()?,
+                duration: nanos(self.duration_ns, "duration_ns")?,
+            },
+            "block_launches" => Action::BlockLaunches {
+                az: az()?,
+                duration: self.duration_ns.map(Dur),
+            },
+            "fis_az_power_interruption" => Action::FisAzPowerInterruption {
+                az: az()?,
+                duration: nanos(self.duration_ns, "duration_ns")?,
+                network: nanos(self.network_ns, "network_ns")?,
+            },
+            "add_latency" => Action::AddLatency {
+                from: place(&self.from, "from")?,
+                to: place(&self.to, "to")?,
+                delay: nanos(self.delay_ns, "delay_ns")?,
+                duration: self.duration_ns.map(Dur),
             },
             "set_desired" => {
                 let v = value()?;
@@ -158,6 +248,27 @@ mod tests {
             Action::RollingDeploy { batch: Some(3) },
             Action::KillStorePrimary,
             Action::SetArrivals { value: 12.5 },
+            Action::KillLbNode { az: 1 },
+            Action::HangNode { az: None, count: 2 },
+            Action::PartitionAz {
+                az: 0,
+                duration: Dur::from_secs(120),
+            },
+            Action::BlockLaunches {
+                az: 2,
+                duration: None,
+            },
+            Action::FisAzPowerInterruption {
+                az: 1,
+                duration: Dur::from_secs(1800),
+                network: Dur::from_secs(120),
+            },
+            Action::AddLatency {
+                from: Place::Internet,
+                to: Place::Az(2),
+                delay: Dur(50_000_000),
+                duration: Some(Dur::from_secs(60)),
+            },
         ];
         for (i, action) in actions.into_iter().enumerate() {
             let t = Timed {

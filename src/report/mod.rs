@@ -6,6 +6,7 @@
 
 pub mod colour;
 pub mod data;
+pub mod elastic;
 pub mod figures;
 pub mod injected;
 pub mod plot;
@@ -176,6 +177,15 @@ pub struct Report {
     /// The cache-aside cluster, when the scenario has one (`[cache]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<data::CacheReport>,
+    /// Target tracking, when the fleet has a policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<elastic::ScalingReport>,
+    /// Cached DNS answers, when the scenario has `[dns]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<elastic::DnsReport>,
+    /// The session store or table (store and durable strategies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<elastic::StoreReport>,
     /// The per-second series; in JSON only when asked for (`--series`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<Vec<SecondRow>>,
@@ -284,6 +294,9 @@ impl Report {
             series: Some(f.series),
             database: None,
             cache: None,
+            scaling: None,
+            dns: None,
+            store: None,
             cost: Default::default(),
             slo: Vec::new(),
             wall: Wall::default(),

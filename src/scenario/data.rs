@@ -160,11 +160,11 @@ pub(super) struct RawCache {
 }
 
 /// AZs for `n` instances spread round robin over the region, starting after `first`.
-fn spread(n: u32, first: AzIx, azs: usize) -> Vec<AzIx> {
+pub(super) fn spread(n: u32, first: AzIx, azs: usize) -> Vec<AzIx> {
     (0..n as usize).map(|i| (first + 1 + i) % azs).collect()
 }
 
-fn placement(
+pub(super) fn placement(
     cx: &Ctx,
     s: &Scenario,
     v: &Spanned<RawPlacement>,

@@ -211,6 +211,26 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     if let Some(st) = sc.strategy {
         s.strategy = strategy(cx, &st)?;
     }
+    if let Some(list) = sc.compare {
+        let mut v = Vec::new();
+        for st in list.get_ref() {
+            let x = strategy(cx, st)?;
+            if v.contains(&x) {
+                return Err(cx.at(
+                    st.span(),
+                    format!("{x} is listed twice in compare: expected each strategy once"),
+                ));
+            }
+            v.push(x);
+        }
+        if v.is_empty() {
+            return Err(cx.at(
+                list.span(),
+                "compare is empty: expected strategies such as [\"sticky\", \"store\"]",
+            ));
+        }
+        s.compare = v;
+    }
 
     if let Some(r) = raw.region {
         if let Some(azs) = r.azs {
@@ -235,7 +255,11 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             }
             s.region.azs = names;
             // Default store placement follows the region's own AZs.
-            s.sessions.store.replica_az = (s.region.azs.len() > 1).then_some(1);
+            s.sessions.store.replicas = if s.region.azs.len() > 1 {
+                vec![1]
+            } else {
+                Vec::new()
+            };
         }
         if let Some(l) = r.latency {
             let lat = &mut s.region.latency;
@@ -423,6 +447,25 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
                 ],
             )?;
         }
+        if let Some(t) = f.target_tracking {
+            let span = t.span();
+            c.target_tracking = Some(super::elastic::target_tracking(
+                cx,
+                span,
+                t.into_inner(),
+            )?);
+        }
+        if let Some(v) = &f.health_check_type {
+            c.health_check_type = choice(
+                cx,
+                v,
+                "health_check_type",
+                &[("ec2", HealthCheckType::Ec2), ("elb", HealthCheckType::Elb)],
+            )?;
+        }
+        if let Some(v) = f.health_check_grace_period {
+            c.health_check_grace_period = v.0;
+        }
     }
 
     if let Some(ss) = raw.sessions {
@@ -439,44 +482,17 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             }
         }
         if let Some(st) = ss.store {
-            if let Some(v) = &st.primary_az {
-                s.sessions.store.primary_az = az_index(cx, &s, v)?;
-            }
-            match &st.replica_az {
-                Some(v) => {
-                    s.sessions.store.replica_az = if v.get_ref() == "none" {
-                        None
-                    } else {
-                        Some(az_index(cx, &s, v)?)
-                    };
-                }
-                None => {
-                    // Unset: the first other AZ, so moving the primary never
-                    // collides with a default the user did not write.
-                    let p = s.sessions.store.primary_az;
-                    s.sessions.store.replica_az = (0..s.region.azs.len()).find(|&a| a != p);
-                }
-            }
-            if s.sessions.store.replica_az == Some(s.sessions.store.primary_az) {
-                let span = first_span(&[st.replica_az.as_ref(), st.primary_az.as_ref()]);
-                return Err(cx.at(span, "the store's replica is in the same AZ as its primary: expected a different AZ (or replica_az = \"none\")"));
-            }
-            if let Some(v) = st.replication_lag {
-                s.sessions.store.replication_lag = v.0;
-            }
-            if let Some(v) = st.failover_after {
-                s.sessions.store.failover_after = v.0;
-            }
-            if let Some(v) = st.ttl {
-                if v.get_ref().0.0 == 0 {
-                    return Err(cx.at(v.span(), "ttl is zero: expected a positive duration"));
-                }
-                s.sessions.store.ttl = v.get_ref().0;
-            }
+            store(cx, &mut s, st)?;
+        }
+        if let Some(d) = ss.durable {
+            s.sessions.durable = super::elastic::durable(cx, &s, d)?;
         }
     }
     if s.sessions.store.primary_az >= s.region.azs.len() {
         s.sessions.store.primary_az = 0;
+    }
+    if let Some(d) = raw.dns {
+        s.dns = Some(super::elastic::dns(cx, d)?);
     }
 
     if let Some(w) = raw.workload {
@@ -573,6 +589,16 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
                 &mut p.db_instance_hourly,
                 "db_instance_hourly",
             ),
+            (
+                &c.table_write_per_million,
+                &mut p.table_write_per_million,
+                "table_write_per_million",
+            ),
+            (
+                &c.table_read_per_million,
+                &mut p.table_read_per_million,
+                "table_read_per_million",
+            ),
         ] {
             if let Some(v) = v {
                 let x = v.get_ref().0;
@@ -619,18 +645,93 @@ pub(super) fn choice<T: Copy>(
 fn strategy(cx: &Ctx, st: &Spanned<String>) -> Result<Strategy, ScenarioError> {
     let v = st.get_ref();
     Strategy::parse(v).ok_or_else(|| {
-        let note = if PLANNED_STRATEGIES.contains(&v.as_str()) {
-            " (durable is planned but not built yet)"
-        } else {
-            ""
-        };
         cx.at(
             st.span(),
             format!(
-                "unknown strategy {v:?}{note}: expected one of \"sticky\", \"cookie\", \"store\""
+                "unknown strategy {v:?}: expected one of \"sticky\", \"cookie\", \"store\", \"durable\""
             ),
         )
     })
+}
+
+/// `[sessions.store]`: placement (one replica by name, or `replicas` as a
+/// count or a list), replication, failover and cluster mode.
+fn store(cx: &Ctx, s: &mut Scenario, st: RawStore) -> Result<(), ScenarioError> {
+    if let Some(v) = &st.primary_az {
+        s.sessions.store.primary_az = az_index(cx, s, v)?;
+    }
+    let p = s.sessions.store.primary_az;
+    let n = s.region.azs.len();
+    s.sessions.store.replicas = match (&st.replica_az, &st.replicas) {
+        (Some(a), Some(b)) => {
+            let span = a.span().start.max(b.span().start);
+            return Err(cx.at(
+                span..span + 1,
+                "replica_az and replicas both given: expected one of them (replica_az names one AZ, replicas = N or a list names several)",
+            ));
+        }
+        (Some(v), None) if v.get_ref() == "none" => Vec::new(),
+        (Some(v), None) => vec![az_index(cx, s, v)?],
+        (None, Some(v)) => super::data::placement(
+            cx,
+            s,
+            v,
+            "sessions.store.replicas",
+            p,
+            MAX_STORE_REPLICAS as u32,
+        )?,
+        // Unset: the first other AZ, so moving the primary never collides
+        // with a default the user did not write.
+        (None, None) => (0..n).find(|&a| a != p).into_iter().collect(),
+    };
+    if s.sessions.store.replicas.contains(&p) && n > 1 {
+        let span = first_span(&[
+            st.replica_az.as_ref(),
+            st.primary_az.as_ref(),
+        ]);
+        let span = match &st.replicas {
+            Some(v) if st.replica_az.is_none() => v.span(),
+            _ => span,
+        };
+        return Err(cx.at(span, "the store's replica is in the same AZ as its primary: expected a different AZ (or replica_az = \"none\")"));
+    }
+    if let Some(v) = st.replication_lag {
+        s.sessions.store.replication_lag = v.0;
+    }
+    if let Some(v) = &st.lag_distribution {
+        s.sessions.store.lag_distribution = choice(
+            cx,
+            v,
+            "lag_distribution",
+            &[
+                ("constant", ServiceDistribution::Constant),
+                ("exponential", ServiceDistribution::Exponential),
+            ],
+        )?;
+    }
+    if let Some(v) = st.failover_after {
+        s.sessions.store.failover_after = v.0;
+    }
+    if let Some(v) = st.replica_rebuild {
+        s.sessions.store.replica_rebuild = Some(v.0);
+    }
+    if let Some(v) = &st.shards {
+        let k = *v.get_ref();
+        if !(1..=500).contains(&k) {
+            return Err(cx.at(
+                v.span(),
+                format!("shards = {k}: expected 1 to 500 shards (ElastiCache's limit)"),
+            ));
+        }
+        s.sessions.store.shards = k;
+    }
+    if let Some(v) = st.ttl {
+        if v.get_ref().0.0 == 0 {
+            return Err(cx.at(v.span(), "ttl is zero: expected a positive duration"));
+        }
+        s.sessions.store.ttl = v.get_ref().0;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

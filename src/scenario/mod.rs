@@ -4,11 +4,13 @@
 //! form the model reads, and the one a program builds by hand (see `examples/`).
 
 mod data;
+mod elastic;
 pub mod file;
 mod raw;
 mod timeline;
 
 pub use data::{CacheTier, Database, ReadFrom};
+pub use elastic::{Dns, DurableSessions, HealthCheckType, ScaleMetric, TargetTracking};
 pub use file::{ScenarioError, parse_scenario};
 
 use crate::time::{DAY, Dur, MIN, MS, SEC, US};
@@ -25,16 +27,32 @@ pub enum Strategy {
     Cookie,
     /// In a Redis-like store, keyed by a random session id.
     Store,
+    /// In a DynamoDB-like table: three copies over three AZs, a write
+    /// acknowledged once two have it.
+    Durable,
 }
 
 impl Strategy {
-    pub const ALL: [Strategy; 3] = [Strategy::Sticky, Strategy::Cookie, Strategy::Store];
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Sticky,
+        Strategy::Cookie,
+        Strategy::Store,
+        Strategy::Durable,
+    ];
+    /// What `compare` runs when neither `--strategies` nor the scenario's
+    /// `compare` key says otherwise.
+    pub const COMPARED: [Strategy; 3] = [Strategy::Sticky, Strategy::Cookie, Strategy::Store];
     pub fn name(self) -> &'static str {
         match self {
             Strategy::Sticky => "sticky",
             Strategy::Cookie => "cookie",
             Strategy::Store => "store",
+            Strategy::Durable => "durable",
         }
+    }
+    /// Keeps carts server-side under a random session id.
+    pub fn server_side(self) -> bool {
+        matches!(self, Strategy::Sticky | Strategy::Store | Strategy::Durable)
     }
     pub fn parse(s: &str) -> Option<Strategy> {
         Strategy::ALL.into_iter().find(|x| x.name() == s)
@@ -46,9 +64,6 @@ impl fmt::Display for Strategy {
         f.write_str(self.name())
     }
 }
-
-/// The names the contract reserves for strategies this build does not have yet.
-pub const PLANNED_STRATEGIES: [&str; 1] = ["durable"];
 
 /// An index into [`Region::azs`].
 pub type AzIx = usize;
@@ -183,6 +198,12 @@ pub struct Fleet {
     pub queue_limit: u32,
     pub service_time: ServiceTimes,
     pub service_distribution: ServiceDistribution,
+    /// `[fleet.target_tracking]`: None keeps the group at its desired capacity.
+    pub target_tracking: Option<TargetTracking>,
+    /// Whose verdict replaces an instance: EC2's status checks or the balancer's.
+    pub health_check_type: HealthCheckType,
+    /// After launch, the time the group ignores the balancer's verdict.
+    pub health_check_grace_period: Dur,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -194,17 +215,29 @@ pub struct CookieSessions {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoreSessions {
     pub primary_az: AzIx,
-    /// None: no replica, so a lost primary loses every session.
-    pub replica_az: Option<AzIx>,
+    /// The replicas' AZs (up to five); empty: a lost primary loses every session.
+    pub replicas: Vec<AzIx>,
+    /// Mean delay before a replica applies a write.
     pub replication_lag: Dur,
+    pub lag_distribution: ServiceDistribution,
+    /// From the primary's loss to a replica's promotion (detection included).
     pub failover_after: Dur,
+    /// From a lost replica (or a promotion) to a replacement in service; None: never.
+    pub replica_rebuild: Option<Dur>,
+    /// Cluster mode: the 16384 hash slots split over this many shards, each
+    /// with its own primary and replicas placed round robin over the AZs.
+    pub shards: u32,
     pub ttl: Dur,
 }
+
+/// ElastiCache allows up to five replicas per shard.
+pub const MAX_STORE_REPLICAS: usize = 5;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sessions {
     pub cookie: CookieSessions,
     pub store: StoreSessions,
+    pub durable: DurableSessions,
 }
 
 /// How many pages a shopper views.
@@ -261,6 +294,54 @@ pub enum Action {
     SetArrivals {
         value: f64,
     },
+    /// The AZ is cut off from the other AZs and the internet for `duration`;
+    /// its machines keep running, and keep what is in their memory.
+    PartitionAz {
+        az: AzIx,
+        duration: Dur,
+    },
+    /// Adds one-way delay between two places, both ways, for `duration`
+    /// (None: to the end of the run).
+    AddLatency {
+        from: Place,
+        to: Place,
+        delay: Dur,
+        duration: Option<Dur>,
+    },
+    /// Launches in the AZ fail (insufficient capacity) for `duration` (None:
+    /// to the end of the run); the group launches in the other AZs instead.
+    BlockLaunches {
+        az: AzIx,
+        duration: Option<Dur>,
+    },
+    /// AWS FIS's "AZ Availability: Power Interruption": the AZ's instances
+    /// stop, launches there fail and its subnets are cut off for `network`;
+    /// the database and store fail over if their primaries lived there; after
+    /// `duration` power returns and what was stopped restarts.
+    FisAzPowerInterruption {
+        az: AzIx,
+        duration: Dur,
+        network: Dur,
+    },
+    /// The load balancer's node in the AZ dies; DNS stops handing it out,
+    /// but shoppers that cached it keep trying it until their TTL runs out.
+    KillLbNode {
+        az: AzIx,
+    },
+    /// `count` in-service nodes (the oldest first, in `az` if given) stop
+    /// answering while their instances keep running: EC2's status checks
+    /// still pass, the balancer's health checks do not.
+    HangNode {
+        az: Option<AzIx>,
+        count: u32,
+    },
+}
+
+/// One end of a network path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Place {
+    Internet,
+    Az(AzIx),
 }
 
 impl Action {
@@ -274,9 +355,15 @@ impl Action {
             Action::KillStorePrimary => "kill_store_primary",
             Action::KillDbPrimary => "kill_db_primary",
             Action::SetArrivals { .. } => "set_arrivals",
+            Action::PartitionAz { .. } => "partition_az",
+            Action::AddLatency { .. } => "add_latency",
+            Action::BlockLaunches { .. } => "block_launches",
+            Action::FisAzPowerInterruption { .. } => "fis_az_power_interruption",
+            Action::KillLbNode { .. } => "kill_lb_node",
+            Action::HangNode { .. } => "hang_node",
         }
     }
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 14] = [
         "kill_az",
         "restore_az",
         "kill_node",
@@ -285,6 +372,12 @@ impl Action {
         "kill_store_primary",
         "kill_db_primary",
         "set_arrivals",
+        "partition_az",
+        "add_latency",
+        "block_launches",
+        "fis_az_power_interruption",
+        "kill_lb_node",
+        "hang_node",
     ];
 }
 
@@ -316,6 +409,11 @@ pub struct Scenario {
     pub database: Option<Database>,
     /// The cache-aside cluster (`[cache]`), in front of the database.
     pub cache: Option<CacheTier>,
+    /// `[dns]`: shoppers cache the balancer's address for its TTL. None: an
+    /// ideal resolver that never hands out a dead balancer node.
+    pub dns: Option<Dns>,
+    /// The strategies `compare` runs by default (`[scenario] compare`).
+    pub compare: Vec<Strategy>,
 }
 
 impl Scenario {
@@ -370,6 +468,9 @@ impl Scenario {
                     Dur(5 * MS),
                 ]),
                 service_distribution: ServiceDistribution::Exponential,
+                target_tracking: None,
+                health_check_type: HealthCheckType::Ec2,
+                health_check_grace_period: Dur(300 * SEC),
             },
             sessions: Sessions {
                 cookie: CookieSessions {
@@ -378,11 +479,15 @@ impl Scenario {
                 },
                 store: StoreSessions {
                     primary_az: 0,
-                    replica_az: Some(1),
+                    replicas: vec![1],
                     replication_lag: Dur(10 * MS),
+                    lag_distribution: ServiceDistribution::Constant,
                     failover_after: Dur(15 * SEC),
+                    replica_rebuild: Some(Dur(10 * MIN)),
+                    shards: 1,
                     ttl: Dur(30 * MIN),
                 },
+                durable: DurableSessions::default(),
             },
             workload: Workload {
                 arrivals_per_second: 20.0,
@@ -401,6 +506,8 @@ impl Scenario {
             prices: crate::cost::Prices::default(),
             database: None,
             cache: None,
+            dns: None,
+            compare: Strategy::COMPARED.to_vec(),
         }
     }
 

@@ -141,6 +141,7 @@ pub(super) struct RawFile {
     pub(super) cost: Option<RawCost>,
     pub(super) database: Option<super::data::RawDatabase>,
     pub(super) cache: Option<Spanned<super::data::RawCache>>,
+    pub(super) dns: Option<super::elastic::RawDns>,
 }
 
 #[derive(Deserialize)]
@@ -151,6 +152,8 @@ pub(super) struct RawCost {
     pub(super) lcu_hourly: Option<Spanned<Num>>,
     pub(super) store_node_hourly: Option<Spanned<Num>>,
     pub(super) db_instance_hourly: Option<Spanned<Num>>,
+    pub(super) table_write_per_million: Option<Spanned<Num>>,
+    pub(super) table_read_per_million: Option<Spanned<Num>>,
 }
 
 /// A threshold's limit: a number, or a duration for the latency figures.
@@ -187,6 +190,7 @@ pub(super) struct RawScenario {
     pub(super) duration: Option<Spanned<D>>,
     pub(super) seed: Option<u64>,
     pub(super) strategy: Option<Spanned<String>>,
+    pub(super) compare: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -249,6 +253,9 @@ pub(super) struct RawFleet {
     pub(super) service_time: Option<RawServiceTimes>,
     pub(super) service_distribution: Option<Spanned<String>>,
     pub(super) lognormal_sigma: Option<Spanned<Num>>,
+    pub(super) target_tracking: Option<Spanned<super::elastic::RawTargetTracking>>,
+    pub(super) health_check_type: Option<Spanned<String>>,
+    pub(super) health_check_grace_period: Option<D>,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +263,7 @@ pub(super) struct RawFleet {
 pub(super) struct RawSessions {
     pub(super) cookie: Option<RawCookie>,
     pub(super) store: Option<RawStore>,
+    pub(super) durable: Option<super::elastic::RawDurable>,
 }
 
 #[derive(Deserialize)]
@@ -270,8 +278,12 @@ pub(super) struct RawCookie {
 pub(super) struct RawStore {
     pub(super) primary_az: Option<Spanned<String>>,
     pub(super) replica_az: Option<Spanned<String>>,
+    pub(super) replicas: Option<Spanned<super::data::RawPlacement>>,
     pub(super) replication_lag: Option<D>,
+    pub(super) lag_distribution: Option<Spanned<String>>,
     pub(super) failover_after: Option<D>,
+    pub(super) replica_rebuild: Option<D>,
+    pub(super) shards: Option<Spanned<u32>>,
     pub(super) ttl: Option<Spanned<D>>,
 }
 
@@ -299,4 +311,9 @@ pub(super) struct RawAction {
     pub(super) count: Option<Spanned<u32>>,
     pub(super) value: Option<Spanned<Num>>,
     pub(super) batch: Option<Spanned<u32>>,
+    pub(super) duration: Option<Spanned<D>>,
+    pub(super) network: Option<Spanned<D>>,
+    pub(super) from: Option<Spanned<String>>,
+    pub(super) to: Option<Spanned<String>>,
+    pub(super) delay: Option<Spanned<D>>,
 }

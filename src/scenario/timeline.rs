@@ -2,9 +2,9 @@
 //! checked against the rest of the scenario (AZ names, fleet bounds, figures).
 
 use super::file::{Ctx, az_index, rate};
-use super::raw::{RawAction, RawLimit};
-use super::{Action, Scenario, ScenarioError, Timed};
-use crate::time::DURATION_FORM;
+use super::raw::{D, RawAction, RawLimit};
+use super::{Action, Place, Scenario, ScenarioError, Timed};
+use crate::time::{DURATION_FORM, Dur};
 use std::ops::Range;
 use toml::Spanned;
 
@@ -41,8 +41,15 @@ pub(super) fn action(
     })?;
     // Which optional keys each action takes; anything else given is an error.
     let (allowed, required): (&[&str], &[&str]) = match name.get_ref().as_str() {
-        "kill_az" | "restore_az" => (&["az"], &["az"]),
-        "kill_node" => (&["az", "count"], &[]),
+        "kill_az" | "restore_az" | "kill_lb_node" => (&["az"], &["az"]),
+        "kill_node" | "hang_node" => (&["az", "count"], &[]),
+        "partition_az" => (&["az", "duration"], &["az", "duration"]),
+        "block_launches" => (&["az", "duration"], &["az"]),
+        "fis_az_power_interruption" => (&["az", "duration", "network"], &["az"]),
+        "add_latency" => (
+            &["from", "to", "delay", "duration"],
+            &["from", "to", "delay"],
+        ),
         "set_desired" | "set_arrivals" => (&["value"], &["value"]),
         "rolling_deploy" => (&["batch"], &[]),
         "kill_store_primary" => (&[], &[]),
@@ -65,11 +72,16 @@ pub(super) fn action(
             ));
         }
     };
-    let given: [(&str, Option<Range<usize>>); 4] = [
+    let given: [(&str, Option<Range<usize>>); 9] = [
         ("az", a.az.as_ref().map(|v| v.span())),
         ("count", a.count.as_ref().map(|v| v.span())),
         ("value", a.value.as_ref().map(|v| v.span())),
         ("batch", a.batch.as_ref().map(|v| v.span())),
+        ("duration", a.duration.as_ref().map(|v| v.span())),
+        ("network", a.network.as_ref().map(|v| v.span())),
+        ("from", a.from.as_ref().map(|v| v.span())),
+        ("to", a.to.as_ref().map(|v| v.span())),
+        ("delay", a.delay.as_ref().map(|v| v.span())),
     ];
     let azs = format!("{:?}", s.region.azs);
     let range = format!(
@@ -81,8 +93,17 @@ pub(super) fn action(
             ("az", _) => format!("az = one of {azs}"),
             ("value", "set_desired") => format!("value = {range}"),
             ("value", _) => "value = shoppers per second, such as 40.0".into(),
-            ("count", _) => "count = nodes to kill (default 1)".into(),
+            ("count", _) => "count = nodes (default 1)".into(),
             ("batch", _) => "batch = nodes per batch".into(),
+            ("duration", "fis_az_power_interruption") => {
+                "duration = how long power is out (default \"30m\")".into()
+            }
+            ("duration", _) => "duration = how long it lasts, such as \"2m\"".into(),
+            ("network", _) => {
+                "network = how long the AZ's subnets are cut off (default \"2m\")".into()
+            }
+            ("from" | "to", _) => format!("{k} = \"internet\" or one of {azs}"),
+            ("delay", _) => "delay = added one-way delay, such as \"50ms\"".into(),
             _ => k.to_string(),
         }
     };
@@ -165,9 +186,105 @@ pub(super) fn action(
             }
         }
         "kill_store_primary" => Action::KillStorePrimary,
+        "kill_lb_node" => Action::KillLbNode {
+            az: az.expect("required"),
+        },
+        "hang_node" => {
+            let count = a.count.as_ref().map(|c| *c.get_ref()).unwrap_or(1);
+            if count == 0 {
+                return Err(cx.at(
+                    a.count.as_ref().expect("given").span(),
+                    "count is 0: expected at least 1",
+                ));
+            }
+            Action::HangNode { az, count }
+        }
+        "partition_az" => Action::PartitionAz {
+            az: az.expect("required"),
+            duration: positive(cx, a.duration.as_ref().expect("required"), "duration")?,
+        },
+        "block_launches" => Action::BlockLaunches {
+            az: az.expect("required"),
+            duration: a
+                .duration
+                .as_ref()
+                .map(|d| positive(cx, d, "duration"))
+                .transpose()?,
+        },
+        "fis_az_power_interruption" => {
+            let duration = match &a.duration {
+                Some(d) => positive(cx, d, "duration")?,
+                None => crate::time::Dur(30 * crate::time::MIN),
+            };
+            let network = match &a.network {
+                Some(d) => positive(cx, d, "network")?,
+                None => crate::time::Dur(2 * crate::time::MIN),
+            };
+            if network > duration {
+                let sp = a.network.as_ref().map_or(name.span(), |n| n.span());
+                return Err(cx.at(
+                    sp,
+                    format!("network = {network} is longer than the outage ({duration}): expected network <= duration"),
+                ));
+            }
+            Action::FisAzPowerInterruption {
+                az: az.expect("required"),
+                duration,
+                network,
+            }
+        }
+        "add_latency" => {
+            let from = place(cx, s, a.from.as_ref().expect("required"))?;
+            let to = place(cx, s, a.to.as_ref().expect("required"))?;
+            if from == to && from == Place::Internet {
+                return Err(cx.at(
+                    a.to.as_ref().expect("required").span(),
+                    "from and to are both \"internet\": expected at least one AZ",
+                ));
+            }
+            Action::AddLatency {
+                from,
+                to,
+                delay: positive(cx, a.delay.as_ref().expect("required"), "delay")?,
+                duration: a
+                    .duration
+                    .as_ref()
+                    .map(|d| positive(cx, d, "duration"))
+                    .transpose()?,
+            }
+        }
         _ => unreachable!("checked above"),
     };
     Ok(Timed { at: at_d, action })
+}
+
+/// A duration that must be above zero.
+fn positive(cx: &Ctx, v: &Spanned<D>, key: &str) -> Result<Dur, ScenarioError> {
+    let d = v.get_ref().0;
+    if d.0 == 0 {
+        return Err(cx.at(
+            v.span(),
+            format!("{key} is zero: expected a positive duration ({DURATION_FORM})"),
+        ));
+    }
+    Ok(d)
+}
+
+/// `"internet"` or an AZ of the region.
+fn place(cx: &Ctx, s: &Scenario, v: &Spanned<String>) -> Result<Place, ScenarioError> {
+    if v.get_ref() == "internet" {
+        return Ok(Place::Internet);
+    }
+    s.az(v.get_ref()).map(Place::Az).ok_or_else(|| {
+        cx.at(
+            v.span(),
+            format!(
+                "{:?} is not a place: expected \"internet\" or one of {:?}",
+                v.get_ref(),
+                s.region.azs
+            ),
+        )
+    })
 }
 
 pub(super) fn threshold(

@@ -1,47 +1,164 @@
-//! The Redis-like session store: a primary in one AZ, an optional replica in
-//! another, asynchronous replication with a lag, and failover by promotion.
+//! The session store: shards, each a primary and its replicas over AZs, with
+//! replication as a real stream of writes and failover by promotion.
 //!
-//! Replication is a real stream of writes: each write to the primary is queued
-//! with the time it reaches the replica and applied, in order, when that time
-//! has passed. When the primary dies, the writes still in the stream are
-//! dropped, and a promoted replica serves what it had really received.
+//! One piece of code serves two strategies:
+//! - `store` (Redis-like, ElastiCache): asynchronous replicas; a write is
+//!   acknowledged by the primary alone; every read goes to the primary.
+//! - `durable` (DynamoDB-like): three copies in three AZs; a write is
+//!   acknowledged once one replica has it too (two of three); an eventually
+//!   consistent read may be served by any copy, and may be stale.
+//!
+//! Each write to a primary is numbered and queued per replica with the time it
+//! reaches that replica; a replica applies its queue, in order, when asked
+//! about a later moment. When a primary dies, what its replicas had not
+//! received is dropped, and the least-lagged replica (the one that applied the
+//! most) is promoted after the failover time. A replacement replica is
+//! created later by a full copy of the primary.
 
 use super::{OrderedMap, Sid, Unavailable};
 use crate::cart::Cart;
-use crate::scenario::AzIx;
+use crate::rng::Rng;
+use crate::scenario::{AzIx, ServiceDistribution};
 use crate::time::SimTime;
 use std::collections::VecDeque;
+
+/// Redis Cluster's hash slots.
+pub const SLOTS: u32 = 16_384;
 
 #[derive(Clone, Debug)]
 struct Entry {
     cart: Cart,
     /// Last write; with `SET … EX ttl` the TTL restarts on each write.
     written: SimTime,
-}
-
-#[derive(Debug, Default)]
-struct Instance {
-    az: AzIx,
-    map: OrderedMap<Sid, Entry>,
+    /// The shard's write number that produced this value.
+    version: u64,
 }
 
 #[derive(Debug)]
 struct Pending {
     apply_at: SimTime,
+    seq: u64,
     sid: Sid,
     entry: Option<Entry>,
 }
 
-/// The store's state as the nodes see it.
+/// One copy of a shard's data.
+#[derive(Debug)]
+struct Copy {
+    az: AzIx,
+    map: OrderedMap<Sid, Entry>,
+    /// Writes sent and not yet applied, in order.
+    stream: VecDeque<Pending>,
+    /// The last write applied.
+    applied: u64,
+}
+
+impl Copy {
+    fn new(az: AzIx) -> Copy {
+        Copy {
+            az,
+            map: OrderedMap::default(),
+            stream: VecDeque::new(),
+            applied: 0,
+        }
+    }
+
+    /// Applies every write that has reached this copy by `now`.
+    fn catch_up(&mut self, now: SimTime) {
+        while self.stream.front().is_some_and(|p| p.apply_at <= now) {
+            let p = self.stream.pop_front().expect("front");
+            self.apply(p);
+        }
+    }
+
+    fn apply(&mut self, p: Pending) {
+        match p.entry {
+            Some(e) => {
+                self.map.insert(p.sid, e);
+            }
+            None => {
+                self.map.swap_remove(&p.sid);
+            }
+        }
+        self.applied = p.seq;
+    }
+}
+
+/// A shard's state as the nodes see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreState {
     Up,
-    /// The primary is gone; the replica is promoted at `until`.
-    FailingOver {
-        until: SimTime,
-    },
+    /// The primary is gone; a replica is promoted at `until`.
+    FailingOver { until: SimTime },
     /// No primary and nothing to promote.
     Down,
+}
+
+/// Where a shard's copies live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub primary: AzIx,
+    pub replicas: Vec<AzIx>,
+}
+
+/// How the store is built and behaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreConfig {
+    pub shards: Vec<Placement>,
+    /// Mean replication delay to an asynchronous replica.
+    pub lag: u64,
+    pub lag_distribution: ServiceDistribution,
+    /// Replicas that apply a write before it is acknowledged.
+    pub sync_replicas: usize,
+    pub failover_after: u64,
+    pub rebuild_after: Option<u64>,
+    pub ttl: u64,
+}
+
+impl StoreConfig {
+    /// `store`: the scenario's placement, with shard `k`'s copies shifted
+    /// `k` AZs round the region so primaries spread.
+    pub fn redis(st: &crate::scenario::StoreSessions, azs: usize) -> StoreConfig {
+        let shards = (0..st.shards as usize)
+            .map(|k| Placement {
+                primary: (st.primary_az + k) % azs,
+                replicas: st.replicas.iter().map(|&r| (r + k) % azs).collect(),
+            })
+            .collect();
+        StoreConfig {
+            shards,
+            lag: st.replication_lag.0,
+            lag_distribution: st.lag_distribution,
+            sync_replicas: 0,
+            failover_after: st.failover_after.0,
+            rebuild_after: st.replica_rebuild.map(|d| d.0),
+            ttl: st.ttl.0,
+        }
+    }
+
+    /// `durable`: one partition led from each copy's AZ (keys spread over
+    /// the leaders by hash), the other copies its replicas; one replica
+    /// acknowledges synchronously.
+    pub fn dynamo(d: &crate::scenario::DurableSessions, azs: usize) -> StoreConfig {
+        let copies = d.copies(azs);
+        let shards = (0..copies.len())
+            .map(|k| Placement {
+                primary: copies[k],
+                replicas: (1..copies.len())
+                    .map(|j| copies[(k + j) % copies.len()])
+                    .collect(),
+            })
+            .collect();
+        StoreConfig {
+            shards,
+            lag: d.replication_lag.0,
+            lag_distribution: ServiceDistribution::Exponential,
+            sync_replicas: 1,
+            failover_after: d.failover_after.0,
+            rebuild_after: Some(10 * crate::time::MIN),
+            ttl: d.ttl.0,
+        }
+    }
 }
 
 /// What a fault took from the store.
@@ -49,95 +166,222 @@ pub enum StoreState {
 pub struct StoreLoss {
     /// Sessions whose latest write never reached a surviving copy.
     pub sids: Vec<Sid>,
-    /// Writes dropped from the replication stream.
+    /// Writes dropped from the replication streams.
     pub writes_lost: u64,
+}
+
+/// Something the store wants to happen later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    Promote { shard: u16, at: SimTime, epoch: u32 },
+    Rebuild { shard: u16, at: SimTime },
+}
+
+/// What a fault did, for the caller's log and accounting.
+#[derive(Debug, Default)]
+pub struct Blow {
+    pub loss: StoreLoss,
+    pub wakes: Vec<Wake>,
+    /// Shards whose primary was lost.
+    pub primaries: Vec<u16>,
+    /// Replicas lost.
+    pub replicas: u32,
+    /// Shards left with no copy to promote.
+    pub down: Vec<u16>,
+}
+
+#[derive(Debug)]
+struct Shard {
+    copies: Vec<Copy>,
+    primary: Option<usize>,
+    state: StoreState,
+    /// Bumped on each failover so a stale promotion wake-up is ignored.
+    epoch: u32,
+    /// Writes made.
+    seq: u64,
+    /// Copies the shard should have (primary included).
+    size: usize,
+}
+
+/// Counters the report shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub reads: u64,
+    pub writes: u64,
+    pub failovers: u64,
+    pub replicas_created: u64,
+    /// Reads a replica answered with an older value than the newest copy held.
+    pub stale_reads: u64,
 }
 
 #[derive(Debug)]
 pub struct Store {
-    primary: Option<Instance>,
-    replica: Option<Instance>,
-    stream: VecDeque<Pending>,
-    last_apply: SimTime,
-    lag: u64,
-    ttl: u64,
-    pub state: StoreState,
-    /// Bumped on each failover so a stale promotion wake-up is ignored.
-    pub epoch: u32,
+    shards: Vec<Shard>,
+    cfg: StoreConfig,
+    rng: Rng,
+    pub stats: StoreStats,
+}
+
+/// How a read found the session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadInfo {
+    /// A replica answered with an older value than the newest copy held.
+    pub stale: bool,
+}
+
+/// CRC16-CCITT (XModem), the hash Redis Cluster maps keys to slots with.
+fn crc16(bytes: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in bytes {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
 }
 
 impl Store {
-    pub fn new(primary_az: AzIx, replica_az: Option<AzIx>, lag: u64, ttl: u64) -> Self {
-        Store {
-            primary: Some(Instance {
-                az: primary_az,
-                ..Default::default()
-            }),
-            replica: replica_az.map(|az| Instance {
-                az,
-                ..Default::default()
-            }),
-            stream: VecDeque::new(),
-            last_apply: 0,
-            lag,
-            ttl,
-            state: StoreState::Up,
-            epoch: 0,
-        }
-    }
-
-    pub fn primary_az(&self) -> Option<AzIx> {
-        self.primary.as_ref().map(|p| p.az)
-    }
-
-    pub fn replica_az(&self) -> Option<AzIx> {
-        self.replica.as_ref().map(|p| p.az)
-    }
-
-    /// Applies every replicated write that has reached the replica by `now`.
-    fn catch_up(&mut self, now: SimTime) {
-        while let Some(p) = self.stream.front() {
-            if p.apply_at > now {
-                break;
-            }
-            let p = self.stream.pop_front().expect("front");
-            if let Some(r) = &mut self.replica {
-                match p.entry {
-                    Some(e) => {
-                        r.map.insert(p.sid, e);
-                    }
-                    None => {
-                        r.map.swap_remove(&p.sid);
-                    }
+    pub fn new(cfg: StoreConfig, rng: Rng) -> Self {
+        let shards = cfg
+            .shards
+            .iter()
+            .map(|p| {
+                let mut copies = vec![Copy::new(p.primary)];
+                copies.extend(p.replicas.iter().map(|&az| Copy::new(az)));
+                Shard {
+                    size: copies.len(),
+                    copies,
+                    primary: Some(0),
+                    state: StoreState::Up,
+                    epoch: 0,
+                    seq: 0,
                 }
-            }
+            })
+            .collect();
+        Store {
+            shards,
+            cfg,
+            rng,
+            stats: StoreStats::default(),
         }
     }
 
-    fn primary(&mut self, now: SimTime) -> Result<&mut Instance, Unavailable> {
-        if self.state != StoreState::Up {
-            return Err(Unavailable);
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The shard holding a session: its hash slot, slots split evenly.
+    pub fn shard_of(&self, sid: Sid) -> usize {
+        let n = self.shards.len();
+        if n == 1 {
+            return 0;
         }
-        self.catch_up(now);
-        self.primary.as_mut().ok_or(Unavailable)
+        let slot = u32::from(crc16(&sid.to_le_bytes())) % SLOTS;
+        (slot as usize * n) / SLOTS as usize
+    }
+
+    pub fn state(&self, shard: usize) -> StoreState {
+        self.shards[shard].state
+    }
+
+    /// The first shard's state (the whole store's, without cluster mode).
+    pub fn overall(&self) -> StoreState {
+        let mut worst = StoreState::Up;
+        for s in &self.shards {
+            match s.state {
+                StoreState::Down => return StoreState::Down,
+                f @ StoreState::FailingOver { .. } => worst = f,
+                StoreState::Up => {}
+            }
+        }
+        worst
+    }
+
+    pub fn primary_az(&self, shard: usize) -> Option<AzIx> {
+        let s = &self.shards[shard];
+        s.primary.map(|p| s.copies[p].az)
+    }
+
+    /// Every live copy: (shard, AZ, is primary).
+    pub fn copies(&self) -> impl Iterator<Item = (usize, AzIx, bool)> + '_ {
+        self.shards.iter().enumerate().flat_map(|(k, s)| {
+            s.copies
+                .iter()
+                .enumerate()
+                .map(move |(i, c)| (k, c.az, s.primary == Some(i)))
+        })
+    }
+
+    /// The AZ of the copy an eventually consistent read from `near` goes to:
+    /// the copy in the reader's own AZ if there is one, else the primary.
+    pub fn read_az(&self, shard: usize, near: AzIx) -> Option<AzIx> {
+        let s = &self.shards[shard];
+        if s.copies.iter().any(|c| c.az == near) {
+            Some(near)
+        } else {
+            self.primary_az(shard)
+        }
+    }
+
+    /// The AZ of the nearest replica a write waits for, if any.
+    pub fn sync_az(&self, shard: usize) -> Option<AzIx> {
+        if self.cfg.sync_replicas == 0 {
+            return None;
+        }
+        let s = &self.shards[shard];
+        let p = s.primary?;
+        s.copies
+            .iter()
+            .enumerate()
+            .find(|&(i, _)| i != p)
+            .map(|(_, c)| c.az)
+    }
+
+    fn draw_lag(&mut self) -> u64 {
+        match self.cfg.lag_distribution {
+            ServiceDistribution::Constant => self.cfg.lag,
+            _ => self.rng.exp(self.cfg.lag as f64).round() as u64,
+        }
     }
 
     /// Runs `f` on the session's cart in place (an empty cart if the session
     /// is absent or expired); if `f` reports a change, the write is made (an
-    /// empty cart deletes the session) and queued for the replica. TTL
-    /// restarts on each write, as with `SET … EX ttl`.
+    /// empty cart deletes the session) and sent to the replicas. TTL restarts
+    /// on each write, as with `SET … EX ttl`.
+    ///
+    /// `read_at`: an eventually consistent read served by the copy in that
+    /// AZ; `f` must then not change the cart (the caller sends only reads).
     pub fn update(
         &mut self,
         now: SimTime,
         sid: Sid,
+        read_at: Option<AzIx>,
         f: &mut dyn FnMut(&mut Cart) -> bool,
-    ) -> Result<(), Unavailable> {
-        let (ttl, replicated) = (self.ttl, self.replica.is_some());
-        let p = self.primary(now)?;
-        // Some(write) when the primary's state changed: what the replica must apply.
-        let write: Option<Option<Entry>> = match p.map.get_index_of(&sid) {
+    ) -> Result<ReadInfo, Unavailable> {
+        let k = self.shard_of(sid);
+        if let Some(az) = read_at
+            && let Some(info) = self.read_copy(now, k, sid, az, f)
+        {
+            self.stats.reads += 1;
+            return Ok(info);
+        }
+        let ttl = self.cfg.ttl;
+        let shard = &mut self.shards[k];
+        if shard.state != StoreState::Up {
+            return Err(Unavailable);
+        }
+        let p = shard.primary.ok_or(Unavailable)?;
+        let version = shard.seq + 1;
+        let copy = &mut shard.copies[p];
+        // Some(value) when the primary's state changed: what replicas apply.
+        let write: Option<Option<Entry>> = match copy.map.get_index_of(&sid) {
             Some(i) => {
-                let e = p.map.get_index_mut(i).expect("index just found").1;
+                let e = copy.map.get_index_mut(i).expect("index just found").1;
                 let expired = now.saturating_sub(e.written) > ttl;
                 if expired {
                     // Expired keys read as absent, as Redis's lazy expiry has it.
@@ -147,53 +391,130 @@ impl Store {
                 if !changed {
                     None
                 } else if e.cart.is_empty() {
-                    p.map.swap_remove_index(i);
+                    copy.map.swap_remove_index(i);
                     Some(None)
                 } else {
                     e.written = now;
-                    Some(replicated.then(|| e.clone()))
+                    e.version = version;
+                    Some(Some(e.clone()))
                 }
             }
             None => {
                 let mut cart = Cart::default();
                 if f(&mut cart) && !cart.is_empty() {
-                    let e = Entry { cart, written: now };
-                    let copy = replicated.then(|| e.clone());
-                    p.map.insert(sid, e);
-                    Some(copy)
+                    let e = Entry {
+                        cart,
+                        written: now,
+                        version,
+                    };
+                    copy.map.insert(sid, e.clone());
+                    Some(Some(e))
                 } else {
                     None
                 }
             }
         };
-        if let Some(entry) = write {
-            self.replicate(now, sid, entry);
+        match write {
+            Some(entry) => {
+                self.stats.writes += 1;
+                self.replicate(now, k, sid, entry);
+            }
+            None => self.stats.reads += 1,
         }
-        Ok(())
+        Ok(ReadInfo::default())
     }
 
-    /// Queues a write for the replica, in order: a write never overtakes an
-    /// earlier one.
-    fn replicate(&mut self, now: SimTime, sid: Sid, entry: Option<Entry>) {
-        if self.replica.is_none() {
-            return;
+    /// Serves a read from the copy in `az`, if the shard has one other than
+    /// its primary; None sends the read to the primary.
+    fn read_copy(
+        &mut self,
+        now: SimTime,
+        k: usize,
+        sid: Sid,
+        az: AzIx,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+    ) -> Option<ReadInfo> {
+        let ttl = self.cfg.ttl;
+        let shard = &mut self.shards[k];
+        let i = shard.copies.iter().position(|c| c.az == az)?;
+        if shard.primary == Some(i) {
+            return None;
         }
-        let apply_at = (now + self.lag).max(self.last_apply);
-        self.last_apply = apply_at;
-        self.stream.push_back(Pending {
-            apply_at,
-            sid,
-            entry,
-        });
-        if self.lag == 0 {
-            self.catch_up(now);
+        for c in &mut shard.copies {
+            c.catch_up(now);
+        }
+        let newest = shard
+            .copies
+            .iter()
+            .map(|c| c.map.get(&sid).map_or(0, |e| e.version))
+            .max()
+            .unwrap_or(0);
+        let mut cart = match shard.copies[i].map.get(&sid) {
+            Some(e) if now.saturating_sub(e.written) <= ttl => e.cart.clone(),
+            _ => Cart::default(),
+        };
+        let mine = shard.copies[i].map.get(&sid).map_or(0, |e| e.version);
+        f(&mut cart);
+        let stale = mine < newest;
+        if stale {
+            self.stats.stale_reads += 1;
+        }
+        Some(ReadInfo { stale })
+    }
+
+    /// Sends a write to the shard's replicas: the synchronous ones apply it
+    /// now, the others after a lag, never overtaking an earlier write.
+    fn replicate(&mut self, now: SimTime, k: usize, sid: Sid, entry: Option<Entry>) {
+        let sync = self.cfg.sync_replicas;
+        let n = self.shards[k].copies.len();
+        let p = self.shards[k].primary.expect("a write has a primary");
+        self.shards[k].seq += 1;
+        let seq = self.shards[k].seq;
+        self.shards[k].copies[p].applied = seq;
+        let mut rank = 0;
+        for i in 0..n {
+            if i == p {
+                continue;
+            }
+            let pending = Pending {
+                apply_at: now,
+                seq,
+                sid,
+                entry: entry.clone(),
+            };
+            if rank < sync {
+                rank += 1;
+                // A synchronous replica holds every earlier write before it
+                // acknowledges this one.
+                let c = &mut self.shards[k].copies[i];
+                while let Some(p) = c.stream.pop_front() {
+                    c.apply(p);
+                }
+                c.apply(pending);
+                continue;
+            }
+            rank += 1;
+            let lag = self.draw_lag();
+            let c = &mut self.shards[k].copies[i];
+            // Applying what has arrived keeps the queue as short as the lag.
+            c.catch_up(now);
+            let last = c.stream.back().map_or(0, |b| b.apply_at);
+            let apply_at = (now + lag).max(last);
+            if apply_at <= now && c.stream.is_empty() {
+                c.apply(pending);
+            } else {
+                c.stream.push_back(Pending {
+                    apply_at,
+                    ..pending
+                });
+            }
         }
     }
 
     /// GET: a copy of the session's cart, None if absent or expired.
     pub fn get(&mut self, now: SimTime, sid: Sid) -> Result<Option<Cart>, Unavailable> {
         let mut out = None;
-        self.update(now, sid, &mut |c| {
+        self.update(now, sid, None, &mut |c| {
             if !c.is_empty() {
                 out = Some(c.clone());
             }
@@ -204,65 +525,143 @@ impl Store {
 
     /// SET (or DEL, for an empty cart).
     pub fn set(&mut self, now: SimTime, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
-        self.update(now, sid, &mut |c| {
+        self.update(now, sid, None, &mut |c| {
             c.clone_from(cart);
             true
         })
+        .map(|_| ())
     }
 
-    /// The primary dies at `now`: its memory and the unreplicated writes are
-    /// gone. Returns what was lost; the caller schedules the promotion.
-    pub fn kill_primary(&mut self, now: SimTime, failover_after: u64) -> StoreLoss {
-        let mut loss = StoreLoss::default();
-        let Some(primary) = self.primary.take() else {
-            return loss;
+    /// Every copy in `az` loses power at `now`.
+    pub fn kill_az(&mut self, now: SimTime, az: AzIx) -> Blow {
+        let mut blow = Blow::default();
+        for k in 0..self.shards.len() {
+            let hit: Vec<usize> = (0..self.shards[k].copies.len())
+                .filter(|&i| self.shards[k].copies[i].az == az)
+                .collect();
+            for &i in hit.iter().rev() {
+                self.kill_copy(now, k, i, &mut blow);
+            }
+        }
+        blow
+    }
+
+    /// Shard `k`'s primary fails on its own.
+    pub fn kill_primary(&mut self, now: SimTime, k: usize) -> Blow {
+        let mut blow = Blow::default();
+        if let Some(p) = self.shards[k].primary {
+            self.kill_copy(now, k, p, &mut blow);
+        }
+        blow
+    }
+
+    fn kill_copy(&mut self, now: SimTime, k: usize, i: usize, blow: &mut Blow) {
+        let failover_after = self.cfg.failover_after;
+        let rebuild = self.cfg.rebuild_after;
+        let shard = &mut self.shards[k];
+        for c in &mut shard.copies {
+            c.catch_up(now);
+        }
+        let was_primary = shard.primary == Some(i);
+        let dead = shard.copies.remove(i);
+        shard.primary = match shard.primary {
+            Some(p) if p > i => Some(p - 1),
+            Some(p) if p == i => None,
+            other => other,
         };
-        self.catch_up(now);
-        if self.replica.is_some() {
-            for p in self.stream.drain(..) {
-                loss.writes_lost += 1;
-                if !loss.sids.contains(&p.sid) {
-                    loss.sids.push(p.sid);
-                }
-            }
-            self.epoch += 1;
-            self.state = StoreState::FailingOver {
-                until: now + failover_after,
-            };
-        } else {
-            loss.sids = primary.map.keys().copied().collect();
-            self.state = StoreState::Down;
+        if let Some(at) = rebuild.map(|r| now + r) {
+            blow.wakes.push(Wake::Rebuild { shard: k as u16, at });
         }
-        loss
+        if !was_primary {
+            blow.replicas += 1;
+            return;
+        }
+        blow.primaries.push(k as u16);
+        if shard.copies.is_empty() {
+            // Nothing held a copy: every session of the shard is gone.
+            blow.loss.sids.extend(dead.map.keys().copied());
+            shard.state = StoreState::Down;
+            blow.down.push(k as u16);
+            return;
+        }
+        // The least-lagged replica will be promoted; what it never received
+        // is gone from every surviving copy.
+        let best = (0..shard.copies.len())
+            .max_by_key(|&j| (shard.copies[j].applied, std::cmp::Reverse(j)))
+            .expect("non-empty");
+        for p in shard.copies[best].stream.drain(..) {
+            blow.loss.writes_lost += 1;
+            if !blow.loss.sids.contains(&p.sid) {
+                blow.loss.sids.push(p.sid);
+            }
+        }
+        for c in &mut shard.copies {
+            c.stream.clear();
+        }
+        shard.epoch += 1;
+        let until = now + failover_after;
+        shard.state = StoreState::FailingOver { until };
+        blow.wakes.push(Wake::Promote {
+            shard: k as u16,
+            at: until,
+            epoch: shard.epoch,
+        });
     }
 
-    /// The replica dies: nothing a shopper holds is lost, replication stops.
-    pub fn kill_replica(&mut self) {
-        self.replica = None;
-        self.stream.clear();
-        if self.primary.is_none() {
-            self.state = StoreState::Down;
+    /// Promotes shard `k`'s least-lagged replica if the failover started in
+    /// `epoch` is still on. Some(AZ) of the new primary, or Some(None) when
+    /// nothing was left to promote; None when the wake-up is stale.
+    pub fn promote(&mut self, k: usize, epoch: u32) -> Option<Option<AzIx>> {
+        let shard = &mut self.shards[k];
+        if epoch != shard.epoch || !matches!(shard.state, StoreState::FailingOver { .. }) {
+            return None;
         }
+        let Some(best) = (0..shard.copies.len())
+            .max_by_key(|&j| (shard.copies[j].applied, std::cmp::Reverse(j)))
+        else {
+            shard.state = StoreState::Down;
+            return Some(None);
+        };
+        // The other replicas resynchronise from the new primary.
+        let map = shard.copies[best].map.clone();
+        let applied = shard.copies[best].applied;
+        for (j, c) in shard.copies.iter_mut().enumerate() {
+            if j != best {
+                c.map.clone_from(&map);
+                c.applied = applied;
+            }
+        }
+        shard.seq = applied;
+        shard.primary = Some(best);
+        shard.state = StoreState::Up;
+        self.stats.failovers += 1;
+        Some(Some(shard.copies[best].az))
     }
 
-    /// Promotes the replica if the failover started in `epoch` is still on.
-    /// Returns true if a promotion happened.
-    pub fn promote(&mut self, now: SimTime, epoch: u32) -> bool {
-        if epoch != self.epoch || !matches!(self.state, StoreState::FailingOver { .. }) {
-            return false;
+    /// A replacement copy for shard `k`, by a full copy of its primary, in a
+    /// live AZ holding no copy of the shard. Returns its AZ, or None if the
+    /// shard is whole, has no primary, or every live AZ already holds a copy.
+    pub fn rebuild(&mut self, k: usize, alive: &[bool]) -> Option<AzIx> {
+        let shard = &mut self.shards[k];
+        let p = shard.primary?;
+        if shard.copies.len() >= shard.size || shard.state != StoreState::Up {
+            return None;
         }
-        match self.replica.take() {
-            Some(r) => {
-                self.primary = Some(r);
-                self.state = StoreState::Up;
-                self.last_apply = now;
-                true
-            }
-            None => {
-                self.state = StoreState::Down;
-                false
-            }
-        }
+        // Two copies in one AZ would die together: wait for an AZ without one.
+        let used = |a: AzIx| shard.copies.iter().any(|c| c.az == a);
+        let az = (0..alive.len()).find(|&a| alive[a] && !used(a))?;
+        let src = &shard.copies[p];
+        let mut copy = Copy::new(az);
+        copy.map.clone_from(&src.map);
+        copy.applied = src.applied;
+        shard.copies.push(copy);
+        self.stats.replicas_created += 1;
+        Some(az)
+    }
+
+    /// Shoppers' sessions (by sid) that a fault's loss names, as a sorted set.
+    pub fn lost_set(loss: &StoreLoss) -> std::collections::BTreeSet<Sid> {
+        loss.sids.iter().copied().collect()
     }
 }
 
@@ -270,6 +669,10 @@ impl Store {
 pub struct StoreAt<'a> {
     pub store: &'a mut Store,
     pub now: SimTime,
+    /// An eventually consistent read, served by the copy in this AZ.
+    pub read_at: Option<AzIx>,
+    /// Filled in: whether the read was stale.
+    pub info: ReadInfo,
 }
 
 impl super::SessionBackend for StoreAt<'_> {
@@ -278,7 +681,8 @@ impl super::SessionBackend for StoreAt<'_> {
         sid: Sid,
         f: &mut dyn FnMut(&mut Cart) -> bool,
     ) -> Result<(), Unavailable> {
-        self.store.update(self.now, sid, f)
+        self.info = self.store.update(self.now, sid, self.read_at, f)?;
+        Ok(())
     }
 }
 
@@ -286,6 +690,7 @@ impl super::SessionBackend for StoreAt<'_> {
 mod tests {
     use super::*;
     use crate::cart::{Item, price_of};
+    use crate::rng::Streams;
 
     fn cart(p: u32) -> Cart {
         let mut c = Cart::default();
@@ -299,32 +704,55 @@ mod tests {
         c
     }
 
+    fn store(primary: AzIx, replicas: &[AzIx], lag: u64, ttl: u64) -> Store {
+        Store::new(
+            StoreConfig {
+                shards: vec![Placement {
+                    primary,
+                    replicas: replicas.to_vec(),
+                }],
+                lag,
+                lag_distribution: ServiceDistribution::Constant,
+                sync_replicas: 0,
+                failover_after: 100,
+                rebuild_after: None,
+                ttl,
+            },
+            Streams::new(1).stream("store"),
+        )
+    }
+
+    fn promote(s: &mut Store, k: usize) -> Option<Option<AzIx>> {
+        let e = s.shards[k].epoch;
+        s.promote(k, e)
+    }
+
     #[test]
     fn unreplicated_writes_are_lost_on_failover() {
-        let mut s = Store::new(0, Some(1), 10, 1_000_000);
+        let mut s = store(0, &[1], 10, 1_000_000);
         s.set(0, 1, &cart(1)).unwrap();
         s.set(20, 2, &cart(2)).unwrap(); // reaches replica at 30
-        let loss = s.kill_primary(25, 100);
-        assert_eq!(loss.sids, vec![2]);
+        let blow = s.kill_primary(25, 0);
+        assert_eq!(blow.loss.sids, vec![2]);
         assert_eq!(s.get(50, 1), Err(Unavailable));
-        assert!(s.promote(125, s.epoch));
+        assert_eq!(promote(&mut s, 0), Some(Some(1)));
         assert_eq!(s.get(130, 1).unwrap(), Some(cart(1)));
         assert_eq!(s.get(130, 2).unwrap(), None);
     }
 
     #[test]
     fn zero_lag_loses_nothing() {
-        let mut s = Store::new(0, Some(1), 0, 1_000_000);
+        let mut s = store(0, &[1], 0, 1_000_000);
         s.set(5, 1, &cart(1)).unwrap();
-        let loss = s.kill_primary(5, 1);
-        assert!(loss.sids.is_empty());
-        assert!(s.promote(6, s.epoch));
+        let blow = s.kill_primary(5, 0);
+        assert!(blow.loss.sids.is_empty());
+        assert!(promote(&mut s, 0).is_some());
         assert_eq!(s.get(7, 1).unwrap(), Some(cart(1)));
     }
 
     #[test]
     fn ttl_expires_on_access() {
-        let mut s = Store::new(0, None, 0, 100);
+        let mut s = store(0, &[], 0, 100);
         s.set(0, 1, &cart(1)).unwrap();
         assert!(s.get(100, 1).unwrap().is_some());
         assert!(s.get(101, 1).unwrap().is_none());
@@ -332,10 +760,91 @@ mod tests {
 
     #[test]
     fn no_replica_means_everything_is_lost() {
-        let mut s = Store::new(0, None, 0, 100);
+        let mut s = store(0, &[], 0, 100);
         s.set(0, 7, &cart(1)).unwrap();
-        let loss = s.kill_primary(1, 10);
-        assert_eq!(loss.sids, vec![7]);
-        assert_eq!(s.state, StoreState::Down);
+        let blow = s.kill_primary(1, 0);
+        assert_eq!(blow.loss.sids, vec![7]);
+        assert_eq!(s.state(0), StoreState::Down);
+    }
+
+    #[test]
+    fn the_least_lagged_replica_is_promoted() {
+        let mut s = store(0, &[1, 2], 10, 1_000_000);
+        s.set(0, 1, &cart(1)).unwrap();
+        // Replica in AZ 2 is cut off from the stream: only AZ 1's copy gets write 2.
+        s.shards[0].copies[2].stream.clear();
+        s.set(20, 2, &cart(2)).unwrap();
+        s.shards[0].copies[2].stream.clear();
+        let blow = s.kill_primary(40, 0);
+        assert!(blow.loss.sids.is_empty(), "AZ 1's copy had everything");
+        assert_eq!(promote(&mut s, 0), Some(Some(1)));
+        assert_eq!(s.get(200, 2).unwrap(), Some(cart(2)));
+    }
+
+    #[test]
+    fn a_replacement_replica_is_a_full_copy() {
+        let mut s = store(0, &[1], 0, 1_000_000);
+        s.set(0, 1, &cart(1)).unwrap();
+        let blow = s.kill_az(5, 1);
+        assert_eq!(blow.replicas, 1);
+        assert_eq!(s.rebuild(0, &[true, false, false]), None, "no AZ without a copy");
+        assert_eq!(s.rebuild(0, &[true, false, true]), Some(2));
+        assert_eq!(s.rebuild(0, &[true, false, true]), None, "whole again");
+        s.kill_primary(10, 0);
+        assert_eq!(promote(&mut s, 0), Some(Some(2)));
+        assert_eq!(s.get(20, 1).unwrap(), Some(cart(1)));
+    }
+
+    #[test]
+    fn a_synchronous_replica_makes_failover_lossless_and_reads_can_be_stale() {
+        let mut s = Store::new(
+            StoreConfig {
+                shards: vec![Placement {
+                    primary: 0,
+                    replicas: vec![1, 2],
+                }],
+                lag: 1_000,
+                lag_distribution: ServiceDistribution::Constant,
+                sync_replicas: 1,
+                failover_after: 10,
+                rebuild_after: None,
+                ttl: 1_000_000,
+            },
+            Streams::new(1).stream("store"),
+        );
+        s.set(0, 9, &cart(3)).unwrap();
+        let mut seen = None;
+        let info = s
+            .update(5, 9, Some(2), &mut |c| {
+                seen = Some(c.clone());
+                false
+            })
+            .unwrap();
+        assert!(info.stale, "AZ 2's copy has not applied the write yet");
+        assert_eq!(seen, Some(Cart::default()));
+        let info = s.update(5, 9, Some(1), &mut |_| false).unwrap();
+        assert!(!info.stale, "AZ 1 acknowledged the write");
+        let blow = s.kill_az(6, 0);
+        assert!(blow.loss.sids.is_empty());
+        assert_eq!(promote(&mut s, 0), Some(Some(1)));
+        assert_eq!(s.get(20, 9).unwrap(), Some(cart(3)));
+    }
+
+    #[test]
+    fn sessions_spread_over_shards_by_slot() {
+        let mut cfg = store(0, &[], 0, 1).cfg;
+        cfg.shards = (0..3)
+            .map(|k| Placement {
+                primary: k,
+                replicas: vec![],
+            })
+            .collect();
+        let s = Store::new(cfg, Streams::new(1).stream("store"));
+        let mut counts = [0u32; 3];
+        for sid in 0..3000u128 {
+            counts[s.shard_of(sid * 0x9e37_79b9_7f4a_7c15)] += 1;
+        }
+        assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
+        assert_eq!(crc16(b"123456789"), 0x31c3, "the XModem check value");
     }
 }

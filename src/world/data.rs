@@ -52,7 +52,12 @@ impl World {
         if let (Some(c), Some(key), Some(cfg)) = (&self.cache, self.cache_key(s), &self.sc.cache) {
             let node = &c.nodes[c.node_of(key)];
             let rtt = 2 * self.hop(node_az, node.az) + cfg.op_time.0;
-            match c.peek(key, now) {
+            let peek = if self.net.reach(node_az, node.az) {
+                c.peek(key, now)
+            } else {
+                None
+            };
+            match peek {
                 Some(true) => return (rtt, Visit::No),
                 // A miss: look, read the database, then fill.
                 Some(false) => extra += 2 * rtt,
@@ -89,8 +94,8 @@ impl World {
         }
         let db = self.db.as_mut().expect("a query needs a database");
         let inst = &mut db.instances[i];
-        let back = super::hop(&self.sc.region.latency, inst.az, node_az);
-        if !inst.alive {
+        let back = self.net.hop(inst.az, node_az);
+        if !inst.alive || !self.net.reach(node_az, inst.az) {
             // No answer from a powered-off instance: the driver times out.
             db.stats.failed(kind);
             let t = db.cfg.connect_timeout.0;

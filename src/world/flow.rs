@@ -62,8 +62,8 @@ impl World {
 
     /// The shopper's browser sends its current request at `at`.
     fn send(&mut self, s: ShopperId, at: SimTime, q: &mut Queue<Event>) {
-        let internet = self.sc.region.latency.internet.0;
         let sh = self.shoppers[s as usize].as_mut().expect("active");
+        let internet = self.net.internet(sh.entry_az);
         sh.req = sh.req.wrapping_add(1);
         sh.sent_at = at;
         sh.node = None;
@@ -109,21 +109,52 @@ impl World {
     }
 
     pub(super) fn on_lb(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
-        let internet = self.sc.region.latency.internet.0;
         let Some(sh) = self.shoppers.get_mut(s as usize).and_then(|x| x.as_mut()) else {
             return;
         };
         if sh.req != req {
             return;
         }
-        let alive = &self.alive;
-        if !alive[sh.entry_az] {
-            // DNS answers only live balancer nodes; the shopper re-resolves.
-            // (Cached stale answers are the DNS issue's subject.)
-            let n = alive.len();
-            match (1..n).map(|k| (sh.entry_az + k) % n).find(|&a| alive[a]) {
-                Some(a) => sh.entry_az = a,
-                None => return self.fail(s, "lb_unreachable", now + internet, q),
+        let (alive, net) = (&self.alive, &self.net);
+        let answers = |a: usize| alive[a] && net.lb_answers(a);
+        let n = alive.len();
+        let next_answering = |from: usize| (0..n).map(|k| (from + k) % n).find(|&a| answers(a));
+        match &self.sc.dns {
+            None => {
+                // An ideal resolver: only answering balancer nodes, at once.
+                if !answers(sh.entry_az) {
+                    match next_answering(sh.entry_az) {
+                        Some(a) => sh.entry_az = a,
+                        None => {
+                            let back = net.internet(sh.entry_az);
+                            return self.fail(s, "lb_unreachable", now + back, q);
+                        }
+                    }
+                }
+            }
+            Some(dns) => {
+                // The answer is cached for its TTL, counted from when the
+                // request that resolved it was sent.
+                let sent = sh.sent_at;
+                if sh.resolved_at.is_none_or(|r| sent >= r + dns.ttl.0) {
+                    sh.resolved_at = Some(sent);
+                    match next_answering(sh.entry_az) {
+                        Some(a) => sh.entry_az = a,
+                        None => {
+                            let back = net.internet(sh.entry_az);
+                            return self.fail(s, "lb_unreachable", now + back, q);
+                        }
+                    }
+                }
+                if !answers(sh.entry_az) {
+                    // A cached address of a dead balancer node: the browser's
+                    // connection attempt times out.
+                    self.metrics.stale_dns_failures += 1;
+                    self.metrics.last_stale_dns_send = Some(sent);
+                    let t = self.sc.load_balancer.connect_timeout.0;
+                    let back = net.internet(sh.entry_az);
+                    return self.fail(s, "lb_node_unreachable", now + t + back, q);
+                }
             }
         }
         let cookie = sh.lb_cookie;
@@ -131,12 +162,17 @@ impl World {
             .lb
             .route(if self.sticky_lb { cookie } else { None }, now)
         {
-            Route::NoTargets => self.fail(s, "no_targets", now + internet, q),
+            Route::NoTargets => {
+                let back = self.net.internet(self.shoppers[s as usize].as_ref().map_or(0, |sh| sh.entry_az));
+                self.fail(s, "no_targets", now + back, q)
+            }
             Route::To { node, .. } => {
+                if let Some(t) = &mut self.tracker {
+                    t.routed();
+                }
                 let duration = self.sc.load_balancer.stickiness_duration.0;
                 let sticky = self.sticky_lb;
                 let node_az = self.fleet.nodes[node as usize].az;
-                let lat = self.sc.region.latency;
                 let sh = self.shoppers[s as usize].as_mut().expect("active");
                 if sticky {
                     sh.lb_cookie = Some(LbCookie {
@@ -146,7 +182,7 @@ impl World {
                 }
                 sh.node = Some(node);
                 sh.lb_held = true;
-                let hop = super::hop(&lat, sh.entry_az, node_az);
+                let hop = self.net.hop(sh.entry_az, node_az);
                 q.at(now + hop, Event::AtNode { s, req });
             }
         }
@@ -159,14 +195,24 @@ impl World {
         }
         let entry = sh.entry_az;
         let id = sh.node.expect("routed");
-        let internet = self.sc.region.latency.internet.0;
+        let internet = self.net.internet(entry);
         let node = &self.fleet.nodes[id as usize];
         let back = self.hop(node.az, entry) + internet;
+        let cut_off = !self.net.reach(entry, node.az);
         match node.state {
+            _ if cut_off && node.state != NodeState::Terminated => {
+                // Across a partition packets are dropped: the attempt times out.
+                let t = self.sc.load_balancer.connect_timeout.0;
+                return self.fail(s, "connect_timeout", now + t + back, q);
+            }
             NodeState::Dead | NodeState::Launching => {
                 // Powered off: the balancer's connection attempt times out.
                 let t = self.sc.load_balancer.connect_timeout.0;
                 return self.fail(s, "connect_timeout", now + t + back, q);
+            }
+            NodeState::Hung => {
+                let t = super::elastic::LB_IDLE_TIMEOUT;
+                return self.fail(s, "gateway_timeout", now + t + back, q);
             }
             NodeState::Terminated => return self.fail(s, "connection_refused", now + back, q),
             NodeState::InService | NodeState::Draining => {}
@@ -198,16 +244,10 @@ impl World {
         let sh = self.shoppers[s as usize].as_ref().expect("active");
         let node_az = self.fleet.nodes[sh.node.expect("routed") as usize].az;
         let mut dur = sh.demand;
-        if self.strategy == Strategy::Store {
-            // Synchronous round trips to the store: one read, one write if the
-            // page changes the cart. The worker waits for them.
-            let rtt = 2 * match self.store.primary_az() {
-                Some(a) => self.hop(node_az, a),
-                None => self.sc.region.latency.cross_az.0,
-            };
-            let writes = matches!(sh.kind, Kind::AddToCart | Kind::Checkout) as u64;
-            dur += rtt * (1 + writes);
+        if matches!(self.strategy, Strategy::Store | Strategy::Durable) {
+            dur += self.session_trips(s, node_az);
         }
+        let sh = self.shoppers[s as usize].as_ref().expect("active");
         let req = sh.req;
         let (extra, visit) = self.data_phase(now, s, node_az);
         let at = now + dur + extra;
@@ -261,16 +301,18 @@ impl World {
         };
         let sids = &mut self.sids;
         let mut new_sid = || sids.u128();
-        let mut at_store;
+        let mut at_store = None;
+        let read_at = sh.store_read_at;
         let backend = match self.strategy {
             Strategy::Sticky => Backend::Sid(&mut node.sessions),
             Strategy::Cookie => Backend::Cookie(&self.codec),
-            Strategy::Store => {
-                at_store = StoreAt {
+            Strategy::Store | Strategy::Durable => {
+                Backend::Sid(at_store.insert(StoreAt {
                     store: &mut self.store,
                     now,
-                };
-                Backend::Sid(&mut at_store)
+                    read_at,
+                    info: Default::default(),
+                }))
             }
         };
         let mut data = self.db.as_mut().map(|db| DataAt {
@@ -284,10 +326,11 @@ impl World {
         // A failure in the data phase already decided the answer.
         if !matches!(outcome, Outcome::Failed(_)) {
             *outcome = match shop::handle(request, backend, data, &mut new_sid) {
-                Ok(r) => {
+                Ok(mut r) => {
                     if r.cookie_rejected.is_some() {
                         self.metrics.cookies_rejected += 1;
                     }
+                    r.stale = at_store.as_ref().is_some_and(|a| a.info.stale);
                     Outcome::Ok(r)
                 }
                 Err(shop::Failure::SessionUnavailable) => {
@@ -296,8 +339,7 @@ impl World {
                 Err(shop::Failure::Database) => Outcome::Failed("db_unavailable"),
             };
         }
-        let lat = &self.sc.region.latency;
-        let back = super::hop(lat, node.az, sh.entry_az) + lat.internet.0;
+        let back = self.net.hop(node.az, sh.entry_az) + self.net.internet(sh.entry_az);
         let arrived = sh.arrived_node;
         self.metrics.queue.leave(now, now - arrived);
         q.at(now + back, Event::AtClient { s, req });
@@ -392,7 +434,16 @@ impl World {
                         m.with_items += 1;
                     }
                 }
-                if let Some(server) = &r.cart {
+                if let Some(server) = &r.cart
+                    && r.stale
+                {
+                    // An eventually consistent read from a copy behind the
+                    // newest write: the items are not gone, this copy has
+                    // not heard of them yet. The shopper keeps what it knows.
+                    if sh.truth.missing_from(server) > 0 {
+                        m.stale_carts += 1;
+                    }
+                } else if let Some(server) = &r.cart {
                     let missing = sh.truth.missing_from(server);
                     if missing > 0 {
                         m.items_lost += u64::from(missing);

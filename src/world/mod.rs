@@ -5,7 +5,9 @@
 //! lives in [`flow`], faults and fleet operations in [`ops`].
 
 mod data;
+mod elastic;
 mod flow;
+pub mod net;
 mod ops;
 pub mod snapshot;
 
@@ -18,9 +20,9 @@ use crate::metrics::{AzNodes, Metrics};
 use crate::node::{NodeState, ShopperId};
 use crate::report::{Fault, LogEvent};
 use crate::rng::{Rng, Streams};
-use crate::scenario::{Action, AzIx, Latency, Scenario, Strategy, Timed};
+use crate::scenario::{Action, AzIx, Scenario, Strategy, Timed};
 use crate::session::cookie::CookieCodec;
-use crate::session::store::Store;
+use crate::session::store::{Store, StoreConfig};
 use crate::time::{Dur, SEC, SimTime};
 use crate::workload::{Outcome, Shopper};
 
@@ -66,9 +68,18 @@ pub enum Event {
     DrainTimeout {
         node: NodeId,
     },
-    /// The store replica is promoted (if failover `epoch` is still current).
-    Promote {
+    /// A store shard's replica is promoted (if failover `epoch` is still current).
+    StorePromote {
+        shard: u16,
         epoch: u32,
+    },
+    /// A replacement replica for a store shard is ready.
+    StoreRebuild {
+        shard: u16,
+    },
+    /// A timed fault ends.
+    Heal {
+        what: Heal,
     },
     /// The scenario's timeline entry `index` happens.
     Action {
@@ -98,6 +109,19 @@ pub enum Event {
     },
 }
 
+/// What ends when a timed fault's time is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heal {
+    /// The AZ's subnets are reachable again.
+    Partition { az: u8 },
+    /// Launches in the AZ succeed again (if no later block holds).
+    Launches { az: u8 },
+    /// An `add_latency` entry ends (its handle in the network).
+    Latency { handle: u16 },
+    /// A FIS power interruption ends: power returns to the AZ.
+    Power { az: u8 },
+}
+
 pub struct World {
     pub sc: Scenario,
     pub strategy: Strategy,
@@ -107,6 +131,10 @@ pub struct World {
     pub lb: LoadBalancer,
     pub fleet: Fleet,
     pub store: Store,
+    /// Delays, partitions, balancer nodes and launch blocks.
+    pub net: net::Net,
+    /// Target tracking, when the fleet has a policy.
+    pub tracker: Option<crate::autoscale::Tracker>,
     /// The SQL tier, when the scenario has one.
     pub db: Option<Database>,
     pub cache: Option<Cache>,
@@ -144,7 +172,11 @@ impl World {
             k
         };
         let codec = CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..]));
-        let st = &sc.sessions.store;
+        let azs = sc.region.azs.len();
+        let store_cfg = match strategy {
+            Strategy::Durable => StoreConfig::dynamo(&sc.sessions.durable, azs),
+            _ => StoreConfig::redis(&sc.sessions.store, azs),
+        };
         let w = &sc.workload;
         let db = sc.database.as_ref().map(|d| {
             // In-memory SQLite with the bundled library: failing here means
@@ -161,7 +193,13 @@ impl World {
             alive: vec![true; sc.region.azs.len()],
             lb: LoadBalancer::new(sc.load_balancer.algorithm, sc.load_balancer.health_check),
             fleet: Fleet::new(sc.fleet.desired),
-            store: Store::new(st.primary_az, st.replica_az, st.replication_lag.0, st.ttl.0),
+            store: Store::new(store_cfg, streams.stream("store_lag")),
+            net: net::Net::new(sc.region.latency, azs),
+            tracker: sc
+                .fleet
+                .target_tracking
+                .clone()
+                .map(crate::autoscale::Tracker::new),
             codec,
             shoppers: Vec::new(),
             outcomes: Vec::new(),
@@ -192,6 +230,8 @@ impl World {
             let id = self.launch(az, 0, q, false);
             let node = &mut self.fleet.nodes[id as usize];
             node.state = NodeState::InService;
+            // Already serving when the run starts: warm.
+            node.in_service_at = Some(0);
             self.lb.register(id, true);
             q.at(
                 interval * i as u64 / n.max(1),
@@ -235,7 +275,7 @@ impl World {
 
     /// One-way delay between two AZs.
     fn hop(&self, a: AzIx, b: AzIx) -> u64 {
-        hop(&self.sc.region.latency, a, b)
+        self.net.hop(a, b)
     }
 
     fn shopper(&mut self, s: ShopperId) -> Option<&mut Shopper> {
@@ -262,7 +302,7 @@ impl World {
             let c = &mut v[n.az];
             match n.state {
                 NodeState::Launching => c.launching += 1,
-                NodeState::InService => match self.lb.target(n.id).map(|t| t.health) {
+                NodeState::InService | NodeState::Hung => match self.lb.target(n.id).map(|t| t.health) {
                     Some(Health::Healthy) => c.healthy += 1,
                     Some(Health::Initial) | None => c.launching += 1,
                     Some(Health::Unhealthy) => c.unhealthy += 1,
@@ -280,11 +320,6 @@ impl World {
     }
 }
 
-/// One-way delay between two AZs.
-fn hop(l: &Latency, a: AzIx, b: AzIx) -> u64 {
-    if a == b { l.same_az.0 } else { l.cross_az.0 }
-}
-
 impl Model for World {
     type Event = Event;
 
@@ -299,22 +334,9 @@ impl Model for World {
             Event::HealthResult { node, pass } => self.on_health_result(now, node, pass, q),
             Event::Launched { node } => self.on_launched(now, node, q),
             Event::DrainTimeout { node } => self.on_drain_timeout(now, node, q),
-            Event::Promote { epoch } => {
-                if self.store.promote(now, epoch) {
-                    let az = self
-                        .store
-                        .primary_az()
-                        .map(|a| self.az_name(a))
-                        .unwrap_or_default();
-                    self.note(
-                        now,
-                        "store_promoted",
-                        format!("replica in {az} is the new primary"),
-                    );
-                } else if epoch == self.store.epoch {
-                    self.note(now, "store_down", "no replica to promote".into());
-                }
-            }
+            Event::StorePromote { shard, epoch } => self.on_store_promote(now, shard, epoch),
+            Event::StoreRebuild { shard } => self.on_store_rebuild(now, shard),
+            Event::Heal { what } => self.on_heal(now, what, q),
             Event::Action { index } => self.on_action(now, index as usize, q),
             Event::AtDb { s, req, inst } => self.on_at_db(now, s, req, inst.into(), q),
             Event::DbDone { s, req, inst } => self.on_db_done(now, s, req, inst.into(), q),
@@ -324,6 +346,9 @@ impl Model for World {
                 let t = (now / SEC) as u32;
                 let nodes = self.nodes_per_az();
                 self.metrics.second(t, nodes);
+                if self.tracker.is_some() {
+                    self.track(now, q);
+                }
                 if now + SEC <= self.sc.duration.0 {
                     q.after(SEC, Event::Tick);
                 }

@@ -8,17 +8,15 @@ use crate::lb::{Health, NodeId};
 use crate::node::{Node, NodeState};
 use crate::report::Fault;
 use crate::scenario::{Action, AzIx};
-use crate::session::store::StoreState;
 use crate::time::{SEC, SimTime};
-use std::collections::BTreeSet;
 
 impl World {
-    fn node_name(&self, id: NodeId) -> String {
+    pub(super) fn node_name(&self, id: NodeId) -> String {
         let n = &self.fleet.nodes[id as usize];
         format!("node-{} ({})", id, self.sc.region.azs[n.az])
     }
 
-    fn new_fault(&mut self, now: SimTime, action: &str) -> usize {
+    pub(super) fn new_fault(&mut self, now: SimTime, action: &str) -> usize {
         self.faults.push(Fault {
             t_s: now as f64 / SEC as f64,
             action: action.to_string(),
@@ -28,7 +26,7 @@ impl World {
     }
 
     /// Shoppers holding items whose session lives in this node's memory.
-    fn at_risk_on_node(&self, id: NodeId) -> u64 {
+    pub(super) fn at_risk_on_node(&self, id: NodeId) -> u64 {
         let sessions = &self.fleet.nodes[id as usize].sessions.map;
         if sessions.is_empty() {
             return 0;
@@ -65,14 +63,15 @@ impl World {
     }
 
     /// Brings the group to its desired capacity; returns the nodes launched.
-    fn reconcile(
+    pub(super) fn reconcile(
         &mut self,
         now: SimTime,
         q: &mut Queue<Event>,
         fault: Option<usize>,
     ) -> Vec<NodeId> {
         let mut launched = Vec::new();
-        for az in self.fleet.launch_plan(&self.alive) {
+        let launchable = self.net.launchable(&self.alive, now);
+        for az in self.fleet.launch_plan(&launchable) {
             launched.push(self.launch(az, now, q, true));
         }
         for id in self.fleet.scale_in_victims(self.alive.len()) {
@@ -87,6 +86,7 @@ impl World {
             return;
         }
         node.state = NodeState::InService;
+        node.in_service_at = Some(now);
         self.lb.register(id, false);
         q.at(now, Event::HealthCheck { node: id });
         let name = self.node_name(id);
@@ -98,7 +98,11 @@ impl World {
             return;
         }
         let node = &self.fleet.nodes[id as usize];
-        let pass = node.state == NodeState::InService && self.alive[node.az];
+        // Checks come from the balancer's nodes in the other AZs too: a
+        // partitioned AZ's targets fail them.
+        let pass = node.state == NodeState::InService
+            && self.alive[node.az]
+            && !self.net.partitioned[node.az];
         let hc = self.lb.health_check;
         let delay = if pass {
             2 * self.sc.region.latency.same_az.0
@@ -127,12 +131,15 @@ impl World {
                     // The group replaces what it finds dead; it was counted
                     // out at death, so this only deregisters it.
                     self.terminate(now, id, q);
+                } else {
+                    self.elb_verdict(now, id, q);
                 }
             }
             Some(Health::Healthy) => {
                 let name = self.node_name(id);
                 self.note(now, "target_healthy", name);
                 self.deploy_progress(now, id, q);
+                self.rebalance_progress(now, id, q);
             }
             _ => {}
         }
@@ -148,7 +155,7 @@ impl World {
     /// action that asked for it, charged with the carts its memory held.
     fn drain(&mut self, now: SimTime, id: NodeId, fault: Option<usize>, q: &mut Queue<Event>) {
         match self.fleet.nodes[id as usize].state {
-            NodeState::InService => {}
+            NodeState::InService | NodeState::Hung => {}
             NodeState::Launching => return self.terminate(now, id, q),
             _ => return,
         }
@@ -199,11 +206,11 @@ impl World {
 
     /// Powers a node off without warning: what was in its memory is gone, and
     /// requests on it fail when the balancer's timeout runs out.
-    fn kill_node(&mut self, now: SimTime, id: NodeId, fault: usize, q: &mut Queue<Event>) {
+    pub(super) fn kill_node(&mut self, now: SimTime, id: NodeId, fault: usize, q: &mut Queue<Event>) {
         let state = self.fleet.nodes[id as usize].state;
         if !matches!(
             state,
-            NodeState::Launching | NodeState::InService | NodeState::Draining
+            NodeState::Launching | NodeState::InService | NodeState::Draining | NodeState::Hung
         ) {
             return;
         }
@@ -233,38 +240,108 @@ impl World {
         self.deploy_progress(now, id, q);
     }
 
-    fn kill_store_primary(&mut self, now: SimTime, fault: usize, q: &mut Queue<Event>) {
-        if self.store.primary_az().is_none() {
-            return;
+    /// Applies what a store fault did: drops, failovers and later wake-ups,
+    /// charging `fault` with the carts whose latest write is gone.
+    pub(super) fn store_blow(
+        &mut self,
+        now: SimTime,
+        blow: crate::session::store::Blow,
+        fault: usize,
+        q: &mut Queue<Event>,
+    ) {
+        self.metrics.store_writes_lost += blow.loss.writes_lost;
+        let lost = crate::session::store::Store::lost_set(&blow.loss);
+        if !lost.is_empty() {
+            self.faults[fault].carts_at_risk += self
+                .active_shoppers()
+                .filter(|sh| {
+                    !sh.truth.is_empty() && sh.sid.is_some_and(|sid| lost.contains(&sid))
+                })
+                .count() as u64;
         }
-        let loss = self
-            .store
-            .kill_primary(now, self.sc.sessions.store.failover_after.0);
-        self.metrics.store_writes_lost += loss.writes_lost;
-        let lost: BTreeSet<u128> = loss.sids.into_iter().collect();
-        self.faults[fault].carts_at_risk += self
-            .active_shoppers()
-            .filter(|sh| !sh.truth.is_empty() && sh.sid.is_some_and(|sid| lost.contains(&sid)))
-            .count() as u64;
-        match self.store.state {
-            StoreState::FailingOver { until } => {
-                q.at(
-                    until,
-                    Event::Promote {
-                        epoch: self.store.epoch,
-                    },
+        let what = self.store_name();
+        if blow.replicas > 0 {
+            self.note(
+                now,
+                "store_replica_lost",
+                format!("{} {what} replica(s)", blow.replicas),
+            );
+        }
+        for k in &blow.primaries {
+            let shard = self.shard_label(*k);
+            if blow.down.contains(k) {
+                self.note(
+                    now,
+                    "store_down",
+                    format!("{what}{shard}: primary lost with no replica"),
                 );
+            } else {
                 self.note(
                     now,
                     "store_primary_lost",
                     format!(
-                        "{} unreplicated writes dropped; failover in progress",
-                        loss.writes_lost
+                        "{what}{shard}: {} unreplicated writes dropped; failover in progress",
+                        blow.loss.writes_lost
                     ),
                 );
             }
-            _ => self.note(now, "store_down", "primary lost with no replica".into()),
         }
+        for w in blow.wakes {
+            match w {
+                crate::session::store::Wake::Promote { shard, at, epoch } => {
+                    q.at(at, Event::StorePromote { shard, epoch })
+                }
+                crate::session::store::Wake::Rebuild { shard, at } => {
+                    q.at(at, Event::StoreRebuild { shard })
+                }
+            }
+        }
+    }
+
+    fn kill_store_primary(&mut self, now: SimTime, fault: usize, q: &mut Queue<Event>) {
+        if self.store.primary_az(0).is_none() {
+            return;
+        }
+        let blow = self.store.kill_primary(now, 0);
+        self.store_blow(now, blow, fault, q);
+    }
+
+    /// Power leaves an AZ: its nodes, its balancer node, and its store and
+    /// database instances stop. Charged to `fault`.
+    pub(super) fn power_off(&mut self, now: SimTime, az: AzIx, f: usize, q: &mut Queue<Event>) {
+        if !self.alive[az] {
+            return;
+        }
+        self.alive[az] = false;
+        self.net.lb_up[az] = false;
+        let victims: Vec<NodeId> = self
+            .fleet
+            .nodes
+            .iter()
+            .filter(|n| n.az == az)
+            .map(|n| n.id)
+            .collect();
+        for id in victims {
+            self.kill_node(now, id, f, q);
+        }
+        let blow = self.store.kill_az(now, az);
+        self.store_blow(now, blow, f, q);
+        self.kill_data_az(now, az, q);
+        self.reconcile(now, q, Some(f));
+    }
+
+    /// Power returns to an AZ: its balancer node and data instances come
+    /// back, and the group rebalances into it.
+    pub(super) fn power_on(&mut self, now: SimTime, az: AzIx, q: &mut Queue<Event>) {
+        self.alive[az] = true;
+        self.net.lb_up[az] = true;
+        self.restore_data_az(now, az);
+        // Replacements that waited for an AZ without a copy can go here now.
+        for k in 0..self.store.shards() {
+            self.on_store_rebuild(now, k as u16);
+        }
+        self.reconcile(now, q, None);
+        self.start_rebalance(now, q);
     }
 
     pub(super) fn on_action(&mut self, now: SimTime, index: usize, q: &mut Queue<Event>) {
@@ -274,35 +351,11 @@ impl World {
             Action::KillAz { az } => {
                 self.note(now, name, self.az_name(az));
                 let f = self.new_fault(now, name);
-                if !self.alive[az] {
-                    return;
-                }
-                self.alive[az] = false;
-                let victims: Vec<NodeId> = self
-                    .fleet
-                    .nodes
-                    .iter()
-                    .filter(|n| n.az == az)
-                    .map(|n| n.id)
-                    .collect();
-                for id in victims {
-                    self.kill_node(now, id, f, q);
-                }
-                if self.store.replica_az() == Some(az) {
-                    self.store.kill_replica();
-                    self.note(now, "store_replica_lost", self.az_name(az));
-                }
-                if self.store.primary_az() == Some(az) {
-                    self.kill_store_primary(now, f, q);
-                }
-                self.kill_data_az(now, az, q);
-                self.reconcile(now, q, Some(f));
+                self.power_off(now, az, f, q);
             }
             Action::RestoreAz { az } => {
                 self.note(now, name, self.az_name(az));
-                self.alive[az] = true;
-                self.restore_data_az(now, az);
-                self.reconcile(now, q, None);
+                self.power_on(now, az, q);
             }
             Action::KillNode { az, count } => {
                 let mut ids: Vec<&Node> = self
@@ -351,7 +404,7 @@ impl World {
             Action::KillStorePrimary => {
                 let az = self
                     .store
-                    .primary_az()
+                    .primary_az(0)
                     .map(|a| self.az_name(a))
                     .unwrap_or_default();
                 self.note(now, name, az);
@@ -369,6 +422,12 @@ impl World {
                 self.arrival_epoch += 1;
                 self.schedule_arrival(q);
             }
+            Action::PartitionAz { .. }
+            | Action::AddLatency { .. }
+            | Action::BlockLaunches { .. }
+            | Action::FisAzPowerInterruption { .. }
+            | Action::KillLbNode { .. }
+            | Action::HangNode { .. } => self.elastic_action(now, action, q),
         }
     }
 

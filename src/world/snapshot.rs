@@ -125,26 +125,22 @@ impl World {
             lb.targets += 1;
             lb.healthy += u32::from(t.health == crate::lb::Health::Healthy);
         }
-        let uses_store = self.strategy == crate::scenario::Strategy::Store;
+        let uses_store = matches!(
+            self.strategy,
+            crate::scenario::Strategy::Store | crate::scenario::Strategy::Durable
+        );
         let mut store = Vec::new();
         let mut store_status = None;
         if uses_store {
-            let up = self.store.state == StoreState::Up;
-            if let Some(az) = self.store.primary_az() {
+            for (k, az, primary) in self.store.copies() {
+                let up = self.store.state(k) == StoreState::Up;
                 store.push(Instance {
-                    role: "primary".into(),
+                    role: if primary { "primary" } else { "replica" }.into(),
                     az,
-                    alive: up && self.alive[az],
+                    alive: (up || !primary) && self.alive[az],
                 });
             }
-            if let Some(az) = self.store.replica_az() {
-                store.push(Instance {
-                    role: "replica".into(),
-                    az,
-                    alive: self.alive[az],
-                });
-            }
-            store_status = Some(match self.store.state {
+            store_status = Some(match self.store.overall() {
                 StoreState::Up => StoreStatus::Up,
                 StoreState::FailingOver { .. } => StoreStatus::FailingOver,
                 StoreState::Down => StoreStatus::Down,
