@@ -11,7 +11,7 @@ fn main() {
     sc.description = "Two AZs, four nodes, one AZ lost halfway".into();
     sc.region.azs = vec!["eu-west-1a".into(), "eu-west-1b".into()];
     sc.sessions.store.primary_az = 0;
-    sc.sessions.store.replica_az = Some(1);
+    sc.sessions.store.replicas = vec![1];
     sc.fleet.min = 2;
     sc.fleet.desired = 4;
     sc.fleet.max = 8;

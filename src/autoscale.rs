@@ -3,9 +3,12 @@
 //! target (the policy's high alarm) scale out, more of them below it (the low
 //! alarm) scale in.
 //!
-//! - New capacity is `ceil(warm × metric / target)`, where `warm` counts the
-//!   in-service nodes past warm-up whose load the metric measured: scale-out
-//!   rounds up, so a saturated group at twice the target doubles.
+//! - New capacity is `ceil(capacity × metric / target)`, where `capacity`
+//!   counts the nodes whose load the metric measured (for CPU, in-service
+//!   nodes past warm-up; for requests per target, every in-service target):
+//!   scale-out rounds up. CPU cannot read above 100 %, so a saturated group
+//!   at a 50 % target can only double per step; requests per target sees
+//!   the whole surge at once.
 //! - Scale-in waits for more datapoints (15 against 3 by default), rounds up
 //!   too (it removes fewer nodes), and not within the cooldown of the last
 //!   scale-in.
@@ -81,12 +84,12 @@ impl Tracker {
     }
 
     /// Closes the period ending at `now`: records its datapoint and returns
-    /// the new desired capacity if the policy acts. `warm` counts the nodes
-    /// the metric measured; `desired` is the group's current setting.
+    /// the new desired capacity if the policy acts. `capacity` counts the
+    /// nodes the metric measured; `desired` is the group's current setting.
     pub fn close(
         &mut self,
         now: SimTime,
-        warm: u32,
+        capacity: u32,
         desired: u32,
         min: u32,
         max: u32,
@@ -117,7 +120,7 @@ impl Tracker {
             self.above = 0;
             self.below = 0;
         }
-        let want = ((f64::from(warm) * value / t).ceil() as u32).clamp(min, max);
+        let want = ((f64::from(capacity) * value / t).ceil() as u32).clamp(min, max);
         let out = self.above >= self.cfg.scale_out_datapoints && want > desired;
         let cooled = self
             .last_scale_in

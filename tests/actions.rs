@@ -66,20 +66,31 @@ fn restore_az_lets_new_capacity_go_back_there() {
         "{}",
         first_launch.detail
     );
-    // After the restore, the scale-out fills the empty AZ first.
+    // After the restore the group rebalances: a launch into the empty AZ
+    // first, then a termination in a crowded one.
+    let back: Vec<_> = events(&r, "node_in_service")
+        .into_iter()
+        .filter(|e| e.t_s > 300.0)
+        .collect();
+    assert!(back[0].detail.contains("us-east-1a"), "{back:?}");
+    let rebalanced = events(&r, "node_terminated")
+        .into_iter()
+        .find(|e| e.t_s > back[0].t_s)
+        .expect("a node terminated after the rebalance's launch");
+    assert!(!rebalanced.detail.contains("us-east-1a"), "{rebalanced:?}");
+    // The scale-out after it spreads evenly: one more node in each AZ.
     let later: Vec<_> = events(&r, "node_in_service")
         .into_iter()
         .filter(|e| e.t_s > 400.0)
         .collect();
     assert_eq!(later.len(), 3);
-    assert!(
-        later
-            .iter()
-            .filter(|e| e.detail.contains("us-east-1a"))
-            .count()
-            >= 2,
-        "{later:?}"
-    );
+    for az in ["us-east-1a", "us-east-1b", "us-east-1c"] {
+        assert_eq!(
+            later.iter().filter(|e| e.detail.contains(az)).count(),
+            1,
+            "{later:?}"
+        );
+    }
     assert_eq!(
         r.shoppers.carts_lost, 0,
         "the store keeps carts through it all"

@@ -146,7 +146,7 @@ fn steady_state_loses_nothing_and_fails_nothing() {
 #[test]
 fn a_store_without_replica_takes_the_shop_down_with_it() {
     let mut sc = bundled("store-failover");
-    sc.sessions.store.replica_az = None;
+    sc.sessions.store.replicas = Vec::new();
     let r = run(&sc, Store);
     let at_risk = r.carts_at_risk();
     assert!(at_risk > 1000, "every cart it held: {at_risk}");

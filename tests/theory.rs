@@ -36,7 +36,7 @@ fn mmc(rho: f64, requests: f64) -> Scenario {
     sc.region.latency.same_az = zero;
     sc.region.latency.cross_az = zero;
     sc.region.latency.internet = zero;
-    sc.sessions.store.replica_az = None;
+    sc.sessions.store.replicas = Vec::new();
     sc.fleet.min = 1;
     sc.fleet.desired = 1;
     sc.fleet.max = 1;

@@ -30,7 +30,7 @@ fn every_lesson_holds_on_its_own_run() {
         let lost = r.shoppers.carts_lost;
         match step.strategy {
             Strategy::Sticky => assert!(lost > 0, "step {}: sticky lost no cart", i + 1),
-            Strategy::Cookie | Strategy::Store => {
+            Strategy::Cookie | Strategy::Store | Strategy::Durable => {
                 assert_eq!(lost, 0, "step {}: {} lost carts", i + 1, step.strategy)
             }
         }

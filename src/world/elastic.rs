@@ -45,7 +45,13 @@ impl World {
             return;
         }
         let metric = t.cfg.metric;
-        if let Some(to) = t.close(now, warm, desired, min, max) {
+        // The capacity whose load the datapoint measured: warm nodes for CPU,
+        // every target the balancer counted requests over for requests per target.
+        let capacity = match metric {
+            ScaleMetric::Cpu => warm,
+            ScaleMetric::RequestsPerTarget => targets as u32,
+        };
+        if let Some(to) = t.close(now, capacity, desired, min, max) {
             let value = t.datapoints.last().map_or(0.0, |d| d.1);
             let unit = match metric {
                 ScaleMetric::Cpu => "% CPU",
@@ -55,7 +61,7 @@ impl World {
             self.note(
                 now,
                 kind,
-                format!("desired {desired} → {to} at {value:.1}{unit} on {warm} warm nodes"),
+                format!("desired {desired} → {to} at {value:.1}{unit} on {capacity} nodes"),
             );
             let f = (to < desired).then(|| self.new_fault(now, kind));
             self.fleet.desired = to;
