@@ -28,6 +28,16 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../scenarios/read-scaling.toml"),
     ),
     ("cache-aside", include_str!("../scenarios/cache-aside.toml")),
+    ("flash-sale", include_str!("../scenarios/flash-sale.toml")),
+    (
+        "fis-az-power",
+        include_str!("../scenarios/fis-az-power.toml"),
+    ),
+    ("dns-ttl", include_str!("../scenarios/dns-ttl.toml")),
+    (
+        "az-rebalance",
+        include_str!("../scenarios/az-rebalance.toml"),
+    ),
     (
         "tour-sessions",
         include_str!("../scenarios/tour-sessions.toml"),

@@ -230,13 +230,14 @@ fn run_of_an_unknown_scenario_lists_the_bundled_ones() {
 }
 
 #[test]
-fn run_with_the_planned_durable_strategy_is_a_usage_error() {
-    let out = stratus(&["run", "az-outage", "--strategy", "durable"]);
+fn run_with_an_unknown_strategy_is_a_usage_error_naming_all_four() {
+    let out = stratus(&["run", "az-outage", "--strategy", "dynamodb"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(EXIT_USAGE), "stderr: {stderr}");
     assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
-    assert!(stderr.contains("durable"), "stderr: {stderr}");
-    assert!(stderr.contains("expected"), "stderr: {stderr}");
+    for name in ["sticky", "cookie", "store", "durable"] {
+        assert!(stderr.contains(name), "stderr: {stderr}");
+    }
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
 }
 
