@@ -19,6 +19,20 @@ fn every_bundled_scenario_repeats_byte_for_byte() {
 }
 
 #[test]
+fn the_durable_table_and_a_sharded_store_repeat_byte_for_byte() {
+    // Lags drawn per write and replica, and shards by hash slot.
+    let mut sc = bundled("fis-az-power");
+    sc.sessions.store.shards = 3;
+    sc.sessions.store.lag_distribution = stratus::scenario::ServiceDistribution::Exponential;
+    sc.database = None;
+    for st in [Strategy::Durable, Strategy::Store] {
+        let a = json_outside_wall(&run(&sc, st));
+        let b = json_outside_wall(&run(&sc, st));
+        assert!(a == b, "{st}: two runs differ");
+    }
+}
+
+#[test]
 fn different_seeds_give_different_figures() {
     let sc = bundled("az-outage");
     let a = stratus::run(&sc, Strategy::Sticky, 1);

@@ -100,6 +100,16 @@ fn reports_match_the_committed_schema() {
         &["run", "store-failover", "--format", "json"],
         &["run", "db-failover", "--format", "json"],
         &["run", "cache-aside", "--format", "json"],
+        &["run", "flash-sale", "--format", "json"],
+        &["run", "dns-ttl", "--format", "json"],
+        &[
+            "run",
+            "az-outage",
+            "--format",
+            "json",
+            "--strategy",
+            "durable",
+        ],
         &[
             "run",
             "tests/fixtures/az-outage-slo.toml",

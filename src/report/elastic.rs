@@ -26,7 +26,8 @@ pub struct DnsReport {
     pub ttl_s: f64,
     /// Requests that failed on a cached answer naming a dead balancer node.
     pub stale_answer_failures: u64,
-    /// When the last such request was sent (None: there was none).
+    /// When the last such request was sent (absent: there was none).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_stale_answer_sent_s: Option<f64>,
 }
 

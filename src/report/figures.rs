@@ -188,17 +188,86 @@ pub const DATA_FIGURES: [Figure; 8] = [
 ];
 
 /// Every figure: the spine's, then the data tier's.
-pub fn all() -> impl Iterator<Item = &'static Figure> {
-    FIGURES.iter().chain(DATA_FIGURES.iter())
+/// The elastic and HA features' figures, each shown when a run has its section.
+pub const SCALING_FIGURES: [Figure; 2] = [
+    fig!("scaling actions", "scaling_actions", Count, |r| r
+        .scaling
+        .as_ref()
+        .map_or(0.0, |s| s.actions.len() as f64)),
+    fig!("peak nodes", "peak_nodes", Count, |r| r
+        .scaling
+        .as_ref()
+        .map_or(0.0, |s| f64::from(s.peak_nodes))),
+];
+pub const DNS_FIGURES: [Figure; 1] = [fig!(
+    "stale DNS answer failures",
+    "stale_dns_failures",
+    Count,
+    |r| r.dns.as_ref().map_or(0.0, |d| d.stale_answer_failures as f64)
+)];
+pub const STORE_FIGURES: [Figure; 3] = [
+    fig!("store failovers", "store_failovers", Count, |r| r
+        .store
+        .as_ref()
+        .map_or(0.0, |s| s.failovers as f64)),
+    fig!("store replicas created", "store_replicas_created", Count, |r| r
+        .store
+        .as_ref()
+        .map_or(0.0, |s| s.replicas_created as f64)),
+    fig!("stale cart views", "stale_carts", Count, |r| r
+        .store
+        .as_ref()
+        .map_or(0.0, |s| s.stale_carts as f64)),
+];
+
+/// Figures shown only when a run has the section they read.
+pub struct Group {
+    pub figures: &'static [Figure],
+    pub present: fn(&Report) -> bool,
 }
 
-/// The figures worth a row for these runs: the data tier's only if one of
-/// them had a database.
-pub fn shown(runs: &[Report]) -> impl Iterator<Item = &'static Figure> {
-    let data = runs.iter().any(|r| r.database.is_some());
+pub const GROUPS: [Group; 4] = [
+    Group {
+        figures: &DATA_FIGURES,
+        present: |r| r.database.is_some(),
+    },
+    Group {
+        figures: &SCALING_FIGURES,
+        present: |r| r.scaling.is_some(),
+    },
+    Group {
+        figures: &DNS_FIGURES,
+        present: |r| r.dns.is_some(),
+    },
+    Group {
+        figures: &STORE_FIGURES,
+        present: |r| r.store.as_ref().is_some_and(|s| s.kind == "dynamo"),
+    },
+];
+
+pub fn all() -> impl Iterator<Item = &'static Figure> {
     FIGURES
         .iter()
-        .chain(DATA_FIGURES.iter().filter(move |_| data))
+        .chain(GROUPS.iter().flat_map(|g| g.figures.iter()))
+}
+
+/// The optional figures worth a row or column for these runs: a group's if
+/// any of the runs has its section.
+pub fn extra(runs: &[Report]) -> impl Iterator<Item = &'static Figure> {
+    let on: Vec<bool> = GROUPS
+        .iter()
+        .map(|g| runs.iter().any(|r| (g.present)(r)))
+        .collect();
+    GROUPS
+        .iter()
+        .zip(on)
+        .filter(|(_, on)| *on)
+        .flat_map(|(g, _)| g.figures.iter())
+}
+
+/// The figures worth a row for these runs.
+pub fn shown(runs: &[Report]) -> impl Iterator<Item = &'static Figure> {
+    FIGURES.iter().chain(extra(runs))
 }
 
 /// The figure called `key`.

@@ -2,7 +2,6 @@
 //! CI job summaries).
 
 use super::Report;
-use super::figures::DATA_FIGURES;
 use std::fmt::Write;
 
 const CSV_HEADER: &str = "scenario,strategy,seed,simulated_seconds,shoppers_started,shoppers_finished,with_items,carts_lost,items_lost,abandoned_with_items,carts_at_risk,requests_total,requests_ok,requests_failed,checkouts_ok,checkouts_failed,latency_mean_ms,latency_p50_ms,latency_p99_ms,bytes_request_mean,bytes_cookie_mean,bytes_cookie_max,wall_seconds";
@@ -16,15 +15,14 @@ fn field(s: &str) -> String {
     }
 }
 
-/// One row per run; with a database, the data tier's figures as extra
-/// columns at the end (named by their figure keys).
+/// One row per run; the optional figures of the sections the runs have (the
+/// data tier, scaling, DNS, the durable table) as extra columns at the end,
+/// named by their figure keys.
 pub fn csv(runs: &[Report]) -> String {
     let mut o = String::from(CSV_HEADER);
-    let data = runs.iter().any(|r| r.database.is_some());
-    if data {
-        for f in &DATA_FIGURES {
-            let _ = write!(o, ",{}", f.key);
-        }
+    let extra: Vec<_> = super::figures::extra(runs).collect();
+    for f in &extra {
+        let _ = write!(o, ",{}", f.key);
     }
     o.push('\n');
     for r in runs {
@@ -57,10 +55,8 @@ pub fn csv(runs: &[Report]) -> String {
             r.bytes.cookie_max,
             r.wall.seconds
         );
-        if data {
-            for f in &DATA_FIGURES {
-                let _ = write!(o, ",{}", (f.get)(r));
-            }
+        for f in &extra {
+            let _ = write!(o, ",{}", (f.get)(r));
         }
         o.push('\n');
     }

@@ -29,6 +29,52 @@ fn lat_row(out: &mut String, name: &str, l: &Latency) {
     );
 }
 
+/// Scaling, DNS and the session store's HA, when the run had them.
+fn elastic_sections(o: &mut String, r: &Report) {
+    if let Some(s) = &r.store {
+        let _ = writeln!(
+            o,
+            "{:<12}{} shard(s)   failovers {}   replicas created {}   reads {}   writes {}   stale reads {}   stale cart views {}",
+            if s.kind == "dynamo" { "table" } else { "store" },
+            s.shards,
+            s.failovers,
+            s.replicas_created,
+            thousands(s.reads),
+            thousands(s.writes),
+            thousands(s.stale_reads),
+            thousands(s.stale_carts)
+        );
+    }
+    if let Some(d) = &r.dns {
+        let last = d
+            .last_stale_answer_sent_s
+            .map_or("none".to_string(), |t| format!("{t:.1} s"));
+        let _ = writeln!(
+            o,
+            "dns         ttl {:.0} s   failures on stale answers {}   last sent at {last}",
+            d.ttl_s,
+            thousands(d.stale_answer_failures)
+        );
+    }
+    if let Some(sc) = &r.scaling {
+        let _ = writeln!(
+            o,
+            "scaling     {} target {}   datapoints {}   peak nodes {}",
+            sc.metric,
+            sc.target,
+            sc.datapoints.len(),
+            sc.peak_nodes
+        );
+        for a in &sc.actions {
+            let _ = writeln!(
+                o,
+                "  {:>8.1} s  desired {} → {} at {:.1}",
+                a.t_s, a.from, a.to, a.metric
+            );
+        }
+    }
+}
+
 /// The database and cache, when the run had them.
 fn data_sections(o: &mut String, r: &Report) {
     if let Some(d) = &r.database {
@@ -183,6 +229,7 @@ pub fn render(r: &Report) -> String {
         thousands(ss.store_writes_lost)
     );
     data_sections(&mut o, r);
+    elastic_sections(&mut o, r);
     if !r.faults.is_empty() {
         o.push('\n');
         let _ = writeln!(o, "faults");
