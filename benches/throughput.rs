@@ -15,7 +15,7 @@ use stratus::cart::{Cart, Item};
 use stratus::engine::{Engine, Model, Queue, Unpaced};
 use stratus::rng::{Rng, Streams};
 use stratus::session::cookie::CookieCodec;
-use stratus::session::store::Store;
+use stratus::session::store::{Store, StoreConfig};
 use stratus::time::Dur;
 use stratus::{Scenario, Strategy};
 
@@ -82,7 +82,12 @@ fn model(c: &mut Criterion) {
     g.sample_size(10);
     g.warm_up_time(std::time::Duration::from_millis(100));
     g.measurement_time(std::time::Duration::from_secs(20));
-    for st in [Strategy::Sticky, Strategy::Store, Strategy::Cookie] {
+    for st in [
+        Strategy::Sticky,
+        Strategy::Store,
+        Strategy::Cookie,
+        Strategy::Durable,
+    ] {
         let requests = stratus::run(&sc, st, sc.seed).requests.total;
         assert!(requests >= 5_000_000, "{st}: only {requests} requests");
         g.throughput(Throughput::Elements(requests));
@@ -128,7 +133,12 @@ fn store(c: &mut Criterion) {
             BenchmarkId::new("sessions", sessions),
             &sessions,
             |b, &n| {
-                let mut s = Store::new(0, Some(1), Dur::from_ms(10).ns(), u64::MAX / 2);
+                // The default store: a primary and one replica, 10 ms behind.
+                let sc = Scenario::new("store", Dur::from_secs(60));
+                let mut s = Store::new(
+                    StoreConfig::redis(&sc.sessions.store, 3),
+                    Streams::new(1).stream("store"),
+                );
                 for sid in 0..n {
                     s.set(0, sid, &cart).expect("up");
                 }

@@ -80,7 +80,7 @@ impl Tracker {
 
     /// Whether `now` ends a period.
     pub fn period_ends(&self, now: SimTime) -> bool {
-        now > 0 && now % self.cfg.period.0 == 0
+        now > 0 && now.is_multiple_of(self.cfg.period.0)
     }
 
     /// Closes the period ending at `now`: records its datapoint and returns

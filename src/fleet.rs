@@ -4,8 +4,9 @@
 //! - Launches go to the live AZ with the fewest counted nodes (even spread); a
 //!   dead AZ gets none.
 //! - Scale-in picks from the AZ with the most counted nodes, then the node
-//!   with the oldest launch template version there, then the oldest node (ASG's
-//!   default termination policy: AZ balance first).
+//!   with the oldest launch template version there (ASG's default termination
+//!   policy), then the oldest node, where AWS would go by billing hour and
+//!   chance: a run must repeat.
 //! - After an AZ returns, a rebalance launches in the short AZs first, up to
 //!   10 % (at least one node) over max, then terminates in the crowded ones.
 //! - A rolling deploy (instance refresh) drains `batch` old nodes at a time;
@@ -194,8 +195,16 @@ mod tests {
         // AZ 1 came back empty; the other two hold three each.
         let f = fleet(&[0, 0, 0, 2, 2, 2]);
         assert_eq!(f.rebalance_extra(&[true, true, true], 12), 2);
-        assert_eq!(f.rebalance_extra(&[true, true, true], 6), 1, "max 6 allows one over");
-        assert_eq!(f.rebalance_extra(&[true, false, true], 12), 0, "balanced over the live AZs");
+        assert_eq!(
+            f.rebalance_extra(&[true, true, true], 6),
+            1,
+            "max 6 allows one over"
+        );
+        assert_eq!(
+            f.rebalance_extra(&[true, false, true], 12),
+            0,
+            "balanced over the live AZs"
+        );
     }
 
     #[test]

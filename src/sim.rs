@@ -221,10 +221,7 @@ impl Sim {
             }
             _ => 0,
         };
-        report.scaling = w
-            .tracker
-            .as_ref()
-            .map(|t| ScalingReport::of(t, peak_nodes));
+        report.scaling = w.tracker.as_ref().map(|t| ScalingReport::of(t, peak_nodes));
         report.dns = sc.dns.as_ref().map(|d| DnsReport {
             ttl_s: d.ttl.0 as f64 / 1e9,
             stale_answer_failures: w.metrics.stale_dns_failures,

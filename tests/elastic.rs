@@ -81,13 +81,21 @@ fn flash_sale_scales_out_in_time_suffers_then_recovers() {
         .filter(|row| row.t_s > in_service + 60 && row.t_s <= sale_end)
         .collect();
     assert!(after.len() > 200, "the recovery shows before the sale ends");
-    assert!(after.iter().all(|r| r.failures == 0), "no 503 after scale-out");
+    assert!(
+        after.iter().all(|r| r.failures == 0),
+        "no 503 after scale-out"
+    );
     let worst = after.iter().map(|r| r.p99_ms).fold(0.0, f64::max);
     assert!(worst < 400.0, "p99 after scale-out reached {worst} ms");
     // Scale-in comes, after its fifteen datapoints below target.
     let scaling = r.scaling.as_ref().unwrap();
     let last = scaling.actions.last().unwrap();
-    let last_out = scaling.actions.iter().rev().find(|a| a.to > a.from).unwrap();
+    let last_out = scaling
+        .actions
+        .iter()
+        .rev()
+        .find(|a| a.to > a.from)
+        .unwrap();
     let slow = f64::from(tt.scale_in_datapoints) * (tt.period.0 / SEC) as f64;
     assert!(last.to < last.from && last.t_s >= last_out.t_s + slow);
     assert!(last.t_s > f64::from(sale_end));
@@ -106,7 +114,10 @@ fn fis_power_interruption_steps_and_losses() {
     let lost = sticky.shoppers.carts_lost;
     assert!(at_risk > 500);
     // Every cart at risk is lost, or its shopper gave up first.
-    assert!(lost <= at_risk && lost as f64 >= 0.8 * at_risk as f64, "{lost} of {at_risk}");
+    assert!(
+        lost <= at_risk && lost as f64 >= 0.8 * at_risk as f64,
+        "{lost} of {at_risk}"
+    );
     // The event list shows each FIS step at its time.
     let durable = &runs[3];
     for (kind, t) in [
@@ -163,7 +174,10 @@ fn stale_dns_answers_fail_until_the_ttl_runs_out() {
         );
         failures.push(dns.stale_answer_failures);
     }
-    assert!(failures[0] < failures[1] && failures[1] < failures[2], "{failures:?}");
+    assert!(
+        failures[0] < failures[1] && failures[1] < failures[2],
+        "{failures:?}"
+    );
     // Without [dns] the resolver is ideal: nobody is sent to the dead node.
     let mut ideal = sc.clone();
     ideal.dns = None;
@@ -267,7 +281,10 @@ fn store_fails_over_to_the_least_lagged_of_several_replicas() {
     let r = run(&sc, Strategy::Store);
     let promoted = events(&r, "store_promoted");
     assert_eq!(promoted.len(), 1);
-    assert!(events(&r, "store_replica_created").len() == 1, "replaced later");
+    assert!(
+        events(&r, "store_replica_created").len() == 1,
+        "replaced later"
+    );
     let store = r.store.as_ref().unwrap();
     assert_eq!((store.failovers, store.replicas_created), (1, 1));
 }
@@ -332,7 +349,10 @@ fn added_latency_shows_in_every_response_while_it_lasts() {
     let extra = slow.latency_ms.all.p50 - base.latency_ms.all.p50;
     assert!((190.0..215.0).contains(&extra), "p50 rose by {extra} ms");
     let series = slow.series.as_ref().unwrap();
-    assert!(series[250].p50_ms < base.latency_ms.all.p99, "gone after 200 s");
+    assert!(
+        series[250].p50_ms < base.latency_ms.all.p99,
+        "gone after 200 s"
+    );
 }
 
 #[test]
@@ -346,7 +366,14 @@ fn blocked_launches_go_to_the_other_azs() {
             duration: Some(Dur::from_secs(300)),
         },
     );
-    at(&mut sc, 120, Action::KillNode { az: Some(0), count: 2 });
+    at(
+        &mut sc,
+        120,
+        Action::KillNode {
+            az: Some(0),
+            count: 2,
+        },
+    );
     let r = run(&sc, Strategy::Store);
     let launched = events(&r, "node_in_service");
     assert_eq!(launched.len(), 2);

@@ -174,13 +174,13 @@ fn without_colour_the_states_are_letters_with_colour_cells() {
 #[test]
 fn the_comparison_races_three_strategies() {
     let sc = bundled("az-outage");
-    let dashes: Vec<Dash> = Strategy::ALL
+    let dashes: Vec<Dash> = Strategy::COMPARED
         .iter()
         .map(|&st| dash_at(&mut Sim::new(&sc, st, sc.seed), sc.duration.0))
         .collect();
     let ui = Ui::new(30.0, false);
     let screen = lines(&frame(80, 24, |f| compare::draw(f, &dashes, &ui)));
-    let lost: Vec<String> = Strategy::ALL
+    let lost: Vec<String> = Strategy::COMPARED
         .iter()
         .map(|&st| thousands(stratus::run(&sc, st, sc.seed).shoppers.carts_lost))
         .collect();
@@ -261,8 +261,10 @@ fn injecting_by_hand_equals_the_same_actions_in_the_timeline() {
         sim.step_to(sc.duration.0);
         let live = sim.finish();
         assert_eq!(live.injected.len(), done.len());
-        // Scale-out and restore are not faults; the other four are, with the scripted kill.
-        assert_eq!(live.faults.len(), 1 + 4, "{st}");
+        // Scale-out is not a fault; the restore's rebalance and the other
+        // four are, with the scripted kill.
+        assert_eq!(live.faults.len(), 1 + 5, "{st}");
+        assert!(live.faults.iter().any(|f| f.action == "az_rebalance"));
         let batch = scripted(&sc, st, 11, &done);
         assert!(
             without_injected(&live) == json_outside_wall(&batch),

@@ -203,17 +203,22 @@ pub const DNS_FIGURES: [Figure; 1] = [fig!(
     "stale DNS answer failures",
     "stale_dns_failures",
     Count,
-    |r| r.dns.as_ref().map_or(0.0, |d| d.stale_answer_failures as f64)
+    |r| r
+        .dns
+        .as_ref()
+        .map_or(0.0, |d| d.stale_answer_failures as f64)
 )];
 pub const STORE_FIGURES: [Figure; 3] = [
     fig!("store failovers", "store_failovers", Count, |r| r
         .store
         .as_ref()
         .map_or(0.0, |s| s.failovers as f64)),
-    fig!("store replicas created", "store_replicas_created", Count, |r| r
-        .store
-        .as_ref()
-        .map_or(0.0, |s| s.replicas_created as f64)),
+    fig!(
+        "store replicas created",
+        "store_replicas_created",
+        Count,
+        |r| r.store.as_ref().map_or(0.0, |s| s.replicas_created as f64)
+    ),
     fig!("stale cart views", "stale_carts", Count, |r| r
         .store
         .as_ref()

@@ -142,15 +142,20 @@ impl Injected {
                 .ok_or_else(|| err("no `value`: expected a number".into()))
         };
         let nanos = |v: Option<u64>, key: &str| {
-            v.filter(|&n| n > 0)
-                .map(Dur)
-                .ok_or_else(|| err(format!("no `{key}`: expected a positive number of nanoseconds")))
+            v.filter(|&n| n > 0).map(Dur).ok_or_else(|| {
+                err(format!(
+                    "no `{key}`: expected a positive number of nanoseconds"
+                ))
+            })
         };
         let place = |v: &Option<String>, key: &str| -> Result<Place, InjectedError> {
             match v.as_deref() {
                 Some("internet") => Ok(Place::Internet),
                 Some(n) => sc.az(n).map(Place::Az).ok_or_else(|| {
-                    err(format!("{key} {n:?}: expected \"internet\" or one of {:?}", sc.region.azs))
+                    err(format!(
+                        "{key} {n:?}: expected \"internet\" or one of {:?}",
+                        sc.region.azs
+                    ))
                 }),
                 None => Err(err(format!("no `{key}`: expected \"internet\" or an AZ"))),
             }

@@ -221,7 +221,9 @@ pub(super) fn dns(cx: &Ctx, r: RawDns) -> Result<Dns, ScenarioError> {
         if t.0 % SEC != 0 || t.0 > 2 * 86_400 * SEC {
             return Err(cx.at(
                 v.span(),
-                format!("dns.ttl = {t}: expected whole seconds from \"0s\" to \"2d\", such as \"60s\""),
+                format!(
+                    "dns.ttl = {t}: expected whole seconds from \"0s\" to \"2d\", such as \"60s\""
+                ),
             ));
         }
         d.ttl = t;

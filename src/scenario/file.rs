@@ -449,11 +449,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         }
         if let Some(t) = f.target_tracking {
             let span = t.span();
-            c.target_tracking = Some(super::elastic::target_tracking(
-                cx,
-                span,
-                t.into_inner(),
-            )?);
+            c.target_tracking = Some(super::elastic::target_tracking(cx, span, t.into_inner())?);
         }
         if let Some(v) = &f.health_check_type {
             c.health_check_type = choice(
@@ -685,10 +681,7 @@ fn store(cx: &Ctx, s: &mut Scenario, st: RawStore) -> Result<(), ScenarioError> 
         (None, None) => (0..n).find(|&a| a != p).into_iter().collect(),
     };
     if s.sessions.store.replicas.contains(&p) && n > 1 {
-        let span = first_span(&[
-            st.replica_az.as_ref(),
-            st.primary_az.as_ref(),
-        ]);
+        let span = first_span(&[st.replica_az.as_ref(), st.primary_az.as_ref()]);
         let span = match &st.replicas {
             Some(v) if st.replica_az.is_none() => v.span(),
             _ => span,

@@ -89,7 +89,9 @@ impl Copy {
 pub enum StoreState {
     Up,
     /// The primary is gone; a replica is promoted at `until`.
-    FailingOver { until: SimTime },
+    FailingOver {
+        until: SimTime,
+    },
     /// No primary and nothing to promote.
     Down,
 }
@@ -570,7 +572,10 @@ impl Store {
             other => other,
         };
         if let Some(at) = rebuild.map(|r| now + r) {
-            blow.wakes.push(Wake::Rebuild { shard: k as u16, at });
+            blow.wakes.push(Wake::Rebuild {
+                shard: k as u16,
+                at,
+            });
         }
         if !was_primary {
             blow.replicas += 1;
@@ -787,7 +792,11 @@ mod tests {
         s.set(0, 1, &cart(1)).unwrap();
         let blow = s.kill_az(5, 1);
         assert_eq!(blow.replicas, 1);
-        assert_eq!(s.rebuild(0, &[true, false, false]), None, "no AZ without a copy");
+        assert_eq!(
+            s.rebuild(0, &[true, false, false]),
+            None,
+            "no AZ without a copy"
+        );
         assert_eq!(s.rebuild(0, &[true, false, true]), Some(2));
         assert_eq!(s.rebuild(0, &[true, false, true]), None, "whole again");
         s.kill_primary(10, 0);

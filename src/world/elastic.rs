@@ -57,7 +57,11 @@ impl World {
                 ScaleMetric::Cpu => "% CPU",
                 ScaleMetric::RequestsPerTarget => " requests per target per minute",
             };
-            let kind = if to > desired { "scale_out" } else { "scale_in" };
+            let kind = if to > desired {
+                "scale_out"
+            } else {
+                "scale_in"
+            };
             self.note(
                 now,
                 kind,
@@ -112,9 +116,7 @@ impl World {
             return;
         }
         let launchable = self.net.launchable(&self.alive, now);
-        let extra = self
-            .fleet
-            .rebalance_extra(&launchable, self.sc.fleet.max);
+        let extra = self.fleet.rebalance_extra(&launchable, self.sc.fleet.max);
         if extra == 0 {
             return;
         }
@@ -235,7 +237,12 @@ impl World {
                 let handle = self.net.add_latency(from, to, delay.0);
                 if let Some(d) = duration {
                     let handle = handle as u16;
-                    q.at(now + d.0, Event::Heal { what: Heal::Latency { handle } });
+                    q.at(
+                        now + d.0,
+                        Event::Heal {
+                            what: Heal::Latency { handle },
+                        },
+                    );
                 }
             }
             Action::BlockLaunches { az, duration } => {
@@ -338,7 +345,11 @@ impl World {
             .and_then(|db| db.primary().map(|p| db.instances[p].az == az))
             .unwrap_or(false);
         if db_writer_here {
-            self.note(now, "fis_failover_db", format!("the writer lived in {name}"));
+            self.note(
+                now,
+                "fis_failover_db",
+                format!("the writer lived in {name}"),
+            );
         }
         let uses_store = matches!(self.strategy, Strategy::Store | Strategy::Durable);
         let primaries_here = (0..self.store.shards())
@@ -390,7 +401,10 @@ impl World {
                 self.note(
                     now,
                     "fis_restart_instances",
-                    format!("power returns to {}; stopped instances restart", self.az_name(az)),
+                    format!(
+                        "power returns to {}; stopped instances restart",
+                        self.az_name(az)
+                    ),
                 );
                 self.net.blocked[az] = None;
                 self.power_on(now, az, q);
@@ -427,7 +441,8 @@ impl World {
         let target = read_at.or(primary);
         if target.is_some_and(|a| !self.net.reach(node_az, a)) {
             // Across a partition: the client's connection attempt times out.
-            self.outcomes[s as usize] = crate::workload::Outcome::Failed("session_store_unreachable");
+            self.outcomes[s as usize] =
+                crate::workload::Outcome::Failed("session_store_unreachable");
             return STORE_CONNECT_TIMEOUT;
         }
         let mut t = rtt(self, target);

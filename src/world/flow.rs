@@ -163,7 +163,11 @@ impl World {
             .route(if self.sticky_lb { cookie } else { None }, now)
         {
             Route::NoTargets => {
-                let back = self.net.internet(self.shoppers[s as usize].as_ref().map_or(0, |sh| sh.entry_az));
+                let back = self.net.internet(
+                    self.shoppers[s as usize]
+                        .as_ref()
+                        .map_or(0, |sh| sh.entry_az),
+                );
                 self.fail(s, "no_targets", now + back, q)
             }
             Route::To { node, .. } => {
@@ -306,14 +310,12 @@ impl World {
         let backend = match self.strategy {
             Strategy::Sticky => Backend::Sid(&mut node.sessions),
             Strategy::Cookie => Backend::Cookie(&self.codec),
-            Strategy::Store | Strategy::Durable => {
-                Backend::Sid(at_store.insert(StoreAt {
-                    store: &mut self.store,
-                    now,
-                    read_at,
-                    info: Default::default(),
-                }))
-            }
+            Strategy::Store | Strategy::Durable => Backend::Sid(at_store.insert(StoreAt {
+                store: &mut self.store,
+                now,
+                read_at,
+                info: Default::default(),
+            })),
         };
         let mut data = self.db.as_mut().map(|db| DataAt {
             db,

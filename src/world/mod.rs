@@ -302,11 +302,13 @@ impl World {
             let c = &mut v[n.az];
             match n.state {
                 NodeState::Launching => c.launching += 1,
-                NodeState::InService | NodeState::Hung => match self.lb.target(n.id).map(|t| t.health) {
-                    Some(Health::Healthy) => c.healthy += 1,
-                    Some(Health::Initial) | None => c.launching += 1,
-                    Some(Health::Unhealthy) => c.unhealthy += 1,
-                },
+                NodeState::InService | NodeState::Hung => {
+                    match self.lb.target(n.id).map(|t| t.health) {
+                        Some(Health::Healthy) => c.healthy += 1,
+                        Some(Health::Initial) | None => c.launching += 1,
+                        Some(Health::Unhealthy) => c.unhealthy += 1,
+                    }
+                }
                 NodeState::Draining => c.draining += 1,
                 NodeState::Dead => c.dead += 1,
                 NodeState::Terminated => {}

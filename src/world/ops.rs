@@ -206,7 +206,13 @@ impl World {
 
     /// Powers a node off without warning: what was in its memory is gone, and
     /// requests on it fail when the balancer's timeout runs out.
-    pub(super) fn kill_node(&mut self, now: SimTime, id: NodeId, fault: usize, q: &mut Queue<Event>) {
+    pub(super) fn kill_node(
+        &mut self,
+        now: SimTime,
+        id: NodeId,
+        fault: usize,
+        q: &mut Queue<Event>,
+    ) {
         let state = self.fleet.nodes[id as usize].state;
         if !matches!(
             state,
@@ -254,9 +260,7 @@ impl World {
         if !lost.is_empty() {
             self.faults[fault].carts_at_risk += self
                 .active_shoppers()
-                .filter(|sh| {
-                    !sh.truth.is_empty() && sh.sid.is_some_and(|sid| lost.contains(&sid))
-                })
+                .filter(|sh| !sh.truth.is_empty() && sh.sid.is_some_and(|sid| lost.contains(&sid)))
                 .count() as u64;
         }
         let what = self.store_name();
