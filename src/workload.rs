@@ -15,6 +15,10 @@ use crate::session::Sid;
 use crate::shop::Response;
 use crate::time::SimTime;
 
+/// A time that has not happened: kept in place of an `Option` in the
+/// shopper, which every event touches and whose size the cache feels.
+pub const NEVER: SimTime = SimTime::MAX;
+
 /// Failures in a row after which a shopper gives up (CONTRACT.md).
 pub const MAX_FAILURES: u8 = 3;
 
@@ -65,10 +69,10 @@ pub struct Shopper {
     pub address_write: u64,
     /// The database instance the current request's query went to.
     pub db_target: Option<usize>,
-    /// When its resolver last looked the shop up (with `[dns]`).
-    pub resolved_at: Option<SimTime>,
+    /// When its resolver last looked the shop up (with `[dns]`); `NEVER` before.
+    pub resolved_at: SimTime,
     /// The AZ of the table copy an eventually consistent read goes to.
-    pub store_read_at: Option<usize>,
+    pub store_read_at: Option<u8>,
 }
 
 /// A service time around `mean_ns` from the configured distribution.
@@ -117,7 +121,7 @@ impl Shopper {
             address: None,
             address_write: 0,
             db_target: None,
-            resolved_at: None,
+            resolved_at: NEVER,
             store_read_at: None,
         }
     }

@@ -455,7 +455,7 @@ impl World {
         self.shoppers[s as usize]
             .as_mut()
             .expect("active")
-            .store_read_at = read_at;
+            .store_read_at = read_at.map(|a| a as u8);
         t
     }
 }

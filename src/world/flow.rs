@@ -136,8 +136,10 @@ impl World {
                 // The answer is cached for its TTL, counted from when the
                 // request that resolved it was sent.
                 let sent = sh.sent_at;
-                if sh.resolved_at.is_none_or(|r| sent >= r + dns.ttl.0) {
-                    sh.resolved_at = Some(sent);
+                if sh.resolved_at == crate::workload::NEVER
+                    || sent >= sh.resolved_at + dns.ttl.0
+                {
+                    sh.resolved_at = sent;
                     match next_answering(sh.entry_az) {
                         Some(a) => sh.entry_az = a,
                         None => {
@@ -306,7 +308,7 @@ impl World {
         let sids = &mut self.sids;
         let mut new_sid = || sids.u128();
         let mut at_store = None;
-        let read_at = sh.store_read_at;
+        let read_at = sh.store_read_at.map(usize::from);
         let backend = match self.strategy {
             Strategy::Sticky => Backend::Sid(&mut node.sessions),
             Strategy::Cookie => Backend::Cookie(&self.codec),

@@ -13,6 +13,8 @@ pub struct Net {
     extra: Vec<u64>,
     /// `add_latency` entries in force, by the index their end refers to.
     adds: Vec<Option<(Place, Place, u64)>>,
+    /// Any entry in force: without one, a hop reads no table.
+    any_extra: bool,
     /// Cut off from the other AZs and the internet.
     pub partitioned: Vec<bool>,
     /// The balancer's node in each AZ answers.
@@ -28,6 +30,7 @@ impl Net {
             azs,
             extra: vec![0; (azs + 1) * (azs + 1)],
             adds: Vec::new(),
+            any_extra: false,
             partitioned: vec![false; azs],
             lb_up: vec![true; azs],
             blocked: vec![None; azs],
@@ -48,12 +51,20 @@ impl Net {
         } else {
             self.lat.cross_az.0
         };
-        base + self.extra[a * (self.azs + 1) + b]
+        if self.any_extra {
+            base + self.extra[a * (self.azs + 1) + b]
+        } else {
+            base
+        }
     }
 
     /// One-way delay between a shopper and the balancer node in `az`.
     pub fn internet(&self, az: AzIx) -> u64 {
-        self.lat.internet.0 + self.extra[self.azs * (self.azs + 1) + az]
+        if self.any_extra {
+            self.lat.internet.0 + self.extra[self.azs * (self.azs + 1) + az]
+        } else {
+            self.lat.internet.0
+        }
     }
 
     /// Whether a connection from `a` to `b` gets through.
@@ -82,6 +93,7 @@ impl Net {
 
     fn rebuild(&mut self) {
         self.extra.iter_mut().for_each(|x| *x = 0);
+        self.any_extra = self.adds.iter().any(Option::is_some);
         let n = self.azs + 1;
         for (from, to, d) in self.adds.clone().into_iter().flatten() {
             let (f, t) = (self.ix(from), self.ix(to));
