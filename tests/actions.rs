@@ -1,25 +1,16 @@
 //! Every timeline action and the balancer's and group's documented behaviour,
 //! seen in real runs through the events and figures they leave.
 
-use stratus::Report;
-use stratus::scenario::{Action, Algorithm, Scenario, Stickiness, Strategy, Timed};
+mod common;
+
+use common::{at, events};
+use stratus::scenario::{Action, Algorithm, Scenario, Stickiness, Strategy};
 use stratus::time::Dur;
 
 fn base(minutes: u64) -> Scenario {
     let mut sc = Scenario::new("actions", Dur::from_secs(minutes * 60));
     sc.load_balancer.health_check.interval = Dur::from_secs(10);
     sc
-}
-
-fn at(sc: &mut Scenario, secs: u64, action: Action) {
-    sc.timeline.push(Timed {
-        at: Dur::from_secs(secs),
-        action,
-    });
-}
-
-fn events<'a>(r: &'a Report, kind: &str) -> Vec<&'a stratus::report::LogEvent> {
-    r.events.iter().filter(|e| e.kind == kind).collect()
 }
 
 #[test]

@@ -5,22 +5,11 @@
 
 mod common;
 
-use common::{bundled, run};
+use common::{at, bundled, events, run};
 use proptest::prelude::*;
 use stratus::Report;
 use stratus::scenario::{Action, HealthCheckType, Place, Scenario, Strategy, Timed};
 use stratus::time::{Dur, SEC};
-
-fn at(sc: &mut Scenario, secs: u64, action: Action) {
-    sc.timeline.push(Timed {
-        at: Dur::from_secs(secs),
-        action,
-    });
-}
-
-fn events<'a>(r: &'a Report, kind: &str) -> Vec<&'a stratus::report::LogEvent> {
-    r.events.iter().filter(|e| e.kind == kind).collect()
-}
 
 /// Nodes launching or in service at each second of the series.
 fn nodes_at(r: &Report) -> Vec<(u32, u32)> {

@@ -69,10 +69,6 @@ impl Injected {
             to: None,
             delay_ns: None,
         };
-        let place = |p: &Place| match p {
-            Place::Internet => Some("internet".to_string()),
-            Place::Az(a) => name(*a),
-        };
         match &t.action {
             Action::KillAz { az } | Action::RestoreAz { az } | Action::KillLbNode { az } => {
                 i.az = name(*az)
@@ -100,8 +96,8 @@ impl Injected {
                 delay,
                 duration,
             } => {
-                i.from = place(from);
-                i.to = place(to);
+                i.from = Some(from.name(azs));
+                i.to = Some(to.name(azs));
                 i.delay_ns = Some(delay.0);
                 i.duration_ns = duration.map(|d| d.0);
             }

@@ -344,6 +344,16 @@ pub enum Place {
     Az(AzIx),
 }
 
+impl Place {
+    /// As a timeline entry writes it: `"internet"` or the AZ's name.
+    pub fn name(self, azs: &[String]) -> String {
+        match self {
+            Place::Internet => "internet".to_string(),
+            Place::Az(a) => azs.get(a).cloned().unwrap_or_default(),
+        }
+    }
+}
+
 impl Action {
     pub fn name(&self) -> &'static str {
         match self {

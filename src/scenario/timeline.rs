@@ -150,16 +150,10 @@ pub(super) fn action(
         "restore_az" => Action::RestoreAz {
             az: az.expect("required"),
         },
-        "kill_node" => {
-            let count = a.count.as_ref().map(|c| *c.get_ref()).unwrap_or(1);
-            if count == 0 {
-                return Err(cx.at(
-                    a.count.as_ref().expect("given").span(),
-                    "count is 0: expected at least 1",
-                ));
-            }
-            Action::KillNode { az, count }
-        }
+        "kill_node" => Action::KillNode {
+            az,
+            count: node_count(cx, &a)?,
+        },
         "set_desired" => {
             let v = a.value.as_ref().expect("required");
             let n = v.get_ref().0;
@@ -189,16 +183,10 @@ pub(super) fn action(
         "kill_lb_node" => Action::KillLbNode {
             az: az.expect("required"),
         },
-        "hang_node" => {
-            let count = a.count.as_ref().map(|c| *c.get_ref()).unwrap_or(1);
-            if count == 0 {
-                return Err(cx.at(
-                    a.count.as_ref().expect("given").span(),
-                    "count is 0: expected at least 1",
-                ));
-            }
-            Action::HangNode { az, count }
-        }
+        "hang_node" => Action::HangNode {
+            az,
+            count: node_count(cx, &a)?,
+        },
         "partition_az" => Action::PartitionAz {
             az: az.expect("required"),
             duration: positive(cx, a.duration.as_ref().expect("required"), "duration")?,
@@ -256,6 +244,15 @@ pub(super) fn action(
         _ => unreachable!("checked above"),
     };
     Ok(Timed { at: at_d, action })
+}
+
+/// `count` nodes (default 1, never 0).
+fn node_count(cx: &Ctx, a: &RawAction) -> Result<u32, ScenarioError> {
+    match &a.count {
+        Some(c) if *c.get_ref() == 0 => Err(cx.at(c.span(), "count is 0: expected at least 1")),
+        Some(c) => Ok(*c.get_ref()),
+        None => Ok(1),
+    }
 }
 
 /// A duration that must be above zero.

@@ -9,7 +9,7 @@ use crate::engine::Queue;
 use crate::fleet::Rebalance;
 use crate::lb::NodeId;
 use crate::node::NodeState;
-use crate::scenario::{Action, HealthCheckType, Place, ScaleMetric, Strategy};
+use crate::scenario::{Action, HealthCheckType, ScaleMetric, Strategy};
 use crate::time::SimTime;
 
 /// ALB's default idle timeout: how long it waits on a target that accepted
@@ -227,12 +227,9 @@ impl World {
                 delay,
                 duration,
             } => {
-                let place = |w: &World, p: Place| match p {
-                    Place::Internet => "internet".to_string(),
-                    Place::Az(a) => w.az_name(a),
-                };
+                let azs = &self.sc.region.azs;
                 let span = duration.map_or(String::new(), |d| format!(" for {d}"));
-                let detail = format!("+{delay} {} ↔ {}{span}", place(self, from), place(self, to));
+                let detail = format!("+{delay} {} ↔ {}{span}", from.name(azs), to.name(azs));
                 self.note(now, name, detail);
                 let handle = self.net.add_latency(from, to, delay.0);
                 if let Some(d) = duration {

@@ -136,9 +136,7 @@ impl World {
                 // The answer is cached for its TTL, counted from when the
                 // request that resolved it was sent.
                 let sent = sh.sent_at;
-                if sh.resolved_at == crate::workload::NEVER
-                    || sent >= sh.resolved_at + dns.ttl.0
-                {
+                if sh.resolved_at == crate::workload::NEVER || sent >= sh.resolved_at + dns.ttl.0 {
                     sh.resolved_at = sent;
                     match next_answering(sh.entry_az) {
                         Some(a) => sh.entry_az = a,

@@ -1,7 +1,22 @@
 //! Helpers shared by the scenario tests.
 #![allow(dead_code)]
 
+use stratus::scenario::{Action, Timed};
+use stratus::time::Dur;
 use stratus::{Report, Scenario, Strategy};
+
+/// Adds `action` to the scenario's timeline at `secs`.
+pub fn at(sc: &mut Scenario, secs: u64, action: Action) {
+    sc.timeline.push(Timed {
+        at: Dur::from_secs(secs),
+        action,
+    });
+}
+
+/// The run's events of one kind.
+pub fn events<'a>(r: &'a Report, kind: &str) -> Vec<&'a stratus::report::LogEvent> {
+    r.events.iter().filter(|e| e.kind == kind).collect()
+}
 
 pub fn bundled(name: &str) -> Scenario {
     let text = stratus::bundled::find(name).expect("bundled scenario");
