@@ -55,7 +55,11 @@ impl Ctx<'_> {
             message: message.into(),
         }
     }
-    fn nowhere(&self, message: impl Into<String>) -> ScenarioError {
+    /// The 1-based line of a byte offset (a rule's place, for the audit).
+    pub(super) fn line(&self, offset: usize) -> usize {
+        line_col(self.src, offset).0
+    }
+    pub(super) fn nowhere(&self, message: impl Into<String>) -> ScenarioError {
         ScenarioError {
             file: self.file.to_string(),
             line: None,
@@ -210,6 +214,10 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     }
     if let Some(st) = sc.strategy {
         s.strategy = strategy(cx, &st)?;
+    }
+    for e in sc.compare.unwrap_or_default() {
+        let entry = variant::Entry::parse(e.get_ref()).map_err(|m| cx.at(e.span(), m))?;
+        s.compare.push(entry);
     }
 
     if let Some(r) = raw.region {
@@ -437,6 +445,15 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             if let Some(v) = ck.signed {
                 s.sessions.cookie.signed = v;
             }
+            if let Some(v) = ck.max_age {
+                if v.get_ref().0.0 == 0 {
+                    return Err(cx.at(v.span(), "max_age is zero: expected a positive duration such as \"30m\" (or no max_age for a cookie without expiry)"));
+                }
+                s.sessions.cookie.max_age = Some(v.get_ref().0);
+            }
+            if let Some(v) = ck.versioned {
+                s.sessions.cookie.versioned = v;
+            }
         }
         if let Some(st) = ss.store {
             if let Some(v) = &st.primary_az {
@@ -534,6 +551,9 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             }
             c.popularity = x;
         }
+        if let Some(v) = &w.attackers {
+            c.attackers = prob(cx, v, "attackers")?;
+        }
     }
 
     if let Some(d) = raw.database {
@@ -548,6 +568,10 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             ));
         }
         s.cache = Some(super::data::cache(cx, &s, c.into_inner())?);
+    }
+
+    if let Some(g) = raw.security_groups {
+        s.security_groups = super::security::security_groups(cx, g)?;
     }
 
     for a in raw.timeline.unwrap_or_default() {

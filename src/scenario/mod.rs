@@ -6,7 +6,9 @@
 mod data;
 pub mod file;
 mod raw;
+mod security;
 mod timeline;
+pub mod variant;
 
 pub use data::{CacheTier, Database, ReadFrom};
 pub use file::{ScenarioError, parse_scenario};
@@ -189,6 +191,12 @@ pub struct Fleet {
 pub struct CookieSessions {
     pub max_bytes: u32,
     pub signed: bool,
+    /// The cookie carries its expiry; a server refuses it after (None: a
+    /// session cookie that never expires on the server's side).
+    pub max_age: Option<Dur>,
+    /// The cookie carries a session id and version, checked against a small
+    /// server-side record that checkout bumps (replay defence).
+    pub versioned: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -232,6 +240,8 @@ pub struct Workload {
     pub order_history: f64,
     /// Zipf exponent of product-page popularity (0: uniform).
     pub popularity: f64,
+    /// Share of shoppers who attack the shop as they shop (see `world::attack`).
+    pub attackers: f64,
 }
 
 /// Something the scenario does at a moment of the run.
@@ -316,6 +326,10 @@ pub struct Scenario {
     pub database: Option<Database>,
     /// The cache-aside cluster (`[cache]`), in front of the database.
     pub cache: Option<CacheTier>,
+    /// Every component's security group (`[security_groups]` over the defaults).
+    pub security_groups: crate::security::SecurityGroups,
+    /// What `stratus compare` runs when `--strategies` is not given (`[scenario] compare`).
+    pub compare: Vec<variant::Entry>,
 }
 
 impl Scenario {
@@ -375,6 +389,8 @@ impl Scenario {
                 cookie: CookieSessions {
                     max_bytes: 4096,
                     signed: true,
+                    max_age: None,
+                    versioned: false,
                 },
                 store: StoreSessions {
                     primary_az: 0,
@@ -395,12 +411,15 @@ impl Scenario {
                 address_change: 0.0,
                 order_history: 0.0,
                 popularity: 1.0,
+                attackers: 0.0,
             },
             timeline: Vec::new(),
             slo: Vec::new(),
             prices: crate::cost::Prices::default(),
             database: None,
             cache: None,
+            security_groups: Default::default(),
+            compare: Vec::new(),
         }
     }
 

@@ -141,6 +141,7 @@ pub(super) struct RawFile {
     pub(super) cost: Option<RawCost>,
     pub(super) database: Option<super::data::RawDatabase>,
     pub(super) cache: Option<Spanned<super::data::RawCache>>,
+    pub(super) security_groups: Option<super::security::RawGroups>,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +188,7 @@ pub(super) struct RawScenario {
     pub(super) duration: Option<Spanned<D>>,
     pub(super) seed: Option<u64>,
     pub(super) strategy: Option<Spanned<String>>,
+    pub(super) compare: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -263,6 +265,8 @@ pub(super) struct RawSessions {
 pub(super) struct RawCookie {
     pub(super) max_bytes: Option<Spanned<Size>>,
     pub(super) signed: Option<bool>,
+    pub(super) max_age: Option<Spanned<D>>,
+    pub(super) versioned: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +292,7 @@ pub(super) struct RawWorkload {
     pub(super) address_change: Option<Spanned<Num>>,
     pub(super) order_history: Option<Spanned<Num>>,
     pub(super) popularity: Option<Spanned<Num>>,
+    pub(super) attackers: Option<Spanned<Num>>,
 }
 
 #[derive(Deserialize)]
