@@ -3,6 +3,7 @@
 //! computed in one place.
 
 use super::Report;
+pub use super::security::SECURITY_FIGURES;
 use super::text::thousands;
 
 /// How a figure is written.
@@ -189,16 +190,21 @@ pub const DATA_FIGURES: [Figure; 8] = [
 
 /// Every figure: the spine's, then the data tier's.
 pub fn all() -> impl Iterator<Item = &'static Figure> {
-    FIGURES.iter().chain(DATA_FIGURES.iter())
+    FIGURES
+        .iter()
+        .chain(DATA_FIGURES.iter())
+        .chain(SECURITY_FIGURES.iter())
 }
 
 /// The figures worth a row for these runs: the data tier's only if one of
 /// them had a database.
 pub fn shown(runs: &[Report]) -> impl Iterator<Item = &'static Figure> {
     let data = runs.iter().any(|r| r.database.is_some());
+    let security = runs.iter().any(|r| r.security.is_some());
     FIGURES
         .iter()
         .chain(DATA_FIGURES.iter().filter(move |_| data))
+        .chain(SECURITY_FIGURES.iter().filter(move |_| security))
 }
 
 /// The figure called `key`.

@@ -2,7 +2,7 @@
 //! CI job summaries).
 
 use super::Report;
-use super::figures::DATA_FIGURES;
+use super::figures::{DATA_FIGURES, SECURITY_FIGURES};
 use std::fmt::Write;
 
 const CSV_HEADER: &str = "scenario,strategy,seed,simulated_seconds,shoppers_started,shoppers_finished,with_items,carts_lost,items_lost,abandoned_with_items,carts_at_risk,requests_total,requests_ok,requests_failed,checkouts_ok,checkouts_failed,latency_mean_ms,latency_p50_ms,latency_p99_ms,bytes_request_mean,bytes_cookie_mean,bytes_cookie_max,wall_seconds";
@@ -26,6 +26,12 @@ pub fn csv(runs: &[Report]) -> String {
             let _ = write!(o, ",{}", f.key);
         }
     }
+    let security = runs.iter().any(|r| r.security.is_some());
+    if security {
+        for f in &SECURITY_FIGURES {
+            let _ = write!(o, ",{}", f.key);
+        }
+    }
     o.push('\n');
     for r in runs {
         let s = &r.shoppers;
@@ -34,7 +40,7 @@ pub fn csv(runs: &[Report]) -> String {
             o,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(&r.scenario),
-            r.strategy,
+            r.label(),
             r.seed,
             r.simulated_seconds,
             s.started,
@@ -59,6 +65,11 @@ pub fn csv(runs: &[Report]) -> String {
         );
         if data {
             for f in &DATA_FIGURES {
+                let _ = write!(o, ",{}", (f.get)(r));
+            }
+        }
+        if security {
+            for f in &SECURITY_FIGURES {
                 let _ = write!(o, ",{}", (f.get)(r));
             }
         }
@@ -109,7 +120,7 @@ pub fn markdown(runs: &[Report]) -> String {
     );
     o.push_str("| figure |");
     for r in runs {
-        let _ = write!(o, " {} |", r.strategy);
+        let _ = write!(o, " {} |", r.label());
     }
     o.push_str("\n|---|");
     for _ in runs {

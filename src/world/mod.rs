@@ -4,9 +4,11 @@
 //! wake-ups it wants; it never reads a clock or touches I/O. The request path
 //! lives in [`flow`], faults and fleet operations in [`ops`].
 
+pub mod attack;
 mod data;
 mod flow;
 mod ops;
+pub mod security;
 pub mod snapshot;
 
 use crate::cache::Cache;
@@ -20,6 +22,7 @@ use crate::report::{Fault, LogEvent};
 use crate::rng::{Rng, Streams};
 use crate::scenario::{Action, AzIx, Latency, Scenario, Strategy, Timed};
 use crate::session::cookie::CookieCodec;
+use crate::session::guard::CookieGuard;
 use crate::session::store::Store;
 use crate::time::{Dur, SEC, SimTime};
 use crate::workload::{Outcome, Shopper};
@@ -96,6 +99,10 @@ pub enum Event {
     DbStandby {
         epoch: u32,
     },
+    /// An attacker's probe reaches the balancer (see [`attack`]).
+    Probe {
+        p: u32,
+    },
 }
 
 pub struct World {
@@ -111,6 +118,10 @@ pub struct World {
     pub db: Option<Database>,
     pub cache: Option<Cache>,
     codec: CookieCodec,
+    /// Expiry and version checks on cart cookies, when the scenario asks.
+    guard: Option<CookieGuard>,
+    /// Security groups on every hop, drops, attackers.
+    pub sec: security::Security,
     shoppers: Vec<Option<Shopper>>,
     /// How each shopper's request in flight ended, by shopper index; kept
     /// apart from `shoppers` because only two of a request's events read it.
@@ -163,6 +174,8 @@ impl World {
             fleet: Fleet::new(sc.fleet.desired),
             store: Store::new(st.primary_az, st.replica_az, st.replication_lag.0, st.ttl.0),
             codec,
+            guard: CookieGuard::new(sc.sessions.cookie.max_age, sc.sessions.cookie.versioned),
+            sec: security::Security::new(&sc, &streams),
             shoppers: Vec::new(),
             outcomes: Vec::new(),
             free: Vec::new(),
@@ -320,6 +333,7 @@ impl Model for World {
             Event::DbDone { s, req, inst } => self.on_db_done(now, s, req, inst.into(), q),
             Event::DbPromote { epoch } => self.on_db_promote(now, epoch, q),
             Event::DbStandby { epoch } => self.on_db_standby(now, epoch),
+            Event::Probe { p } => self.on_probe(now, p, q),
             Event::Tick => {
                 let t = (now / SEC) as u32;
                 let nodes = self.nodes_per_az();

@@ -98,7 +98,11 @@ impl World {
             return;
         }
         let node = &self.fleet.nodes[id as usize];
-        let pass = node.state == NodeState::InService && self.alive[node.az];
+        // The check comes from the balancer's node in the target's AZ.
+        let az = node.az;
+        let pass = node.state == NodeState::InService
+            && self.alive[az]
+            && self.sec.pass(crate::security::groups::Hop::LbToNode, az);
         let hc = self.lb.health_check;
         let delay = if pass {
             2 * self.sc.region.latency.same_az.0
