@@ -25,7 +25,8 @@ pub struct Dropped {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CookieDesign {
     pub signed: bool,
-    /// Seconds a cookie is good for after it is written; None: no expiry.
+    /// Seconds a cookie is good for after it is written; absent: no expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_age_s: Option<f64>,
     pub versioned: bool,
 }
