@@ -80,11 +80,14 @@ pub(super) struct RawGroup {
 
 pub(super) type RawGroups = BTreeMap<String, Spanned<RawGroup>>;
 
+/// A rule's source and where the file wrote it.
+type Sourced = (Source, std::ops::Range<usize>);
+
 /// The groups of a scenario: the defaults with the file's groups laid over them.
 pub(super) fn security_groups(cx: &Ctx, raw: RawGroups) -> Result<SecurityGroups, ScenarioError> {
     let mut sg = SecurityGroups::default();
     // (group, the file's rules with their `from` spans) for the name check below.
-    let mut written: Vec<(String, Vec<(Source, std::ops::Range<usize>)>)> = Vec::new();
+    let mut written: Vec<(String, Vec<Sourced>)> = Vec::new();
     let mut claimed: BTreeMap<Component, String> = BTreeMap::new();
     for (name, g) in raw {
         let span = g.span();
