@@ -438,6 +438,11 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let entries = plan.entries(&sc[0])?;
             let sts: Vec<Strategy> = entries.iter().map(|e| e.strategy).collect();
             let designs = entries.iter().any(|e| e.cookie.is_some());
+            if designs && db_dir.is_some() {
+                return Err(CliError::Usage(
+                    "--db-dir names each run's files by strategy and seed, which two cookie designs share: drop --db-dir, or compare one cookie design at a time".into(),
+                ));
+            }
             if designs && tui {
                 return Err(CliError::Usage(
                     "--tui races plain strategies: drop --tui, or list strategies without a cookie design (--strategies sticky,cookie,store)".into(),
