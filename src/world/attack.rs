@@ -463,3 +463,63 @@ fn judge(want: &Want, r: &Response) -> Verdict {
         Verdict::Rejected
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cart() -> Cart {
+        let mut r = Streams::new(5).stream("t");
+        let mut c = Cart::default();
+        for _ in 0..3 {
+            c.add(Item::random(&mut r, 5000));
+        }
+        c
+    }
+
+    /// An edited unsigned cookie decodes to exactly the cart the attacker
+    /// wanted; the same edit of a signed one keeps a tag that no longer fits.
+    #[test]
+    fn edits_reach_the_payload_and_break_the_signature() {
+        let c = cart();
+        let unsigned = CookieCodec::new(None);
+        let signed = CookieCodec::new(Some(b"server key"));
+        let mut edits = 0;
+        for seed in 0..40 {
+            let mut rng = Streams::new(seed).stream("a");
+            let (Sent::Cookie(v), want) = tamper_cookie(&unsigned.encode(&c), &c, &mut rng) else {
+                unreachable!()
+            };
+            if let Want::Cart(w) = want {
+                edits += 1;
+                assert_ne!(w, c);
+                assert_eq!(unsigned.decode(&v).unwrap(), w);
+            }
+            let mut rng = Streams::new(seed).stream("a");
+            let (Sent::Cookie(v), _) = tamper_cookie(&signed.encode(&c), &c, &mut rng) else {
+                unreachable!()
+            };
+            assert!(signed.decode(&v).is_err(), "seed {seed}");
+        }
+        assert!(edits > 10, "{edits}");
+    }
+
+    #[test]
+    fn judging_reads_what_the_server_showed() {
+        let c = cart();
+        let shown = Response {
+            cart: Some(c.clone()),
+            ..Default::default()
+        };
+        assert_eq!(judge(&Want::Cart(c.clone()), &shown), Verdict::Accepted);
+        assert_eq!(judge(&Want::AnySession, &shown), Verdict::Accepted);
+        let empty = Response {
+            cart: Some(Cart::default()),
+            cookie_rejected: Some(crate::session::cookie::CookieError::Signature),
+            ..Default::default()
+        };
+        for w in [Want::Cart(c), Want::Taken, Want::AnySession] {
+            assert_eq!(judge(&w, &empty), Verdict::Rejected);
+        }
+    }
+}
