@@ -42,6 +42,11 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "tour-sessions",
         include_str!("../scenarios/tour-sessions.toml"),
     ),
+    ("tamper", include_str!("../scenarios/tamper.toml")),
+    (
+        "open-database",
+        include_str!("../scenarios/open-database.toml"),
+    ),
 ];
 
 /// The text of a bundled scenario, by name (with or without `.toml`).

@@ -30,6 +30,7 @@ pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod security;
 pub mod session;
 pub mod shop;
 pub mod sim;

@@ -10,7 +10,9 @@ use crate::db::DbError;
 use crate::db::sql::{Account, Product};
 use crate::scenario::Kind;
 use crate::session::cookie::{CookieCodec, CookieError};
+use crate::session::guard::CookieGuard;
 use crate::session::{SessionBackend, Sid, Unavailable};
+use crate::time::SimTime;
 
 /// The session part of a request, as the browser sent it.
 pub enum SessionIn<'a> {
@@ -36,6 +38,9 @@ pub trait Data {
 pub enum Backend<'a> {
     Sid(&'a mut dyn SessionBackend),
     Cookie(&'a CookieCodec),
+    /// A cart cookie with an expiry and/or a server-side version, checked
+    /// by the guard at the given time (replay defence).
+    GuardedCookie(&'a CookieCodec, &'a mut CookieGuard, SimTime),
 }
 
 /// A shop request.
@@ -131,30 +136,63 @@ pub fn handle(
                 .map_err(unavailable)?;
             resp = page;
         }
-        Backend::Cookie(codec) => {
-            let mut cart = match req.session {
-                SessionIn::Cookie(Some(v)) => match codec.decode(v) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        resp.cookie_rejected = Some(e);
-                        Cart::default()
-                    }
-                },
-                _ => Cart::default(),
-            };
-            if !order(req.kind, req.user, &cart, &mut data, &mut resp) {
-                return Err(Failure::Database);
-            }
-            if apply(req.kind, req.item, &mut cart, &mut resp) {
-                resp.set_cookie = Some(codec.encode(&cart));
-            }
-            finish(req.kind, &cart, &mut resp);
+        Backend::Cookie(codec) => cookie(&req, codec, None, data, new_sid, &mut resp)?,
+        Backend::GuardedCookie(codec, guard, now) => {
+            cookie(&req, codec, Some((guard, now)), data, new_sid, &mut resp)?
         }
     }
     if db_failed {
         return Err(Failure::Database);
     }
     Ok(resp)
+}
+
+/// The cookie strategy's session: the cart from the cookie the browser sent
+/// (refused if it fails verification or the guard), the page's effect, and
+/// a new cookie if the cart changed.
+fn cookie(
+    req: &Request<'_>,
+    codec: &CookieCodec,
+    mut guard: Option<(&mut CookieGuard, SimTime)>,
+    mut data: Option<&mut dyn Data>,
+    new_sid: &mut dyn FnMut() -> Sid,
+    resp: &mut Response,
+) -> Result<(), Failure> {
+    let mut meta = None;
+    let mut cart = match req.session {
+        SessionIn::Cookie(Some(v)) => {
+            let checked = codec.decode_with(v).and_then(|(c, m)| match &guard {
+                Some((g, now)) => g.check(m.as_ref(), *now).map(|()| (c, m)),
+                None => Ok((c, m)),
+            });
+            match checked {
+                Ok((c, m)) => {
+                    meta = m;
+                    c
+                }
+                Err(e) => {
+                    resp.cookie_rejected = Some(e);
+                    Cart::default()
+                }
+            }
+        }
+        _ => Cart::default(),
+    };
+    if !order(req.kind, req.user, &cart, &mut data, resp) {
+        return Err(Failure::Database);
+    }
+    let checkout = req.kind == Kind::Checkout && !cart.is_empty();
+    if apply(req.kind, req.item, &mut cart, resp) {
+        resp.set_cookie = Some(match &mut guard {
+            Some((g, now)) => {
+                let m = g.issue(meta, checkout, *now, new_sid);
+                codec.encode_with(&cart, Some(&m))
+            }
+            None => codec.encode(&cart),
+        });
+    }
+    finish(req.kind, &cart, resp);
+    Ok(())
 }
 
 /// What a page reads or writes in the database, besides the cart.

@@ -263,6 +263,7 @@ impl Sim {
             w.db.as_ref()
                 .map(|d| DatabaseReport::of(d, &sc.region.azs, secs));
         report.cache = w.cache.as_ref().map(|c| CacheReport::of(c, &sc.region.azs));
+        report.security = crate::report::security::SecurityReport::of(w);
         report.slo = crate::slo::evaluate(&sc.slo, &report);
         Ok(report)
     }

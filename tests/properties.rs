@@ -62,3 +62,50 @@ proptest! {
         prop_assert_eq!(r.carts_at_risk(), 0);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// Under the default security groups, no attacker's direct connection to
+    /// the database or the store ever gets through, and no attack on a
+    /// server-side session is ever accepted.
+    #[test]
+    fn default_groups_stop_every_direct_connection(seed in 0u64..1_000, share in 0.05f64..0.5) {
+        let mut sc = Scenario::new("prop", Dur::from_secs(120));
+        sc.workload.arrivals_per_second = 10.0;
+        sc.workload.attackers = share;
+        sc.database = Some(stratus::scenario::Database::new(3));
+        let r = stratus::run(&sc, Design::Store, seed);
+        let s = r.security.expect("attackers report");
+        prop_assert!(s.attackers.unwrap_or(0) > 0);
+        for (name, t) in &s.attacks {
+            prop_assert_eq!(t.accepted, 0, "{} accepted", name);
+        }
+        let direct = s.tally(stratus::world::attack::Attack::DirectDatabase);
+        prop_assert_eq!(direct.rejected, direct.attempts);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A cookie with an expiry and a version round-trips, and any change to
+    /// any byte of its signed form is refused.
+    #[test]
+    fn guarded_cookie_round_trips_and_rejects_every_mutation(
+        cart in cart_strategy(12),
+        expires in prop::option::of(0u64..10_000_000),
+        version in prop::option::of((any::<u128>(), any::<u32>())),
+        at in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        use stratus::session::cookie::Meta;
+        let codec = CookieCodec::new(Some(b"k"));
+        let meta = Meta { expires_s: expires, version };
+        let mut v = codec.encode_with(&cart, Some(&meta));
+        prop_assert_eq!(codec.decode_with(&v).unwrap(), (cart, Some(meta)));
+        let i = at.index(v.len());
+        v[i] ^= flip;
+        prop_assert!(codec.decode_with(&v).is_err(), "accepted a cookie changed at byte {}", i);
+    }
+}

@@ -127,9 +127,34 @@ fn reports_match_the_committed_schema() {
     ] {
         check(&s, &s, &report(args), &args.join(" "), &mut errs);
     }
-    let compare = report(&["compare", "scale-in", "--format", "json"]);
-    for (i, r) in compare["runs"].as_array().expect("runs").iter().enumerate() {
-        check(&s, &s, r, &format!("compare runs[{i}]"), &mut errs);
+    check(
+        &s,
+        &s,
+        &report(&["run", "open-database", "--format", "json"]),
+        "run open-database",
+        &mut errs,
+    );
+    for args in [
+        &["compare", "scale-in", "--format", "json"][..],
+        &[
+            "compare",
+            "tamper",
+            "--strategies",
+            "cookie:unsigned,cookie:versioned",
+            "--format",
+            "json",
+        ],
+    ] {
+        let compare = report(args);
+        for (i, r) in compare["runs"].as_array().expect("runs").iter().enumerate() {
+            check(
+                &s,
+                &s,
+                r,
+                &format!("{} runs[{i}]", args.join(" ")),
+                &mut errs,
+            );
+        }
     }
     assert!(errs.is_empty(), "{}", errs.join("\n"));
 }

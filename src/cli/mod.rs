@@ -116,10 +116,14 @@ pub enum Command {
         #[arg(long)]
         speed: Option<f64>,
     },
-    /// Parses and checks scenario files without running them.
+    /// Parses and checks scenario files without running them, and audits
+    /// their security groups (findings on stdout).
     Validate {
         #[arg(required = true)]
         files: Vec<String>,
+        /// Exit 4 if the audit finds anything (for CI).
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Runs a grid of scenario variants: every combination of the --set values,
     /// under each strategy and seed, in parallel, into one table.
@@ -156,6 +160,9 @@ pub struct Output {
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
+
+/// `validate --deny-warnings` found something to warn about.
+pub const EXIT_WARNINGS: i32 = 4;
 
 /// A failure with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -423,7 +430,20 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let speed = dashboard::speed(tui, speed)?;
             no_db_dir_with_tui(tui, &db_dir)?;
             let sc = [load(&file)?];
-            let sts = plan.strategies(&sc[0])?;
+            let entries = plan.entries(&sc[0])?;
+            let sts: Vec<Strategy> = entries.iter().map(|e| e.strategy).collect();
+            let designs = entries.iter().any(|e| e.cookie.is_some());
+            if designs && db_dir.is_some() {
+                return Err(CliError::Usage(
+                    "--db-dir names each run's files by strategy and seed, which two cookie designs share: drop --db-dir, or compare one cookie design at a time".into(),
+                ));
+            }
+            if designs && tui {
+                return Err(CliError::Usage(
+                    "--tui races plain strategies: drop --tui, or list strategies without a cookie design (--strategies sticky,cookie,store)".into(),
+                ));
+            }
+            let per_entry: Vec<Scenario> = entries.iter().map(|e| e.apply(&sc[0])).collect();
             let mut plan = plan;
             let injected = match &replay {
                 Some(path) => {
@@ -447,12 +467,18 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                     None => return Err(CliError::Reported(130)),
                 }
             } else {
-                execute_in(
-                    &plan.plan(&sc, &sts),
+                let mut runs = execute_in(
+                    &plan.plan_entries(&per_entry, &entries, sc[0].seed),
                     &injected,
                     plan.jobs(),
                     db_dir.as_deref(),
-                )?
+                )?;
+                for (i, r) in runs.iter_mut().enumerate() {
+                    r.variant = entries[i % entries.len()]
+                        .cookie
+                        .map(|c| c.name().to_string());
+                }
+                runs
             };
             write_plot(&plot_to, &runs[..sts.len()])?;
             for r in &mut runs {
@@ -483,22 +509,41 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             emit_as(&text, &output.out, fmt == Format::Text)?;
             slo_verdict(&runs)
         }
-        Command::Validate { files } => {
+        Command::Validate {
+            files,
+            deny_warnings,
+        } => {
             let mut code = 0;
+            let mut warnings = 0;
             for f in &files {
-                match load(f) {
-                    Ok(sc) => println!(
-                        "ok  {f}: {} ({} simulated, {} timeline actions)",
-                        sc.name,
-                        sc.duration,
-                        sc.timeline.len()
-                    ),
+                match load_text(f)
+                    .and_then(|(name, text)| Ok((parse_scenario(&name, &text)?, name)))
+                {
+                    Ok((sc, name)) => {
+                        println!(
+                            "ok  {f}: {} ({} simulated, {} timeline actions)",
+                            sc.name,
+                            sc.duration,
+                            sc.timeline.len()
+                        );
+                        for finding in crate::security::audit::audit(&sc) {
+                            warnings += 1;
+                            println!("warning: {}", finding.render(&name));
+                        }
+                    }
                     Err(e) => {
                         eprintln!("stratus: {e}");
                         // An invalid file outranks a usage error in the exit code.
                         code = code.max(e.exit_code());
                     }
                 }
+            }
+            if code == 0 && warnings > 0 && deny_warnings {
+                eprintln!(
+                    "stratus: {warnings} security warning{} and --deny-warnings",
+                    if warnings == 1 { "" } else { "s" }
+                );
+                code = EXIT_WARNINGS;
             }
             if code == 0 {
                 Ok(())

@@ -5,7 +5,10 @@
 
 use super::{CliError, pace::Stopwatch, strategy_list};
 use crate::report::Report;
+use crate::scenario::variant::Entry;
 use crate::scenario::{Scenario, Strategy, Timed};
+
+/// What a comparison or a sweep runs without `--strategies` or a `compare` list.
 use crate::sim;
 use std::path::Path;
 
@@ -13,7 +16,8 @@ use std::path::Path;
 #[derive(clap::Args, Debug)]
 pub struct Runs {
     /// Comma-separated strategies (default: the scenario's `compare` list,
-    /// else sticky,cookie,store).
+    /// else sticky,cookie,store); compare also takes cookie designs such as
+    /// cookie:unsigned, cookie:signed, cookie:expiring, cookie:versioned.
     #[arg(long)]
     pub strategies: Option<String>,
     /// Overrides the scenario's seed (the first seed with --seeds).
@@ -28,15 +32,66 @@ pub struct Runs {
 }
 
 impl Runs {
-    /// The strategies asked for, after checking the whole set of options.
+    /// The strategies a sweep of `sc` runs: `--strategies`, else those of the
+    /// scenario's `compare` list, else sticky, cookie and store.
     pub(super) fn strategies(&self, sc: &Scenario) -> Result<Vec<Strategy>, CliError> {
         if self.seeds == 0 {
             return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
         }
         match &self.strategies {
             Some(list) => strategy_list(list),
-            None => Ok(sc.compare.clone()),
+            None if !sc.compare.is_empty() => {
+                let mut v: Vec<Strategy> = Vec::new();
+                for e in &sc.compare {
+                    if !v.contains(&e.strategy) {
+                        v.push(e.strategy);
+                    }
+                }
+                Ok(v)
+            }
+            None => Ok(Strategy::COMPARED.to_vec()),
         }
+    }
+
+    /// The columns of a comparison of `sc`: `--strategies`, else the
+    /// scenario's `compare` list, else sticky, cookie and store.
+    pub(super) fn entries(&self, sc: &Scenario) -> Result<Vec<Entry>, CliError> {
+        if self.seeds == 0 {
+            return Err(CliError::Usage("--seeds 0: expected at least 1".into()));
+        }
+        let list = match &self.strategies {
+            Some(s) => s
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| Entry::parse(s).map_err(|m| CliError::Usage(format!("--strategies: {m}"))))
+                .collect::<Result<Vec<_>, _>>()?,
+            None if !sc.compare.is_empty() => sc.compare.clone(),
+            None => Strategy::COMPARED.into_iter().map(Entry::plain).collect(),
+        };
+        if list.is_empty() {
+            return Err(CliError::Usage(
+                "--strategies is empty: expected e.g. sticky,cookie,store".into(),
+            ));
+        }
+        Ok(list)
+    }
+
+    /// Every (scenario, strategy, seed) of a comparison, seed by seed:
+    /// `scenarios[i]` is entry `i`'s scenario.
+    pub(super) fn plan_entries<'a>(
+        &self,
+        scenarios: &'a [Scenario],
+        entries: &[Entry],
+        seed: u64,
+    ) -> Vec<(&'a Scenario, Strategy, u64)> {
+        let mut pairs = Vec::new();
+        let first = self.seed.unwrap_or(seed);
+        for k in 0..u64::from(self.seeds) {
+            for (sc, e) in scenarios.iter().zip(entries) {
+                pairs.push((sc, e.strategy, first.wrapping_add(k)));
+            }
+        }
+        pairs
     }
 
     pub(super) fn jobs(&self) -> usize {

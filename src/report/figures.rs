@@ -3,6 +3,7 @@
 //! computed in one place.
 
 use super::Report;
+pub use super::security::SECURITY_FIGURES;
 use super::text::thousands;
 
 /// How a figure is written.
@@ -231,10 +232,14 @@ pub struct Group {
     pub present: fn(&Report) -> bool,
 }
 
-pub const GROUPS: [Group; 4] = [
+pub const GROUPS: [Group; 5] = [
     Group {
         figures: &DATA_FIGURES,
         present: |r| r.database.is_some(),
+    },
+    Group {
+        figures: &SECURITY_FIGURES,
+        present: |r| r.security.is_some(),
     },
     Group {
         figures: &SCALING_FIGURES,

@@ -10,6 +10,7 @@ pub mod elastic;
 pub mod figures;
 pub mod injected;
 pub mod plot;
+pub mod security;
 pub mod table;
 pub mod text;
 
@@ -147,6 +148,9 @@ pub struct Report {
     pub schema: String,
     pub scenario: String,
     pub strategy: String,
+    /// The cookie design of a `compare` entry such as `cookie:unsigned`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub seed: u64,
     pub simulated_seconds: f64,
     /// The region's AZs, in the order per-AZ figures use.
@@ -186,6 +190,10 @@ pub struct Report {
     /// The session store or table (store and durable strategies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<elastic::StoreReport>,
+    /// Dropped connections and attacks, when the scenario has attackers or
+    /// its own security groups, or something was dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<security::SecurityReport>,
     /// The per-second series; in JSON only when asked for (`--series`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<Vec<SecondRow>>,
@@ -193,6 +201,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// The strategy, with the cookie design of a compare entry (`cookie:unsigned`).
+    pub fn label(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}:{v}", self.strategy),
+            None => self.strategy.clone(),
+        }
+    }
+
     /// Sum of carts at risk over every fault.
     pub fn carts_at_risk(&self) -> u64 {
         self.faults.iter().map(|f| f.carts_at_risk).sum()
@@ -238,6 +254,7 @@ impl Report {
             schema: SCHEMA.to_string(),
             scenario: f.scenario.to_string(),
             strategy: f.strategy.to_string(),
+            variant: None,
             seed: f.seed,
             simulated_seconds: secs,
             azs: f.azs.to_vec(),
@@ -297,6 +314,7 @@ impl Report {
             scaling: None,
             dns: None,
             store: None,
+            security: None,
             cost: Default::default(),
             slo: Vec::new(),
             wall: Wall::default(),

@@ -16,7 +16,7 @@ fn field(s: &str) -> String {
 }
 
 /// One row per run; the optional figures of the sections the runs have (the
-/// data tier, scaling, DNS, the durable table) as extra columns at the end,
+/// data tier, security, scaling, DNS, the durable table) as extra columns at the end,
 /// named by their figure keys.
 pub fn csv(runs: &[Report]) -> String {
     let mut o = String::from(CSV_HEADER);
@@ -32,7 +32,7 @@ pub fn csv(runs: &[Report]) -> String {
             o,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(&r.scenario),
-            r.strategy,
+            r.label(),
             r.seed,
             r.simulated_seconds,
             s.started,
@@ -105,7 +105,7 @@ pub fn markdown(runs: &[Report]) -> String {
     );
     o.push_str("| figure |");
     for r in runs {
-        let _ = write!(o, " {} |", r.strategy);
+        let _ = write!(o, " {} |", r.label());
     }
     o.push_str("\n|---|");
     for _ in runs {

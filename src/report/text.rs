@@ -146,7 +146,10 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(
         o,
         "{} · strategy {} · seed {} · {} s simulated",
-        r.scenario, r.strategy, r.seed, r.simulated_seconds
+        r.scenario,
+        r.label(),
+        r.seed,
+        r.simulated_seconds
     );
     o.push('\n');
     let s = &r.shoppers;
@@ -230,6 +233,7 @@ pub fn render(r: &Report) -> String {
     );
     data_sections(&mut o, r);
     elastic_sections(&mut o, r);
+    super::security::render(&mut o, r);
     if !r.faults.is_empty() {
         o.push('\n');
         let _ = writeln!(o, "faults");
@@ -295,10 +299,13 @@ pub fn render_compare(runs: &[Report]) -> String {
         first.scenario, first.seed, first.simulated_seconds
     );
     o.push('\n');
-    let width = 14;
+    let width = runs
+        .iter()
+        .map(|r| r.label().len() + 2)
+        .fold(14, usize::max);
     let _ = write!(o, "{:<28}", "");
     for r in runs {
-        let _ = write!(o, "{:>width$}", r.strategy);
+        let _ = write!(o, "{:>width$}", r.label());
     }
     o.push('\n');
     for f in shown(runs) {
@@ -312,8 +319,8 @@ pub fn render_compare(runs: &[Report]) -> String {
     let lost: Vec<String> = runs
         .iter()
         .map(|r| match r.shoppers.carts_lost {
-            0 => format!("{} lost no cart", r.strategy),
-            n => format!("{} lost {} carts", r.strategy, thousands(n)),
+            0 => format!("{} lost no cart", r.label()),
+            n => format!("{} lost {} carts", r.label(), thousands(n)),
         })
         .collect();
     let _ = writeln!(o, "{}.", lost.join("; "));
@@ -344,7 +351,7 @@ pub fn render_seeds(groups: &[Vec<Report>]) -> String {
         let _ = write!(
             o,
             "{:>width$}",
-            g.first().map_or("", |r| r.strategy.as_str())
+            g.first().map_or(String::new(), |r| r.label())
         );
     }
     o.push('\n');

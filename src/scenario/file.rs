@@ -55,7 +55,11 @@ impl Ctx<'_> {
             message: message.into(),
         }
     }
-    fn nowhere(&self, message: impl Into<String>) -> ScenarioError {
+    /// The 1-based line of a byte offset (a rule's place, for the audit).
+    pub(super) fn line(&self, offset: usize) -> usize {
+        line_col(self.src, offset).0
+    }
+    pub(super) fn nowhere(&self, message: impl Into<String>) -> ScenarioError {
         ScenarioError {
             file: self.file.to_string(),
             line: None,
@@ -212,24 +216,25 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         s.strategy = strategy(cx, &st)?;
     }
     if let Some(list) = sc.compare {
-        let mut v = Vec::new();
-        for st in list.get_ref() {
-            let x = strategy(cx, st)?;
-            if v.contains(&x) {
+        for e in list.get_ref() {
+            let entry = variant::Entry::parse(e.get_ref()).map_err(|m| cx.at(e.span(), m))?;
+            if s.compare.contains(&entry) {
                 return Err(cx.at(
-                    st.span(),
-                    format!("{x} is listed twice in compare: expected each strategy once"),
+                    e.span(),
+                    format!(
+                        "{} is listed twice in compare: expected each entry once",
+                        entry.label()
+                    ),
                 ));
             }
-            v.push(x);
+            s.compare.push(entry);
         }
-        if v.is_empty() {
+        if s.compare.is_empty() {
             return Err(cx.at(
                 list.span(),
-                "compare is empty: expected strategies such as [\"sticky\", \"store\"]",
+                "compare is empty: expected entries such as [\"sticky\", \"store\"]",
             ));
         }
-        s.compare = v;
     }
 
     if let Some(r) = raw.region {
@@ -476,6 +481,15 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             if let Some(v) = ck.signed {
                 s.sessions.cookie.signed = v;
             }
+            if let Some(v) = ck.max_age {
+                if v.get_ref().0.0 == 0 {
+                    return Err(cx.at(v.span(), "max_age is zero: expected a positive duration such as \"30m\" (or no max_age for a cookie without expiry)"));
+                }
+                s.sessions.cookie.max_age = Some(v.get_ref().0);
+            }
+            if let Some(v) = ck.versioned {
+                s.sessions.cookie.versioned = v;
+            }
         }
         if let Some(st) = ss.store {
             store(cx, &mut s, st)?;
@@ -546,6 +560,9 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             }
             c.popularity = x;
         }
+        if let Some(v) = &w.attackers {
+            c.attackers = prob(cx, v, "attackers")?;
+        }
     }
 
     if let Some(d) = raw.database {
@@ -560,6 +577,10 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             ));
         }
         s.cache = Some(super::data::cache(cx, &s, c.into_inner())?);
+    }
+
+    if let Some(g) = raw.security_groups {
+        s.security_groups = super::security::security_groups(cx, g)?;
     }
 
     for a in raw.timeline.unwrap_or_default() {

@@ -7,7 +7,9 @@ mod data;
 mod elastic;
 pub mod file;
 mod raw;
+mod security;
 mod timeline;
+pub mod variant;
 
 pub use data::{CacheTier, Database, ReadFrom};
 pub use elastic::{Dns, DurableSessions, HealthCheckType, ScaleMetric, TargetTracking};
@@ -210,6 +212,12 @@ pub struct Fleet {
 pub struct CookieSessions {
     pub max_bytes: u32,
     pub signed: bool,
+    /// The cookie carries its expiry; a server refuses it after (None: a
+    /// session cookie that never expires on the server's side).
+    pub max_age: Option<Dur>,
+    /// The cookie carries a session id and version, checked against a small
+    /// server-side record that checkout bumps (replay defence).
+    pub versioned: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -265,6 +273,8 @@ pub struct Workload {
     pub order_history: f64,
     /// Zipf exponent of product-page popularity (0: uniform).
     pub popularity: f64,
+    /// Share of shoppers who attack the shop as they shop (see `world::attack`).
+    pub attackers: f64,
 }
 
 /// Something the scenario does at a moment of the run.
@@ -422,8 +432,11 @@ pub struct Scenario {
     /// `[dns]`: shoppers cache the balancer's address for its TTL. None: an
     /// ideal resolver that never hands out a dead balancer node.
     pub dns: Option<Dns>,
-    /// The strategies `compare` runs by default (`[scenario] compare`).
-    pub compare: Vec<Strategy>,
+    /// Every component's security group (`[security_groups]` over the defaults).
+    pub security_groups: crate::security::SecurityGroups,
+    /// What `stratus compare` runs when `--strategies` is not given (`[scenario]
+    /// compare`); empty: sticky, cookie and store.
+    pub compare: Vec<variant::Entry>,
 }
 
 impl Scenario {
@@ -486,6 +499,8 @@ impl Scenario {
                 cookie: CookieSessions {
                     max_bytes: 4096,
                     signed: true,
+                    max_age: None,
+                    versioned: false,
                 },
                 store: StoreSessions {
                     primary_az: 0,
@@ -510,6 +525,7 @@ impl Scenario {
                 address_change: 0.0,
                 order_history: 0.0,
                 popularity: 1.0,
+                attackers: 0.0,
             },
             timeline: Vec::new(),
             slo: Vec::new(),
@@ -517,7 +533,8 @@ impl Scenario {
             database: None,
             cache: None,
             dns: None,
-            compare: Strategy::COMPARED.to_vec(),
+            security_groups: Default::default(),
+            compare: Vec::new(),
         }
     }
 

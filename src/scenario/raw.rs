@@ -142,6 +142,7 @@ pub(super) struct RawFile {
     pub(super) database: Option<super::data::RawDatabase>,
     pub(super) cache: Option<Spanned<super::data::RawCache>>,
     pub(super) dns: Option<super::elastic::RawDns>,
+    pub(super) security_groups: Option<super::security::RawGroups>,
 }
 
 #[derive(Deserialize)]
@@ -271,6 +272,8 @@ pub(super) struct RawSessions {
 pub(super) struct RawCookie {
     pub(super) max_bytes: Option<Spanned<Size>>,
     pub(super) signed: Option<bool>,
+    pub(super) max_age: Option<Spanned<D>>,
+    pub(super) versioned: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -300,6 +303,7 @@ pub(super) struct RawWorkload {
     pub(super) address_change: Option<Spanned<Num>>,
     pub(super) order_history: Option<Spanned<Num>>,
     pub(super) popularity: Option<Spanned<Num>>,
+    pub(super) attackers: Option<Spanned<Num>>,
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@
 //! colour, quantity, price and title), as a cookie cart that renders without a
 //! database lookup must, which is why it grows towards the browser's limit.
 
+use super::Sid;
 use crate::cart::{COLOURS, Cart, Item, SIZES, title_of};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -26,6 +27,23 @@ pub enum CookieError {
     Signature,
     #[error("cookie payload is malformed")]
     Payload,
+    #[error("cookie has expired")]
+    Expired,
+    #[error("cookie's version was revoked (a replay)")]
+    Revoked,
+    #[error("cookie carries no expiry or version the server requires")]
+    Unguarded,
+}
+
+/// What a guarded cookie carries besides the cart (see `session::guard`):
+/// written inside the signed payload, so a signed cookie's meta cannot be
+/// changed either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// The server refuses the cookie after this (simulated) second.
+    pub expires_s: Option<u64>,
+    /// Session id and version, for a versioned cookie.
+    pub version: Option<(Sid, u32)>,
 }
 
 /// Signs and verifies cart cookies with one server key.
@@ -46,11 +64,29 @@ impl CookieCodec {
         self.mac.is_some()
     }
 
-    fn payload(cart: &Cart) -> String {
+    fn payload(cart: &Cart, meta: Option<&Meta>) -> String {
+        use std::fmt::Write;
         let mut s = String::with_capacity(8 + cart.items.len() * 48);
-        s.push_str("v1");
+        match meta {
+            // `v2:EXPIRES:SID:VERSION`, `-` for what the cookie does not carry.
+            Some(m) => {
+                s.push_str("v2:");
+                match m.expires_s {
+                    Some(e) => {
+                        let _ = write!(s, "{e}");
+                    }
+                    None => s.push('-'),
+                }
+                match m.version {
+                    Some((sid, v)) => {
+                        let _ = write!(s, ":{sid:032x}:{v}");
+                    }
+                    None => s.push_str(":-:-"),
+                }
+            }
+            None => s.push_str("v1"),
+        }
         for i in &cart.items {
-            use std::fmt::Write;
             let _ = write!(
                 s,
                 "|{}:{}:{}:{}:{}:{}",
@@ -67,7 +103,12 @@ impl CookieCodec {
 
     /// The cookie value for a cart.
     pub fn encode(&self, cart: &Cart) -> Vec<u8> {
-        let payload = Self::payload(cart);
+        self.encode_with(cart, None)
+    }
+
+    /// The cookie value for a cart, with an expiry and version if given.
+    pub fn encode_with(&self, cart: &Cart, meta: Option<&Meta>) -> Vec<u8> {
+        let payload = Self::payload(cart, meta);
         let mut out = B64.encode(payload.as_bytes()).into_bytes();
         if let Some(mac) = &self.mac {
             let mut m = mac.clone();
@@ -81,6 +122,12 @@ impl CookieCodec {
 
     /// The cart in a cookie value, if its signature holds and it parses.
     pub fn decode(&self, value: &[u8]) -> Result<Cart, CookieError> {
+        self.decode_with(value).map(|(c, _)| c)
+    }
+
+    /// The cart and what the cookie carries besides, if its signature holds
+    /// and it parses.
+    pub fn decode_with(&self, value: &[u8]) -> Result<(Cart, Option<Meta>), CookieError> {
         let (body, tag) = match value.iter().position(|&b| b == b'.') {
             Some(i) => (&value[..i], Some(&value[i + 1..])),
             None => (value, None),
@@ -103,12 +150,35 @@ impl CookieCodec {
     }
 }
 
-fn parse_payload(p: &[u8]) -> Result<Cart, CookieError> {
-    let s = std::str::from_utf8(p).map_err(|_| CookieError::Payload)?;
-    let mut parts = s.split('|');
-    if parts.next() != Some("v1") {
+fn parse_meta(head: &str) -> Result<Option<Meta>, CookieError> {
+    if head == "v1" {
+        return Ok(None);
+    }
+    let f: Vec<&str> = head.split(':').collect();
+    if f.len() != 4 || f[0] != "v2" {
         return Err(CookieError::Payload);
     }
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let expires_s = match f[1] {
+        "-" => None,
+        x if digits(x) => Some(x.parse().map_err(|_| CookieError::Payload)?),
+        _ => return Err(CookieError::Payload),
+    };
+    let version = match (f[2], f[3]) {
+        ("-", "-") => None,
+        (sid, v) if sid.len() == 32 && sid.bytes().all(|b| b.is_ascii_hexdigit()) && digits(v) => {
+            let sid = Sid::from_str_radix(sid, 16).map_err(|_| CookieError::Payload)?;
+            Some((sid, v.parse().map_err(|_| CookieError::Payload)?))
+        }
+        _ => return Err(CookieError::Payload),
+    };
+    Ok(Some(Meta { expires_s, version }))
+}
+
+fn parse_payload(p: &[u8]) -> Result<(Cart, Option<Meta>), CookieError> {
+    let s = std::str::from_utf8(p).map_err(|_| CookieError::Payload)?;
+    let mut parts = s.split('|');
+    let meta = parse_meta(parts.next().unwrap_or_default())?;
     let mut cart = Cart::default();
     for line in parts {
         let f: Vec<&str> = line.splitn(6, ':').collect();
@@ -133,7 +203,7 @@ fn parse_payload(p: &[u8]) -> Result<Cart, CookieError> {
         };
         cart.items.push(item);
     }
-    Ok(cart)
+    Ok((cart, meta))
 }
 
 #[cfg(test)]
@@ -169,6 +239,24 @@ mod tests {
             w[i] ^= 0x01;
             assert!(codec.decode(&w).is_err(), "flip at {i} accepted");
         }
+    }
+
+    #[test]
+    fn meta_round_trips_and_is_signed() {
+        let codec = CookieCodec::new(Some(b"k"));
+        let m = Meta {
+            expires_s: Some(1800),
+            version: Some((0xfeed_u128 << 64 | 7, 3)),
+        };
+        let v = codec.encode_with(&cart(2), Some(&m));
+        assert_eq!(codec.decode_with(&v).unwrap(), (cart(2), Some(m)));
+        let none = Meta {
+            expires_s: None,
+            version: None,
+        };
+        let v = codec.encode_with(&cart(1), Some(&none));
+        assert_eq!(codec.decode_with(&v).unwrap().1, Some(none));
+        assert_eq!(codec.decode_with(&codec.encode(&cart(1))).unwrap().1, None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (`crate::shop`) are written once for every driver.
 
 pub mod cookie;
+pub mod guard;
 pub mod store;
 
 use crate::cart::Cart;

@@ -1,5 +1,6 @@
 //! The request path: shopper → balancer → node → shopper.
 
+use super::attack::Family;
 use super::data::Visit;
 use super::{Event, World};
 use crate::db::Database;
@@ -9,6 +10,7 @@ use crate::lb::{LbCookie, Route};
 use crate::node::{NodeState, ShopperId};
 use crate::scenario::Scenario;
 use crate::scenario::{Kind, Strategy};
+use crate::security::groups::Hop;
 use crate::session::cookie::CookieCodec;
 use crate::session::store::StoreAt;
 use crate::shop::{self, Backend, Data, Request, SessionIn};
@@ -44,6 +46,7 @@ impl World {
             sh.user = 1 + (self.shopper_seq % u64::from(d.users)) as u32;
         }
         prepare(&mut sh, &self.sc, self.db.as_ref(), false);
+        let seq = self.shopper_seq;
         self.shopper_seq += 1;
         let s = match self.free.pop() {
             Some(s) => {
@@ -57,6 +60,7 @@ impl World {
             }
         };
         self.metrics.started += 1;
+        self.attack_arrival(s, seq);
         self.send(s, now, q);
     }
 
@@ -115,6 +119,13 @@ impl World {
         if sh.req != req {
             return;
         }
+        let entry = sh.entry_az;
+        if !self.sec.pass(Hop::ClientToLb, entry) {
+            // Dropped: the browser hears nothing until its connect timeout.
+            let t = self.sc.load_balancer.connect_timeout.0;
+            return self.fail(s, "connect_timeout", now + t, q);
+        }
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
         let (alive, net) = (&self.alive, &self.net);
         let answers = |a: usize| alive[a] && net.lb_answers(a);
         let n = alive.len();
@@ -202,6 +213,12 @@ impl World {
         let internet = self.net.internet(entry);
         let node = &self.fleet.nodes[id as usize];
         let back = self.hop(node.az, entry) + internet;
+        if !self.sec.pass(Hop::LbToNode, entry) {
+            // Dropped by the node's security group: as for a powered-off node.
+            let t = self.sc.load_balancer.connect_timeout.0;
+            return self.fail(s, "connect_timeout", now + t + back, q);
+        }
+        let node = &self.fleet.nodes[id as usize];
         let cut_off = !self.net.reach(entry, node.az);
         match node.state {
             _ if cut_off && node.state != NodeState::Terminated => {
@@ -247,6 +264,10 @@ impl World {
         self.metrics.queue.start(wait);
         let sh = self.shoppers[s as usize].as_ref().expect("active");
         let node_az = self.fleet.nodes[sh.node.expect("routed") as usize].az;
+        if self.backend_dropped(now, s, node_az, q) {
+            return;
+        }
+        let sh = self.shoppers[s as usize].as_ref().expect("active");
         let mut dur = sh.demand;
         if matches!(self.strategy, Strategy::Store | Strategy::Durable) {
             dur += self.session_trips(s, node_az);
@@ -309,7 +330,10 @@ impl World {
         let read_at = sh.store_read_at.map(usize::from);
         let backend = match self.strategy {
             Strategy::Sticky => Backend::Sid(&mut node.sessions),
-            Strategy::Cookie => Backend::Cookie(&self.codec),
+            Strategy::Cookie => match &mut self.guard {
+                Some(g) => Backend::GuardedCookie(&self.codec, g, now),
+                None => Backend::Cookie(&self.codec),
+            },
             Strategy::Store | Strategy::Durable => Backend::Sid(at_store.insert(StoreAt {
                 store: &mut self.store,
                 now,
@@ -399,6 +423,10 @@ impl World {
                 }
             }
             Outcome::Ok(r) => {
+                let (family, think) = (Family::of(self.strategy), w.think_time.0 as f64);
+                let internet = self.sc.region.latency.internet.0;
+                let attackers = &mut self.sec.attackers;
+                attackers.observe(s, sh, &r, family, now + internet, think, q);
                 m.response(kind, now - sh.sent_at, None);
                 let mut header = RESPONSE_BASE_BYTES;
                 if r.set_sid.is_some() {

@@ -4,11 +4,13 @@
 //! wake-ups it wants; it never reads a clock or touches I/O. The request path
 //! lives in [`flow`], faults and fleet operations in [`ops`].
 
+pub mod attack;
 mod data;
 mod elastic;
 mod flow;
 pub mod net;
 mod ops;
+pub mod security;
 pub mod snapshot;
 
 use crate::cache::Cache;
@@ -22,6 +24,8 @@ use crate::report::{Fault, LogEvent};
 use crate::rng::{Rng, Streams};
 use crate::scenario::{Action, AzIx, Scenario, Strategy, Timed};
 use crate::session::cookie::CookieCodec;
+use crate::session::guard::CookieGuard;
+
 use crate::session::store::{Store, StoreConfig};
 use crate::time::{Dur, SEC, SimTime};
 use crate::workload::{Outcome, Shopper};
@@ -107,6 +111,10 @@ pub enum Event {
     DbStandby {
         epoch: u32,
     },
+    /// An attacker's probe reaches the balancer (see [`attack`]).
+    Probe {
+        p: u32,
+    },
 }
 
 /// What ends when a timed fault's time is up.
@@ -139,6 +147,10 @@ pub struct World {
     pub db: Option<Database>,
     pub cache: Option<Cache>,
     codec: CookieCodec,
+    /// Expiry and version checks on cart cookies, when the scenario asks.
+    guard: Option<CookieGuard>,
+    /// Security groups on every hop, drops, attackers.
+    pub sec: security::Security,
     shoppers: Vec<Option<Shopper>>,
     /// How each shopper's request in flight ended, by shopper index; kept
     /// apart from `shoppers` because only two of a request's events read it.
@@ -201,6 +213,8 @@ impl World {
                 .clone()
                 .map(crate::autoscale::Tracker::new),
             codec,
+            guard: CookieGuard::new(sc.sessions.cookie.max_age, sc.sessions.cookie.versioned),
+            sec: security::Security::new(&sc, &streams),
             shoppers: Vec::new(),
             outcomes: Vec::new(),
             free: Vec::new(),
@@ -344,6 +358,7 @@ impl Model for World {
             Event::DbDone { s, req, inst } => self.on_db_done(now, s, req, inst.into(), q),
             Event::DbPromote { epoch } => self.on_db_promote(now, epoch, q),
             Event::DbStandby { epoch } => self.on_db_standby(now, epoch),
+            Event::Probe { p } => self.on_probe(now, p, q),
             Event::Tick => {
                 let t = (now / SEC) as u32;
                 let nodes = self.nodes_per_az();

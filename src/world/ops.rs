@@ -98,11 +98,13 @@ impl World {
             return;
         }
         let node = &self.fleet.nodes[id as usize];
-        // Checks come from the balancer's nodes in the other AZs too: a
-        // partitioned AZ's targets fail them.
+        // Checks come from the balancer's node in the target's AZ, and from
+        // those in the other AZs: a partitioned AZ's targets fail them.
+        let az = node.az;
         let pass = node.state == NodeState::InService
-            && self.alive[node.az]
-            && !self.net.partitioned[node.az];
+            && self.alive[az]
+            && !self.net.partitioned[az]
+            && self.sec.pass(crate::security::groups::Hop::LbToNode, az);
         let hc = self.lb.health_check;
         let delay = if pass {
             2 * self.sc.region.latency.same_az.0

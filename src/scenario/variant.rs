@@ -1,0 +1,146 @@
+//! Compare entries: a strategy, optionally with a cookie design, so one
+//! `stratus compare` can put an unsigned cookie beside a signed one.
+//!
+//! `cookie:unsigned`, `cookie:signed`, `cookie:expiring` (signed, with an
+//! expiry) and `cookie:versioned` (signed, with an expiry and a server-side
+//! version) override the scenario's `[sessions.cookie]` for that run only.
+
+use super::{Scenario, Strategy};
+use crate::time::{Dur, MIN};
+
+/// What `cookie:expiring` and `cookie:versioned` use when the scenario sets
+/// no `max_age`: the store's default session TTL, so the two designs expire
+/// idle carts alike.
+pub const DEFAULT_VARIANT_MAX_AGE: Dur = Dur(30 * MIN);
+
+/// A cookie design a compare entry asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CookieVariant {
+    Unsigned,
+    Signed,
+    Expiring,
+    Versioned,
+}
+
+impl CookieVariant {
+    pub const ALL: [CookieVariant; 4] = [
+        CookieVariant::Unsigned,
+        CookieVariant::Signed,
+        CookieVariant::Expiring,
+        CookieVariant::Versioned,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CookieVariant::Unsigned => "unsigned",
+            CookieVariant::Signed => "signed",
+            CookieVariant::Expiring => "expiring",
+            CookieVariant::Versioned => "versioned",
+        }
+    }
+}
+
+/// One column of a comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub strategy: Strategy,
+    pub cookie: Option<CookieVariant>,
+}
+
+impl Entry {
+    pub fn plain(strategy: Strategy) -> Entry {
+        Entry {
+            strategy,
+            cookie: None,
+        }
+    }
+
+    /// `store`, `cookie:unsigned`, …; the error says what was expected.
+    pub fn parse(s: &str) -> Result<Entry, String> {
+        let s = s.trim();
+        let (st, variant) = match s.split_once(':') {
+            Some((a, b)) => (a, Some(b)),
+            None => (s, None),
+        };
+        let strategy = Strategy::parse(st).ok_or_else(|| {
+            format!("unknown strategy {st:?}: expected sticky, cookie, store or durable (cookie may carry :unsigned, :signed, :expiring or :versioned)")
+        })?;
+        let cookie = match variant {
+            None => None,
+            Some(v) if strategy == Strategy::Cookie => Some(
+                CookieVariant::ALL
+                    .into_iter()
+                    .find(|c| c.name() == v)
+                    .ok_or_else(|| {
+                        format!("unknown cookie design {v:?} in {s:?}: expected unsigned, signed, expiring or versioned")
+                    })?,
+            ),
+            Some(_) => {
+                return Err(format!(
+                    "{s:?}: only cookie takes a design (cookie:unsigned, …): expected {st}"
+                ));
+            }
+        };
+        Ok(Entry { strategy, cookie })
+    }
+
+    /// `cookie:unsigned`, or the strategy's name.
+    pub fn label(&self) -> String {
+        match self.cookie {
+            Some(c) => format!("{}:{}", self.strategy, c.name()),
+            None => self.strategy.name().to_string(),
+        }
+    }
+
+    /// The scenario as this entry runs it.
+    pub fn apply(&self, sc: &Scenario) -> Scenario {
+        let mut sc = sc.clone();
+        if let Some(v) = self.cookie {
+            let c = &mut sc.sessions.cookie;
+            let age = c.max_age.unwrap_or(DEFAULT_VARIANT_MAX_AGE);
+            match v {
+                CookieVariant::Unsigned => {
+                    c.signed = false;
+                    c.max_age = None;
+                    c.versioned = false;
+                }
+                CookieVariant::Signed => {
+                    c.signed = true;
+                    c.max_age = None;
+                    c.versioned = false;
+                }
+                CookieVariant::Expiring => {
+                    c.signed = true;
+                    c.max_age = Some(age);
+                    c.versioned = false;
+                }
+                CookieVariant::Versioned => {
+                    c.signed = true;
+                    c.max_age = Some(age);
+                    c.versioned = true;
+                }
+            }
+        }
+        sc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_parse_and_label() {
+        assert_eq!(
+            Entry::parse("store").unwrap(),
+            Entry::plain(Strategy::Store)
+        );
+        let e = Entry::parse("cookie:versioned").unwrap();
+        assert_eq!(e.label(), "cookie:versioned");
+        let sc = e.apply(&Scenario::new("t", Dur::from_secs(1)));
+        assert!(sc.sessions.cookie.versioned && sc.sessions.cookie.max_age.is_some());
+        assert!(Entry::parse("store:unsigned").is_err());
+        assert!(Entry::parse("cookie:plain").is_err());
+        assert!(Entry::parse("durability").is_err());
+    }
+}
