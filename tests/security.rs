@@ -61,7 +61,7 @@ fn each_cookie_design_accepts_what_the_lesson_says() {
 
 #[test]
 fn server_side_sessions_refuse_every_attack_and_groups_stop_direct_access() {
-    for entry in ["sticky", "store"] {
+    for entry in ["sticky", "store", "durable"] {
         let r = tamper(entry);
         for a in Attack::ALL {
             assert_eq!(t(&r, a).accepted, 0, "{entry} {a:?}");
