@@ -32,6 +32,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "tour-sessions",
         include_str!("../scenarios/tour-sessions.toml"),
     ),
+    (
+        "live-az-outage",
+        include_str!("../scenarios/live-az-outage.toml"),
+    ),
 ];
 
 /// The text of a bundled scenario, by name (with or without `.toml`).
