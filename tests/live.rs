@@ -39,6 +39,7 @@ async fn start(strategy: Strategy) -> Handle {
         listen: "127.0.0.1:0".parse().unwrap(),
         admin: "127.0.0.1:0".parse().unwrap(),
         token: None,
+        resp: Some("127.0.0.1:0".parse().unwrap()),
     })
     .await
     .expect("the live shop starts")
@@ -332,4 +333,62 @@ async fn load_shows_store_carts_kept_after_an_az_kill() {
     assert!(r.shoppers.with_items > 20, "{:#?}", r.shoppers);
     assert_eq!(r.shoppers.carts_lost, 0, "{:#?}", r.shoppers);
     assert_eq!(r.sessions.resticks, 0);
+}
+
+/// One RESP exchange on a fresh connection: what the server wrote back
+/// before closing or going quiet.
+fn resp_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resp_serves_the_session_store_and_refuses_bad_frames() {
+    let h = start(Strategy::Store).await;
+    let c = client();
+    let mut b = Browser::default();
+    b.go(&c, h.shop, Method::POST, "/cart/add", "product=5&size=S&colour=red").await;
+    let sid = b.jar.iter().find(|(k, _)| k == "sid").unwrap().1.clone();
+    let resp = h.resp.unwrap();
+    let sid2 = sid.clone();
+    let (got, pipelined, bad, after, session_set) = tokio::task::spawn_blocking(move || {
+        let got = resp_exchange(resp, format!("*2\r\n$3\r\nGET\r\n$40\r\nsession:{sid2}\r\n").as_bytes());
+        let pipelined = resp_exchange(
+            resp,
+            b"PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nw\r\n$2\r\nPX\r\n$5\r\n60000\r\n*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nx\r\n$2\r\nNX\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$3\r\nTTL\r\n$1\r\nk\r\n*2\r\n$6\r\nEXISTS\r\n$1\r\nk\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\nFLY away\r\n",
+        );
+        let bad = resp_exchange(resp, b"*1\r\n+PING\r\n");
+        let after = resp_exchange(resp, b"*1\r\n$4\r\nPING\r\n");
+        let body = r#"[{"product":9,"size":"XL","colour":"black","qty":2,"price_cents":1}]"#;
+        let session_set = resp_exchange(
+            resp,
+            format!("*3\r\n$3\r\nSET\r\n$40\r\nsession:{sid2}\r\n${}\r\n{body}\r\n", body.len()).as_bytes(),
+        );
+        (got, pipelined, bad, after, session_set)
+    })
+    .await
+    .unwrap();
+    assert!(got.starts_with('$') && got.contains("\"product\":5") && got.contains("\"size\":\"S\""), "{got}");
+    assert_eq!(
+        pipelined,
+        "+PONG\r\n+OK\r\n+OK\r\n$-1\r\n$1\r\nw\r\n:60\r\n:1\r\n:1\r\n$-1\r\n-ERR unknown command 'FLY', with args beginning with: \r\n"
+    );
+    assert!(bad.starts_with("-ERR Protocol error"), "{bad}");
+    assert_eq!(after, "+PONG\r\n", "the server lives on after a bad frame");
+    assert_eq!(session_set, "+OK\r\n");
+    // The shop sees what redis-cli wrote: the store is one store.
+    let (_, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
+    assert_eq!(v["cart"][0]["product"], 9, "{v}");
+    assert_eq!(v["cart"][0]["price_cents"], 1, "the store holds what was written");
+    h.shutdown();
 }

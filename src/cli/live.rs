@@ -25,6 +25,10 @@ pub struct ServeArgs {
     /// The admin API's bearer token (default: a random one, printed at start).
     #[arg(long, env = "STRATUS_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Also serve the session store over the Redis protocol here, for
+    /// redis-cli and redis-benchmark (such as 127.0.0.1:6380).
+    #[arg(long)]
+    pub resp: Option<SocketAddr>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -82,13 +86,16 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
     rt.block_on(async move {
         let name = sc.name.clone();
         let (nodes, azs) = (sc.fleet.desired, sc.region.azs.len());
-        let h = live::start(Config { scenario: sc, strategy: st, listen: a.listen, admin: a.admin, token: a.token })
+        let h = live::start(Config { scenario: sc, strategy: st, listen: a.listen, admin: a.admin, token: a.token, resp: a.resp })
             .await
             .map_err(|e| CliError::Runtime(e.to_string()))?;
         eprintln!("stratus serve: {name}, sessions {st}, {nodes} nodes in {azs} AZs");
         eprintln!("  shop   http://{}/", h.shop);
         eprintln!("  admin  http://{}/admin/state", h.admin);
         eprintln!("  token  {}", h.token);
+        if let Some(r) = h.resp {
+            eprintln!("  resp   redis-cli -p {} (sessions are keys session:<sid>)", r.port());
+        }
         eprintln!(
             "  e.g.   curl -H 'Authorization: Bearer {}' -X POST http://{}/admin/az/{}/kill",
             h.token,

@@ -8,6 +8,7 @@
 //! - [`node`]: an app node (a hyper server per node, on its own port)
 //! - [`cluster`]: the fleet in AZs, faults and operations
 //! - [`admin`]: the admin API behind a bearer token
+//! - [`resp`]: the store over the Redis protocol
 //! - [`load`]: the open-loop load generator with ground-truth carts
 
 pub mod admin;
@@ -19,6 +20,7 @@ pub mod load;
 pub mod node;
 pub mod pages;
 pub mod proxy;
+pub mod resp;
 pub mod sessions;
 
 use crate::scenario::{Scenario, Strategy};
@@ -38,6 +40,8 @@ pub struct Config {
     pub admin: SocketAddr,
     /// The admin token; None: a random one.
     pub token: Option<String>,
+    /// Also serve the session store over the Redis protocol here.
+    pub resp: Option<SocketAddr>,
 }
 
 /// A running live shop.
@@ -45,6 +49,8 @@ pub struct Handle {
     pub shop: SocketAddr,
     pub admin: SocketAddr,
     pub token: String,
+    /// Where the store answers the Redis protocol, if asked.
+    pub resp: Option<SocketAddr>,
     pub cluster: Arc<cluster::Cluster>,
     tasks: Vec<AbortHandle>,
 }
@@ -85,7 +91,15 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     let admin_listener = TcpListener::bind(cfg.admin).await.map_err(|e| ServeError::Bind(cfg.admin, e))?;
     let shop_addr = lb_listener.local_addr().map_err(|e| ServeError::Bind(cfg.listen, e))?;
     let admin_addr = admin_listener.local_addr().map_err(|e| ServeError::Bind(cfg.admin, e))?;
-    let cluster = cluster::Cluster::new(sc, shop);
+    let resp = match cfg.resp {
+        Some(a) => {
+            let l = TcpListener::bind(a).await.map_err(|e| ServeError::Bind(a, e))?;
+            let bound = l.local_addr().map_err(|e| ServeError::Bind(a, e))?;
+            Some((l, bound))
+        }
+        None => None,
+    };
+    let cluster = cluster::Cluster::new(sc, shop.clone());
     cluster.start_fleet().map_err(ServeError::Nodes)?;
     let token = cfg.token.unwrap_or_else(|| format!("{:032x}", clock::random_u128()));
     let proxy = proxy::Proxy::new(cluster.clone());
@@ -98,10 +112,14 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         let a = adm.clone();
         async move { Ok::<_, std::convert::Infallible>(admin::handle(a, req).await) }
     });
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(http::accept_loop(lb_listener, lb_svc, false)).abort_handle(),
         tokio::spawn(http::accept_loop(admin_listener, admin_svc, false)).abort_handle(),
         tokio::spawn(proxy::health_loop(cluster.clone())).abort_handle(),
     ];
-    Ok(Handle { shop: shop_addr, admin: admin_addr, token, cluster, tasks })
+    let resp_addr = resp.map(|(l, bound)| {
+        tasks.push(tokio::spawn(resp::serve(l, resp::Resp::new(shop))).abort_handle());
+        bound
+    });
+    Ok(Handle { shop: shop_addr, admin: admin_addr, token, resp: resp_addr, cluster, tasks })
 }

@@ -202,6 +202,17 @@ impl Store {
         Ok(out)
     }
 
+    /// Nanoseconds before the session expires (TTL restarts on each write);
+    /// None if absent or expired. Reads only the primary.
+    pub fn ttl_left(&mut self, now: SimTime, sid: Sid) -> Result<Option<u64>, Unavailable> {
+        let ttl = self.ttl;
+        let p = self.primary(now)?;
+        Ok(p.map
+            .get(&sid)
+            .and_then(|e| ttl.checked_sub(now.saturating_sub(e.written)))
+)
+    }
+
     /// SET (or DEL, for an empty cart).
     pub fn set(&mut self, now: SimTime, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
         self.update(now, sid, &mut |c| {
