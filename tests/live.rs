@@ -40,6 +40,7 @@ async fn start(strategy: Strategy) -> Handle {
         admin: "127.0.0.1:0".parse().unwrap(),
         token: None,
         resp: Some("127.0.0.1:0".parse().unwrap()),
+        store_url: None,
     })
     .await
     .expect("the live shop starts")

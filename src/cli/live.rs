@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// redis-cli and redis-benchmark (such as 127.0.0.1:6380).
     #[arg(long)]
     pub resp: Option<SocketAddr>,
+    /// Keep store sessions in a real Redis server instead of in process
+    /// (redis://HOST:PORT; needs --strategy store).
+    #[arg(long, value_name = "redis://HOST:PORT")]
+    pub store_url: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -86,7 +90,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
     rt.block_on(async move {
         let name = sc.name.clone();
         let (nodes, azs) = (sc.fleet.desired, sc.region.azs.len());
-        let h = live::start(Config { scenario: sc, strategy: st, listen: a.listen, admin: a.admin, token: a.token, resp: a.resp })
+        let h = live::start(Config { scenario: sc, strategy: st, listen: a.listen, admin: a.admin, token: a.token, resp: a.resp, store_url: a.store_url.clone() })
             .await
             .map_err(|e| CliError::Runtime(e.to_string()))?;
         eprintln!("stratus serve: {name}, sessions {st}, {nodes} nodes in {azs} AZs");
@@ -102,6 +106,9 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
             h.admin,
             h.cluster.sc.region.azs.get(1).or(h.cluster.sc.region.azs.first()).map_or("", |s| s.as_str())
         );
+        if let Some(u) = &a.store_url {
+            eprintln!("  store  sessions in {u}");
+        }
         eprintln!("Ctrl-C stops.");
         tokio::signal::ctrl_c()
             .await

@@ -20,6 +20,7 @@ pub mod load;
 pub mod node;
 pub mod pages;
 pub mod proxy;
+pub mod remote;
 pub mod resp;
 pub mod sessions;
 
@@ -42,6 +43,8 @@ pub struct Config {
     pub token: Option<String>,
     /// Also serve the session store over the Redis protocol here.
     pub resp: Option<SocketAddr>,
+    /// Keep `store` sessions in this Redis server (`redis://HOST:PORT`).
+    pub store_url: Option<String>,
 }
 
 /// A running live shop.
@@ -72,20 +75,32 @@ pub enum ServeError {
     Bind(SocketAddr, std::io::Error),
     #[error("cannot start the app nodes: {0}")]
     Nodes(std::io::Error),
+    #[error("--store-url: {0} (start redis-server, or check the URL)")]
+    Remote(remote::RemoteError),
+    #[error("--store-url keeps store sessions in Redis: use it with --strategy store")]
+    RemoteNeedsStore,
 }
 
 /// Starts the nodes, the balancer, its health checks and the admin API on
 /// the current tokio runtime.
 pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     let sc = cfg.scenario;
+    if cfg.store_url.is_some() && cfg.strategy != Strategy::Store {
+        return Err(ServeError::RemoteNeedsStore);
+    }
     let st = &sc.sessions.store;
     let key = clock::random_u128().to_le_bytes();
+    let remote = match &cfg.store_url {
+        Some(u) => Some(remote::RemoteStore::connect(u, st.ttl.0.div_ceil(crate::time::SEC)).await.map_err(ServeError::Remote)?),
+        None => None,
+    };
     let shop = Arc::new(node::Shop {
         strategy: cfg.strategy,
         codec: CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..])),
         store: Mutex::new(Store::new(st.primary_az, st.replica_az, st.replication_lag.0, st.ttl.0)),
         clock: clock::Clock::new(),
         catalog: sc.workload.catalog.max(1),
+        remote,
     });
     let lb_listener = TcpListener::bind(cfg.listen).await.map_err(|e| ServeError::Bind(cfg.listen, e))?;
     let admin_listener = TcpListener::bind(cfg.admin).await.map_err(|e| ServeError::Bind(cfg.admin, e))?;

@@ -5,6 +5,7 @@
 use super::clock::random_u128;
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::pages::{Served, page_html, page_json};
+use super::remote::Fetched;
 use super::sessions::NodeSessions;
 use crate::cart::{COLOURS, Item, SIZES, price_of};
 use crate::lb::NodeId;
@@ -29,6 +30,8 @@ pub struct Shop {
     pub store: Mutex<Store>,
     pub clock: super::clock::Clock,
     pub catalog: u32,
+    /// `--store-url`: sessions in a real Redis server instead of `store`.
+    pub remote: Option<super::remote::RemoteStore>,
 }
 
 /// One node's part: who it is and its own memory.
@@ -137,6 +140,25 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
             let mut mem = &ctx.sessions;
             shop::handle(sreq(SessionIn::Sid(sid)), Backend::Sid(&mut mem), None, &mut new_sid)
         }
+        Strategy::Store if shop.remote.is_some() => {
+            let rs = shop.remote.as_ref().expect("checked");
+            let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
+            let cart = match sid {
+                Some(s) => rs.get(s).await,
+                None => Ok(None),
+            };
+            match cart {
+                Err(_) => Err(Failure::SessionUnavailable),
+                Ok(cart) => {
+                    let mut one = Fetched { sid, cart, write: None };
+                    let r = shop::handle(sreq(SessionIn::Sid(sid)), Backend::Sid(&mut one), None, &mut new_sid);
+                    match (r, one.write) {
+                        (Ok(resp), Some((sid, cart))) => rs.put(sid, &cart).await.map(|_| resp).map_err(|_| Failure::SessionUnavailable),
+                        (r, _) => r,
+                    }
+                }
+            }
+        }
         Strategy::Store => {
             let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
             let mut store = shop.store.lock().expect("store lock");
@@ -158,7 +180,13 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         }
     };
     let who = Served { node: ctx.id, az: &ctx.az, strategy: shop.strategy.name() };
-    let mut resp = if as_json {
+    let mut resp = if kind == Kind::AddToCart && !as_json {
+        // Post/Redirect/Get: the browser reads the cart back from the session,
+        // and a reload does not add the item twice.
+        let mut r = http::text(StatusCode::SEE_OTHER, "added; see /cart");
+        r.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_static("/cart"));
+        r
+    } else if as_json {
         http::json(StatusCode::OK, &page_json(kind, &r, &who, product))
     } else {
         http::respond(StatusCode::OK, "text/html; charset=utf-8", page_html(kind, &r, &who, product))

@@ -341,7 +341,13 @@ fn exec(r: &Resp, args: &[Bytes], out: &mut Vec<u8>) -> bool {
         }
         // redis-benchmark and redis-cli ask these at start; an empty answer
         // is what a server without the setting gives.
-        "CONFIG" if n >= 2 => out.extend_from_slice(b"*0\r\n"),
+        "CONFIG" if n == 3 && args[1].eq_ignore_ascii_case(b"GET") => {
+            // No persistence: `save ""` and `appendonly no`, as Redis reports them.
+            let value: &[u8] = if args[2].eq_ignore_ascii_case(b"appendonly") { b"no" } else { b"" };
+            out.extend_from_slice(b"*2\r\n");
+            bulk(out, &args[2]);
+            bulk(out, value);
+        }
         "COMMAND" => out.extend_from_slice(b"*0\r\n"),
         "SELECT" if n == 2 && &args[1][..] == b"0" => out.extend_from_slice(b"+OK\r\n"),
         "ECHO" | "GET" | "SET" | "DEL" | "EXISTS" | "EXPIRE" | "PEXPIRE" | "TTL" | "PTTL" | "DBSIZE" | "SELECT" => {
