@@ -113,7 +113,8 @@ fn curl_cart_after_az_kill(strategy: &str) -> usize {
     let az = v["az"].as_str().unwrap().to_string();
     let killed = run("curl", &["-s", "-X", "POST", "-H", &format!("Authorization: Bearer {TOKEN}"), &format!("{}/admin/az/{az}/kill", s.admin)]);
     assert!(killed.contains("\"ok\""), "{killed}");
-    for _ in 0..400 {
+    // Bounded generously: a loaded CI machine may be slow to run the checks.
+    for _ in 0..2000 {
         let (code, v) = cart(&s, &jar);
         if code == 200 {
             assert_ne!(v["az"].as_str(), Some(az.as_str()));
@@ -201,7 +202,7 @@ fn wrk_runs_against_the_balancer_without_errors() {
         return;
     }
     let s = serve(&[]);
-    let out = run("wrk", &["-t2", "-c50", "-d2s", &format!("{}/", s.shop)]);
+    let out = run("wrk", &["-t2", "-c50", "-d2s", "--timeout", "10s", &format!("{}/", s.shop)]);
     assert!(out.contains("Requests/sec"), "{out}");
     assert!(!out.contains("Socket errors"), "{out}");
     assert!(!out.contains("Non-2xx"), "{out}");
