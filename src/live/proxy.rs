@@ -4,40 +4,99 @@
 //! keep-alive connections and sets the cookie on the way back.
 
 use super::cluster::Cluster;
-use super::http::{self, Body0, cookie, wants_json};
-use crate::lb::{LbCookie, Route};
+use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
+use crate::lb::{LbCookie, NodeId, Route};
 use crate::time::{MS, SEC};
 use bytes::Bytes;
-use http_body_util::Either;
-use hyper::body::Incoming;
+use dashmap::DashMap;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body as _, Incoming};
+use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::net::TcpStream;
 
 /// The balancer's stickiness cookie, named as ALB names its own.
 pub const LB_COOKIE: &str = "AWSALB";
 
-pub type ProxyBody = Either<Incoming, Body0>;
+pub type ProxyBody = Body0;
 
+type Sender = SendRequest<Full<Bytes>>;
+
+/// The balancer: the cluster it routes for and its keep-alive connections
+/// to each node, reused request after request as an ALB reuses its own.
 pub struct Proxy {
     pub cluster: Arc<Cluster>,
-    client: Client<HttpConnector, Incoming>,
+    pool: DashMap<NodeId, Vec<Sender>>,
 }
 
 impl Proxy {
     pub fn new(cluster: Arc<Cluster>) -> Arc<Proxy> {
-        let mut conn = HttpConnector::new();
-        conn.set_nodelay(true);
-        conn.set_connect_timeout(Some(std::time::Duration::from_nanos(
-            cluster.sc.load_balancer.connect_timeout.0,
-        )));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(std::time::Duration::from_secs(60))
-            .build(conn);
-        Arc::new(Proxy { cluster, client })
+        Arc::new(Proxy { cluster, pool: DashMap::new() })
+    }
+
+    fn checkout(&self, node: NodeId) -> Option<Sender> {
+        let mut idle = self.pool.get_mut(&node)?;
+        while let Some(s) = idle.pop() {
+            if s.is_ready() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, node: NodeId, s: Sender) {
+        if s.is_ready() {
+            self.pool.entry(node).or_default().push(s);
+        }
+    }
+
+    async fn connect(&self, addr: SocketAddr) -> Result<Sender, String> {
+        let timeout = std::time::Duration::from_nanos(self.cluster.sc.load_balancer.connect_timeout.0);
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err("connect timeout".into()),
+        };
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        Ok(sender)
+    }
+
+    /// Sends the request to the node over a pooled connection (a fresh one
+    /// if none is idle, or if the pooled one turns out closed before the
+    /// request left); the whole answer, read so the connection can go back.
+    async fn forward(&self, node: NodeId, addr: SocketAddr, mut req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, String> {
+        let mut pooled = self.checkout(node);
+        loop {
+            let from_pool = pooled.is_some();
+            let mut sender = match pooled.take() {
+                Some(s) => s,
+                None => self.connect(addr).await?,
+            };
+            match sender.try_send_request(req).await {
+                Ok(resp) => {
+                    let (head, body) = resp.into_parts();
+                    let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+                    self.checkin(node, sender);
+                    return Ok(Response::from_parts(head, Full::new(bytes)));
+                }
+                Err(mut e) => match e.take_message() {
+                    // Never written to a stale pooled connection: safe to
+                    // send on a fresh one.
+                    Some(back) if from_pool => req = back,
+                    _ => return Err(e.into_error().to_string()),
+                },
+            }
+        }
     }
 }
 
@@ -47,11 +106,7 @@ fn parse_lb_cookie(v: &str) -> Option<LbCookie> {
     Some(LbCookie { node: n.parse().ok()?, expires: e.parse::<u64>().ok()?.checked_mul(MS)? })
 }
 
-fn err(status: StatusCode, json: bool, msg: &str) -> Response<ProxyBody> {
-    http::error(status, json, msg).map(Either::Right)
-}
-
-pub async fn handle(p: Arc<Proxy>, mut req: Request<Incoming>) -> Response<ProxyBody> {
+pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody> {
     let cl = &p.cluster;
     let as_json = wants_json(req.headers());
     let now = cl.shop.clock.now();
@@ -67,23 +122,27 @@ pub async fn handle(p: Arc<Proxy>, mut req: Request<Incoming>) -> Response<Proxy
     };
     let (node, addr) = match (route, addr) {
         (Route::To { node, .. }, Some(a)) => (node, a),
-        _ => return err(StatusCode::SERVICE_UNAVAILABLE, as_json, "no registered targets: every node is gone"),
+        _ => return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, "no registered targets: every node is gone"),
     };
-    let pq = req.uri().path_and_query().map_or("/", |x| x.as_str());
-    let uri: Uri = match format!("http://{addr}{pq}").parse() {
-        Ok(u) => u,
+    let (parts, body) = req.into_parts();
+    let body = if body.is_end_stream() {
+        Ok(Bytes::new())
+    } else {
+        Limited::new(body, MAX_BODY_BYTES).collect().await.map(|b| b.to_bytes())
+    };
+    let body = match body {
+        Ok(b) => b,
         Err(_) => {
             cl.lock().lb.release(node);
-            return err(StatusCode::BAD_REQUEST, as_json, "request target is not a valid path");
+            return http::error(StatusCode::PAYLOAD_TOO_LARGE, as_json, "request body over 16 KiB");
         }
     };
-    *req.uri_mut() = uri;
-    let answer = p.client.request(req).await;
+    let answer = p.forward(node, addr, Request::from_parts(parts, Full::new(body))).await;
     cl.lock().lb.release(node);
     let mut resp = match answer {
-        Ok(r) => r.map(Either::Left),
+        Ok(r) => r,
         // What an ALB answers when a target refuses or resets the connection.
-        Err(_) => return err(StatusCode::BAD_GATEWAY, as_json, &format!("node-{node} did not answer (connection refused or reset)")),
+        Err(_) => return http::error(StatusCode::BAD_GATEWAY, as_json, &format!("node-{node} did not answer (connection refused or reset)")),
     };
     if cl.sticky {
         let ttl = cl.sc.load_balancer.stickiness_duration.0;
