@@ -57,7 +57,14 @@ struct Browser {
 }
 
 impl Browser {
-    async fn go(&mut self, c: &C, addr: SocketAddr, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
+    async fn go(
+        &mut self,
+        c: &C,
+        addr: SocketAddr,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
         let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let req = Request::builder()
             .method(method)
@@ -80,12 +87,23 @@ impl Browser {
     }
 }
 
-async fn admin(c: &C, h: &Handle, method: Method, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-    let mut b = Request::builder().method(method).uri(format!("http://{}{path}", h.admin));
+async fn admin(
+    c: &C,
+    h: &Handle,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(format!("http://{}{path}", h.admin));
     if let Some(t) = token {
         b = b.header(AUTHORIZATION, format!("Bearer {t}"));
     }
-    let r = c.request(b.body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+    let r = c
+        .request(b.body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap();
     let s = r.status();
     let body = r.into_body().collect().await.unwrap().to_bytes();
     (s, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -101,14 +119,29 @@ async fn cart_after_az_kill(strategy: Strategy) -> usize {
     let h = start(strategy).await;
     let c = client();
     let mut b = Browser::default();
-    let (s, v) = b.go(&c, h.shop, Method::POST, "/cart/add", "product=7&size=L&colour=navy").await;
+    let (s, v) = b
+        .go(
+            &c,
+            h.shop,
+            Method::POST,
+            "/cart/add",
+            "product=7&size=L&colour=navy",
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(cart_len(&v), 1);
     let az = v["az"].as_str().unwrap().to_string();
     let (s, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
     assert_eq!((s, cart_len(&v)), (StatusCode::OK, 1), "{v}");
     tokio::time::sleep(Duration::from_millis(50)).await; // past the store's replication lag
-    let (s, _) = admin(&c, &h, Method::POST, &format!("/admin/az/{az}/kill"), Some(&h.token)).await;
+    let (s, _) = admin(
+        &c,
+        &h,
+        Method::POST,
+        &format!("/admin/az/{az}/kill"),
+        Some(&h.token),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     // Until the health checks notice, requests to the dead nodes fail (502);
     // the store may be failing over (503). Then the cart page answers.
@@ -120,11 +153,19 @@ async fn cart_after_az_kill(strategy: Strategy) -> usize {
             seen = Some(cart_len(&v));
             break;
         }
-        assert!(matches!(s, StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE), "{s} {v}");
+        assert!(
+            matches!(s, StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE),
+            "{s} {v}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let (_, state) = admin(&c, &h, Method::GET, "/admin/state", Some(&h.token)).await;
-    let alive: Vec<bool> = state["azs"].as_array().unwrap().iter().map(|a| a["alive"].as_bool().unwrap()).collect();
+    let alive: Vec<bool> = state["azs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alive"].as_bool().unwrap())
+        .collect();
     assert_eq!(alive.iter().filter(|a| !**a).count(), 1, "{state}");
     h.shutdown();
     seen.expect("the shop answers again after the health checks")
@@ -152,14 +193,25 @@ async fn sticky_shopper_stays_on_one_node_and_checks_out() {
     let mut b = Browser::default();
     let mut nodes = Vec::new();
     for p in 0..5 {
-        let (s, v) = b.go(&c, h.shop, Method::POST, "/cart/add", &format!("product={p}")).await;
+        let (s, v) = b
+            .go(
+                &c,
+                h.shop,
+                Method::POST,
+                "/cart/add",
+                &format!("product={p}"),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK);
         nodes.push(v["node"].as_u64().unwrap());
     }
     nodes.dedup();
     assert_eq!(nodes.len(), 1, "stickiness keeps one node");
     let (s, v) = b.go(&c, h.shop, Method::POST, "/checkout", "").await;
-    assert_eq!((s, v["ordered"].as_bool(), cart_len(&v)), (StatusCode::OK, Some(true), 5));
+    assert_eq!(
+        (s, v["ordered"].as_bool(), cart_len(&v)),
+        (StatusCode::OK, Some(true), 5)
+    );
     let (_, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
     assert_eq!(cart_len(&v), 0, "checkout empties the cart");
     // Without stickiness (store), requests spread over the nodes.
@@ -180,25 +232,55 @@ async fn html_pages_for_a_browser_and_errors_for_bad_forms() {
     let h = start(Strategy::Store).await;
     let c = client();
     let get = |path: &str, accept: &'static str| {
-        Request::get(format!("http://{}{path}", h.shop)).header(ACCEPT, accept).body(Full::new(Bytes::new())).unwrap()
+        Request::get(format!("http://{}{path}", h.shop))
+            .header(ACCEPT, accept)
+            .body(Full::new(Bytes::new()))
+            .unwrap()
     };
     let r = c.request(get("/product/3", "text/html")).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    let body = String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    assert!(body.contains("<form method=\"post\" action=\"/cart/add\">"), "{body}");
-    for (path, status) in [("/product/999999", StatusCode::NOT_FOUND), ("/nowhere", StatusCode::NOT_FOUND)] {
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let body =
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(
+        body.contains("<form method=\"post\" action=\"/cart/add\">"),
+        "{body}"
+    );
+    for (path, status) in [
+        ("/product/999999", StatusCode::NOT_FOUND),
+        ("/nowhere", StatusCode::NOT_FOUND),
+    ] {
         let r = c.request(get(path, "application/json")).await.unwrap();
         assert_eq!(r.status(), status, "{path}");
     }
     let mut b = Browser::default();
-    let (s, v) = b.go(&c, h.shop, Method::POST, "/cart/add", "product=1&colour=mauve").await;
+    let (s, v) = b
+        .go(
+            &c,
+            h.shop,
+            Method::POST,
+            "/cart/add",
+            "product=1&colour=mauve",
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(v["error"].as_str().unwrap().contains("colour must be one of"), "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("colour must be one of"),
+        "{v}"
+    );
     // A tampered cart cookie is refused and read as an empty cart.
     let h2 = start(Strategy::Cookie).await;
     let mut b = Browser::default();
-    b.go(&c, h2.shop, Method::POST, "/cart/add", "product=2").await;
+    b.go(&c, h2.shop, Method::POST, "/cart/add", "product=2")
+        .await;
     let (k, v) = b.jar.iter_mut().find(|(k, _)| k == "cart").unwrap();
     assert_eq!(k, "cart");
     v.replace_range(0..1, if v.starts_with('A') { "B" } else { "A" });
@@ -213,22 +295,54 @@ async fn html_pages_for_a_browser_and_errors_for_bad_forms() {
 async fn admin_needs_the_token_and_names_its_paths() {
     let h = start(Strategy::Sticky).await;
     let c = client();
-    assert_eq!(admin(&c, &h, Method::GET, "/admin/state", None).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(admin(&c, &h, Method::GET, "/admin/state", Some("wrong")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        admin(&c, &h, Method::GET, "/admin/state", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        admin(&c, &h, Method::GET, "/admin/state", Some("wrong"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
     let t = Some(h.token.as_str());
     let (s, v) = admin(&c, &h, Method::GET, "/admin/nope", t).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v["error"].as_str().unwrap().contains("/admin/state"), "{v}");
-    assert_eq!(admin(&c, &h, Method::POST, "/admin/az/mars-1a/kill", t).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(admin(&c, &h, Method::GET, "/admin/az/us-east-1a/kill", t).await.0, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(admin(&c, &h, Method::POST, "/admin/capacity/99", t).await.0, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(admin(&c, &h, Method::POST, "/admin/capacity/x", t).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/az/mars-1a/kill", t)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        admin(&c, &h, Method::GET, "/admin/az/us-east-1a/kill", t)
+            .await
+            .0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/capacity/99", t).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/capacity/x", t).await.0,
+        StatusCode::BAD_REQUEST
+    );
     // Scale out to 9: three nodes boot, register and pass their health checks.
-    assert_eq!(admin(&c, &h, Method::POST, "/admin/capacity/9", t).await.0, StatusCode::OK);
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/capacity/9", t).await.0,
+        StatusCode::OK
+    );
     let mut healthy = 0;
     for _ in 0..200 {
         let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
-        healthy = st["nodes"].as_array().unwrap().iter().filter(|n| n["health"] == "healthy").count();
+        healthy = st["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["health"] == "healthy")
+            .count();
         if healthy == 9 {
             break;
         }
@@ -236,7 +350,10 @@ async fn admin_needs_the_token_and_names_its_paths() {
     }
     assert_eq!(healthy, 9);
     // Scale in to 3: six drain and are terminated.
-    assert_eq!(admin(&c, &h, Method::POST, "/admin/capacity/3", t).await.0, StatusCode::OK);
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/capacity/3", t).await.0,
+        StatusCode::OK
+    );
     let mut left = 0;
     for _ in 0..200 {
         let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
@@ -259,7 +376,11 @@ fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
     let _ = s.write_all(bytes);
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).lines().next().unwrap_or("").to_string()
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,14 +388,23 @@ async fn malformed_http_and_huge_headers_are_refused_not_fatal() {
     let h = start(Strategy::Cookie).await;
     let addr = h.shop;
     let lines = tokio::task::spawn_blocking(move || {
-        let big = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(17 * 1024));
-        let cookie = format!("GET /cart HTTP/1.1\r\nHost: x\r\nCookie: cart={}\r\n\r\n", "A".repeat(20 * 1024));
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(17 * 1024)
+        );
+        let cookie = format!(
+            "GET /cart HTTP/1.1\r\nHost: x\r\nCookie: cart={}\r\n\r\n",
+            "A".repeat(20 * 1024)
+        );
         vec![
             raw(addr, b"BLAH\x00\x01 nonsense\r\n\r\n"),
             raw(addr, b"GET / HTTP/1.1\r\nHost x\r\n\r\n"),
             raw(addr, big.as_bytes()),
             raw(addr, cookie.as_bytes()),
-            raw(addr, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            raw(
+                addr,
+                b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            ),
         ]
     })
     .await
@@ -283,7 +413,10 @@ async fn malformed_http_and_huge_headers_are_refused_not_fatal() {
     assert!(lines[1].starts_with("HTTP/1.1 400"), "{lines:?}");
     assert!(lines[2].starts_with("HTTP/1.1 431"), "{lines:?}");
     assert!(lines[3].starts_with("HTTP/1.1 431"), "{lines:?}");
-    assert!(lines[4].starts_with("HTTP/1.1 200"), "the shop still serves: {lines:?}");
+    assert!(
+        lines[4].starts_with("HTTP/1.1 200"),
+        "the shop still serves: {lines:?}"
+    );
     h.shutdown();
 }
 
@@ -340,7 +473,8 @@ async fn load_shows_store_carts_kept_after_an_az_kill() {
 /// before closing or going quiet.
 fn resp_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
     s.write_all(bytes).unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -358,7 +492,14 @@ async fn resp_serves_the_session_store_and_refuses_bad_frames() {
     let h = start(Strategy::Store).await;
     let c = client();
     let mut b = Browser::default();
-    b.go(&c, h.shop, Method::POST, "/cart/add", "product=5&size=S&colour=red").await;
+    b.go(
+        &c,
+        h.shop,
+        Method::POST,
+        "/cart/add",
+        "product=5&size=S&colour=red",
+    )
+    .await;
     let sid = b.jar.iter().find(|(k, _)| k == "sid").unwrap().1.clone();
     let resp = h.resp.unwrap();
     let sid2 = sid.clone();
@@ -379,7 +520,10 @@ async fn resp_serves_the_session_store_and_refuses_bad_frames() {
     })
     .await
     .unwrap();
-    assert!(got.starts_with('$') && got.contains("\"product\":5") && got.contains("\"size\":\"S\""), "{got}");
+    assert!(
+        got.starts_with('$') && got.contains("\"product\":5") && got.contains("\"size\":\"S\""),
+        "{got}"
+    );
     assert_eq!(
         pipelined,
         "+PONG\r\n+OK\r\n+OK\r\n$-1\r\n$1\r\nw\r\n:60\r\n:1\r\n:1\r\n$-1\r\n-ERR unknown command 'FLY', with args beginning with: \r\n"
@@ -390,6 +534,9 @@ async fn resp_serves_the_session_store_and_refuses_bad_frames() {
     // The shop sees what redis-cli wrote: the store is one store.
     let (_, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
     assert_eq!(v["cart"][0]["product"], 9, "{v}");
-    assert_eq!(v["cart"][0]["price_cents"], 1, "the store holds what was written");
+    assert_eq!(
+        v["cart"][0]["price_cents"], 1,
+        "the store holds what was written"
+    );
     h.shutdown();
 }

@@ -19,14 +19,20 @@ fn need(tool: &str) -> bool {
         return true;
     }
     if std::env::var("STRATUS_E2E").as_deref() == Ok("1") {
-        panic!("{tool} is not installed and STRATUS_E2E=1: run scripts/live-e2e.sh, which installs it");
+        panic!(
+            "{tool} is not installed and STRATUS_E2E=1: run scripts/live-e2e.sh, which installs it"
+        );
     }
-    eprintln!("skipped: {tool} is not installed (scripts/live-e2e.sh installs it and runs this test)");
+    eprintln!(
+        "skipped: {tool} is not installed (scripts/live-e2e.sh installs it and runs this test)"
+    );
     false
 }
 
 fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|t| on_path(t))
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|t| on_path(t))
 }
 
 const TOKEN: &str = "e2e-token";
@@ -48,7 +54,16 @@ impl Drop for Serve {
 
 fn serve(args: &[&str]) -> Serve {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stratus"))
-        .args(["serve", "live-az-outage", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--token", TOKEN])
+        .args([
+            "serve",
+            "live-az-outage",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+        ])
         .args(args)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -73,11 +88,19 @@ fn serve(args: &[&str]) -> Serve {
     assert!(!shop.is_empty() && !admin.is_empty(), "serve did not start");
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in err.lines() {});
-    Serve { child, shop, admin, resp }
+    Serve {
+        child,
+        shop,
+        admin,
+        resp,
+    }
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -92,7 +115,10 @@ fn curl(jar: &Path, args: &[&str]) -> String {
 fn cart(s: &Serve, jar: &Path) -> (u16, serde_json::Value) {
     let out = curl(jar, &["-w", "\n%{http_code}", &format!("{}/cart", s.shop)]);
     let (body, code) = out.rsplit_once('\n').unwrap();
-    (code.parse().unwrap(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    (
+        code.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -107,11 +133,28 @@ fn tmp(name: &str) -> std::path::PathBuf {
 fn curl_cart_after_az_kill(strategy: &str) -> usize {
     let s = serve(&["--strategy", strategy]);
     let jar = tmp(strategy).join("jar");
-    let added = curl(&jar, &["-d", "product=3&size=L&colour=navy", &format!("{}/cart/add", s.shop)]);
+    let added = curl(
+        &jar,
+        &[
+            "-d",
+            "product=3&size=L&colour=navy",
+            &format!("{}/cart/add", s.shop),
+        ],
+    );
     let v: serde_json::Value = serde_json::from_str(&added).expect("JSON");
     assert_eq!(v["cart"].as_array().map(Vec::len), Some(1), "{added}");
     let az = v["az"].as_str().unwrap().to_string();
-    let killed = run("curl", &["-s", "-X", "POST", "-H", &format!("Authorization: Bearer {TOKEN}"), &format!("{}/admin/az/{az}/kill", s.admin)]);
+    let killed = run(
+        "curl",
+        &[
+            "-s",
+            "-X",
+            "POST",
+            "-H",
+            &format!("Authorization: Bearer {TOKEN}"),
+            &format!("{}/admin/az/{az}/kill", s.admin),
+        ],
+    );
     assert!(killed.contains("\"ok\""), "{killed}");
     // Bounded generously: a loaded CI machine may be slow to run the checks.
     for _ in 0..2000 {
@@ -131,8 +174,16 @@ fn curl_cart_is_lost_under_sticky_and_kept_under_store() {
     if !need("curl") {
         return;
     }
-    assert_eq!(curl_cart_after_az_kill("sticky"), 0, "sticky: the cart died with its node");
-    assert_eq!(curl_cart_after_az_kill("store"), 1, "store: the cart survived");
+    assert_eq!(
+        curl_cart_after_az_kill("sticky"),
+        0,
+        "sticky: the cart died with its node"
+    );
+    assert_eq!(
+        curl_cart_after_az_kill("store"),
+        1,
+        "store: the cart survived"
+    );
 }
 
 #[test]
@@ -159,14 +210,24 @@ fn headless_chromium_adds_an_item_and_reads_the_cart_page() {
     )
     .unwrap();
     let out = Command::new(chrome)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+        ])
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
         .args(["--virtual-time-budget=10000", "--dump-dom"])
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("chromium runs");
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(dom.contains("<h1>Your cart</h1>"), "not the cart page: {dom}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        dom.contains("<h1>Your cart</h1>"),
+        "not the cart page: {dom}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dom.contains("Cart (1)"), "{dom}");
     assert!(dom.contains("<td>L</td><td>navy</td>"), "{dom}");
 }
@@ -179,20 +240,53 @@ fn redis_cli_round_trips_a_session_key_through_resp() {
     let s = serve(&["--strategy", "store", "--resp", "127.0.0.1:0"]);
     let port = s.resp.expect("--resp printed its port").to_string();
     let jar = tmp("resp").join("jar");
-    curl(&jar, &["-d", "product=11&size=S&colour=red", &format!("{}/cart/add", s.shop)]);
-    let sid = std::fs::read_to_string(&jar).unwrap().lines().find_map(|l| {
-        let f: Vec<&str> = l.split('\t').collect();
-        (f.len() == 7 && f[5] == "sid").then(|| f[6].to_string())
-    });
+    curl(
+        &jar,
+        &[
+            "-d",
+            "product=11&size=S&colour=red",
+            &format!("{}/cart/add", s.shop),
+        ],
+    );
+    let sid = std::fs::read_to_string(&jar)
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() == 7 && f[5] == "sid").then(|| f[6].to_string())
+        });
     let key = format!("session:{}", sid.expect("a sid cookie"));
     let got = run("redis-cli", &["-p", &port, "GET", &key]);
-    assert!(got.contains("\"product\":11") && got.contains("\"colour\":\"red\""), "{got}");
-    let ttl: i64 = run("redis-cli", &["-p", &port, "TTL", &key]).trim().parse().unwrap();
+    assert!(
+        got.contains("\"product\":11") && got.contains("\"colour\":\"red\""),
+        "{got}"
+    );
+    let ttl: i64 = run("redis-cli", &["-p", &port, "TTL", &key])
+        .trim()
+        .parse()
+        .unwrap();
     assert!(ttl > 0 && ttl <= 1800, "{ttl}");
-    let set = run("redis-cli", &["-p", &port, "SET", &key, r#"[{"product":12,"size":"M","colour":"grey","qty":3,"price_cents":999}]"#]);
+    let set = run(
+        "redis-cli",
+        &[
+            "-p",
+            &port,
+            "SET",
+            &key,
+            r#"[{"product":12,"size":"M","colour":"grey","qty":3,"price_cents":999}]"#,
+        ],
+    );
     assert_eq!(set.trim(), "OK");
     let (code, v) = cart(&s, &jar);
-    assert_eq!((code, v["cart"][0]["product"].as_u64(), v["cart"][0]["qty"].as_u64()), (200, Some(12), Some(3)), "{v}");
+    assert_eq!(
+        (
+            code,
+            v["cart"][0]["product"].as_u64(),
+            v["cart"][0]["qty"].as_u64()
+        ),
+        (200, Some(12), Some(3)),
+        "{v}"
+    );
     assert_eq!(run("redis-cli", &["-p", &port, "PING"]).trim(), "PONG");
 }
 
@@ -202,7 +296,17 @@ fn wrk_runs_against_the_balancer_without_errors() {
         return;
     }
     let s = serve(&[]);
-    let out = run("wrk", &["-t2", "-c50", "-d2s", "--timeout", "10s", &format!("{}/", s.shop)]);
+    let out = run(
+        "wrk",
+        &[
+            "-t2",
+            "-c50",
+            "-d2s",
+            "--timeout",
+            "10s",
+            &format!("{}/", s.shop),
+        ],
+    );
     assert!(out.contains("Requests/sec"), "{out}");
     assert!(!out.contains("Socket errors"), "{out}");
     assert!(!out.contains("Non-2xx"), "{out}");
@@ -220,9 +324,23 @@ fn store_url_keeps_carts_in_a_real_redis_across_a_restart() {
     if !need("curl") || !need("redis-server") || !need("redis-cli") {
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     let mut redis = Command::new("redis-server")
-        .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server runs");
@@ -243,7 +361,11 @@ fn store_url_keeps_carts_in_a_real_redis_across_a_restart() {
     // A new shop process, the same Redis: the cart is still there.
     let s = serve(&["--strategy", "store", "--store-url", &url]);
     let (code, v) = cart(&s, &jar);
-    assert_eq!((code, v["cart"][0]["product"].as_u64()), (200, Some(21)), "{v}");
+    assert_eq!(
+        (code, v["cart"][0]["product"].as_u64()),
+        (200, Some(21)),
+        "{v}"
+    );
     let _ = redis.kill();
     let _ = redis.wait();
 }
@@ -255,7 +377,13 @@ fn ctrl_c_stops_serve_cleanly() {
     }
     let mut s = serve(&[]);
     let pid = s.child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let mut code = None;
     for _ in 0..200 {
         if let Some(st) = s.child.try_wait().unwrap() {

@@ -85,26 +85,47 @@ fn duration(flag: &str, s: &str) -> Result<Dur, CliError> {
 
 pub fn serve(a: ServeArgs) -> Result<(), CliError> {
     let sc = load(&a.file)?;
-    let st = a.strategy.map(|s| strategy(&s)).transpose()?.unwrap_or(sc.strategy);
+    let st = a
+        .strategy
+        .map(|s| strategy(&s))
+        .transpose()?
+        .unwrap_or(sc.strategy);
     let rt = runtime()?;
     rt.block_on(async move {
         let name = sc.name.clone();
         let (nodes, azs) = (sc.fleet.desired, sc.region.azs.len());
-        let h = live::start(Config { scenario: sc, strategy: st, listen: a.listen, admin: a.admin, token: a.token, resp: a.resp, store_url: a.store_url.clone() })
-            .await
-            .map_err(|e| CliError::Runtime(e.to_string()))?;
+        let h = live::start(Config {
+            scenario: sc,
+            strategy: st,
+            listen: a.listen,
+            admin: a.admin,
+            token: a.token,
+            resp: a.resp,
+            store_url: a.store_url.clone(),
+        })
+        .await
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
         eprintln!("stratus serve: {name}, sessions {st}, {nodes} nodes in {azs} AZs");
         eprintln!("  shop   http://{}/", h.shop);
         eprintln!("  admin  http://{}/admin/state", h.admin);
         eprintln!("  token  {}", h.token);
         if let Some(r) = h.resp {
-            eprintln!("  resp   redis-cli -p {} (sessions are keys session:<sid>)", r.port());
+            eprintln!(
+                "  resp   redis-cli -p {} (sessions are keys session:<sid>)",
+                r.port()
+            );
         }
         eprintln!(
             "  e.g.   curl -H 'Authorization: Bearer {}' -X POST http://{}/admin/az/{}/kill",
             h.token,
             h.admin,
-            h.cluster.sc.region.azs.get(1).or(h.cluster.sc.region.azs.first()).map_or("", |s| s.as_str())
+            h.cluster
+                .sc
+                .region
+                .azs
+                .get(1)
+                .or(h.cluster.sc.region.azs.first())
+                .map_or("", |s| s.as_str())
         );
         if let Some(u) = &a.store_url {
             eprintln!("  store  sessions in {u}");
@@ -127,7 +148,10 @@ pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {
     let admin = match (a.admin, a.token) {
         (Some(u), Some(t)) => Some((u, t)),
         (Some(_), None) => {
-            return Err(CliError::Usage("--admin needs --token (or STRATUS_ADMIN_TOKEN): the token `stratus serve` printed".into()));
+            return Err(CliError::Usage(
+                "--admin needs --token (or STRATUS_ADMIN_TOKEN): the token `stratus serve` printed"
+                    .into(),
+            ));
         }
         (None, _) => None,
     };
@@ -141,7 +165,9 @@ pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {
         admin,
     };
     if cfg.duration.0 == 0 {
-        return Err(CliError::Usage("--duration must be longer than zero".into()));
+        return Err(CliError::Usage(
+            "--duration must be longer than zero".into(),
+        ));
     }
     let rt = runtime()?;
     let r = rt

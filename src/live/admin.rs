@@ -24,7 +24,11 @@ pub struct Admin {
 }
 
 fn authorised(req: &Request<Incoming>, token: &str) -> bool {
-    let Some(v) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(v) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let Some(given) = v.strip_prefix("Bearer ") else {
@@ -32,7 +36,11 @@ fn authorised(req: &Request<Incoming>, token: &str) -> bool {
     };
     // Compared in constant time, so the token cannot be found byte by byte.
     given.len() == token.len()
-        && given.bytes().zip(token.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0
 }
 
 fn done(what: String) -> Response<Body0> {
@@ -45,8 +53,14 @@ fn fail(status: StatusCode, msg: &str) -> Response<Body0> {
 
 pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
     if !authorised(&req, &a.token) {
-        let mut r = fail(StatusCode::UNAUTHORIZED, "missing or wrong token: send `Authorization: Bearer TOKEN` with the token `stratus serve` printed");
-        r.headers_mut().insert("www-authenticate", hyper::header::HeaderValue::from_static("Bearer"));
+        let mut r = fail(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong token: send `Authorization: Bearer TOKEN` with the token `stratus serve` printed",
+        );
+        r.headers_mut().insert(
+            "www-authenticate",
+            hyper::header::HeaderValue::from_static("Bearer"),
+        );
         return r;
     }
     let cl = &a.cluster;
@@ -70,15 +84,25 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
                 Ok(()) => done(format!("desired capacity {v}")),
                 Err(e) => fail(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
             },
-            Err(_) => fail(StatusCode::BAD_REQUEST, "capacity must be a whole number: POST /admin/capacity/6"),
+            Err(_) => fail(
+                StatusCode::BAD_REQUEST,
+                "capacity must be a whole number: POST /admin/capacity/6",
+            ),
         },
         (_, ["admin", "store", "failover"]) if post => match cl.kill_store_primary() {
             Ok(()) => done("store primary killed; failover in progress".into()),
             Err(e) => fail(StatusCode::CONFLICT, &e.to_string()),
         },
-        (_, ["admin", "state"] | ["admin", "az", _, "kill" | "restore"] | ["admin", "capacity", _] | ["admin", "store", "failover"]) => {
-            fail(StatusCode::METHOD_NOT_ALLOWED, "wrong method: GET /admin/state; every other admin path takes POST")
-        }
+        (
+            _,
+            ["admin", "state"]
+            | ["admin", "az", _, "kill" | "restore"]
+            | ["admin", "capacity", _]
+            | ["admin", "store", "failover"],
+        ) => fail(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "wrong method: GET /admin/state; every other admin path takes POST",
+        ),
         _ => fail(
             StatusCode::NOT_FOUND,
             "no such admin path: GET /admin/state, POST /admin/az/NAME/kill|restore, POST /admin/capacity/N, POST /admin/store/failover",

@@ -69,7 +69,12 @@ impl Cluster {
             alive: vec![true; sc.region.azs.len()],
             log: Vec::new(),
         };
-        Arc::new(Cluster { sc, shop, sticky, control: Mutex::new(control) })
+        Arc::new(Cluster {
+            sc,
+            shop,
+            sticky,
+            control: Mutex::new(control),
+        })
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Control> {
@@ -77,13 +82,19 @@ impl Cluster {
     }
 
     pub fn az(&self, name: &str) -> Result<AzIx, OpError> {
-        self.sc.az(name).ok_or_else(|| OpError::UnknownAz(name.into(), self.sc.region.azs.join(", ")))
+        self.sc
+            .az(name)
+            .ok_or_else(|| OpError::UnknownAz(name.into(), self.sc.region.azs.join(", ")))
     }
 
     fn note(&self, c: &mut Control, kind: &str, detail: String) {
         let t_s = self.shop.clock.now() as f64 / SEC as f64;
         eprintln!("[{t_s:8.3}s] {kind} {detail}");
-        c.log.push(LogEvent { t_s: (t_s * 1000.0).round() / 1000.0, kind: kind.into(), detail });
+        c.log.push(LogEvent {
+            t_s: (t_s * 1000.0).round() / 1000.0,
+            kind: kind.into(),
+            detail,
+        });
     }
 
     /// Starts the initial fleet, in service at once (as a run starts).
@@ -100,7 +111,9 @@ impl Cluster {
     fn add_node(&self, c: &mut Control, az: AzIx) -> NodeId {
         let id = c.fleet.nodes.len() as NodeId;
         let version = c.fleet.version;
-        c.fleet.nodes.push(Node::new(id, az, self.shop.clock.now(), version));
+        c.fleet
+            .nodes
+            .push(Node::new(id, az, self.shop.clock.now(), version));
         c.nodes.push(None);
         c.addrs.push(None);
         id
@@ -129,14 +142,22 @@ impl Cluster {
         c.addrs[id as usize] = Some(addr);
         c.fleet.nodes[id as usize].state = NodeState::InService;
         c.lb.register(id, healthy);
-        self.note(c, "node_in_service", format!("node-{id} ({}) on {addr}", self.sc.region.azs[az]));
+        self.note(
+            c,
+            "node_in_service",
+            format!("node-{id} ({}) on {addr}", self.sc.region.azs[az]),
+        );
         Ok(())
     }
 
     /// Launches a node that boots for the scenario's launch time.
     fn launch(self: &Arc<Self>, c: &mut Control, az: AzIx) {
         let id = self.add_node(c, az);
-        self.note(c, "launch", format!("node-{id} ({})", self.sc.region.azs[az]));
+        self.note(
+            c,
+            "launch",
+            format!("node-{id} ({})", self.sc.region.azs[az]),
+        );
         let me = self.clone();
         let boot = std::time::Duration::from_nanos(self.sc.fleet.launch_time.0);
         tokio::spawn(async move {
@@ -241,7 +262,14 @@ impl Cluster {
 
     pub fn kill_store_primary(self: &Arc<Self>) -> Result<(), OpError> {
         let mut c = self.lock();
-        if self.shop.store.lock().expect("store lock").primary_az().is_none() {
+        if self
+            .shop
+            .store
+            .lock()
+            .expect("store lock")
+            .primary_az()
+            .is_none()
+        {
             return Err(OpError::NoPrimary);
         }
         self.note(&mut c, "kill_store_primary", String::new());
@@ -260,14 +288,31 @@ impl Cluster {
         drop(store);
         match state {
             StoreState::FailingOver { until } => {
-                self.note(c, "store_primary_lost", format!("{} unreplicated writes dropped; failover in progress", loss.writes_lost));
+                self.note(
+                    c,
+                    "store_primary_lost",
+                    format!(
+                        "{} unreplicated writes dropped; failover in progress",
+                        loss.writes_lost
+                    ),
+                );
                 let me = self.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep_until(me.shop.clock.instant(until)).await;
                     let now = me.shop.clock.now();
-                    if me.shop.store.lock().expect("store lock").promote(now, epoch) {
+                    if me
+                        .shop
+                        .store
+                        .lock()
+                        .expect("store lock")
+                        .promote(now, epoch)
+                    {
                         let mut c = me.lock();
-                        me.note(&mut c, "store_promoted", "the replica is the primary".into());
+                        me.note(
+                            &mut c,
+                            "store_promoted",
+                            "the replica is the primary".into(),
+                        );
                     }
                 });
             }
@@ -284,7 +329,15 @@ impl Cluster {
                 self.note(&mut c, "unhealthy", format!("node-{id}"));
                 c.lb.remove(id);
                 let state = c.fleet.nodes[id as usize].state;
-                self.power_off(&mut c, id, if state == NodeState::Dead { NodeState::Dead } else { NodeState::Terminated });
+                self.power_off(
+                    &mut c,
+                    id,
+                    if state == NodeState::Dead {
+                        NodeState::Dead
+                    } else {
+                        NodeState::Terminated
+                    },
+                );
                 self.reconcile(&mut c);
             }
             Some(Health::Healthy) => self.note(&mut c, "healthy", format!("node-{id}")),

@@ -131,7 +131,8 @@ fn unescape(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 2;
@@ -153,7 +154,10 @@ mod tests {
     #[test]
     fn cookies_and_forms() {
         let mut h = HeaderMap::new();
-        h.append(hyper::header::COOKIE, HeaderValue::from_static("a=1; sid=ff"));
+        h.append(
+            hyper::header::COOKIE,
+            HeaderValue::from_static("a=1; sid=ff"),
+        );
         h.append(hyper::header::COOKIE, HeaderValue::from_static("cart=x.y"));
         assert_eq!(cookie(&h, "sid"), Some("ff"));
         assert_eq!(cookie(&h, "cart"), Some("x.y"));

@@ -123,11 +123,19 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     // Shoppers still browsing at the end are cut off after their request in
     // flight, as a simulated run ends with shoppers mid-visit.
     let grace = run.clock.instant(end + run.cfg.timeout.0);
-    let _ = tokio::time::timeout_at(grace, async { while shoppers.join_next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout_at(grace, async {
+        while shoppers.join_next().await.is_some() {}
+    })
+    .await;
     shoppers.abort_all();
     let (log, faults) = timeline.await.unwrap_or_default();
     let m = run.metrics.lock().expect("metrics").clone();
-    let strategy = run.strategy.lock().expect("strategy").clone().unwrap_or_else(|| "unknown".into());
+    let strategy = run
+        .strategy
+        .lock()
+        .expect("strategy")
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
     let wall = run.clock.now() as f64 / SEC as f64;
     let sc = &run.cfg.scenario;
     let mut r = Report::build(RunFacts {
@@ -152,7 +160,10 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
             r.sessions.resticks = state["resticks"].as_u64().unwrap_or(0);
         }
     }
-    r.wall = Wall { seconds: wall, sim_requests_per_second: m.requests as f64 / wall.max(1e-9) };
+    r.wall = Wall {
+        seconds: wall,
+        sim_requests_per_second: m.requests as f64 / wall.max(1e-9),
+    };
     Ok(r)
 }
 
@@ -165,7 +176,12 @@ async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
     let mut intended = arrival;
     let mut retry = false;
     loop {
-        sh.prepare(w, f.service_time.get(sh.kind).0, f.service_distribution, retry);
+        sh.prepare(
+            w,
+            f.service_time.get(sh.kind).0,
+            f.service_distribution,
+            retry,
+        );
         if intended >= run.end {
             return;
         }
@@ -213,14 +229,24 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
     let catalog = run.cfg.scenario.workload.catalog.max(1);
     let (method, path, body) = match sh.kind {
         Kind::Home => (Method::GET, "/".to_string(), String::new()),
-        Kind::Product => (Method::GET, format!("/product/{}", sh.rng.below(u64::from(catalog))), String::new()),
+        Kind::Product => (
+            Method::GET,
+            format!("/product/{}", sh.rng.below(u64::from(catalog))),
+            String::new(),
+        ),
         Kind::AddToCart => {
             let i = sh.item.expect("add has an item");
-            (Method::POST, "/cart/add".into(), format!("product={}&size={}&colour={}", i.product, i.size, i.colour))
+            (
+                Method::POST,
+                "/cart/add".into(),
+                format!("product={}&size={}&colour={}", i.product, i.size, i.colour),
+            )
         }
         Kind::ViewCart => (Method::GET, "/cart".into(), String::new()),
         Kind::Checkout => (Method::POST, "/checkout".into(), String::new()),
-        Kind::Account | Kind::Orders | Kind::Address => (Method::GET, "/account".into(), String::new()),
+        Kind::Account | Kind::Orders | Kind::Address => {
+            (Method::GET, "/account".into(), String::new())
+        }
     };
     let cookies = jar.header();
     let mut b = Request::builder()
@@ -233,9 +259,22 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
     if method == Method::POST {
         b = b.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
     }
-    let head = method.as_str().len() + path.len() + 40 + run.base.len() + if cookies.is_empty() { 0 } else { 8 + cookies.len() };
-    run.metrics.lock().expect("metrics").sent(head as u64, cookies.len() as u64);
-    let req = b.body(Full::new(Bytes::from(body))).map_err(|_| "bad_request")?;
+    let head = method.as_str().len()
+        + path.len()
+        + 40
+        + run.base.len()
+        + if cookies.is_empty() {
+            0
+        } else {
+            8 + cookies.len()
+        };
+    run.metrics
+        .lock()
+        .expect("metrics")
+        .sent(head as u64, cookies.len() as u64);
+    let req = b
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|_| "bad_request")?;
     let timeout = std::time::Duration::from_nanos(run.cfg.timeout.0);
     let resp = match tokio::time::timeout(timeout, run.client.request(req)).await {
         Err(_) => return Err("timeout"),
@@ -244,7 +283,13 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
     };
     let status = resp.status();
     // The response head as it crossed the wire: status line, headers, CRLFs.
-    let head_bytes = 17 + resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() + 2;
+    let head_bytes = 17
+        + resp
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>()
+        + 2;
     for v in resp.headers().get_all(SET_COOKIE) {
         if let Ok(v) = v.to_str() {
             jar.set(v, run.cfg.scenario.sessions.cookie.max_bytes as usize);
@@ -307,12 +352,21 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
     for t in timeline.iter().filter(|t| t.at.0 < run.end) {
         tokio::time::sleep_until(run.clock.instant(t.at.0)).await;
         let (path, detail) = match &t.action {
-            Action::KillAz { az } => (format!("/admin/az/{}/kill", sc.region.azs[*az]), sc.region.azs[*az].clone()),
-            Action::RestoreAz { az } => (format!("/admin/az/{}/restore", sc.region.azs[*az]), sc.region.azs[*az].clone()),
+            Action::KillAz { az } => (
+                format!("/admin/az/{}/kill", sc.region.azs[*az]),
+                sc.region.azs[*az].clone(),
+            ),
+            Action::RestoreAz { az } => (
+                format!("/admin/az/{}/restore", sc.region.azs[*az]),
+                sc.region.azs[*az].clone(),
+            ),
             Action::SetDesired { value } => (format!("/admin/capacity/{value}"), value.to_string()),
             Action::KillStorePrimary => ("/admin/store/failover".into(), String::new()),
             other => {
-                eprintln!("stratus load: the live shop has no admin action for {}; skipped", other.name());
+                eprintln!(
+                    "stratus load: the live shop has no admin action for {}; skipped",
+                    other.name()
+                );
                 continue;
             }
         };
@@ -329,9 +383,17 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
                 format!("{detail} (failed: {e})")
             }
         };
-        log.push(LogEvent { t_s, kind: t.action.name().into(), detail });
+        log.push(LogEvent {
+            t_s,
+            kind: t.action.name().into(),
+            detail,
+        });
         if matches!(t.action, Action::KillAz { .. } | Action::KillStorePrimary) {
-            faults.push(Fault { t_s, action: t.action.name().into(), carts_at_risk: at_risk });
+            faults.push(Fault {
+                t_s,
+                action: t.action.name().into(),
+                carts_at_risk: at_risk,
+            });
         }
     }
     (log, faults)
@@ -342,13 +404,24 @@ async fn admin_post(client: &HttpClient, url: &str, token: &str) -> Result<(), S
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .body(Full::new(Bytes::new()))
         .map_err(|e| e.to_string())?;
-    let r = client.request(req).await.map_err(|e| format!("admin API unreachable: {e}"))?;
+    let r = client
+        .request(req)
+        .await
+        .map_err(|e| format!("admin API unreachable: {e}"))?;
     let status = r.status();
-    let body = r.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = r
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!("{status}: {}", String::from_utf8_lossy(&body).trim()))
+        Err(format!(
+            "{status}: {}",
+            String::from_utf8_lossy(&body).trim()
+        ))
     }
 }
 
@@ -359,13 +432,18 @@ async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Value> {
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .body(Full::new(Bytes::new()))
         .ok()?;
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), run.client.request(req)).await.ok()?.ok()?;
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), run.client.request(req))
+        .await
+        .ok()?
+        .ok()?;
     let body = resp.into_body().collect().await.ok()?;
     serde_json::from_slice::<Value>(&body.to_bytes()).ok()
 }
 
 async fn at_risk(run: &Run, admin: &str, token: &str, az: &str) -> u64 {
-    let Some(state) = admin_state(run, admin, token).await else { return 0 };
+    let Some(state) = admin_state(run, admin, token).await else {
+        return 0;
+    };
     if state["sticky"] != Value::Bool(true) {
         return 0;
     }

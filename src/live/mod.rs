@@ -71,7 +71,9 @@ impl Handle {
 /// Why the live shop could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {0}: {1} (is another program using the port? pick another with --listen/--admin)")]
+    #[error(
+        "cannot listen on {0}: {1} (is another program using the port? pick another with --listen/--admin)"
+    )]
     Bind(SocketAddr, std::io::Error),
     #[error("cannot start the app nodes: {0}")]
     Nodes(std::io::Error),
@@ -91,24 +93,43 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     let st = &sc.sessions.store;
     let key = clock::random_u128().to_le_bytes();
     let remote = match &cfg.store_url {
-        Some(u) => Some(remote::RemoteStore::connect(u, st.ttl.0.div_ceil(crate::time::SEC)).await.map_err(ServeError::Remote)?),
+        Some(u) => Some(
+            remote::RemoteStore::connect(u, st.ttl.0.div_ceil(crate::time::SEC))
+                .await
+                .map_err(ServeError::Remote)?,
+        ),
         None => None,
     };
     let shop = Arc::new(node::Shop {
         strategy: cfg.strategy,
         codec: CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..])),
-        store: Mutex::new(Store::new(st.primary_az, st.replica_az, st.replication_lag.0, st.ttl.0)),
+        store: Mutex::new(Store::new(
+            st.primary_az,
+            st.replica_az,
+            st.replication_lag.0,
+            st.ttl.0,
+        )),
         clock: clock::Clock::new(),
         catalog: sc.workload.catalog.max(1),
         remote,
     });
-    let lb_listener = TcpListener::bind(cfg.listen).await.map_err(|e| ServeError::Bind(cfg.listen, e))?;
-    let admin_listener = TcpListener::bind(cfg.admin).await.map_err(|e| ServeError::Bind(cfg.admin, e))?;
-    let shop_addr = lb_listener.local_addr().map_err(|e| ServeError::Bind(cfg.listen, e))?;
-    let admin_addr = admin_listener.local_addr().map_err(|e| ServeError::Bind(cfg.admin, e))?;
+    let lb_listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| ServeError::Bind(cfg.listen, e))?;
+    let admin_listener = TcpListener::bind(cfg.admin)
+        .await
+        .map_err(|e| ServeError::Bind(cfg.admin, e))?;
+    let shop_addr = lb_listener
+        .local_addr()
+        .map_err(|e| ServeError::Bind(cfg.listen, e))?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|e| ServeError::Bind(cfg.admin, e))?;
     let resp = match cfg.resp {
         Some(a) => {
-            let l = TcpListener::bind(a).await.map_err(|e| ServeError::Bind(a, e))?;
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| ServeError::Bind(a, e))?;
             let bound = l.local_addr().map_err(|e| ServeError::Bind(a, e))?;
             Some((l, bound))
         }
@@ -116,13 +137,18 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     };
     let cluster = cluster::Cluster::new(sc, shop.clone());
     cluster.start_fleet().map_err(ServeError::Nodes)?;
-    let token = cfg.token.unwrap_or_else(|| format!("{:032x}", clock::random_u128()));
+    let token = cfg
+        .token
+        .unwrap_or_else(|| format!("{:032x}", clock::random_u128()));
     let proxy = proxy::Proxy::new(cluster.clone());
     let lb_svc = service_fn(move |req| {
         let p = proxy.clone();
         async move { Ok::<_, std::convert::Infallible>(proxy::handle(p, req).await) }
     });
-    let adm = Arc::new(admin::Admin { cluster: cluster.clone(), token: token.clone() });
+    let adm = Arc::new(admin::Admin {
+        cluster: cluster.clone(),
+        token: token.clone(),
+    });
     let admin_svc = service_fn(move |req| {
         let a = adm.clone();
         async move { Ok::<_, std::convert::Infallible>(admin::handle(a, req).await) }
@@ -136,5 +162,12 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         tasks.push(tokio::spawn(resp::serve(l, resp::Resp::new(shop))).abort_handle());
         bound
     });
-    Ok(Handle { shop: shop_addr, admin: admin_addr, token, resp: resp_addr, cluster, tasks })
+    Ok(Handle {
+        shop: shop_addr,
+        admin: admin_addr,
+        token,
+        resp: resp_addr,
+        cluster,
+        tasks,
+    })
 }

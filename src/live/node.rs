@@ -69,7 +69,10 @@ fn form_item(form: &str, catalog: u32) -> Result<Item, String> {
         .parse()
         .map_err(|_| "product must be a number")?;
     if product >= catalog {
-        return Err(format!("product {product} is not in the catalogue (0 to {})", catalog - 1));
+        return Err(format!(
+            "product {product} is not in the catalogue (0 to {})",
+            catalog - 1
+        ));
     }
     let pick = |k: &str, names: &[&str], default: usize| -> Result<u8, String> {
         match get(k) {
@@ -92,7 +95,9 @@ fn form_item(form: &str, catalog: u32) -> Result<Item, String> {
 }
 
 fn parse_sid(v: &str) -> Option<u128> {
-    (v.len() == 32).then(|| u128::from_str_radix(v, 16).ok()).flatten()
+    (v.len() == 32)
+        .then(|| u128::from_str_radix(v, 16).ok())
+        .flatten()
 }
 
 pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0> {
@@ -101,7 +106,11 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         return http::text(StatusCode::OK, "ok");
     }
     let Some((kind, arg)) = route(req.method(), req.uri().path()) else {
-        return http::error(StatusCode::NOT_FOUND, as_json, "no such page: try / (catalogue), /product/ID, /cart, POST /cart/add, POST /checkout, /account");
+        return http::error(
+            StatusCode::NOT_FOUND,
+            as_json,
+            "no such page: try / (catalogue), /product/ID, /cart, POST /cart/add, POST /checkout, /account",
+        );
     };
     let product = match arg.map(str::parse::<u32>) {
         Some(Ok(p)) if p < ctx.shop.catalog => Some(p),
@@ -111,7 +120,13 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
     let (parts, body) = req.into_parts();
     let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return http::error(StatusCode::PAYLOAD_TOO_LARGE, as_json, "request body over 16 KiB"),
+        Err(_) => {
+            return http::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                as_json,
+                "request body over 16 KiB",
+            );
+        }
     };
     let item = if kind == Kind::AddToCart {
         let form = parts.uri.query().map(str::to_string).unwrap_or_default()
@@ -138,7 +153,12 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         Strategy::Sticky => {
             let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
             let mut mem = &ctx.sessions;
-            shop::handle(sreq(SessionIn::Sid(sid)), Backend::Sid(&mut mem), None, &mut new_sid)
+            shop::handle(
+                sreq(SessionIn::Sid(sid)),
+                Backend::Sid(&mut mem),
+                None,
+                &mut new_sid,
+            )
         }
         Strategy::Store if shop.remote.is_some() => {
             let rs = shop.remote.as_ref().expect("checked");
@@ -150,10 +170,23 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
             match cart {
                 Err(_) => Err(Failure::SessionUnavailable),
                 Ok(cart) => {
-                    let mut one = Fetched { sid, cart, write: None };
-                    let r = shop::handle(sreq(SessionIn::Sid(sid)), Backend::Sid(&mut one), None, &mut new_sid);
+                    let mut one = Fetched {
+                        sid,
+                        cart,
+                        write: None,
+                    };
+                    let r = shop::handle(
+                        sreq(SessionIn::Sid(sid)),
+                        Backend::Sid(&mut one),
+                        None,
+                        &mut new_sid,
+                    );
                     match (r, one.write) {
-                        (Ok(resp), Some((sid, cart))) => rs.put(sid, &cart).await.map(|_| resp).map_err(|_| Failure::SessionUnavailable),
+                        (Ok(resp), Some((sid, cart))) => rs
+                            .put(sid, &cart)
+                            .await
+                            .map(|_| resp)
+                            .map_err(|_| Failure::SessionUnavailable),
                         (r, _) => r,
                     }
                 }
@@ -162,39 +195,72 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         Strategy::Store => {
             let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
             let mut store = shop.store.lock().expect("store lock");
-            let mut at = StoreAt { store: &mut store, now: shop.clock.now() };
-            shop::handle(sreq(SessionIn::Sid(sid)), Backend::Sid(&mut at), None, &mut new_sid)
+            let mut at = StoreAt {
+                store: &mut store,
+                now: shop.clock.now(),
+            };
+            shop::handle(
+                sreq(SessionIn::Sid(sid)),
+                Backend::Sid(&mut at),
+                None,
+                &mut new_sid,
+            )
         }
         Strategy::Cookie => {
             let c = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
-            shop::handle(sreq(SessionIn::Cookie(c)), Backend::Cookie(&shop.codec), None, &mut new_sid)
+            shop::handle(
+                sreq(SessionIn::Cookie(c)),
+                Backend::Cookie(&shop.codec),
+                None,
+                &mut new_sid,
+            )
         }
     };
     let r = match result {
         Ok(r) => r,
         Err(Failure::SessionUnavailable) => {
-            return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, "the session store is unavailable (failing over or down)");
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                as_json,
+                "the session store is unavailable (failing over or down)",
+            );
         }
         Err(Failure::Database) => {
-            return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, "the database is unavailable");
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                as_json,
+                "the database is unavailable",
+            );
         }
     };
-    let who = Served { node: ctx.id, az: &ctx.az, strategy: shop.strategy.name() };
+    let who = Served {
+        node: ctx.id,
+        az: &ctx.az,
+        strategy: shop.strategy.name(),
+    };
     let mut resp = if kind == Kind::AddToCart && !as_json {
         // Post/Redirect/Get: the browser reads the cart back from the session,
         // and a reload does not add the item twice.
         let mut r = http::text(StatusCode::SEE_OTHER, "added; see /cart");
-        r.headers_mut().insert(hyper::header::LOCATION, HeaderValue::from_static("/cart"));
+        r.headers_mut()
+            .insert(hyper::header::LOCATION, HeaderValue::from_static("/cart"));
         r
     } else if as_json {
         http::json(StatusCode::OK, &page_json(kind, &r, &who, product))
     } else {
-        http::respond(StatusCode::OK, "text/html; charset=utf-8", page_html(kind, &r, &who, product))
+        http::respond(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            page_html(kind, &r, &who, product),
+        )
     };
     let h = resp.headers_mut();
     if let Some(sid) = r.set_sid {
         let v = format!("{SID_COOKIE}={sid:032x}; Path=/; HttpOnly; SameSite=Lax");
-        h.append(SET_COOKIE, HeaderValue::from_str(&v).expect("hex is a valid header"));
+        h.append(
+            SET_COOKIE,
+            HeaderValue::from_str(&v).expect("hex is a valid header"),
+        );
     }
     if let Some(c) = r.set_cookie {
         // Sent whatever its size: the browser, not the server, drops a cookie
@@ -204,7 +270,10 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         v.push(b'=');
         v.extend_from_slice(&c);
         v.extend_from_slice(b"; Path=/; HttpOnly; SameSite=Lax");
-        h.append(SET_COOKIE, HeaderValue::from_bytes(&v).expect("base64url is a valid header"));
+        h.append(
+            SET_COOKIE,
+            HeaderValue::from_bytes(&v).expect("base64url is a valid header"),
+        );
     }
     h.insert("x-stratus-node", HeaderValue::from(ctx.id));
     resp
@@ -217,11 +286,17 @@ mod tests {
     #[test]
     fn forms_and_routes() {
         let i = form_item("product=12&size=L&colour=navy", 100).unwrap();
-        assert_eq!((i.product, i.size, i.colour, i.price_cents), (12, 3, 2, price_of(12)));
+        assert_eq!(
+            (i.product, i.size, i.colour, i.price_cents),
+            (12, 3, 2, price_of(12))
+        );
         assert!(form_item("product=100", 100).is_err());
         assert!(form_item("size=M", 100).is_err());
         assert!(form_item("product=1&colour=mauve", 100).is_err());
-        assert_eq!(route(&Method::GET, "/product/3"), Some((Kind::Product, Some("3"))));
+        assert_eq!(
+            route(&Method::GET, "/product/3"),
+            Some((Kind::Product, Some("3")))
+        );
         assert_eq!(route(&Method::GET, "/checkout"), None);
         assert_eq!(parse_sid(&format!("{:032x}", 5u128)), Some(5));
         assert_eq!(parse_sid("zz"), None);

@@ -98,21 +98,34 @@ fn head(s: &mut String, title: &str, r: &Response, who: &Served<'_>) {
         strategy = who.strategy
     );
     if let Some(e) = r.cookie_rejected {
-        let _ = writeln!(s, "<p class=\"warn\">Your cart cookie was refused ({e}); it is treated as empty.</p>");
+        let _ = writeln!(
+            s,
+            "<p class=\"warn\">Your cart cookie was refused ({e}); it is treated as empty.</p>"
+        );
     }
 }
 
 fn add_form(s: &mut String, p: u32) {
-    let _ = write!(s, "<form method=\"post\" action=\"/cart/add\"><input type=\"hidden\" name=\"product\" value=\"{p}\">");
+    let _ = write!(
+        s,
+        "<form method=\"post\" action=\"/cart/add\"><input type=\"hidden\" name=\"product\" value=\"{p}\">"
+    );
     s.push_str("<select name=\"size\">");
     for z in SIZES {
-        let _ = write!(s, "<option{}>{z}</option>", if z == "M" { " selected" } else { "" });
+        let _ = write!(
+            s,
+            "<option{}>{z}</option>",
+            if z == "M" { " selected" } else { "" }
+        );
     }
     s.push_str("</select><select name=\"colour\">");
     for c in COLOURS {
         let _ = write!(s, "<option>{c}</option>");
     }
-    let _ = write!(s, "</select><button type=\"submit\" id=\"add-{p}\">Add to cart</button></form>");
+    let _ = write!(
+        s,
+        "</select><button type=\"submit\" id=\"add-{p}\">Add to cart</button></form>"
+    );
 }
 
 fn cart_table(s: &mut String, c: &Cart) {
@@ -134,7 +147,11 @@ fn cart_table(s: &mut String, c: &Cart) {
             money(i.price_cents)
         );
     }
-    let _ = writeln!(s, "</table>\n<p>Total: {}</p>", money(u32::try_from(total).unwrap_or(u32::MAX)));
+    let _ = writeln!(
+        s,
+        "</table>\n<p>Total: {}</p>",
+        money(u32::try_from(total).unwrap_or(u32::MAX))
+    );
 }
 
 /// A page's HTML.
@@ -145,7 +162,12 @@ pub fn page_html(kind: Kind, r: &Response, who: &Served<'_>, product: Option<u32
             head(&mut s, "Catalogue", r, who);
             s.push_str("<ul>\n");
             for p in 0..FEATURED {
-                let _ = writeln!(s, "<li><a href=\"/product/{p}\">{}</a> {}</li>", title_of(p), money(price_of(p)));
+                let _ = writeln!(
+                    s,
+                    "<li><a href=\"/product/{p}\">{}</a> {}</li>",
+                    title_of(p),
+                    money(price_of(p))
+                );
             }
             s.push_str("</ul>\n");
         }
@@ -161,7 +183,16 @@ pub fn page_html(kind: Kind, r: &Response, who: &Served<'_>, product: Option<u32
             s.push_str("<form method=\"post\" action=\"/checkout\"><button type=\"submit\" id=\"checkout\">Check out</button></form>\n");
         }
         Kind::Checkout => {
-            head(&mut s, if r.ordered { "Thank you" } else { "Nothing to buy" }, r, who);
+            head(
+                &mut s,
+                if r.ordered {
+                    "Thank you"
+                } else {
+                    "Nothing to buy"
+                },
+                r,
+                who,
+            );
             if let Some(c) = r.cart.as_ref().filter(|c| !c.is_empty()) {
                 s.push_str("<p id=\"ordered\">Your order:</p>\n");
                 cart_table(&mut s, c);
@@ -183,9 +214,23 @@ mod tests {
     #[test]
     fn cart_json_round_trips() {
         let mut c = Cart::default();
-        c.add(Item { product: 7, size: 2, colour: 3, qty: 2, price_cents: price_of(7) });
-        let r = Response { cart: Some(c.clone()), badge: 2, ..Default::default() };
-        let who = Served { node: 1, az: "a", strategy: "store" };
+        c.add(Item {
+            product: 7,
+            size: 2,
+            colour: 3,
+            qty: 2,
+            price_cents: price_of(7),
+        });
+        let r = Response {
+            cart: Some(c.clone()),
+            badge: 2,
+            ..Default::default()
+        };
+        let who = Served {
+            node: 1,
+            az: "a",
+            strategy: "store",
+        };
         let v = page_json(Kind::ViewCart, &r, &who, None);
         assert_eq!(cart_from_json(&v["cart"]), Some(c));
         assert!(page_html(Kind::ViewCart, &r, &who, None).contains("class=\"line\""));

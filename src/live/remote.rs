@@ -36,13 +36,21 @@ enum Reply {
 impl RemoteStore {
     /// Parses the URL and checks the server answers PING.
     pub async fn connect(url: &str, ttl_s: u64) -> Result<RemoteStore, RemoteError> {
-        let rest = url.strip_prefix("redis://").ok_or_else(|| RemoteError::Url(url.into()))?;
+        let rest = url
+            .strip_prefix("redis://")
+            .ok_or_else(|| RemoteError::Url(url.into()))?;
         let addr = rest.trim_end_matches('/').to_string();
         if addr.is_empty() || addr.contains('@') || !addr.contains(':') {
             return Err(RemoteError::Url(url.into()));
         }
-        let s = RemoteStore { addr, ttl_s: ttl_s.max(1), idle: Mutex::new(Vec::new()) };
-        s.call(&[b"PING"]).await.map_err(|e| RemoteError::Io(s.addr.clone(), e))?;
+        let s = RemoteStore {
+            addr,
+            ttl_s: ttl_s.max(1),
+            idle: Mutex::new(Vec::new()),
+        };
+        s.call(&[b"PING"])
+            .await
+            .map_err(|e| RemoteError::Io(s.addr.clone(), e))?;
         Ok(s)
     }
 
@@ -51,7 +59,9 @@ impl RemoteStore {
         let mut c = match pooled {
             Some(c) => c,
             None => {
-                let s = TcpStream::connect(&self.addr).await.map_err(|e| e.to_string())?;
+                let s = TcpStream::connect(&self.addr)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let _ = s.set_nodelay(true);
                 BufReader::new(s)
             }
@@ -62,7 +72,10 @@ impl RemoteStore {
             req.extend_from_slice(a);
             req.extend_from_slice(b"\r\n");
         }
-        c.get_mut().write_all(&req).await.map_err(|e| e.to_string())?;
+        c.get_mut()
+            .write_all(&req)
+            .await
+            .map_err(|e| e.to_string())?;
         let reply = read_reply(&mut c).await?;
         self.idle.lock().expect("pool").push(c);
         Ok(reply)
@@ -76,7 +89,10 @@ impl RemoteStore {
         match self.call(&[b"GET", &Self::key(sid)]).await {
             Ok(Reply::Bulk(None)) => Ok(None),
             // A value that is not a cart reads as no session.
-            Ok(Reply::Bulk(Some(v))) => Ok(serde_json::from_slice(&v).ok().as_ref().and_then(cart_from_json)),
+            Ok(Reply::Bulk(Some(v))) => Ok(serde_json::from_slice(&v)
+                .ok()
+                .as_ref()
+                .and_then(cart_from_json)),
             _ => Err(Unavailable),
         }
     }
@@ -88,7 +104,14 @@ impl RemoteStore {
         } else {
             let v: serde_json::Value = cart.items.iter().map(item_json).collect();
             let ttl = self.ttl_s.to_string();
-            self.call(&[b"SET", &key, v.to_string().as_bytes(), b"EX", ttl.as_bytes()]).await
+            self.call(&[
+                b"SET",
+                &key,
+                v.to_string().as_bytes(),
+                b"EX",
+                ttl.as_bytes(),
+            ])
+            .await
         };
         match r {
             Ok(Reply::Ok | Reply::Int(_)) => Ok(()),
@@ -111,7 +134,10 @@ async fn read_reply(c: &mut BufReader<TcpStream>) -> Result<Reply, String> {
     match tag {
         "+" => Ok(Reply::Ok),
         "-" => Err(rest.to_string()),
-        ":" => rest.parse().map(Reply::Int).map_err(|_| "bad integer reply".into()),
+        ":" => rest
+            .parse()
+            .map(Reply::Int)
+            .map_err(|_| "bad integer reply".into()),
         "$" => {
             let n: i64 = rest.parse().map_err(|_| "bad bulk length")?;
             if n < 0 {
@@ -135,8 +161,16 @@ pub struct Fetched {
 }
 
 impl SessionBackend for Fetched {
-    fn update(&mut self, sid: Sid, f: &mut dyn FnMut(&mut Cart) -> bool) -> Result<(), Unavailable> {
-        let mut cart = if Some(sid) == self.sid { self.cart.take().unwrap_or_default() } else { Cart::default() };
+    fn update(
+        &mut self,
+        sid: Sid,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+    ) -> Result<(), Unavailable> {
+        let mut cart = if Some(sid) == self.sid {
+            self.cart.take().unwrap_or_default()
+        } else {
+            Cart::default()
+        };
         if f(&mut cart) {
             self.write = Some((sid, cart));
         }

@@ -50,7 +50,12 @@ pub struct Resp {
 
 impl Resp {
     pub fn new(shop: Arc<Shop>) -> Arc<Resp> {
-        Arc::new(Resp { shop, keys: DashMap::new(), commands: AtomicU64::new(0), clients: AtomicU64::new(0) })
+        Arc::new(Resp {
+            shop,
+            keys: DashMap::new(),
+            commands: AtomicU64::new(0),
+            clients: AtomicU64::new(0),
+        })
     }
 }
 
@@ -126,7 +131,9 @@ fn line(b: &[u8], from: usize) -> Result<Option<usize>, String> {
 
 fn number(b: &[u8], what: &str) -> Result<i64, String> {
     let s = std::str::from_utf8(b).map_err(|_| format!("invalid {what}"))?;
-    s.trim_end_matches('\r').parse().map_err(|_| format!("invalid {what}"))
+    s.trim_end_matches('\r')
+        .parse()
+        .map_err(|_| format!("invalid {what}"))
 }
 
 /// One command from the front of `b`: the argument spans and the bytes it
@@ -139,7 +146,9 @@ fn parse(b: &[u8]) -> Result<Parsed, String> {
     }
     if b[0] != b'*' {
         // An inline command (telnet): words on one line.
-        let Some(end) = line(b, 0)? else { return Ok(None) };
+        let Some(end) = line(b, 0)? else {
+            return Ok(None);
+        };
         let text = &b[..end];
         let mut spans = Vec::new();
         let mut i = 0;
@@ -157,7 +166,9 @@ fn parse(b: &[u8]) -> Result<Parsed, String> {
         }
         return Ok(Some((spans, end + 1)));
     }
-    let Some(end) = line(b, 1)? else { return Ok(None) };
+    let Some(end) = line(b, 1)? else {
+        return Ok(None);
+    };
     let n = number(&b[1..end], "multibulk length")?;
     if n < 0 || n as usize > MAX_ARGS {
         return Err("invalid multibulk length".into());
@@ -169,9 +180,14 @@ fn parse(b: &[u8]) -> Result<Parsed, String> {
             return Ok(None);
         }
         if b[at] != b'$' {
-            return Err(format!("expected '$', got '{}'", char::from(b[at]).escape_default()));
+            return Err(format!(
+                "expected '$', got '{}'",
+                char::from(b[at]).escape_default()
+            ));
         }
-        let Some(e) = line(b, at + 1)? else { return Ok(None) };
+        let Some(e) = line(b, at + 1)? else {
+            return Ok(None);
+        };
         let len = number(&b[at + 1..e], "bulk length")?;
         if len < 0 || len as usize > MAX_BULK {
             return Err("invalid bulk length".into());
@@ -211,13 +227,18 @@ fn err(out: &mut Vec<u8>, msg: &str) {
 }
 
 fn wrong_args(out: &mut Vec<u8>, cmd: &str) {
-    err(out, &format!("ERR wrong number of arguments for '{cmd}' command"));
+    err(
+        out,
+        &format!("ERR wrong number of arguments for '{cmd}' command"),
+    );
 }
 
 /// A session key's id, if the key names one.
 fn session_id(key: &[u8]) -> Option<u128> {
     let hex = key.strip_prefix(SESSION_PREFIX)?;
-    (hex.len() == 32).then(|| u128::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()).flatten()
+    (hex.len() == 32)
+        .then(|| u128::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok())
+        .flatten()
 }
 
 const UNAVAILABLE: &str = "TRYAGAIN the session store's primary is failing over or down";
@@ -282,7 +303,10 @@ fn exec(r: &Resp, args: &[Bytes], out: &mut Vec<u8>) -> bool {
                 return false;
             };
             if session_id(&args[1]).is_some() {
-                err(out, "ERR session keys expire after the scenario's sessions.store.ttl; EXPIRE applies to other keys");
+                err(
+                    out,
+                    "ERR session keys expire after the scenario's sessions.store.ttl; EXPIRE applies to other keys",
+                );
                 return false;
             }
             let unit = if name == "EXPIRE" { SEC } else { MS };
@@ -343,19 +367,25 @@ fn exec(r: &Resp, args: &[Bytes], out: &mut Vec<u8>) -> bool {
         // is what a server without the setting gives.
         "CONFIG" if n == 3 && args[1].eq_ignore_ascii_case(b"GET") => {
             // No persistence: `save ""` and `appendonly no`, as Redis reports them.
-            let value: &[u8] = if args[2].eq_ignore_ascii_case(b"appendonly") { b"no" } else { b"" };
+            let value: &[u8] = if args[2].eq_ignore_ascii_case(b"appendonly") {
+                b"no"
+            } else {
+                b""
+            };
             out.extend_from_slice(b"*2\r\n");
             bulk(out, &args[2]);
             bulk(out, value);
         }
         "COMMAND" => out.extend_from_slice(b"*0\r\n"),
         "SELECT" if n == 2 && &args[1][..] == b"0" => out.extend_from_slice(b"+OK\r\n"),
-        "ECHO" | "GET" | "SET" | "DEL" | "EXISTS" | "EXPIRE" | "PEXPIRE" | "TTL" | "PTTL" | "DBSIZE" | "SELECT" => {
-            wrong_args(out, &name.to_ascii_lowercase())
-        }
+        "ECHO" | "GET" | "SET" | "DEL" | "EXISTS" | "EXPIRE" | "PEXPIRE" | "TTL" | "PTTL"
+        | "DBSIZE" | "SELECT" => wrong_args(out, &name.to_ascii_lowercase()),
         _ => {
             let shown: String = String::from_utf8_lossy(&args[0]).chars().take(64).collect();
-            err(out, &format!("ERR unknown command '{shown}', with args beginning with: "));
+            err(
+                out,
+                &format!("ERR unknown command '{shown}', with args beginning with: "),
+            );
         }
     }
     false
@@ -368,7 +398,8 @@ fn live_val(r: &Resp, k: &Bytes, now: u64) -> bool {
         Some(v) => v.expires.is_some_and(|e| e <= now),
     };
     if expired {
-        r.keys.remove_if(k, |_, v| v.expires.is_some_and(|e| e <= now));
+        r.keys
+            .remove_if(k, |_, v| v.expires.is_some_and(|e| e <= now));
     }
     !expired
 }
@@ -389,7 +420,8 @@ fn get(r: &Resp, k: &Bytes, now: u64, out: &mut Vec<u8>) {
         Some(v) if v.expires.is_none_or(|e| e > now) => bulk(out, &v.data),
         Some(v) => {
             drop(v);
-            r.keys.remove_if(k, |_, v| v.expires.is_some_and(|e| e <= now));
+            r.keys
+                .remove_if(k, |_, v| v.expires.is_some_and(|e| e <= now));
             out.extend_from_slice(b"$-1\r\n");
         }
         None => out.extend_from_slice(b"$-1\r\n"),
@@ -405,7 +437,9 @@ fn set(r: &Resp, args: &[Bytes], now: u64, out: &mut Vec<u8>) {
             "NX" => nx = true,
             "XX" => xx = true,
             "EX" | "PX" if i + 1 < args.len() => {
-                let t = std::str::from_utf8(&args[i + 1]).ok().and_then(|s| s.parse::<i64>().ok());
+                let t = std::str::from_utf8(&args[i + 1])
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok());
                 match t {
                     Some(t) if t > 0 => {
                         let unit = if opt == "EX" { SEC } else { MS };
@@ -425,10 +459,20 @@ fn set(r: &Resp, args: &[Bytes], now: u64, out: &mut Vec<u8>) {
     let (k, v) = (&args[1], &args[2]);
     if let Some(sid) = session_id(k) {
         if expires.is_some() {
-            return err(out, "ERR session keys expire after the scenario's sessions.store.ttl; SET them without EX/PX");
+            return err(
+                out,
+                "ERR session keys expire after the scenario's sessions.store.ttl; SET them without EX/PX",
+            );
         }
-        let Some(cart) = serde_json::from_slice(v).ok().as_ref().and_then(cart_from_json) else {
-            return err(out, "ERR a session value is a cart as JSON, as GET shows it: [{\"product\":1,\"size\":\"M\",\"colour\":\"navy\",\"qty\":1,\"price_cents\":1999}]");
+        let Some(cart) = serde_json::from_slice(v)
+            .ok()
+            .as_ref()
+            .and_then(cart_from_json)
+        else {
+            return err(
+                out,
+                "ERR a session value is a cart as JSON, as GET shows it: [{\"product\":1,\"size\":\"M\",\"colour\":\"navy\",\"qty\":1,\"price_cents\":1999}]",
+            );
         };
         let mut st = r.shop.store.lock().expect("store lock");
         let exists = match st.get(now, sid) {
@@ -450,7 +494,13 @@ fn set(r: &Resp, args: &[Bytes], now: u64, out: &mut Vec<u8>) {
             return out.extend_from_slice(b"$-1\r\n");
         }
     }
-    r.keys.insert(k.clone(), Val { data: v.clone(), expires });
+    r.keys.insert(
+        k.clone(),
+        Val {
+            data: v.clone(),
+            expires,
+        },
+    );
     out.extend_from_slice(b"+OK\r\n");
 }
 
@@ -466,9 +516,19 @@ mod tests {
 
     #[test]
     fn frames() {
-        assert_eq!(args(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), vec![b"GET".to_vec(), b"k".to_vec()]);
-        assert_eq!(args(b"PING  hello\r\n"), vec![b"PING".to_vec(), b"hello".to_vec()]);
-        assert_eq!(parse(b"*2\r\n$3\r\nGET\r\n$1\r\n").unwrap(), None, "incomplete");
+        assert_eq!(
+            args(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
+            vec![b"GET".to_vec(), b"k".to_vec()]
+        );
+        assert_eq!(
+            args(b"PING  hello\r\n"),
+            vec![b"PING".to_vec(), b"hello".to_vec()]
+        );
+        assert_eq!(
+            parse(b"*2\r\n$3\r\nGET\r\n$1\r\n").unwrap(),
+            None,
+            "incomplete"
+        );
         assert_eq!(parse(b"*1\r\n$3\r\nGE").unwrap(), None);
         assert!(parse(b"*x\r\n").is_err());
         assert!(parse(b"*1\r\n+GET\r\n").is_err());
@@ -476,7 +536,10 @@ mod tests {
         assert!(parse(b"*1\r\n$3\r\nGETXX").is_err());
         assert!(parse(b"*1\r\n$999999999999\r\n").is_err());
         assert!(parse(&vec![b'a'; MAX_LINE + 10]).is_err());
-        assert_eq!(session_id(format!("session:{:032x}", 9u128).as_bytes()), Some(9));
+        assert_eq!(
+            session_id(format!("session:{:032x}", 9u128).as_bytes()),
+            Some(9)
+        );
         assert_eq!(session_id(b"session:xyz"), None);
     }
 }

@@ -209,8 +209,7 @@ impl Store {
         let p = self.primary(now)?;
         Ok(p.map
             .get(&sid)
-            .and_then(|e| ttl.checked_sub(now.saturating_sub(e.written)))
-)
+            .and_then(|e| ttl.checked_sub(now.saturating_sub(e.written))))
     }
 
     /// SET (or DEL, for an empty cart).
