@@ -3,6 +3,10 @@
 //! `--store-url`. A missing tool skips its test with the reason printed,
 //! unless `STRATUS_E2E=1` (as `scripts/live-e2e.sh` sets), where it fails.
 
+// Waits between polls of outside processes (a server coming up, a cart
+// answering again): real time, in a test of real processes.
+#![allow(clippy::disallowed_methods)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
