@@ -364,6 +364,43 @@ async fn admin_needs_the_token_and_names_its_paths() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(left, 3);
+    // A rolling deploy, two at a time: every node replaced by a version-2 node.
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/deploy/0", t).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        admin(&c, &h, Method::GET, "/admin/deploy", t).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/deploy/2", t).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/deploy", t).await.0,
+        StatusCode::CONFLICT,
+        "one deploy at a time"
+    );
+    let mut versions = Vec::new();
+    for _ in 0..400 {
+        let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
+        let nodes = st["nodes"].as_array().unwrap();
+        versions = nodes
+            .iter()
+            .map(|n| {
+                (
+                    n["version"].as_u64().unwrap(),
+                    n["health"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        if st["deploying"] == false && nodes.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(versions, vec![(2, "healthy".to_string()); 3]);
     let (s, _) = admin(&c, &h, Method::POST, "/admin/store/failover", t).await;
     assert_eq!(s, StatusCode::OK);
     h.shutdown();

@@ -9,6 +9,7 @@
 //! | `POST /admin/az/NAME/restore` | the AZ takes launches again |
 //! | `POST /admin/capacity/N` | sets the group's desired capacity |
 //! | `POST /admin/store/failover` | kills the store's primary; the replica is promoted |
+//! | `POST /admin/deploy[/BATCH]` | a rolling deploy, BATCH nodes at a time |
 
 use super::cluster::Cluster;
 use super::http::{self, Body0};
@@ -89,6 +90,22 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
                 "capacity must be a whole number: POST /admin/capacity/6",
             ),
         },
+        (_, ["admin", "deploy", rest @ ..]) if post && rest.len() <= 1 => {
+            let batch = match rest.first().map(|b| b.parse::<u32>()) {
+                None => None,
+                Some(Ok(b)) if b > 0 => Some(b),
+                Some(_) => {
+                    return fail(
+                        StatusCode::BAD_REQUEST,
+                        "the batch must be a positive whole number: POST /admin/deploy/2",
+                    );
+                }
+            };
+            match cl.rolling_deploy(batch) {
+                Ok(()) => done("rolling deploy started".into()),
+                Err(e) => fail(StatusCode::CONFLICT, &e.to_string()),
+            }
+        }
         (_, ["admin", "store", "failover"]) if post => match cl.kill_store_primary() {
             Ok(()) => done("store primary killed; failover in progress".into()),
             Err(e) => fail(StatusCode::CONFLICT, &e.to_string()),
@@ -98,14 +115,16 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
             ["admin", "state"]
             | ["admin", "az", _, "kill" | "restore"]
             | ["admin", "capacity", _]
-            | ["admin", "store", "failover"],
+            | ["admin", "store", "failover"]
+            | ["admin", "deploy"]
+            | ["admin", "deploy", _],
         ) => fail(
             StatusCode::METHOD_NOT_ALLOWED,
             "wrong method: GET /admin/state; every other admin path takes POST",
         ),
         _ => fail(
             StatusCode::NOT_FOUND,
-            "no such admin path: GET /admin/state, POST /admin/az/NAME/kill|restore, POST /admin/capacity/N, POST /admin/store/failover",
+            "no such admin path: GET /admin/state, POST /admin/az/NAME/kill|restore, POST /admin/capacity/N, POST /admin/deploy[/BATCH], POST /admin/store/failover",
         ),
     }
 }

@@ -6,7 +6,7 @@
 use super::http::accept_loop;
 use super::node::{NodeCtx, Shop};
 use super::sessions::NodeSessions;
-use crate::fleet::Fleet;
+use crate::fleet::{Deploy, Fleet};
 use crate::lb::{Health, LoadBalancer, NodeId};
 use crate::node::{Node, NodeState};
 use crate::report::LogEvent;
@@ -56,6 +56,8 @@ pub enum OpError {
     Capacity(u32, u32, u32),
     #[error("the store has no primary to fail over")]
     NoPrimary,
+    #[error("a rolling deploy is already under way")]
+    Deploying,
 }
 
 impl Cluster {
@@ -151,7 +153,7 @@ impl Cluster {
     }
 
     /// Launches a node that boots for the scenario's launch time.
-    fn launch(self: &Arc<Self>, c: &mut Control, az: AzIx) {
+    fn launch(self: &Arc<Self>, c: &mut Control, az: AzIx) -> NodeId {
         let id = self.add_node(c, az);
         self.note(
             c,
@@ -170,6 +172,7 @@ impl Cluster {
                 c.fleet.nodes[id as usize].state = NodeState::Terminated;
             }
         });
+        id
     }
 
     /// Powers a node off: its listener closes, its connections are reset and
@@ -182,14 +185,86 @@ impl Cluster {
         c.fleet.nodes[id as usize].state = state;
     }
 
-    /// Brings the group to its desired capacity in the live AZs.
-    fn reconcile(self: &Arc<Self>, c: &mut Control) {
-        for az in c.fleet.launch_plan(&c.alive) {
-            self.launch(c, az);
-        }
+    /// Brings the group to its desired capacity in the live AZs; the nodes
+    /// launched.
+    fn reconcile(self: &Arc<Self>, c: &mut Control) -> Vec<NodeId> {
+        let plan = c.fleet.launch_plan(&c.alive);
+        let launched = plan.into_iter().map(|az| self.launch(c, az)).collect();
         for id in c.fleet.scale_in_victims(c.alive.len()) {
             self.drain(c, id);
         }
+        launched
+    }
+
+    /// Replaces every node, `batch` at a time (default: 10 % of desired), as
+    /// the model's deploy does: drain a batch of old nodes, launch their
+    /// replacements, and start the next batch when every replacement passes
+    /// its health checks.
+    pub fn rolling_deploy(self: &Arc<Self>, batch: Option<u32>) -> Result<(), OpError> {
+        let mut c = self.lock();
+        if c.fleet.deploy.is_some() {
+            return Err(OpError::Deploying);
+        }
+        c.fleet.version += 1;
+        let batch = batch.unwrap_or_else(|| c.fleet.default_batch()).max(1);
+        c.fleet.deploy = Some(Deploy {
+            batch,
+            fault: 0,
+            waiting: Vec::new(),
+        });
+        let v = c.fleet.version;
+        self.note(
+            &mut c,
+            "rolling_deploy",
+            format!("version {v}, {batch} at a time"),
+        );
+        drop(c);
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let waiting = {
+                    let mut c = me.lock();
+                    let old = c.fleet.next_old_batch(batch);
+                    if old.is_empty() {
+                        c.fleet.deploy = None;
+                        me.note(
+                            &mut c,
+                            "deploy_done",
+                            format!("every node runs version {v}"),
+                        );
+                        return;
+                    }
+                    for id in old {
+                        me.drain(&mut c, id);
+                    }
+                    let launched = me.reconcile(&mut c);
+                    if launched.is_empty() {
+                        c.fleet.deploy = None;
+                        me.note(
+                            &mut c,
+                            "deploy_stalled",
+                            "no live AZ to launch replacements in".into(),
+                        );
+                        return;
+                    }
+                    launched
+                };
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    let c = me.lock();
+                    let settled = waiting.iter().all(|&id| {
+                        matches!(
+                            c.fleet.nodes[id as usize].state,
+                            NodeState::Dead | NodeState::Terminated
+                        ) || c.lb.target(id).is_some_and(|t| t.health == Health::Healthy)
+                    });
+                    if settled {
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Deregisters a node; it is terminated when its last request is answered
@@ -375,6 +450,7 @@ impl Cluster {
                     "id": n.id,
                     "az": self.sc.region.azs[n.az],
                     "state": format!("{:?}", n.state).to_lowercase(),
+                    "version": n.version,
                     "health": t.map(|t| format!("{:?}", t.health).to_lowercase()),
                     "outstanding": t.map_or(0, |t| t.outstanding),
                     "addr": c.addrs[n.id as usize].map(|a| a.to_string()),
@@ -388,6 +464,8 @@ impl Cluster {
             "sticky": self.sticky,
             "azs": self.sc.region.azs.iter().zip(&c.alive).map(|(n, a)| json!({"name": n, "alive": a})).collect::<Vec<_>>(),
             "desired": c.fleet.desired,
+            "version": c.fleet.version,
+            "deploying": c.fleet.deploy.is_some(),
             "nodes": nodes,
             "routable": c.lb.routable(),
             "resticks": c.lb.resticks,

@@ -362,6 +362,10 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
             ),
             Action::SetDesired { value } => (format!("/admin/capacity/{value}"), value.to_string()),
             Action::KillStorePrimary => ("/admin/store/failover".into(), String::new()),
+            Action::RollingDeploy { batch } => match batch {
+                Some(b) => (format!("/admin/deploy/{b}"), format!("{b} at a time")),
+                None => ("/admin/deploy".into(), String::new()),
+            },
             other => {
                 eprintln!(
                     "stratus load: the live shop has no admin action for {}; skipped",
@@ -388,7 +392,10 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
             kind: t.action.name().into(),
             detail,
         });
-        if matches!(t.action, Action::KillAz { .. } | Action::KillStorePrimary) {
+        if matches!(
+            t.action,
+            Action::KillAz { .. } | Action::KillStorePrimary | Action::RollingDeploy { .. }
+        ) {
             faults.push(Fault {
                 t_s,
                 action: t.action.name().into(),
