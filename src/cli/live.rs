@@ -105,6 +105,15 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         })
         .await
         .map_err(|e| CliError::Runtime(e.to_string()))?;
+        // Polled once before saying Ctrl-C works, so the handler is in place
+        // (a signal before it would kill the process instead of stopping it).
+        let stop = tokio::signal::ctrl_c();
+        tokio::pin!(stop);
+        let early = tokio::select! {
+            biased;
+            r = &mut stop => Some(r),
+            _ = std::future::ready(()) => None,
+        };
         eprintln!("stratus serve: {name}, sessions {st}, {nodes} nodes in {azs} AZs");
         eprintln!("  shop   http://{}/", h.shop);
         eprintln!("  admin  http://{}/admin/state", h.admin);
@@ -131,9 +140,11 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
             eprintln!("  store  sessions in {u}");
         }
         eprintln!("Ctrl-C stops.");
-        tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| CliError::Runtime(format!("cannot wait for Ctrl-C: {e}")))?;
+        match early {
+            Some(r) => r,
+            None => stop.await,
+        }
+        .map_err(|e| CliError::Runtime(format!("cannot wait for Ctrl-C: {e}")))?;
         eprintln!("stratus serve: stopping (listeners closed, nodes powered off)");
         h.shutdown();
         Ok(())

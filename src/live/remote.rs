@@ -177,3 +177,60 @@ impl SessionBackend for Fetched {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cart::{Item, price_of};
+    use crate::scenario::Kind;
+    use crate::shop::{Backend, Request, SessionIn, handle};
+
+    fn item(p: u32) -> Item {
+        Item {
+            product: p,
+            size: 1,
+            colour: 2,
+            qty: 1,
+            price_cents: price_of(p),
+        }
+    }
+
+    #[test]
+    fn the_fetched_session_is_what_the_handler_changes() {
+        let mut held = Cart::default();
+        held.add(item(1));
+        let mut one = Fetched {
+            sid: Some(9),
+            cart: Some(held),
+            write: None,
+        };
+        let req = Request {
+            kind: Kind::AddToCart,
+            item: Some(item(2)),
+            session: SessionIn::Sid(Some(9)),
+            user: 0,
+            product: None,
+            address: None,
+        };
+        let r = handle(req, Backend::Sid(&mut one), None, &mut || unreachable!()).unwrap();
+        assert_eq!(r.cart.unwrap().count(), 2);
+        let (sid, cart) = one.write.expect("an add writes back");
+        assert_eq!((sid, cart.count()), (9, 2));
+        // A page that only reads writes nothing back.
+        let mut one = Fetched {
+            sid: Some(9),
+            cart: Some(cart),
+            write: None,
+        };
+        let req = Request {
+            kind: Kind::ViewCart,
+            item: None,
+            session: SessionIn::Sid(Some(9)),
+            user: 0,
+            product: None,
+            address: None,
+        };
+        handle(req, Backend::Sid(&mut one), None, &mut || unreachable!()).unwrap();
+        assert!(one.write.is_none());
+    }
+}
