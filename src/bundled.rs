@@ -47,6 +47,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "open-database",
         include_str!("../scenarios/open-database.toml"),
     ),
+    (
+        "live-az-outage",
+        include_str!("../scenarios/live-az-outage.toml"),
+    ),
 ];
 
 /// The text of a bundled scenario, by name (with or without `.toml`).

@@ -24,6 +24,7 @@ pub mod db;
 pub mod engine;
 pub mod fleet;
 pub mod lb;
+pub mod live;
 pub mod metrics;
 pub mod node;
 pub mod replay;

@@ -9,6 +9,7 @@
 
 use crate::cart::{Cart, Item};
 use crate::lb::{LbCookie, NodeId};
+use crate::metrics::Metrics;
 use crate::rng::Rng;
 use crate::scenario::{Kind, Pages, ServiceDistribution, Workload};
 use crate::session::Sid;
@@ -178,6 +179,67 @@ impl Shopper {
             Some(Kind::ViewCart)
         } else {
             None
+        }
+    }
+
+    /// A request failed: true if the shopper retries it, false if it gives up
+    /// (three failures in a row, CONTRACT.md), counting the cart it abandons.
+    pub fn failed(&mut self, m: &mut Metrics) -> bool {
+        self.fails += 1;
+        if self.fails < MAX_FAILURES {
+            return true;
+        }
+        if !self.truth.is_empty() {
+            m.abandoned_with_items += 1;
+        }
+        if self.kind == Kind::Checkout {
+            m.checkouts_failed += 1;
+        }
+        false
+    }
+
+    /// A successful answer to the current request, judged against the
+    /// shopper's ground truth: an item added counts, and a cart shown without
+    /// an item the shopper added and has not bought is a lost cart (once per
+    /// shopper; `items_lost` counts the missing pieces). Both drivers judge
+    /// with this, so a live loss means what a simulated one does.
+    pub fn judge(&mut self, r: &Response, m: &mut Metrics) {
+        self.fails = 0;
+        if self.kind == Kind::AddToCart {
+            self.truth.add(self.item.expect("add has an item"));
+            if !self.had_items {
+                self.had_items = true;
+                m.with_items += 1;
+            }
+        }
+        if let Some(server) = &r.cart
+            && r.stale
+        {
+            // An eventually consistent read from a copy behind the newest
+            // write: the items are not gone, this copy has not heard of them
+            // yet. The shopper keeps what it knows.
+            if self.truth.missing_from(server) > 0 {
+                m.stale_carts += 1;
+            }
+        } else if let Some(server) = &r.cart {
+            let missing = self.truth.missing_from(server);
+            if missing > 0 {
+                m.items_lost += u64::from(missing);
+                if !self.lost {
+                    self.lost = true;
+                    m.carts_lost += 1;
+                }
+            }
+            // The shopper now knows the cart as the server shows it.
+            self.truth.clone_from(server);
+        }
+        if self.kind == Kind::Checkout {
+            if r.ordered {
+                m.checkouts_ok += 1;
+            } else {
+                m.checkouts_failed += 1; // nothing left to buy
+            }
+            self.truth = Default::default();
         }
     }
 

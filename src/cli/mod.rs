@@ -3,6 +3,7 @@
 //! 65 invalid scenario file.
 
 mod dashboard;
+mod live;
 pub mod pace;
 mod runs;
 mod sweep;
@@ -148,6 +149,12 @@ pub enum Command {
     },
     /// The bundled scenarios, one line each.
     List,
+    /// Serves the shop live on loopback: a load balancer, app nodes in AZs,
+    /// real cookies, an admin API to break it (see the README's live mode).
+    Serve(live::ServeArgs),
+    /// Sends an open-loop load of shoppers with ground-truth carts to a live
+    /// shop; the report has the simulation's shape.
+    Load(live::LoadArgs),
 }
 
 /// Where a report goes and in what form.
@@ -600,6 +607,8 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let speed = dashboard::speed(tui, speed)?;
             tour::run(tui, no_pause, speed)
         }
+        Command::Serve(a) => live::serve(a),
+        Command::Load(a) => live::load_cmd(a),
         Command::List => {
             for (name, text) in bundled::BUNDLED {
                 let desc = parse_scenario(name, text)

@@ -525,6 +525,32 @@ impl Store {
         Ok(out)
     }
 
+    /// Nanoseconds before the session expires (TTL restarts on each write);
+    /// None if absent or expired. Reads only the primary.
+    pub fn ttl_left(&mut self, now: SimTime, sid: Sid) -> Result<Option<u64>, Unavailable> {
+        let ttl = self.cfg.ttl;
+        let shard = &self.shards[self.shard_of(sid)];
+        if shard.state != StoreState::Up {
+            return Err(Unavailable);
+        }
+        let p = shard.primary.ok_or(Unavailable)?;
+        Ok(shard.copies[p]
+            .map
+            .get(&sid)
+            .and_then(|e| ttl.checked_sub(now.saturating_sub(e.written))))
+    }
+
+    /// The store's state and its first shard's placement, as the live admin
+    /// API and RESP's INFO show them: (state, primary AZ, replica AZs).
+    pub fn summary(&self) -> (StoreState, Option<AzIx>, Vec<AzIx>) {
+        let replicas = self
+            .copies()
+            .filter(|&(k, _, primary)| k == 0 && !primary)
+            .map(|(_, az, _)| az)
+            .collect();
+        (self.overall(), self.primary_az(0), replicas)
+    }
+
     /// SET (or DEL, for an empty cart).
     pub fn set(&mut self, now: SimTime, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
         self.update(now, sid, None, &mut |c| {

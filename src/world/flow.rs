@@ -16,7 +16,7 @@ use crate::session::store::StoreAt;
 use crate::shop::{self, Backend, Data, Request, SessionIn};
 use crate::station::Admit;
 use crate::time::SimTime;
-use crate::workload::{MAX_FAILURES, Outcome, Shopper};
+use crate::workload::{Outcome, Shopper};
 
 /// Request line and the headers a browser sends besides cookies (Host,
 /// User-Agent, Accept, Accept-Language, Accept-Encoding, Referer), in bytes.
@@ -408,21 +408,14 @@ impl World {
             Outcome::Pending => unreachable!("a response is decided before it is delivered"),
             Outcome::Failed(cause) => {
                 m.response(kind, now - sh.sent_at, Some(cause));
-                sh.fails += 1;
-                if sh.fails >= MAX_FAILURES {
-                    if !sh.truth.is_empty() {
-                        m.abandoned_with_items += 1;
-                    }
-                    if kind == Kind::Checkout {
-                        m.checkouts_failed += 1;
-                    }
-                    None
-                } else {
+                if sh.failed(m) {
                     retry = true;
                     Some(kind) // the same page again, after thinking
+                } else {
+                    None
                 }
             }
-            Outcome::Ok(r) => {
+            Outcome::Ok(mut r) => {
                 let (family, think) = (Family::of(self.strategy), w.think_time.0 as f64);
                 let internet = self.sc.region.latency.internet.0;
                 let attackers = &mut self.sec.attackers;
@@ -448,7 +441,7 @@ impl World {
                 if let Some(sid) = r.set_sid {
                     sh.sid = Some(sid);
                 }
-                if let Some(c) = r.set_cookie {
+                if let Some(c) = r.set_cookie.take() {
                     if CookieCodec::cookie_len(&c) as u64 > max_cookie {
                         // A browser ignores a Set-Cookie over its limit: the old
                         // cookie stays, and the cart silently stops growing.
@@ -457,42 +450,7 @@ impl World {
                         sh.cookie = Some(c);
                     }
                 }
-                if kind == Kind::AddToCart {
-                    sh.truth.add(sh.item.expect("add has an item"));
-                    if !sh.had_items {
-                        sh.had_items = true;
-                        m.with_items += 1;
-                    }
-                }
-                if let Some(server) = &r.cart
-                    && r.stale
-                {
-                    // An eventually consistent read from a copy behind the
-                    // newest write: the items are not gone, this copy has
-                    // not heard of them yet. The shopper keeps what it knows.
-                    if sh.truth.missing_from(server) > 0 {
-                        m.stale_carts += 1;
-                    }
-                } else if let Some(server) = &r.cart {
-                    let missing = sh.truth.missing_from(server);
-                    if missing > 0 {
-                        m.items_lost += u64::from(missing);
-                        if !sh.lost {
-                            sh.lost = true;
-                            m.carts_lost += 1;
-                        }
-                    }
-                    // The shopper now knows the cart as the server shows it.
-                    sh.truth.clone_from(server);
-                }
-                if kind == Kind::Checkout {
-                    if r.ordered {
-                        m.checkouts_ok += 1;
-                    } else {
-                        m.checkouts_failed += 1; // nothing left to buy
-                    }
-                    sh.truth = Default::default();
-                }
+                sh.judge(&r, m);
                 sh.next(w)
             }
         };

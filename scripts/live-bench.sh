@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Live-mode benchmark (not a test; not in CI): the load balancer against one
+# node hit directly and against nginx as a round-robin proxy with upstream
+# keepalive to the same nodes (wrk -c50), and the RESP store against
+# redis-server (redis-benchmark -c 50 -t get,set, then with -P 16). Prints
+# the four ratios the README quotes. Needs wrk, nginx, redis-server and
+# redis-benchmark (apt-get install wrk nginx redis-server redis-tools).
+# DURATION=10s by default; everything runs on loopback on this machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur="${DURATION:-10s}"
+n="${REQUESTS:-300000}"
+for t in wrk nginx redis-server redis-benchmark curl; do
+    command -v "$t" >/dev/null || { echo "live-bench: $t is not installed" >&2; exit 1; }
+done
+cargo build --release --quiet
+bin="$PWD/target/release/stratus"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+lb=$(free_port); adm=$(free_port); resp=$(free_port); rport=$(free_port); ngx=$(free_port)
+
+# cookie sessions: no stickiness, so the balancer spreads wrk's requests like nginx does.
+"$bin" serve steady-state --strategy cookie --listen "127.0.0.1:$lb" --admin "127.0.0.1:$adm" \
+    --token bench --resp "127.0.0.1:$resp" 2>"$work/serve.err" &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$lb/" >/dev/null && break; sleep 0.1; done
+nodes=$(curl -sf -H 'Authorization: Bearer bench' "http://127.0.0.1:$adm/admin/state" \
+    | python3 -c 'import json,sys; print(" ".join(n["addr"] for n in json.load(sys.stdin)["nodes"]))')
+first=${nodes%% *}
+
+mkdir -p "$work/nginx/logs"
+{
+    echo "worker_processes auto; pid $work/nginx/nginx.pid; error_log $work/nginx/error.log;"
+    echo "events { worker_connections 4096; }"
+    echo "http { access_log off; upstream nodes {"
+    for a in $nodes; do echo "  server $a;"; done
+    echo "  keepalive 64; }"
+    echo "  server { listen 127.0.0.1:$ngx; location / { proxy_pass http://nodes;"
+    echo "    proxy_http_version 1.1; proxy_set_header Connection \"\"; } } }"
+} > "$work/nginx.conf"
+nginx -c "$work/nginx.conf" -p "$work/nginx" -g 'daemon off;' &
+pids+=($!)
+
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+pids+=($!)
+sleep 0.5
+
+rps_wrk() { wrk -t2 -c50 -d"$dur" --latency "$1" | awk '/Requests\/sec/ {print $2}'; }
+rps_rb() { redis-benchmark -p "$1" -c 50 -n "$n" -t get,set -q "${@:2}" 2>/dev/null | tr '\r' '\n' \
+    | awk '/requests per second/ {for (i=1;i<=NF;i++) if ($i=="requests") {s+=$(i-1); c++}} END {printf "%.0f\n", s/c}'; }
+
+echo "== wrk -t2 -c50 -d$dur (each run alone on this machine: $(nproc) cores)"
+node=$(rps_wrk "http://$first/");              echo "one node directly     $node req/s"
+lbr=$(rps_wrk "http://127.0.0.1:$lb/");        echo "stratus balancer      $lbr req/s"
+ng=$(rps_wrk "http://127.0.0.1:$ngx/");        echo "nginx (keepalive 64)  $ng req/s"
+echo "== redis-benchmark -c 50 -t get,set -n $n (mean of GET and SET)"
+rs=$(rps_rb "$rport");               echo "redis-server          $rs req/s"
+ss=$(rps_rb "$resp");                echo "stratus --resp        $ss req/s"
+rsp=$(rps_rb "$rport" -P 16);        echo "redis-server -P 16    $rsp req/s"
+ssp=$(rps_rb "$resp" -P 16);         echo "stratus --resp -P 16  $ssp req/s"
+echo "== ratios (target)"
+python3 - "$lbr" "$node" "$ng" "$ss" "$rs" "$ssp" "$rsp" <<'PY'
+import sys
+lb, node, ng, ss, rs, ssp, rsp = map(float, sys.argv[1:])
+for name, r, t in [("balancer / one node", lb/node, 0.5), ("balancer / nginx", lb/ng, 1.0),
+                   ("resp / redis", ss/rs, 0.9), ("resp / redis, -P 16", ssp/rsp, 0.7)]:
+    print(f"{name:22} {r:5.2f}  (target >= {t}) {'met' if r >= t else 'NOT met'}")
+PY

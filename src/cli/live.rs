@@ -1,0 +1,195 @@
+//! `stratus serve` and `stratus load`: the live mode's command line.
+
+use super::{CliError, Format, emit, load, strategy};
+use crate::live::{self, Config, load::LoadConfig};
+use crate::report::{table, text};
+use crate::time::{Dur, parse_duration};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// A scenario file or bundled name whose fleet, AZs, health check,
+    /// stickiness, cookie and store settings the live shop uses.
+    #[arg(default_value = "steady-state")]
+    pub file: String,
+    /// sticky | cookie | store (default: the scenario's own).
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// Where the load balancer listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where the admin API listens (keep it on loopback).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub admin: SocketAddr,
+    /// The admin API's bearer token (default: a random one, printed at start).
+    #[arg(long, env = "STRATUS_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Also serve the session store over the Redis protocol here, for
+    /// redis-cli and redis-benchmark (such as 127.0.0.1:6380).
+    #[arg(long)]
+    pub resp: Option<SocketAddr>,
+    /// Keep store sessions in a real Redis server instead of in process
+    /// (redis://HOST:PORT; needs --strategy store).
+    #[arg(long, value_name = "redis://HOST:PORT")]
+    pub store_url: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// The shop's address, such as http://127.0.0.1:8080
+    pub url: String,
+    /// New shoppers per second (Poisson arrivals, open loop).
+    #[arg(long)]
+    pub rate: f64,
+    /// How long to send load, such as 30s or 5m.
+    #[arg(long)]
+    pub duration: String,
+    /// The scenario whose workload (pages, think time, add-to-cart and
+    /// checkout chances), cookie limit and timeline the shoppers follow.
+    #[arg(long, default_value = "steady-state")]
+    pub scenario: String,
+    /// Overrides the scenario's mean think time, such as 500ms.
+    #[arg(long)]
+    pub think: Option<String>,
+    /// Overrides the scenario's seed (the shoppers' plans).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A request unanswered after this fails as a timeout.
+    #[arg(long, default_value = "10s")]
+    pub timeout: String,
+    /// The admin API (http://HOST:PORT): apply the scenario's timeline there.
+    #[arg(long)]
+    pub admin: Option<String>,
+    /// The admin API's token.
+    #[arg(long, env = "STRATUS_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Report format (default: from --out's extension, else text).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))
+}
+
+fn duration(flag: &str, s: &str) -> Result<Dur, CliError> {
+    parse_duration(s).map_err(|e| CliError::Usage(format!("{flag} {s:?}: {e}")))
+}
+
+pub fn serve(a: ServeArgs) -> Result<(), CliError> {
+    let sc = load(&a.file)?;
+    let st = a
+        .strategy
+        .map(|s| strategy(&s))
+        .transpose()?
+        .unwrap_or(sc.strategy);
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let name = sc.name.clone();
+        let (nodes, azs) = (sc.fleet.desired, sc.region.azs.len());
+        let h = live::start(Config {
+            scenario: sc,
+            strategy: st,
+            listen: a.listen,
+            admin: a.admin,
+            token: a.token,
+            resp: a.resp,
+            store_url: a.store_url.clone(),
+        })
+        .await
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+        // Polled once before saying Ctrl-C works, so the handler is in place
+        // (a signal before it would kill the process instead of stopping it).
+        let stop = tokio::signal::ctrl_c();
+        tokio::pin!(stop);
+        let early = tokio::select! {
+            biased;
+            r = &mut stop => Some(r),
+            _ = std::future::ready(()) => None,
+        };
+        eprintln!("stratus serve: {name}, sessions {st}, {nodes} nodes in {azs} AZs");
+        eprintln!("  shop   http://{}/", h.shop);
+        eprintln!("  admin  http://{}/admin/state", h.admin);
+        eprintln!("  token  {}", h.token);
+        if let Some(r) = h.resp {
+            eprintln!(
+                "  resp   redis-cli -p {} (sessions are keys session:<sid>)",
+                r.port()
+            );
+        }
+        eprintln!(
+            "  e.g.   curl -H 'Authorization: Bearer {}' -X POST http://{}/admin/az/{}/kill",
+            h.token,
+            h.admin,
+            h.cluster
+                .sc
+                .region
+                .azs
+                .get(1)
+                .or(h.cluster.sc.region.azs.first())
+                .map_or("", |s| s.as_str())
+        );
+        if let Some(u) = &a.store_url {
+            eprintln!("  store  sessions in {u}");
+        }
+        eprintln!("Ctrl-C stops.");
+        match early {
+            Some(r) => r,
+            None => stop.await,
+        }
+        .map_err(|e| CliError::Runtime(format!("cannot wait for Ctrl-C: {e}")))?;
+        eprintln!("stratus serve: stopping (listeners closed, nodes powered off)");
+        h.shutdown();
+        Ok(())
+    })
+}
+
+pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {
+    let mut sc = load(&a.scenario)?;
+    if let Some(t) = &a.think {
+        sc.workload.think_time = duration("--think", t)?;
+    }
+    let admin = match (a.admin, a.token) {
+        (Some(u), Some(t)) => Some((u, t)),
+        (Some(_), None) => {
+            return Err(CliError::Usage(
+                "--admin needs --token (or STRATUS_ADMIN_TOKEN): the token `stratus serve` printed"
+                    .into(),
+            ));
+        }
+        (None, _) => None,
+    };
+    let cfg = LoadConfig {
+        url: a.url,
+        rate: a.rate,
+        duration: duration("--duration", &a.duration)?,
+        seed: a.seed.unwrap_or(sc.seed),
+        timeout: duration("--timeout", &a.timeout)?,
+        scenario: sc,
+        admin,
+    };
+    if cfg.duration.0 == 0 {
+        return Err(CliError::Usage(
+            "--duration must be longer than zero".into(),
+        ));
+    }
+    let rt = runtime()?;
+    let r = rt
+        .block_on(live::load::run(cfg))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let fmt = super::pick_format(a.format, &a.out);
+    let out = match fmt {
+        Format::Text => text::render(&r),
+        Format::Json => r.to_json() + "\n",
+        Format::Csv => table::csv(std::slice::from_ref(&r)),
+        Format::Markdown => table::markdown(std::slice::from_ref(&r)),
+    };
+    emit(&out, &a.out)
+}

@@ -1,0 +1,579 @@
+//! The live shop in process: real sockets on ephemeral loopback ports, a
+//! Rust HTTP client, the admin API; no outside tool needed.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{ACCEPT, AUTHORIZATION, COOKIE, SET_COOKIE};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+use stratus::live::{self, Config, Handle};
+use stratus::scenario::{Scenario, Strategy};
+use stratus::time::Dur;
+
+type C = Client<HttpConnector, Full<Bytes>>;
+
+/// A small fleet with health checks fast enough for a test.
+fn scenario() -> Scenario {
+    let mut sc = Scenario::new("live-test", Dur::from_secs(10));
+    let hc = &mut sc.load_balancer.health_check;
+    hc.interval = Dur::from_ms(100);
+    hc.timeout = Dur::from_ms(50);
+    hc.healthy_threshold = 2;
+    hc.unhealthy_threshold = 2;
+    sc.fleet.launch_time = Dur::from_ms(200);
+    sc.load_balancer.deregistration_delay = Dur::from_ms(200);
+    sc.sessions.store.failover_after = Dur::from_ms(200);
+    sc
+}
+
+async fn start(strategy: Strategy) -> Handle {
+    live::start(Config {
+        scenario: scenario(),
+        strategy,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin: "127.0.0.1:0".parse().unwrap(),
+        token: None,
+        resp: Some("127.0.0.1:0".parse().unwrap()),
+        store_url: None,
+    })
+    .await
+    .expect("the live shop starts")
+}
+
+fn client() -> C {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// A browser: cookies by name, replaced by each Set-Cookie.
+#[derive(Default)]
+struct Browser {
+    jar: Vec<(String, String)>,
+}
+
+impl Browser {
+    async fn go(
+        &mut self,
+        c: &C,
+        addr: SocketAddr,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"))
+            .header(ACCEPT, "application/json")
+            .header(COOKIE, cookies.join("; "))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let r = c.request(req).await.expect("the balancer answers");
+        for v in r.headers().get_all(SET_COOKIE) {
+            let kv = v.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            self.jar.retain(|(n, _)| n != k);
+            self.jar.push((k.into(), v.into()));
+        }
+        let status = r.status();
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+}
+
+async fn admin(
+    c: &C,
+    h: &Handle,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(format!("http://{}{path}", h.admin));
+    if let Some(t) = token {
+        b = b.header(AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let r = c
+        .request(b.body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap();
+    let s = r.status();
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    (s, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn cart_len(v: &Value) -> usize {
+    v["cart"].as_array().map_or(usize::MAX, Vec::len)
+}
+
+/// Adds an item, kills the AZ of the node that served it, and reads the cart
+/// once the balancer answers again: the number of lines the server still holds.
+async fn cart_after_az_kill(strategy: Strategy) -> usize {
+    let h = start(strategy).await;
+    let c = client();
+    let mut b = Browser::default();
+    let (s, v) = b
+        .go(
+            &c,
+            h.shop,
+            Method::POST,
+            "/cart/add",
+            "product=7&size=L&colour=navy",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(cart_len(&v), 1);
+    let az = v["az"].as_str().unwrap().to_string();
+    let (s, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
+    assert_eq!((s, cart_len(&v)), (StatusCode::OK, 1), "{v}");
+    tokio::time::sleep(Duration::from_millis(50)).await; // past the store's replication lag
+    let (s, _) = admin(
+        &c,
+        &h,
+        Method::POST,
+        &format!("/admin/az/{az}/kill"),
+        Some(&h.token),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // Until the health checks notice, requests to the dead nodes fail (502);
+    // the store may be failing over (503). Then the cart page answers.
+    let mut seen = None;
+    for _ in 0..200 {
+        let (s, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
+        if s == StatusCode::OK {
+            assert_ne!(v["az"].as_str(), Some(az.as_str()), "a dead AZ answered");
+            seen = Some(cart_len(&v));
+            break;
+        }
+        assert!(
+            matches!(s, StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE),
+            "{s} {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let (_, state) = admin(&c, &h, Method::GET, "/admin/state", Some(&h.token)).await;
+    let alive: Vec<bool> = state["azs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alive"].as_bool().unwrap())
+        .collect();
+    assert_eq!(alive.iter().filter(|a| !**a).count(), 1, "{state}");
+    h.shutdown();
+    seen.expect("the shop answers again after the health checks")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sticky_cart_dies_with_its_az() {
+    assert_eq!(cart_after_az_kill(Strategy::Sticky).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_cart_survives_the_az() {
+    assert_eq!(cart_after_az_kill(Strategy::Store).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_cart_survives_the_az() {
+    assert_eq!(cart_after_az_kill(Strategy::Cookie).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sticky_shopper_stays_on_one_node_and_checks_out() {
+    let h = start(Strategy::Sticky).await;
+    let c = client();
+    let mut b = Browser::default();
+    let mut nodes = Vec::new();
+    for p in 0..5 {
+        let (s, v) = b
+            .go(
+                &c,
+                h.shop,
+                Method::POST,
+                "/cart/add",
+                &format!("product={p}"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        nodes.push(v["node"].as_u64().unwrap());
+    }
+    nodes.dedup();
+    assert_eq!(nodes.len(), 1, "stickiness keeps one node");
+    let (s, v) = b.go(&c, h.shop, Method::POST, "/checkout", "").await;
+    assert_eq!(
+        (s, v["ordered"].as_bool(), cart_len(&v)),
+        (StatusCode::OK, Some(true), 5)
+    );
+    let (_, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
+    assert_eq!(cart_len(&v), 0, "checkout empties the cart");
+    // Without stickiness (store), requests spread over the nodes.
+    let h2 = start(Strategy::Store).await;
+    let mut b = Browser::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let (_, v) = b.go(&c, h2.shop, Method::GET, "/", "").await;
+        seen.insert(v["node"].as_u64().unwrap());
+    }
+    assert_eq!(seen.len(), 6, "round robin over six nodes");
+    h.shutdown();
+    h2.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_pages_for_a_browser_and_errors_for_bad_forms() {
+    let h = start(Strategy::Store).await;
+    let c = client();
+    let get = |path: &str, accept: &'static str| {
+        Request::get(format!("http://{}{path}", h.shop))
+            .header(ACCEPT, accept)
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let r = c.request(get("/product/3", "text/html")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let body =
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(
+        body.contains("<form method=\"post\" action=\"/cart/add\">"),
+        "{body}"
+    );
+    for (path, status) in [
+        ("/product/999999", StatusCode::NOT_FOUND),
+        ("/nowhere", StatusCode::NOT_FOUND),
+    ] {
+        let r = c.request(get(path, "application/json")).await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+    let mut b = Browser::default();
+    let (s, v) = b
+        .go(
+            &c,
+            h.shop,
+            Method::POST,
+            "/cart/add",
+            "product=1&colour=mauve",
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("colour must be one of"),
+        "{v}"
+    );
+    // A tampered cart cookie is refused and read as an empty cart.
+    let h2 = start(Strategy::Cookie).await;
+    let mut b = Browser::default();
+    b.go(&c, h2.shop, Method::POST, "/cart/add", "product=2")
+        .await;
+    let (k, v) = b.jar.iter_mut().find(|(k, _)| k == "cart").unwrap();
+    assert_eq!(k, "cart");
+    v.replace_range(0..1, if v.starts_with('A') { "B" } else { "A" });
+    let (s, v) = b.go(&c, h2.shop, Method::GET, "/cart", "").await;
+    assert_eq!((s, cart_len(&v)), (StatusCode::OK, 0));
+    assert!(v["cookie_rejected"].is_string(), "{v}");
+    h.shutdown();
+    h2.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_needs_the_token_and_names_its_paths() {
+    let h = start(Strategy::Sticky).await;
+    let c = client();
+    assert_eq!(
+        admin(&c, &h, Method::GET, "/admin/state", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        admin(&c, &h, Method::GET, "/admin/state", Some("wrong"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let t = Some(h.token.as_str());
+    let (s, v) = admin(&c, &h, Method::GET, "/admin/nope", t).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(v["error"].as_str().unwrap().contains("/admin/state"), "{v}");
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/az/mars-1a/kill", t)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        admin(&c, &h, Method::GET, "/admin/az/us-east-1a/kill", t)
+            .await
+            .0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/capacity/99", t).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/capacity/x", t).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // Scale out to 9: three nodes boot, register and pass their health checks.
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/capacity/9", t).await.0,
+        StatusCode::OK
+    );
+    let mut healthy = 0;
+    for _ in 0..200 {
+        let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
+        healthy = st["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["health"] == "healthy")
+            .count();
+        if healthy == 9 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(healthy, 9);
+    // Scale in to 3: six drain and are terminated.
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/capacity/3", t).await.0,
+        StatusCode::OK
+    );
+    let mut left = 0;
+    for _ in 0..200 {
+        let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
+        left = st["nodes"].as_array().unwrap().len();
+        if left == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(left, 3);
+    // A rolling deploy, two at a time: every node replaced by a version-2 node.
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/deploy/0", t).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        admin(&c, &h, Method::GET, "/admin/deploy", t).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/deploy/2", t).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        admin(&c, &h, Method::POST, "/admin/deploy", t).await.0,
+        StatusCode::CONFLICT,
+        "one deploy at a time"
+    );
+    let mut versions = Vec::new();
+    for _ in 0..400 {
+        let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
+        let nodes = st["nodes"].as_array().unwrap();
+        versions = nodes
+            .iter()
+            .map(|n| {
+                (
+                    n["version"].as_u64().unwrap(),
+                    n["health"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        if st["deploying"] == false && nodes.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(versions, vec![(2, "healthy".to_string()); 3]);
+    let (s, _) = admin(&c, &h, Method::POST, "/admin/store/failover", t).await;
+    assert_eq!(s, StatusCode::OK);
+    h.shutdown();
+}
+
+/// Sends raw bytes to the balancer; the status line it answers with.
+fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = s.write_all(bytes);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_http_and_huge_headers_are_refused_not_fatal() {
+    let h = start(Strategy::Cookie).await;
+    let addr = h.shop;
+    let lines = tokio::task::spawn_blocking(move || {
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(17 * 1024)
+        );
+        let cookie = format!(
+            "GET /cart HTTP/1.1\r\nHost: x\r\nCookie: cart={}\r\n\r\n",
+            "A".repeat(20 * 1024)
+        );
+        vec![
+            raw(addr, b"BLAH\x00\x01 nonsense\r\n\r\n"),
+            raw(addr, b"GET / HTTP/1.1\r\nHost x\r\n\r\n"),
+            raw(addr, big.as_bytes()),
+            raw(addr, cookie.as_bytes()),
+            raw(
+                addr,
+                b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            ),
+        ]
+    })
+    .await
+    .unwrap();
+    assert!(lines[0].starts_with("HTTP/1.1 400"), "{lines:?}");
+    assert!(lines[1].starts_with("HTTP/1.1 400"), "{lines:?}");
+    assert!(lines[2].starts_with("HTTP/1.1 431"), "{lines:?}");
+    assert!(lines[3].starts_with("HTTP/1.1 431"), "{lines:?}");
+    assert!(
+        lines[4].starts_with("HTTP/1.1 200"),
+        "the shop still serves: {lines:?}"
+    );
+    h.shutdown();
+}
+
+/// `stratus load` against the live shop, with an AZ killed through the admin
+/// API a third of the way in: the simulation's lesson, on real sockets.
+async fn load_with_az_kill(strategy: Strategy) -> stratus::Report {
+    let h = start(strategy).await;
+    let mut sc = scenario();
+    sc.workload.think_time = Dur::from_ms(150);
+    sc.workload.pages = stratus::scenario::Pages::Fixed(12);
+    sc.workload.add_to_cart = 0.5;
+    sc.workload.checkout = 0.5;
+    sc.timeline.push(stratus::scenario::Timed {
+        at: Dur::from_secs(2),
+        action: stratus::scenario::Action::KillAz { az: 1 },
+    });
+    let r = live::load::run(live::load::LoadConfig {
+        url: format!("http://{}", h.shop),
+        rate: 30.0,
+        duration: Dur::from_secs(6),
+        scenario: sc,
+        seed: 3,
+        timeout: Dur::from_secs(5),
+        admin: Some((format!("http://{}", h.admin), h.token.clone())),
+    })
+    .await
+    .expect("the load runs");
+    h.shutdown();
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_shows_sticky_carts_lost_after_an_az_kill() {
+    let r = load_with_az_kill(Strategy::Sticky).await;
+    assert_eq!(r.strategy, "sticky");
+    assert_eq!(r.faults.len(), 1, "{:?}", r.events);
+    assert!(r.faults[0].carts_at_risk > 0, "{:?}", r.faults);
+    assert!(r.shoppers.carts_lost > 0, "{:#?}", r.shoppers);
+    assert!(r.sessions.resticks > 0);
+    assert!(r.requests.ok > 0 && r.shoppers.with_items > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_shows_store_carts_kept_after_an_az_kill() {
+    let r = load_with_az_kill(Strategy::Store).await;
+    assert_eq!(r.strategy, "store");
+    assert_eq!(r.faults.len(), 1);
+    assert!(r.shoppers.with_items > 20, "{:#?}", r.shoppers);
+    assert_eq!(r.shoppers.carts_lost, 0, "{:#?}", r.shoppers);
+    assert_eq!(r.sessions.resticks, 0);
+}
+
+/// One RESP exchange on a fresh connection: what the server wrote back
+/// before closing or going quiet.
+fn resp_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resp_serves_the_session_store_and_refuses_bad_frames() {
+    let h = start(Strategy::Store).await;
+    let c = client();
+    let mut b = Browser::default();
+    b.go(
+        &c,
+        h.shop,
+        Method::POST,
+        "/cart/add",
+        "product=5&size=S&colour=red",
+    )
+    .await;
+    let sid = b.jar.iter().find(|(k, _)| k == "sid").unwrap().1.clone();
+    let resp = h.resp.unwrap();
+    let sid2 = sid.clone();
+    let (got, pipelined, bad, after, session_set) = tokio::task::spawn_blocking(move || {
+        let got = resp_exchange(resp, format!("*2\r\n$3\r\nGET\r\n$40\r\nsession:{sid2}\r\n").as_bytes());
+        let pipelined = resp_exchange(
+            resp,
+            b"PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nw\r\n$2\r\nPX\r\n$5\r\n60000\r\n*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nx\r\n$2\r\nNX\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$3\r\nTTL\r\n$1\r\nk\r\n*2\r\n$6\r\nEXISTS\r\n$1\r\nk\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\nFLY away\r\n",
+        );
+        let bad = resp_exchange(resp, b"*1\r\n+PING\r\n");
+        let after = resp_exchange(resp, b"*1\r\n$4\r\nPING\r\n");
+        let body = r#"[{"product":9,"size":"XL","colour":"black","qty":2,"price_cents":1}]"#;
+        let session_set = resp_exchange(
+            resp,
+            format!("*3\r\n$3\r\nSET\r\n$40\r\nsession:{sid2}\r\n${}\r\n{body}\r\n", body.len()).as_bytes(),
+        );
+        (got, pipelined, bad, after, session_set)
+    })
+    .await
+    .unwrap();
+    assert!(
+        got.starts_with('$') && got.contains("\"product\":5") && got.contains("\"size\":\"S\""),
+        "{got}"
+    );
+    assert_eq!(
+        pipelined,
+        "+PONG\r\n+OK\r\n+OK\r\n$-1\r\n$1\r\nw\r\n:60\r\n:1\r\n:1\r\n$-1\r\n-ERR unknown command 'FLY', with args beginning with: \r\n"
+    );
+    assert!(bad.starts_with("-ERR Protocol error"), "{bad}");
+    assert_eq!(after, "+PONG\r\n", "the server lives on after a bad frame");
+    assert_eq!(session_set, "+OK\r\n");
+    // The shop sees what redis-cli wrote: the store is one store.
+    let (_, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
+    assert_eq!(v["cart"][0]["product"], 9, "{v}");
+    assert_eq!(
+        v["cart"][0]["price_cents"], 1,
+        "the store holds what was written"
+    );
+    h.shutdown();
+}
