@@ -577,3 +577,67 @@ async fn resp_serves_the_session_store_and_refuses_bad_frames() {
     );
     h.shutdown();
 }
+
+/// `serve --tui`'s screen, drawn from a real server's `GET /admin/state`:
+/// its kill key goes through the admin API, and the AZ shows dead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use stratus::live::dash;
+    let h = start(Strategy::Sticky).await;
+    let c = client();
+    let mut b = Browser::default();
+    let (s, _) = b
+        .go(
+            &c,
+            h.shop,
+            Method::POST,
+            "/cart/add",
+            "product=7&size=L&colour=navy",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (addr, token) = (h.admin, h.token.clone());
+    let screen = tokio::task::spawn_blocking(move || {
+        let get = || {
+            let (code, body) = dash::admin(addr, &token, "GET", "/admin/state").unwrap();
+            assert_eq!(code, 200, "{body}");
+            serde_json::from_str::<Value>(&body).unwrap()
+        };
+        let draw = |state: &Value, view: &dash::View| {
+            let mut t = Terminal::new(TestBackend::new(160, 24)).unwrap();
+            t.draw(|f| dash::draw(f, state, view, stratus::tui::theme::Theme { colour: false }))
+                .unwrap();
+            let buf = t.backend().buffer().clone();
+            (0..buf.area.height)
+                .map(|y| {
+                    (0..buf.area.width)
+                        .map(|x| buf[(x, y)].symbol().to_string())
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut view = dash::View::default();
+        let before = get();
+        let first = draw(&before, &view);
+        assert!(first.contains("sessions in memory 1"), "{first}");
+        assert!(!first.contains("DEAD"), "{first}");
+        // Pick the second AZ and press k, as an operator would.
+        let (method, path) = dash::action('2', &before, &mut view)
+            .or_else(|| dash::action('k', &before, &mut view))
+            .unwrap();
+        let (code, body) = dash::admin(addr, &token, method, &path).unwrap();
+        assert_eq!(code, 200, "{path}: {body}");
+        let state = get();
+        let after = draw(&state, &view);
+        assert!(after.contains("DEAD"), "{after}");
+        assert!(state["events"].to_string().contains("kill_az"), "{state}");
+        after
+    })
+    .await
+    .unwrap();
+    assert!(screen.contains("stratus serve · sessions sticky"));
+    h.shutdown();
+}

@@ -33,6 +33,11 @@ pub struct ServeArgs {
     /// (redis://HOST:PORT; needs --strategy store).
     #[arg(long, value_name = "redis://HOST:PORT")]
     pub store_url: Option<String>,
+    /// Show the live shop in a terminal dashboard read from the admin API,
+    /// with keys that kill and restore AZs, fail the store over, deploy and
+    /// scale; q stops the server.
+    #[arg(long)]
+    pub tui: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -138,6 +143,23 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         );
         if let Some(u) = &a.store_url {
             eprintln!("  store  sessions in {u}");
+        }
+        use std::io::IsTerminal;
+        if a.tui && early.is_none() && std::io::stdout().is_terminal() {
+            let (addr, token) = (h.admin, h.token.clone());
+            let dash = tokio::task::spawn_blocking(move || crate::live::dash::run(addr, &token));
+            let r = tokio::select! {
+                r = dash => r.map_err(|e| CliError::Runtime(format!("the dashboard stopped: {e}")))?
+                    .map_err(|e| CliError::Runtime(format!("the dashboard's terminal: {e}"))),
+                _ = &mut stop => Ok(()),
+            };
+            crate::tui::term::restore();
+            eprintln!("stratus serve: stopping (listeners closed, nodes powered off)");
+            h.shutdown();
+            return r;
+        }
+        if a.tui {
+            eprintln!("stratus serve: stdout is not a terminal; serving without the dashboard");
         }
         eprintln!("Ctrl-C stops.");
         match early {

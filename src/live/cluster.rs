@@ -392,7 +392,8 @@ impl Cluster {
                             .promote(shard as usize, epoch);
                         if let Some(Some(az)) = done {
                             let mut c = me.lock();
-                            let line = format!("the replica in {} is the primary", me.sc.region.azs[az]);
+                            let line =
+                                format!("the replica in {} is the primary", me.sc.region.azs[az]);
                             me.note(&mut c, "store_promoted", line);
                         }
                     }

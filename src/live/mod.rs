@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod clock;
 pub mod cluster;
+pub mod dash;
 pub mod http;
 pub mod jar;
 pub mod load;

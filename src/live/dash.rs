@@ -1,0 +1,332 @@
+//! `stratus serve --tui`: the live shop on one screen, read from the admin
+//! API's `GET /admin/state` (the same JSON a script gets), with keys that
+//! post the admin API's faults.
+//!
+//! Drawing is a pure function of that JSON, so tests draw real states on a
+//! test backend; the loop around it (terminal, keys, polling) is the driver.
+//! The server cannot see a lost cart (only a shopper's own cart shows one),
+//! so this screen shows what the server holds instead: sessions in each
+//! node's memory, which is what an AZ's loss takes with it under sticky.
+
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// The keys, as the screen's footer lists them.
+pub const HELP: &str =
+    "1-9 pick AZ · k kill · r restore · s store failover · d deploy · +/- capacity · q quit";
+
+/// What the operator picked and the last answer to a key.
+#[derive(Debug, Default)]
+pub struct View {
+    pub az: usize,
+    pub message: String,
+}
+
+fn text(v: &Value, k: &str) -> String {
+    match &v[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Draws one state of the live shop.
+pub fn draw(f: &mut Frame, state: &Value, view: &View, theme: Theme) {
+    let area = f.area();
+    let rows = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(5),
+        Constraint::Length(3),
+        Constraint::Length(1),
+    ])
+    .split(area);
+    let head = format!(
+        "stratus serve · sessions {} · t {:.0} s · desired {} · version {}{} · re-sticks {}",
+        text(state, "strategy"),
+        state["t_s"].as_f64().unwrap_or(0.0),
+        text(state, "desired"),
+        text(state, "version"),
+        if state["deploying"].as_bool() == Some(true) {
+            " (deploying)"
+        } else {
+            ""
+        },
+        text(state, "resticks"),
+    );
+    f.render_widget(Paragraph::new(head).style(theme.bold()), rows[0]);
+
+    let azs = state["azs"].as_array().cloned().unwrap_or_default();
+    let nodes = state["nodes"].as_array().cloned().unwrap_or_default();
+    let cols = Layout::horizontal(vec![
+        Constraint::Ratio(1, azs.len().max(1) as u32);
+        azs.len().max(1)
+    ])
+    .split(rows[1]);
+    for (i, az) in azs.iter().enumerate() {
+        let name = text(az, "name");
+        let alive = az["alive"].as_bool().unwrap_or(false);
+        let mut lines = vec![Line::from(if alive {
+            Span::styled("powered", theme.good())
+        } else {
+            Span::styled("DEAD", theme.bad())
+        })];
+        let mut held = 0u64;
+        for n in nodes.iter().filter(|n| n["az"].as_str() == Some(&name)) {
+            let sessions = n["sessions"].as_u64().unwrap_or(0);
+            held += sessions;
+            let health = text(n, "health");
+            let style = match (text(n, "state").as_str(), health.as_str()) {
+                ("inservice", "healthy") => theme.good(),
+                ("dead", _) | (_, "unhealthy") => theme.bad(),
+                _ => Style::default(),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("node-{:<3}", text(n, "id")), style),
+                Span::raw(format!(
+                    " {} {} v{} out {} sessions {sessions}",
+                    text(n, "state"),
+                    health,
+                    text(n, "version"),
+                    text(n, "outstanding"),
+                )),
+            ]));
+        }
+        lines.push(Line::from(format!("sessions in memory {held}")));
+        let title = format!(" {} {name} ", i + 1);
+        let mut block = Block::default().borders(Borders::ALL).title(title);
+        if i == view.az {
+            block = block.border_style(theme.fg(Color::Cyan).add_modifier(Modifier::BOLD));
+        }
+        f.render_widget(
+            Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+            cols[i],
+        );
+    }
+
+    let store = &state["store"];
+    let events = state["events"].as_array().cloned().unwrap_or_default();
+    let last: Vec<String> = events
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| {
+            format!(
+                "{:.0} s {} {}",
+                e["t_s"].as_f64().unwrap_or(0.0),
+                text(e, "kind"),
+                text(e, "detail")
+            )
+        })
+        .collect();
+    let store_line = format!(
+        "store {} · primary {} · replicas {}",
+        text(store, "state"),
+        text(store, "primary_az"),
+        store["replica_azs"]
+            .as_array()
+            .map(|a| a
+                .iter()
+                .map(|x| x.as_str().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default(),
+    );
+    let mut lines = vec![Line::from(store_line)];
+    lines.extend(last.into_iter().map(Line::from));
+    f.render_widget(Paragraph::new(lines), rows[2]);
+    let foot = if view.message.is_empty() {
+        HELP.to_string()
+    } else {
+        format!("{} · {HELP}", view.message)
+    };
+    f.render_widget(Paragraph::new(foot), rows[3]);
+}
+
+/// One admin request over a plain HTTP/1.1 connection: the status and body.
+pub fn admin(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    // The admin API answers with a length, but a chunked body is possible.
+    let body = if raw
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut b: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = b.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        b = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// What a key asks the admin API for, if anything.
+pub fn action(key: char, state: &Value, view: &mut View) -> Option<(&'static str, String)> {
+    let azs = state["azs"].as_array().cloned().unwrap_or_default();
+    let az = azs
+        .get(view.az)
+        .map(|a| text(a, "name"))
+        .unwrap_or_default();
+    let desired = state["desired"].as_u64().unwrap_or(0);
+    match key {
+        '1'..='9' => {
+            let i = key as usize - '1' as usize;
+            if i < azs.len() {
+                view.az = i;
+            }
+            None
+        }
+        'k' => Some(("POST", format!("/admin/az/{az}/kill"))),
+        'r' => Some(("POST", format!("/admin/az/{az}/restore"))),
+        's' => Some(("POST", "/admin/store/failover".into())),
+        'd' => Some(("POST", "/admin/deploy".into())),
+        '+' => Some(("POST", format!("/admin/capacity/{}", desired + 1))),
+        '-' => Some((
+            "POST",
+            format!("/admin/capacity/{}", desired.saturating_sub(1)),
+        )),
+        _ => None,
+    }
+}
+
+/// The dashboard's loop: the state twice a second, keys as they come.
+pub fn run(addr: SocketAddr, token: &str) -> std::io::Result<()> {
+    use crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+    let theme = Theme {
+        colour: std::env::var_os("NO_COLOR").is_none(),
+    };
+    let mut guard = crate::tui::term::enter()?;
+    let mut view = View::default();
+    let mut state = Value::Null;
+    loop {
+        if let Ok((200, body)) = admin(addr, token, "GET", "/admin/state") {
+            state = serde_json::from_str(&body).unwrap_or(Value::Null);
+        }
+        guard.term.draw(|f| draw(f, &state, &view, theme))?;
+        // Waiting for a key is also the pace: no sleep in the loop.
+        if !event::poll(Duration::from_millis(500))? {
+            continue;
+        }
+        let Event::Key(k) = event::read()? else {
+            continue;
+        };
+        if k.kind != KeyEventKind::Press {
+            continue;
+        }
+        let c = match k.code {
+            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => return Ok(()),
+            KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
+            KeyCode::Char(c) => c,
+            _ => continue,
+        };
+        if let Some((method, path)) = action(c, &state, &mut view) {
+            view.message = match admin(addr, token, method, &path) {
+                Ok((code, body)) => format!(
+                    "{path}: {code} {}",
+                    body.trim().chars().take(60).collect::<String>()
+                ),
+                Err(e) => format!("{path}: {e}"),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use serde_json::json;
+
+    fn screen(state: &Value) -> String {
+        let mut t = Terminal::new(TestBackend::new(120, 20)).unwrap();
+        t.draw(|f| draw(f, state, &View::default(), Theme { colour: false }))
+            .unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_dead_az_and_its_sessions_show() {
+        let state = json!({
+            "t_s": 42.0, "strategy": "sticky", "desired": 3, "version": 1, "deploying": false, "resticks": 5,
+            "azs": [{"name": "us-east-1a", "alive": true}, {"name": "us-east-1b", "alive": false}],
+            "nodes": [
+                {"id": 0, "az": "us-east-1a", "state": "inservice", "health": "healthy", "version": 1, "outstanding": 0, "sessions": 7},
+                {"id": 1, "az": "us-east-1b", "state": "dead", "health": "unhealthy", "version": 1, "outstanding": 0, "sessions": 0}
+            ],
+            "store": {"state": "up", "primary_az": "us-east-1a", "replica_azs": ["us-east-1b"]},
+            "events": [{"t_s": 40.0, "kind": "kill_az", "detail": "us-east-1b"}]
+        });
+        let s = screen(&state);
+        assert!(s.contains("DEAD"), "{s}");
+        assert!(s.contains("sessions in memory 7"), "{s}");
+        assert!(s.contains("40 s kill_az us-east-1b"), "{s}");
+        assert!(s.contains("re-sticks 5"), "{s}");
+    }
+
+    #[test]
+    fn keys_name_admin_paths_for_the_picked_az() {
+        let state = json!({"desired": 4, "azs": [{"name": "a"}, {"name": "b"}]});
+        let mut v = View::default();
+        assert_eq!(action('2', &state, &mut v), None);
+        assert_eq!(
+            action('k', &state, &mut v),
+            Some(("POST", "/admin/az/b/kill".into()))
+        );
+        assert_eq!(
+            action('+', &state, &mut v),
+            Some(("POST", "/admin/capacity/5".into()))
+        );
+        assert_eq!(action('9', &state, &mut v), None);
+        assert_eq!(v.az, 1, "an AZ the region lacks is not picked");
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        assert_eq!(dechunk("4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n"), "Wikipedia");
+    }
+}
