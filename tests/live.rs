@@ -641,3 +641,75 @@ async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
     assert!(screen.contains("stratus serve · sessions sticky"));
     h.shutdown();
 }
+
+/// Adds an item and checks out, again until the shop takes both (across a
+/// failover); the checkout's answer.
+async fn buy(b: &mut Browser, c: &C, shop: SocketAddr) -> Value {
+    for _ in 0..200 {
+        let form = "product=3&size=M&colour=red";
+        let (s, _) = b.go(c, shop, Method::POST, "/cart/add", form).await;
+        if s == StatusCode::OK {
+            let (s, v) = b.go(c, shop, Method::POST, "/checkout", "").await;
+            if s == StatusCode::OK {
+                return v;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no checkout went through");
+}
+
+/// The data tier live: orders are real rows in the model's SQLite primary,
+/// the Multi-AZ standby takes over when the primary's AZ dies, and no
+/// committed order is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_survive_the_database_primarys_az_through_the_standby() {
+    let mut sc = scenario();
+    let mut db = stratus::scenario::Database::new(3);
+    db.failover_time = Dur::from_ms(300);
+    db.replicas = vec![2];
+    db.replica_lag = Dur::from_ms(20);
+    sc.database = Some(db);
+    let h = live::start(Config {
+        scenario: sc,
+        strategy: Strategy::Store,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin: "127.0.0.1:0".parse().unwrap(),
+        token: None,
+        resp: None,
+        store_url: None,
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let mut b = Browser::default();
+    let orders = |h: &Handle| {
+        h.cluster
+            .shop
+            .db
+            .as_ref()
+            .unwrap()
+            .lock()
+            .unwrap()
+            .orders_in_primary()
+    };
+    buy(&mut b, &c, h.shop).await;
+    assert_eq!(orders(&h), 1);
+    let (_, state) = admin(&c, &h, Method::GET, "/admin/state", Some(&h.token)).await;
+    assert_eq!(state["database"]["primary_az"], "us-east-1a", "{state}");
+    let (s, _) = admin(
+        &c,
+        &h,
+        Method::POST,
+        "/admin/az/us-east-1a/kill",
+        Some(&h.token),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    buy(&mut b, &c, h.shop).await;
+    let (_, state) = admin(&c, &h, Method::GET, "/admin/state", Some(&h.token)).await;
+    assert_eq!(state["database"]["primary_az"], "us-east-1b", "{state}");
+    assert_eq!(orders(&h), 2, "the standby had the first order");
+    assert!(state["events"].to_string().contains("db_failover"));
+    h.shutdown();
+}

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// scale; q stops the server.
     #[arg(long)]
     pub tui: bool,
+    /// With a scenario that has [database]: write its instances as SQLite
+    /// files here when the server stops.
+    #[arg(long)]
+    pub db_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -90,6 +94,12 @@ fn duration(flag: &str, s: &str) -> Result<Dur, CliError> {
 
 pub fn serve(a: ServeArgs) -> Result<(), CliError> {
     let sc = load(&a.file)?;
+    if a.db_dir.is_some() && sc.database.is_none() {
+        return Err(CliError::Usage(format!(
+            "--db-dir writes the database, and {} has no [database] table: add one, or drop --db-dir",
+            sc.name
+        )));
+    }
     let st = a
         .strategy
         .map(|s| strategy(&s))
@@ -155,6 +165,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
             };
             crate::tui::term::restore();
             eprintln!("stratus serve: stopping (listeners closed, nodes powered off)");
+            export_db(&h, a.db_dir.as_deref())?;
             h.shutdown();
             return r;
         }
@@ -168,9 +179,27 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         }
         .map_err(|e| CliError::Runtime(format!("cannot wait for Ctrl-C: {e}")))?;
         eprintln!("stratus serve: stopping (listeners closed, nodes powered off)");
+        export_db(&h, a.db_dir.as_deref())?;
         h.shutdown();
         Ok(())
     })
+}
+
+/// `--db-dir`: the database instances as SQLite files, named by role.
+fn export_db(h: &live::Handle, dir: Option<&std::path::Path>) -> Result<(), CliError> {
+    let (Some(dir), Some(db)) = (dir, &h.cluster.shop.db) else {
+        return Ok(());
+    };
+    let db = db.lock().expect("db lock");
+    let files = db
+        .export(dir)
+        .map_err(|e| CliError::Runtime(format!("--db-dir {}: {e}", dir.display())))?;
+    eprintln!(
+        "stratus serve: wrote {} to {}",
+        files.join(", "),
+        dir.display()
+    );
+    Ok(())
 }
 
 pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {

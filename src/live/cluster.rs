@@ -12,7 +12,7 @@ use crate::node::{Node, NodeState};
 use crate::report::LogEvent;
 use crate::scenario::{AzIx, Scenario};
 use crate::session::store::{StoreState, Wake};
-use crate::time::SEC;
+use crate::time::{SEC, SimTime};
 use hyper::service::service_fn;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -305,6 +305,7 @@ impl Cluster {
             self.power_off(&mut c, id, NodeState::Dead);
         }
         let now = self.shop.clock.now();
+        self.kill_db_az(&mut c, az, now);
         let blow = self.shop.store.lock().expect("store lock").kill_az(now, az);
         if blow.replicas > 0 {
             self.note(&mut c, "store_replica_lost", self.sc.region.azs[az].clone());
@@ -317,6 +318,11 @@ impl Cluster {
         let mut c = self.lock();
         self.note(&mut c, "restore_az", self.sc.region.azs[az].clone());
         c.alive[az] = true;
+        if let Some(db) = &self.shop.db {
+            db.lock()
+                .expect("db lock")
+                .restore_az(az, self.shop.clock.now());
+        }
         // Replacement replicas that waited for an AZ without a copy go here.
         let alive = c.alive.clone();
         let mut store = self.shop.store.lock().expect("store lock");
@@ -355,6 +361,68 @@ impl Cluster {
         self.note(&mut c, "kill_store_primary", String::new());
         self.store_blow(&mut c, blow);
         Ok(())
+    }
+
+    /// The database instances in a dead AZ stop; a lost writer fails over
+    /// after the scenario's `failover_time`, by the model's `Database`.
+    fn kill_db_az(self: &Arc<Self>, c: &mut Control, az: AzIx, now: SimTime) {
+        let Some(db) = &self.shop.db else { return };
+        let mut db = db.lock().expect("db lock");
+        let victims: Vec<usize> = (0..db.instances.len())
+            .filter(|&i| db.instances[i].az == az && db.instances[i].alive)
+            .collect();
+        let mut wakes = Vec::new();
+        for i in victims {
+            wakes.extend(db.kill(i, now));
+        }
+        drop(db);
+        if !wakes.is_empty() {
+            self.note(c, "db_instance_lost", self.sc.region.azs[az].clone());
+        }
+        self.db_wakes(wakes);
+    }
+
+    /// Runs the database's later steps (promotion, a new standby) at their
+    /// wall-clock times.
+    fn db_wakes(self: &Arc<Self>, wakes: Vec<crate::db::Wake>) {
+        use crate::db::Wake as W;
+        for w in wakes {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let at = match w {
+                    W::Promote { at, .. } | W::NewStandby { at, .. } => at,
+                };
+                tokio::time::sleep_until(me.shop.clock.instant(at)).await;
+                let now = me.shop.clock.now();
+                let Some(db) = &me.shop.db else { return };
+                match w {
+                    W::Promote { epoch, .. } => {
+                        let done = db.lock().expect("db lock").promote(now, epoch);
+                        if let Some((p, next)) = done {
+                            let mut c = me.lock();
+                            let line = match p {
+                                Some(p) => format!(
+                                    "{} promoted; {} commits ({} orders) lost",
+                                    p.name, p.commits_lost, p.orders_lost
+                                ),
+                                None => "no standby or replica to promote".into(),
+                            };
+                            me.note(&mut c, "db_failover", line);
+                            drop(c);
+                            me.db_wakes(next);
+                        }
+                    }
+                    W::NewStandby { epoch, .. } => {
+                        let alive = me.lock().alive.clone();
+                        let made = db.lock().expect("db lock").new_standby(epoch, &alive);
+                        if let Some(name) = made {
+                            let mut c = me.lock();
+                            me.note(&mut c, "db_standby_created", name);
+                        }
+                    }
+                }
+            });
+        }
     }
 
     /// What a store fault did, as the simulation applies it: the log, and the
@@ -491,6 +559,16 @@ impl Cluster {
             "routable": c.lb.routable(),
             "resticks": c.lb.resticks,
             "store": { "state": store_state, "primary_az": az_name(primary), "replica_az": az_name(replicas.first().copied()), "replica_azs": replicas.iter().map(|&a| self.sc.region.azs[a].clone()).collect::<Vec<_>>() },
+            "database": self.shop.db.as_ref().map(|db| {
+                let db = db.lock().expect("db lock");
+                json!({
+                    "primary_az": db.primary().map(|p| self.sc.region.azs[db.instances[p].az].clone()),
+                    "instances": db.instances.iter().map(|i| json!({
+                        "name": i.name, "az": self.sc.region.azs[i.az], "alive": i.alive,
+                    })).collect::<Vec<_>>(),
+                    "orders_in_primary": db.orders_in_primary(),
+                })
+            }),
             "events": c.log,
         })
     }

@@ -82,6 +82,25 @@ pub enum ServeError {
     Remote(remote::RemoteError),
     #[error("--store-url keeps store sessions in Redis: use it with --strategy store")]
     RemoteNeedsStore,
+    #[error("cannot build the scenario's database: {0}")]
+    Database(crate::db::DbError),
+}
+
+/// The replicas' apply loop: every 50 ms each instance applies the commits
+/// whose drawn lag has passed, as the model's lazy catch-up would when read.
+async fn replicate(shop: Arc<node::Shop>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+    loop {
+        tick.tick().await;
+        let now = shop.clock.now();
+        if let Some(db) = &shop.db {
+            let mut db = db.lock().expect("db lock");
+            for i in 0..db.instances.len() {
+                // A dead or retired instance answers Unavailable: nothing to apply.
+                let _ = db.reader(i, now);
+            }
+        }
+    }
 }
 
 /// Starts the nodes, the balancer, its health checks and the admin API on
@@ -114,6 +133,18 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         clock: clock::Clock::new(),
         catalog: sc.workload.catalog.max(1),
         remote,
+        db: match &sc.database {
+            Some(d) => Some(Mutex::new(
+                crate::db::Database::new(
+                    d,
+                    sc.workload.catalog,
+                    sc.workload.popularity,
+                    &crate::rng::Streams::new(sc.seed),
+                )
+                .map_err(ServeError::Database)?,
+            )),
+            None => None,
+        },
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await
@@ -160,6 +191,9 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         tokio::spawn(http::accept_loop(admin_listener, admin_svc, false)).abort_handle(),
         tokio::spawn(proxy::health_loop(cluster.clone())).abort_handle(),
     ];
+    if shop.db.is_some() {
+        tasks.push(tokio::spawn(replicate(shop.clone())).abort_handle());
+    }
     let resp_addr = resp.map(|(l, bound)| {
         tasks.push(tokio::spawn(resp::serve(l, resp::Resp::new(shop))).abort_handle());
         bound

@@ -8,11 +8,12 @@ use super::pages::{Served, page_html, page_json};
 use super::remote::Fetched;
 use super::sessions::NodeSessions;
 use crate::cart::{COLOURS, Item, SIZES, price_of};
+use crate::db::access::DataAt;
 use crate::lb::NodeId;
 use crate::scenario::{Kind, Strategy};
 use crate::session::cookie::{COOKIE_NAME, CookieCodec};
 use crate::session::store::{Store, StoreAt};
-use crate::shop::{self, Backend, Failure, Request as ShopRequest, SessionIn};
+use crate::shop::{self, Backend, Data, Failure, Request as ShopRequest, SessionIn};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -32,6 +33,27 @@ pub struct Shop {
     pub catalog: u32,
     /// `--store-url`: sessions in a real Redis server instead of `store`.
     pub remote: Option<super::remote::RemoteStore>,
+    /// The scenario's SQL tier (`[database]`), the model's own `Database`.
+    pub db: Option<Mutex<crate::db::Database>>,
+}
+
+/// Runs `f` with the shop's data at this moment, as the simulation's nodes
+/// see it: reads on a replica (or the primary), writes on the primary.
+fn with_data<R>(shop: &Shop, kind: Kind, f: impl FnOnce(Option<&mut dyn Data>) -> R) -> R {
+    let Some(db) = &shop.db else { return f(None) };
+    let mut db = db.lock().expect("db lock");
+    let read = if kind.writes() {
+        db.primary()
+    } else {
+        db.read_target()
+    };
+    let mut at = DataAt {
+        db: &mut db,
+        cache: None,
+        now: shop.clock.now(),
+        read,
+    };
+    f(Some(&mut at))
 }
 
 /// One node's part: who it is and its own memory.
@@ -144,7 +166,9 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         kind,
         item,
         session,
-        user: 0,
+        // Everyone signs in as the seed data's first user: the live shop has
+        // no login page.
+        user: 1,
         product,
         address: None,
     };
@@ -153,12 +177,14 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         Strategy::Sticky => {
             let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
             let mut mem = &ctx.sessions;
-            shop::handle(
-                sreq(SessionIn::Sid(sid)),
-                Backend::Sid(&mut mem),
-                None,
-                &mut new_sid,
-            )
+            with_data(shop, kind, |data| {
+                shop::handle(
+                    sreq(SessionIn::Sid(sid)),
+                    Backend::Sid(&mut mem),
+                    data,
+                    &mut new_sid,
+                )
+            })
         }
         Strategy::Store if shop.remote.is_some() => {
             let rs = shop.remote.as_ref().expect("checked");
@@ -175,12 +201,14 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
                         cart,
                         write: None,
                     };
-                    let r = shop::handle(
-                        sreq(SessionIn::Sid(sid)),
-                        Backend::Sid(&mut one),
-                        None,
-                        &mut new_sid,
-                    );
+                    let r = with_data(shop, kind, |data| {
+                        shop::handle(
+                            sreq(SessionIn::Sid(sid)),
+                            Backend::Sid(&mut one),
+                            data,
+                            &mut new_sid,
+                        )
+                    });
                     match (r, one.write) {
                         (Ok(resp), Some((sid, cart))) => rs
                             .put(sid, &cart)
@@ -203,21 +231,25 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
                 read_at: None,
                 info: Default::default(),
             };
-            shop::handle(
-                sreq(SessionIn::Sid(sid)),
-                Backend::Sid(&mut at),
-                None,
-                &mut new_sid,
-            )
+            with_data(shop, kind, |data| {
+                shop::handle(
+                    sreq(SessionIn::Sid(sid)),
+                    Backend::Sid(&mut at),
+                    data,
+                    &mut new_sid,
+                )
+            })
         }
         Strategy::Cookie => {
             let c = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
-            shop::handle(
-                sreq(SessionIn::Cookie(c)),
-                Backend::Cookie(&shop.codec),
-                None,
-                &mut new_sid,
-            )
+            with_data(shop, kind, |data| {
+                shop::handle(
+                    sreq(SessionIn::Cookie(c)),
+                    Backend::Cookie(&shop.codec),
+                    data,
+                    &mut new_sid,
+                )
+            })
         }
     };
     let r = match result {
