@@ -582,8 +582,6 @@ async fn resp_serves_the_session_store_and_refuses_bad_frames() {
 /// its kill key goes through the admin API, and the AZ shows dead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
     use stratus::live::dash;
     let h = start(Strategy::Sticky).await;
     let c = client();
@@ -605,20 +603,7 @@ async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
             assert_eq!(code, 200, "{body}");
             serde_json::from_str::<Value>(&body).unwrap()
         };
-        let draw = |state: &Value, view: &dash::View| {
-            let mut t = Terminal::new(TestBackend::new(160, 24)).unwrap();
-            t.draw(|f| dash::draw(f, state, view, stratus::tui::theme::Theme { colour: false }))
-                .unwrap();
-            let buf = t.backend().buffer().clone();
-            (0..buf.area.height)
-                .map(|y| {
-                    (0..buf.area.width)
-                        .map(|x| buf[(x, y)].symbol().to_string())
-                        .collect::<String>()
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let draw = |state: &Value, view: &dash::View| dash::text_of(state, view, 160, 24);
         let mut view = dash::View::default();
         let before = get();
         let first = draw(&before, &view);

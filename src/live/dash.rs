@@ -150,6 +150,24 @@ pub fn draw(f: &mut Frame, state: &Value, view: &View, theme: Theme) {
     f.render_widget(Paragraph::new(foot), rows[3]);
 }
 
+/// The screen for `state` as plain text, `width` × `height`, as a terminal
+/// without colour shows it: what tests read, and what a log can keep.
+pub fn text_of(state: &Value, view: &View, width: u16, height: u16) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("a test backend never fails");
+    t.draw(|f| draw(f, state, view, Theme { colour: false }))
+        .expect("a test backend never fails");
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// One admin request over a plain HTTP/1.1 connection: the status and body.
 pub fn admin(
     addr: SocketAddr,
@@ -270,23 +288,10 @@ pub fn run(addr: SocketAddr, token: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
     use serde_json::json;
 
     fn screen(state: &Value) -> String {
-        let mut t = Terminal::new(TestBackend::new(120, 20)).unwrap();
-        t.draw(|f| draw(f, state, &View::default(), Theme { colour: false }))
-            .unwrap();
-        let buf = t.backend().buffer().clone();
-        (0..buf.area.height)
-            .map(|y| {
-                (0..buf.area.width)
-                    .map(|x| buf[(x, y)].symbol().to_string())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        text_of(state, &View::default(), 120, 20)
     }
 
     #[test]
