@@ -169,6 +169,29 @@ pub struct Promotion {
     pub orders_lost: u64,
 }
 
+impl Promotion {
+    /// The event a failover is logged as, by both drivers: its kind and line.
+    pub fn event(p: Option<&Promotion>, azs: &[String]) -> (&'static str, String) {
+        match p {
+            Some(p) => (
+                "db_failover",
+                format!(
+                    "{} in {} (was {}) promoted to primary; {} commits ({} orders) lost",
+                    p.name,
+                    azs[p.az],
+                    p.was.name(),
+                    p.commits_lost,
+                    p.orders_lost
+                ),
+            ),
+            None => (
+                "db_down",
+                "no standby or replica to promote: writes are down".into(),
+            ),
+        }
+    }
+}
+
 /// A follow-up the world must schedule after a fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wake {
@@ -377,6 +400,13 @@ impl Database {
             orders,
         });
         Ok(())
+    }
+
+    /// The live instances in `az`: what the AZ's loss takes.
+    pub fn alive_in(&self, az: AzIx) -> Vec<DbIx> {
+        (0..self.instances.len())
+            .filter(|&i| self.instances[i].az == az && self.instances[i].alive)
+            .collect()
     }
 
     /// Instance `i` stops (its AZ died, or it was killed). Returns what to schedule.

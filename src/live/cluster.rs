@@ -307,9 +307,6 @@ impl Cluster {
         let now = self.shop.clock.now();
         self.kill_db_az(&mut c, az, now);
         let blow = self.shop.store.lock().expect("store lock").kill_az(now, az);
-        if blow.replicas > 0 {
-            self.note(&mut c, "store_replica_lost", self.sc.region.azs[az].clone());
-        }
         self.store_blow(&mut c, blow);
         self.reconcile(&mut c);
     }
@@ -368,9 +365,7 @@ impl Cluster {
     fn kill_db_az(self: &Arc<Self>, c: &mut Control, az: AzIx, now: SimTime) {
         let Some(db) = &self.shop.db else { return };
         let mut db = db.lock().expect("db lock");
-        let victims: Vec<usize> = (0..db.instances.len())
-            .filter(|&i| db.instances[i].az == az && db.instances[i].alive)
-            .collect();
+        let victims = db.alive_in(az);
         let mut wakes = Vec::new();
         for i in victims {
             wakes.extend(db.kill(i, now));
@@ -400,14 +395,9 @@ impl Cluster {
                         let done = db.lock().expect("db lock").promote(now, epoch);
                         if let Some((p, next)) = done {
                             let mut c = me.lock();
-                            let line = match p {
-                                Some(p) => format!(
-                                    "{} promoted; {} commits ({} orders) lost",
-                                    p.name, p.commits_lost, p.orders_lost
-                                ),
-                                None => "no standby or replica to promote".into(),
-                            };
-                            me.note(&mut c, "db_failover", line);
+                            let (kind, line) =
+                                crate::db::Promotion::event(p.as_ref(), &me.sc.region.azs);
+                            me.note(&mut c, kind, line);
                             drop(c);
                             me.db_wakes(next);
                         }
@@ -429,19 +419,8 @@ impl Cluster {
     /// model's later wake-ups (a promotion after `failover_after`, a
     /// replacement replica) run at their wall-clock times.
     fn store_blow(self: &Arc<Self>, c: &mut Control, blow: crate::session::store::Blow) {
-        for k in &blow.primaries {
-            if blow.down.contains(k) {
-                self.note(c, "store_down", "primary lost with no replica".into());
-            } else {
-                self.note(
-                    c,
-                    "store_primary_lost",
-                    format!(
-                        "{} unreplicated writes dropped; failover in progress",
-                        blow.loss.writes_lost
-                    ),
-                );
-            }
+        for (kind, line) in blow.events("store", &|_| String::new()) {
+            self.note(c, kind, line);
         }
         for w in blow.wakes {
             let me = self.clone();

@@ -192,6 +192,38 @@ pub struct Blow {
     pub down: Vec<u16>,
 }
 
+impl Blow {
+    /// The events a fault is logged as, by both drivers: `what` names the
+    /// store ("store", "table"), `shard` labels a shard (" shard 2", or "").
+    pub fn events(&self, what: &str, shard: &dyn Fn(u16) -> String) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        if self.replicas > 0 {
+            v.push((
+                "store_replica_lost",
+                format!("{} {what} replica(s)", self.replicas),
+            ));
+        }
+        for &k in &self.primaries {
+            let label = shard(k);
+            v.push(if self.down.contains(&k) {
+                (
+                    "store_down",
+                    format!("{what}{label}: primary lost with no replica"),
+                )
+            } else {
+                (
+                    "store_primary_lost",
+                    format!(
+                        "{what}{label}: {} unreplicated writes dropped; failover in progress",
+                        self.loss.writes_lost
+                    ),
+                )
+            });
+        }
+        v
+    }
+}
+
 #[derive(Debug)]
 struct Shard {
     copies: Vec<Copy>,

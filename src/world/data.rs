@@ -9,7 +9,7 @@
 
 use super::{Event, World};
 use crate::cache::Key;
-use crate::db::{DbIx, Wake};
+use crate::db::{DbIx, Promotion, Wake};
 use crate::engine::Queue;
 use crate::node::ShopperId;
 use crate::scenario::{AzIx, Kind};
@@ -230,9 +230,7 @@ impl World {
             }
         }
         let Some(db) = &self.db else { return };
-        let victims: Vec<DbIx> = (0..db.instances.len())
-            .filter(|&i| db.instances[i].az == az && db.instances[i].alive)
-            .collect();
+        let victims = db.alive_in(az);
         for i in victims {
             self.kill_db_instance(now, i, q);
         }
@@ -250,24 +248,8 @@ impl World {
     pub(super) fn on_db_promote(&mut self, now: SimTime, epoch: u32, q: &mut Queue<Event>) {
         let Some(db) = &mut self.db else { return };
         if let Some((done, wakes)) = db.promote(now, epoch) {
-            match done {
-                Some(p) => {
-                    let line = format!(
-                        "{} in {} (was {}) promoted to primary; {} commits ({} orders) lost",
-                        p.name,
-                        self.az_name(p.az),
-                        p.was.name(),
-                        p.commits_lost,
-                        p.orders_lost
-                    );
-                    self.note(now, "db_failover", line);
-                }
-                None => self.note(
-                    now,
-                    "db_down",
-                    "no standby or replica to promote: writes are down".into(),
-                ),
-            }
+            let (kind, line) = Promotion::event(done.as_ref(), &self.sc.region.azs);
+            self.note(now, kind, line);
             self.schedule_db(wakes, q);
         }
     }

@@ -266,31 +266,8 @@ impl World {
                 .count() as u64;
         }
         let what = self.store_name();
-        if blow.replicas > 0 {
-            self.note(
-                now,
-                "store_replica_lost",
-                format!("{} {what} replica(s)", blow.replicas),
-            );
-        }
-        for k in &blow.primaries {
-            let shard = self.shard_label(*k);
-            if blow.down.contains(k) {
-                self.note(
-                    now,
-                    "store_down",
-                    format!("{what}{shard}: primary lost with no replica"),
-                );
-            } else {
-                self.note(
-                    now,
-                    "store_primary_lost",
-                    format!(
-                        "{what}{shard}: {} unreplicated writes dropped; failover in progress",
-                        blow.loss.writes_lost
-                    ),
-                );
-            }
+        for (kind, line) in blow.events(what, &|k| self.shard_label(k)) {
+            self.note(now, kind, line);
         }
         for w in blow.wakes {
             match w {
