@@ -3,7 +3,7 @@
 //! the auto-scaling group's decisions (`fleet::Fleet`, the model's) and the
 //! store's failover, driven by wall-derived time and real sockets.
 
-use super::http::accept_loop;
+use super::http::{Place, accept_loop};
 use super::node::{NodeCtx, Shop};
 use super::sessions::NodeSessions;
 use crate::fleet::{Deploy, Fleet};
@@ -139,7 +139,7 @@ impl Cluster {
             let ctx = svc_ctx.clone();
             async move { Ok::<_, std::convert::Infallible>(super::node::handle(ctx, req).await) }
         });
-        let task = tokio::spawn(accept_loop(listener, svc, true)).abort_handle();
+        let task = tokio::spawn(accept_loop(listener, svc, true, Place::Origin)).abort_handle();
         c.nodes[id as usize] = Some(LiveNode { addr, ctx, task });
         c.addrs[id as usize] = Some(addr);
         c.fleet.nodes[id as usize].state = NodeState::InService;

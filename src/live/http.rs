@@ -21,11 +21,22 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub type Body0 = Full<Bytes>;
 
+/// Which runtime serves a connection a listener accepts (see [`super::lanes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The runtime running the accept loop (the admin API).
+    Here,
+    /// The lanes in turn (the balancer's clients).
+    Spread,
+    /// The lane that opened it, if the balancer did; else here (a node).
+    Origin,
+}
+
 /// Accepts connections until the task running it is aborted; every
 /// connection is served on a task in a set the loop owns, so aborting the loop
 /// closes the listener and every connection with it. With `reset`, sockets
 /// close with SO_LINGER 0 (a TCP reset), as a powered-off host's peers see.
-pub async fn accept_loop<S, B>(listener: TcpListener, svc: S, reset: bool)
+pub async fn accept_loop<S, B>(listener: TcpListener, svc: S, reset: bool, place: Place)
 where
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
@@ -40,7 +51,7 @@ where
     loop {
         tokio::select! {
             acc = listener.accept() => {
-                let Ok((stream, _)) = acc else {
+                let Ok((stream, peer)) = acc else {
                     // Out of file descriptors, say: back off instead of spinning.
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
@@ -49,17 +60,45 @@ where
                 if reset {
                     let _ = socket2::SockRef::from(&stream).set_linger(Some(std::time::Duration::ZERO));
                 }
+                let lane = match place {
+                    Place::Here => None,
+                    Place::Spread => Some(super::lanes::spread()),
+                    Place::Origin => super::lanes::by_origin(peer.port()),
+                };
                 let svc = svc.clone();
-                conns.spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .max_buf_size(MAX_HEAD_BYTES)
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
+                match lane {
+                    None => {
+                        conns.spawn(serve(stream, svc));
+                    }
+                    // The socket moves to the lane's own reactor.
+                    Some(lane) => {
+                        let Ok(std) = stream.into_std() else { continue };
+                        conns.spawn_on(
+                            async move {
+                                if let Ok(stream) = tokio::net::TcpStream::from_std(std) {
+                                    serve(stream, svc).await;
+                                }
+                            },
+                            &lane,
+                        );
+                    }
+                }
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
+}
+
+async fn serve<S, B>(stream: tokio::net::TcpStream, svc: S)
+where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let _ = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(MAX_HEAD_BYTES)
+        .serve_connection(TokioIo::new(stream), svc)
+        .await;
 }
 
 /// The value of cookie `name` in the request's Cookie headers.

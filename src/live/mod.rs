@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod dash;
 pub mod http;
 pub mod jar;
+pub mod lanes;
 pub mod load;
 pub mod node;
 pub mod pages;
@@ -24,6 +25,7 @@ pub mod proxy;
 pub mod remote;
 pub mod resp;
 pub mod sessions;
+pub mod upstream;
 
 use crate::scenario::{Scenario, Strategy};
 use crate::session::cookie::CookieCodec;
@@ -187,8 +189,20 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         async move { Ok::<_, std::convert::Infallible>(admin::handle(a, req).await) }
     });
     let mut tasks = vec![
-        tokio::spawn(http::accept_loop(lb_listener, lb_svc, false)).abort_handle(),
-        tokio::spawn(http::accept_loop(admin_listener, admin_svc, false)).abort_handle(),
+        tokio::spawn(http::accept_loop(
+            lb_listener,
+            lb_svc,
+            false,
+            http::Place::Spread,
+        ))
+        .abort_handle(),
+        tokio::spawn(http::accept_loop(
+            admin_listener,
+            admin_svc,
+            false,
+            http::Place::Here,
+        ))
+        .abort_handle(),
         tokio::spawn(proxy::health_loop(cluster.clone())).abort_handle(),
     ];
     if shop.db.is_some() {

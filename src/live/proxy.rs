@@ -1,45 +1,40 @@
 //! The live load balancer: a hyper server in front of the nodes. Routing,
 //! stickiness and health are the model's `lb::LoadBalancer`; this file only
 //! carries bytes: it reads the stickiness cookie, forwards over pooled
-//! keep-alive connections and sets the cookie on the way back.
+//! keep-alive connections ([`super::upstream`]) and sets the cookie on the
+//! way back.
 
 use super::cluster::Cluster;
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
+use super::lanes;
+use super::upstream::{Upstream, UpstreamError};
 use crate::lb::{LbCookie, NodeId, Route};
 use crate::time::{MS, SEC};
 use bytes::Bytes;
 use dashmap::DashMap;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
-use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper::header::{HeaderValue, SET_COOKIE};
+use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpStream;
 
 /// The balancer's stickiness cookie, named as ALB names its own.
 pub const LB_COOKIE: &str = "AWSALB";
 
 pub type ProxyBody = Body0;
 
-/// A keep-alive connection to a node: the request half and the connection
-/// itself, which the request's own task drives while it waits for the
-/// answer (no hop to a separate connection task, as an event-loop proxy has
-/// none).
-struct Upstream {
-    tx: SendRequest<Full<Bytes>>,
-    conn: Connection<TokioIo<TcpStream>, Full<Bytes>>,
-}
-
 /// The balancer: the cluster it routes for and its keep-alive connections
 /// to each node, reused request after request as an ALB reuses its own.
+/// Each lane keeps its own (as each worker of an event-loop proxy does), so a
+/// connection is only ever used on the lane whose reactor drives it.
 pub struct Proxy {
     pub cluster: Arc<Cluster>,
-    pool: DashMap<NodeId, Vec<Upstream>>,
+    pool: DashMap<(Option<usize>, NodeId), Vec<Upstream>>,
 }
 
 impl Proxy {
@@ -50,88 +45,45 @@ impl Proxy {
         })
     }
 
+    /// An idle connection to `node` this lane opened, still open.
     fn checkout(&self, node: NodeId) -> Option<Upstream> {
-        let mut idle = self.pool.get_mut(&node)?;
+        let mut idle = self.pool.get_mut(&(lanes::current(), node))?;
         while let Some(u) = idle.pop() {
-            if !u.tx.is_closed() {
+            if u.reusable() {
                 return Some(u);
             }
         }
         None
     }
 
-    async fn connect(&self, addr: SocketAddr) -> Result<Upstream, String> {
-        let timeout =
-            std::time::Duration::from_nanos(self.cluster.sc.load_balancer.connect_timeout.0);
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(e.to_string()),
-            Err(_) => return Err("connect timeout".into()),
-        };
-        let _ = stream.set_nodelay(true);
-        let (tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Upstream { tx, conn })
-    }
-
-    /// Sends the request to the node over a pooled connection (a fresh one
-    /// if none is idle, or if the pooled one turns out closed before the
-    /// request left); the whole answer, read so the connection can go back.
+    /// Sends the request to the node over a pooled connection, or a fresh
+    /// one if none is idle; the whole answer, read so the connection can go
+    /// back. A request is never sent twice: a pooled connection the node
+    /// closed is seen closed before anything is written to it.
     async fn forward(
         &self,
         node: NodeId,
         addr: SocketAddr,
-        mut req: Request<Full<Bytes>>,
-    ) -> Result<Response<Full<Bytes>>, String> {
-        let mut pooled = self.checkout(node);
-        loop {
-            let from_pool = pooled.is_some();
-            let mut up = match pooled.take() {
-                Some(u) => u,
-                None => self.connect(addr).await?,
-            };
-            let (result, open) = {
-                let Upstream { tx, conn } = &mut up;
-                let exchange = async {
-                    if tx.ready().await.is_err() {
-                        return Err(Some(req));
-                    }
-                    let resp = tx
-                        .try_send_request(req)
-                        .await
-                        .map_err(|mut e| e.take_message())?;
-                    let (head, body) = resp.into_parts();
-                    let bytes = body.collect().await.map_err(|_| None)?.to_bytes();
-                    Ok::<_, Option<Request<Full<Bytes>>>>(Response::from_parts(
-                        head,
-                        Full::new(bytes),
-                    ))
-                };
-                tokio::pin!(exchange);
-                let mut open = true;
-                let result = loop {
-                    tokio::select! {
-                        biased;
-                        r = &mut exchange => break r,
-                        _ = &mut *conn, if open => open = false,
-                    }
-                };
-                (result, open)
-            };
-            match result {
-                Ok(resp) => {
-                    if open && !up.tx.is_closed() {
-                        self.pool.entry(node).or_default().push(up);
-                    }
-                    return Ok(resp);
-                }
-                // Never written to a stale pooled connection: safe to send
-                // on a fresh one.
-                Err(Some(back)) if from_pool => req = back,
-                Err(_) => return Err(format!("node-{node} closed the connection")),
+        head: &Parts,
+        body: &Bytes,
+    ) -> Result<Response<Full<Bytes>>, UpstreamError> {
+        let mut up = match self.checkout(node) {
+            Some(u) => u,
+            None => {
+                let timeout = std::time::Duration::from_nanos(
+                    self.cluster.sc.load_balancer.connect_timeout.0,
+                );
+                Upstream::connect(addr, timeout).await?
             }
+        };
+        let (resp, keep) = up.exchange(head, body).await?;
+        if keep {
+            self.pool
+                .entry((lanes::current(), node))
+                .or_default()
+                .push(up);
         }
+        Ok(resp)
     }
 }
 
@@ -192,18 +144,16 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
             );
         }
     };
-    let answer = p
-        .forward(node, addr, Request::from_parts(parts, Full::new(body)))
-        .await;
+    let answer = p.forward(node, addr, &parts, &body).await;
     cl.lock().lb.release(node);
     let mut resp = match answer {
         Ok(r) => r,
         // What an ALB answers when a target refuses or resets the connection.
-        Err(_) => {
+        Err(e) => {
             return http::error(
                 StatusCode::BAD_GATEWAY,
                 as_json,
-                &format!("node-{node} did not answer (connection refused or reset)"),
+                &format!("node-{node} did not answer: {e}"),
             );
         }
     };
