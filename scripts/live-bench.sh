@@ -5,7 +5,8 @@
 # redis-server (redis-benchmark -c 50 -t get,set, then with -P 16). Prints
 # the four ratios the README quotes. Needs wrk, nginx, redis-server and
 # redis-benchmark (apt-get install wrk nginx redis-server redis-tools).
-# DURATION=10s by default; everything runs on loopback on this machine.
+# DURATION=10s and ROUNDS=5 by default; everything runs on loopback on this
+# machine, the balancer with `serve`'s default lanes (LANES=N to change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${DURATION:-10s}"
@@ -24,7 +25,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 lb=$(free_port); adm=$(free_port); resp=$(free_port); rport=$(free_port); ngx=$(free_port)
 
 # cookie sessions: no stickiness, so the balancer spreads wrk's requests like nginx does.
-"$bin" serve steady-state --strategy cookie --listen "127.0.0.1:$lb" --admin "127.0.0.1:$adm" \
+"$bin" serve steady-state --strategy cookie ${LANES:+--lanes "$LANES"} --listen "127.0.0.1:$lb" --admin "127.0.0.1:$adm" \
     --token bench --resp "127.0.0.1:$resp" 2>"$work/serve.err" &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$lb/" >/dev/null && break; sleep 0.1; done
@@ -53,20 +54,36 @@ rps_wrk() { wrk -t2 -c50 -d"$dur" --latency "$1" | awk '/Requests\/sec/ {print $
 rps_rb() { redis-benchmark -p "$1" -c 50 -n "$n" -t get,set -q "${@:2}" 2>/dev/null | tr '\r' '\n' \
     | awk '/requests per second/ {for (i=1;i<=NF;i++) if ($i=="requests") {s+=$(i-1); c++}} END {printf "%.0f\n", s/c}'; }
 
-echo "== wrk -t2 -c50 -d$dur (each run alone on this machine: $(nproc) cores)"
-node=$(rps_wrk "http://$first/");              echo "one node directly     $node req/s"
-lbr=$(rps_wrk "http://127.0.0.1:$lb/");        echo "stratus balancer      $lbr req/s"
-ng=$(rps_wrk "http://127.0.0.1:$ngx/");        echo "nginx (keepalive 64)  $ng req/s"
-echo "== redis-benchmark -c 50 -t get,set -n $n (mean of GET and SET)"
-rs=$(rps_rb "$rport");               echo "redis-server          $rs req/s"
-ss=$(rps_rb "$resp");                echo "stratus --resp        $ss req/s"
-rsp=$(rps_rb "$rport" -P 16);        echo "redis-server -P 16    $rsp req/s"
-ssp=$(rps_rb "$resp" -P 16);         echo "stratus --resp -P 16  $ssp req/s"
-echo "== ratios (target)"
-python3 - "$lbr" "$node" "$ng" "$ss" "$rs" "$ssp" "$rsp" <<'PY'
-import sys
-lb, node, ng, ss, rs, ssp, rsp = map(float, sys.argv[1:])
-for name, r, t in [("balancer / one node", lb/node, 0.5), ("balancer / nginx", lb/ng, 1.0),
-                   ("resp / redis", ss/rs, 0.9), ("resp / redis, -P 16", ssp/rsp, 0.7)]:
-    print(f"{name:22} {r:5.2f}  (target >= {t}) {'met' if r >= t else 'NOT met'}")
+# The machine's own noise moves one run by 10 % or more, so every comparison
+# alternates its two sides for $rounds rounds and the ratios use medians.
+rounds="${ROUNDS:-5}"
+echo "== wrk -t2 -c50 -d$dur, $rounds alternating rounds ($(nproc) cores, $("$bin" --version))"
+: > "$work/wrk"
+for r in $(seq "$rounds"); do
+    node=$(rps_wrk "http://$first/"); lbr=$(rps_wrk "http://127.0.0.1:$lb/"); ng=$(rps_wrk "http://127.0.0.1:$ngx/")
+    echo "round $r: one node $node, stratus balancer $lbr, nginx $ng req/s"
+    echo "$node $lbr $ng" >> "$work/wrk"
+done
+echo "== redis-benchmark -c 50 -t get,set -n $n (mean of GET and SET), $rounds alternating rounds"
+: > "$work/rb"
+for r in $(seq "$rounds"); do
+    rs=$(rps_rb "$rport"); ss=$(rps_rb "$resp"); rsp=$(rps_rb "$rport" -P 16); ssp=$(rps_rb "$resp" -P 16)
+    echo "round $r: redis-server $rs, stratus --resp $ss, -P 16: redis-server $rsp, stratus $ssp req/s"
+    echo "$rs $ss $rsp $ssp" >> "$work/rb"
+done
+echo "== medians and ratios (target)"
+python3 - "$work/wrk" "$work/rb" <<'PY'
+import statistics as st, sys
+w = [list(map(float, l.split())) for l in open(sys.argv[1])]
+b = [list(map(float, l.split())) for l in open(sys.argv[2])]
+med = lambda rows, i: st.median(r[i] for r in rows)
+for name, rows, i in [("one node", w, 0), ("stratus balancer", w, 1), ("nginx round robin", w, 2),
+                      ("redis-server", b, 0), ("stratus --resp", b, 1),
+                      ("redis-server -P 16", b, 2), ("stratus --resp -P 16", b, 3)]:
+    print(f"{name:22} {med(rows, i):>11,.0f} req/s")
+for name, rows, a, z, t in [("balancer / one node", w, 1, 0, 0.5), ("balancer / nginx", w, 1, 2, 1.0),
+                            ("resp / redis", b, 1, 0, 0.9), ("resp / redis, -P 16", b, 3, 2, 0.7)]:
+    r = med(rows, a) / med(rows, z)
+    each = [x[a] / x[z] for x in rows]
+    print(f"{name:22} {r:5.2f}  (rounds {min(each):.2f}-{max(each):.2f}; target >= {t}) {'met' if r >= t else 'NOT met'}")
 PY

@@ -201,3 +201,11 @@ fn sweep_runs_the_grid_and_draws_it() {
     let bad = stratus(&["sweep", "scale-in", "--set", "fleet.desired=30"]);
     assert_eq!(bad.status.code(), Some(65));
 }
+
+#[test]
+fn serve_refuses_zero_lanes() {
+    let out = stratus(&["serve", "--lanes", "0"]);
+    expect_code(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--lanes") && err.contains("1..=1024"), "{err}");
+}

@@ -47,6 +47,7 @@ struct Serve {
     shop: String,
     admin: String,
     resp: Option<u16>,
+    lanes: Option<usize>,
 }
 
 impl Drop for Serve {
@@ -74,7 +75,7 @@ fn serve(args: &[&str]) -> Serve {
         .spawn()
         .expect("stratus runs");
     let mut err = BufReader::new(child.stderr.take().expect("piped"));
-    let (mut shop, mut admin, mut resp) = (String::new(), String::new(), None);
+    let (mut shop, mut admin, mut resp, mut lanes) = (String::new(), String::new(), None, None);
     let mut line = String::new();
     while err.read_line(&mut line).expect("stderr") > 0 {
         let l = line.trim();
@@ -84,6 +85,8 @@ fn serve(args: &[&str]) -> Serve {
             admin = u.trim_end_matches("/admin/state").to_string();
         } else if let Some(r) = l.strip_prefix("resp   redis-cli -p ") {
             resp = r.split_whitespace().next().and_then(|p| p.parse().ok());
+        } else if let Some(n) = l.strip_prefix("lanes  ") {
+            lanes = n.split_whitespace().next().and_then(|n| n.parse().ok());
         } else if l == "Ctrl-C stops." {
             break;
         }
@@ -97,6 +100,7 @@ fn serve(args: &[&str]) -> Serve {
         shop,
         admin,
         resp,
+        lanes,
     }
 }
 
@@ -302,7 +306,9 @@ fn wrk_runs_against_the_balancer_without_errors() {
     if !need("wrk") {
         return;
     }
-    let s = serve(&[]);
+    // Three lanes on any machine: connections spread over more lanes than cores.
+    let s = serve(&["--lanes", "3"]);
+    assert_eq!(s.lanes, Some(3));
     let out = run(
         "wrk",
         &[

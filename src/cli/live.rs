@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// files here when the server stops.
     #[arg(long)]
     pub db_dir: Option<PathBuf>,
+    /// Single-threaded runtimes serving the balancer and the nodes (default:
+    /// two per core). Each request stays on one.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub lanes: Option<u16>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -105,6 +109,9 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         .map(|s| strategy(&s))
         .transpose()?
         .unwrap_or(sc.strategy);
+    if let Some(n) = a.lanes {
+        live::lanes::set_count(n.into());
+    }
     let rt = runtime()?;
     rt.block_on(async move {
         let name = sc.name.clone();
@@ -133,6 +140,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         eprintln!("  shop   http://{}/", h.shop);
         eprintln!("  admin  http://{}/admin/state", h.admin);
         eprintln!("  token  {}", h.token);
+        eprintln!("  lanes  {} (single-threaded runtimes; --lanes)", h.lanes);
         if let Some(r) = h.resp {
             eprintln!(
                 "  resp   redis-cli -p {} (sessions are keys session:<sid>)",

@@ -57,6 +57,8 @@ pub struct Handle {
     pub token: String,
     /// Where the store answers the Redis protocol, if asked.
     pub resp: Option<SocketAddr>,
+    /// How many lanes serve the balancer and the nodes.
+    pub lanes: usize,
     pub cluster: Arc<cluster::Cluster>,
     tasks: Vec<AbortHandle>,
 }
@@ -217,6 +219,7 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         admin: admin_addr,
         token,
         resp: resp_addr,
+        lanes: lanes::count(),
         cluster,
         tasks,
     })
