@@ -190,21 +190,10 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         let a = adm.clone();
         async move { Ok::<_, std::convert::Infallible>(admin::handle(a, req).await) }
     });
+    use http::{Place, accept_loop};
     let mut tasks = vec![
-        tokio::spawn(http::accept_loop(
-            lb_listener,
-            lb_svc,
-            false,
-            http::Place::Spread,
-        ))
-        .abort_handle(),
-        tokio::spawn(http::accept_loop(
-            admin_listener,
-            admin_svc,
-            false,
-            http::Place::Here,
-        ))
-        .abort_handle(),
+        tokio::spawn(accept_loop(lb_listener, lb_svc, false, Place::Spread)).abort_handle(),
+        tokio::spawn(accept_loop(admin_listener, admin_svc, false, Place::Here)).abort_handle(),
         tokio::spawn(proxy::health_loop(cluster.clone())).abort_handle(),
     ];
     if shop.db.is_some() {
