@@ -6,12 +6,10 @@
 
 use super::cluster::Cluster;
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
-use super::lanes;
-use super::upstream::{Upstream, UpstreamError};
+use super::upstream::{Pool, Upstream, UpstreamError};
 use crate::lb::{LbCookie, NodeId, Route};
 use crate::time::{MS, SEC};
 use bytes::Bytes;
-use dashmap::DashMap;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper::header::{HeaderValue, SET_COOKIE};
@@ -30,36 +28,24 @@ pub type ProxyBody = Body0;
 
 /// The balancer: the cluster it routes for and its keep-alive connections
 /// to each node, reused request after request as an ALB reuses its own.
-/// Each lane keeps its own (as each worker of an event-loop proxy does), so a
-/// connection is only ever used on the lane whose reactor drives it.
 pub struct Proxy {
     pub cluster: Arc<Cluster>,
-    pool: DashMap<(Option<usize>, NodeId), Vec<Upstream>>,
+    pool: Pool,
 }
 
 impl Proxy {
     pub fn new(cluster: Arc<Cluster>) -> Arc<Proxy> {
         Arc::new(Proxy {
             cluster,
-            pool: DashMap::new(),
+            pool: Pool::default(),
         })
-    }
-
-    /// An idle connection to `node` this lane opened, still open.
-    fn checkout(&self, node: NodeId) -> Option<Upstream> {
-        let mut idle = self.pool.get_mut(&(lanes::current(), node))?;
-        while let Some(u) = idle.pop() {
-            if u.reusable() {
-                return Some(u);
-            }
-        }
-        None
     }
 
     /// Sends the request to the node over a pooled connection, or a fresh
     /// one if none is idle; the whole answer, read so the connection can go
-    /// back. A request is never sent twice: a pooled connection the node
-    /// closed is seen closed before anything is written to it.
+    /// back. A request is never sent twice: a pooled connection found
+    /// closed is dropped before anything is written to it, and one that
+    /// closes after the request left fails it (a 502), as a reset does.
     async fn forward(
         &self,
         node: NodeId,
@@ -67,9 +53,10 @@ impl Proxy {
         head: &Parts,
         body: &Bytes,
     ) -> Result<Response<Full<Bytes>>, UpstreamError> {
-        let mut up = match self.checkout(node) {
+        let mut up = match self.pool.checkout(node) {
             Some(u) => u,
             None => {
+                self.pool.sweep();
                 let timeout = std::time::Duration::from_nanos(
                     self.cluster.sc.load_balancer.connect_timeout.0,
                 );
@@ -78,10 +65,7 @@ impl Proxy {
         };
         let (resp, keep) = up.exchange(head, body).await?;
         if keep {
-            self.pool
-                .entry((lanes::current(), node))
-                .or_default()
-                .push(up);
+            self.pool.checkin(node, up);
         }
         Ok(resp)
     }

@@ -5,7 +5,9 @@
 //! always carry a length; anything else is refused as a bad gateway.
 
 use super::lanes;
+use crate::lb::NodeId;
 use bytes::{Bytes, BytesMut};
+use dashmap::DashMap;
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::http::request::Parts;
@@ -193,6 +195,58 @@ impl Upstream {
     }
 }
 
+/// The balancer's idle keep-alive connections, by lane and node. Each lane
+/// keeps its own (as each worker of an event-loop proxy does), so a
+/// connection is only ever used on the lane whose reactor drives it.
+#[derive(Default)]
+pub struct Pool {
+    idle: DashMap<(Option<usize>, NodeId), Vec<Upstream>>,
+}
+
+impl Pool {
+    /// An idle connection to `node` this lane opened, still open.
+    pub fn checkout(&self, node: NodeId) -> Option<Upstream> {
+        let mut idle = self.idle.get_mut(&(lanes::current(), node))?;
+        while let Some(u) = idle.pop() {
+            if u.reusable() {
+                return Some(u);
+            }
+        }
+        None
+    }
+
+    pub fn checkin(&self, node: NodeId, up: Upstream) {
+        self.idle
+            .entry((lanes::current(), node))
+            .or_default()
+            .push(up);
+    }
+
+    /// Closes this lane's connections that their nodes closed: a dead or
+    /// retired node's would otherwise hold their sockets for good, as node
+    /// ids are never reused. Called when a fresh connection opens, a sign
+    /// that traffic has moved.
+    pub fn sweep(&self) {
+        let lane = lanes::current();
+        self.idle.retain(|(l, _), idle| {
+            if *l == lane {
+                idle.retain(Upstream::reusable);
+            }
+            *l != lane || !idle.is_empty()
+        });
+    }
+
+    /// How many idle connections this lane holds.
+    pub fn idle(&self) -> usize {
+        let lane = lanes::current();
+        self.idle
+            .iter()
+            .filter(|e| e.key().0 == lane)
+            .map(|e| e.value().len())
+            .sum()
+    }
+}
+
 /// The request as the node receives it: the client's method, target and
 /// end-to-end headers, the body's length, and the body, in one buffer.
 fn encode(head: &Parts, body: &Bytes) -> Vec<u8> {
@@ -306,6 +360,34 @@ mod tests {
         assert_eq!((r.status(), keep), (StatusCode::NOT_FOUND, true));
         let (_, keep) = up.exchange(&get, &Bytes::new()).await.unwrap();
         assert!(!keep, "connection: close is honoured");
+    }
+
+    #[tokio::test]
+    async fn the_pool_reuses_open_connections_and_sweeps_closed_ones() {
+        let live = node(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"]).await;
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dying = l.local_addr().unwrap();
+        let pool = Pool::default();
+        let t = Duration::from_secs(1);
+        pool.checkin(1, Upstream::connect(live, t).await.unwrap());
+        pool.checkin(2, Upstream::connect(dying, t).await.unwrap());
+        pool.checkin(2, Upstream::connect(dying, t).await.unwrap());
+        assert_eq!(pool.idle(), 3);
+        // The dying node accepts both and goes away: its sockets reset.
+        for _ in 0..2 {
+            let (s, _) = l.accept().await.unwrap();
+            socket2::SockRef::from(&s)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+        }
+        drop(l);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        pool.sweep();
+        assert_eq!(pool.idle(), 1, "only the live node's connection is left");
+        assert!(pool.checkout(2).is_none());
+        let mut up = pool.checkout(1).expect("the live one");
+        let get = parts(hyper::Request::get("/").body(()).unwrap());
+        assert!(up.exchange(&get, &Bytes::new()).await.is_ok());
     }
 
     #[tokio::test]
