@@ -3,17 +3,16 @@
 # node hit directly and against nginx as a round-robin proxy with upstream
 # keepalive to the same nodes (wrk -c50), and the RESP store against
 # redis-server (redis-benchmark -c 50 -t get,set, then with -P 16). Prints
-# the four ratios the README quotes. Needs wrk, nginx, redis-server and
-# redis-benchmark (apt-get install wrk nginx redis-server redis-tools).
+# the four ratios the README quotes. Installs wrk, nginx, redis-server and
+# redis-benchmark when missing (scripts/need.sh).
 # DURATION=10s and ROUNDS=5 by default; everything runs on loopback on this
 # machine, the balancer with `serve`'s default lanes (LANES=N to change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur="${DURATION:-10s}"
 n="${REQUESTS:-300000}"
-for t in wrk nginx redis-server redis-benchmark curl; do
-    command -v "$t" >/dev/null || { echo "live-bench: $t is not installed" >&2; exit 1; }
-done
+source scripts/need.sh
+need wrk:wrk nginx:nginx redis-server:redis-server redis-benchmark:redis-tools curl:curl
 cargo build --release --quiet
 bin="$PWD/target/release/stratus"
 work="$(mktemp -d)"

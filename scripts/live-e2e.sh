@@ -9,28 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# command -> Debian package
-declare -A pkg=(
-    [curl]=curl [chromium]=chromium [redis-cli]=redis-tools
-    [redis-server]=redis-server [wrk]=wrk
-)
-missing=()
-for tool in "${!pkg[@]}"; do
-    command -v "$tool" >/dev/null 2>&1 || missing+=("${pkg[$tool]}")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "== installing ${missing[*]} with apt-get"
-    if [ "$(id -u)" = 0 ]; then
-        sudo=()
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo=(sudo)
-    else
-        echo "live-e2e: ${missing[*]} not installed and this user cannot install them (not root, no sudo)" >&2
-        exit 1
-    fi
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+source scripts/need.sh
+need curl:curl chromium:chromium redis-cli:redis-tools redis-server:redis-server wrk:wrk
 
 echo "== cargo test --test live_tools (STRATUS_E2E=1)"
 STRATUS_E2E=1 cargo test --quiet --test live_tools

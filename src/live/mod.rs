@@ -172,6 +172,8 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         }
         None => None,
     };
+    // Started before any connection arrives, so none waits on a thread spawn.
+    let lanes = lanes::count();
     let cluster = cluster::Cluster::new(sc, shop.clone());
     cluster.start_fleet().map_err(ServeError::Nodes)?;
     let token = cfg
@@ -208,7 +210,7 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         admin: admin_addr,
         token,
         resp: resp_addr,
-        lanes: lanes::count(),
+        lanes,
         cluster,
         tasks,
     })
