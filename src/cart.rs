@@ -117,19 +117,21 @@ impl Cart {
     }
 }
 
+/// One of product `p` at its price, for the unit tests that need an item.
+#[cfg(test)]
+pub fn item(p: u32) -> Item {
+    Item {
+        product: p,
+        size: 2,
+        colour: 1,
+        qty: 1,
+        price_cents: price_of(p),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn item(p: u32) -> Item {
-        Item {
-            product: p,
-            size: 2,
-            colour: 1,
-            qty: 1,
-            price_cents: price_of(p),
-        }
-    }
 
     #[test]
     fn merge_and_missing() {

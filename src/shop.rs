@@ -272,18 +272,8 @@ fn finish(kind: Kind, cart: &Cart, resp: &mut Response) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cart::price_of;
+    use crate::cart::item;
     use crate::session::MemorySessions;
-
-    fn item(p: u32) -> Item {
-        Item {
-            product: p,
-            size: 1,
-            colour: 1,
-            qty: 1,
-            price_cents: price_of(p),
-        }
-    }
 
     #[test]
     fn memory_session_flow() {

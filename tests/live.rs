@@ -109,6 +109,26 @@ async fn admin(
     (s, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
+/// Polls `/admin/state` every 25 ms until `done` holds or `tries` polls
+/// have passed; the last state read.
+async fn state_until(
+    c: &C,
+    h: &Handle,
+    token: Option<&str>,
+    tries: usize,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut st = Value::Null;
+    for _ in 0..tries {
+        st = admin(c, h, Method::GET, "/admin/state", token).await.1;
+        if done(&st) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    st
+}
+
 fn cart_len(v: &Value) -> usize {
     v["cart"].as_array().map_or(usize::MAX, Vec::len)
 }
@@ -295,84 +315,54 @@ async fn html_pages_for_a_browser_and_errors_for_bad_forms() {
 async fn admin_needs_the_token_and_names_its_paths() {
     let h = start(Strategy::Sticky).await;
     let c = client();
-    assert_eq!(
-        admin(&c, &h, Method::GET, "/admin/state", None).await.0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        admin(&c, &h, Method::GET, "/admin/state", Some("wrong"))
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
-    );
     let t = Some(h.token.as_str());
     let (s, v) = admin(&c, &h, Method::GET, "/admin/nope", t).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v["error"].as_str().unwrap().contains("/admin/state"), "{v}");
-    assert_eq!(
-        admin(&c, &h, Method::POST, "/admin/az/mars-1a/kill", t)
-            .await
-            .0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        admin(&c, &h, Method::GET, "/admin/az/us-east-1a/kill", t)
-            .await
-            .0,
-        StatusCode::METHOD_NOT_ALLOWED
-    );
-    assert_eq!(
-        admin(&c, &h, Method::POST, "/admin/capacity/99", t).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(
-        admin(&c, &h, Method::POST, "/admin/capacity/x", t).await.0,
-        StatusCode::BAD_REQUEST
-    );
+    // Refusals change nothing, so their order does not matter.
+    use {Method as M, StatusCode as S};
+    for (method, path, token, want) in [
+        (M::GET, "/admin/state", None, S::UNAUTHORIZED),
+        (M::GET, "/admin/state", Some("wrong"), S::UNAUTHORIZED),
+        (M::POST, "/admin/az/mars-1a/kill", t, S::NOT_FOUND),
+        (
+            M::GET,
+            "/admin/az/us-east-1a/kill",
+            t,
+            S::METHOD_NOT_ALLOWED,
+        ),
+        (M::POST, "/admin/capacity/99", t, S::UNPROCESSABLE_ENTITY),
+        (M::POST, "/admin/capacity/x", t, S::BAD_REQUEST),
+        (M::POST, "/admin/deploy/0", t, S::BAD_REQUEST),
+        (M::GET, "/admin/deploy", t, S::METHOD_NOT_ALLOWED),
+    ] {
+        let got = admin(&c, &h, method.clone(), path, token).await.0;
+        assert_eq!(got, want, "{method} {path} with {token:?}");
+    }
     // Scale out to 9: three nodes boot, register and pass their health checks.
     assert_eq!(
         admin(&c, &h, Method::POST, "/admin/capacity/9", t).await.0,
         StatusCode::OK
     );
-    let mut healthy = 0;
-    for _ in 0..200 {
-        let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
-        healthy = st["nodes"]
+    let healthy = |st: &Value| {
+        st["nodes"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|n| n["health"] == "healthy")
-            .count();
-        if healthy == 9 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(healthy, 9);
+            .count()
+    };
+    let st = state_until(&c, &h, t, 200, |st| healthy(st) == 9).await;
+    assert_eq!(healthy(&st), 9);
     // Scale in to 3: six drain and are terminated.
     assert_eq!(
         admin(&c, &h, Method::POST, "/admin/capacity/3", t).await.0,
         StatusCode::OK
     );
-    let mut left = 0;
-    for _ in 0..200 {
-        let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
-        left = st["nodes"].as_array().unwrap().len();
-        if left == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(left, 3);
+    let nodes = |st: &Value| st["nodes"].as_array().unwrap().len();
+    let st = state_until(&c, &h, t, 200, |st| nodes(st) == 3).await;
+    assert_eq!(nodes(&st), 3);
     // A rolling deploy, two at a time: every node replaced by a version-2 node.
-    assert_eq!(
-        admin(&c, &h, Method::POST, "/admin/deploy/0", t).await.0,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        admin(&c, &h, Method::GET, "/admin/deploy", t).await.0,
-        StatusCode::METHOD_NOT_ALLOWED
-    );
     assert_eq!(
         admin(&c, &h, Method::POST, "/admin/deploy/2", t).await.0,
         StatusCode::OK
@@ -382,24 +372,21 @@ async fn admin_needs_the_token_and_names_its_paths() {
         StatusCode::CONFLICT,
         "one deploy at a time"
     );
-    let mut versions = Vec::new();
-    for _ in 0..400 {
-        let (_, st) = admin(&c, &h, Method::GET, "/admin/state", t).await;
-        let nodes = st["nodes"].as_array().unwrap();
-        versions = nodes
-            .iter()
-            .map(|n| {
-                (
-                    n["version"].as_u64().unwrap(),
-                    n["health"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect();
-        if st["deploying"] == false && nodes.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let st = state_until(&c, &h, t, 400, |st| {
+        st["deploying"] == false && nodes(st) == 3
+    })
+    .await;
+    let versions: Vec<(u64, String)> = st["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["version"].as_u64().unwrap(),
+                n["health"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
     assert_eq!(versions, vec![(2, "healthy".to_string()); 3]);
     let (s, _) = admin(&c, &h, Method::POST, "/admin/store/failover", t).await;
     assert_eq!(s, StatusCode::OK);

@@ -41,10 +41,9 @@ static LANES: OnceLock<Lanes> = OnceLock::new();
 /// The count asked for before the lanes start (0: the default).
 static WANTED: AtomicUsize = AtomicUsize::new(0);
 
-/// Asks for `n` lanes; false if they are already running with another count.
-pub fn set_count(n: usize) -> bool {
+/// Asks for `n` lanes; heeded only before the first server starts them.
+pub fn set_count(n: usize) {
     WANTED.store(n.max(1), Ordering::Relaxed);
-    LANES.get().is_none_or(|l| l.handles.len() == n.max(1))
 }
 
 /// The default: two per core.

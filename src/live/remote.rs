@@ -181,19 +181,9 @@ impl SessionBackend for Fetched {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cart::{Item, price_of};
+    use crate::cart::item;
     use crate::scenario::Kind;
     use crate::shop::{Backend, Request, SessionIn, handle};
-
-    fn item(p: u32) -> Item {
-        Item {
-            product: p,
-            size: 1,
-            colour: 2,
-            qty: 1,
-            price_cents: price_of(p),
-        }
-    }
 
     #[test]
     fn the_fetched_session_is_what_the_handler_changes() {
