@@ -569,7 +569,7 @@ async fn resp_serves_the_session_store_and_refuses_bad_frames() {
 /// its kill key goes through the admin API, and the AZ shows dead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
-    use stratus::live::dash;
+    use stratus::tui::live_dash as dash;
     let h = start(Strategy::Sticky).await;
     let c = client();
     let mut b = Browser::default();

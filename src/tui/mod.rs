@@ -18,6 +18,7 @@ pub mod compare;
 pub mod draw;
 pub mod driver;
 pub mod keys;
+pub mod live_dash;
 pub mod panels;
 pub mod state;
 pub mod term;

@@ -1,0 +1,45 @@
+//! The live driver's clock: wall time since the server started, as the
+//! model's integer nanoseconds, so the same model code (balancer stickiness,
+//! the store's TTL and replication lag) runs against it unchanged.
+
+#![allow(clippy::disallowed_methods)] // the live driver's wall clock: Instant::now is read here only
+
+use stratus_model::time::SimTime;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+impl Clock {
+    pub fn new() -> Self {
+        Clock {
+            start: Instant::now(),
+        }
+    }
+
+    /// Nanoseconds since the clock started.
+    pub fn now(&self) -> SimTime {
+        self.start.elapsed().as_nanos() as SimTime
+    }
+
+    /// The instant `t` nanoseconds after the start, for timers.
+    pub fn instant(&self, t: SimTime) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.start + std::time::Duration::from_nanos(t))
+    }
+}
+
+/// A fresh 128-bit value from the operating system's CSPRNG: session ids and
+/// the admin token must not be guessable, unlike the model's seeded streams.
+pub fn random_u128() -> u128 {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS random source is available");
+    u128::from_le_bytes(b)
+}

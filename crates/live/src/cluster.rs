@@ -1,0 +1,566 @@
+//! The live architecture's control plane: the fleet of node servers grouped
+//! into AZs, the load balancer's state machine (`lb::LoadBalancer`, the model's),
+//! the auto-scaling group's decisions (`fleet::Fleet`, the model's) and the
+//! store's failover, driven by wall-derived time and real sockets.
+
+use super::http::{Place, accept_loop};
+use super::node::{NodeCtx, Shop};
+use super::sessions::NodeSessions;
+use stratus_model::fleet::{Deploy, Fleet};
+use stratus_model::lb::{Health, LoadBalancer, NodeId};
+use stratus_model::node::{Node, NodeState};
+use stratus_model::report::LogEvent;
+use stratus_model::scenario::{AzIx, Scenario};
+use stratus_model::session::store::{StoreState, Wake};
+use stratus_model::time::{SEC, SimTime};
+use hyper::service::service_fn;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::task::AbortHandle;
+
+/// A node's runtime part: where it listens and the task serving it.
+pub struct LiveNode {
+    pub addr: SocketAddr,
+    pub ctx: Arc<NodeCtx>,
+    task: AbortHandle,
+}
+
+/// Everything the admin API and the balancer change, under one lock held only
+/// for bookkeeping (never across an await).
+pub struct Control {
+    pub lb: LoadBalancer,
+    pub fleet: Fleet,
+    /// By node id; None once the node is powered off or before it listens.
+    pub nodes: Vec<Option<LiveNode>>,
+    /// Addresses by node id, kept after a node dies so health checks really
+    /// knock on a closed port.
+    pub addrs: Vec<Option<SocketAddr>>,
+    pub alive: Vec<bool>,
+    pub log: Vec<LogEvent>,
+}
+
+pub struct Cluster {
+    pub sc: Scenario,
+    pub shop: Arc<Shop>,
+    pub sticky: bool,
+    pub control: Mutex<Control>,
+}
+
+/// Why an admin action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("no AZ named {0:?}; the region has {1}")]
+    UnknownAz(String, String),
+    #[error("desired capacity {0} is outside the group's min {1} and max {2}")]
+    Capacity(u32, u32, u32),
+    #[error("the store has no primary to fail over")]
+    NoPrimary,
+    #[error("a rolling deploy is already under way")]
+    Deploying,
+}
+
+impl Cluster {
+    pub fn new(sc: Scenario, shop: Arc<Shop>) -> Arc<Cluster> {
+        let sticky = sc.sticky_lb(shop.strategy);
+        let control = Control {
+            lb: LoadBalancer::new(sc.load_balancer.algorithm, sc.load_balancer.health_check),
+            fleet: Fleet::new(sc.fleet.desired),
+            nodes: Vec::new(),
+            addrs: Vec::new(),
+            alive: vec![true; sc.region.azs.len()],
+            log: Vec::new(),
+        };
+        Arc::new(Cluster {
+            sc,
+            shop,
+            sticky,
+            control: Mutex::new(control),
+        })
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Control> {
+        self.control.lock().expect("control lock")
+    }
+
+    pub fn az(&self, name: &str) -> Result<AzIx, OpError> {
+        self.sc
+            .az(name)
+            .ok_or_else(|| OpError::UnknownAz(name.into(), self.sc.region.azs.join(", ")))
+    }
+
+    fn note(&self, c: &mut Control, kind: &str, detail: String) {
+        let t_s = self.shop.clock.now() as f64 / SEC as f64;
+        eprintln!("[{t_s:8.3}s] {kind} {detail}");
+        c.log.push(LogEvent {
+            t_s: (t_s * 1000.0).round() / 1000.0,
+            kind: kind.into(),
+            detail,
+        });
+    }
+
+    /// Starts the initial fleet, in service at once (as a run starts).
+    pub fn start_fleet(self: &Arc<Self>) -> std::io::Result<()> {
+        let mut c = self.lock();
+        let plan = c.fleet.launch_plan(&c.alive);
+        for az in plan {
+            let id = self.add_node(&mut c, az);
+            self.listen(&mut c, id, true)?;
+        }
+        Ok(())
+    }
+
+    fn add_node(&self, c: &mut Control, az: AzIx) -> NodeId {
+        let id = c.fleet.nodes.len() as NodeId;
+        let version = c.fleet.version;
+        c.fleet
+            .nodes
+            .push(Node::new(id, az, self.shop.clock.now(), version));
+        c.nodes.push(None);
+        c.addrs.push(None);
+        id
+    }
+
+    /// Binds the node's port and serves it; registers it with the balancer.
+    fn listen(self: &Arc<Self>, c: &mut Control, id: NodeId, healthy: bool) -> std::io::Result<()> {
+        let az = c.fleet.nodes[id as usize].az;
+        let std = std::net::TcpListener::bind("127.0.0.1:0")?;
+        std.set_nonblocking(true)?;
+        let addr = std.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(std)?;
+        let ctx = Arc::new(NodeCtx {
+            id,
+            az: self.sc.region.azs[az].clone(),
+            sessions: NodeSessions::default(),
+            shop: self.shop.clone(),
+        });
+        let svc_ctx = ctx.clone();
+        let svc = service_fn(move |req| {
+            let ctx = svc_ctx.clone();
+            async move { Ok::<_, std::convert::Infallible>(super::node::handle(ctx, req).await) }
+        });
+        let task = tokio::spawn(accept_loop(listener, svc, true, Place::Origin)).abort_handle();
+        c.nodes[id as usize] = Some(LiveNode { addr, ctx, task });
+        c.addrs[id as usize] = Some(addr);
+        c.fleet.nodes[id as usize].state = NodeState::InService;
+        c.lb.register(id, healthy);
+        self.note(
+            c,
+            "node_in_service",
+            format!("node-{id} ({}) on {addr}", self.sc.region.azs[az]),
+        );
+        Ok(())
+    }
+
+    /// Launches a node that boots for the scenario's launch time.
+    fn launch(self: &Arc<Self>, c: &mut Control, az: AzIx) -> NodeId {
+        let id = self.add_node(c, az);
+        self.note(
+            c,
+            "launch",
+            format!("node-{id} ({})", self.sc.region.azs[az]),
+        );
+        let me = self.clone();
+        let boot = std::time::Duration::from_nanos(self.sc.fleet.launch_time.0);
+        tokio::spawn(async move {
+            tokio::time::sleep(boot).await;
+            let mut c = me.lock();
+            if c.fleet.nodes[id as usize].state == NodeState::Launching
+                && let Err(e) = me.listen(&mut c, id, false)
+            {
+                me.note(&mut c, "launch_failed", format!("node-{id}: {e}"));
+                c.fleet.nodes[id as usize].state = NodeState::Terminated;
+            }
+        });
+        id
+    }
+
+    /// Powers a node off: its listener closes, its connections are reset and
+    /// its memory (sticky sessions) is freed. The balancer is not told; its
+    /// health checks find out, as in the cloud.
+    fn power_off(&self, c: &mut Control, id: NodeId, state: NodeState) {
+        if let Some(n) = c.nodes[id as usize].take() {
+            n.task.abort();
+        }
+        c.fleet.nodes[id as usize].state = state;
+    }
+
+    /// Brings the group to its desired capacity in the live AZs; the nodes
+    /// launched.
+    fn reconcile(self: &Arc<Self>, c: &mut Control) -> Vec<NodeId> {
+        let plan = c.fleet.launch_plan(&c.alive);
+        let launched = plan.into_iter().map(|az| self.launch(c, az)).collect();
+        for id in c.fleet.scale_in_victims(c.alive.len()) {
+            self.drain(c, id);
+        }
+        launched
+    }
+
+    /// Replaces every node, `batch` at a time (default: 10 % of desired), as
+    /// the model's deploy does: drain a batch of old nodes, launch their
+    /// replacements, and start the next batch when every replacement passes
+    /// its health checks.
+    pub fn rolling_deploy(self: &Arc<Self>, batch: Option<u32>) -> Result<(), OpError> {
+        let mut c = self.lock();
+        if c.fleet.deploy.is_some() {
+            return Err(OpError::Deploying);
+        }
+        c.fleet.version += 1;
+        let batch = batch.unwrap_or_else(|| c.fleet.default_batch()).max(1);
+        c.fleet.deploy = Some(Deploy {
+            batch,
+            fault: 0,
+            waiting: Vec::new(),
+        });
+        let v = c.fleet.version;
+        self.note(
+            &mut c,
+            "rolling_deploy",
+            format!("version {v}, {batch} at a time"),
+        );
+        drop(c);
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let waiting = {
+                    let mut c = me.lock();
+                    let old = c.fleet.next_old_batch(batch);
+                    if old.is_empty() {
+                        c.fleet.deploy = None;
+                        me.note(
+                            &mut c,
+                            "deploy_done",
+                            format!("every node runs version {v}"),
+                        );
+                        return;
+                    }
+                    for id in old {
+                        me.drain(&mut c, id);
+                    }
+                    let launched = me.reconcile(&mut c);
+                    if launched.is_empty() {
+                        c.fleet.deploy = None;
+                        me.note(
+                            &mut c,
+                            "deploy_stalled",
+                            "no live AZ to launch replacements in".into(),
+                        );
+                        return;
+                    }
+                    launched
+                };
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    let c = me.lock();
+                    let settled = waiting.iter().all(|&id| {
+                        matches!(
+                            c.fleet.nodes[id as usize].state,
+                            NodeState::Dead | NodeState::Terminated
+                        ) || c.lb.target(id).is_some_and(|t| t.health == Health::Healthy)
+                    });
+                    if settled {
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Deregisters a node; it is terminated when its last request is answered
+    /// or the deregistration delay passes, whichever is first.
+    fn drain(self: &Arc<Self>, c: &mut Control, id: NodeId) {
+        c.lb.deregister(id);
+        c.fleet.nodes[id as usize].state = NodeState::Draining;
+        self.note(c, "draining", format!("node-{id}"));
+        let me = self.clone();
+        let deadline = self.shop.clock.now() + self.sc.load_balancer.deregistration_delay.0;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                let mut c = me.lock();
+                let idle = c.lb.target(id).is_none_or(|t| t.outstanding == 0);
+                if idle || me.shop.clock.now() >= deadline {
+                    me.power_off(&mut c, id, NodeState::Terminated);
+                    c.lb.remove(id);
+                    me.note(&mut c, "terminated", format!("node-{id}"));
+                    return;
+                }
+            }
+        });
+    }
+
+    pub fn kill_az(self: &Arc<Self>, az: AzIx) {
+        let mut c = self.lock();
+        self.note(&mut c, "kill_az", self.sc.region.azs[az].clone());
+        c.alive[az] = false;
+        let victims: Vec<NodeId> = c
+            .fleet
+            .nodes
+            .iter()
+            .filter(|n| n.az == az && !matches!(n.state, NodeState::Dead | NodeState::Terminated))
+            .map(|n| n.id)
+            .collect();
+        for id in victims {
+            self.power_off(&mut c, id, NodeState::Dead);
+        }
+        let now = self.shop.clock.now();
+        self.kill_db_az(&mut c, az, now);
+        let blow = self.shop.store.lock().expect("store lock").kill_az(now, az);
+        self.store_blow(&mut c, blow);
+        self.reconcile(&mut c);
+    }
+
+    pub fn restore_az(self: &Arc<Self>, az: AzIx) {
+        let mut c = self.lock();
+        self.note(&mut c, "restore_az", self.sc.region.azs[az].clone());
+        c.alive[az] = true;
+        if let Some(db) = &self.shop.db {
+            db.lock()
+                .expect("db lock")
+                .restore_az(az, self.shop.clock.now());
+        }
+        // Replacement replicas that waited for an AZ without a copy go here.
+        let alive = c.alive.clone();
+        let mut store = self.shop.store.lock().expect("store lock");
+        let made: Vec<AzIx> = (0..store.shards())
+            .filter_map(|k| store.rebuild(k, &alive))
+            .collect();
+        drop(store);
+        for az in made {
+            let line = format!("a replacement replica in {}", self.sc.region.azs[az]);
+            self.note(&mut c, "store_replica_created", line);
+        }
+        self.reconcile(&mut c);
+    }
+
+    pub fn set_desired(self: &Arc<Self>, value: u32) -> Result<(), OpError> {
+        let f = &self.sc.fleet;
+        if value < f.min || value > f.max {
+            return Err(OpError::Capacity(value, f.min, f.max));
+        }
+        let mut c = self.lock();
+        self.note(&mut c, "set_desired", value.to_string());
+        c.fleet.desired = value;
+        self.reconcile(&mut c);
+        Ok(())
+    }
+
+    pub fn kill_store_primary(self: &Arc<Self>) -> Result<(), OpError> {
+        let mut c = self.lock();
+        let now = self.shop.clock.now();
+        let mut store = self.shop.store.lock().expect("store lock");
+        if store.primary_az(0).is_none() {
+            return Err(OpError::NoPrimary);
+        }
+        let blow = store.kill_primary(now, 0);
+        drop(store);
+        self.note(&mut c, "kill_store_primary", String::new());
+        self.store_blow(&mut c, blow);
+        Ok(())
+    }
+
+    /// The database instances in a dead AZ stop; a lost writer fails over
+    /// after the scenario's `failover_time`, by the model's `Database`.
+    fn kill_db_az(self: &Arc<Self>, c: &mut Control, az: AzIx, now: SimTime) {
+        let Some(db) = &self.shop.db else { return };
+        let mut db = db.lock().expect("db lock");
+        let victims = db.alive_in(az);
+        let mut wakes = Vec::new();
+        for i in victims {
+            wakes.extend(db.kill(i, now));
+        }
+        drop(db);
+        if !wakes.is_empty() {
+            self.note(c, "db_instance_lost", self.sc.region.azs[az].clone());
+        }
+        self.db_wakes(wakes);
+    }
+
+    /// Runs the database's later steps (promotion, a new standby) at their
+    /// wall-clock times.
+    fn db_wakes(self: &Arc<Self>, wakes: Vec<stratus_model::db::Wake>) {
+        use stratus_model::db::Wake as W;
+        for w in wakes {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let at = match w {
+                    W::Promote { at, .. } | W::NewStandby { at, .. } => at,
+                };
+                tokio::time::sleep_until(me.shop.clock.instant(at)).await;
+                let now = me.shop.clock.now();
+                let Some(db) = &me.shop.db else { return };
+                match w {
+                    W::Promote { epoch, .. } => {
+                        let done = db.lock().expect("db lock").promote(now, epoch);
+                        if let Some((p, next)) = done {
+                            let mut c = me.lock();
+                            let (kind, line) =
+                                stratus_model::db::Promotion::event(p.as_ref(), &me.sc.region.azs);
+                            me.note(&mut c, kind, line);
+                            drop(c);
+                            me.db_wakes(next);
+                        }
+                    }
+                    W::NewStandby { epoch, .. } => {
+                        let alive = me.lock().alive.clone();
+                        let made = db.lock().expect("db lock").new_standby(epoch, &alive);
+                        if let Some(name) = made {
+                            let mut c = me.lock();
+                            me.note(&mut c, "db_standby_created", name);
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// What a store fault did, as the simulation applies it: the log, and the
+    /// model's later wake-ups (a promotion after `failover_after`, a
+    /// replacement replica) run at their wall-clock times.
+    fn store_blow(self: &Arc<Self>, c: &mut Control, blow: stratus_model::session::store::Blow) {
+        for (kind, line) in blow.events("store", &|_| String::new()) {
+            self.note(c, kind, line);
+        }
+        for w in blow.wakes {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let at = match w {
+                    Wake::Promote { at, .. } | Wake::Rebuild { at, .. } => at,
+                };
+                tokio::time::sleep_until(me.shop.clock.instant(at)).await;
+                match w {
+                    Wake::Promote { shard, epoch, .. } => {
+                        let done = me
+                            .shop
+                            .store
+                            .lock()
+                            .expect("store lock")
+                            .promote(shard as usize, epoch);
+                        if let Some(Some(az)) = done {
+                            let mut c = me.lock();
+                            let line =
+                                format!("the replica in {} is the primary", me.sc.region.azs[az]);
+                            me.note(&mut c, "store_promoted", line);
+                        }
+                    }
+                    Wake::Rebuild { shard, .. } => {
+                        let mut c = me.lock();
+                        let alive = c.alive.clone();
+                        let made = me
+                            .shop
+                            .store
+                            .lock()
+                            .expect("store lock")
+                            .rebuild(shard as usize, &alive);
+                        if let Some(az) = made {
+                            let line = format!("a replacement replica in {}", me.sc.region.azs[az]);
+                            me.note(&mut c, "store_replica_created", line);
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// Applies one health check's result; a dead node found unhealthy is
+    /// replaced (the group terminates it and launches another where it can).
+    pub fn health_result(self: &Arc<Self>, id: NodeId, pass: bool) {
+        let mut c = self.lock();
+        match c.lb.health_result(id, pass) {
+            Some(Health::Unhealthy) => {
+                self.note(&mut c, "unhealthy", format!("node-{id}"));
+                c.lb.remove(id);
+                let state = c.fleet.nodes[id as usize].state;
+                self.power_off(
+                    &mut c,
+                    id,
+                    if state == NodeState::Dead {
+                        NodeState::Dead
+                    } else {
+                        NodeState::Terminated
+                    },
+                );
+                self.reconcile(&mut c);
+            }
+            Some(Health::Healthy) => self.note(&mut c, "healthy", format!("node-{id}")),
+            _ => {}
+        }
+    }
+
+    /// The targets to health-check now, with their addresses.
+    pub fn check_list(&self) -> Vec<(NodeId, SocketAddr)> {
+        let c = self.lock();
+        c.lb.targets()
+            .filter(|t| c.lb.checks(t.node))
+            .filter_map(|t| c.addrs[t.node as usize].map(|a| (t.node, a)))
+            .collect()
+    }
+
+    /// The whole state, as `GET /admin/state` answers it and `--tui` reads it.
+    pub fn state(&self) -> Value {
+        let c = self.lock();
+        let (state, primary, replicas) = self.shop.store.lock().expect("store lock").summary();
+        let az_name = |a: Option<AzIx>| a.map(|a| self.sc.region.azs[a].clone());
+        let store_state = match state {
+            StoreState::Up => "up",
+            StoreState::FailingOver { .. } => "failing_over",
+            StoreState::Down => "down",
+        };
+        let nodes: Vec<Value> = c
+            .fleet
+            .nodes
+            .iter()
+            .filter(|n| n.state != NodeState::Terminated)
+            .map(|n| {
+                let t = c.lb.target(n.id);
+                json!({
+                    "id": n.id,
+                    "az": self.sc.region.azs[n.az],
+                    "state": format!("{:?}", n.state).to_lowercase(),
+                    "version": n.version,
+                    "health": t.map(|t| format!("{:?}", t.health).to_lowercase()),
+                    "outstanding": t.map_or(0, |t| t.outstanding),
+                    "addr": c.addrs[n.id as usize].map(|a| a.to_string()),
+                    "sessions": c.nodes[n.id as usize].as_ref().map_or(0, |l| l.ctx.sessions.len()),
+                })
+            })
+            .collect();
+        json!({
+            "t_s": self.shop.clock.now() as f64 / SEC as f64,
+            "strategy": self.shop.strategy.name(),
+            "sticky": self.sticky,
+            "azs": self.sc.region.azs.iter().zip(&c.alive).map(|(n, a)| json!({"name": n, "alive": a})).collect::<Vec<_>>(),
+            "desired": c.fleet.desired,
+            "version": c.fleet.version,
+            "deploying": c.fleet.deploy.is_some(),
+            "nodes": nodes,
+            "routable": c.lb.routable(),
+            "resticks": c.lb.resticks,
+            "store": { "state": store_state, "primary_az": az_name(primary), "replica_az": az_name(replicas.first().copied()), "replica_azs": replicas.iter().map(|&a| self.sc.region.azs[a].clone()).collect::<Vec<_>>() },
+            "database": self.shop.db.as_ref().map(|db| {
+                let db = db.lock().expect("db lock");
+                json!({
+                    "primary_az": db.primary().map(|p| self.sc.region.azs[db.instances[p].az].clone()),
+                    "instances": db.instances.iter().map(|i| json!({
+                        "name": i.name, "az": self.sc.region.azs[i.az], "alive": i.alive,
+                    })).collect::<Vec<_>>(),
+                    "orders_in_primary": db.orders_in_primary(),
+                })
+            }),
+            "events": c.log,
+        })
+    }
+}
+
+impl Cluster {
+    /// Powers every node off (the server is stopping).
+    pub fn shutdown(&self) {
+        let mut c = self.lock();
+        for id in 0..c.nodes.len() as NodeId {
+            if c.nodes[id as usize].is_some() {
+                self.power_off(&mut c, id, NodeState::Terminated);
+            }
+        }
+    }
+}

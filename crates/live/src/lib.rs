@@ -1,0 +1,216 @@
+//! Live mode: the same architecture serving real HTTP on loopback, to real
+//! clients (DESIGN.md's second driver). The balancer, its health checks and
+//! stickiness, the group's launch and scale-in decisions, the shop's request
+//! handling, the cookie codec and the store are the model's code; this module
+//! gives them sockets and a wall clock.
+//!
+//! - [`proxy`]: the load balancer (a hyper server) and its health checks
+//! - [`node`]: an app node (a hyper server per node, on its own port)
+//! - [`cluster`]: the fleet in AZs, faults and operations
+//! - [`admin`]: the admin API behind a bearer token
+//! - [`resp`]: the store over the Redis protocol
+//! - [`load`]: the open-loop load generator with ground-truth carts
+
+pub mod admin;
+pub mod clock;
+pub mod cluster;
+pub mod http;
+pub mod jar;
+pub mod lanes;
+pub mod load;
+pub mod node;
+pub mod pages;
+pub mod proxy;
+pub mod remote;
+pub mod resp;
+pub mod sessions;
+pub mod upstream;
+
+use stratus_model::scenario::{Scenario, Strategy};
+use stratus_model::session::cookie::CookieCodec;
+use stratus_model::session::store::{Store, StoreConfig};
+use hyper::service::service_fn;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::task::AbortHandle;
+
+/// What `stratus serve` is asked to run.
+pub struct Config {
+    pub scenario: Scenario,
+    pub strategy: Strategy,
+    pub listen: SocketAddr,
+    pub admin: SocketAddr,
+    /// The admin token; None: a random one.
+    pub token: Option<String>,
+    /// Also serve the session store over the Redis protocol here.
+    pub resp: Option<SocketAddr>,
+    /// Keep `store` sessions in this Redis server (`redis://HOST:PORT`).
+    pub store_url: Option<String>,
+}
+
+/// A running live shop.
+pub struct Handle {
+    pub shop: SocketAddr,
+    pub admin: SocketAddr,
+    pub token: String,
+    /// Where the store answers the Redis protocol, if asked.
+    pub resp: Option<SocketAddr>,
+    /// How many lanes serve the balancer and the nodes.
+    pub lanes: usize,
+    pub cluster: Arc<cluster::Cluster>,
+    tasks: Vec<AbortHandle>,
+}
+
+impl Handle {
+    /// Stops accepting, closes every connection and powers the nodes off.
+    pub fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.cluster.shutdown();
+    }
+}
+
+/// Why the live shop could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot listen on {0}: {1} (is another program using the port? pick another with --listen/--admin)"
+    )]
+    Bind(SocketAddr, std::io::Error),
+    #[error("cannot start the app nodes: {0}")]
+    Nodes(std::io::Error),
+    #[error("--store-url: {0} (start redis-server, or check the URL)")]
+    Remote(remote::RemoteError),
+    #[error("--store-url keeps store sessions in Redis: use it with --strategy store")]
+    RemoteNeedsStore,
+    #[error("cannot build the scenario's database: {0}")]
+    Database(stratus_model::db::DbError),
+}
+
+/// The replicas' apply loop: every 50 ms each instance applies the commits
+/// whose drawn lag has passed, as the model's lazy catch-up would when read.
+async fn replicate(shop: Arc<node::Shop>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+    loop {
+        tick.tick().await;
+        let now = shop.clock.now();
+        if let Some(db) = &shop.db {
+            let mut db = db.lock().expect("db lock");
+            for i in 0..db.instances.len() {
+                // A dead or retired instance answers Unavailable: nothing to apply.
+                let _ = db.reader(i, now);
+            }
+        }
+    }
+}
+
+/// Starts the nodes, the balancer, its health checks and the admin API on
+/// the current tokio runtime.
+pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
+    let sc = cfg.scenario;
+    if cfg.store_url.is_some() && cfg.strategy != Strategy::Store {
+        return Err(ServeError::RemoteNeedsStore);
+    }
+    let st = &sc.sessions.store;
+    let key = clock::random_u128().to_le_bytes();
+    let remote = match &cfg.store_url {
+        Some(u) => Some(
+            remote::RemoteStore::connect(u, st.ttl.0.div_ceil(stratus_model::time::SEC))
+                .await
+                .map_err(ServeError::Remote)?,
+        ),
+        None => None,
+    };
+    let shop = Arc::new(node::Shop {
+        strategy: cfg.strategy,
+        codec: CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..])),
+        store: Mutex::new(Store::new(
+            match cfg.strategy {
+                Strategy::Durable => StoreConfig::dynamo(&sc.sessions.durable, sc.region.azs.len()),
+                _ => StoreConfig::redis(st, sc.region.azs.len()),
+            },
+            stratus_model::rng::Streams::new(sc.seed).stream("store_lag"),
+        )),
+        clock: clock::Clock::new(),
+        catalog: sc.workload.catalog.max(1),
+        remote,
+        db: match &sc.database {
+            Some(d) => Some(Mutex::new(
+                stratus_model::db::Database::new(
+                    d,
+                    sc.workload.catalog,
+                    sc.workload.popularity,
+                    &stratus_model::rng::Streams::new(sc.seed),
+                )
+                .map_err(ServeError::Database)?,
+            )),
+            None => None,
+        },
+    });
+    let lb_listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| ServeError::Bind(cfg.listen, e))?;
+    let admin_listener = TcpListener::bind(cfg.admin)
+        .await
+        .map_err(|e| ServeError::Bind(cfg.admin, e))?;
+    let shop_addr = lb_listener
+        .local_addr()
+        .map_err(|e| ServeError::Bind(cfg.listen, e))?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|e| ServeError::Bind(cfg.admin, e))?;
+    let resp = match cfg.resp {
+        Some(a) => {
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| ServeError::Bind(a, e))?;
+            let bound = l.local_addr().map_err(|e| ServeError::Bind(a, e))?;
+            Some((l, bound))
+        }
+        None => None,
+    };
+    // Started before any connection arrives, so none waits on a thread spawn.
+    let lanes = lanes::count();
+    let cluster = cluster::Cluster::new(sc, shop.clone());
+    cluster.start_fleet().map_err(ServeError::Nodes)?;
+    let token = cfg
+        .token
+        .unwrap_or_else(|| format!("{:032x}", clock::random_u128()));
+    let proxy = proxy::Proxy::new(cluster.clone());
+    let lb_svc = service_fn(move |req| {
+        let p = proxy.clone();
+        async move { Ok::<_, std::convert::Infallible>(proxy::handle(p, req).await) }
+    });
+    let adm = Arc::new(admin::Admin {
+        cluster: cluster.clone(),
+        token: token.clone(),
+    });
+    let admin_svc = service_fn(move |req| {
+        let a = adm.clone();
+        async move { Ok::<_, std::convert::Infallible>(admin::handle(a, req).await) }
+    });
+    use http::{Place, accept_loop};
+    let mut tasks = vec![
+        tokio::spawn(accept_loop(lb_listener, lb_svc, false, Place::Spread)).abort_handle(),
+        tokio::spawn(accept_loop(admin_listener, admin_svc, false, Place::Here)).abort_handle(),
+        tokio::spawn(proxy::health_loop(cluster.clone())).abort_handle(),
+    ];
+    if shop.db.is_some() {
+        tasks.push(tokio::spawn(replicate(shop.clone())).abort_handle());
+    }
+    let resp_addr = resp.map(|(l, bound)| {
+        tasks.push(tokio::spawn(resp::serve(l, resp::Resp::new(shop))).abort_handle());
+        bound
+    });
+    Ok(Handle {
+        shop: shop_addr,
+        admin: admin_addr,
+        token,
+        resp: resp_addr,
+        lanes,
+        cluster,
+        tasks,
+    })
+}

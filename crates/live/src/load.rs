@@ -1,0 +1,470 @@
+//! `stratus load`: an open-loop load generator of shoppers against a live
+//! shop (or anything that speaks its pages).
+//!
+//! Shoppers arrive as a Poisson stream at the given rate whatever the server
+//! does (open loop). Each follows the model's plan (`workload::Shopper`),
+//! keeps a cookie jar as a browser does (a cart cookie over the scenario's
+//! `max_bytes` is ignored) and its ground-truth cart, and judges every answer
+//! with the same code as the simulation (`Shopper::judge`). Latency runs from
+//! each request's intended start, not from when it was sent, so a stalled
+//! generator or server cannot hide its own delay (coordinated omission).
+//! With `--admin`, the scenario's timeline is applied through the admin API
+//! at its times, and the report's events and faults record it.
+
+use super::clock::Clock;
+use super::jar::Jar;
+use super::pages::cart_from_json;
+use stratus_model::metrics::Metrics;
+use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
+use stratus_model::rng::Streams;
+use stratus_model::scenario::{Action, Kind, Scenario};
+use stratus_model::shop::Response as ShopResponse;
+use stratus_model::time::{Dur, SEC};
+use stratus_model::workload::Shopper;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// What `stratus load` is asked to do.
+pub struct LoadConfig {
+    /// The shop, `http://HOST:PORT`.
+    pub url: String,
+    /// New shoppers per second.
+    pub rate: f64,
+    pub duration: Dur,
+    /// Workload, cookie limit and timeline come from here.
+    pub scenario: Scenario,
+    pub seed: u64,
+    /// A request unanswered after this is a failure (`timeout`).
+    pub timeout: Dur,
+    /// The admin API (`http://HOST:PORT`) and token, to apply the timeline.
+    pub admin: Option<(String, String)>,
+}
+
+/// Why a load run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0:?} is not an http:// URL with a host and port, such as http://127.0.0.1:8080")]
+    Url(String),
+    #[error("--rate must be a positive number of shoppers per second")]
+    Rate,
+}
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// What the generator shares between shoppers.
+struct Run {
+    cfg: LoadConfig,
+    base: String,
+    client: HttpClient,
+    clock: Clock,
+    metrics: Mutex<Metrics>,
+    /// Shoppers holding items, by shopper number: the balancer target their
+    /// stickiness cookie names, for carts-at-risk at an AZ kill.
+    holding: Mutex<BTreeMap<u64, Option<u32>>>,
+    strategy: Mutex<Option<String>>,
+    end: u64,
+}
+
+fn base_url(url: &str) -> Result<String, LoadError> {
+    let u: hyper::Uri = url.parse().map_err(|_| LoadError::Url(url.into()))?;
+    match (u.scheme_str(), u.authority()) {
+        (Some("http"), Some(a)) => Ok(format!("http://{a}")),
+        _ => Err(LoadError::Url(url.into())),
+    }
+}
+
+/// Runs the load and returns its report (the simulation's shape).
+pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
+    let base = base_url(&cfg.url)?;
+    if let Some((a, _)) = &cfg.admin {
+        base_url(a)?;
+    }
+    if !(cfg.rate > 0.0 && cfg.rate.is_finite()) {
+        return Err(LoadError::Rate);
+    }
+    let mut conn = HttpConnector::new();
+    conn.set_nodelay(true);
+    let client = Client::builder(TokioExecutor::new()).build(conn);
+    let clock = Clock::new();
+    let end = cfg.duration.0;
+    let run = Arc::new(Run {
+        cfg,
+        base,
+        client,
+        clock,
+        metrics: Mutex::new(Metrics::default()),
+        holding: Mutex::new(BTreeMap::new()),
+        strategy: Mutex::new(None),
+        end,
+    });
+    let streams = Streams::new(run.cfg.seed);
+    let mut arrivals = streams.stream("arrivals");
+    let timeline = tokio::spawn(apply_timeline(run.clone()));
+    let mut shoppers = tokio::task::JoinSet::new();
+    let mean_gap = SEC as f64 / run.cfg.rate;
+    let mut t = arrivals.exp(mean_gap).round() as u64;
+    let mut n = 0u64;
+    while t < end {
+        tokio::time::sleep_until(run.clock.instant(t)).await;
+        let sh = Shopper::new(streams.indexed("shopper", n), &run.cfg.scenario.workload, 1);
+        shoppers.spawn(shop(run.clone(), n, sh, t));
+        n += 1;
+        t += arrivals.exp(mean_gap).round() as u64;
+        while shoppers.try_join_next().is_some() {}
+    }
+    // Shoppers still browsing at the end are cut off after their request in
+    // flight, as a simulated run ends with shoppers mid-visit.
+    let grace = run.clock.instant(end + run.cfg.timeout.0);
+    let _ = tokio::time::timeout_at(grace, async {
+        while shoppers.join_next().await.is_some() {}
+    })
+    .await;
+    shoppers.abort_all();
+    let (log, faults) = timeline.await.unwrap_or_default();
+    let m = run.metrics.lock().expect("metrics").clone();
+    let strategy = run
+        .strategy
+        .lock()
+        .expect("strategy")
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
+    let wall = run.clock.now() as f64 / SEC as f64;
+    let sc = &run.cfg.scenario;
+    let mut r = Report::build(RunFacts {
+        scenario: &sc.name,
+        azs: &sc.region.azs,
+        strategy: &strategy,
+        seed: run.cfg.seed,
+        simulated_ns: end,
+        metrics: &m,
+        series: Vec::new(),
+        log,
+        faults,
+        injected: Vec::new(),
+        resticks: 0,
+        events: 0,
+    });
+    r.series = None;
+    if let Some((admin, token)) = &run.cfg.admin {
+        // The balancer's own count: the generator cannot see a re-stick.
+        let admin = base_url(admin).unwrap_or_else(|_| admin.clone());
+        if let Some(state) = admin_state(&run, &admin, token).await {
+            r.sessions.resticks = state["resticks"].as_u64().unwrap_or(0);
+        }
+    }
+    r.wall = Wall {
+        seconds: wall,
+        sim_requests_per_second: m.requests as f64 / wall.max(1e-9),
+    };
+    Ok(r)
+}
+
+/// One shopper's visit, request by request.
+async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
+    let w = &run.cfg.scenario.workload;
+    let f = &run.cfg.scenario.fleet;
+    run.metrics.lock().expect("metrics").started += 1;
+    let mut jar = Jar::default();
+    let mut intended = arrival;
+    let mut retry = false;
+    loop {
+        sh.prepare(
+            w,
+            f.service_time.get(sh.kind).0,
+            f.service_distribution,
+            retry,
+        );
+        if intended >= run.end {
+            return;
+        }
+        tokio::time::sleep_until(run.clock.instant(intended)).await;
+        let kind = sh.kind;
+        let outcome = request(&run, &mut sh, &mut jar).await;
+        let latency = run.clock.now().saturating_sub(intended);
+        let next = {
+            let mut m = run.metrics.lock().expect("metrics");
+            match outcome {
+                Ok(r) => {
+                    m.response(kind, latency, None);
+                    m.cookies_ignored += jar.take_ignored();
+                    sh.judge(&r, &mut m);
+                    retry = false;
+                    sh.next(w).is_some()
+                }
+                Err(cause) => {
+                    m.response(kind, latency, Some(cause));
+                    retry = sh.failed(&mut m);
+                    retry
+                }
+            }
+        };
+        {
+            let mut h = run.holding.lock().expect("holding");
+            if sh.truth.is_empty() {
+                h.remove(&n);
+            } else {
+                h.insert(n, jar.lb_target());
+            }
+        }
+        if !next {
+            run.holding.lock().expect("holding").remove(&n);
+            run.metrics.lock().expect("metrics").finished += 1;
+            return;
+        }
+        intended = run.clock.now() + sh.think(w);
+    }
+}
+
+/// Sends the shopper's current request; the shop's answer, or the cause of
+/// the failure as the report counts it.
+async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopResponse, &'static str> {
+    let catalog = run.cfg.scenario.workload.catalog.max(1);
+    let (method, path, body) = match sh.kind {
+        Kind::Home => (Method::GET, "/".to_string(), String::new()),
+        Kind::Product => (
+            Method::GET,
+            format!("/product/{}", sh.rng.below(u64::from(catalog))),
+            String::new(),
+        ),
+        Kind::AddToCart => {
+            let i = sh.item.expect("add has an item");
+            (
+                Method::POST,
+                "/cart/add".into(),
+                format!("product={}&size={}&colour={}", i.product, i.size, i.colour),
+            )
+        }
+        Kind::ViewCart => (Method::GET, "/cart".into(), String::new()),
+        Kind::Checkout => (Method::POST, "/checkout".into(), String::new()),
+        Kind::Account | Kind::Orders | Kind::Address => {
+            (Method::GET, "/account".into(), String::new())
+        }
+    };
+    let cookies = jar.header();
+    let mut b = Request::builder()
+        .method(method.clone())
+        .uri(format!("{}{path}", run.base))
+        .header(ACCEPT, "application/json");
+    if !cookies.is_empty() {
+        b = b.header(COOKIE, &cookies);
+    }
+    if method == Method::POST {
+        b = b.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    let head = method.as_str().len()
+        + path.len()
+        + 40
+        + run.base.len()
+        + if cookies.is_empty() {
+            0
+        } else {
+            8 + cookies.len()
+        };
+    run.metrics
+        .lock()
+        .expect("metrics")
+        .sent(head as u64, cookies.len() as u64);
+    let req = b
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|_| "bad_request")?;
+    let timeout = std::time::Duration::from_nanos(run.cfg.timeout.0);
+    let resp = match tokio::time::timeout(timeout, run.client.request(req)).await {
+        Err(_) => return Err("timeout"),
+        Ok(Err(_)) => return Err("connect"),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status();
+    // The response head as it crossed the wire: status line, headers, CRLFs.
+    let head_bytes = 17
+        + resp
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>()
+        + 2;
+    for v in resp.headers().get_all(SET_COOKIE) {
+        if let Ok(v) = v.to_str() {
+            jar.set(v, run.cfg.scenario.sessions.cookie.max_bytes as usize);
+        }
+    }
+    let body = match tokio::time::timeout(timeout, resp.into_body().collect()).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(_)) => return Err("connect"),
+        Err(_) => return Err("timeout"),
+    };
+    if status != StatusCode::OK {
+        return Err(status_cause(status));
+    }
+    let v: Value = serde_json::from_slice(&body).map_err(|_| "bad_response")?;
+    {
+        let mut m = run.metrics.lock().expect("metrics");
+        m.response_bytes += head_bytes as u64;
+        m.responses_ok += 1;
+    }
+    if let Some(s) = v.get("strategy").and_then(Value::as_str) {
+        let mut st = run.strategy.lock().expect("strategy");
+        if st.is_none() {
+            *st = Some(s.to_string());
+        }
+    }
+    let cart = match v.get("cart") {
+        Some(c) => Some(cart_from_json(c).ok_or("bad_response")?),
+        None => None,
+    };
+    Ok(ShopResponse {
+        cart,
+        badge: v.get("badge").and_then(Value::as_u64).unwrap_or(0) as u32,
+        ordered: v.get("ordered").and_then(Value::as_bool).unwrap_or(false),
+        ..Default::default()
+    })
+}
+
+fn status_cause(s: StatusCode) -> &'static str {
+    match s.as_u16() {
+        502 => "http_502",
+        503 => "http_503",
+        504 => "http_504",
+        500..=599 => "http_5xx",
+        _ => "http_4xx",
+    }
+}
+
+/// Applies the scenario's timeline through the admin API at its times; the
+/// report's events and faults.
+async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
+    let mut log = Vec::new();
+    let mut faults = Vec::new();
+    let Some((admin, token)) = run.cfg.admin.clone() else {
+        return (log, faults);
+    };
+    let admin = base_url(&admin).unwrap_or(admin);
+    let sc = &run.cfg.scenario;
+    let mut timeline = sc.timeline.clone();
+    timeline.sort_by_key(|t| t.at);
+    for t in timeline.iter().filter(|t| t.at.0 < run.end) {
+        tokio::time::sleep_until(run.clock.instant(t.at.0)).await;
+        let (path, detail) = match &t.action {
+            Action::KillAz { az } => (
+                format!("/admin/az/{}/kill", sc.region.azs[*az]),
+                sc.region.azs[*az].clone(),
+            ),
+            Action::RestoreAz { az } => (
+                format!("/admin/az/{}/restore", sc.region.azs[*az]),
+                sc.region.azs[*az].clone(),
+            ),
+            Action::SetDesired { value } => (format!("/admin/capacity/{value}"), value.to_string()),
+            Action::KillStorePrimary => ("/admin/store/failover".into(), String::new()),
+            Action::RollingDeploy { batch } => match batch {
+                Some(b) => (format!("/admin/deploy/{b}"), format!("{b} at a time")),
+                None => ("/admin/deploy".into(), String::new()),
+            },
+            other => {
+                eprintln!(
+                    "stratus load: the live shop has no admin action for {}; skipped",
+                    other.name()
+                );
+                continue;
+            }
+        };
+        let at_risk = match &t.action {
+            Action::KillAz { az } => at_risk(&run, &admin, &token, &sc.region.azs[*az]).await,
+            _ => 0,
+        };
+        let t_s = run.clock.now() as f64 / SEC as f64;
+        let ok = admin_post(&run.client, &format!("{admin}{path}"), &token).await;
+        let detail = match ok {
+            Ok(()) => detail,
+            Err(e) => {
+                eprintln!("stratus load: {} failed: {e}", t.action.name());
+                format!("{detail} (failed: {e})")
+            }
+        };
+        log.push(LogEvent {
+            t_s,
+            kind: t.action.name().into(),
+            detail,
+        });
+        if matches!(
+            t.action,
+            Action::KillAz { .. } | Action::KillStorePrimary | Action::RollingDeploy { .. }
+        ) {
+            faults.push(Fault {
+                t_s,
+                action: t.action.name().into(),
+                carts_at_risk: at_risk,
+            });
+        }
+    }
+    (log, faults)
+}
+
+async fn admin_post(client: &HttpClient, url: &str, token: &str) -> Result<(), String> {
+    let req = Request::post(url)
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let r = client
+        .request(req)
+        .await
+        .map_err(|e| format!("admin API unreachable: {e}"))?;
+    let status = r.status();
+    let body = r
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{status}: {}",
+            String::from_utf8_lossy(&body).trim()
+        ))
+    }
+}
+
+/// Shoppers holding items whose stickiness cookie names a node in the AZ
+/// (the sessions a sticky shop keeps there), from the admin API's state.
+async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Value> {
+    let req = Request::get(format!("{admin}/admin/state"))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(Full::new(Bytes::new()))
+        .ok()?;
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), run.client.request(req))
+        .await
+        .ok()?
+        .ok()?;
+    let body = resp.into_body().collect().await.ok()?;
+    serde_json::from_slice::<Value>(&body.to_bytes()).ok()
+}
+
+async fn at_risk(run: &Run, admin: &str, token: &str, az: &str) -> u64 {
+    let Some(state) = admin_state(run, admin, token).await else {
+        return 0;
+    };
+    if state["sticky"] != Value::Bool(true) {
+        return 0;
+    }
+    let in_az: Vec<u64> = state["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["az"] == az)
+        .filter_map(|n| n["id"].as_u64())
+        .collect();
+    run.holding
+        .lock()
+        .expect("holding")
+        .values()
+        .filter(|t| t.is_some_and(|id| in_az.contains(&u64::from(id))))
+        .count() as u64
+}

@@ -1,0 +1,340 @@
+//! A live app node: a hyper server on its own loopback port that answers the
+//! shop's pages through `shop::handle`, with its sessions in its own memory
+//! (sticky), in a signed cookie, or in the shared store.
+
+use super::clock::random_u128;
+use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
+use super::pages::{Served, page_html, page_json};
+use super::remote::Fetched;
+use super::sessions::NodeSessions;
+use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
+use stratus_model::db::access::DataAt;
+use stratus_model::lb::NodeId;
+use stratus_model::scenario::{Kind, Strategy};
+use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
+use stratus_model::session::store::{Store, StoreAt};
+use stratus_model::shop::{self, Backend, Data, Failure, Request as ShopRequest, SessionIn};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, SET_COOKIE};
+use hyper::{Method, Request, Response, StatusCode};
+use std::sync::{Arc, Mutex};
+
+/// The session-id cookie (sticky and store).
+pub const SID_COOKIE: &str = "sid";
+
+/// What every node shares: the strategy, the cookie key, the store, the clock.
+pub struct Shop {
+    pub strategy: Strategy,
+    pub codec: CookieCodec,
+    pub store: Mutex<Store>,
+    pub clock: super::clock::Clock,
+    pub catalog: u32,
+    /// `--store-url`: sessions in a real Redis server instead of `store`.
+    pub remote: Option<super::remote::RemoteStore>,
+    /// The scenario's SQL tier (`[database]`), the model's own `Database`.
+    pub db: Option<Mutex<stratus_model::db::Database>>,
+}
+
+/// Runs `f` with the shop's data at this moment, as the simulation's nodes
+/// see it: reads on a replica (or the primary), writes on the primary.
+fn with_data<R>(shop: &Shop, kind: Kind, f: impl FnOnce(Option<&mut dyn Data>) -> R) -> R {
+    let Some(db) = &shop.db else { return f(None) };
+    let mut db = db.lock().expect("db lock");
+    let read = if kind.writes() {
+        db.primary()
+    } else {
+        db.read_target()
+    };
+    let mut at = DataAt {
+        db: &mut db,
+        cache: None,
+        now: shop.clock.now(),
+        read,
+    };
+    f(Some(&mut at))
+}
+
+/// One node's part: who it is and its own memory.
+pub struct NodeCtx {
+    pub id: NodeId,
+    pub az: String,
+    pub sessions: NodeSessions,
+    pub shop: Arc<Shop>,
+}
+
+/// The page a path asks for; None: not a page of the shop.
+fn route<'a>(method: &Method, path: &'a str) -> Option<(Kind, Option<&'a str>)> {
+    let get = method == Method::GET || method == Method::HEAD;
+    let post = method == Method::POST;
+    match path {
+        "/" if get => Some((Kind::Home, None)),
+        "/cart" if get => Some((Kind::ViewCart, None)),
+        "/cart/add" if post => Some((Kind::AddToCart, None)),
+        "/checkout" if post => Some((Kind::Checkout, None)),
+        "/account" if get => Some((Kind::Account, None)),
+        _ => path
+            .strip_prefix("/product/")
+            .filter(|_| get)
+            .map(|id| (Kind::Product, Some(id))),
+    }
+}
+
+/// The item an add-to-cart form names: product, size and colour by name or
+/// index. The price is the catalogue's, never the browser's.
+fn form_item(form: &str, catalog: u32) -> Result<Item, String> {
+    let pairs = http::form_pairs(form);
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let product: u32 = get("product")
+        .ok_or("the form needs a product field")?
+        .parse()
+        .map_err(|_| "product must be a number")?;
+    if product >= catalog {
+        return Err(format!(
+            "product {product} is not in the catalogue (0 to {})",
+            catalog - 1
+        ));
+    }
+    let pick = |k: &str, names: &[&str], default: usize| -> Result<u8, String> {
+        match get(k) {
+            None => Ok(default as u8),
+            Some(v) => names
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(v))
+                .or_else(|| v.parse::<usize>().ok().filter(|i| *i < names.len()))
+                .map(|i| i as u8)
+                .ok_or(format!("{k} must be one of {}", names.join(", "))),
+        }
+    };
+    Ok(Item {
+        product,
+        size: pick("size", &SIZES, 2)?,
+        colour: pick("colour", &COLOURS, 0)?,
+        qty: 1,
+        price_cents: price_of(product),
+    })
+}
+
+fn parse_sid(v: &str) -> Option<u128> {
+    (v.len() == 32)
+        .then(|| u128::from_str_radix(v, 16).ok())
+        .flatten()
+}
+
+pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0> {
+    let as_json = wants_json(req.headers());
+    if req.uri().path() == "/health" {
+        return http::text(StatusCode::OK, "ok");
+    }
+    let Some((kind, arg)) = route(req.method(), req.uri().path()) else {
+        return http::error(
+            StatusCode::NOT_FOUND,
+            as_json,
+            "no such page: try / (catalogue), /product/ID, /cart, POST /cart/add, POST /checkout, /account",
+        );
+    };
+    let product = match arg.map(str::parse::<u32>) {
+        Some(Ok(p)) if p < ctx.shop.catalog => Some(p),
+        Some(_) => return http::error(StatusCode::NOT_FOUND, as_json, "no such product"),
+        None => None,
+    };
+    let (parts, body) = req.into_parts();
+    let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return http::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                as_json,
+                "request body over 16 KiB",
+            );
+        }
+    };
+    let item = if kind == Kind::AddToCart {
+        let form = parts.uri.query().map(str::to_string).unwrap_or_default()
+            + "&"
+            + &String::from_utf8_lossy(&body);
+        match form_item(&form, ctx.shop.catalog) {
+            Ok(i) => Some(i),
+            Err(e) => return http::error(StatusCode::BAD_REQUEST, as_json, &e),
+        }
+    } else {
+        None
+    };
+    let shop = &ctx.shop;
+    let sreq = |session| ShopRequest {
+        kind,
+        item,
+        session,
+        // Everyone signs in as the seed data's first user: the live shop has
+        // no login page.
+        user: 1,
+        product,
+        address: None,
+    };
+    let mut new_sid = random_u128;
+    let result = match shop.strategy {
+        Strategy::Sticky => {
+            let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
+            let mut mem = &ctx.sessions;
+            with_data(shop, kind, |data| {
+                shop::handle(
+                    sreq(SessionIn::Sid(sid)),
+                    Backend::Sid(&mut mem),
+                    data,
+                    &mut new_sid,
+                )
+            })
+        }
+        Strategy::Store if shop.remote.is_some() => {
+            let rs = shop.remote.as_ref().expect("checked");
+            let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
+            let cart = match sid {
+                Some(s) => rs.get(s).await,
+                None => Ok(None),
+            };
+            match cart {
+                Err(_) => Err(Failure::SessionUnavailable),
+                Ok(cart) => {
+                    let mut one = Fetched {
+                        sid,
+                        cart,
+                        write: None,
+                    };
+                    let r = with_data(shop, kind, |data| {
+                        shop::handle(
+                            sreq(SessionIn::Sid(sid)),
+                            Backend::Sid(&mut one),
+                            data,
+                            &mut new_sid,
+                        )
+                    });
+                    match (r, one.write) {
+                        (Ok(resp), Some((sid, cart))) => rs
+                            .put(sid, &cart)
+                            .await
+                            .map(|_| resp)
+                            .map_err(|_| Failure::SessionUnavailable),
+                        (r, _) => r,
+                    }
+                }
+            }
+        }
+        Strategy::Store | Strategy::Durable => {
+            let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
+            let mut store = shop.store.lock().expect("store lock");
+            // Every live read is strongly consistent: the durable table's
+            // eventual reads are the simulation's subject.
+            let mut at = StoreAt {
+                store: &mut store,
+                now: shop.clock.now(),
+                read_at: None,
+                info: Default::default(),
+            };
+            with_data(shop, kind, |data| {
+                shop::handle(
+                    sreq(SessionIn::Sid(sid)),
+                    Backend::Sid(&mut at),
+                    data,
+                    &mut new_sid,
+                )
+            })
+        }
+        Strategy::Cookie => {
+            let c = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
+            with_data(shop, kind, |data| {
+                shop::handle(
+                    sreq(SessionIn::Cookie(c)),
+                    Backend::Cookie(&shop.codec),
+                    data,
+                    &mut new_sid,
+                )
+            })
+        }
+    };
+    let r = match result {
+        Ok(r) => r,
+        Err(Failure::SessionUnavailable) => {
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                as_json,
+                "the session store is unavailable (failing over or down)",
+            );
+        }
+        Err(Failure::Database) => {
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                as_json,
+                "the database is unavailable",
+            );
+        }
+    };
+    let who = Served {
+        node: ctx.id,
+        az: &ctx.az,
+        strategy: shop.strategy.name(),
+    };
+    let mut resp = if kind == Kind::AddToCart && !as_json {
+        // Post/Redirect/Get: the browser reads the cart back from the session,
+        // and a reload does not add the item twice.
+        let mut r = http::text(StatusCode::SEE_OTHER, "added; see /cart");
+        r.headers_mut()
+            .insert(hyper::header::LOCATION, HeaderValue::from_static("/cart"));
+        r
+    } else if as_json {
+        http::json(StatusCode::OK, &page_json(kind, &r, &who, product))
+    } else {
+        http::respond(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            page_html(kind, &r, &who, product),
+        )
+    };
+    let h = resp.headers_mut();
+    if let Some(sid) = r.set_sid {
+        let v = format!("{SID_COOKIE}={sid:032x}; Path=/; HttpOnly; SameSite=Lax");
+        h.append(
+            SET_COOKIE,
+            HeaderValue::from_str(&v).expect("hex is a valid header"),
+        );
+    }
+    if let Some(c) = r.set_cookie {
+        // Sent whatever its size: the browser, not the server, drops a cookie
+        // over its limit, and the cart then silently stops growing.
+        let mut v = Vec::with_capacity(c.len() + 48);
+        v.extend_from_slice(COOKIE_NAME.as_bytes());
+        v.push(b'=');
+        v.extend_from_slice(&c);
+        v.extend_from_slice(b"; Path=/; HttpOnly; SameSite=Lax");
+        h.append(
+            SET_COOKIE,
+            HeaderValue::from_bytes(&v).expect("base64url is a valid header"),
+        );
+    }
+    h.insert("x-stratus-node", HeaderValue::from(ctx.id));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_and_routes() {
+        let i = form_item("product=12&size=L&colour=navy", 100).unwrap();
+        assert_eq!(
+            (i.product, i.size, i.colour, i.price_cents),
+            (12, 3, 2, price_of(12))
+        );
+        assert!(form_item("product=100", 100).is_err());
+        assert!(form_item("size=M", 100).is_err());
+        assert!(form_item("product=1&colour=mauve", 100).is_err());
+        assert_eq!(
+            route(&Method::GET, "/product/3"),
+            Some((Kind::Product, Some("3")))
+        );
+        assert_eq!(route(&Method::GET, "/checkout"), None);
+        assert_eq!(parse_sid(&format!("{:032x}", 5u128)), Some(5));
+        assert_eq!(parse_sid("zz"), None);
+    }
+}

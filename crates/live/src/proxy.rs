@@ -1,0 +1,206 @@
+//! The live load balancer: a hyper server in front of the nodes. Routing,
+//! stickiness and health are the model's `lb::LoadBalancer`; this file only
+//! carries bytes: it reads the stickiness cookie, forwards over pooled
+//! keep-alive connections ([`super::upstream`]) and sets the cookie on the
+//! way back.
+
+use super::cluster::Cluster;
+use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
+use super::upstream::{Pool, Upstream, UpstreamError};
+use stratus_model::lb::{LbCookie, NodeId, Route};
+use stratus_model::time::{MS, SEC};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body as _, Incoming};
+use hyper::header::{HeaderValue, SET_COOKIE};
+use hyper::http::request::Parts;
+use hyper::{Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The balancer's stickiness cookie, named as ALB names its own.
+pub const LB_COOKIE: &str = "AWSALB";
+
+pub type ProxyBody = Body0;
+
+/// The balancer: the cluster it routes for and its keep-alive connections
+/// to each node, reused request after request as an ALB reuses its own.
+pub struct Proxy {
+    pub cluster: Arc<Cluster>,
+    pool: Pool,
+}
+
+impl Proxy {
+    pub fn new(cluster: Arc<Cluster>) -> Arc<Proxy> {
+        Arc::new(Proxy {
+            cluster,
+            pool: Pool::default(),
+        })
+    }
+
+    /// Sends the request to the node over a pooled connection, or a fresh
+    /// one if none is idle; the whole answer, read so the connection can go
+    /// back. A request is never sent twice: a pooled connection found
+    /// closed is dropped before anything is written to it, and one that
+    /// closes after the request left fails it (a 502), as a reset does.
+    async fn forward(
+        &self,
+        node: NodeId,
+        addr: SocketAddr,
+        head: &Parts,
+        body: &Bytes,
+    ) -> Result<Response<Full<Bytes>>, UpstreamError> {
+        let mut up = match self.pool.checkout(node) {
+            Some(u) => u,
+            None => {
+                self.pool.sweep();
+                let timeout = std::time::Duration::from_nanos(
+                    self.cluster.sc.load_balancer.connect_timeout.0,
+                );
+                Upstream::connect(addr, timeout).await?
+            }
+        };
+        let (resp, keep) = up.exchange(head, body).await?;
+        if keep {
+            self.pool.checkin(node, up);
+        }
+        Ok(resp)
+    }
+}
+
+/// `node-expiry_ms`: the target and when stickiness lapses, in server time.
+fn parse_lb_cookie(v: &str) -> Option<LbCookie> {
+    let (n, e) = v.split_once('-')?;
+    Some(LbCookie {
+        node: n.parse().ok()?,
+        expires: e.parse::<u64>().ok()?.checked_mul(MS)?,
+    })
+}
+
+pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody> {
+    let cl = &p.cluster;
+    let as_json = wants_json(req.headers());
+    let now = cl.shop.clock.now();
+    let held = if cl.sticky {
+        cookie(req.headers(), LB_COOKIE).and_then(parse_lb_cookie)
+    } else {
+        None
+    };
+    let (route, addr) = {
+        let mut c = cl.lock();
+        let route = c.lb.route(held, now);
+        let addr = match route {
+            Route::To { node, .. } => c.addrs[node as usize],
+            Route::NoTargets => None,
+        };
+        (route, addr)
+    };
+    let (node, addr) = match (route, addr) {
+        (Route::To { node, .. }, Some(a)) => (node, a),
+        _ => {
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                as_json,
+                "no registered targets: every node is gone",
+            );
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let body = if body.is_end_stream() {
+        Ok(Bytes::new())
+    } else {
+        Limited::new(body, MAX_BODY_BYTES)
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(_) => {
+            cl.lock().lb.release(node);
+            return http::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                as_json,
+                "request body over 16 KiB",
+            );
+        }
+    };
+    let answer = p.forward(node, addr, &parts, &body).await;
+    cl.lock().lb.release(node);
+    let mut resp = match answer {
+        Ok(r) => r,
+        // What an ALB answers when a target refuses or resets the connection.
+        Err(e) => {
+            return http::error(
+                StatusCode::BAD_GATEWAY,
+                as_json,
+                &format!("node-{node} did not answer: {e}"),
+            );
+        }
+    };
+    if cl.sticky {
+        let ttl = cl.sc.load_balancer.stickiness_duration.0;
+        let v = format!(
+            "{LB_COOKIE}={node}-{}; Max-Age={}; Path=/",
+            (now + ttl) / MS,
+            ttl / SEC
+        );
+        resp.headers_mut().append(
+            SET_COOKIE,
+            HeaderValue::from_str(&v).expect("digits are a valid header"),
+        );
+    }
+    resp
+}
+
+/// Health checks over real HTTP: every interval, `GET /health` on each
+/// target with the timeout; the model's thresholds decide what a result means.
+pub async fn health_loop(cluster: Arc<Cluster>) {
+    let hc = cluster.sc.load_balancer.health_check;
+    let client: Client<HttpConnector, http_body_util::Empty<Bytes>> =
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http();
+    let mut tick = tokio::time::interval(std::time::Duration::from_nanos(hc.interval.0));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for (id, addr) in cluster.check_list() {
+            let client = client.clone();
+            let cl = cluster.clone();
+            tokio::spawn(async move {
+                let uri: Uri = format!("http://{addr}/health")
+                    .parse()
+                    .expect("a socket address is a valid authority");
+                let check = client.get(uri);
+                let pass = matches!(
+                    tokio::time::timeout(std::time::Duration::from_nanos(hc.timeout.0), check).await,
+                    Ok(Ok(r)) if r.status() == StatusCode::OK
+                );
+                cl.health_result(id, pass);
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lb_cookie_parses() {
+        assert_eq!(
+            parse_lb_cookie("3-1500"),
+            Some(LbCookie {
+                node: 3,
+                expires: 1500 * MS
+            })
+        );
+        assert_eq!(parse_lb_cookie("x-1"), None);
+        assert_eq!(parse_lb_cookie("3"), None);
+        assert_eq!(parse_lb_cookie("3-99999999999999999999"), None);
+    }
+}

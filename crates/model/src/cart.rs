@@ -1,0 +1,159 @@
+//! Carts and the items in them: what the shop holds and what a shopper knows.
+//!
+//! The same type is the server's cart (in a node's memory, a cookie or the
+//! store) and the shopper's ground truth, so a loss is found by comparing two
+//! values of it item by item.
+
+use crate::rng::Rng;
+use smallvec::SmallVec;
+
+/// Clothing sizes, as stored in a cart line.
+pub const SIZES: [&str; 6] = ["XS", "S", "M", "L", "XL", "XXL"];
+/// Colours, as stored in a cart line.
+pub const COLOURS: [&str; 8] = [
+    "black", "white", "navy", "grey", "red", "green", "beige", "olive",
+];
+const FITS: [&str; 4] = ["Slim", "Classic", "Relaxed", "Tailored"];
+const FABRICS: [&str; 6] = ["Cotton", "Linen", "Wool", "Denim", "Flannel", "Jersey"];
+const GARMENTS: [&str; 8] = [
+    "Oxford Shirt",
+    "Crew Tee",
+    "Chino",
+    "Hoodie",
+    "Overshirt",
+    "Polo",
+    "Cardigan",
+    "Jacket",
+];
+
+/// One line of a cart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Item {
+    pub product: u32,
+    pub size: u8,
+    pub colour: u8,
+    pub qty: u16,
+    pub price_cents: u32,
+}
+
+impl Item {
+    /// A random item from a catalogue of `catalog` products.
+    pub fn random(rng: &mut Rng, catalog: u32) -> Item {
+        let product = rng.below(u64::from(catalog)) as u32;
+        Item {
+            product,
+            size: rng.below(SIZES.len() as u64) as u8,
+            colour: rng.below(COLOURS.len() as u64) as u8,
+            qty: 1,
+            price_cents: price_of(product),
+        }
+    }
+
+    fn same_line(&self, o: &Item) -> bool {
+        self.product == o.product && self.size == o.size && self.colour == o.colour
+    }
+}
+
+/// The catalogue price of a product: fixed per product, $9.99 to $149.99.
+pub fn price_of(product: u32) -> u32 {
+    let h = product.wrapping_mul(2_654_435_761) >> 8;
+    999 + (h % 141) * 100
+}
+
+/// The product's display name, as a naive cookie cart stores it.
+pub fn title_of(product: u32) -> String {
+    let p = product as usize;
+    format!(
+        "{} {} {}",
+        FITS[p % FITS.len()],
+        FABRICS[(p / 4) % FABRICS.len()],
+        GARMENTS[(p / 24) % GARMENTS.len()]
+    )
+}
+
+/// Lines a cart holds without a heap allocation. Most carts are this small,
+/// and a cart inline in the store's entry or the shopper's record saves a
+/// pointer chase on every request.
+pub const INLINE_LINES: usize = 4;
+
+/// A shopping cart: lines in the order they were first added.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cart {
+    pub items: SmallVec<[Item; INLINE_LINES]>,
+}
+
+impl Cart {
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Number of pieces (quantities summed).
+    pub fn count(&self) -> u32 {
+        self.items.iter().map(|i| u32::from(i.qty)).sum()
+    }
+
+    /// Adds an item, merging with an existing line for the same product, size and colour.
+    pub fn add(&mut self, item: Item) {
+        match self.items.iter_mut().find(|i| i.same_line(&item)) {
+            Some(line) => line.qty = line.qty.saturating_add(item.qty),
+            None => self.items.push(item),
+        }
+    }
+
+    /// Pieces in `self` (the truth) that `server` does not hold.
+    pub fn missing_from(&self, server: &Cart) -> u32 {
+        self.items
+            .iter()
+            .map(|t| {
+                let held = server
+                    .items
+                    .iter()
+                    .filter(|s| s.same_line(t))
+                    .map(|s| s.qty)
+                    .sum::<u16>();
+                u32::from(t.qty.saturating_sub(held))
+            })
+            .sum()
+    }
+}
+
+/// One of product `p` at its price (size 2, colour 1): the item tests and
+/// examples add when which item does not matter.
+pub fn item(p: u32) -> Item {
+    Item {
+        product: p,
+        size: 2,
+        colour: 1,
+        qty: 1,
+        price_cents: price_of(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_and_missing() {
+        let mut truth = Cart::default();
+        truth.add(item(1));
+        truth.add(item(1));
+        truth.add(item(2));
+        assert_eq!(truth.items.len(), 2);
+        assert_eq!(truth.count(), 3);
+        let mut server = Cart::default();
+        server.add(item(1));
+        assert_eq!(truth.missing_from(&server), 2);
+        assert_eq!(truth.missing_from(&truth), 0);
+        assert_eq!(Cart::default().missing_from(&server), 0);
+    }
+
+    #[test]
+    fn prices_in_range() {
+        for p in 0..1000 {
+            let c = price_of(p);
+            assert!((999..=14999).contains(&c));
+        }
+        assert!(!title_of(7).is_empty());
+    }
+}

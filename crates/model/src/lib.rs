@@ -1,0 +1,31 @@
+//! Stratus's model: every part of the MyClothes architecture as sans-IO state
+//! machines, and what is measured of them.
+//!
+//! Nothing here reads a clock, sleeps or does I/O: callers pass the time in
+//! and execute what the parts decide. Two drivers do: `stratus-sim` in
+//! virtual time, `stratus-live` on real sockets.
+#![forbid(unsafe_code)]
+
+pub mod autoscale;
+pub mod bundled;
+pub mod cache;
+pub mod cart;
+pub mod cost;
+pub mod db;
+pub mod fleet;
+pub mod lb;
+pub mod metrics;
+pub mod node;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod security;
+pub mod session;
+pub mod shop;
+pub mod slo;
+pub mod station;
+pub mod time;
+pub mod workload;
+
+pub use report::Report;
+pub use scenario::{Scenario, Strategy, parse_scenario};

@@ -1,0 +1,527 @@
+//! The request path: shopper → balancer → node → shopper.
+
+use super::attack::Family;
+use super::data::Visit;
+use super::{Event, World};
+use stratus_model::db::Database;
+use stratus_model::db::access::DataAt;
+use crate::engine::Queue;
+use stratus_model::lb::{LbCookie, Route};
+use stratus_model::node::{NodeState, ShopperId};
+use stratus_model::scenario::Scenario;
+use stratus_model::scenario::{Kind, Strategy};
+use stratus_model::security::groups::Hop;
+use stratus_model::session::cookie::CookieCodec;
+use stratus_model::session::store::StoreAt;
+use stratus_model::shop::{self, Backend, Data, Request, SessionIn};
+use stratus_model::station::Admit;
+use stratus_model::time::SimTime;
+use stratus_model::workload::{Outcome, Shopper};
+
+/// Request line and the headers a browser sends besides cookies (Host,
+/// User-Agent, Accept, Accept-Language, Accept-Encoding, Referer), in bytes.
+pub const REQUEST_BASE_BYTES: u64 = 420;
+/// `sid=` and 32 hex digits.
+pub const SID_COOKIE_BYTES: u64 = 4 + 32;
+/// `AWSALB=` and an opaque value of the length ALB's cookie has in practice.
+pub const LB_COOKIE_BYTES: u64 = 7 + 128;
+/// Status line and the headers a server always sends (Date, Content-Type,
+/// Content-Length, Cache-Control, Connection), in bytes.
+pub const RESPONSE_BASE_BYTES: u64 = 180;
+/// `Set-Cookie: ` and CRLF around a cookie, and its attributes
+/// (`; Path=/; Secure; HttpOnly; SameSite=Lax`).
+pub const SET_COOKIE_OVERHEAD: u64 = 14 + 41;
+/// ALB's stickiness Set-Cookie also carries `Expires=` with a date.
+pub const LB_SET_COOKIE_EXTRA: u64 = 38;
+
+impl World {
+    pub(super) fn on_arrival(&mut self, now: SimTime, epoch: u32, q: &mut Queue<Event>) {
+        if epoch != self.arrival_epoch {
+            return;
+        }
+        self.schedule_arrival(q);
+        let rng = self.streams.indexed("shopper", self.shopper_seq);
+        let mut sh = Shopper::new(rng, &self.sc.workload, self.alive.len());
+        if let Some(d) = &self.sc.database {
+            sh.user = 1 + (self.shopper_seq % u64::from(d.users)) as u32;
+        }
+        prepare(&mut sh, &self.sc, self.db.as_ref(), false);
+        let seq = self.shopper_seq;
+        self.shopper_seq += 1;
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.shoppers[s as usize] = Some(sh);
+                s
+            }
+            None => {
+                self.shoppers.push(Some(sh));
+                self.outcomes.push(Outcome::Pending);
+                (self.shoppers.len() - 1) as ShopperId
+            }
+        };
+        self.metrics.started += 1;
+        self.attack_arrival(s, seq);
+        self.send(s, now, q);
+    }
+
+    /// The shopper's browser sends its current request at `at`.
+    fn send(&mut self, s: ShopperId, at: SimTime, q: &mut Queue<Event>) {
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
+        let internet = self.net.internet(sh.entry_az);
+        sh.req = sh.req.wrapping_add(1);
+        sh.sent_at = at;
+        sh.node = None;
+        let mut parts = 0u64;
+        let mut bytes = 0u64;
+        if sh.sid.is_some() {
+            parts += 1;
+            bytes += SID_COOKIE_BYTES;
+        }
+        if sh.lb_cookie.is_some() {
+            parts += 1;
+            bytes += LB_COOKIE_BYTES;
+        }
+        if let Some(c) = &sh.cookie {
+            parts += 1;
+            bytes += CookieCodec::cookie_len(c) as u64;
+        }
+        // "; " between cookies, "Cookie: " and CRLF around them.
+        let cookie = if parts > 0 {
+            bytes + 2 * (parts - 1)
+        } else {
+            0
+        };
+        let header = if parts > 0 { cookie + 10 } else { 0 };
+        let req = sh.req;
+        self.metrics.sent(REQUEST_BASE_BYTES + header, cookie);
+        q.at(at + internet, Event::AtLb { s, req });
+    }
+
+    /// Fails the shopper's request in flight; the shopper hears of it at `at`.
+    pub(super) fn fail(
+        &mut self,
+        s: ShopperId,
+        cause: &'static str,
+        at: SimTime,
+        q: &mut Queue<Event>,
+    ) {
+        if let Some(sh) = self.shopper(s) {
+            let req = sh.req;
+            self.outcomes[s as usize] = Outcome::Failed(cause);
+            q.at(at, Event::AtClient { s, req });
+        }
+    }
+
+    pub(super) fn on_lb(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
+        let Some(sh) = self.shoppers.get_mut(s as usize).and_then(|x| x.as_mut()) else {
+            return;
+        };
+        if sh.req != req {
+            return;
+        }
+        let entry = sh.entry_az;
+        if !self.sec.pass(Hop::ClientToLb, entry) {
+            // Dropped: the browser hears nothing until its connect timeout.
+            let t = self.sc.load_balancer.connect_timeout.0;
+            return self.fail(s, "connect_timeout", now + t, q);
+        }
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
+        let (alive, net) = (&self.alive, &self.net);
+        let answers = |a: usize| alive[a] && net.lb_answers(a);
+        let n = alive.len();
+        let next_answering = |from: usize| (0..n).map(|k| (from + k) % n).find(|&a| answers(a));
+        match &self.sc.dns {
+            None => {
+                // An ideal resolver: only answering balancer nodes, at once.
+                if !answers(sh.entry_az) {
+                    match next_answering(sh.entry_az) {
+                        Some(a) => sh.entry_az = a,
+                        None => {
+                            let back = net.internet(sh.entry_az);
+                            return self.fail(s, "lb_unreachable", now + back, q);
+                        }
+                    }
+                }
+            }
+            Some(dns) => {
+                // The answer is cached for its TTL, counted from when the
+                // request that resolved it was sent.
+                let sent = sh.sent_at;
+                if sh.resolved_at == stratus_model::workload::NEVER || sent >= sh.resolved_at + dns.ttl.0 {
+                    sh.resolved_at = sent;
+                    match next_answering(sh.entry_az) {
+                        Some(a) => sh.entry_az = a,
+                        None => {
+                            let back = net.internet(sh.entry_az);
+                            return self.fail(s, "lb_unreachable", now + back, q);
+                        }
+                    }
+                }
+                if !answers(sh.entry_az) {
+                    // A cached address of a dead balancer node: the browser's
+                    // connection attempt times out.
+                    self.metrics.stale_dns_failures += 1;
+                    self.metrics.last_stale_dns_send = Some(sent);
+                    let t = self.sc.load_balancer.connect_timeout.0;
+                    let back = net.internet(sh.entry_az);
+                    return self.fail(s, "lb_node_unreachable", now + t + back, q);
+                }
+            }
+        }
+        let cookie = sh.lb_cookie;
+        match self
+            .lb
+            .route(if self.sticky_lb { cookie } else { None }, now)
+        {
+            Route::NoTargets => {
+                let back = self.net.internet(
+                    self.shoppers[s as usize]
+                        .as_ref()
+                        .map_or(0, |sh| sh.entry_az),
+                );
+                self.fail(s, "no_targets", now + back, q)
+            }
+            Route::To { node, .. } => {
+                if let Some(t) = &mut self.tracker {
+                    t.routed();
+                }
+                let duration = self.sc.load_balancer.stickiness_duration.0;
+                let sticky = self.sticky_lb;
+                let node_az = self.fleet.nodes[node as usize].az;
+                let sh = self.shoppers[s as usize].as_mut().expect("active");
+                if sticky {
+                    sh.lb_cookie = Some(LbCookie {
+                        node,
+                        expires: now + duration,
+                    });
+                }
+                sh.node = Some(node);
+                sh.lb_held = true;
+                let hop = self.net.hop(sh.entry_az, node_az);
+                q.at(now + hop, Event::AtNode { s, req });
+            }
+        }
+    }
+
+    pub(super) fn on_node(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
+        let Some(sh) = self.shopper(s) else { return };
+        if sh.req != req {
+            return;
+        }
+        let entry = sh.entry_az;
+        let id = sh.node.expect("routed");
+        let internet = self.net.internet(entry);
+        let node = &self.fleet.nodes[id as usize];
+        let back = self.hop(node.az, entry) + internet;
+        if !self.sec.pass(Hop::LbToNode, entry) {
+            // Dropped by the node's security group: as for a powered-off node.
+            let t = self.sc.load_balancer.connect_timeout.0;
+            return self.fail(s, "connect_timeout", now + t + back, q);
+        }
+        let node = &self.fleet.nodes[id as usize];
+        let cut_off = !self.net.reach(entry, node.az);
+        match node.state {
+            _ if cut_off && node.state != NodeState::Terminated => {
+                // Across a partition packets are dropped: the attempt times out.
+                let t = self.sc.load_balancer.connect_timeout.0;
+                return self.fail(s, "connect_timeout", now + t + back, q);
+            }
+            NodeState::Dead | NodeState::Launching => {
+                // Powered off: the balancer's connection attempt times out.
+                let t = self.sc.load_balancer.connect_timeout.0;
+                return self.fail(s, "connect_timeout", now + t + back, q);
+            }
+            NodeState::Hung => {
+                let t = super::elastic::LB_IDLE_TIMEOUT;
+                return self.fail(s, "gateway_timeout", now + t + back, q);
+            }
+            NodeState::Terminated => return self.fail(s, "connection_refused", now + back, q),
+            NodeState::InService | NodeState::Draining => {}
+        }
+        let f = &self.sc.fleet;
+        let (workers, limit) = (f.workers, f.queue_limit);
+        if let Some(sh) = self.shopper(s) {
+            sh.arrived_node = now;
+        }
+        match self.fleet.nodes[id as usize]
+            .station
+            .admit(s, now, workers, limit)
+        {
+            Admit::Start => {
+                self.metrics.queue.enter(now);
+                self.begin_service(now, s, 0, q);
+            }
+            Admit::Queued => self.metrics.queue.enter(now),
+            Admit::Full => {
+                self.release(now, s, q);
+                self.fail(s, "queue_full", now + back, q);
+            }
+        }
+    }
+
+    /// A worker picks up the shopper's request after `wait` in the queue.
+    fn begin_service(&mut self, now: SimTime, s: ShopperId, wait: u64, q: &mut Queue<Event>) {
+        self.metrics.queue.start(wait);
+        let sh = self.shoppers[s as usize].as_ref().expect("active");
+        let node_az = self.fleet.nodes[sh.node.expect("routed") as usize].az;
+        if self.backend_dropped(now, s, node_az, q) {
+            return;
+        }
+        let sh = self.shoppers[s as usize].as_ref().expect("active");
+        let mut dur = sh.demand;
+        if matches!(self.strategy, Strategy::Store | Strategy::Durable) {
+            dur += self.session_trips(s, node_az);
+        }
+        let sh = self.shoppers[s as usize].as_ref().expect("active");
+        let req = sh.req;
+        let (extra, visit) = self.data_phase(now, s, node_az);
+        let at = now + dur + extra;
+        match visit {
+            Visit::No => q.at(at, Event::Done { s, req }),
+            Visit::To(i) => {
+                let az = self.db.as_ref().expect("visit").instances[i].az;
+                self.shoppers[s as usize]
+                    .as_mut()
+                    .expect("active")
+                    .db_target = Some(i);
+                let inst = i as u8;
+                q.at(at + self.hop(node_az, az), Event::AtDb { s, req, inst });
+            }
+            Visit::Nowhere => {
+                let kind = self.shoppers[s as usize].as_ref().expect("active").kind;
+                self.db.as_mut().expect("visit").stats.failed(kind);
+                self.outcomes[s as usize] = Outcome::Failed("db_unavailable");
+                q.at(at, Event::Done { s, req });
+            }
+        }
+    }
+
+    pub(super) fn on_done(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
+        let Some(sh) = self.shoppers.get_mut(s as usize).and_then(|x| x.as_mut()) else {
+            return;
+        };
+        if sh.req != req {
+            return;
+        }
+        let id = sh.node.expect("routed");
+        let node = &mut self.fleet.nodes[id as usize];
+        if !node.serving_requests() {
+            return; // the node died mid-request; the shopper was already told
+        }
+        let line = (sh.kind == Kind::Address).then(|| {
+            self.address_writes += 1;
+            sh.address_write = self.address_writes;
+            address_line(self.address_writes)
+        });
+        let request = Request {
+            kind: sh.kind,
+            item: sh.item,
+            session: match self.strategy {
+                Strategy::Cookie => SessionIn::Cookie(sh.cookie.as_deref()),
+                _ => SessionIn::Sid(sh.sid),
+            },
+            user: sh.user,
+            product: sh.product,
+            address: line.as_deref(),
+        };
+        let sids = &mut self.sids;
+        let mut new_sid = || sids.u128();
+        let mut at_store = None;
+        let read_at = sh.store_read_at.map(usize::from);
+        let backend = match self.strategy {
+            Strategy::Sticky => Backend::Sid(&mut node.sessions),
+            Strategy::Cookie => match &mut self.guard {
+                Some(g) => Backend::GuardedCookie(&self.codec, g, now),
+                None => Backend::Cookie(&self.codec),
+            },
+            Strategy::Store | Strategy::Durable => Backend::Sid(at_store.insert(StoreAt {
+                store: &mut self.store,
+                now,
+                read_at,
+                info: Default::default(),
+            })),
+        };
+        let mut data = self.db.as_mut().map(|db| DataAt {
+            db,
+            cache: self.cache.as_mut(),
+            now,
+            read: sh.db_target,
+        });
+        let data = data.as_mut().map(|d| d as &mut dyn Data);
+        let outcome = &mut self.outcomes[s as usize];
+        // A failure in the data phase already decided the answer.
+        if !matches!(outcome, Outcome::Failed(_)) {
+            *outcome = match shop::handle(request, backend, data, &mut new_sid) {
+                Ok(mut r) => {
+                    if r.cookie_rejected.is_some() {
+                        self.metrics.cookies_rejected += 1;
+                    }
+                    r.stale = at_store.as_ref().is_some_and(|a| a.info.stale);
+                    Outcome::Ok(r)
+                }
+                Err(shop::Failure::SessionUnavailable) => {
+                    Outcome::Failed("session_store_unavailable")
+                }
+                Err(shop::Failure::Database) => Outcome::Failed("db_unavailable"),
+            };
+        }
+        let back = self.net.hop(node.az, sh.entry_az) + self.net.internet(sh.entry_az);
+        let arrived = sh.arrived_node;
+        self.metrics.queue.leave(now, now - arrived);
+        q.at(now + back, Event::AtClient { s, req });
+        if let Some((next, queued_at)) = self.fleet.nodes[id as usize].station.finish(s) {
+            self.begin_service(now, next, now - queued_at, q);
+        }
+        self.release(now, s, q);
+    }
+
+    /// The balancer is done with the shopper's request.
+    pub(super) fn release(&mut self, now: SimTime, s: ShopperId, q: &mut Queue<Event>) {
+        let Some(sh) = self.shopper(s) else { return };
+        if !std::mem::take(&mut sh.lb_held) {
+            return;
+        }
+        let id = sh.node.expect("routed");
+        if let Some((0, true)) = self.lb.release(id) {
+            // The last in-flight request of a draining node: deregistration completes.
+            if self.fleet.nodes[id as usize].state == NodeState::Draining {
+                self.terminate(now, id, q);
+            }
+        }
+    }
+
+    pub(super) fn on_client(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
+        match self.shopper(s) {
+            Some(sh) if sh.req == req => {}
+            _ => return,
+        }
+        self.release(now, s, q);
+        let max_cookie = u64::from(self.sc.sessions.cookie.max_bytes);
+        let sticky = self.sticky_lb;
+        let w = &self.sc.workload;
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
+        let outcome = std::mem::take(&mut self.outcomes[s as usize]);
+        let kind = sh.kind;
+        let m = &mut self.metrics;
+        let mut retry = false;
+        let next = match outcome {
+            Outcome::Pending => unreachable!("a response is decided before it is delivered"),
+            Outcome::Failed(cause) => {
+                m.response(kind, now - sh.sent_at, Some(cause));
+                if sh.failed(m) {
+                    retry = true;
+                    Some(kind) // the same page again, after thinking
+                } else {
+                    None
+                }
+            }
+            Outcome::Ok(mut r) => {
+                let (family, think) = (Family::of(self.strategy), w.think_time.0 as f64);
+                let internet = self.sc.region.latency.internet.0;
+                let attackers = &mut self.sec.attackers;
+                attackers.observe(s, sh, &r, family, now + internet, think, q);
+                m.response(kind, now - sh.sent_at, None);
+                let mut header = RESPONSE_BASE_BYTES;
+                if r.set_sid.is_some() {
+                    header += SET_COOKIE_OVERHEAD + SID_COOKIE_BYTES;
+                }
+                if let Some(c) = &r.set_cookie {
+                    header += SET_COOKIE_OVERHEAD + CookieCodec::cookie_len(c) as u64;
+                }
+                if sticky {
+                    // The balancer refreshes its sliding cookie on every response.
+                    header += SET_COOKIE_OVERHEAD + LB_COOKIE_BYTES + LB_SET_COOKIE_EXTRA;
+                }
+                m.response_bytes += header;
+                m.responses_ok += 1;
+                sh.fails = 0;
+                if let Some(db) = &mut self.db {
+                    check_reads(sh, &r, db);
+                }
+                if let Some(sid) = r.set_sid {
+                    sh.sid = Some(sid);
+                }
+                if let Some(c) = r.set_cookie.take() {
+                    if CookieCodec::cookie_len(&c) as u64 > max_cookie {
+                        // A browser ignores a Set-Cookie over its limit: the old
+                        // cookie stays, and the cart silently stops growing.
+                        m.cookies_ignored += 1;
+                    } else {
+                        sh.cookie = Some(c);
+                    }
+                }
+                sh.judge(&r, m);
+                sh.next(w)
+            }
+        };
+        match next {
+            Some(_) => {
+                let think = sh.think(w);
+                prepare(sh, &self.sc, self.db.as_ref(), retry);
+                self.send(s, now + think, q);
+            }
+            None => {
+                self.metrics.finished += 1;
+                self.shoppers[s as usize] = None;
+                self.free.push(s);
+            }
+        }
+    }
+}
+
+/// Draws the shopper's next request: its service demand, its item (unless a
+/// retry), and with a database the product a product page shows.
+fn prepare(sh: &mut Shopper, sc: &Scenario, db: Option<&Database>, retry: bool) {
+    let f = &sc.fleet;
+    sh.prepare(
+        &sc.workload,
+        f.service_time.get(sh.kind).0,
+        f.service_distribution,
+        retry,
+    );
+    sh.db_target = None;
+    if let Some(db) = db
+        && !retry
+    {
+        sh.product = (sh.kind == Kind::Product).then(|| db.popular_product(sh.rng.unit()));
+    }
+}
+
+/// The address the `n`-th address change of the run sets. Numbered, so an
+/// account page showing an older change (or the seed's address) is told
+/// apart from one showing a newer change by another shopper of the same user.
+fn address_line(n: u64) -> String {
+    format!("Flat {n}, Harbour Road")
+}
+
+/// The change number in an address line; 0 for the seed data's addresses.
+fn address_number(line: &str) -> u64 {
+    line.strip_prefix("Flat ")
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Compares what a data page showed with what the shopper knows it wrote:
+/// an order just placed missing from history, or an old address, is a stale read.
+fn check_reads(sh: &mut Shopper, r: &shop::Response, db: &mut Database) {
+    match sh.kind {
+        Kind::Checkout if r.order_id.is_some() => sh.last_order = r.order_id,
+        Kind::Address => sh.address = Some(sh.address_write),
+        Kind::Orders => {
+            if let (Some(o), Some(list)) = (sh.last_order, &r.orders)
+                && !list.contains(&o)
+            {
+                db.stats.stale_order_reads += 1;
+            }
+        }
+        Kind::Account => {
+            if let (Some(mine), Some(acc)) = (sh.address, &r.account)
+                && acc.addresses.iter().all(|a| address_number(a) < mine)
+            {
+                db.stats.stale_account_reads += 1;
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,375 @@
+//! The model: every part of the architecture in one sans-IO state machine.
+//!
+//! `World` is given the time and an event, updates its parts and schedules the
+//! wake-ups it wants; it never reads a clock or touches I/O. The request path
+//! lives in [`flow`], faults and fleet operations in [`ops`].
+
+pub mod attack;
+mod data;
+mod elastic;
+mod flow;
+pub mod net;
+mod ops;
+pub mod security;
+pub mod snapshot;
+
+use stratus_model::cache::Cache;
+use stratus_model::db::Database;
+use crate::engine::{Model, Queue};
+use stratus_model::fleet::Fleet;
+use stratus_model::lb::{Health, LoadBalancer, NodeId};
+use stratus_model::metrics::{AzNodes, Metrics};
+use stratus_model::node::{NodeState, ShopperId};
+use stratus_model::report::{Fault, LogEvent};
+use stratus_model::rng::{Rng, Streams};
+use stratus_model::scenario::{Action, AzIx, Scenario, Strategy, Timed};
+use stratus_model::session::cookie::CookieCodec;
+use stratus_model::session::guard::CookieGuard;
+
+use stratus_model::session::store::{Store, StoreConfig};
+use stratus_model::time::{Dur, SEC, SimTime};
+use stratus_model::workload::{Outcome, Shopper};
+
+/// Everything that can wake the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The next shopper arrives (ignored if the rate changed since: `epoch`).
+    Arrival {
+        epoch: u32,
+    },
+    /// A shopper's request reaches the balancer.
+    AtLb {
+        s: ShopperId,
+        req: u32,
+    },
+    /// The request reaches its node.
+    AtNode {
+        s: ShopperId,
+        req: u32,
+    },
+    /// The node finishes serving it.
+    Done {
+        s: ShopperId,
+        req: u32,
+    },
+    /// The answer (or the failure) reaches the shopper.
+    AtClient {
+        s: ShopperId,
+        req: u32,
+    },
+    HealthCheck {
+        node: NodeId,
+    },
+    HealthResult {
+        node: NodeId,
+        pass: bool,
+    },
+    /// A launching node finished booting.
+    Launched {
+        node: NodeId,
+    },
+    /// A draining node's deregistration delay ran out.
+    DrainTimeout {
+        node: NodeId,
+    },
+    /// A store shard's replica is promoted (if failover `epoch` is still current).
+    StorePromote {
+        shard: u16,
+        epoch: u32,
+    },
+    /// A replacement replica for a store shard is ready.
+    StoreRebuild {
+        shard: u16,
+    },
+    /// A timed fault ends.
+    Heal {
+        what: Heal,
+    },
+    /// The scenario's timeline entry `index` happens.
+    Action {
+        index: u32,
+    },
+    /// One simulated second passed: close a row of the series.
+    Tick,
+    /// A shopper's query reaches database instance `inst`.
+    AtDb {
+        s: ShopperId,
+        req: u32,
+        inst: u8,
+    },
+    /// The instance finished the query.
+    DbDone {
+        s: ShopperId,
+        req: u32,
+        inst: u8,
+    },
+    /// The database's failover completes (if `epoch` is still current).
+    DbPromote {
+        epoch: u32,
+    },
+    /// A replacement standby is ready (if `epoch` is still current).
+    DbStandby {
+        epoch: u32,
+    },
+    /// An attacker's probe reaches the balancer (see [`attack`]).
+    Probe {
+        p: u32,
+    },
+}
+
+/// What ends when a timed fault's time is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Heal {
+    /// The AZ's subnets are reachable again.
+    Partition { az: u8 },
+    /// Launches in the AZ succeed again (if no later block holds).
+    Launches { az: u8 },
+    /// An `add_latency` entry ends (its handle in the network).
+    Latency { handle: u16 },
+    /// A FIS power interruption ends: power returns to the AZ.
+    Power { az: u8 },
+}
+
+pub struct World {
+    pub sc: Scenario,
+    pub strategy: Strategy,
+    sticky_lb: bool,
+    /// Per AZ: powered and reachable.
+    pub alive: Vec<bool>,
+    pub lb: LoadBalancer,
+    pub fleet: Fleet,
+    pub store: Store,
+    /// Delays, partitions, balancer nodes and launch blocks.
+    pub net: net::Net,
+    /// Target tracking, when the fleet has a policy.
+    pub tracker: Option<stratus_model::autoscale::Tracker>,
+    /// The SQL tier, when the scenario has one.
+    pub db: Option<Database>,
+    pub cache: Option<Cache>,
+    codec: CookieCodec,
+    /// Expiry and version checks on cart cookies, when the scenario asks.
+    guard: Option<CookieGuard>,
+    /// Security groups on every hop, drops, attackers.
+    pub sec: security::Security,
+    shoppers: Vec<Option<Shopper>>,
+    /// How each shopper's request in flight ended, by shopper index; kept
+    /// apart from `shoppers` because only two of a request's events read it.
+    outcomes: Vec<Outcome>,
+    free: Vec<ShopperId>,
+    streams: Streams,
+    arrivals: Rng,
+    sids: Rng,
+    arrival_rate: f64,
+    arrival_epoch: u32,
+    shopper_seq: u64,
+    /// Address changes sent so far (each gets its number).
+    address_writes: u64,
+    pub metrics: Metrics,
+    pub log: Vec<LogEvent>,
+    pub faults: Vec<Fault>,
+    /// Actions added while running ([`World::inject`]), in the order given.
+    pub injected: Vec<Timed>,
+}
+
+impl World {
+    /// Builds the world for `sc` under `strategy` and `seed`.
+    pub fn new(sc: Scenario, strategy: Strategy, seed: u64) -> World {
+        let streams = Streams::new(seed);
+        let key: [u8; 32] = {
+            let mut r = streams.stream("cookie_key");
+            let mut k = [0u8; 32];
+            for c in k.chunks_mut(8) {
+                c.copy_from_slice(&r.u64().to_le_bytes());
+            }
+            k
+        };
+        let codec = CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..]));
+        let azs = sc.region.azs.len();
+        let store_cfg = match strategy {
+            Strategy::Durable => StoreConfig::dynamo(&sc.sessions.durable, azs),
+            _ => StoreConfig::redis(&sc.sessions.store, azs),
+        };
+        let w = &sc.workload;
+        let db = sc.database.as_ref().map(|d| {
+            // In-memory SQLite with the bundled library: failing here means
+            // the process is out of memory, not a problem with the scenario.
+            Database::new(d, w.catalog, w.popularity, &streams)
+                .expect("an in-memory SQLite database")
+        });
+        let cache = sc.cache.as_ref().map(|c| Cache::new(&c.nodes, c.ttl.0));
+        World {
+            db,
+            cache,
+            strategy,
+            sticky_lb: sc.sticky_lb(strategy),
+            alive: vec![true; sc.region.azs.len()],
+            lb: LoadBalancer::new(sc.load_balancer.algorithm, sc.load_balancer.health_check),
+            fleet: Fleet::new(sc.fleet.desired),
+            store: Store::new(store_cfg, streams.stream("store_lag")),
+            net: net::Net::new(sc.region.latency, azs),
+            tracker: sc
+                .fleet
+                .target_tracking
+                .clone()
+                .map(stratus_model::autoscale::Tracker::new),
+            codec,
+            guard: CookieGuard::new(sc.sessions.cookie.max_age, sc.sessions.cookie.versioned),
+            sec: security::Security::new(&sc, &streams),
+            shoppers: Vec::new(),
+            outcomes: Vec::new(),
+            free: Vec::new(),
+            arrivals: streams.stream("arrivals"),
+            sids: streams.stream("session_ids"),
+            streams,
+            arrival_rate: sc.workload.arrivals_per_second,
+            arrival_epoch: 0,
+            shopper_seq: 0,
+            address_writes: 0,
+            metrics: Metrics::default(),
+            log: Vec::new(),
+            faults: Vec::new(),
+            injected: Vec::new(),
+            sc,
+        }
+    }
+
+    /// Puts the starting fleet in service and schedules the run's first wake-ups.
+    pub fn start(&mut self, q: &mut Queue<Event>) {
+        let plan = self.fleet.launch_plan(&self.alive);
+        let n = plan.len() as u64;
+        let interval = self.sc.load_balancer.health_check.interval.0;
+        for (i, az) in plan.into_iter().enumerate() {
+            // The run starts with a warm fleet: in service and healthy at t = 0,
+            // with health checks spread over the interval as real ones drift.
+            let id = self.launch(az, 0, q, false);
+            let node = &mut self.fleet.nodes[id as usize];
+            node.state = NodeState::InService;
+            // Already serving when the run starts: warm.
+            node.in_service_at = Some(0);
+            self.lb.register(id, true);
+            q.at(
+                interval * i as u64 / n.max(1),
+                Event::HealthCheck { node: id },
+            );
+        }
+        self.schedule_arrival(q);
+        q.at(SEC, Event::Tick);
+        for (i, t) in self.sc.timeline.iter().enumerate() {
+            q.first_at(t.at.0, Event::Action { index: i as u32 });
+        }
+    }
+
+    /// Adds `action` to the timeline at `at` and schedules it like a scripted
+    /// one, so it acts, is logged and is charged its faults exactly as the
+    /// same entry written in the scenario would be (a dashboard's key press,
+    /// a replay). `at` must be later than every event processed so far; the
+    /// action is recorded in [`World::injected`].
+    pub fn inject(&mut self, at: SimTime, action: Action, q: &mut Queue<Event>) {
+        let index = self.sc.timeline.len() as u32;
+        let timed = Timed {
+            at: Dur(at),
+            action,
+        };
+        self.injected.push(timed.clone());
+        self.sc.timeline.push(timed);
+        q.first_at(at, Event::Action { index });
+    }
+
+    fn schedule_arrival(&mut self, q: &mut Queue<Event>) {
+        if self.arrival_rate > 0.0 {
+            let gap = self.arrivals.exp(SEC as f64 / self.arrival_rate).round() as u64;
+            q.after(
+                gap,
+                Event::Arrival {
+                    epoch: self.arrival_epoch,
+                },
+            );
+        }
+    }
+
+    /// One-way delay between two AZs.
+    fn hop(&self, a: AzIx, b: AzIx) -> u64 {
+        self.net.hop(a, b)
+    }
+
+    fn shopper(&mut self, s: ShopperId) -> Option<&mut Shopper> {
+        self.shoppers.get_mut(s as usize).and_then(|x| x.as_mut())
+    }
+
+    /// Active shoppers, in table order (deterministic).
+    fn active_shoppers(&self) -> impl Iterator<Item = &Shopper> {
+        self.shoppers.iter().flatten()
+    }
+
+    pub fn note(&mut self, now: SimTime, kind: &str, detail: String) {
+        self.log.push(LogEvent {
+            t_s: now as f64 / SEC as f64,
+            kind: kind.to_string(),
+            detail,
+        });
+    }
+
+    /// Node counts per AZ and state, as the dashboard and series show them.
+    pub fn nodes_per_az(&self) -> Vec<AzNodes> {
+        let mut v = vec![AzNodes::default(); self.alive.len()];
+        for n in &self.fleet.nodes {
+            let c = &mut v[n.az];
+            match n.state {
+                NodeState::Launching => c.launching += 1,
+                NodeState::InService | NodeState::Hung => {
+                    match self.lb.target(n.id).map(|t| t.health) {
+                        Some(Health::Healthy) => c.healthy += 1,
+                        Some(Health::Initial) | None => c.launching += 1,
+                        Some(Health::Unhealthy) => c.unhealthy += 1,
+                    }
+                }
+                NodeState::Draining => c.draining += 1,
+                NodeState::Dead => c.dead += 1,
+                NodeState::Terminated => {}
+            }
+        }
+        v
+    }
+
+    fn az_name(&self, az: AzIx) -> String {
+        self.sc.region.azs[az].clone()
+    }
+}
+
+impl Model for World {
+    type Event = Event;
+
+    fn handle(&mut self, now: SimTime, ev: Event, q: &mut Queue<Event>) {
+        match ev {
+            Event::Arrival { epoch } => self.on_arrival(now, epoch, q),
+            Event::AtLb { s, req } => self.on_lb(now, s, req, q),
+            Event::AtNode { s, req } => self.on_node(now, s, req, q),
+            Event::Done { s, req } => self.on_done(now, s, req, q),
+            Event::AtClient { s, req } => self.on_client(now, s, req, q),
+            Event::HealthCheck { node } => self.on_health_check(now, node, q),
+            Event::HealthResult { node, pass } => self.on_health_result(now, node, pass, q),
+            Event::Launched { node } => self.on_launched(now, node, q),
+            Event::DrainTimeout { node } => self.on_drain_timeout(now, node, q),
+            Event::StorePromote { shard, epoch } => self.on_store_promote(now, shard, epoch),
+            Event::StoreRebuild { shard } => self.on_store_rebuild(now, shard),
+            Event::Heal { what } => self.on_heal(now, what, q),
+            Event::Action { index } => self.on_action(now, index as usize, q),
+            Event::AtDb { s, req, inst } => self.on_at_db(now, s, req, inst.into(), q),
+            Event::DbDone { s, req, inst } => self.on_db_done(now, s, req, inst.into(), q),
+            Event::DbPromote { epoch } => self.on_db_promote(now, epoch, q),
+            Event::DbStandby { epoch } => self.on_db_standby(now, epoch),
+            Event::Probe { p } => self.on_probe(now, p, q),
+            Event::Tick => {
+                let t = (now / SEC) as u32;
+                let nodes = self.nodes_per_az();
+                self.metrics.second(t, nodes);
+                if self.tracker.is_some() {
+                    self.track(now, q);
+                }
+                if now + SEC <= self.sc.duration.0 {
+                    q.after(SEC, Event::Tick);
+                }
+            }
+        }
+    }
+}
