@@ -6,6 +6,10 @@
 use super::http::{Place, accept_loop};
 use super::node::{NodeCtx, Shop};
 use super::sessions::NodeSessions;
+use hyper::service::service_fn;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use stratus_model::fleet::{Deploy, Fleet};
 use stratus_model::lb::{Health, LoadBalancer, NodeId};
 use stratus_model::node::{Node, NodeState};
@@ -13,10 +17,6 @@ use stratus_model::report::LogEvent;
 use stratus_model::scenario::{AzIx, Scenario};
 use stratus_model::session::store::{StoreState, Wake};
 use stratus_model::time::{SEC, SimTime};
-use hyper::service::service_fn;
-use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use tokio::task::AbortHandle;
 
 /// A node's runtime part: where it listens and the task serving it.

@@ -26,12 +26,12 @@ pub mod resp;
 pub mod sessions;
 pub mod upstream;
 
-use stratus_model::scenario::{Scenario, Strategy};
-use stratus_model::session::cookie::CookieCodec;
-use stratus_model::session::store::{Store, StoreConfig};
 use hyper::service::service_fn;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use stratus_model::scenario::{Scenario, Strategy};
+use stratus_model::session::cookie::CookieCodec;
+use stratus_model::session::store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
 

@@ -14,13 +14,6 @@
 use super::clock::Clock;
 use super::jar::Jar;
 use super::pages::cart_from_json;
-use stratus_model::metrics::Metrics;
-use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
-use stratus_model::rng::Streams;
-use stratus_model::scenario::{Action, Kind, Scenario};
-use stratus_model::shop::Response as ShopResponse;
-use stratus_model::time::{Dur, SEC};
-use stratus_model::workload::Shopper;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
@@ -31,6 +24,13 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use stratus_model::metrics::Metrics;
+use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
+use stratus_model::rng::Streams;
+use stratus_model::scenario::{Action, Kind, Scenario};
+use stratus_model::shop::Response as ShopResponse;
+use stratus_model::time::{Dur, SEC};
+use stratus_model::workload::Shopper;
 
 /// What `stratus load` is asked to do.
 pub struct LoadConfig {

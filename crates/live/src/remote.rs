@@ -4,9 +4,9 @@
 //! it (`SET session:<sid> <cart JSON> EX ttl`, or `DEL` for an empty cart).
 
 use super::pages::{cart_from_json, item_json};
+use std::sync::Mutex;
 use stratus_model::cart::Cart;
 use stratus_model::session::{SessionBackend, Sid, Unavailable};
-use std::sync::Mutex;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 

@@ -13,13 +13,13 @@
 
 use super::node::Shop;
 use super::pages::{cart_from_json, item_json};
-use stratus_model::cart::Cart;
-use stratus_model::session::store::StoreState;
-use stratus_model::time::{MS, SEC};
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use stratus_model::cart::Cart;
+use stratus_model::session::store::StoreState;
+use stratus_model::time::{MS, SEC};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;

@@ -5,7 +5,6 @@
 //! always carry a length; anything else is refused as a bad gateway.
 
 use super::lanes;
-use stratus_model::lb::NodeId;
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
 use http_body_util::Full;
@@ -14,6 +13,7 @@ use hyper::http::request::Parts;
 use hyper::{Method, Response, StatusCode};
 use std::net::SocketAddr;
 use std::time::Duration;
+use stratus_model::lb::NodeId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -13,9 +13,9 @@
 //!   the group launches their replacements at once, and the next batch starts
 //!   when every replacement is healthy.
 
-use crate::lb::NodeId;
+use crate::core::AzIx;
+use crate::core::NodeId;
 use crate::node::{Node, NodeState};
-use crate::scenario::AzIx;
 
 #[derive(Debug)]
 pub struct Deploy {

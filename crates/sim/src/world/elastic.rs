@@ -333,7 +333,10 @@ impl World {
         self.note(
             now,
             "fis_disrupt_connectivity",
-            format!("{name}'s subnets cut off for {}", stratus_model::time::Dur(network)),
+            format!(
+                "{name}'s subnets cut off for {}",
+                stratus_model::time::Dur(network)
+            ),
         );
         self.partition(now, az, network, q);
         let db_writer_here = self
@@ -415,7 +418,11 @@ impl World {
     /// read, and for a page that changes the cart a write (which, for the
     /// durable table, also waits for the replica that acknowledges it).
     /// Also decides where a durable eventually consistent read goes.
-    pub(super) fn session_trips(&mut self, s: stratus_model::node::ShopperId, node_az: usize) -> u64 {
+    pub(super) fn session_trips(
+        &mut self,
+        s: stratus_model::node::ShopperId,
+        node_az: usize,
+    ) -> u64 {
         let sh = self.shoppers[s as usize].as_ref().expect("active");
         let writes = matches!(
             sh.kind,

@@ -104,7 +104,9 @@ impl World {
         let pass = node.state == NodeState::InService
             && self.alive[az]
             && !self.net.partitioned[az]
-            && self.sec.pass(stratus_model::security::groups::Hop::LbToNode, az);
+            && self
+                .sec
+                .pass(stratus_model::security::groups::Hop::LbToNode, az);
         let hc = self.lb.health_check;
         let delay = if pass {
             2 * self.sc.region.latency.same_az.0
