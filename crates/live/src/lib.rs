@@ -8,7 +8,8 @@
 //! - [`node`]: an app node (a hyper server per node, on its own port)
 //! - [`cluster`]: the fleet in AZs, faults and operations
 //! - [`admin`]: the admin API behind a bearer token
-//! - [`resp`]: the store over the Redis protocol
+//! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
+//!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
 //! - [`load`]: the open-loop load generator with ground-truth carts
 
 pub mod admin;
