@@ -12,6 +12,7 @@
 //!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
 //! - [`load`]: the open-loop load generator with ground-truth carts
 
+pub mod actions;
 pub mod admin;
 pub mod clock;
 pub mod cluster;

@@ -253,23 +253,15 @@ impl World {
                 self.net.lb_up[az] = false;
             }
             Action::HangNode { az, count } => {
-                let mut ids: Vec<(SimTime, NodeId)> = self
-                    .fleet
-                    .nodes
-                    .iter()
-                    .filter(|n| n.state == NodeState::InService && az.is_none_or(|a| n.az == a))
-                    .map(|n| (n.launched_at, n.id))
-                    .collect();
-                ids.sort();
-                ids.truncate(count as usize);
+                let ids = self.fleet.oldest_in_service(az, count);
                 let detail = ids
                     .iter()
-                    .map(|&(_, i)| self.node_name(i))
+                    .map(|&i| self.node_name(i))
                     .collect::<Vec<_>>()
                     .join(", ");
                 self.note(now, name, detail);
                 self.new_fault(now, name);
-                for (_, id) in ids {
+                for id in ids {
                     self.hang(now, id, q);
                 }
             }

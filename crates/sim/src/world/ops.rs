@@ -343,14 +343,7 @@ impl World {
                 self.power_on(now, az, q);
             }
             Action::KillNode { az, count } => {
-                let mut ids: Vec<&Node> = self
-                    .fleet
-                    .nodes
-                    .iter()
-                    .filter(|n| n.state == NodeState::InService && az.is_none_or(|a| n.az == a))
-                    .collect();
-                ids.sort_by_key(|n| (n.launched_at, n.id));
-                let ids: Vec<NodeId> = ids.iter().take(count as usize).map(|n| n.id).collect();
+                let ids = self.fleet.oldest_in_service(az, count);
                 let detail = ids
                     .iter()
                     .map(|&i| self.node_name(i))
