@@ -103,10 +103,6 @@ async fn every_timeline_action_is_applied_or_refused_with_its_reason() {
             delay: Dur::from_ms(5),
             duration: None,
         },
-        Action::BlockLaunches {
-            az: 0,
-            duration: None,
-        },
         Action::FisAzPowerInterruption {
             az: 1,
             duration: Dur::from_secs(60),
@@ -222,4 +218,28 @@ async fn load_sends_every_timeline_action_and_records_the_refusals() {
     // With the rate at zero from 1 s, no shopper starts after it: at 40/s
     // over 3 s, about 120 would have; about 40 came before.
     assert!(r.shoppers.started < 80, "{:#?}", r.shoppers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_launches_go_to_the_other_azs_until_the_block_ends() {
+    let h = start().await;
+    let c = Client::builder(TokioExecutor::new()).build_http();
+    let block = r#"{"action":"block_launches","az":"us-east-1a","duration":"1s"}"#;
+    assert_eq!(post_action(&c, &h, block).await.0, StatusCode::OK);
+    let kill = r#"{"action":"kill_node","az":"us-east-1a","count":2}"#;
+    let (s, v) = post_action(&c, &h, kill).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let st = call(&c, &h, Method::GET, "/admin/state", "").await.1;
+    let nodes = st["nodes"].as_array().unwrap();
+    // Six nodes at start; the two replacements are the newest.
+    let new: Vec<&str> = nodes[6..]
+        .iter()
+        .map(|n| n["az"].as_str().unwrap())
+        .collect();
+    assert_eq!(new.len(), 2, "{st}");
+    assert!(new.iter().all(|az| *az != "us-east-1a"), "{new:?}");
+    let unblocked = |st: &Value| kinds(st).iter().any(|k| k == "launches_unblocked");
+    let st = state_until(&c, &h, 200, unblocked).await;
+    assert!(unblocked(&st), "{:?}", kinds(&st));
+    h.shutdown();
 }

@@ -8,6 +8,7 @@ use super::cluster::{Cluster, OpError};
 use std::sync::Arc;
 use stratus_model::core::AzIx;
 use stratus_model::scenario::{Action, ActionEntry};
+use stratus_model::time::Dur;
 
 impl Cluster {
     /// Checks `entry` against the scenario and applies it; what was done.
@@ -42,6 +43,7 @@ impl Cluster {
             }
             Action::KillNode { az, count } => Ok(self.kill_nodes(az, count)),
             Action::KillDbPrimary => self.kill_db_primary(),
+            Action::BlockLaunches { az, duration } => Ok(self.block_launches(az, duration)),
             _ => Err(refusal(a)),
         }
     }
@@ -58,6 +60,31 @@ impl Cluster {
         }
         self.reconcile(&mut c);
         format!("killed {}", names.join(", "))
+    }
+
+    /// `block_launches`: the group's launches in `az` fail for `duration`
+    /// (for good without one) and go to the other AZs, by the model's
+    /// `LaunchBlocks`; when the block runs out, the group catches up there.
+    fn block_launches(self: &Arc<Self>, az: AzIx, duration: Option<Dur>) -> String {
+        let name = self.sc.region.azs[az].clone();
+        let span = duration.map_or(String::new(), |d| format!(" for {d}"));
+        let mut c = self.lock();
+        self.note(&mut c, "block_launches", format!("{name}{span}"));
+        let now = self.shop.clock.now();
+        let Some(at) = c.blocks.block(az, now, duration.map(|d| d.0)) else {
+            return format!("launches blocked in {name}");
+        };
+        drop(c);
+        let me = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(me.shop.clock.instant(at)).await;
+            let mut c = me.lock();
+            if c.blocks.heal(az, me.shop.clock.now()) {
+                me.note(&mut c, "launches_unblocked", me.sc.region.azs[az].clone());
+                me.reconcile(&mut c);
+            }
+        });
+        format!("launches blocked in {name}{span}")
     }
 
     /// `kill_db_primary`: the database's primary instance fails on its own;
@@ -100,9 +127,6 @@ fn refusal(a: &Action) -> OpError {
         }
         Action::AddLatency { .. } => {
             "the live driver adds no delay to loopback traffic yet; run it in the simulation"
-        }
-        Action::BlockLaunches { .. } => {
-            "the live driver does not block launches yet; run it in the simulation"
         }
         Action::KillLbNode { .. } => {
             "the live shop has one balancer on one address, not a node per AZ behind DNS; run it in the simulation"

@@ -10,7 +10,7 @@ use hyper::service::service_fn;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use stratus_model::fleet::{Deploy, Fleet};
+use stratus_model::fleet::{Deploy, Fleet, LaunchBlocks};
 use stratus_model::lb::{Health, LoadBalancer, NodeId};
 use stratus_model::node::{Node, NodeState};
 use stratus_model::report::LogEvent;
@@ -37,6 +37,8 @@ pub struct Control {
     /// knock on a closed port.
     pub addrs: Vec<Option<SocketAddr>>,
     pub alive: Vec<bool>,
+    /// Where launches fail for now (`block_launches`), as the model keeps it.
+    pub blocks: LaunchBlocks,
     pub log: Vec<LogEvent>,
 }
 
@@ -76,6 +78,7 @@ impl Cluster {
             nodes: Vec::new(),
             addrs: Vec::new(),
             alive: vec![true; sc.region.azs.len()],
+            blocks: LaunchBlocks::new(sc.region.azs.len()),
             log: Vec::new(),
         };
         Arc::new(Cluster {
@@ -209,7 +212,8 @@ impl Cluster {
     /// Brings the group to its desired capacity in the live AZs; the nodes
     /// launched.
     pub(crate) fn reconcile(self: &Arc<Self>, c: &mut Control) -> Vec<NodeId> {
-        let plan = c.fleet.launch_plan(&c.alive);
+        let launchable = c.blocks.launchable(&c.alive, self.shop.clock.now());
+        let plan = c.fleet.launch_plan(&launchable);
         let launched = plan.into_iter().map(|az| self.launch(c, az)).collect();
         for id in c.fleet.scale_in_victims(c.alive.len()) {
             self.drain(c, id);
@@ -490,26 +494,26 @@ impl Cluster {
         }
     }
 
-    /// Applies one health check's result; a dead node found unhealthy is
-    /// replaced (the group terminates it and launches another where it can).
+    /// Applies one health check's result. A dead node found unhealthy is
+    /// deregistered (the group replaced it when it died); a running one is
+    /// replaced only if the model's group says so (`health_check_type`).
     pub fn health_result(self: &Arc<Self>, id: NodeId, pass: bool) {
         let mut c = self.lock();
         match c.lb.health_result(id, pass) {
             Some(Health::Unhealthy) => {
                 let name = self.node_name(&c, id);
-                self.note(&mut c, "target_unhealthy", name);
-                c.lb.remove(id);
-                let state = c.fleet.nodes[id as usize].state;
-                self.power_off(
-                    &mut c,
-                    id,
-                    if state == NodeState::Dead {
-                        NodeState::Dead
-                    } else {
-                        NodeState::Terminated
-                    },
-                );
-                self.reconcile(&mut c);
+                self.note(&mut c, "target_unhealthy", name.clone());
+                let now = self.shop.clock.now();
+                if c.fleet.nodes[id as usize].state == NodeState::Dead {
+                    c.lb.remove(id);
+                    self.power_off(&mut c, id, NodeState::Terminated);
+                } else if c.fleet.replaces_unhealthy(id, &self.sc.fleet, now) {
+                    self.note(&mut c, "asg_replace_unhealthy", name.clone());
+                    c.lb.remove(id);
+                    self.power_off(&mut c, id, NodeState::Terminated);
+                    self.note(&mut c, "node_terminated", name);
+                    self.reconcile(&mut c);
+                }
             }
             Some(Health::Healthy) => {
                 let name = self.node_name(&c, id);

@@ -16,6 +16,7 @@
 use crate::core::AzIx;
 use crate::core::NodeId;
 use crate::node::{Node, NodeState};
+use crate::scenario::{self, HealthCheckType};
 use crate::time::SimTime;
 
 #[derive(Debug)]
@@ -154,6 +155,18 @@ impl Fleet {
         short.min(ceiling.saturating_sub(self.counted()))
     }
 
+    /// Whether the group replaces node `id`, found unhealthy by the balancer,
+    /// at `now`: only with `health_check_type = "elb"` (with the default,
+    /// `ec2`, the group trusts the instance's own status checks and leaves a
+    /// running node registered), only a running node, and only once its
+    /// health-check grace period has passed (AWS's documented behaviour).
+    pub fn replaces_unhealthy(&self, id: NodeId, cfg: &scenario::Fleet, now: SimTime) -> bool {
+        let node = &self.nodes[id as usize];
+        cfg.health_check_type == HealthCheckType::Elb
+            && matches!(node.state, NodeState::InService | NodeState::Hung)
+            && now >= node.launched_at + cfg.health_check_grace_period.0
+    }
+
     /// The nodes `kill_node` and `hang_node` take: `count` in-service nodes,
     /// the oldest first, in `az` when given.
     pub fn oldest_in_service(&self, az: Option<AzIx>, count: u32) -> Vec<NodeId> {
@@ -177,6 +190,52 @@ impl Fleet {
     }
 }
 
+/// AZs where the group's launches fail (insufficient capacity, or power
+/// out in a FIS interruption), each until a time; both drivers ask it where
+/// the group may launch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LaunchBlocks {
+    until: Vec<Option<SimTime>>,
+}
+
+impl LaunchBlocks {
+    pub fn new(azs: usize) -> Self {
+        LaunchBlocks {
+            until: vec![None; azs],
+        }
+    }
+
+    /// Blocks launches in `az` from `now` for `duration` (None: for good);
+    /// a longer block already held stays. The time to call [`Self::heal`], if any.
+    pub fn block(&mut self, az: AzIx, now: SimTime, duration: Option<u64>) -> Option<SimTime> {
+        let until = duration.map_or(SimTime::MAX, |d| now + d);
+        let held = self.until[az].unwrap_or(0);
+        self.until[az] = Some(until.max(held));
+        duration.map(|d| now + d)
+    }
+
+    /// Lifts the block on `az` if it has run out by `now`; whether it did.
+    pub fn heal(&mut self, az: AzIx, now: SimTime) -> bool {
+        if self.until[az].is_some_and(|until| until <= now) {
+            self.until[az] = None;
+            return true;
+        }
+        false
+    }
+
+    /// Lifts the block on `az` whatever its time (power has returned).
+    pub fn clear(&mut self, az: AzIx) {
+        self.until[az] = None;
+    }
+
+    /// AZs launches may go to now: powered and not blocked.
+    pub fn launchable(&self, alive: &[bool], now: SimTime) -> Vec<bool> {
+        (0..alive.len())
+            .map(|a| alive[a] && self.until[a].is_none_or(|until| until <= now))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +248,30 @@ mod tests {
             f.nodes.push(n);
         }
         f
+    }
+
+    #[test]
+    fn only_an_elb_checked_group_replaces_a_running_unhealthy_node_after_grace() {
+        use crate::scenario::Scenario;
+        use crate::time::{Dur, SEC};
+        let mut f = fleet(&[0, 1]);
+        let mut cfg = Scenario::new("t", Dur::from_secs(60)).fleet;
+        cfg.health_check_grace_period = Dur::from_secs(10);
+        assert_eq!(cfg.health_check_type, HealthCheckType::Ec2, "AWS's default");
+        assert!(!f.replaces_unhealthy(0, &cfg, 20 * SEC), "ec2: kept");
+        cfg.health_check_type = HealthCheckType::Elb;
+        assert!(f.replaces_unhealthy(0, &cfg, 20 * SEC));
+        assert!(!f.replaces_unhealthy(0, &cfg, 5 * SEC), "within grace");
+        f.nodes[1].state = NodeState::Dead;
+        assert!(!f.replaces_unhealthy(1, &cfg, 20 * SEC), "already dead");
+    }
+
+    #[test]
+    fn the_oldest_in_service_nodes_are_taken_first() {
+        let mut f = fleet(&[0, 1, 0, 2]);
+        f.nodes[0].state = NodeState::Draining;
+        assert_eq!(f.oldest_in_service(None, 2), vec![1, 2]);
+        assert_eq!(f.oldest_in_service(Some(0), 5), vec![2]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::engine::Queue;
 use stratus_model::fleet::Rebalance;
 use stratus_model::lb::NodeId;
 use stratus_model::node::NodeState;
-use stratus_model::scenario::{Action, HealthCheckType, ScaleMetric, Strategy};
+use stratus_model::scenario::{Action, ScaleMetric, Strategy};
 use stratus_model::time::SimTime;
 
 /// ALB's default idle timeout: how long it waits on a target that accepted
@@ -76,12 +76,7 @@ impl World {
     /// The balancer found a running target unhealthy: under the `elb` health
     /// check type, past its grace period, the group replaces it.
     pub(super) fn elb_verdict(&mut self, now: SimTime, id: NodeId, q: &mut Queue<Event>) {
-        let f = &self.sc.fleet;
-        let node = &self.fleet.nodes[id as usize];
-        if f.health_check_type != HealthCheckType::Elb
-            || !matches!(node.state, NodeState::InService | NodeState::Hung)
-            || now < node.launched_at + f.health_check_grace_period.0
-        {
+        if !self.fleet.replaces_unhealthy(id, &self.sc.fleet, now) {
             return;
         }
         let name = self.node_name(id);
@@ -115,7 +110,7 @@ impl World {
         if self.fleet.rebalance.is_some() {
             return;
         }
-        let launchable = self.net.launchable(&self.alive, now);
+        let launchable = self.blocks.launchable(&self.alive, now);
         let extra = self.fleet.rebalance_extra(&launchable, self.sc.fleet.max);
         if extra == 0 {
             return;
@@ -285,12 +280,9 @@ impl World {
     }
 
     fn block(&mut self, now: SimTime, az: usize, duration: Option<u64>, q: &mut Queue<Event>) {
-        let until = duration.map_or(SimTime::MAX, |d| now + d);
-        let held = self.net.blocked[az].unwrap_or(0);
-        self.net.blocked[az] = Some(until.max(held));
-        if let Some(d) = duration {
+        if let Some(at) = self.blocks.block(az, now, duration) {
             q.at(
-                now + d,
+                at,
                 Event::Heal {
                     what: Heal::Launches { az: az as u8 },
                 },
@@ -378,8 +370,7 @@ impl World {
             }
             Heal::Launches { az } => {
                 let az = az as usize;
-                if self.net.blocked[az].is_some_and(|until| until <= now) {
-                    self.net.blocked[az] = None;
+                if self.blocks.heal(az, now) {
                     self.note(now, "launches_unblocked", self.az_name(az));
                     self.reconcile(now, q, None);
                 }
@@ -398,7 +389,7 @@ impl World {
                         self.az_name(az)
                     ),
                 );
-                self.net.blocked[az] = None;
+                self.blocks.clear(az);
                 self.power_on(now, az, q);
             }
         }

@@ -17,6 +17,7 @@ use crate::engine::{Model, Queue};
 use stratus_model::cache::Cache;
 use stratus_model::db::Database;
 use stratus_model::fleet::Fleet;
+use stratus_model::fleet::LaunchBlocks;
 use stratus_model::lb::{Health, LoadBalancer, NodeId};
 use stratus_model::metrics::{AzNodes, Metrics};
 use stratus_model::node::{NodeState, ShopperId};
@@ -141,6 +142,8 @@ pub struct World {
     pub store: Store,
     /// Delays, partitions, balancer nodes and launch blocks.
     pub net: net::Net,
+    /// Where launches fail for now (`block_launches`, FIS).
+    pub blocks: LaunchBlocks,
     /// Target tracking, when the fleet has a policy.
     pub tracker: Option<stratus_model::autoscale::Tracker>,
     /// The SQL tier, when the scenario has one.
@@ -207,6 +210,7 @@ impl World {
             fleet: Fleet::new(sc.fleet.desired),
             store: Store::new(store_cfg, streams.stream("store_lag")),
             net: net::Net::new(sc.region.latency, azs),
+            blocks: LaunchBlocks::new(azs),
             tracker: sc
                 .fleet
                 .target_tracking

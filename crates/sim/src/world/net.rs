@@ -3,7 +3,6 @@
 //! balancer nodes answer, and where launches fail (`block_launches`).
 
 use stratus_model::scenario::{AzIx, Latency, Place};
-use stratus_model::time::SimTime;
 
 #[derive(Debug)]
 pub struct Net {
@@ -19,8 +18,6 @@ pub struct Net {
     pub partitioned: Vec<bool>,
     /// The balancer's node in each AZ answers.
     pub lb_up: Vec<bool>,
-    /// Launches in the AZ fail, until the given time (None: not blocked).
-    pub blocked: Vec<Option<SimTime>>,
 }
 
 impl Net {
@@ -33,7 +30,6 @@ impl Net {
             any_extra: false,
             partitioned: vec![false; azs],
             lb_up: vec![true; azs],
-            blocked: vec![None; azs],
         }
     }
 
@@ -102,13 +98,6 @@ impl Net {
                 self.extra[t * n + f] += d;
             }
         }
-    }
-
-    /// AZs launches may go to now: powered and not blocked.
-    pub fn launchable(&self, alive: &[bool], now: SimTime) -> Vec<bool> {
-        (0..self.azs)
-            .map(|a| alive[a] && self.blocked[a].is_none_or(|until| until <= now))
-            .collect()
     }
 }
 

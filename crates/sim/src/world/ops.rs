@@ -70,7 +70,7 @@ impl World {
         fault: Option<usize>,
     ) -> Vec<NodeId> {
         let mut launched = Vec::new();
-        let launchable = self.net.launchable(&self.alive, now);
+        let launchable = self.blocks.launchable(&self.alive, now);
         for az in self.fleet.launch_plan(&launchable) {
             launched.push(self.launch(az, now, q, true));
         }
