@@ -10,8 +10,11 @@
 //! - [`admin`]: the admin API behind a bearer token
 //! - [`resp`]: the store over the Redis protocol
 //! - [`load`]: the open-loop load generator with ground-truth carts
+//! - [`client`]: the one HTTP/1.1 client: the balancer's upstream side, the
+//!   load generator's and the terminal dashboard's
 
 pub mod admin;
+pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod http;

@@ -11,6 +11,7 @@
 //! With `--admin`, the scenario's timeline is applied through the admin API
 //! at its times, and the report's events and faults record it.
 
+use super::client::Client;
 use super::clock::Clock;
 use super::jar::Jar;
 use super::pages::cart_from_json;
@@ -22,12 +23,8 @@ use stratus_model::shop::Response as ShopResponse;
 use stratus_model::time::{Dur, SEC};
 use stratus_model::workload::Shopper;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -57,13 +54,11 @@ pub enum LoadError {
     Rate,
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
 /// What the generator shares between shoppers.
 struct Run {
     cfg: LoadConfig,
     base: String,
-    client: HttpClient,
+    client: Client,
     clock: Clock,
     metrics: Mutex<Metrics>,
     /// Shoppers holding items, by shopper number: the balancer target their
@@ -90,9 +85,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     if !(cfg.rate > 0.0 && cfg.rate.is_finite()) {
         return Err(LoadError::Rate);
     }
-    let mut conn = HttpConnector::new();
-    conn.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new()).build(conn);
+    let client = Client::new(std::time::Duration::from_nanos(cfg.timeout.0));
     let clock = Clock::new();
     let end = cfg.duration.0;
     let run = Arc::new(Run {
@@ -272,11 +265,9 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
         .lock()
         .expect("metrics")
         .sent(head as u64, cookies.len() as u64);
-    let req = b
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|_| "bad_request")?;
+    let req = b.body(Bytes::from(body)).map_err(|_| "bad_request")?;
     let timeout = std::time::Duration::from_nanos(run.cfg.timeout.0);
-    let resp = match tokio::time::timeout(timeout, run.client.request(req)).await {
+    let resp = match tokio::time::timeout(timeout, run.client.send(req)).await {
         Err(_) => return Err("timeout"),
         Ok(Err(_)) => return Err("connect"),
         Ok(Ok(r)) => r,
@@ -295,11 +286,7 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
             jar.set(v, run.cfg.scenario.sessions.cookie.max_bytes as usize);
         }
     }
-    let body = match tokio::time::timeout(timeout, resp.into_body().collect()).await {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(_)) => return Err("connect"),
-        Err(_) => return Err("timeout"),
-    };
+    let body = resp.into_body();
     if status != StatusCode::OK {
         return Err(status_cause(status));
     }
@@ -406,22 +393,17 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
     (log, faults)
 }
 
-async fn admin_post(client: &HttpClient, url: &str, token: &str) -> Result<(), String> {
+async fn admin_post(client: &Client, url: &str, token: &str) -> Result<(), String> {
     let req = Request::post(url)
         .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(Full::new(Bytes::new()))
+        .body(Bytes::new())
         .map_err(|e| e.to_string())?;
     let r = client
-        .request(req)
+        .send(req)
         .await
         .map_err(|e| format!("admin API unreachable: {e}"))?;
     let status = r.status();
-    let body = r
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = r.into_body();
     if status.is_success() {
         Ok(())
     } else {
@@ -437,14 +419,13 @@ async fn admin_post(client: &HttpClient, url: &str, token: &str) -> Result<(), S
 async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Value> {
     let req = Request::get(format!("{admin}/admin/state"))
         .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(Full::new(Bytes::new()))
+        .body(Bytes::new())
         .ok()?;
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), run.client.request(req))
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), run.client.send(req))
         .await
         .ok()?
         .ok()?;
-    let body = resp.into_body().collect().await.ok()?;
-    serde_json::from_slice::<Value>(&body.to_bytes()).ok()
+    serde_json::from_slice::<Value>(resp.body()).ok()
 }
 
 async fn at_risk(run: &Run, admin: &str, token: &str, az: &str) -> u64 {
