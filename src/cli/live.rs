@@ -165,7 +165,8 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         use std::io::IsTerminal;
         if a.tui && early.is_none() && std::io::stdout().is_terminal() {
             let (addr, token) = (h.admin, h.token.clone());
-            let dash = tokio::task::spawn_blocking(move || crate::tui::live_dash::run(addr, &token));
+            let dash =
+                tokio::task::spawn_blocking(move || crate::tui::live_dash::run(addr, &token));
             let r = tokio::select! {
                 r = dash => r.map_err(|e| CliError::Runtime(format!("the dashboard stopped: {e}")))?
                     .map_err(|e| CliError::Runtime(format!("the dashboard's terminal: {e}"))),

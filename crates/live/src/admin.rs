@@ -1,23 +1,26 @@
 //! The admin API, on its own (loopback) address, behind a bearer token
-//! printed at start: the faults and operations of the scenario timeline,
-//! applied now, and the state as JSON.
+//! printed at start: the scenario timeline's actions, applied now, and the
+//! state as JSON. The older paths below are shorthands for the same actions.
 //!
 //! | method and path | does |
 //! | --- | --- |
 //! | `GET /admin/state` | the state: AZs, nodes, health, store, events |
+//! | `POST /admin/actions` | any timeline action, as JSON without `at`: `{"action":"kill_az","az":"us-east-1b"}`; applied, or refused with the reason |
 //! | `POST /admin/az/NAME/kill` | powers off every node in the AZ (and the store copy there) |
 //! | `POST /admin/az/NAME/restore` | the AZ takes launches again |
 //! | `POST /admin/capacity/N` | sets the group's desired capacity |
 //! | `POST /admin/store/failover` | kills the store's primary; the replica is promoted |
 //! | `POST /admin/deploy[/BATCH]` | a rolling deploy, BATCH nodes at a time |
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, OpError};
 use super::http::{self, Body0};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 use std::sync::Arc;
+use stratus_model::scenario::{Action, ActionEntry};
 
 pub struct Admin {
     pub cluster: Arc<Cluster>,
@@ -65,26 +68,28 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
         return r;
     }
     let cl = &a.cluster;
-    let path: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
+    let path: Vec<String> = req
+        .uri()
+        .path()
+        .trim_matches('/')
+        .split('/')
+        .map(String::from)
+        .collect();
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let post = req.method() == Method::POST;
-    match (req.method(), path.as_slice()) {
-        (&Method::GET, ["admin", "state"]) => http::json(StatusCode::OK, &cl.state()),
+    match (req.method().clone(), path.as_slice()) {
+        (Method::GET, ["admin", "state"]) => http::json(StatusCode::OK, &cl.state()),
+        (_, ["admin", "actions"]) if post => match read_entry(req).await {
+            Ok(entry) => answer(cl.apply_entry(&entry)),
+            Err(r) => r,
+        },
         (_, ["admin", "az", name, op @ ("kill" | "restore")]) if post => match cl.az(name) {
-            Ok(az) => {
-                if *op == "kill" {
-                    cl.kill_az(az);
-                } else {
-                    cl.restore_az(az);
-                }
-                done(format!("{op} {name}"))
-            }
+            Ok(az) if *op == "kill" => answer(cl.apply(&Action::KillAz { az })),
+            Ok(az) => answer(cl.apply(&Action::RestoreAz { az })),
             Err(e) => fail(StatusCode::NOT_FOUND, &e.to_string()),
         },
         (_, ["admin", "capacity", n]) if post => match n.parse() {
-            Ok(v) => match cl.set_desired(v) {
-                Ok(()) => done(format!("desired capacity {v}")),
-                Err(e) => fail(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
-            },
+            Ok(value) => answer(cl.apply(&Action::SetDesired { value })),
             Err(_) => fail(
                 StatusCode::BAD_REQUEST,
                 "capacity must be a whole number: POST /admin/capacity/6",
@@ -101,18 +106,13 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
                     );
                 }
             };
-            match cl.rolling_deploy(batch) {
-                Ok(()) => done("rolling deploy started".into()),
-                Err(e) => fail(StatusCode::CONFLICT, &e.to_string()),
-            }
+            answer(cl.apply(&Action::RollingDeploy { batch }))
         }
-        (_, ["admin", "store", "failover"]) if post => match cl.kill_store_primary() {
-            Ok(()) => done("store primary killed; failover in progress".into()),
-            Err(e) => fail(StatusCode::CONFLICT, &e.to_string()),
-        },
+        (_, ["admin", "store", "failover"]) if post => answer(cl.apply(&Action::KillStorePrimary)),
         (
             _,
             ["admin", "state"]
+            | ["admin", "actions"]
             | ["admin", "az", _, "kill" | "restore"]
             | ["admin", "capacity", _]
             | ["admin", "store", "failover"]
@@ -124,7 +124,48 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
         ),
         _ => fail(
             StatusCode::NOT_FOUND,
-            "no such admin path: GET /admin/state, POST /admin/az/NAME/kill|restore, POST /admin/capacity/N, POST /admin/deploy[/BATCH], POST /admin/store/failover",
+            "no such admin path: GET /admin/state, POST /admin/actions (a timeline entry as JSON, without `at`), and the shorthands POST /admin/az/NAME/kill|restore, /admin/capacity/N, /admin/deploy[/BATCH], /admin/store/failover",
         ),
+    }
+}
+
+/// The largest action body read: an entry is a few dozen bytes.
+const MAX_ACTION_BYTES: usize = 4096;
+
+/// The body of `POST /admin/actions`: one timeline entry without `at`.
+async fn read_entry(req: Request<Incoming>) -> Result<ActionEntry, Response<Body0>> {
+    let body = Limited::new(req.into_body(), MAX_ACTION_BYTES)
+        .collect()
+        .await
+        .map_err(|_| {
+            fail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "an action is a small JSON object: {\"action\":\"kill_az\",\"az\":\"us-east-1b\"}",
+            )
+        })?
+        .to_bytes();
+    serde_json::from_slice(&body).map_err(|e| {
+        fail(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "{e}: expected a [[timeline]] entry as JSON without `at`, such as {{\"action\":\"kill_az\",\"az\":\"us-east-1b\"}}"
+            ),
+        )
+    })
+}
+
+/// An action's outcome as the admin API answers it.
+fn answer(r: Result<String, OpError>) -> Response<Body0> {
+    match r {
+        Ok(what) => done(what),
+        Err(e) => {
+            let status = match e {
+                OpError::UnknownAz(..) => StatusCode::NOT_FOUND,
+                OpError::Capacity(..) | OpError::Action(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                OpError::NoPrimary | OpError::Deploying => StatusCode::CONFLICT,
+                OpError::NotLive { .. } => StatusCode::NOT_IMPLEMENTED,
+            };
+            fail(status, &e.to_string())
+        }
     }
 }

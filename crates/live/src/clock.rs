@@ -4,8 +4,8 @@
 
 #![allow(clippy::disallowed_methods)] // the live driver's wall clock: Instant::now is read here only
 
-use stratus_model::time::SimTime;
 use std::time::Instant;
+use stratus_model::time::SimTime;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {

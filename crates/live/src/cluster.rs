@@ -6,6 +6,10 @@
 use super::http::{Place, accept_loop};
 use super::node::{NodeCtx, Shop};
 use super::sessions::NodeSessions;
+use hyper::service::service_fn;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use stratus_model::fleet::{Deploy, Fleet};
 use stratus_model::lb::{Health, LoadBalancer, NodeId};
 use stratus_model::node::{Node, NodeState};
@@ -13,10 +17,6 @@ use stratus_model::report::LogEvent;
 use stratus_model::scenario::{AzIx, Scenario};
 use stratus_model::session::store::{StoreState, Wake};
 use stratus_model::time::{SEC, SimTime};
-use hyper::service::service_fn;
-use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use tokio::task::AbortHandle;
 
 /// A node's runtime part: where it listens and the task serving it.
@@ -58,6 +58,13 @@ pub enum OpError {
     NoPrimary,
     #[error("a rolling deploy is already under way")]
     Deploying,
+    #[error("{0}")]
+    Action(#[from] stratus_model::scenario::EntryError),
+    #[error("{action} is not applied by the live shop: {why}")]
+    NotLive {
+        action: &'static str,
+        why: &'static str,
+    },
 }
 
 impl Cluster {
@@ -89,7 +96,7 @@ impl Cluster {
             .ok_or_else(|| OpError::UnknownAz(name.into(), self.sc.region.azs.join(", ")))
     }
 
-    fn note(&self, c: &mut Control, kind: &str, detail: String) {
+    pub(crate) fn note(&self, c: &mut Control, kind: &str, detail: String) {
         let t_s = self.shop.clock.now() as f64 / SEC as f64;
         eprintln!("[{t_s:8.3}s] {kind} {detail}");
         c.log.push(LogEvent {
@@ -97,6 +104,20 @@ impl Cluster {
             kind: kind.into(),
             detail,
         });
+    }
+
+    /// A node as the simulation's log names it: `node-3 (us-east-1a)`.
+    pub(crate) fn node_name(&self, c: &Control, id: NodeId) -> String {
+        let az = c.fleet.nodes[id as usize].az;
+        format!("node-{id} ({})", self.sc.region.azs[az])
+    }
+
+    /// Powers a node off without warning, as a dead instance: logged as the
+    /// simulation logs it.
+    pub(crate) fn kill_node(&self, c: &mut Control, id: NodeId) {
+        self.power_off(c, id, NodeState::Dead);
+        let name = self.node_name(c, id);
+        self.note(c, "node_dead", name);
     }
 
     /// Starts the initial fleet, in service at once (as a run starts).
@@ -178,7 +199,7 @@ impl Cluster {
     /// Powers a node off: its listener closes, its connections are reset and
     /// its memory (sticky sessions) is freed. The balancer is not told; its
     /// health checks find out, as in the cloud.
-    fn power_off(&self, c: &mut Control, id: NodeId, state: NodeState) {
+    pub(crate) fn power_off(&self, c: &mut Control, id: NodeId, state: NodeState) {
         if let Some(n) = c.nodes[id as usize].take() {
             n.task.abort();
         }
@@ -187,7 +208,7 @@ impl Cluster {
 
     /// Brings the group to its desired capacity in the live AZs; the nodes
     /// launched.
-    fn reconcile(self: &Arc<Self>, c: &mut Control) -> Vec<NodeId> {
+    pub(crate) fn reconcile(self: &Arc<Self>, c: &mut Control) -> Vec<NodeId> {
         let plan = c.fleet.launch_plan(&c.alive);
         let launched = plan.into_iter().map(|az| self.launch(c, az)).collect();
         for id in c.fleet.scale_in_victims(c.alive.len()) {
@@ -272,7 +293,7 @@ impl Cluster {
     fn drain(self: &Arc<Self>, c: &mut Control, id: NodeId) {
         c.lb.deregister(id);
         c.fleet.nodes[id as usize].state = NodeState::Draining;
-        self.note(c, "draining", format!("node-{id}"));
+        self.note(c, "node_draining", self.node_name(c, id));
         let me = self.clone();
         let deadline = self.shop.clock.now() + self.sc.load_balancer.deregistration_delay.0;
         tokio::spawn(async move {
@@ -283,7 +304,8 @@ impl Cluster {
                 if idle || me.shop.clock.now() >= deadline {
                     me.power_off(&mut c, id, NodeState::Terminated);
                     c.lb.remove(id);
-                    me.note(&mut c, "terminated", format!("node-{id}"));
+                    let name = me.node_name(&c, id);
+                    me.note(&mut c, "node_terminated", name);
                     return;
                 }
             }
@@ -302,7 +324,7 @@ impl Cluster {
             .map(|n| n.id)
             .collect();
         for id in victims {
-            self.power_off(&mut c, id, NodeState::Dead);
+            self.kill_node(&mut c, id);
         }
         let now = self.shop.clock.now();
         self.kill_db_az(&mut c, az, now);
@@ -367,19 +389,24 @@ impl Cluster {
         let mut db = db.lock().expect("db lock");
         let victims = db.alive_in(az);
         let mut wakes = Vec::new();
+        let mut lost = Vec::new();
         for i in victims {
             wakes.extend(db.kill(i, now));
+            lost.push(format!(
+                "{} ({})",
+                db.instances[i].name, self.sc.region.azs[az]
+            ));
         }
         drop(db);
-        if !wakes.is_empty() {
-            self.note(c, "db_instance_lost", self.sc.region.azs[az].clone());
+        for line in lost {
+            self.note(c, "db_instance_lost", line);
         }
         self.db_wakes(wakes);
     }
 
     /// Runs the database's later steps (promotion, a new standby) at their
     /// wall-clock times.
-    fn db_wakes(self: &Arc<Self>, wakes: Vec<stratus_model::db::Wake>) {
+    pub(crate) fn db_wakes(self: &Arc<Self>, wakes: Vec<stratus_model::db::Wake>) {
         use stratus_model::db::Wake as W;
         for w in wakes {
             let me = self.clone();
@@ -469,7 +496,8 @@ impl Cluster {
         let mut c = self.lock();
         match c.lb.health_result(id, pass) {
             Some(Health::Unhealthy) => {
-                self.note(&mut c, "unhealthy", format!("node-{id}"));
+                let name = self.node_name(&c, id);
+                self.note(&mut c, "target_unhealthy", name);
                 c.lb.remove(id);
                 let state = c.fleet.nodes[id as usize].state;
                 self.power_off(
@@ -483,7 +511,10 @@ impl Cluster {
                 );
                 self.reconcile(&mut c);
             }
-            Some(Health::Healthy) => self.note(&mut c, "healthy", format!("node-{id}")),
+            Some(Health::Healthy) => {
+                let name = self.node_name(&c, id);
+                self.note(&mut c, "target_healthy", name);
+            }
             _ => {}
         }
     }

@@ -8,11 +8,13 @@
 //! - [`node`]: an app node (a hyper server per node, on its own port)
 //! - [`cluster`]: the fleet in AZs, faults and operations
 //! - [`admin`]: the admin API behind a bearer token
-//! - [`resp`]: the store over the Redis protocol
+//! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
+//!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
 //! - [`load`]: the open-loop load generator with ground-truth carts
 //! - [`client`]: the one HTTP/1.1 client: the balancer's upstream side, the
 //!   load generator's and the terminal dashboard's
 
+pub mod actions;
 pub mod admin;
 pub mod client;
 pub mod clock;
@@ -29,12 +31,12 @@ pub mod resp;
 pub mod sessions;
 pub mod upstream;
 
-use stratus_model::scenario::{Scenario, Strategy};
-use stratus_model::session::cookie::CookieCodec;
-use stratus_model::session::store::{Store, StoreConfig};
 use hyper::service::service_fn;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use stratus_model::scenario::{Scenario, Strategy};
+use stratus_model::session::cookie::CookieCodec;
+use stratus_model::session::store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
 

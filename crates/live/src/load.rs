@@ -8,26 +8,28 @@
 //! with the same code as the simulation (`Shopper::judge`). Latency runs from
 //! each request's intended start, not from when it was sent, so a stalled
 //! generator or server cannot hide its own delay (coordinated omission).
-//! With `--admin`, the scenario's timeline is applied through the admin API
-//! at its times, and the report's events and faults record it.
+//! With `--admin`, every action of the scenario's timeline is posted at its
+//! time to the admin API's `POST /admin/actions`, in the form the timeline
+//! writes it; `set_arrivals` changes the generator's own rate. The report's
+//! events record each action, with the shop's refusal when it has one.
 
 use super::client::Client;
 use super::clock::Clock;
 use super::jar::Jar;
 use super::pages::cart_from_json;
-use stratus_model::metrics::Metrics;
-use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
-use stratus_model::rng::Streams;
-use stratus_model::scenario::{Action, Kind, Scenario};
-use stratus_model::shop::Response as ShopResponse;
-use stratus_model::time::{Dur, SEC};
-use stratus_model::workload::Shopper;
 use bytes::Bytes;
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use stratus_model::metrics::Metrics;
+use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
+use stratus_model::rng::{Rng, Streams};
+use stratus_model::scenario::{Action, ActionEntry, Kind, Scenario};
+use stratus_model::shop::Response as ShopResponse;
+use stratus_model::time::{Dur, SEC};
+use stratus_model::workload::Shopper;
 
 /// What `stratus load` is asked to do.
 pub struct LoadConfig {
@@ -65,7 +67,15 @@ struct Run {
     /// stickiness cookie names, for carts-at-risk at an AZ kill.
     holding: Mutex<BTreeMap<u64, Option<u32>>>,
     strategy: Mutex<Option<String>>,
+    /// New shoppers per second now: `--rate`, until a `set_arrivals`.
+    rate: tokio::sync::watch::Sender<f64>,
     end: u64,
+}
+
+/// When the next shopper arrives after `now` at `rate` per second (Poisson);
+/// None while the rate is zero.
+fn next_arrival(r: &mut Rng, now: u64, rate: f64) -> Option<u64> {
+    (rate > 0.0).then(|| now + r.exp(SEC as f64 / rate).round() as u64)
 }
 
 fn base_url(url: &str) -> Result<String, LoadError> {
@@ -88,6 +98,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     let client = Client::new(std::time::Duration::from_nanos(cfg.timeout.0));
     let clock = Clock::new();
     let end = cfg.duration.0;
+    let cfg_rate = cfg.rate;
     let run = Arc::new(Run {
         cfg,
         base,
@@ -96,22 +107,34 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         metrics: Mutex::new(Metrics::default()),
         holding: Mutex::new(BTreeMap::new()),
         strategy: Mutex::new(None),
+        rate: tokio::sync::watch::Sender::new(cfg_rate),
         end,
     });
     let streams = Streams::new(run.cfg.seed);
     let mut arrivals = streams.stream("arrivals");
     let timeline = tokio::spawn(apply_timeline(run.clone()));
     let mut shoppers = tokio::task::JoinSet::new();
-    let mean_gap = SEC as f64 / run.cfg.rate;
-    let mut t = arrivals.exp(mean_gap).round() as u64;
+    let mut rate = run.rate.subscribe();
+    let mut next = next_arrival(&mut arrivals, 0, *rate.borrow_and_update());
     let mut n = 0u64;
-    while t < end {
-        tokio::time::sleep_until(run.clock.instant(t)).await;
-        let sh = Shopper::new(streams.indexed("shopper", n), &run.cfg.scenario.workload, 1);
-        shoppers.spawn(shop(run.clone(), n, sh, t));
-        n += 1;
-        t += arrivals.exp(mean_gap).round() as u64;
-        while shoppers.try_join_next().is_some() {}
+    loop {
+        let wake = next.unwrap_or(end).min(end);
+        tokio::select! {
+            _ = tokio::time::sleep_until(run.clock.instant(wake)) => {
+                let Some(at) = next.filter(|&at| at < end) else { break };
+                let sh = Shopper::new(streams.indexed("shopper", n), &run.cfg.scenario.workload, 1);
+                shoppers.spawn(shop(run.clone(), n, sh, at));
+                n += 1;
+                next = next_arrival(&mut arrivals, at, *rate.borrow());
+                while shoppers.try_join_next().is_some() {}
+            }
+            Ok(()) = rate.changed() => {
+                // A new rate (set_arrivals): the next gap is drawn afresh
+                // from now, as the simulation restarts its arrivals.
+                let now = run.clock.now();
+                next = next_arrival(&mut arrivals, now, *rate.borrow_and_update());
+            }
+        }
     }
     // Shoppers still browsing at the end are cut off after their request in
     // flight, as a simulated run ends with shoppers mid-visit.
@@ -338,40 +361,28 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
     timeline.sort_by_key(|t| t.at);
     for t in timeline.iter().filter(|t| t.at.0 < run.end) {
         tokio::time::sleep_until(run.clock.instant(t.at.0)).await;
-        let (path, detail) = match &t.action {
-            Action::KillAz { az } => (
-                format!("/admin/az/{}/kill", sc.region.azs[*az]),
-                sc.region.azs[*az].clone(),
-            ),
-            Action::RestoreAz { az } => (
-                format!("/admin/az/{}/restore", sc.region.azs[*az]),
-                sc.region.azs[*az].clone(),
-            ),
-            Action::SetDesired { value } => (format!("/admin/capacity/{value}"), value.to_string()),
-            Action::KillStorePrimary => ("/admin/store/failover".into(), String::new()),
-            Action::RollingDeploy { batch } => match batch {
-                Some(b) => (format!("/admin/deploy/{b}"), format!("{b} at a time")),
-                None => ("/admin/deploy".into(), String::new()),
-            },
-            other => {
-                eprintln!(
-                    "stratus load: the live shop has no admin action for {}; skipped",
-                    other.name()
-                );
-                continue;
-            }
-        };
+        let entry = ActionEntry::of(&t.action, &sc.region.azs);
         let at_risk = match &t.action {
             Action::KillAz { az } => at_risk(&run, &admin, &token, &sc.region.azs[*az]).await,
             _ => 0,
         };
         let t_s = run.clock.now() as f64 / SEC as f64;
-        let ok = admin_post(&run.client, &format!("{admin}{path}"), &token).await;
-        let detail = match ok {
-            Ok(()) => detail,
+        let outcome = match t.action {
+            // The shoppers' rate is the generator's own: applied here.
+            Action::SetArrivals { value } => {
+                run.rate.send_replace(value);
+                Ok(format!("{value}/s"))
+            }
+            _ => {
+                let url = format!("{admin}/admin/actions");
+                admin_post(&run.client, &url, &token, entry.to_string()).await
+            }
+        };
+        let detail = match &outcome {
+            Ok(what) => what.clone(),
             Err(e) => {
-                eprintln!("stratus load: {} failed: {e}", t.action.name());
-                format!("{detail} (failed: {e})")
+                eprintln!("stratus load: {entry} was not applied: {e}");
+                format!("{} (not applied: {e})", entry.keys_text())
             }
         };
         log.push(LogEvent {
@@ -379,10 +390,15 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
             kind: t.action.name().into(),
             detail,
         });
-        if matches!(
+        let fault = matches!(
             t.action,
-            Action::KillAz { .. } | Action::KillStorePrimary | Action::RollingDeploy { .. }
-        ) {
+            Action::KillAz { .. }
+                | Action::KillNode { .. }
+                | Action::KillStorePrimary
+                | Action::KillDbPrimary
+                | Action::RollingDeploy { .. }
+        );
+        if fault && outcome.is_ok() {
             faults.push(Fault {
                 t_s,
                 action: t.action.name().into(),
@@ -393,10 +409,17 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
     (log, faults)
 }
 
-async fn admin_post(client: &Client, url: &str, token: &str) -> Result<(), String> {
+/// Posts `body` (JSON) to the admin API; its `ok` answer, or why not.
+async fn admin_post(
+    client: &Client,
+    url: &str,
+    token: &str,
+    body: String,
+) -> Result<String, String> {
     let req = Request::post(url)
         .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(Bytes::new())
+        .header(CONTENT_TYPE, "application/json")
+        .body(Bytes::from(body))
         .map_err(|e| e.to_string())?;
     let r = client
         .send(req)
@@ -404,13 +427,13 @@ async fn admin_post(client: &Client, url: &str, token: &str) -> Result<(), Strin
         .map_err(|e| format!("admin API unreachable: {e}"))?;
     let status = r.status();
     let body = r.into_body();
+    let said: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let words = |k: &str| said[k].as_str().map(String::from);
     if status.is_success() {
-        Ok(())
+        Ok(words("ok").unwrap_or_default())
     } else {
-        Err(format!(
-            "{status}: {}",
-            String::from_utf8_lossy(&body).trim()
-        ))
+        let text = String::from_utf8_lossy(&body).trim().to_string();
+        Err(format!("{status}: {}", words("error").unwrap_or(text)))
     }
 }
 

@@ -7,6 +7,12 @@ use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::pages::{Served, page_html, page_json};
 use super::remote::Fetched;
 use super::sessions::NodeSessions;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, SET_COOKIE};
+use hyper::{Method, Request, Response, StatusCode};
+use std::sync::{Arc, Mutex};
 use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
 use stratus_model::db::access::DataAt;
 use stratus_model::lb::NodeId;
@@ -14,12 +20,6 @@ use stratus_model::scenario::{Kind, Strategy};
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
 use stratus_model::session::store::{Store, StoreAt};
 use stratus_model::shop::{self, Backend, Data, Failure, Request as ShopRequest, SessionIn};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, SET_COOKIE};
-use hyper::{Method, Request, Response, StatusCode};
-use std::sync::{Arc, Mutex};
 
 /// The session-id cookie (sticky and store).
 pub const SID_COOKIE: &str = "sid";

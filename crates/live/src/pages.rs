@@ -2,11 +2,11 @@
 //! person can click through, or JSON when the request's Accept header asks.
 //! What a page says comes from `shop::Response`; nothing here decides it.
 
+use serde_json::{Value, json};
+use std::fmt::Write;
 use stratus_model::cart::{COLOURS, Cart, Item, SIZES, price_of, title_of};
 use stratus_model::scenario::Kind;
 use stratus_model::shop::Response;
-use serde_json::{Value, json};
-use std::fmt::Write;
 
 /// Products the catalogue page lists.
 const FEATURED: u32 = 12;

@@ -7,8 +7,6 @@
 use super::cluster::Cluster;
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::upstream::{self, Pool, Upstream, UpstreamError};
-use stratus_model::lb::{LbCookie, NodeId, Route};
-use stratus_model::time::{MS, SEC};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
@@ -20,6 +18,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use stratus_model::lb::{LbCookie, NodeId, Route};
+use stratus_model::time::{MS, SEC};
 
 /// The balancer's stickiness cookie, named as ALB names its own.
 pub const LB_COOKIE: &str = "AWSALB";

@@ -1,13 +1,16 @@
 //! `--store-url redis://HOST:PORT`: sessions in a real Redis server, for shops
-//! that outgrow one process. A minimal RESP client with a connection pool;
+//! that outgrow one process. A minimal Redis client with a connection pool,
+//! speaking RESP through [`crate::resp::codec`] (the server's own codec);
 //! the session is fetched before `shop::handle` runs and written back after
 //! it (`SET session:<sid> <cart JSON> EX ttl`, or `DEL` for an empty cart).
 
 use super::pages::{cart_from_json, item_json};
+use super::resp::codec::{self, Value};
+use bytes::{Buf, BytesMut};
+use std::sync::Mutex;
 use stratus_model::cart::Cart;
 use stratus_model::session::{SessionBackend, Sid, Unavailable};
-use std::sync::Mutex;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Why the Redis server could not be used.
@@ -22,15 +25,13 @@ pub enum RemoteError {
 pub struct RemoteStore {
     addr: String,
     ttl_s: u64,
-    idle: Mutex<Vec<BufReader<TcpStream>>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
-/// A reply, as far as sessions need one.
-#[derive(Debug, PartialEq)]
-enum Reply {
-    Ok,
-    Bulk(Option<Vec<u8>>),
-    Int(i64),
+/// A connection to Redis and what has been read from it but not decoded.
+struct Conn {
+    s: TcpStream,
+    buf: BytesMut,
 }
 
 impl RemoteStore {
@@ -54,31 +55,38 @@ impl RemoteStore {
         Ok(s)
     }
 
-    async fn call(&self, args: &[&[u8]]) -> Result<Reply, String> {
+    /// One command and its reply; a Redis error reply is an `Err` with
+    /// Redis's message.
+    async fn call(&self, args: &[&[u8]]) -> Result<Value, String> {
         let pooled = self.idle.lock().expect("pool").pop();
         let mut c = match pooled {
             Some(c) => c,
-            None => {
-                let s = TcpStream::connect(&self.addr)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let _ = s.set_nodelay(true);
-                BufReader::new(s)
-            }
+            None => self.open().await?,
         };
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
+        let mut req = Vec::new();
+        codec::command(&mut req, args);
+        c.s.write_all(&req).await.map_err(|e| e.to_string())?;
+        let reply = read_reply(&mut c).await?;
+        // Bytes past the reply would be answers to requests never sent: a
+        // connection that is out of step is not reused.
+        if c.buf.is_empty() {
+            self.idle.lock().expect("pool").push(c);
         }
-        c.get_mut()
-            .write_all(&req)
+        match reply {
+            Value::Error(e) => Err(e),
+            v => Ok(v),
+        }
+    }
+
+    async fn open(&self) -> Result<Conn, String> {
+        let s = TcpStream::connect(&self.addr)
             .await
             .map_err(|e| e.to_string())?;
-        let reply = read_reply(&mut c).await?;
-        self.idle.lock().expect("pool").push(c);
-        Ok(reply)
+        let _ = s.set_nodelay(true);
+        Ok(Conn {
+            s,
+            buf: BytesMut::with_capacity(4096),
+        })
     }
 
     fn key(sid: Sid) -> Vec<u8> {
@@ -87,9 +95,9 @@ impl RemoteStore {
 
     pub async fn get(&self, sid: Sid) -> Result<Option<Cart>, Unavailable> {
         match self.call(&[b"GET", &Self::key(sid)]).await {
-            Ok(Reply::Bulk(None)) => Ok(None),
+            Ok(Value::Null) => Ok(None),
             // A value that is not a cart reads as no session.
-            Ok(Reply::Bulk(Some(v))) => Ok(serde_json::from_slice(&v)
+            Ok(Value::Bulk(v)) => Ok(serde_json::from_slice(&v)
                 .ok()
                 .as_ref()
                 .and_then(cart_from_json)),
@@ -114,41 +122,22 @@ impl RemoteStore {
             .await
         };
         match r {
-            Ok(Reply::Ok | Reply::Int(_)) => Ok(()),
+            Ok(Value::Simple(_) | Value::Int(_)) => Ok(()),
             _ => Err(Unavailable),
         }
     }
 }
 
-async fn read_line(c: &mut BufReader<TcpStream>) -> Result<String, String> {
-    let mut line = String::new();
-    if c.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 {
-        return Err("connection closed".into());
-    }
-    Ok(line.trim_end().to_string())
-}
-
-async fn read_reply(c: &mut BufReader<TcpStream>) -> Result<Reply, String> {
-    let line = read_line(c).await?;
-    let (tag, rest) = line.split_at(line.len().min(1));
-    match tag {
-        "+" => Ok(Reply::Ok),
-        "-" => Err(rest.to_string()),
-        ":" => rest
-            .parse()
-            .map(Reply::Int)
-            .map_err(|_| "bad integer reply".into()),
-        "$" => {
-            let n: i64 = rest.parse().map_err(|_| "bad bulk length")?;
-            if n < 0 {
-                return Ok(Reply::Bulk(None));
-            }
-            let mut v = vec![0u8; n as usize + 2];
-            c.read_exact(&mut v).await.map_err(|e| e.to_string())?;
-            v.truncate(n as usize);
-            Ok(Reply::Bulk(Some(v)))
+/// Reads until the buffer holds a whole reply, and takes it off.
+async fn read_reply(c: &mut Conn) -> Result<Value, String> {
+    loop {
+        if let Some((v, used)) = codec::decode(&c.buf).map_err(|e| e.to_string())? {
+            c.buf.advance(used);
+            return Ok(v);
         }
-        _ => Err(format!("unexpected reply {line:?}")),
+        if c.s.read_buf(&mut c.buf).await.map_err(|e| e.to_string())? == 0 {
+            return Err("connection closed".into());
+        }
     }
 }
 
@@ -184,6 +173,96 @@ mod tests {
     use stratus_model::cart::item;
     use stratus_model::scenario::Kind;
     use stratus_model::shop::{Backend, Request, SessionIn, handle};
+    use tokio::net::TcpListener;
+
+    /// A Redis stand-in that answers the commands it reads with `replies`
+    /// in turn, a byte per write, so that the client has to put replies
+    /// together from pieces. It returns the commands and how many
+    /// connections carried them.
+    async fn fake_redis(
+        replies: Vec<Vec<u8>>,
+    ) -> (String, tokio::task::JoinHandle<(Vec<Vec<Vec<u8>>>, usize)>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", l.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let (mut seen, mut conns) = (Vec::new(), 0);
+            let mut replies = replies.into_iter().peekable();
+            while replies.peek().is_some() {
+                let (mut s, _) = l.accept().await.unwrap();
+                conns += 1;
+                let mut buf = BytesMut::new();
+                while replies.peek().is_some() {
+                    let Some(args) = codec::split_command(&mut buf).unwrap() else {
+                        match s.read_buf(&mut buf).await.unwrap() {
+                            0 => break,
+                            _ => continue,
+                        }
+                    };
+                    seen.push(args.iter().map(|a| a.to_vec()).collect());
+                    for b in replies.next().unwrap() {
+                        s.write_all(&[b]).await.unwrap();
+                    }
+                }
+            }
+            (seen, conns)
+        });
+        (url, task)
+    }
+
+    #[tokio::test]
+    async fn sessions_go_to_redis_as_resp_commands_and_come_back() {
+        let mut cart = Cart::default();
+        cart.add(item(3));
+        let json: serde_json::Value = cart.items.iter().map(item_json).collect();
+        let mut stored = Vec::new();
+        codec::bulk(&mut stored, json.to_string().as_bytes());
+        let replies = [
+            &b"+PONG\r\n"[..],
+            b"+OK\r\n",
+            &stored,
+            b":1\r\n",
+            b"$-1\r\n",
+            b"-ERR boom\r\n",
+            b"*1\r\n:1\r\n",
+        ];
+        let (url, redis) = fake_redis(replies.map(<[u8]>::to_vec).to_vec()).await;
+        let store = RemoteStore::connect(&url, 60).await.unwrap();
+        store.put(7, &cart).await.unwrap();
+        let back = store.get(7).await.unwrap().expect("the stored cart");
+        assert_eq!(back.items, cart.items);
+        store.put(7, &Cart::default()).await.unwrap();
+        assert!(store.get(7).await.unwrap().is_none());
+        assert!(store.get(7).await.is_err(), "a Redis error is Unavailable");
+        assert!(
+            store.get(7).await.is_err(),
+            "so is a reply that is not a string"
+        );
+        let (seen, conns) = redis.await.unwrap();
+        let key = format!("session:{:032x}", 7).into_bytes();
+        let get = vec![b"GET".to_vec(), key.clone()];
+        assert_eq!(
+            seen,
+            vec![
+                vec![b"PING".to_vec()],
+                vec![
+                    b"SET".to_vec(),
+                    key.clone(),
+                    json.to_string().into_bytes(),
+                    b"EX".to_vec(),
+                    b"60".to_vec()
+                ],
+                get.clone(),
+                vec![b"DEL".to_vec(), key],
+                get.clone(),
+                get.clone(),
+                get,
+            ]
+        );
+        assert_eq!(
+            conns, 1,
+            "replies, errors too, leave the connection in step for reuse"
+        );
+    }
 
     #[test]
     fn the_fetched_session_is_what_the_handler_changes() {

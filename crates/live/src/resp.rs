@@ -9,28 +9,24 @@
 //! EX/PX/NX/XX, DEL, EXISTS, EXPIRE, TTL, PTTL, DBSIZE, INFO, CONFIG GET,
 //! COMMAND, QUIT. Pipelining: every complete command in a read is answered in
 //! one write. A malformed frame gets `-ERR Protocol error` and the connection
-//! is closed, as Redis does.
+//! is closed, as Redis does. Frames are read and written by [`codec`], the
+//! RESP codec that the Redis client in [`crate::remote`] uses too.
 
 use super::node::Shop;
 use super::pages::{cart_from_json, item_json};
-use stratus_model::cart::Cart;
-use stratus_model::session::store::StoreState;
-use stratus_model::time::{MS, SEC};
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use stratus_model::cart::Cart;
+use stratus_model::session::store::StoreState;
+use stratus_model::time::{MS, SEC};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-/// A bulk string longer than this is a protocol error (Redis allows 512 MB;
-/// a session is a few hundred bytes).
-const MAX_BULK: usize = 16 << 20;
-/// Arguments in one command, at most.
-const MAX_ARGS: usize = 1 << 20;
-/// An inline command or a frame header line longer than this is refused.
-const MAX_LINE: usize = 64 << 10;
+pub mod codec;
+use codec::{array, bulk, error, int, null, simple};
 
 const SESSION_PREFIX: &[u8] = b"session:";
 
@@ -81,39 +77,13 @@ async fn conn(mut s: TcpStream, r: Arc<Resp>) {
     r.clients.fetch_add(1, Ordering::Relaxed);
     let mut buf = BytesMut::with_capacity(16 << 10);
     let mut out = Vec::with_capacity(16 << 10);
-    'read: loop {
-        match s.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+    while matches!(s.read_buf(&mut buf).await, Ok(n) if n > 0) {
+        let open = answer(&r, &mut buf, &mut out);
+        let sent = out.is_empty() || s.write_all(&out).await.is_ok();
+        if !(sent && open) {
+            break;
         }
-        loop {
-            match parse(&buf) {
-                Ok(Some((spans, used))) => {
-                    let frame = buf.split_to(used).freeze();
-                    let args: Vec<Bytes> = spans.iter().map(|&(a, b)| frame.slice(a..b)).collect();
-                    if args.is_empty() {
-                        continue;
-                    }
-                    let quit = exec(&r, &args, &mut out);
-                    if quit {
-                        let _ = s.write_all(&out).await;
-                        break 'read;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    out.extend_from_slice(format!("-ERR Protocol error: {e}\r\n").as_bytes());
-                    let _ = s.write_all(&out).await;
-                    break 'read;
-                }
-            }
-        }
-        if !out.is_empty() {
-            if s.write_all(&out).await.is_err() {
-                break;
-            }
-            out.clear();
-        }
+        out.clear();
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(16 << 10);
         }
@@ -121,113 +91,29 @@ async fn conn(mut s: TcpStream, r: Arc<Resp>) {
     r.clients.fetch_sub(1, Ordering::Relaxed);
 }
 
-fn line(b: &[u8], from: usize) -> Result<Option<usize>, String> {
-    match b[from..].iter().position(|&c| c == b'\n') {
-        Some(i) => Ok(Some(from + i)),
-        None if b.len() - from > MAX_LINE => Err("line too long".into()),
-        None => Ok(None),
-    }
-}
-
-fn number(b: &[u8], what: &str) -> Result<i64, String> {
-    let s = std::str::from_utf8(b).map_err(|_| format!("invalid {what}"))?;
-    s.trim_end_matches('\r')
-        .parse()
-        .map_err(|_| format!("invalid {what}"))
-}
-
-/// One command from the front of `b`: the argument spans and the bytes it
-/// used; None if it is not complete yet.
-type Parsed = Option<(Vec<(usize, usize)>, usize)>;
-
-fn parse(b: &[u8]) -> Result<Parsed, String> {
-    if b.is_empty() {
-        return Ok(None);
-    }
-    if b[0] != b'*' {
-        // An inline command (telnet): words on one line.
-        let Some(end) = line(b, 0)? else {
-            return Ok(None);
-        };
-        let text = &b[..end];
-        let mut spans = Vec::new();
-        let mut i = 0;
-        while i < text.len() {
-            while i < text.len() && text[i].is_ascii_whitespace() {
-                i += 1;
+/// Answers every complete command in `buf` into `out`, leaving a partial
+/// one for the next read; false once the connection is to close after `out`
+/// is written (QUIT, or a malformed frame, after which Redis hangs up).
+fn answer(r: &Resp, buf: &mut BytesMut, out: &mut Vec<u8>) -> bool {
+    loop {
+        match codec::split_command(buf) {
+            Ok(Some(args)) if args.is_empty() => {}
+            Ok(Some(args)) => {
+                if exec(r, &args, out) {
+                    return false;
+                }
             }
-            let start = i;
-            while i < text.len() && !text[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            if i > start {
-                spans.push((start, i));
+            Ok(None) => return true,
+            Err(e) => {
+                error(out, &format!("ERR Protocol error: {e}"));
+                return false;
             }
         }
-        return Ok(Some((spans, end + 1)));
     }
-    let Some(end) = line(b, 1)? else {
-        return Ok(None);
-    };
-    let n = number(&b[1..end], "multibulk length")?;
-    if n < 0 || n as usize > MAX_ARGS {
-        return Err("invalid multibulk length".into());
-    }
-    let mut at = end + 1;
-    let mut spans = Vec::with_capacity(n as usize);
-    for _ in 0..n {
-        if at >= b.len() {
-            return Ok(None);
-        }
-        if b[at] != b'$' {
-            return Err(format!(
-                "expected '$', got '{}'",
-                char::from(b[at]).escape_default()
-            ));
-        }
-        let Some(e) = line(b, at + 1)? else {
-            return Ok(None);
-        };
-        let len = number(&b[at + 1..e], "bulk length")?;
-        if len < 0 || len as usize > MAX_BULK {
-            return Err("invalid bulk length".into());
-        }
-        let start = e + 1;
-        let stop = start + len as usize;
-        if b.len() < stop + 2 {
-            return Ok(None);
-        }
-        if &b[stop..stop + 2] != b"\r\n" {
-            return Err("bulk string not followed by CRLF".into());
-        }
-        spans.push((start, stop));
-        at = stop + 2;
-    }
-    Ok(Some((spans, at)))
-}
-
-fn bulk(out: &mut Vec<u8>, v: &[u8]) {
-    out.push(b'$');
-    out.extend_from_slice(v.len().to_string().as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(v);
-    out.extend_from_slice(b"\r\n");
-}
-
-fn int(out: &mut Vec<u8>, n: i64) {
-    out.push(b':');
-    out.extend_from_slice(n.to_string().as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
-
-fn err(out: &mut Vec<u8>, msg: &str) {
-    out.extend_from_slice(b"-");
-    out.extend_from_slice(msg.as_bytes());
-    out.extend_from_slice(b"\r\n");
 }
 
 fn wrong_args(out: &mut Vec<u8>, cmd: &str) {
-    err(
+    error(
         out,
         &format!("ERR wrong number of arguments for '{cmd}' command"),
     );
@@ -251,13 +137,13 @@ fn exec(r: &Resp, args: &[Bytes], out: &mut Vec<u8>) -> bool {
     let n = args.len();
     match name.as_str() {
         "PING" => match n {
-            1 => out.extend_from_slice(b"+PONG\r\n"),
+            1 => simple(out, "PONG"),
             2 => bulk(out, &args[1]),
             _ => wrong_args(out, "ping"),
         },
         "ECHO" if n == 2 => bulk(out, &args[1]),
         "QUIT" => {
-            out.extend_from_slice(b"+OK\r\n");
+            simple(out, "OK");
             return true;
         }
         "GET" if n == 2 => get(r, &args[1], now, out),
@@ -273,13 +159,13 @@ fn exec(r: &Resp, args: &[Bytes], out: &mut Vec<u8>) -> bool {
                             Ok(Some(_)) => {
                                 count += 1;
                                 if del && st.set(now, sid, &Cart::default()).is_err() {
-                                    err(out, UNAVAILABLE);
+                                    error(out, UNAVAILABLE);
                                     return false;
                                 }
                             }
                             Ok(None) => {}
                             Err(_) => {
-                                err(out, UNAVAILABLE);
+                                error(out, UNAVAILABLE);
                                 return false;
                             }
                         }
@@ -299,11 +185,11 @@ fn exec(r: &Resp, args: &[Bytes], out: &mut Vec<u8>) -> bool {
         }
         "EXPIRE" | "PEXPIRE" if n == 3 => {
             let Ok(t) = std::str::from_utf8(&args[2]).unwrap_or("x").parse::<i64>() else {
-                err(out, "ERR value is not an integer or out of range");
+                error(out, "ERR value is not an integer or out of range");
                 return false;
             };
             if session_id(&args[1]).is_some() {
-                err(
+                error(
                     out,
                     "ERR session keys expire after the scenario's sessions.store.ttl; EXPIRE applies to other keys",
                 );
@@ -329,7 +215,7 @@ fn exec(r: &Resp, args: &[Bytes], out: &mut Vec<u8>) -> bool {
                 Some(sid) => match r.shop.store.lock().expect("store lock").ttl_left(now, sid) {
                     Ok(l) => l.map(Some),
                     Err(_) => {
-                        err(out, UNAVAILABLE);
+                        error(out, UNAVAILABLE);
                         return false;
                     }
                 },
@@ -372,17 +258,17 @@ fn exec(r: &Resp, args: &[Bytes], out: &mut Vec<u8>) -> bool {
             } else {
                 b""
             };
-            out.extend_from_slice(b"*2\r\n");
+            array(out, 2);
             bulk(out, &args[2]);
             bulk(out, value);
         }
-        "COMMAND" => out.extend_from_slice(b"*0\r\n"),
-        "SELECT" if n == 2 && &args[1][..] == b"0" => out.extend_from_slice(b"+OK\r\n"),
+        "COMMAND" => array(out, 0),
+        "SELECT" if n == 2 && &args[1][..] == b"0" => simple(out, "OK"),
         "ECHO" | "GET" | "SET" | "DEL" | "EXISTS" | "EXPIRE" | "PEXPIRE" | "TTL" | "PTTL"
         | "DBSIZE" | "SELECT" => wrong_args(out, &name.to_ascii_lowercase()),
         _ => {
             let shown: String = String::from_utf8_lossy(&args[0]).chars().take(64).collect();
-            err(
+            error(
                 out,
                 &format!("ERR unknown command '{shown}', with args beginning with: "),
             );
@@ -411,8 +297,8 @@ fn get(r: &Resp, k: &Bytes, now: u64, out: &mut Vec<u8>) {
                 let v: serde_json::Value = cart.items.iter().map(item_json).collect();
                 bulk(out, v.to_string().as_bytes());
             }
-            Ok(None) => out.extend_from_slice(b"$-1\r\n"),
-            Err(_) => err(out, UNAVAILABLE),
+            Ok(None) => null(out),
+            Err(_) => error(out, UNAVAILABLE),
         }
         return;
     }
@@ -422,9 +308,9 @@ fn get(r: &Resp, k: &Bytes, now: u64, out: &mut Vec<u8>) {
             drop(v);
             r.keys
                 .remove_if(k, |_, v| v.expires.is_some_and(|e| e <= now));
-            out.extend_from_slice(b"$-1\r\n");
+            null(out);
         }
-        None => out.extend_from_slice(b"$-1\r\n"),
+        None => null(out),
     }
 }
 
@@ -445,21 +331,21 @@ fn set(r: &Resp, args: &[Bytes], now: u64, out: &mut Vec<u8>) {
                         let unit = if opt == "EX" { SEC } else { MS };
                         expires = Some(now + (t as u64).saturating_mul(unit));
                     }
-                    _ => return err(out, "ERR invalid expire time in 'set' command"),
+                    _ => return error(out, "ERR invalid expire time in 'set' command"),
                 }
                 i += 1;
             }
-            _ => return err(out, "ERR syntax error"),
+            _ => return error(out, "ERR syntax error"),
         }
         i += 1;
     }
     if nx && xx {
-        return err(out, "ERR syntax error");
+        return error(out, "ERR syntax error");
     }
     let (k, v) = (&args[1], &args[2]);
     if let Some(sid) = session_id(k) {
         if expires.is_some() {
-            return err(
+            return error(
                 out,
                 "ERR session keys expire after the scenario's sessions.store.ttl; SET them without EX/PX",
             );
@@ -469,7 +355,7 @@ fn set(r: &Resp, args: &[Bytes], now: u64, out: &mut Vec<u8>) {
             .as_ref()
             .and_then(cart_from_json)
         else {
-            return err(
+            return error(
                 out,
                 "ERR a session value is a cart as JSON, as GET shows it: [{\"product\":1,\"size\":\"M\",\"colour\":\"navy\",\"qty\":1,\"price_cents\":1999}]",
             );
@@ -477,21 +363,21 @@ fn set(r: &Resp, args: &[Bytes], now: u64, out: &mut Vec<u8>) {
         let mut st = r.shop.store.lock().expect("store lock");
         let exists = match st.get(now, sid) {
             Ok(e) => e.is_some(),
-            Err(_) => return err(out, UNAVAILABLE),
+            Err(_) => return error(out, UNAVAILABLE),
         };
         if (nx && exists) || (xx && !exists) {
-            return out.extend_from_slice(b"$-1\r\n");
+            return null(out);
         }
         match st.set(now, sid, &cart) {
-            Ok(()) => out.extend_from_slice(b"+OK\r\n"),
-            Err(_) => err(out, UNAVAILABLE),
+            Ok(()) => simple(out, "OK"),
+            Err(_) => error(out, UNAVAILABLE),
         }
         return;
     }
     if nx || xx {
         let exists = live_val(r, k, now);
         if (nx && exists) || (xx && !exists) {
-            return out.extend_from_slice(b"$-1\r\n");
+            return null(out);
         }
     }
     r.keys.insert(
@@ -501,45 +387,23 @@ fn set(r: &Resp, args: &[Bytes], now: u64, out: &mut Vec<u8>) {
             expires,
         },
     );
-    out.extend_from_slice(b"+OK\r\n");
+    simple(out, "OK");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(b: &[u8]) -> Vec<Vec<u8>> {
-        let (spans, used) = parse(b).unwrap().unwrap();
-        assert_eq!(used, b.len());
-        spans.iter().map(|&(a, z)| b[a..z].to_vec()).collect()
-    }
-
     #[test]
-    fn frames() {
-        assert_eq!(
-            args(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
-            vec![b"GET".to_vec(), b"k".to_vec()]
-        );
-        assert_eq!(
-            args(b"PING  hello\r\n"),
-            vec![b"PING".to_vec(), b"hello".to_vec()]
-        );
-        assert_eq!(
-            parse(b"*2\r\n$3\r\nGET\r\n$1\r\n").unwrap(),
-            None,
-            "incomplete"
-        );
-        assert_eq!(parse(b"*1\r\n$3\r\nGE").unwrap(), None);
-        assert!(parse(b"*x\r\n").is_err());
-        assert!(parse(b"*1\r\n+GET\r\n").is_err());
-        assert!(parse(b"*1\r\n$-5\r\n").is_err());
-        assert!(parse(b"*1\r\n$3\r\nGETXX").is_err());
-        assert!(parse(b"*1\r\n$999999999999\r\n").is_err());
-        assert!(parse(&vec![b'a'; MAX_LINE + 10]).is_err());
+    fn session_keys_name_a_sid() {
         assert_eq!(
             session_id(format!("session:{:032x}", 9u128).as_bytes()),
             Some(9)
         );
         assert_eq!(session_id(b"session:xyz"), None);
+        assert_eq!(
+            session_id(format!("session:{:031x}", 9u128).as_bytes()),
+            None
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! connections share. Behind the same [`SessionBackend`] trait as the model's
 //! `MemorySessions`, so `shop::handle` is the code that changes carts.
 
+use dashmap::DashMap;
 use stratus_model::cart::Cart;
 use stratus_model::session::{SessionBackend, Sid, Unavailable};
-use dashmap::DashMap;
 
 /// One node's sessions; dropped with the node.
 #[derive(Default, Debug)]

@@ -7,7 +7,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "steady-state",
         include_str!("../../../scenarios/steady-state.toml"),
     ),
-    ("az-outage", include_str!("../../../scenarios/az-outage.toml")),
+    (
+        "az-outage",
+        include_str!("../../../scenarios/az-outage.toml"),
+    ),
     ("scale-in", include_str!("../../../scenarios/scale-in.toml")),
     (
         "rolling-deploy",
@@ -21,14 +24,26 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "store-failover",
         include_str!("../../../scenarios/store-failover.toml"),
     ),
-    ("db-failover", include_str!("../../../scenarios/db-failover.toml")),
-    ("replica-lag", include_str!("../../../scenarios/replica-lag.toml")),
+    (
+        "db-failover",
+        include_str!("../../../scenarios/db-failover.toml"),
+    ),
+    (
+        "replica-lag",
+        include_str!("../../../scenarios/replica-lag.toml"),
+    ),
     (
         "read-scaling",
         include_str!("../../../scenarios/read-scaling.toml"),
     ),
-    ("cache-aside", include_str!("../../../scenarios/cache-aside.toml")),
-    ("flash-sale", include_str!("../../../scenarios/flash-sale.toml")),
+    (
+        "cache-aside",
+        include_str!("../../../scenarios/cache-aside.toml"),
+    ),
+    (
+        "flash-sale",
+        include_str!("../../../scenarios/flash-sale.toml"),
+    ),
     (
         "fis-az-power",
         include_str!("../../../scenarios/fis-az-power.toml"),

@@ -3,7 +3,7 @@
 //! lost with its AZ takes its keys with it; a request whose key lives on a
 //! dead node goes to the database.
 
-use crate::scenario::AzIx;
+use crate::core::AzIx;
 use crate::session::OrderedMap;
 use crate::time::SimTime;
 

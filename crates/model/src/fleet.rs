@@ -13,9 +13,10 @@
 //!   the group launches their replacements at once, and the next batch starts
 //!   when every replacement is healthy.
 
-use crate::lb::NodeId;
+use crate::core::AzIx;
+use crate::core::NodeId;
 use crate::node::{Node, NodeState};
-use crate::scenario::AzIx;
+use crate::time::SimTime;
 
 #[derive(Debug)]
 pub struct Deploy {
@@ -151,6 +152,22 @@ impl Fleet {
             .sum();
         let ceiling = max + (max / 10).max(1);
         short.min(ceiling.saturating_sub(self.counted()))
+    }
+
+    /// The nodes `kill_node` and `hang_node` take: `count` in-service nodes,
+    /// the oldest first, in `az` when given.
+    pub fn oldest_in_service(&self, az: Option<AzIx>, count: u32) -> Vec<NodeId> {
+        let mut ids: Vec<(SimTime, NodeId)> = self
+            .nodes
+            .iter()
+            .filter(|n| n.state == NodeState::InService && az.is_none_or(|a| n.az == a))
+            .map(|n| (n.launched_at, n.id))
+            .collect();
+        ids.sort();
+        ids.into_iter()
+            .take(count as usize)
+            .map(|(_, id)| id)
+            .collect()
     }
 
     /// The default deploy batch: 10 % of desired (instance refresh's default

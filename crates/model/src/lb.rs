@@ -14,8 +14,7 @@
 use crate::scenario::{Algorithm, HealthCheck};
 use crate::time::SimTime;
 
-/// A node's id: its index in the fleet's node list, never reused.
-pub type NodeId = u32;
+pub use crate::core::NodeId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Health {

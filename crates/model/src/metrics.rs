@@ -2,7 +2,7 @@
 //! queueing integrals and a per-second series. Observers only: nothing here
 //! changes what the model does.
 
-use crate::scenario::Kind;
+use crate::core::Kind;
 use crate::time::SimTime;
 use hdrhistogram::Histogram;
 use serde::Serialize;

@@ -1,14 +1,12 @@
 //! An app node: a queueing station ([`Station`]) with the in-memory sessions
 //! the sticky strategy keeps there.
 
-use crate::lb::NodeId;
-use crate::scenario::AzIx;
+use crate::core::{AzIx, NodeId};
 use crate::session::MemorySessions;
 use crate::station::Station;
 use crate::time::SimTime;
 
-/// Index of a shopper in the world's shopper table.
-pub type ShopperId = u32;
+pub use crate::core::ShopperId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NodeState {

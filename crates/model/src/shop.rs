@@ -6,9 +6,9 @@
 //! receives: the cart as the server sees it, and any cookie to set.
 
 use crate::cart::{Cart, Item};
+use crate::core::Kind;
 use crate::db::DbError;
 use crate::db::sql::{Account, Product};
-use crate::scenario::Kind;
 use crate::session::cookie::{CookieCodec, CookieError};
 use crate::session::guard::CookieGuard;
 use crate::session::{SessionBackend, Sid, Unavailable};

@@ -4,6 +4,7 @@
 //! serves both so their queueing behaves (and is validated against theory)
 //! the same way.
 
+use crate::rng::Rng;
 use crate::time::SimTime;
 use std::collections::VecDeque;
 
@@ -68,6 +69,35 @@ impl<T: Copy + PartialEq> Station<T> {
         self.busy = 0;
         v
     }
+}
+
+/// The shape of service times around their mean.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ServiceDistribution {
+    Exponential,
+    Constant,
+    /// Lognormal with the given mean and shape σ of the underlying normal.
+    Lognormal {
+        sigma: f64,
+    },
+}
+
+/// Lognormal's default σ: a coefficient of variation of about 0.53, the order
+/// seen for web request service times; documented in the README.
+pub const LOGNORMAL_SIGMA: f64 = 0.5;
+
+/// A service time around `mean_ns` from the configured distribution.
+pub fn draw_service(rng: &mut Rng, mean_ns: u64, dist: ServiceDistribution) -> u64 {
+    let m = mean_ns as f64;
+    let v = match dist {
+        ServiceDistribution::Exponential => rng.exp(m),
+        ServiceDistribution::Constant => m,
+        ServiceDistribution::Lognormal { sigma } => {
+            let mu = m.ln() - sigma * sigma / 2.0;
+            (mu + sigma * rng.normal()).exp()
+        }
+    };
+    v.round() as u64
 }
 
 #[cfg(test)]

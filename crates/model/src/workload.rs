@@ -8,12 +8,16 @@
 //! stream, so the i-th shopper makes the same choices under every strategy.
 
 use crate::cart::{Cart, Item};
-use crate::lb::{LbCookie, NodeId};
+use crate::core::Kind;
+use crate::core::NodeId;
+use crate::lb::LbCookie;
 use crate::metrics::Metrics;
 use crate::rng::Rng;
-use crate::scenario::{Kind, Pages, ServiceDistribution, Workload};
+use crate::scenario::{Pages, Workload};
 use crate::session::Sid;
 use crate::shop::Response;
+use crate::station::ServiceDistribution;
+use crate::station::draw_service;
 use crate::time::SimTime;
 
 /// A time that has not happened: kept in place of an `Option` in the
@@ -74,20 +78,6 @@ pub struct Shopper {
     pub resolved_at: SimTime,
     /// The AZ of the table copy an eventually consistent read goes to.
     pub store_read_at: Option<u8>,
-}
-
-/// A service time around `mean_ns` from the configured distribution.
-pub fn draw_service(rng: &mut Rng, mean_ns: u64, dist: ServiceDistribution) -> u64 {
-    let m = mean_ns as f64;
-    let v = match dist {
-        ServiceDistribution::Exponential => rng.exp(m),
-        ServiceDistribution::Constant => m,
-        ServiceDistribution::Lognormal { sigma } => {
-            let mu = m.ln() - sigma * sigma / 2.0;
-            (mu + sigma * rng.normal()).exp()
-        }
-    };
-    v.round() as u64
 }
 
 impl Shopper {

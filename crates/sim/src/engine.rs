@@ -4,8 +4,8 @@
 //! instant run first in, first out and a run never depends on heap internals.
 //! The engine owns time; the model is only ever told what time it is.
 
-use stratus_model::time::SimTime;
 use std::collections::BTreeMap;
+use stratus_model::time::SimTime;
 
 /// A radix heap over (time, sequence) keys packed into one u128.
 ///

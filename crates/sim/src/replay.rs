@@ -2,9 +2,9 @@
 //! or `compare`'s `{"runs": […]}`) names its scenario, strategy and seed and
 //! lists the actions injected into it; running those again reproduces it.
 
+use serde_json::Value;
 use stratus_model::report::injected::Injected;
 use stratus_model::scenario::{Scenario, Strategy, Timed};
-use serde_json::Value;
 
 /// One recorded run.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,7 +118,10 @@ mod tests {
         assert_eq!((r[0].strategy, r[0].seed), (Strategy::Cookie, 9));
         let sc = Scenario::new("s", Dur::from_secs(60));
         let acts = r[0].actions("f.json", &sc).unwrap();
-        assert_eq!(acts[0].action, stratus_model::scenario::Action::KillAz { az: 1 });
+        assert_eq!(
+            acts[0].action,
+            stratus_model::scenario::Action::KillAz { az: 1 }
+        );
         let cmp = format!(r#"{{"runs":[{run},{run}]}}"#);
         assert_eq!(parse("f.json", &cmp).unwrap().len(), 2);
     }

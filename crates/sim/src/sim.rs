@@ -7,17 +7,17 @@
 //! exactly the events one long run would, in the same order, so how a run was
 //! watched never changes what it measured.
 
-use stratus_model::db::DbError;
 use crate::engine::{Engine, Pacer, Stop, Unpaced};
+use crate::world::World;
+use crate::world::snapshot::{Cursor, Snapshot};
+use std::path::Path;
+use stratus_model::db::DbError;
 use stratus_model::report::data::{CacheReport, DatabaseReport};
 use stratus_model::report::elastic::{DnsReport, ScalingReport, StoreReport};
 use stratus_model::report::injected::Injected;
 use stratus_model::report::{Report, RunFacts};
 use stratus_model::scenario::{Action, Scenario, Strategy, Timed};
 use stratus_model::time::{MS, SimTime};
-use crate::world::World;
-use crate::world::snapshot::{Cursor, Snapshot};
-use std::path::Path;
 
 /// Runs `sc` under `strategy` with `seed`, as fast as possible.
 pub fn run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {

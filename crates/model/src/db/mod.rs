@@ -14,12 +14,13 @@
 pub mod access;
 pub mod sql;
 
-use crate::node::ShopperId;
+use crate::core::AzIx;
+use crate::core::ShopperId;
 use crate::rng::{Rng, Streams};
-use crate::scenario::{AzIx, ReadFrom};
+use crate::scenario::ReadFrom;
 use crate::station::Station;
+use crate::station::draw_service;
 use crate::time::SimTime;
-use crate::workload::draw_service;
 use hdrhistogram::Histogram;
 use rusqlite::Connection;
 use sql::Stmt;
@@ -130,7 +131,7 @@ pub struct DbStats {
 
 impl DbStats {
     /// A page's query failed before it ran (its instance dead, or full).
-    pub fn failed(&mut self, kind: crate::scenario::Kind) {
+    pub fn failed(&mut self, kind: crate::core::Kind) {
         if kind.writes() {
             self.failed_writes += 1;
         } else {
@@ -312,7 +313,7 @@ impl Database {
         let t = draw_service(
             &mut inst.service,
             mean_ns,
-            crate::scenario::ServiceDistribution::Exponential,
+            crate::station::ServiceDistribution::Exponential,
         );
         inst.busy_ns += t;
         inst.waited_ns += waited;

@@ -279,7 +279,7 @@ impl Report {
             latency_ms: LatencyMs {
                 all: Latency::of(&m.lat_all()),
                 // Kinds the run never requested are left out.
-                by_kind: crate::scenario::Kind::ALL
+                by_kind: crate::core::Kind::ALL
                     .iter()
                     .filter(|k| !m.lat_kind[k.index()].is_empty())
                     .map(|k| (k.name().to_string(), Latency::of(&m.lat_kind[k.index()])))

@@ -255,16 +255,8 @@ pub fn render(r: &Report) -> String {
             r.injected.len()
         );
         for i in &r.injected {
-            let keys: Vec<String> = [
-                i.az.clone(),
-                i.count.map(|c| format!("count {c}")),
-                i.value.map(|v| format!("value {v}")),
-                i.batch.map(|b| format!("batch {b}")),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            let _ = writeln!(o, "  {:>8.3} s  {:<20} {}", i.t_s, i.action, keys.join(" "));
+            let (e, keys) = (&i.entry, i.entry.keys_text());
+            let _ = writeln!(o, "  {:>8.3} s  {:<20} {keys}", i.t_s, e.action);
         }
     }
     if !r.events.is_empty() {

@@ -3,6 +3,7 @@
 //! The file format (and its errors) lives in [`file`]; this module is the typed
 //! form the model reads, and the one a program builds by hand (see `examples/`).
 
+pub mod action;
 mod data;
 mod elastic;
 pub mod file;
@@ -11,10 +12,13 @@ mod security;
 mod timeline;
 pub mod variant;
 
+pub use action::{ActionEntry, EntryError};
 pub use data::{CacheTier, Database, ReadFrom};
 pub use elastic::{Dns, DurableSessions, HealthCheckType, ScaleMetric, TargetTracking};
 pub use file::{ScenarioError, parse_scenario};
 
+pub use crate::core::{AzIx, Kind};
+pub use crate::station::{LOGNORMAL_SIGMA, ServiceDistribution};
 use crate::time::{DAY, Dur, MIN, MS, SEC, US};
 use serde::Serialize;
 use std::fmt;
@@ -67,9 +71,6 @@ impl fmt::Display for Strategy {
     }
 }
 
-/// An index into [`Region::azs`].
-pub type AzIx = usize;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Region {
     pub azs: Vec<String>,
@@ -116,52 +117,6 @@ pub struct LoadBalancer {
     pub connect_timeout: Dur,
 }
 
-/// The request kinds a shopper makes. The last three (the account page, order
-/// history and an address change) only happen when the workload asks for them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    Home,
-    Product,
-    AddToCart,
-    ViewCart,
-    Checkout,
-    Account,
-    Orders,
-    Address,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::Home,
-        Kind::Product,
-        Kind::AddToCart,
-        Kind::ViewCart,
-        Kind::Checkout,
-        Kind::Account,
-        Kind::Orders,
-        Kind::Address,
-    ];
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Home => "home",
-            Kind::Product => "product",
-            Kind::AddToCart => "add_to_cart",
-            Kind::ViewCart => "view_cart",
-            Kind::Checkout => "checkout",
-            Kind::Account => "account",
-            Kind::Orders => "orders",
-            Kind::Address => "address",
-        }
-    }
-    /// Pages that write to the database.
-    pub fn writes(self) -> bool {
-        matches!(self, Kind::Checkout | Kind::Address)
-    }
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
 /// Mean service time per request kind.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ServiceTimes(pub [Dur; 8]);
@@ -174,21 +129,6 @@ impl ServiceTimes {
         self.0[k.index()] = d;
     }
 }
-
-/// The shape of service times around their mean.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ServiceDistribution {
-    Exponential,
-    Constant,
-    /// Lognormal with the given mean and shape σ of the underlying normal.
-    Lognormal {
-        sigma: f64,
-    },
-}
-
-/// Lognormal's default σ: a coefficient of variation of about 0.53, the order
-/// seen for web request service times; documented in the README.
-pub const LOGNORMAL_SIGMA: f64 = 0.5;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fleet {

@@ -10,7 +10,7 @@
 //! come from the internet, which only a `/0` block covers (a rule for an
 //! office range, say, matches no simulated client).
 
-use crate::scenario::AzIx;
+use crate::core::AzIx;
 use std::fmt;
 
 /// The HTTPS port shoppers connect to at the load balancer.

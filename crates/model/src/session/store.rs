@@ -17,8 +17,9 @@
 
 use super::{OrderedMap, Sid, Unavailable};
 use crate::cart::Cart;
+use crate::core::AzIx;
 use crate::rng::Rng;
-use crate::scenario::{AzIx, ServiceDistribution};
+use crate::station::ServiceDistribution;
 use crate::time::SimTime;
 use std::collections::VecDeque;
 

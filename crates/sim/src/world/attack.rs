@@ -26,8 +26,11 @@
 //! server-side strategy needs only its backend added in [`World::on_probe`].
 
 use super::{Event, World};
-use stratus_model::cart::{Cart, Item};
 use crate::engine::Queue;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use std::collections::BTreeMap;
+use stratus_model::cart::{Cart, Item};
 use stratus_model::lb::{LbCookie, Route};
 use stratus_model::node::{NodeState, ShopperId};
 use stratus_model::rng::{Rng, Streams};
@@ -39,9 +42,6 @@ use stratus_model::session::store::{StoreAt, StoreState};
 use stratus_model::shop::{self, Backend, Request, Response, SessionIn};
 use stratus_model::time::SimTime;
 use stratus_model::workload::Shopper;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use std::collections::BTreeMap;
 
 pub use stratus_model::security::attack::{Attack, Tally};
 

@@ -8,9 +8,9 @@
 //! here; if that instance died meanwhile, the request fails.
 
 use super::{Event, World};
+use crate::engine::Queue;
 use stratus_model::cache::Key;
 use stratus_model::db::{DbIx, Promotion, Wake};
-use crate::engine::Queue;
 use stratus_model::node::ShopperId;
 use stratus_model::scenario::{AzIx, Kind};
 use stratus_model::station::Admit;
@@ -187,7 +187,8 @@ impl World {
             self.db.as_mut().expect("db").stats.failed(kind);
             if let Some(n) = sh.node {
                 let back = self.hop(az, self.fleet.nodes[n as usize].az);
-                self.outcomes[s as usize] = stratus_model::workload::Outcome::Failed("db_unavailable");
+                self.outcomes[s as usize] =
+                    stratus_model::workload::Outcome::Failed("db_unavailable");
                 q.at(now + timeout + back, Event::Done { s, req });
             }
         }

@@ -253,23 +253,15 @@ impl World {
                 self.net.lb_up[az] = false;
             }
             Action::HangNode { az, count } => {
-                let mut ids: Vec<(SimTime, NodeId)> = self
-                    .fleet
-                    .nodes
-                    .iter()
-                    .filter(|n| n.state == NodeState::InService && az.is_none_or(|a| n.az == a))
-                    .map(|n| (n.launched_at, n.id))
-                    .collect();
-                ids.sort();
-                ids.truncate(count as usize);
+                let ids = self.fleet.oldest_in_service(az, count);
                 let detail = ids
                     .iter()
-                    .map(|&(_, i)| self.node_name(i))
+                    .map(|&i| self.node_name(i))
                     .collect::<Vec<_>>()
                     .join(", ");
                 self.note(now, name, detail);
                 self.new_fault(now, name);
-                for (_, id) in ids {
+                for id in ids {
                     self.hang(now, id, q);
                 }
             }
@@ -333,7 +325,10 @@ impl World {
         self.note(
             now,
             "fis_disrupt_connectivity",
-            format!("{name}'s subnets cut off for {}", stratus_model::time::Dur(network)),
+            format!(
+                "{name}'s subnets cut off for {}",
+                stratus_model::time::Dur(network)
+            ),
         );
         self.partition(now, az, network, q);
         let db_writer_here = self
@@ -415,7 +410,11 @@ impl World {
     /// read, and for a page that changes the cart a write (which, for the
     /// durable table, also waits for the replica that acknowledges it).
     /// Also decides where a durable eventually consistent read goes.
-    pub(super) fn session_trips(&mut self, s: stratus_model::node::ShopperId, node_az: usize) -> u64 {
+    pub(super) fn session_trips(
+        &mut self,
+        s: stratus_model::node::ShopperId,
+        node_az: usize,
+    ) -> u64 {
         let sh = self.shoppers[s as usize].as_ref().expect("active");
         let writes = matches!(
             sh.kind,

@@ -3,9 +3,9 @@
 use super::attack::Family;
 use super::data::Visit;
 use super::{Event, World};
+use crate::engine::Queue;
 use stratus_model::db::Database;
 use stratus_model::db::access::DataAt;
-use crate::engine::Queue;
 use stratus_model::lb::{LbCookie, Route};
 use stratus_model::node::{NodeState, ShopperId};
 use stratus_model::scenario::Scenario;
@@ -147,7 +147,9 @@ impl World {
                 // The answer is cached for its TTL, counted from when the
                 // request that resolved it was sent.
                 let sent = sh.sent_at;
-                if sh.resolved_at == stratus_model::workload::NEVER || sent >= sh.resolved_at + dns.ttl.0 {
+                if sh.resolved_at == stratus_model::workload::NEVER
+                    || sent >= sh.resolved_at + dns.ttl.0
+                {
                     sh.resolved_at = sent;
                     match next_answering(sh.entry_az) {
                         Some(a) => sh.entry_az = a,

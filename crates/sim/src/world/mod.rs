@@ -13,9 +13,9 @@ mod ops;
 pub mod security;
 pub mod snapshot;
 
+use crate::engine::{Model, Queue};
 use stratus_model::cache::Cache;
 use stratus_model::db::Database;
-use crate::engine::{Model, Queue};
 use stratus_model::fleet::Fleet;
 use stratus_model::lb::{Health, LoadBalancer, NodeId};
 use stratus_model::metrics::{AzNodes, Metrics};

@@ -104,7 +104,9 @@ impl World {
         let pass = node.state == NodeState::InService
             && self.alive[az]
             && !self.net.partitioned[az]
-            && self.sec.pass(stratus_model::security::groups::Hop::LbToNode, az);
+            && self
+                .sec
+                .pass(stratus_model::security::groups::Hop::LbToNode, az);
         let hc = self.lb.health_check;
         let delay = if pass {
             2 * self.sc.region.latency.same_az.0
@@ -341,14 +343,7 @@ impl World {
                 self.power_on(now, az, q);
             }
             Action::KillNode { az, count } => {
-                let mut ids: Vec<&Node> = self
-                    .fleet
-                    .nodes
-                    .iter()
-                    .filter(|n| n.state == NodeState::InService && az.is_none_or(|a| n.az == a))
-                    .collect();
-                ids.sort_by_key(|n| (n.launched_at, n.id));
-                let ids: Vec<NodeId> = ids.iter().take(count as usize).map(|n| n.id).collect();
+                let ids = self.fleet.oldest_in_service(az, count);
                 let detail = ids
                     .iter()
                     .map(|&i| self.node_name(i))

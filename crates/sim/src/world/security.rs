@@ -11,13 +11,13 @@
 use super::attack::{Attack, Attackers};
 use super::{Event, World};
 use crate::engine::Queue;
+use std::collections::BTreeMap;
 use stratus_model::node::ShopperId;
 use stratus_model::report::security::{CookieDesign, Dropped, SecurityReport};
 use stratus_model::scenario::{AzIx, Scenario, Strategy};
 use stratus_model::security::groups::{Hop, Reach};
 use stratus_model::time::{SEC, SimTime};
 use stratus_model::workload::Outcome;
-use std::collections::BTreeMap;
 
 /// How long a node waits for a Redis connection (the store, the cache)
 /// that does not answer: 2 s, the default connection timeout of Jedis, the
@@ -38,7 +38,10 @@ pub struct Security {
 }
 
 impl Security {
-    pub fn new(sc: &stratus_model::scenario::Scenario, streams: &stratus_model::rng::Streams) -> Security {
+    pub fn new(
+        sc: &stratus_model::scenario::Scenario,
+        streams: &stratus_model::rng::Streams,
+    ) -> Security {
         let reach = Reach::new(&sc.security_groups, sc.region.azs.len());
         Security {
             open: reach.all_open(),
@@ -141,4 +144,3 @@ pub fn report(w: &World) -> Option<SecurityReport> {
         }),
     })
 }
-

@@ -1,0 +1,119 @@
+//! The scenario's actions on the live shop: what `POST /admin/actions`, the
+//! old admin paths, `stratus load --scenario` and the dashboard's keys all
+//! end in. An action arrives as the model's [`Action`] (checked once, by
+//! `ActionEntry::resolve`), and is either applied or refused with the reason
+//! the live driver cannot apply it.
+
+use super::cluster::{Cluster, OpError};
+use std::sync::Arc;
+use stratus_model::core::AzIx;
+use stratus_model::scenario::{Action, ActionEntry};
+
+impl Cluster {
+    /// Checks `entry` against the scenario and applies it; what was done.
+    pub fn apply_entry(self: &Arc<Self>, entry: &ActionEntry) -> Result<String, OpError> {
+        let action = entry.resolve(&self.sc)?;
+        self.apply(&action)
+    }
+
+    /// Applies `a` now; what was done, for the caller's answer.
+    pub fn apply(self: &Arc<Self>, a: &Action) -> Result<String, OpError> {
+        let az_name = |az: AzIx| self.sc.region.azs[az].clone();
+        match *a {
+            Action::KillAz { az } => {
+                self.kill_az(az);
+                Ok(format!("kill_az {}", az_name(az)))
+            }
+            Action::RestoreAz { az } => {
+                self.restore_az(az);
+                Ok(format!("restore_az {}", az_name(az)))
+            }
+            Action::SetDesired { value } => {
+                self.set_desired(value)?;
+                Ok(format!("desired capacity {value}"))
+            }
+            Action::RollingDeploy { batch } => {
+                self.rolling_deploy(batch)?;
+                Ok("rolling deploy started".into())
+            }
+            Action::KillStorePrimary => {
+                self.kill_store_primary()?;
+                Ok("store primary killed; failover in progress".into())
+            }
+            Action::KillNode { az, count } => Ok(self.kill_nodes(az, count)),
+            Action::KillDbPrimary => self.kill_db_primary(),
+            _ => Err(refusal(a)),
+        }
+    }
+
+    /// `kill_node`: the group's oldest in-service nodes (in `az` if given)
+    /// die at once; the group replaces them.
+    fn kill_nodes(self: &Arc<Self>, az: Option<AzIx>, count: u32) -> String {
+        let mut c = self.lock();
+        let ids = c.fleet.oldest_in_service(az, count);
+        let names: Vec<String> = ids.iter().map(|&id| self.node_name(&c, id)).collect();
+        self.note(&mut c, "kill_node", names.join(", "));
+        for id in ids {
+            self.kill_node(&mut c, id);
+        }
+        self.reconcile(&mut c);
+        format!("killed {}", names.join(", "))
+    }
+
+    /// `kill_db_primary`: the database's primary instance fails on its own;
+    /// the model's `Database` fails over after its `failover_time`.
+    fn kill_db_primary(self: &Arc<Self>) -> Result<String, OpError> {
+        let Some(db) = &self.shop.db else {
+            return Err(OpError::NotLive {
+                action: "kill_db_primary",
+                why: "the shop has no database: add a [database] table to the scenario",
+            });
+        };
+        let mut c = self.lock();
+        self.note(&mut c, "kill_db_primary", String::new());
+        let now = self.shop.clock.now();
+        let mut d = db.lock().expect("db lock");
+        let Some(p) = d.primary() else {
+            return Ok("the database has no primary to kill".into());
+        };
+        let wakes = d.kill(p, now);
+        let inst = &d.instances[p];
+        let line = format!("{} ({})", inst.name, self.sc.region.azs[inst.az]);
+        drop(d);
+        self.note(&mut c, "db_instance_lost", line.clone());
+        drop(c);
+        self.db_wakes(wakes);
+        Ok(format!(
+            "database primary {line} killed; failover in progress"
+        ))
+    }
+}
+
+/// Why the live driver does not apply `a`: the refusal every front end shows.
+fn refusal(a: &Action) -> OpError {
+    let why = match a {
+        Action::SetArrivals { .. } => {
+            "the arrival rate belongs to the shoppers, not to the shop: `stratus load --scenario` applies it to its own arrivals"
+        }
+        Action::PartitionAz { .. } | Action::FisAzPowerInterruption { .. } => {
+            "every live AZ shares one loopback interface, so the live driver cannot cut one AZ's network off yet; run it in the simulation"
+        }
+        Action::AddLatency { .. } => {
+            "the live driver adds no delay to loopback traffic yet; run it in the simulation"
+        }
+        Action::BlockLaunches { .. } => {
+            "the live driver does not block launches yet; run it in the simulation"
+        }
+        Action::KillLbNode { .. } => {
+            "the live shop has one balancer on one address, not a node per AZ behind DNS; run it in the simulation"
+        }
+        Action::HangNode { .. } => {
+            "the live driver cannot yet stop a node's application while its process keeps running; run it in the simulation"
+        }
+        _ => "not supported live",
+    };
+    OpError::NotLive {
+        action: a.name(),
+        why,
+    }
+}

@@ -1,0 +1,225 @@
+//! The one action vocabulary on the live shop: `POST /admin/actions` takes
+//! every timeline action in the timeline's own form and applies it or says
+//! why the live driver cannot; `stratus load --scenario` sends every action
+//! its timeline has; the live log names events as the simulation does.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::AUTHORIZATION;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use stratus::live::{self, Config, Handle};
+use stratus::scenario::{Action, ActionEntry, Scenario, Strategy, Timed};
+use stratus::time::Dur;
+
+type C = Client<HttpConnector, Full<Bytes>>;
+
+/// A small fleet with health checks fast enough for a test.
+fn scenario() -> Scenario {
+    let mut sc = Scenario::new("live-actions", Dur::from_secs(10));
+    let hc = &mut sc.load_balancer.health_check;
+    hc.interval = Dur::from_ms(100);
+    hc.timeout = Dur::from_ms(50);
+    hc.healthy_threshold = 2;
+    hc.unhealthy_threshold = 2;
+    sc.fleet.launch_time = Dur::from_ms(200);
+    sc.load_balancer.deregistration_delay = Dur::from_ms(200);
+    sc.sessions.store.failover_after = Dur::from_ms(200);
+    sc
+}
+
+async fn start() -> Handle {
+    live::start(Config {
+        scenario: scenario(),
+        strategy: Strategy::Sticky,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin: "127.0.0.1:0".parse().unwrap(),
+        token: None,
+        resp: None,
+        store_url: None,
+    })
+    .await
+    .expect("the live shop starts")
+}
+
+async fn call(c: &C, h: &Handle, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(format!("http://{}{path}", h.admin))
+        .header(AUTHORIZATION, format!("Bearer {}", h.token))
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let r = c.request(req).await.expect("the admin API answers");
+    let s = r.status();
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    (s, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn post_action(c: &C, h: &Handle, json: &str) -> (StatusCode, Value) {
+    call(c, h, Method::POST, "/admin/actions", json).await
+}
+
+fn kinds(state: &Value) -> Vec<String> {
+    state["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Polls the state every 25 ms until `done` holds (at most `tries` polls).
+async fn state_until(c: &C, h: &Handle, tries: usize, done: impl Fn(&Value) -> bool) -> Value {
+    let mut st = Value::Null;
+    for _ in 0..tries {
+        st = call(c, h, Method::GET, "/admin/state", "").await.1;
+        if done(&st) {
+            break;
+        }
+        // Real health checks run on their own clock; the test waits for them.
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    st
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_timeline_action_is_applied_or_refused_with_its_reason() {
+    let h = start().await;
+    let c = Client::builder(TokioExecutor::new()).build_http();
+    let sc = scenario();
+    let azs = &sc.region.azs;
+    let refused_live = [
+        Action::SetArrivals { value: 5.0 },
+        Action::PartitionAz {
+            az: 1,
+            duration: Dur::from_secs(1),
+        },
+        Action::AddLatency {
+            from: stratus::scenario::Place::Internet,
+            to: stratus::scenario::Place::Az(0),
+            delay: Dur::from_ms(5),
+            duration: None,
+        },
+        Action::BlockLaunches {
+            az: 0,
+            duration: None,
+        },
+        Action::FisAzPowerInterruption {
+            az: 1,
+            duration: Dur::from_secs(60),
+            network: Dur::from_secs(10),
+        },
+        Action::KillLbNode { az: 0 },
+        Action::HangNode { az: None, count: 1 },
+    ];
+    for a in &refused_live {
+        let json = ActionEntry::of(a, azs).to_string();
+        let (s, v) = post_action(&c, &h, &json).await;
+        assert_eq!(s, StatusCode::NOT_IMPLEMENTED, "{json}: {v}");
+        let why = v["error"].as_str().unwrap();
+        assert!(
+            why.starts_with(&format!("{} is not applied by the live shop: ", a.name())),
+            "{why}"
+        );
+    }
+    // Entries the shared check refuses, as it refuses them in a scenario file.
+    for (json, want, words) in [
+        (r#"{"action":"kill_az"}"#, 422, "kill_az needs `az`"),
+        (
+            r#"{"action":"kill_az","az":"mars-1a"}"#,
+            422,
+            "is not in the region",
+        ),
+        (r#"{"action":"set_desired","value":99}"#, 422, "fleet.max"),
+        (r#"{"action":"kill_db_primary"}"#, 422, "needs a database"),
+        (r#"{"action":"explode"}"#, 422, "unknown action"),
+        (r#"{"action":"kill_az","zone":"x"}"#, 400, "unknown field"),
+        (r#"not json"#, 400, "expected a [[timeline]] entry"),
+    ] {
+        let (s, v) = post_action(&c, &h, json).await;
+        assert_eq!(s.as_u16(), want, "{json}: {v}");
+        assert!(v["error"].as_str().unwrap().contains(words), "{json}: {v}");
+    }
+    // kill_node: the oldest node dies; the balancer finds it unhealthy and
+    // the group replaces it; the log names each step as the simulation does.
+    let (s, v) = post_action(&c, &h, r#"{"action":"kill_node","count":1}"#).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["ok"].as_str().unwrap().contains("node-0"), "{v}");
+    let replaced = |st: &Value| kinds(st).iter().any(|k| k == "target_unhealthy");
+    let st = state_until(&c, &h, 200, replaced).await;
+    let k = kinds(&st);
+    let pos = |name: &str| k.iter().position(|x| x == name).unwrap_or(usize::MAX);
+    assert!(pos("kill_node") < pos("node_dead"), "{k:?}");
+    assert!(pos("node_dead") < pos("target_unhealthy"), "{k:?}");
+    for live_only_name in ["unhealthy", "draining", "terminated", "healthy"] {
+        assert!(!k.iter().any(|x| x == live_only_name), "{k:?}");
+    }
+    // The applied actions, in the same form.
+    for a in [
+        Action::SetDesired { value: 4 },
+        Action::KillAz { az: 2 },
+        Action::RestoreAz { az: 2 },
+        Action::KillStorePrimary,
+    ] {
+        let json = ActionEntry::of(&a, azs).to_string();
+        let (s, v) = post_action(&c, &h, &json).await;
+        assert_eq!(s, StatusCode::OK, "{json}: {v}");
+    }
+    h.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_sends_every_timeline_action_and_records_the_refusals() {
+    let h = start().await;
+    let mut sc = scenario();
+    sc.workload.think_time = Dur::from_ms(150);
+    let at = |ms: u64, action: Action| Timed {
+        at: Dur::from_ms(ms),
+        action,
+    };
+    sc.timeline = vec![
+        at(500, Action::KillNode { az: None, count: 1 }),
+        at(1000, Action::SetArrivals { value: 0.0 }),
+        at(
+            1500,
+            Action::PartitionAz {
+                az: 1,
+                duration: Dur::from_secs(1),
+            },
+        ),
+        at(2000, Action::SetDesired { value: 5 }),
+    ];
+    let r = live::load::run(live::load::LoadConfig {
+        url: format!("http://{}", h.shop),
+        rate: 40.0,
+        duration: Dur::from_secs(3),
+        scenario: sc,
+        seed: 5,
+        timeout: Dur::from_secs(5),
+        admin: Some((format!("http://{}", h.admin), h.token.clone())),
+    })
+    .await
+    .expect("the load runs");
+    h.shutdown();
+    let ev = |kind: &str| {
+        r.events
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {:?}", r.events))
+    };
+    assert!(ev("kill_node").detail.contains("node-0"), "{:?}", r.events);
+    assert_eq!(ev("set_arrivals").detail, "0/s");
+    assert!(
+        ev("partition_az").detail.contains("not applied"),
+        "{:?}",
+        r.events
+    );
+    assert_eq!(ev("set_desired").detail, "desired capacity 5");
+    assert_eq!(r.faults.len(), 1, "only kill_node is a fault here");
+    // With the rate at zero from 1 s, no shopper starts after it: at 40/s
+    // over 3 s, about 120 would have; about 40 came before.
+    assert!(r.shoppers.started < 80, "{:#?}", r.shoppers);
+}
