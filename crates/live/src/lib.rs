@@ -11,9 +11,12 @@
 //! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
 //!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
 //! - [`load`]: the open-loop load generator with ground-truth carts
+//! - [`client`]: the one HTTP/1.1 client: the balancer's upstream side, the
+//!   load generator's and the terminal dashboard's
 
 pub mod actions;
 pub mod admin;
+pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod http;

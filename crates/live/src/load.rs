@@ -13,16 +13,13 @@
 //! writes it; `set_arrivals` changes the generator's own rate. The report's
 //! events record each action, with the shop's refusal when it has one.
 
+use super::client::Client;
 use super::clock::Clock;
 use super::jar::Jar;
 use super::pages::cart_from_json;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -59,13 +56,11 @@ pub enum LoadError {
     Rate,
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
 /// What the generator shares between shoppers.
 struct Run {
     cfg: LoadConfig,
     base: String,
-    client: HttpClient,
+    client: Client,
     clock: Clock,
     metrics: Mutex<Metrics>,
     /// Shoppers holding items, by shopper number: the balancer target their
@@ -100,9 +95,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     if !(cfg.rate > 0.0 && cfg.rate.is_finite()) {
         return Err(LoadError::Rate);
     }
-    let mut conn = HttpConnector::new();
-    conn.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new()).build(conn);
+    let client = Client::new(std::time::Duration::from_nanos(cfg.timeout.0));
     let clock = Clock::new();
     let end = cfg.duration.0;
     let cfg_rate = cfg.rate;
@@ -295,11 +288,9 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
         .lock()
         .expect("metrics")
         .sent(head as u64, cookies.len() as u64);
-    let req = b
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|_| "bad_request")?;
+    let req = b.body(Bytes::from(body)).map_err(|_| "bad_request")?;
     let timeout = std::time::Duration::from_nanos(run.cfg.timeout.0);
-    let resp = match tokio::time::timeout(timeout, run.client.request(req)).await {
+    let resp = match tokio::time::timeout(timeout, run.client.send(req)).await {
         Err(_) => return Err("timeout"),
         Ok(Err(_)) => return Err("connect"),
         Ok(Ok(r)) => r,
@@ -318,11 +309,7 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
             jar.set(v, run.cfg.scenario.sessions.cookie.max_bytes as usize);
         }
     }
-    let body = match tokio::time::timeout(timeout, resp.into_body().collect()).await {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(_)) => return Err("connect"),
-        Err(_) => return Err("timeout"),
-    };
+    let body = resp.into_body();
     if status != StatusCode::OK {
         return Err(status_cause(status));
     }
@@ -424,7 +411,7 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
 
 /// Posts `body` (JSON) to the admin API; its `ok` answer, or why not.
 async fn admin_post(
-    client: &HttpClient,
+    client: &Client,
     url: &str,
     token: &str,
     body: String,
@@ -432,19 +419,14 @@ async fn admin_post(
     let req = Request::post(url)
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .header(CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body)))
+        .body(Bytes::from(body))
         .map_err(|e| e.to_string())?;
     let r = client
-        .request(req)
+        .send(req)
         .await
         .map_err(|e| format!("admin API unreachable: {e}"))?;
     let status = r.status();
-    let body = r
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = r.into_body();
     let said: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let words = |k: &str| said[k].as_str().map(String::from);
     if status.is_success() {
@@ -460,14 +442,13 @@ async fn admin_post(
 async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Value> {
     let req = Request::get(format!("{admin}/admin/state"))
         .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(Full::new(Bytes::new()))
+        .body(Bytes::new())
         .ok()?;
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), run.client.request(req))
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), run.client.send(req))
         .await
         .ok()?
         .ok()?;
-    let body = resp.into_body().collect().await.ok()?;
-    serde_json::from_slice::<Value>(&body.to_bytes()).ok()
+    serde_json::from_slice::<Value>(resp.body()).ok()
 }
 
 async fn at_risk(run: &Run, admin: &str, token: &str, az: &str) -> u64 {

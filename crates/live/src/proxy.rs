@@ -6,7 +6,7 @@
 
 use super::cluster::Cluster;
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
-use super::upstream::{Pool, Upstream, UpstreamError};
+use super::upstream::{self, Pool, Upstream, UpstreamError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
@@ -63,7 +63,7 @@ impl Proxy {
                 Upstream::connect(addr, timeout).await?
             }
         };
-        let (resp, keep) = up.exchange(head, body).await?;
+        let (resp, keep) = upstream::forward(&mut up, head, body).await?;
         if keep {
             self.pool.checkin(node, up);
         }

@@ -1,30 +1,26 @@
-//! The balancer's side of a keep-alive connection to a node: one HTTP/1.1
-//! exchange at a time, the request written in one piece and the answer read
-//! whole into one buffer, as an event-loop proxy buffers an upstream's
-//! answer. The nodes are Stratus's own hyper servers, so their answers
-//! always carry a length; anything else is refused as a bad gateway.
+//! The balancer's side of a keep-alive connection to a node: the
+//! [`client`](super::client)'s exchange, with what a proxy adds to it: only
+//! end-to-end headers cross in either direction, and a failure is worded
+//! for the 502 that reports it. The answer is read whole before it is
+//! passed on, as an event-loop proxy buffers an upstream's answer.
 
-use super::lanes;
-use bytes::{Bytes, BytesMut};
-use dashmap::DashMap;
+use super::client::{self, ClientError, Connection};
+use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::Response;
+use hyper::header::HeaderName;
 use hyper::http::request::Parts;
-use hyper::{Method, Response, StatusCode};
-use std::net::SocketAddr;
-use std::time::Duration;
 use stratus_model::lb::NodeId;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 
-/// The largest answer head a node may send; its pages' heads are a few
-/// hundred bytes.
-const MAX_HEAD: usize = 16 * 1024;
-/// The largest answer body the balancer buffers.
-const MAX_BODY: usize = 8 * 1024 * 1024;
+/// An open connection to one node.
+pub type Upstream = Connection;
+
+/// The balancer's idle keep-alive connections, by lane and node.
+pub type Pool = client::Pool<NodeId>;
+
 /// Headers that describe one hop, not the message (RFC 9110 §7.6.1): never
 /// forwarded. `expect` too: the balancer has the whole body already.
-const HOP: [&str; 9] = [
+const HOP: [&str; 8] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -33,15 +29,14 @@ const HOP: [&str; 9] = [
     "transfer-encoding",
     "upgrade",
     "expect",
-    "content-length",
 ];
 
-/// Why an exchange failed: the node broke the connection, or answered
-/// something a proxy cannot pass on.
+/// Why an exchange failed, as the balancer's 502 words it: the node broke
+/// the connection, or answered something a proxy cannot pass on.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("{0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("connect timeout")]
     ConnectTimeout,
     #[error("the node closed the connection before answering in full")]
@@ -50,242 +45,62 @@ pub enum UpstreamError {
     Malformed(String),
 }
 
-/// An open connection to one node.
-pub struct Upstream {
-    io: TcpStream,
-    buf: BytesMut,
+impl From<ClientError> for UpstreamError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Io(e) => UpstreamError::Io(e),
+            ClientError::ConnectTimeout => UpstreamError::ConnectTimeout,
+            ClientError::Closed => UpstreamError::Closed,
+            other => UpstreamError::Malformed(other.to_string()),
+        }
+    }
 }
 
-impl Upstream {
-    /// Opens a connection from the lane this runs on, so the node serves
-    /// it on the same lane (see [`lanes`]).
-    pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Self, UpstreamError> {
-        let sock = if addr.is_ipv4() {
-            TcpSocket::new_v4()?
-        } else {
-            TcpSocket::new_v6()?
-        };
-        let here = SocketAddr::new(addr.ip(), 0);
-        sock.bind(here)?;
-        lanes::mark(sock.local_addr()?.port());
-        let io = match tokio::time::timeout(timeout, sock.connect(addr)).await {
-            Ok(r) => r?,
-            Err(_) => return Err(UpstreamError::ConnectTimeout),
-        };
-        io.set_nodelay(true)?;
-        Ok(Upstream {
-            io,
-            buf: BytesMut::with_capacity(4096),
+/// Sends the client's request on to the node and reads its answer; the flag
+/// says whether the connection may be used again.
+pub async fn forward(
+    up: &mut Upstream,
+    head: &Parts,
+    body: &Bytes,
+) -> Result<(Response<Full<Bytes>>, bool), UpstreamError> {
+    let request = encode(head, body);
+    // `expect` is a request header: an answer's hop headers are the rest.
+    let answer = up
+        .exchange(&request, &head.method, |n| {
+            !HOP[..7].iter().any(|h| n.eq_ignore_ascii_case(h))
         })
-    }
-
-    /// Whether an idle pooled connection can carry another request: the
-    /// node has neither closed it nor sent anything unasked.
-    pub fn reusable(&self) -> bool {
-        let mut probe = [0u8; 1];
-        matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-    }
-
-    /// Sends one request and reads its answer; the flag says whether the
-    /// connection may be used again.
-    pub async fn exchange(
-        &mut self,
-        head: &Parts,
-        body: &Bytes,
-    ) -> Result<(Response<Full<Bytes>>, bool), UpstreamError> {
-        let out = encode(head, body);
-        self.io.write_all(&out).await?;
-        self.buf.clear();
-        let (resp, head_len, keep) = loop {
-            if let Some(parsed) = self.parse_head(&head.method)? {
-                break parsed;
-            }
-            if self.buf.len() > MAX_HEAD {
-                return Err(UpstreamError::Malformed("answer head over 16 KiB".into()));
-            }
-            if self.io.read_buf(&mut self.buf).await? == 0 {
-                return Err(UpstreamError::Closed);
-            }
-        };
-        let (mut resp, len) = resp;
-        let total = head_len + len;
-        while self.buf.len() < total {
-            self.buf.reserve(total - self.buf.len());
-            if self.io.read_buf(&mut self.buf).await? == 0 {
-                return Err(UpstreamError::Closed);
-            }
-        }
-        let mut rest = self.buf.split_to(total);
-        let body = rest.split_off(head_len).freeze();
-        *resp.body_mut() = Full::new(body);
-        // Bytes past the answer were never asked for: do not reuse.
-        Ok((resp, keep && self.buf.is_empty()))
-    }
-
-    /// The answer's head once it is all in the buffer, with its length and
-    /// the body's, skipping any interim (1xx) answers.
-    #[allow(clippy::type_complexity)]
-    fn parse_head(
-        &mut self,
-        method: &Method,
-    ) -> Result<Option<((Response<Full<Bytes>>, usize), usize, bool)>, UpstreamError> {
-        loop {
-            let mut headers = [httparse::EMPTY_HEADER; 64];
-            let mut r = httparse::Response::new(&mut headers);
-            let n = match r.parse(&self.buf) {
-                Ok(httparse::Status::Complete(n)) => n,
-                Ok(httparse::Status::Partial) => return Ok(None),
-                Err(e) => return Err(UpstreamError::Malformed(e.to_string())),
-            };
-            let code = r.code.unwrap_or(0);
-            if (100..200).contains(&code) {
-                let _ = self.buf.split_to(n);
-                continue;
-            }
-            let status = StatusCode::from_u16(code)
-                .map_err(|_| UpstreamError::Malformed(format!("status {code}")))?;
-            let mut keep = r.version == Some(1);
-            let mut len = None;
-            let mut resp = Response::new(Full::new(Bytes::new()));
-            *resp.status_mut() = status;
-            for h in r.headers.iter() {
-                if h.name.eq_ignore_ascii_case("content-length") {
-                    let v = std::str::from_utf8(h.value)
-                        .ok()
-                        .and_then(|v| v.trim().parse().ok());
-                    len =
-                        Some(v.ok_or_else(|| {
-                            UpstreamError::Malformed("bad content-length".into())
-                        })?);
-                } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                    return Err(UpstreamError::Malformed(
-                        "a node answered with a transfer coding; Stratus's nodes send a length"
-                            .into(),
-                    ));
-                } else if h.name.eq_ignore_ascii_case("connection") {
-                    keep &= !h.value.eq_ignore_ascii_case(b"close");
-                    continue;
-                }
-                if HOP[..7].iter().any(|n| h.name.eq_ignore_ascii_case(n)) {
-                    continue;
-                }
-                let name = HeaderName::from_bytes(h.name.as_bytes())
-                    .map_err(|e| UpstreamError::Malformed(e.to_string()))?;
-                let value = HeaderValue::from_bytes(h.value)
-                    .map_err(|e| UpstreamError::Malformed(e.to_string()))?;
-                resp.headers_mut().append(name, value);
-            }
-            let bodiless = *method == Method::HEAD
-                || status == StatusCode::NO_CONTENT
-                || status == StatusCode::NOT_MODIFIED;
-            let len = match (bodiless, len) {
-                (true, _) => 0,
-                (false, Some(l)) if l <= MAX_BODY => l,
-                (false, Some(_)) => {
-                    return Err(UpstreamError::Malformed("answer body over 8 MiB".into()));
-                }
-                (false, None) => {
-                    return Err(UpstreamError::Malformed(
-                        "an answer without a length; Stratus's nodes send one".into(),
-                    ));
-                }
-            };
-            return Ok(Some(((resp, len), n, keep)));
-        }
-    }
+        .await?;
+    Ok((answer.response.map(Full::new), answer.keep_alive))
 }
 
-/// The balancer's idle keep-alive connections, by lane and node. Each lane
-/// keeps its own (as each worker of an event-loop proxy does), so a
-/// connection is only ever used on the lane whose reactor drives it.
-#[derive(Default)]
-pub struct Pool {
-    idle: DashMap<(Option<usize>, NodeId), Vec<Upstream>>,
-}
-
-impl Pool {
-    /// An idle connection to `node` this lane opened, still open.
-    pub fn checkout(&self, node: NodeId) -> Option<Upstream> {
-        let mut idle = self.idle.get_mut(&(lanes::current(), node))?;
-        while let Some(u) = idle.pop() {
-            if u.reusable() {
-                return Some(u);
-            }
-        }
-        None
-    }
-
-    pub fn checkin(&self, node: NodeId, up: Upstream) {
-        self.idle
-            .entry((lanes::current(), node))
-            .or_default()
-            .push(up);
-    }
-
-    /// Closes this lane's connections that their nodes closed: a dead or
-    /// retired node's would otherwise hold their sockets for good, as node
-    /// ids are never reused. Called when a fresh connection opens, a sign
-    /// that traffic has moved.
-    pub fn sweep(&self) {
-        let lane = lanes::current();
-        self.idle.retain(|(l, _), idle| {
-            if *l == lane {
-                idle.retain(Upstream::reusable);
-            }
-            *l != lane || !idle.is_empty()
-        });
-    }
-
-    /// How many idle connections this lane holds.
-    pub fn idle(&self) -> usize {
-        let lane = lanes::current();
-        self.idle
-            .iter()
-            .filter(|e| e.key().0 == lane)
-            .map(|e| e.value().len())
-            .sum()
-    }
-}
-
-/// The request as the node receives it: the client's method, target and
-/// end-to-end headers, the body's length, and the body, in one buffer.
-fn encode(head: &Parts, body: &Bytes) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + body.len());
-    out.extend_from_slice(head.method.as_str().as_bytes());
-    out.push(b' ');
-    let target = head.uri.path_and_query().map_or("/", |p| p.as_str());
-    out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    // Headers the client named in its Connection header are hop-by-hop too.
-    let named: Vec<&str> = head
-        .headers
+/// Headers the client named in its Connection header: hop-by-hop too.
+fn connection_named(head: &Parts) -> Vec<&str> {
+    head.headers
         .get_all(hyper::header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .collect();
-    for (name, value) in &head.headers {
-        let n = name.as_str();
-        if HOP.contains(&n) || named.iter().any(|c| c.eq_ignore_ascii_case(n)) {
-            continue;
-        }
-        out.extend_from_slice(n.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if !body.is_empty() || !matches!(head.method, Method::GET | Method::HEAD) {
-        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    out
+        .collect()
+}
+
+/// The request as the node receives it: the client's method, target and
+/// end-to-end headers, the body's length, and the body.
+fn encode(head: &Parts, body: &Bytes) -> Vec<u8> {
+    let named = connection_named(head);
+    client::encode(head, body, |n: &HeaderName| {
+        let n = n.as_str();
+        !HOP.contains(&n) && !named.iter().any(|c| c.eq_ignore_ascii_case(n))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::StatusCode;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     fn parts(req: hyper::Request<()>) -> Parts {
         req.into_parts().0
@@ -346,7 +161,7 @@ mod tests {
             .await
             .unwrap();
         let get = parts(hyper::Request::get("/").body(()).unwrap());
-        let (r, keep) = up.exchange(&get, &Bytes::new()).await.unwrap();
+        let (r, keep) = forward(&mut up, &get, &Bytes::new()).await.unwrap();
         assert_eq!(r.status(), 200);
         assert!(keep);
         assert_eq!(r.headers()["x-node"], "1");
@@ -356,9 +171,9 @@ mod tests {
             .unwrap();
         assert_eq!(body.to_bytes(), "hello");
         assert!(up.reusable());
-        let (r, keep) = up.exchange(&get, &Bytes::new()).await.unwrap();
+        let (r, keep) = forward(&mut up, &get, &Bytes::new()).await.unwrap();
         assert_eq!((r.status(), keep), (StatusCode::NOT_FOUND, true));
-        let (_, keep) = up.exchange(&get, &Bytes::new()).await.unwrap();
+        let (_, keep) = forward(&mut up, &get, &Bytes::new()).await.unwrap();
         assert!(!keep, "connection: close is honoured");
     }
 
@@ -387,14 +202,47 @@ mod tests {
         assert!(pool.checkout(2).is_none());
         let mut up = pool.checkout(1).expect("the live one");
         let get = parts(hyper::Request::get("/").body(()).unwrap());
-        assert!(up.exchange(&get, &Bytes::new()).await.is_ok());
+        assert!(forward(&mut up, &get, &Bytes::new()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_is_passed_on_whole_without_its_coding() {
+        let addr = node(vec![
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nx-node: 2\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        ])
+        .await;
+        let mut up = Upstream::connect(addr, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let get = parts(hyper::Request::get("/").body(()).unwrap());
+        let (r, keep) = forward(&mut up, &get, &Bytes::new()).await.unwrap();
+        assert!(keep);
+        assert_eq!(r.headers()["x-node"], "2");
+        assert!(r.headers().get("transfer-encoding").is_none());
+        let body = http_body_util::BodyExt::collect(r.into_body())
+            .await
+            .unwrap();
+        assert_eq!(body.to_bytes(), "abcde");
+    }
+
+    #[tokio::test]
+    async fn a_node_that_hangs_up_is_worded_for_the_502() {
+        let addr = node(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"]).await;
+        let mut up = Upstream::connect(addr, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let get = parts(hyper::Request::get("/").body(()).unwrap());
+        let e = forward(&mut up, &get, &Bytes::new()).await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the node closed the connection before answering in full"
+        );
     }
 
     #[tokio::test]
     async fn bad_answers_are_errors_not_panics() {
         for bad in [
-            &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n"[..],
-            b"HTTP/1.1 200 OK\r\n\r\nno length",
+            &b"HTTP/1.1 200 OK\r\n\r\nno length"[..],
             b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
             b"SMTP ready\r\n\r\n",
             b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort",
@@ -404,7 +252,10 @@ mod tests {
                 .await
                 .unwrap();
             let get = parts(hyper::Request::get("/").body(()).unwrap());
-            assert!(up.exchange(&get, &Bytes::new()).await.is_err(), "{bad:?}");
+            assert!(
+                forward(&mut up, &get, &Bytes::new()).await.is_err(),
+                "{bad:?}"
+            );
         }
     }
 }
