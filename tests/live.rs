@@ -586,7 +586,7 @@ async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
     let (addr, token) = (h.admin, h.token.clone());
     let screen = tokio::task::spawn_blocking(move || {
         let get = || {
-            let (code, body) = dash::admin(addr, &token, "GET", "/admin/state").unwrap();
+            let (code, body) = dash::admin(addr, &token, "GET", "/admin/state", "").unwrap();
             assert_eq!(code, 200, "{body}");
             serde_json::from_str::<Value>(&body).unwrap()
         };
@@ -596,12 +596,15 @@ async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
         let first = draw(&before, &view);
         assert!(first.contains("sessions in memory 1"), "{first}");
         assert!(!first.contains("DEAD"), "{first}");
-        // Pick the second AZ and press k, as an operator would.
-        let (method, path) = dash::action('2', &before, &mut view)
-            .or_else(|| dash::action('k', &before, &mut view))
-            .unwrap();
-        let (code, body) = dash::admin(addr, &token, method, &path).unwrap();
-        assert_eq!(code, 200, "{path}: {body}");
+        // k then 2, as the simulation's dashboard takes it.
+        assert!(dash::action('k', &before, &mut view).is_none());
+        let entry = dash::action('2', &before, &mut view).unwrap();
+        assert_eq!(
+            entry.to_string(),
+            r#"{"action":"kill_az","az":"us-east-1b"}"#
+        );
+        let (code, body) = dash::post(addr, &token, &entry).unwrap();
+        assert_eq!(code, 200, "{entry}: {body}");
         let state = get();
         let after = draw(&state, &view);
         assert!(after.contains("DEAD"), "{after}");

@@ -41,6 +41,43 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl-C", "leave at once, no report"),
 ];
 
+/// What a fault key asks for. Both dashboards (`run --tui`, `compare --tui`
+/// and `serve --tui`) read their fault keys here, so one key means one
+/// action everywhere; [`HELP`] lists them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ask {
+    /// Wait for an AZ key (1-9 or a-i), then act on that AZ ([`picked`]).
+    Pick(Pick),
+    /// Send this action.
+    Act(Action),
+    /// Nothing to send: say why.
+    Say(String),
+}
+
+/// The fault keys, given the group's desired capacity and its bounds.
+pub fn fault_key(ch: char, desired: u32, min: u32, max: u32) -> Option<Ask> {
+    Some(match ch {
+        'k' => Ask::Pick(Pick::Kill),
+        'r' => Ask::Pick(Pick::Restore),
+        's' if desired <= min => Ask::Say(format!("desired is already at fleet.min ({min})")),
+        's' => Ask::Act(Action::SetDesired { value: desired - 1 }),
+        'o' if desired >= max => Ask::Say(format!("desired is already at fleet.max ({max})")),
+        'o' => Ask::Act(Action::SetDesired { value: desired + 1 }),
+        'd' => Ask::Act(Action::RollingDeploy { batch: None }),
+        'f' => Ask::Act(Action::KillStorePrimary),
+        _ => return None,
+    })
+}
+
+/// The action a pick asks for once its AZ key is pressed (None: no such AZ).
+pub fn picked(pick: Pick, key: char, azs: usize) -> Option<Action> {
+    let az = az_key(key, azs)?;
+    Some(match pick {
+        Pick::Kill => Action::KillAz { az },
+        Pick::Restore => Action::RestoreAz { az },
+    })
+}
+
 /// The AZ a pick key names: 1-9 or a-i, if the region has it.
 fn az_key(c: char, azs: usize) -> Option<usize> {
     let i = match c {
@@ -61,18 +98,15 @@ pub fn on_key(ui: &mut Ui, key: KeyEvent, snap: &Snapshot) -> Option<Command> {
         return None;
     }
     if let Some(pick) = ui.pick.take() {
-        let az = match key.code {
-            KeyCode::Char(c) => az_key(c, snap.azs.len()),
+        let action = match key.code {
+            KeyCode::Char(c) => picked(pick, c, snap.azs.len()),
             _ => None,
         };
-        let Some(az) = az else {
+        let Some(action) = action else {
             ui.status = Some("cancelled".into());
             return None;
         };
-        return Some(Command::Inject(match pick {
-            Pick::Kill => Action::KillAz { az },
-            Pick::Restore => Action::RestoreAz { az },
-        }));
+        return Some(Command::Inject(action));
     }
     if let Some(c) = &mut ui.caption
         && c.intro
@@ -116,27 +150,17 @@ pub fn on_key(ui: &mut Ui, key: KeyEvent, snap: &Snapshot) -> Option<Command> {
             ui.status = Some(format!("speed {}", speed_label(ui.speed)));
             Some(Command::Retime)
         }
-        'k' | 'r' => {
-            ui.pick = Some(if ch == 'k' { Pick::Kill } else { Pick::Restore });
-            None
-        }
-        's' if f.desired <= f.min => {
-            ui.status = Some(format!("desired is already at fleet.min ({})", f.min));
-            None
-        }
-        's' => Some(Command::Inject(Action::SetDesired {
-            value: f.desired - 1,
-        })),
-        'o' if f.desired >= f.max => {
-            ui.status = Some(format!("desired is already at fleet.max ({})", f.max));
-            None
-        }
-        'o' => Some(Command::Inject(Action::SetDesired {
-            value: f.desired + 1,
-        })),
-        'd' => Some(Command::Inject(Action::RollingDeploy { batch: None })),
-        'f' => Some(Command::Inject(Action::KillStorePrimary)),
-        _ => None,
+        _ => match fault_key(ch, f.desired, f.min, f.max)? {
+            Ask::Pick(p) => {
+                ui.pick = Some(p);
+                None
+            }
+            Ask::Act(a) => Some(Command::Inject(a)),
+            Ask::Say(m) => {
+                ui.status = Some(m);
+                None
+            }
+        },
     }
 }
 

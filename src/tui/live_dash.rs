@@ -9,6 +9,9 @@
 //! node's memory, which is what an AZ's loss takes with it under sticky.
 
 use crate::live::client;
+use crate::scenario::{Action, ActionEntry};
+use crate::tui::keys::{self, Ask};
+use crate::tui::state::Pick;
 use crate::tui::theme::Theme;
 use bytes::Bytes;
 use ratatui::Frame;
@@ -20,14 +23,16 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// The keys, as the screen's footer lists them.
+/// The keys, as the screen's footer lists them: the fault keys are the
+/// simulation dashboard's ([`keys::fault_key`]).
 pub const HELP: &str =
-    "1-9 pick AZ · k kill · r restore · s store failover · d deploy · +/- capacity · q quit";
+    "k/r then 1-9 kill/restore an AZ · s/o scale in/out · d deploy · f store failover · q quit";
 
-/// What the operator picked and the last answer to a key.
+/// The AZ last acted on, a pick waiting for its AZ key, and the last answer.
 #[derive(Debug, Default)]
 pub struct View {
     pub az: usize,
+    pub pick: Option<Pick>,
     pub message: String,
 }
 
@@ -175,46 +180,61 @@ pub fn admin(
     token: &str,
     method: &str,
     path: &str,
+    body: &str,
 ) -> std::io::Result<(u16, String)> {
     let req = hyper::Request::builder()
         .method(method)
         .uri(format!("http://{addr}{path}"))
         .header("authorization", format!("Bearer {token}"))
         .header("connection", "close")
-        .body(Bytes::new())
+        .header("content-type", "application/json")
+        .body(Bytes::from(body.to_string()))
         .map_err(std::io::Error::other)?;
     let resp = client::send_blocking(req, Duration::from_secs(2), Duration::from_secs(5))?;
     let status = resp.status().as_u16();
     Ok((status, String::from_utf8_lossy(resp.body()).into_owned()))
 }
 
-/// What a key asks the admin API for, if anything.
-pub fn action(key: char, state: &Value, view: &mut View) -> Option<(&'static str, String)> {
-    let azs = state["azs"].as_array().cloned().unwrap_or_default();
-    let az = azs
-        .get(view.az)
+/// The action a key asks of the shop, if any, as `POST /admin/actions`
+/// takes it; the simulation dashboard's keymap, read from the state's AZs
+/// and capacity.
+pub fn action(key: char, state: &Value, view: &mut View) -> Option<ActionEntry> {
+    let azs: Vec<String> = state["azs"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .map(|a| text(a, "name"))
-        .unwrap_or_default();
-    let desired = state["desired"].as_u64().unwrap_or(0);
-    match key {
-        '1'..='9' => {
-            let i = key as usize - '1' as usize;
-            if i < azs.len() {
-                view.az = i;
-            }
-            None
+        .collect();
+    let n = |k: &str| state[k].as_u64().unwrap_or(0) as u32;
+    let action = if let Some(pick) = view.pick.take() {
+        let Some(a) = keys::picked(pick, key, azs.len()) else {
+            view.message = "cancelled".into();
+            return None;
+        };
+        if let Action::KillAz { az } | Action::RestoreAz { az } = a {
+            view.az = az;
         }
-        'k' => Some(("POST", format!("/admin/az/{az}/kill"))),
-        'r' => Some(("POST", format!("/admin/az/{az}/restore"))),
-        's' => Some(("POST", "/admin/store/failover".into())),
-        'd' => Some(("POST", "/admin/deploy".into())),
-        '+' => Some(("POST", format!("/admin/capacity/{}", desired + 1))),
-        '-' => Some((
-            "POST",
-            format!("/admin/capacity/{}", desired.saturating_sub(1)),
-        )),
-        _ => None,
-    }
+        a
+    } else {
+        match keys::fault_key(key, n("desired"), n("min"), n("max"))? {
+            Ask::Pick(p) => {
+                view.pick = Some(p);
+                view.message = format!("which AZ? 1-{}", azs.len());
+                return None;
+            }
+            Ask::Act(a) => a,
+            Ask::Say(m) => {
+                view.message = m;
+                return None;
+            }
+        }
+    };
+    Some(ActionEntry::of(&action, &azs))
+}
+
+/// Posts `entry` to the admin API's `POST /admin/actions`.
+pub fn post(addr: SocketAddr, token: &str, entry: &ActionEntry) -> std::io::Result<(u16, String)> {
+    admin(addr, token, "POST", "/admin/actions", &entry.to_string())
 }
 
 /// The dashboard's loop: the state twice a second, keys as they come.
@@ -227,7 +247,7 @@ pub fn run(addr: SocketAddr, token: &str) -> std::io::Result<()> {
     let mut view = View::default();
     let mut state = Value::Null;
     loop {
-        if let Ok((200, body)) = admin(addr, token, "GET", "/admin/state") {
+        if let Ok((200, body)) = admin(addr, token, "GET", "/admin/state", "") {
             state = serde_json::from_str(&body).unwrap_or(Value::Null);
         }
         guard.term.draw(|f| draw(f, &state, &view, theme))?;
@@ -247,13 +267,15 @@ pub fn run(addr: SocketAddr, token: &str) -> std::io::Result<()> {
             KeyCode::Char(c) => c,
             _ => continue,
         };
-        if let Some((method, path)) = action(c, &state, &mut view) {
-            view.message = match admin(addr, token, method, &path) {
+        if let Some(entry) = action(c, &state, &mut view) {
+            let what = entry.keys_text();
+            let what = format!("{} {what}", entry.action);
+            view.message = match post(addr, token, &entry) {
                 Ok((code, body)) => format!(
-                    "{path}: {code} {}",
+                    "{what}: {code} {}",
                     body.trim().chars().take(60).collect::<String>()
                 ),
-                Err(e) => format!("{path}: {e}"),
+                Err(e) => format!("{what}: {e}"),
             };
         }
     }
@@ -288,19 +310,26 @@ mod tests {
     }
 
     #[test]
-    fn keys_name_admin_paths_for_the_picked_az() {
-        let state = json!({"desired": 4, "azs": [{"name": "a"}, {"name": "b"}]});
+    fn keys_are_the_simulation_dashboards_and_name_actions() {
+        let state =
+            json!({"desired": 4, "min": 2, "max": 4, "azs": [{"name": "a"}, {"name": "b"}]});
         let mut v = View::default();
-        assert_eq!(action('2', &state, &mut v), None);
+        assert_eq!(action('2', &state, &mut v), None, "no pick yet");
+        assert_eq!(action('k', &state, &mut v), None, "k waits for an AZ");
+        let kill = action('2', &state, &mut v).unwrap();
+        assert_eq!(kill.to_string(), r#"{"action":"kill_az","az":"b"}"#);
+        assert_eq!(v.az, 1);
+        let scale_in = action('s', &state, &mut v).unwrap();
         assert_eq!(
-            action('k', &state, &mut v),
-            Some(("POST", "/admin/az/b/kill".into()))
+            scale_in.to_string(),
+            r#"{"action":"set_desired","value":3.0}"#
         );
-        assert_eq!(
-            action('+', &state, &mut v),
-            Some(("POST", "/admin/capacity/5".into()))
-        );
-        assert_eq!(action('9', &state, &mut v), None);
-        assert_eq!(v.az, 1, "an AZ the region lacks is not picked");
+        assert_eq!(action('o', &state, &mut v), None, "already at max");
+        assert!(v.message.contains("fleet.max (4)"), "{}", v.message);
+        let failover = action('f', &state, &mut v).unwrap();
+        assert_eq!(failover.action, "kill_store_primary");
+        assert_eq!(action('r', &state, &mut v), None);
+        assert_eq!(action('9', &state, &mut v), None, "no such AZ");
+        assert_eq!(v.message, "cancelled");
     }
 }

@@ -567,6 +567,8 @@ impl Cluster {
             "sticky": self.sticky,
             "azs": self.sc.region.azs.iter().zip(&c.alive).map(|(n, a)| json!({"name": n, "alive": a})).collect::<Vec<_>>(),
             "desired": c.fleet.desired,
+            "min": self.sc.fleet.min,
+            "max": self.sc.fleet.max,
             "version": c.fleet.version,
             "deploying": c.fleet.deploy.is_some(),
             "nodes": nodes,
