@@ -10,8 +10,8 @@
 #![allow(clippy::disallowed_methods)] // the wall clock times the run, outside the model
 
 use std::collections::VecDeque;
-use stratus::engine::{Engine, Model, Queue, Unpaced};
-use stratus::rng::{Rng, Streams};
+use stratus_model::rng::{Rng, Streams};
+use stratus_sim::engine::{Engine, Model, Queue, Unpaced};
 
 #[derive(Clone, Copy)]
 enum Ev {

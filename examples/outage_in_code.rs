@@ -3,8 +3,8 @@
 //!
 //! cargo run --release --example outage_in_code
 
-use stratus::scenario::{Action, Scenario, Strategy, Timed};
-use stratus::time::Dur;
+use stratus_model::scenario::{Action, Scenario, Strategy, Timed};
+use stratus_model::time::Dur;
 
 fn main() {
     let mut sc = Scenario::new("outage-in-code", Dur::from_secs(20 * 60));
@@ -24,9 +24,9 @@ fn main() {
 
     let runs: Vec<_> = Strategy::ALL
         .iter()
-        .map(|&st| stratus::run(&sc, st, 42))
+        .map(|&st| stratus_sim::run(&sc, st, 42))
         .collect();
-    print!("{}", stratus::report::text::render_compare(&runs));
+    print!("{}", stratus_model::report::text::render_compare(&runs));
     for r in &runs {
         println!(
             "{:>7}: {} of {} shoppers with items lost their cart ({} at risk when the AZ died)",

@@ -7,6 +7,7 @@
 //! - [`proxy`]: the load balancer (a hyper server) and its health checks
 //! - [`node`]: an app node (a hyper server per node, on its own port)
 //! - [`cluster`]: the fleet in AZs, faults and operations
+//! - [`actions`]: the timeline's actions, applied or refused with the reason
 //! - [`admin`]: the admin API behind a bearer token
 //! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
 //!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well

@@ -1,5 +1,5 @@
 //! The shop's request handlers: what an app node does with a request, whatever
-//! drives it (the simulation engine or, later, a real HTTP server).
+//! drives it (the simulation engine in stratus-sim, or the live nodes in stratus-live).
 //!
 //! A handler loads the session from the strategy's backend, applies the page's
 //! effect on the cart, saves it, and answers with what the shopper's browser

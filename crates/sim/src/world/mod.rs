@@ -1,8 +1,12 @@
-//! The model: every part of the architecture in one sans-IO state machine.
+//! The architecture in virtual time: the model's parts (`stratus-model`)
+//! composed into one state machine the discrete-event engine drives.
 //!
 //! `World` is given the time and an event, updates its parts and schedules the
 //! wake-ups it wants; it never reads a clock or touches I/O. The request path
-//! lives in [`flow`], faults and fleet operations in [`ops`].
+//! lives in [`flow`], faults and fleet operations in [`ops`]. Its control
+//! plane (which node to kill, where launches may go, whether an unhealthy
+//! node is replaced) asks the model's `Fleet` and `LaunchBlocks`, as the live
+//! driver does; the rest of the orchestration is still this driver's own.
 
 pub mod attack;
 mod data;
