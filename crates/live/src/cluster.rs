@@ -14,6 +14,7 @@ use stratus_model::fleet::{Deploy, Fleet, LaunchBlocks};
 use stratus_model::lb::{Health, LoadBalancer, NodeId};
 use stratus_model::node::{Node, NodeState};
 use stratus_model::report::LogEvent;
+use stratus_model::report::data::CacheReport;
 use stratus_model::scenario::{AzIx, Scenario};
 use stratus_model::session::store::{StoreState, Wake};
 use stratus_model::time::{SEC, SimTime};
@@ -341,6 +342,9 @@ impl Cluster {
         let mut c = self.lock();
         self.note(&mut c, "restore_az", self.sc.region.azs[az].clone());
         c.alive[az] = true;
+        if let Some(cache) = &self.shop.cache {
+            cache.lock().expect("cache lock").restore_az(az);
+        }
         if let Some(db) = &self.shop.db {
             db.lock()
                 .expect("db lock")
@@ -386,9 +390,28 @@ impl Cluster {
         Ok(())
     }
 
+    /// The cache nodes in a dead AZ lose their keys, logged as the
+    /// simulation logs it.
+    fn kill_cache_az(&self, c: &mut Control, az: AzIx) {
+        let Some(cache) = &self.shop.cache else {
+            return;
+        };
+        let mut cache = cache.lock().expect("cache lock");
+        let before = cache.stats.keys_lost;
+        cache.kill_az(az);
+        let lost = cache.stats.keys_lost - before;
+        let there = cache.nodes.iter().any(|n| n.az == az);
+        drop(cache);
+        if there {
+            let line = format!("{} ({lost} keys)", self.sc.region.azs[az]);
+            self.note(c, "cache_node_lost", line);
+        }
+    }
+
     /// The database instances in a dead AZ stop; a lost writer fails over
     /// after the scenario's `failover_time`, by the model's `Database`.
     fn kill_db_az(self: &Arc<Self>, c: &mut Control, az: AzIx, now: SimTime) {
+        self.kill_cache_az(c, az);
         let Some(db) = &self.shop.db else { return };
         let mut db = db.lock().expect("db lock");
         let victims = db.alive_in(az);
@@ -575,6 +598,10 @@ impl Cluster {
             "routable": c.lb.routable(),
             "resticks": c.lb.resticks,
             "store": { "state": store_state, "primary_az": az_name(primary), "replica_az": az_name(replicas.first().copied()), "replica_azs": replicas.iter().map(|&a| self.sc.region.azs[a].clone()).collect::<Vec<_>>() },
+            "cache": self.shop.cache.as_ref().map(|c| {
+                let c = c.lock().expect("cache lock");
+                CacheReport::of(&c, &self.sc.region.azs)
+            }),
             "database": self.shop.db.as_ref().map(|db| {
                 let db = db.lock().expect("db lock");
                 json!({

@@ -35,8 +35,10 @@ pub mod upstream;
 use hyper::service::service_fn;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use stratus_model::cache::Cache;
 use stratus_model::scenario::{Scenario, Strategy};
 use stratus_model::session::cookie::CookieCodec;
+use stratus_model::session::guard::CookieGuard;
 use stratus_model::session::store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
@@ -154,6 +156,14 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
             )),
             None => None,
         },
+        cache: sc
+            .cache
+            .as_ref()
+            .map(|c| Mutex::new(Cache::new(&c.nodes, c.ttl.0))),
+        guard: Mutex::new(CookieGuard::new(
+            sc.sessions.cookie.max_age,
+            sc.sessions.cookie.versioned,
+        )),
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await

@@ -174,6 +174,8 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         let admin = base_url(admin).unwrap_or_else(|_| admin.clone());
         if let Some(state) = admin_state(&run, &admin, token).await {
             r.sessions.resticks = state["resticks"].as_u64().unwrap_or(0);
+            // The cache's hits and misses are the server's to count.
+            r.cache = serde_json::from_value(state["cache"].clone()).ok();
         }
     }
     r.wall = Wall {

@@ -13,11 +13,13 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 use std::sync::{Arc, Mutex};
+use stratus_model::cache::Cache;
 use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
 use stratus_model::db::access::DataAt;
 use stratus_model::lb::NodeId;
 use stratus_model::scenario::{Kind, Strategy};
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
+use stratus_model::session::guard::CookieGuard;
 use stratus_model::session::store::{Store, StoreAt};
 use stratus_model::shop::{self, Backend, Data, Failure, Request as ShopRequest, SessionIn};
 
@@ -35,6 +37,11 @@ pub struct Shop {
     pub remote: Option<super::remote::RemoteStore>,
     /// The scenario's SQL tier (`[database]`), the model's own `Database`.
     pub db: Option<Mutex<stratus_model::db::Database>>,
+    /// The cache cluster in front of it (`[cache]`), the model's own `Cache`.
+    pub cache: Option<Mutex<Cache>>,
+    /// The cart cookie's expiry and version checks (`[sessions.cookie]`
+    /// `max_age`, `versioned`), shared by every node as in the simulation.
+    pub guard: Mutex<Option<CookieGuard>>,
 }
 
 /// Runs `f` with the shop's data at this moment, as the simulation's nodes
@@ -47,9 +54,10 @@ fn with_data<R>(shop: &Shop, kind: Kind, f: impl FnOnce(Option<&mut dyn Data>) -
     } else {
         db.read_target()
     };
+    let mut cache = shop.cache.as_ref().map(|c| c.lock().expect("cache lock"));
     let mut at = DataAt {
         db: &mut db,
-        cache: None,
+        cache: cache.as_deref_mut(),
         now: shop.clock.now(),
         read,
     };
@@ -242,10 +250,12 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         }
         Strategy::Cookie => {
             let c = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
+            let mut guard = shop.guard.lock().expect("guard lock");
+            let now = shop.clock.now();
             with_data(shop, kind, |data| {
                 shop::handle(
                     sreq(SessionIn::Cookie(c)),
-                    Backend::Cookie(&shop.codec),
+                    Backend::cookie(&shop.codec, guard.as_mut(), now),
                     data,
                     &mut new_sid,
                 )

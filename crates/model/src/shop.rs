@@ -43,6 +43,21 @@ pub enum Backend<'a> {
     GuardedCookie(&'a CookieCodec, &'a mut CookieGuard, SimTime),
 }
 
+impl<'a> Backend<'a> {
+    /// The cookie backend every driver uses: guarded (expiry, version) at
+    /// `now` when the scenario keeps a guard, plain otherwise.
+    pub fn cookie(
+        codec: &'a CookieCodec,
+        guard: Option<&'a mut CookieGuard>,
+        now: SimTime,
+    ) -> Self {
+        match guard {
+            Some(g) => Backend::GuardedCookie(codec, g, now),
+            None => Backend::Cookie(codec),
+        }
+    }
+}
+
 /// A shop request.
 pub struct Request<'a> {
     pub kind: Kind,

@@ -2,7 +2,7 @@
 
 use crate::cache::Cache;
 use crate::db::{Database, DbStats, Role};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct InstanceReport {
@@ -50,7 +50,7 @@ pub struct DatabaseReport {
     pub write_outage_s: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CacheReport {
     pub nodes: Vec<String>,
     pub hits: u64,

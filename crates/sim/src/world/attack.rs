@@ -394,10 +394,7 @@ impl World {
         let mut at_store;
         let backend = match self.strategy {
             Strategy::Sticky => Backend::Sid(&mut self.fleet.nodes[node as usize].sessions),
-            Strategy::Cookie => match &mut self.guard {
-                Some(g) => Backend::GuardedCookie(&self.codec, g, now),
-                None => Backend::Cookie(&self.codec),
-            },
+            Strategy::Cookie => Backend::cookie(&self.codec, self.guard.as_mut(), now),
             // The table is reached through its API, not a security group:
             // a probe is an ordinary strongly consistent read.
             Strategy::Store | Strategy::Durable => {

@@ -332,10 +332,7 @@ impl World {
         let read_at = sh.store_read_at.map(usize::from);
         let backend = match self.strategy {
             Strategy::Sticky => Backend::Sid(&mut node.sessions),
-            Strategy::Cookie => match &mut self.guard {
-                Some(g) => Backend::GuardedCookie(&self.codec, g, now),
-                None => Backend::Cookie(&self.codec),
-            },
+            Strategy::Cookie => Backend::cookie(&self.codec, self.guard.as_mut(), now),
             Strategy::Store | Strategy::Durable => Backend::Sid(at_store.insert(StoreAt {
                 store: &mut self.store,
                 now,

@@ -1,0 +1,162 @@
+//! The live shop honours the scenario as the simulation does: the cache in
+//! front of the database (`[cache]`) and the cart cookie's guard
+//! (`[sessions.cookie] max_age` and `versioned`), through the model's own
+//! `Cache`, `CookieGuard` and cookie backend.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{ACCEPT, AUTHORIZATION, COOKIE, SET_COOKIE};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use std::net::SocketAddr;
+use stratus::live::{self, Config, Handle};
+use stratus::scenario::{Scenario, Strategy};
+use stratus::time::Dur;
+
+type C = Client<HttpConnector, Full<Bytes>>;
+
+fn fast(mut sc: Scenario) -> Scenario {
+    let hc = &mut sc.load_balancer.health_check;
+    hc.interval = Dur::from_ms(100);
+    hc.timeout = Dur::from_ms(50);
+    hc.healthy_threshold = 2;
+    hc.unhealthy_threshold = 2;
+    sc.fleet.launch_time = Dur::from_ms(200);
+    sc
+}
+
+async fn start(sc: Scenario, strategy: Strategy) -> Handle {
+    live::start(Config {
+        scenario: sc,
+        strategy,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin: "127.0.0.1:0".parse().unwrap(),
+        token: None,
+        resp: None,
+        store_url: None,
+    })
+    .await
+    .expect("the live shop starts")
+}
+
+/// One request with `cookie`; the status, the JSON answer and the cart cookie set.
+async fn go(
+    c: &C,
+    shop: SocketAddr,
+    method: Method,
+    path: &str,
+    cookie: &str,
+    body: &str,
+) -> (StatusCode, Value, Option<String>) {
+    let req = Request::builder()
+        .method(method)
+        .uri(format!("http://{shop}{path}"))
+        .header(ACCEPT, "application/json")
+        .header(COOKIE, cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let r = c.request(req).await.expect("the shop answers");
+    let set = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(String::from))
+        .find(|kv| kv.starts_with("cart="));
+    let s = r.status();
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    (s, serde_json::from_slice(&body).unwrap_or(Value::Null), set)
+}
+
+async fn state(c: &C, h: &Handle) -> Value {
+    let req = Request::get(format!("http://{}/admin/state", h.admin))
+        .header(AUTHORIZATION, format!("Bearer {}", h.token))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let r = c.request(req).await.unwrap();
+    let body = r.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&body).unwrap()
+}
+
+fn cart_len(v: &Value) -> usize {
+    v["cart"].as_array().map_or(usize::MAX, Vec::len)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_answers_repeated_product_pages_and_counts_its_hits() {
+    let text = stratus::bundled::find("cache-aside").unwrap();
+    let sc = fast(stratus::parse_scenario("cache-aside", text).unwrap());
+    let h = start(sc.clone(), Strategy::Store).await;
+    let c = Client::builder(TokioExecutor::new()).build_http();
+    for _ in 0..3 {
+        let (s, _, _) = go(&c, h.shop, Method::GET, "/product/7", "", "").await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let cache = &state(&c, &h).await["cache"];
+    assert!(cache["hits"].as_u64().unwrap() >= 2, "{cache}");
+    assert!(cache["misses"].as_u64().unwrap() >= 1, "{cache}");
+    // stratus load reads the same counts into its report.
+    let mut load_sc = sc;
+    load_sc.workload.think_time = Dur::from_ms(100);
+    let r = live::load::run(live::load::LoadConfig {
+        url: format!("http://{}", h.shop),
+        rate: 20.0,
+        duration: Dur::from_secs(2),
+        scenario: load_sc,
+        seed: 3,
+        timeout: Dur::from_secs(5),
+        admin: Some((format!("http://{}", h.admin), h.token.clone())),
+    })
+    .await
+    .expect("the load runs");
+    h.shutdown();
+    let cache = r.cache.expect("the load report has the cache section");
+    assert!(cache.hits > 2, "{cache:?}");
+    assert_eq!(cache.nodes, vec!["us-east-1a", "us-east-1b"]);
+}
+
+/// Adds an item; the cart cookie the shop set.
+async fn add(c: &C, shop: SocketAddr, cookie: &str) -> String {
+    let form = "product=7&size=L&colour=navy";
+    let (s, v, set) = go(c, shop, Method::POST, "/cart/add", cookie, form).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    set.expect("a cart cookie")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_versioned_cookie_from_before_checkout_is_refused() {
+    let mut sc = fast(Scenario::new("guard", Dur::from_secs(60)));
+    sc.sessions.cookie.versioned = true;
+    let h = start(sc, Strategy::Cookie).await;
+    let c = Client::builder(TokioExecutor::new()).build_http();
+    let before = add(&c, h.shop, "").await;
+    let (s, v, _) = go(&c, h.shop, Method::POST, "/checkout", &before, "").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The bought cart's cookie, replayed: the guard knows its version is old.
+    let (_, v, _) = go(&c, h.shop, Method::GET, "/cart", &before, "").await;
+    h.shutdown();
+    assert_eq!(cart_len(&v), 0, "a replayed cookie was accepted: {v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_cookie_is_refused_and_a_fresh_one_is_not() {
+    let mut sc = fast(Scenario::new("guard", Dur::from_secs(60)));
+    sc.sessions.cookie.max_age = Some(Dur::from_secs(1));
+    let h = start(sc, Strategy::Cookie).await;
+    let c = Client::builder(TokioExecutor::new()).build_http();
+    let cookie = add(&c, h.shop, "").await;
+    let (_, fresh, _) = go(&c, h.shop, Method::GET, "/cart", &cookie, "").await;
+    assert_eq!(cart_len(&fresh), 1, "{fresh}");
+    // The cookie's expiry is written in whole seconds: two of them pass.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (_, stale, _) = go(&c, h.shop, Method::GET, "/cart", &cookie, "").await;
+    h.shutdown();
+    assert_eq!(
+        cart_len(&stale),
+        0,
+        "an expired cookie was accepted: {stale}"
+    );
+}
