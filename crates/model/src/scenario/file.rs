@@ -238,265 +238,19 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     }
 
     if let Some(r) = raw.region {
-        if let Some(azs) = r.azs {
-            if azs.get_ref().is_empty() {
-                return Err(cx.at(azs.span(), "azs is empty: expected at least one AZ name"));
-            }
-            let mut names: Vec<String> = Vec::new();
-            for a in azs.get_ref() {
-                if a.get_ref().trim().is_empty() {
-                    return Err(cx.at(a.span(), "an AZ name is empty: expected a name"));
-                }
-                if names.contains(a.get_ref()) {
-                    return Err(cx.at(
-                        a.span(),
-                        format!(
-                            "AZ {:?} is listed twice: expected distinct names",
-                            a.get_ref()
-                        ),
-                    ));
-                }
-                names.push(a.get_ref().clone());
-            }
-            s.region.azs = names;
-            // Default store placement follows the region's own AZs.
-            s.sessions.store.replicas = if s.region.azs.len() > 1 {
-                vec![1]
-            } else {
-                Vec::new()
-            };
-        }
-        if let Some(l) = r.latency {
-            let lat = &mut s.region.latency;
-            if let Some(v) = l.same_az {
-                lat.same_az = v.0;
-            }
-            if let Some(v) = l.cross_az {
-                lat.cross_az = v.0;
-            }
-            if let Some(v) = l.internet {
-                lat.internet = v.0;
-            }
-        }
+        region(cx, &mut s, r)?;
     }
 
     if let Some(lb) = raw.load_balancer {
-        let c = &mut s.load_balancer;
-        if let Some(a) = &lb.algorithm {
-            c.algorithm = choice(
-                cx,
-                a,
-                "algorithm",
-                &[
-                    ("round_robin", Algorithm::RoundRobin),
-                    ("least_outstanding", Algorithm::LeastOutstanding),
-                ],
-            )?;
-        }
-        if let Some(st) = &lb.stickiness {
-            c.stickiness = choice(
-                cx,
-                st,
-                "stickiness",
-                &[
-                    ("auto", Stickiness::Auto),
-                    ("on", Stickiness::On),
-                    ("off", Stickiness::Off),
-                ],
-            )?;
-        }
-        if let Some(d) = lb.stickiness_duration {
-            if d.get_ref().0.0 == 0 {
-                return Err(cx.at(d.span(), "stickiness_duration is zero: expected a positive duration (ALB allows 1s to 7d)"));
-            }
-            c.stickiness_duration = d.get_ref().0;
-        }
-        if let Some(d) = lb.deregistration_delay {
-            c.deregistration_delay = d.0;
-        }
-        if let Some(d) = lb.connect_timeout {
-            if d.get_ref().0.0 == 0 {
-                return Err(cx.at(
-                    d.span(),
-                    "connect_timeout is zero: expected a positive duration",
-                ));
-            }
-            c.connect_timeout = d.get_ref().0;
-        }
-        if let Some(h) = lb.health_check {
-            let hc = &mut c.health_check;
-            if let Some(v) = &h.interval {
-                hc.interval = v.get_ref().0;
-            }
-            if let Some(v) = &h.timeout {
-                hc.timeout = v.get_ref().0;
-            }
-            for (v, slot, key) in [
-                (
-                    &h.healthy_threshold,
-                    &mut hc.healthy_threshold,
-                    "healthy_threshold",
-                ),
-                (
-                    &h.unhealthy_threshold,
-                    &mut hc.unhealthy_threshold,
-                    "unhealthy_threshold",
-                ),
-            ] {
-                if let Some(v) = v {
-                    if *v.get_ref() == 0 {
-                        return Err(cx.at(
-                            v.span(),
-                            format!(
-                                "{key} is 0: expected a count of at least 1 (ALB allows 2 to 10)"
-                            ),
-                        ));
-                    }
-                    *slot = *v.get_ref();
-                }
-            }
-            if hc.interval.0 == 0 || hc.timeout >= hc.interval {
-                let span = first_span(&[h.timeout.as_ref(), h.interval.as_ref()]);
-                return Err(cx.at(
-                    span,
-                    format!(
-                        "health_check timeout ({}) must be shorter than its interval ({}): expected timeout < interval",
-                        hc.timeout, hc.interval
-                    ),
-                ));
-            }
-        }
+        load_balancer(cx, &mut s, lb)?;
     }
 
     if let Some(f) = raw.fleet {
-        let c = &mut s.fleet;
-        if let Some(v) = &f.min {
-            c.min = *v.get_ref();
-        }
-        if let Some(v) = &f.max {
-            c.max = *v.get_ref();
-        }
-        if let Some(v) = &f.desired {
-            c.desired = *v.get_ref();
-        } else {
-            c.desired = c.desired.clamp(c.min.min(c.max), c.max.max(c.min));
-        }
-        if c.min > c.max {
-            let span = first_span(&[f.min.as_ref(), f.max.as_ref()]);
-            return Err(cx.at(
-                span,
-                format!(
-                    "fleet.min ({}) is greater than fleet.max ({}): expected min <= desired <= max",
-                    c.min, c.max
-                ),
-            ));
-        }
-        if c.desired < c.min || c.desired > c.max {
-            let span = first_span(&[f.desired.as_ref(), f.min.as_ref(), f.max.as_ref()]);
-            return Err(cx.at(span, format!("fleet.desired ({}) is outside min ({}) and max ({}): expected min <= desired <= max", c.desired, c.min, c.max)));
-        }
-        if c.max == 0 {
-            let span = first_span(&[f.max.as_ref()]);
-            return Err(cx.at(span, "fleet.max is 0: expected at least one node"));
-        }
-        if let Some(v) = f.launch_time {
-            c.launch_time = v.0;
-        }
-        if let Some(v) = &f.workers {
-            if *v.get_ref() == 0 {
-                return Err(cx.at(
-                    v.span(),
-                    "workers is 0: expected at least 1 concurrent request per node",
-                ));
-            }
-            c.workers = *v.get_ref();
-        }
-        if let Some(v) = f.queue_limit {
-            c.queue_limit = v;
-        }
-        if let Some(st) = f.service_time {
-            for (k, v) in [
-                (Kind::Home, st.home),
-                (Kind::Product, st.product),
-                (Kind::AddToCart, st.add_to_cart),
-                (Kind::ViewCart, st.view_cart),
-                (Kind::Checkout, st.checkout),
-                (Kind::Account, st.account),
-                (Kind::Orders, st.orders),
-                (Kind::Address, st.address),
-            ] {
-                if let Some(d) = v {
-                    c.service_time.set(k, d.0);
-                }
-            }
-        }
-        let sigma = match &f.lognormal_sigma {
-            Some(v) if !(v.get_ref().0 > 0.0 && v.get_ref().0 <= 4.0) => {
-                return Err(cx.at(
-                    v.span(),
-                    "lognormal_sigma must be above 0 and at most 4: expected a number such as 0.5",
-                ));
-            }
-            Some(v) => v.get_ref().0,
-            None => LOGNORMAL_SIGMA,
-        };
-        if let Some(d) = &f.service_distribution {
-            c.service_distribution = choice(
-                cx,
-                d,
-                "service_distribution",
-                &[
-                    ("exponential", ServiceDistribution::Exponential),
-                    ("constant", ServiceDistribution::Constant),
-                    ("lognormal", ServiceDistribution::Lognormal { sigma }),
-                ],
-            )?;
-        }
-        if let Some(t) = f.target_tracking {
-            let span = t.span();
-            c.target_tracking = Some(super::elastic::target_tracking(cx, span, t.into_inner())?);
-        }
-        if let Some(v) = &f.health_check_type {
-            c.health_check_type = choice(
-                cx,
-                v,
-                "health_check_type",
-                &[("ec2", HealthCheckType::Ec2), ("elb", HealthCheckType::Elb)],
-            )?;
-        }
-        if let Some(v) = f.health_check_grace_period {
-            c.health_check_grace_period = v.0;
-        }
+        fleet(cx, &mut s, f)?;
     }
 
     if let Some(ss) = raw.sessions {
-        if let Some(ck) = ss.cookie {
-            if let Some(v) = ck.max_bytes {
-                let b = v.get_ref().0;
-                if !(64..=1 << 20).contains(&b) {
-                    return Err(cx.at(v.span(), format!("max_bytes = {b} is out of range: expected 64 B to 1 MiB (browsers allow 4096)")));
-                }
-                s.sessions.cookie.max_bytes = b as u32;
-            }
-            if let Some(v) = ck.signed {
-                s.sessions.cookie.signed = v;
-            }
-            if let Some(v) = ck.max_age {
-                if v.get_ref().0.0 == 0 {
-                    return Err(cx.at(v.span(), "max_age is zero: expected a positive duration such as \"30m\" (or no max_age for a cookie without expiry)"));
-                }
-                s.sessions.cookie.max_age = Some(v.get_ref().0);
-            }
-            if let Some(v) = ck.versioned {
-                s.sessions.cookie.versioned = v;
-            }
-        }
-        if let Some(st) = ss.store {
-            store(cx, &mut s, st)?;
-        }
-        if let Some(d) = ss.durable {
-            s.sessions.durable = super::elastic::durable(cx, &s, d)?;
-        }
+        sessions(cx, &mut s, ss)?;
     }
     if s.sessions.store.primary_az >= s.region.azs.len() {
         s.sessions.store.primary_az = 0;
@@ -506,63 +260,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     }
 
     if let Some(w) = raw.workload {
-        let c = &mut s.workload;
-        if let Some(v) = &w.arrivals_per_second {
-            c.arrivals_per_second = rate(cx, v, "arrivals_per_second")?;
-        }
-        if let Some(v) = w.think_time {
-            c.think_time = v.0;
-        }
-        if let Some(v) = &w.pages {
-            c.pages = match v.get_ref().0 {
-                Pages::Mean(m) if !(m >= 1.0 && m.is_finite()) => {
-                    return Err(cx.at(
-                        v.span(),
-                        format!(
-                            "pages = {m}: expected a mean of at least 1 page, or {{ fixed = N }}"
-                        ),
-                    ));
-                }
-                Pages::Fixed(0) => {
-                    return Err(cx.at(v.span(), "pages = { fixed = 0 }: expected at least 1 page"));
-                }
-                p => p,
-            };
-        }
-        if let Some(v) = &w.add_to_cart {
-            c.add_to_cart = prob(cx, v, "add_to_cart")?;
-        }
-        if let Some(v) = &w.checkout {
-            c.checkout = prob(cx, v, "checkout")?;
-        }
-        if let Some(v) = &w.catalog {
-            if *v.get_ref() == 0 {
-                return Err(cx.at(v.span(), "catalog is 0: expected at least one product"));
-            }
-            c.catalog = *v.get_ref();
-        }
-        for (v, slot, key) in [
-            (&w.account, &mut c.account, "account"),
-            (&w.address_change, &mut c.address_change, "address_change"),
-            (&w.order_history, &mut c.order_history, "order_history"),
-        ] {
-            if let Some(v) = v {
-                *slot = prob(cx, v, key)?;
-            }
-        }
-        if let Some(v) = &w.popularity {
-            let x = v.get_ref().0;
-            if !(0.0..=4.0).contains(&x) {
-                return Err(cx.at(
-                    v.span(),
-                    format!("popularity = {x}: expected a Zipf exponent from 0 (uniform) to 4"),
-                ));
-            }
-            c.popularity = x;
-        }
-        if let Some(v) = &w.attackers {
-            c.attackers = prob(cx, v, "attackers")?;
-        }
+        workload(cx, &mut s, w)?;
     }
 
     if let Some(d) = raw.database {
@@ -591,48 +289,385 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     // Stable: same-time actions keep file order.
     s.timeline.sort_by_key(|t| t.at);
     if let Some(c) = raw.cost {
-        let p = &mut s.prices;
-        for (v, slot, key) in [
-            (&c.node_hourly, &mut p.node_hourly, "node_hourly"),
-            (&c.lb_hourly, &mut p.lb_hourly, "lb_hourly"),
-            (&c.lcu_hourly, &mut p.lcu_hourly, "lcu_hourly"),
-            (
-                &c.store_node_hourly,
-                &mut p.store_node_hourly,
-                "store_node_hourly",
-            ),
-            (
-                &c.db_instance_hourly,
-                &mut p.db_instance_hourly,
-                "db_instance_hourly",
-            ),
-            (
-                &c.table_write_per_million,
-                &mut p.table_write_per_million,
-                "table_write_per_million",
-            ),
-            (
-                &c.table_read_per_million,
-                &mut p.table_read_per_million,
-                "table_read_per_million",
-            ),
-        ] {
-            if let Some(v) = v {
-                let x = v.get_ref().0;
-                if !(x.is_finite() && x >= 0.0) {
-                    return Err(cx.at(
-                        v.span(),
-                        format!("{key} = {x}: expected a price in USD of 0 or more"),
-                    ));
-                }
-                *slot = x;
-            }
-        }
+        cost(cx, &mut s, c)?;
     }
     for (key, v) in raw.slo.unwrap_or_default() {
         s.slo.push(threshold(cx, &key, &v)?);
     }
     Ok(s)
+}
+
+/// `[region]`: the AZs and the delays between them.
+fn region(cx: &Ctx, s: &mut Scenario, r: RawRegion) -> Result<(), ScenarioError> {
+    if let Some(azs) = r.azs {
+        if azs.get_ref().is_empty() {
+            return Err(cx.at(azs.span(), "azs is empty: expected at least one AZ name"));
+        }
+        let mut names: Vec<String> = Vec::new();
+        for a in azs.get_ref() {
+            if a.get_ref().trim().is_empty() {
+                return Err(cx.at(a.span(), "an AZ name is empty: expected a name"));
+            }
+            if names.contains(a.get_ref()) {
+                return Err(cx.at(
+                    a.span(),
+                    format!(
+                        "AZ {:?} is listed twice: expected distinct names",
+                        a.get_ref()
+                    ),
+                ));
+            }
+            names.push(a.get_ref().clone());
+        }
+        s.region.azs = names;
+        // Default store placement follows the region's own AZs.
+        s.sessions.store.replicas = if s.region.azs.len() > 1 {
+            vec![1]
+        } else {
+            Vec::new()
+        };
+    }
+    if let Some(l) = r.latency {
+        let lat = &mut s.region.latency;
+        if let Some(v) = l.same_az {
+            lat.same_az = v.0;
+        }
+        if let Some(v) = l.cross_az {
+            lat.cross_az = v.0;
+        }
+        if let Some(v) = l.internet {
+            lat.internet = v.0;
+        }
+    }
+    Ok(())
+}
+
+/// `[load_balancer]`: algorithm, stickiness, health checks, draining.
+fn load_balancer(cx: &Ctx, s: &mut Scenario, lb: RawLb) -> Result<(), ScenarioError> {
+    let c = &mut s.load_balancer;
+    if let Some(a) = &lb.algorithm {
+        c.algorithm = choice(
+            cx,
+            a,
+            "algorithm",
+            &[
+                ("round_robin", Algorithm::RoundRobin),
+                ("least_outstanding", Algorithm::LeastOutstanding),
+            ],
+        )?;
+    }
+    if let Some(st) = &lb.stickiness {
+        c.stickiness = choice(
+            cx,
+            st,
+            "stickiness",
+            &[
+                ("auto", Stickiness::Auto),
+                ("on", Stickiness::On),
+                ("off", Stickiness::Off),
+            ],
+        )?;
+    }
+    if let Some(d) = lb.stickiness_duration {
+        if d.get_ref().0.0 == 0 {
+            return Err(cx.at(
+                d.span(),
+                "stickiness_duration is zero: expected a positive duration (ALB allows 1s to 7d)",
+            ));
+        }
+        c.stickiness_duration = d.get_ref().0;
+    }
+    if let Some(d) = lb.deregistration_delay {
+        c.deregistration_delay = d.0;
+    }
+    if let Some(d) = lb.connect_timeout {
+        if d.get_ref().0.0 == 0 {
+            return Err(cx.at(
+                d.span(),
+                "connect_timeout is zero: expected a positive duration",
+            ));
+        }
+        c.connect_timeout = d.get_ref().0;
+    }
+    if let Some(h) = lb.health_check {
+        let hc = &mut c.health_check;
+        if let Some(v) = &h.interval {
+            hc.interval = v.get_ref().0;
+        }
+        if let Some(v) = &h.timeout {
+            hc.timeout = v.get_ref().0;
+        }
+        for (v, slot, key) in [
+            (
+                &h.healthy_threshold,
+                &mut hc.healthy_threshold,
+                "healthy_threshold",
+            ),
+            (
+                &h.unhealthy_threshold,
+                &mut hc.unhealthy_threshold,
+                "unhealthy_threshold",
+            ),
+        ] {
+            if let Some(v) = v {
+                if *v.get_ref() == 0 {
+                    return Err(cx.at(
+                        v.span(),
+                        format!("{key} is 0: expected a count of at least 1 (ALB allows 2 to 10)"),
+                    ));
+                }
+                *slot = *v.get_ref();
+            }
+        }
+        if hc.interval.0 == 0 || hc.timeout >= hc.interval {
+            let span = first_span(&[h.timeout.as_ref(), h.interval.as_ref()]);
+            return Err(cx.at(
+                span,
+                format!(
+                    "health_check timeout ({}) must be shorter than its interval ({}): expected timeout < interval",
+                    hc.timeout, hc.interval
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `[fleet]`: the auto-scaling group and its nodes.
+fn fleet(cx: &Ctx, s: &mut Scenario, f: RawFleet) -> Result<(), ScenarioError> {
+    let c = &mut s.fleet;
+    if let Some(v) = &f.min {
+        c.min = *v.get_ref();
+    }
+    if let Some(v) = &f.max {
+        c.max = *v.get_ref();
+    }
+    if let Some(v) = &f.desired {
+        c.desired = *v.get_ref();
+    } else {
+        c.desired = c.desired.clamp(c.min.min(c.max), c.max.max(c.min));
+    }
+    if c.min > c.max {
+        let span = first_span(&[f.min.as_ref(), f.max.as_ref()]);
+        return Err(cx.at(
+            span,
+            format!(
+                "fleet.min ({}) is greater than fleet.max ({}): expected min <= desired <= max",
+                c.min, c.max
+            ),
+        ));
+    }
+    if c.desired < c.min || c.desired > c.max {
+        let span = first_span(&[f.desired.as_ref(), f.min.as_ref(), f.max.as_ref()]);
+        return Err(cx.at(span, format!("fleet.desired ({}) is outside min ({}) and max ({}): expected min <= desired <= max", c.desired, c.min, c.max)));
+    }
+    if c.max == 0 {
+        let span = first_span(&[f.max.as_ref()]);
+        return Err(cx.at(span, "fleet.max is 0: expected at least one node"));
+    }
+    if let Some(v) = f.launch_time {
+        c.launch_time = v.0;
+    }
+    if let Some(v) = &f.workers {
+        if *v.get_ref() == 0 {
+            return Err(cx.at(
+                v.span(),
+                "workers is 0: expected at least 1 concurrent request per node",
+            ));
+        }
+        c.workers = *v.get_ref();
+    }
+    if let Some(v) = f.queue_limit {
+        c.queue_limit = v;
+    }
+    if let Some(st) = f.service_time {
+        for (k, v) in [
+            (Kind::Home, st.home),
+            (Kind::Product, st.product),
+            (Kind::AddToCart, st.add_to_cart),
+            (Kind::ViewCart, st.view_cart),
+            (Kind::Checkout, st.checkout),
+            (Kind::Account, st.account),
+            (Kind::Orders, st.orders),
+            (Kind::Address, st.address),
+        ] {
+            if let Some(d) = v {
+                c.service_time.set(k, d.0);
+            }
+        }
+    }
+    let sigma = match &f.lognormal_sigma {
+        Some(v) if !(v.get_ref().0 > 0.0 && v.get_ref().0 <= 4.0) => {
+            return Err(cx.at(
+                v.span(),
+                "lognormal_sigma must be above 0 and at most 4: expected a number such as 0.5",
+            ));
+        }
+        Some(v) => v.get_ref().0,
+        None => LOGNORMAL_SIGMA,
+    };
+    if let Some(d) = &f.service_distribution {
+        c.service_distribution = choice(
+            cx,
+            d,
+            "service_distribution",
+            &[
+                ("exponential", ServiceDistribution::Exponential),
+                ("constant", ServiceDistribution::Constant),
+                ("lognormal", ServiceDistribution::Lognormal { sigma }),
+            ],
+        )?;
+    }
+    if let Some(t) = f.target_tracking {
+        let span = t.span();
+        c.target_tracking = Some(super::elastic::target_tracking(cx, span, t.into_inner())?);
+    }
+    if let Some(v) = &f.health_check_type {
+        c.health_check_type = choice(
+            cx,
+            v,
+            "health_check_type",
+            &[("ec2", HealthCheckType::Ec2), ("elb", HealthCheckType::Elb)],
+        )?;
+    }
+    if let Some(v) = f.health_check_grace_period {
+        c.health_check_grace_period = v.0;
+    }
+    Ok(())
+}
+
+/// `[sessions.*]`: the cookie, the store and the durable table.
+fn sessions(cx: &Ctx, s: &mut Scenario, ss: RawSessions) -> Result<(), ScenarioError> {
+    if let Some(ck) = ss.cookie {
+        if let Some(v) = ck.max_bytes {
+            let b = v.get_ref().0;
+            if !(64..=1 << 20).contains(&b) {
+                return Err(cx.at(v.span(), format!("max_bytes = {b} is out of range: expected 64 B to 1 MiB (browsers allow 4096)")));
+            }
+            s.sessions.cookie.max_bytes = b as u32;
+        }
+        if let Some(v) = ck.signed {
+            s.sessions.cookie.signed = v;
+        }
+        if let Some(v) = ck.max_age {
+            if v.get_ref().0.0 == 0 {
+                return Err(cx.at(v.span(), "max_age is zero: expected a positive duration such as \"30m\" (or no max_age for a cookie without expiry)"));
+            }
+            s.sessions.cookie.max_age = Some(v.get_ref().0);
+        }
+        if let Some(v) = ck.versioned {
+            s.sessions.cookie.versioned = v;
+        }
+    }
+    if let Some(st) = ss.store {
+        store(cx, s, st)?;
+    }
+    if let Some(d) = ss.durable {
+        s.sessions.durable = super::elastic::durable(cx, &s, d)?;
+    }
+    Ok(())
+}
+
+/// `[workload]`: the shoppers.
+fn workload(cx: &Ctx, s: &mut Scenario, w: RawWorkload) -> Result<(), ScenarioError> {
+    let c = &mut s.workload;
+    if let Some(v) = &w.arrivals_per_second {
+        c.arrivals_per_second = rate(cx, v, "arrivals_per_second")?;
+    }
+    if let Some(v) = w.think_time {
+        c.think_time = v.0;
+    }
+    if let Some(v) = &w.pages {
+        c.pages = match v.get_ref().0 {
+            Pages::Mean(m) if !(m >= 1.0 && m.is_finite()) => {
+                return Err(cx.at(
+                    v.span(),
+                    format!("pages = {m}: expected a mean of at least 1 page, or {{ fixed = N }}"),
+                ));
+            }
+            Pages::Fixed(0) => {
+                return Err(cx.at(v.span(), "pages = { fixed = 0 }: expected at least 1 page"));
+            }
+            p => p,
+        };
+    }
+    if let Some(v) = &w.add_to_cart {
+        c.add_to_cart = prob(cx, v, "add_to_cart")?;
+    }
+    if let Some(v) = &w.checkout {
+        c.checkout = prob(cx, v, "checkout")?;
+    }
+    if let Some(v) = &w.catalog {
+        if *v.get_ref() == 0 {
+            return Err(cx.at(v.span(), "catalog is 0: expected at least one product"));
+        }
+        c.catalog = *v.get_ref();
+    }
+    for (v, slot, key) in [
+        (&w.account, &mut c.account, "account"),
+        (&w.address_change, &mut c.address_change, "address_change"),
+        (&w.order_history, &mut c.order_history, "order_history"),
+    ] {
+        if let Some(v) = v {
+            *slot = prob(cx, v, key)?;
+        }
+    }
+    if let Some(v) = &w.popularity {
+        let x = v.get_ref().0;
+        if !(0.0..=4.0).contains(&x) {
+            return Err(cx.at(
+                v.span(),
+                format!("popularity = {x}: expected a Zipf exponent from 0 (uniform) to 4"),
+            ));
+        }
+        c.popularity = x;
+    }
+    if let Some(v) = &w.attackers {
+        c.attackers = prob(cx, v, "attackers")?;
+    }
+    Ok(())
+}
+
+/// `[cost]`: the prices a design is billed at.
+fn cost(cx: &Ctx, s: &mut Scenario, c: RawCost) -> Result<(), ScenarioError> {
+    let p = &mut s.prices;
+    for (v, slot, key) in [
+        (&c.node_hourly, &mut p.node_hourly, "node_hourly"),
+        (&c.lb_hourly, &mut p.lb_hourly, "lb_hourly"),
+        (&c.lcu_hourly, &mut p.lcu_hourly, "lcu_hourly"),
+        (
+            &c.store_node_hourly,
+            &mut p.store_node_hourly,
+            "store_node_hourly",
+        ),
+        (
+            &c.db_instance_hourly,
+            &mut p.db_instance_hourly,
+            "db_instance_hourly",
+        ),
+        (
+            &c.table_write_per_million,
+            &mut p.table_write_per_million,
+            "table_write_per_million",
+        ),
+        (
+            &c.table_read_per_million,
+            &mut p.table_read_per_million,
+            "table_read_per_million",
+        ),
+    ] {
+        if let Some(v) = v {
+            let x = v.get_ref().0;
+            if !(x.is_finite() && x >= 0.0) {
+                return Err(cx.at(
+                    v.span(),
+                    format!("{key} = {x}: expected a price in USD of 0 or more"),
+                ));
+            }
+            *slot = x;
+        }
+    }
+    Ok(())
 }
 
 /// One of a fixed set of words.
