@@ -243,3 +243,35 @@ async fn blocked_launches_go_to_the_other_azs_until_the_block_ends() {
     assert!(unblocked(&st), "{:?}", kinds(&st));
     h.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_az_is_rebalanced_into_as_the_model_decides() {
+    let h = start().await;
+    let c = Client::builder(TokioExecutor::new()).build_http();
+    let kill = r#"{"action":"kill_az","az":"us-east-1c"}"#;
+    assert_eq!(post_action(&c, &h, kill).await.0, StatusCode::OK);
+    let serving = |st: &Value, az: &str| {
+        st["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["az"] == az && n["state"] == "inservice" && n["health"] == "healthy")
+            .count()
+    };
+    let per_az = |st: &Value| ["us-east-1a", "us-east-1b", "us-east-1c"].map(|az| serving(st, az));
+    let st = state_until(&c, &h, 200, |st| per_az(st) == [3, 3, 0]).await;
+    assert_eq!(
+        per_az(&st),
+        [3, 3, 0],
+        "the replacements went to the live AZs"
+    );
+    let restore = r#"{"action":"restore_az","az":"us-east-1c"}"#;
+    assert_eq!(post_action(&c, &h, restore).await.0, StatusCode::OK);
+    let st = state_until(&c, &h, 400, |st| per_az(st) == [2, 2, 2]).await;
+    h.shutdown();
+    assert_eq!(per_az(&st), [2, 2, 2], "{:?}", kinds(&st));
+    let k = kinds(&st);
+    let pos = |name: &str| k.iter().rposition(|x| x == name).unwrap_or(usize::MAX);
+    assert!(pos("restore_az") < pos("az_rebalance"), "{k:?}");
+    assert!(pos("az_rebalance") < pos("node_draining"), "{k:?}");
+}

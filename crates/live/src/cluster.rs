@@ -362,6 +362,7 @@ impl Cluster {
             self.note(&mut c, "store_replica_created", line);
         }
         self.reconcile(&mut c);
+        self.start_rebalance(&mut c);
     }
 
     pub fn set_desired(self: &Arc<Self>, value: u32) -> Result<(), OpError> {
@@ -517,6 +518,30 @@ impl Cluster {
         }
     }
 
+    /// After an AZ returns: launch in the short AZs first, terminate in the
+    /// crowded ones once the new nodes are healthy, as the model's group
+    /// decides (`Fleet::begin_rebalance`).
+    fn start_rebalance(self: &Arc<Self>, c: &mut Control) {
+        let launchable = c.blocks.launchable(&c.alive, self.shop.clock.now());
+        let Some(extra) = c.fleet.begin_rebalance(&launchable, self.sc.fleet.max) else {
+            return;
+        };
+        let line =
+            format!("launching {extra} in the short AZs before terminating as many elsewhere");
+        self.note(c, "az_rebalance", line);
+        let waiting = self.reconcile(c);
+        c.fleet.rebalancing(extra, 0, waiting);
+    }
+
+    /// A node passed its health checks: the rebalance's last launch brings
+    /// desired back down, and scale-in terminates in the crowded AZs.
+    fn rebalance_progress(self: &Arc<Self>, c: &mut Control, id: NodeId) {
+        if c.fleet.rebalance_healthy(id, self.sc.fleet.min).is_some() {
+            self.reconcile(c);
+            self.start_rebalance(c);
+        }
+    }
+
     /// Applies one health check's result. A dead node found unhealthy is
     /// deregistered (the group replaced it when it died); a running one is
     /// replaced only if the model's group says so (`health_check_type`).
@@ -541,6 +566,7 @@ impl Cluster {
             Some(Health::Healthy) => {
                 let name = self.node_name(&c, id);
                 self.note(&mut c, "target_healthy", name);
+                self.rebalance_progress(&mut c, id);
             }
             _ => {}
         }

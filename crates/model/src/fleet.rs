@@ -155,6 +155,48 @@ impl Fleet {
         short.min(ceiling.saturating_sub(self.counted()))
     }
 
+    /// Starts a rebalance after an AZ returned, if the AZs are uneven and
+    /// none runs: raises desired by the extra nodes the short AZs need (the
+    /// caller launches them with its reconcile, then [`Self::rebalancing`]).
+    /// The extra count, or None.
+    pub fn begin_rebalance(&mut self, launchable: &[bool], max: u32) -> Option<u32> {
+        if self.rebalance.is_some() {
+            return None;
+        }
+        let extra = self.rebalance_extra(launchable, max);
+        if extra == 0 {
+            return None;
+        }
+        self.desired += extra;
+        Some(extra)
+    }
+
+    /// Records the rebalance just begun: its extra nodes, the fault its
+    /// losses are charged to, and the launches it waits for.
+    pub fn rebalancing(&mut self, extra: u32, fault: usize, waiting: Vec<NodeId>) {
+        self.rebalance = Some(Rebalance {
+            extra,
+            fault,
+            waiting,
+        });
+    }
+
+    /// Node `id` passed its health checks. When it was the rebalance's last
+    /// launch, desired comes back down (not below `min`) and the finished
+    /// rebalance is returned: the caller reconciles (scale-in terminates in
+    /// the crowded AZs) and tries [`Self::begin_rebalance`] again.
+    pub fn rebalance_healthy(&mut self, id: NodeId, min: u32) -> Option<Rebalance> {
+        let r = self.rebalance.as_mut()?;
+        let before = r.waiting.len();
+        r.waiting.retain(|&w| w != id);
+        if before == 0 || !r.waiting.is_empty() {
+            return None;
+        }
+        let r = self.rebalance.take()?;
+        self.desired = self.desired.saturating_sub(r.extra).max(min);
+        Some(r)
+    }
+
     /// Whether the group replaces node `id`, found unhealthy by the balancer,
     /// at `now`: only with `health_check_type = "elb"` (with the default,
     /// `ec2`, the group trusts the instance's own status checks and leaves a

@@ -6,7 +6,6 @@
 
 use super::{Event, Heal, World};
 use crate::engine::Queue;
-use stratus_model::fleet::Rebalance;
 use stratus_model::lb::NodeId;
 use stratus_model::node::NodeState;
 use stratus_model::scenario::{Action, ScaleMetric, Strategy};
@@ -107,44 +106,24 @@ impl World {
     /// After an AZ returns: launch in the short AZs first (above desired),
     /// terminate in the crowded ones once the new nodes are healthy.
     pub(super) fn start_rebalance(&mut self, now: SimTime, q: &mut Queue<Event>) {
-        if self.fleet.rebalance.is_some() {
-            return;
-        }
         let launchable = self.blocks.launchable(&self.alive, now);
-        let extra = self.fleet.rebalance_extra(&launchable, self.sc.fleet.max);
-        if extra == 0 {
+        let Some(extra) = self.fleet.begin_rebalance(&launchable, self.sc.fleet.max) else {
             return;
-        }
+        };
         self.note(
             now,
             "az_rebalance",
             format!("launching {extra} in the short AZs before terminating as many elsewhere"),
         );
         let fault = self.new_fault(now, "az_rebalance");
-        self.fleet.desired += extra;
         let waiting = self.reconcile(now, q, None);
-        self.fleet.rebalance = Some(Rebalance {
-            extra,
-            fault,
-            waiting,
-        });
+        self.fleet.rebalancing(extra, fault, waiting);
     }
 
     pub(super) fn rebalance_progress(&mut self, now: SimTime, id: NodeId, q: &mut Queue<Event>) {
-        let Some(r) = &mut self.fleet.rebalance else {
+        let Some(r) = self.fleet.rebalance_healthy(id, self.sc.fleet.min) else {
             return;
         };
-        let before = r.waiting.len();
-        r.waiting.retain(|&w| w != id);
-        if before == 0 || !r.waiting.is_empty() {
-            return;
-        }
-        let r = self.fleet.rebalance.take().expect("checked");
-        self.fleet.desired = self
-            .fleet
-            .desired
-            .saturating_sub(r.extra)
-            .max(self.sc.fleet.min);
         self.reconcile(now, q, Some(r.fault));
         // Another round if the AZs are still uneven (a bigger gap than the allowance).
         self.start_rebalance(now, q);
