@@ -4,18 +4,16 @@
 //! keep-alive connections ([`super::upstream`]) and sets the cookie on the
 //! way back.
 
+use super::client::{ClientError, Connection};
 use super::cluster::Cluster;
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::upstream::{self, Pool, Upstream, UpstreamError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
-use hyper::header::{HeaderValue, SET_COOKIE};
+use hyper::header::{HOST, HeaderValue, SET_COOKIE};
 use hyper::http::request::Parts;
-use hyper::{Request, Response, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper::{Request, Response, StatusCode};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use stratus_model::lb::{LbCookie, NodeId, Route};
@@ -160,30 +158,34 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
 /// target with the timeout; the model's thresholds decide what a result means.
 pub async fn health_loop(cluster: Arc<Cluster>) {
     let hc = cluster.sc.load_balancer.health_check;
-    let client: Client<HttpConnector, http_body_util::Empty<Bytes>> =
-        Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
-            .build_http();
+    let timeout = std::time::Duration::from_nanos(hc.timeout.0);
     let mut tick = tokio::time::interval(std::time::Duration::from_nanos(hc.interval.0));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         for (id, addr) in cluster.check_list() {
-            let client = client.clone();
             let cl = cluster.clone();
             tokio::spawn(async move {
-                let uri: Uri = format!("http://{addr}/health")
-                    .parse()
-                    .expect("a socket address is a valid authority");
-                let check = client.get(uri);
                 let pass = matches!(
-                    tokio::time::timeout(std::time::Duration::from_nanos(hc.timeout.0), check).await,
-                    Ok(Ok(r)) if r.status() == StatusCode::OK
+                    tokio::time::timeout(timeout, check(addr, timeout)).await,
+                    Ok(Ok(status)) if status == StatusCode::OK
                 );
                 cl.health_result(id, pass);
             });
         }
     }
+}
+
+/// One health check: `GET /health` on a fresh connection, as an ALB's
+/// checks open their own; the answer's status.
+async fn check(addr: SocketAddr, timeout: std::time::Duration) -> Result<StatusCode, ClientError> {
+    let mut conn = Connection::connect(addr, timeout).await?;
+    let (head, _) = Request::get(format!("http://{addr}/health"))
+        .header(HOST, addr.to_string())
+        .body(())
+        .expect("a socket address is a valid authority")
+        .into_parts();
+    Ok(conn.send(&head, &[]).await?.response.status())
 }
 
 #[cfg(test)]
