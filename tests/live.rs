@@ -1,13 +1,13 @@
 //! The live shop in process: real sockets on ephemeral loopback ports, a
 //! Rust HTTP client, the admin API; no outside tool needed.
 
+mod common;
+
 use bytes::Bytes;
+use common::live::{C, client, state_until};
 use http_body_util::{BodyExt, Full};
-use hyper::header::{ACCEPT, AUTHORIZATION, COOKIE, SET_COOKIE};
+use hyper::header::{ACCEPT, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -16,38 +16,12 @@ use stratus::live::{self, Config, Handle};
 use stratus::scenario::{Scenario, Strategy};
 use stratus::time::Dur;
 
-type C = Client<HttpConnector, Full<Bytes>>;
-
-/// A small fleet with health checks fast enough for a test.
 fn scenario() -> Scenario {
-    let mut sc = Scenario::new("live-test", Dur::from_secs(10));
-    let hc = &mut sc.load_balancer.health_check;
-    hc.interval = Dur::from_ms(100);
-    hc.timeout = Dur::from_ms(50);
-    hc.healthy_threshold = 2;
-    hc.unhealthy_threshold = 2;
-    sc.fleet.launch_time = Dur::from_ms(200);
-    sc.load_balancer.deregistration_delay = Dur::from_ms(200);
-    sc.sessions.store.failover_after = Dur::from_ms(200);
-    sc
+    common::live::scenario("live-test")
 }
 
 async fn start(strategy: Strategy) -> Handle {
-    live::start(Config {
-        scenario: scenario(),
-        strategy,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        admin: "127.0.0.1:0".parse().unwrap(),
-        token: None,
-        resp: Some("127.0.0.1:0".parse().unwrap()),
-        store_url: None,
-    })
-    .await
-    .expect("the live shop starts")
-}
-
-fn client() -> C {
-    Client::builder(TokioExecutor::new()).build_http()
+    common::live::start(scenario(), strategy, true).await
 }
 
 /// A browser: cookies by name, replaced by each Set-Cookie.
@@ -94,39 +68,7 @@ async fn admin(
     path: &str,
     token: Option<&str>,
 ) -> (StatusCode, Value) {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(format!("http://{}{path}", h.admin));
-    if let Some(t) = token {
-        b = b.header(AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let r = c
-        .request(b.body(Full::new(Bytes::new())).unwrap())
-        .await
-        .unwrap();
-    let s = r.status();
-    let body = r.into_body().collect().await.unwrap().to_bytes();
-    (s, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
-
-/// Polls `/admin/state` every 25 ms until `done` holds or `tries` polls
-/// have passed; the last state read.
-async fn state_until(
-    c: &C,
-    h: &Handle,
-    token: Option<&str>,
-    tries: usize,
-    done: impl Fn(&Value) -> bool,
-) -> Value {
-    let mut st = Value::Null;
-    for _ in 0..tries {
-        st = admin(c, h, Method::GET, "/admin/state", token).await.1;
-        if done(&st) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    st
+    common::live::call(c, h, method, path, token, "").await
 }
 
 fn cart_len(v: &Value) -> usize {
@@ -352,7 +294,7 @@ async fn admin_needs_the_token_and_names_its_paths() {
             .filter(|n| n["health"] == "healthy")
             .count()
     };
-    let st = state_until(&c, &h, t, 200, |st| healthy(st) == 9).await;
+    let st = state_until(&c, &h, 200, |st| healthy(st) == 9).await;
     assert_eq!(healthy(&st), 9);
     // Scale in to 3: six drain and are terminated.
     assert_eq!(
@@ -360,7 +302,7 @@ async fn admin_needs_the_token_and_names_its_paths() {
         StatusCode::OK
     );
     let nodes = |st: &Value| st["nodes"].as_array().unwrap().len();
-    let st = state_until(&c, &h, t, 200, |st| nodes(st) == 3).await;
+    let st = state_until(&c, &h, 200, |st| nodes(st) == 3).await;
     assert_eq!(nodes(&st), 3);
     // A rolling deploy, two at a time: every node replaced by a version-2 node.
     assert_eq!(
@@ -372,10 +314,7 @@ async fn admin_needs_the_token_and_names_its_paths() {
         StatusCode::CONFLICT,
         "one deploy at a time"
     );
-    let st = state_until(&c, &h, t, 400, |st| {
-        st["deploying"] == false && nodes(st) == 3
-    })
-    .await;
+    let st = state_until(&c, &h, 400, |st| st["deploying"] == false && nodes(st) == 3).await;
     let versions: Vec<(u64, String)> = st["nodes"]
         .as_array()
         .unwrap()

@@ -3,63 +3,21 @@
 //! why the live driver cannot; `stratus load --scenario` sends every action
 //! its timeline has; the live log names events as the simulation does.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::AUTHORIZATION;
-use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+mod common;
+
+use common::live::{C, call, client, scenario, state_until};
+use hyper::{Method, StatusCode};
 use serde_json::Value;
-use stratus::live::{self, Config, Handle};
-use stratus::scenario::{Action, ActionEntry, Scenario, Strategy, Timed};
+use stratus::live::{self, Handle};
+use stratus::scenario::{Action, ActionEntry, Strategy, Timed};
 use stratus::time::Dur;
 
-type C = Client<HttpConnector, Full<Bytes>>;
-
-/// A small fleet with health checks fast enough for a test.
-fn scenario() -> Scenario {
-    let mut sc = Scenario::new("live-actions", Dur::from_secs(10));
-    let hc = &mut sc.load_balancer.health_check;
-    hc.interval = Dur::from_ms(100);
-    hc.timeout = Dur::from_ms(50);
-    hc.healthy_threshold = 2;
-    hc.unhealthy_threshold = 2;
-    sc.fleet.launch_time = Dur::from_ms(200);
-    sc.load_balancer.deregistration_delay = Dur::from_ms(200);
-    sc.sessions.store.failover_after = Dur::from_ms(200);
-    sc
-}
-
 async fn start() -> Handle {
-    live::start(Config {
-        scenario: scenario(),
-        strategy: Strategy::Sticky,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        admin: "127.0.0.1:0".parse().unwrap(),
-        token: None,
-        resp: None,
-        store_url: None,
-    })
-    .await
-    .expect("the live shop starts")
-}
-
-async fn call(c: &C, h: &Handle, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(format!("http://{}{path}", h.admin))
-        .header(AUTHORIZATION, format!("Bearer {}", h.token))
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let r = c.request(req).await.expect("the admin API answers");
-    let s = r.status();
-    let body = r.into_body().collect().await.unwrap().to_bytes();
-    (s, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    common::live::start(scenario("live-actions"), Strategy::Sticky, false).await
 }
 
 async fn post_action(c: &C, h: &Handle, json: &str) -> (StatusCode, Value) {
-    call(c, h, Method::POST, "/admin/actions", json).await
+    call(c, h, Method::POST, "/admin/actions", Some(&h.token), json).await
 }
 
 fn kinds(state: &Value) -> Vec<String> {
@@ -71,25 +29,11 @@ fn kinds(state: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Polls the state every 25 ms until `done` holds (at most `tries` polls).
-async fn state_until(c: &C, h: &Handle, tries: usize, done: impl Fn(&Value) -> bool) -> Value {
-    let mut st = Value::Null;
-    for _ in 0..tries {
-        st = call(c, h, Method::GET, "/admin/state", "").await.1;
-        if done(&st) {
-            break;
-        }
-        // Real health checks run on their own clock; the test waits for them.
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    st
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_timeline_action_is_applied_or_refused_with_its_reason() {
     let h = start().await;
-    let c = Client::builder(TokioExecutor::new()).build_http();
-    let sc = scenario();
+    let c = client();
+    let sc = scenario("live-actions");
     let azs = &sc.region.azs;
     let refused_live = [
         Action::SetArrivals { value: 5.0 },
@@ -170,7 +114,7 @@ async fn every_timeline_action_is_applied_or_refused_with_its_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_sends_every_timeline_action_and_records_the_refusals() {
     let h = start().await;
-    let mut sc = scenario();
+    let mut sc = scenario("live-actions");
     sc.workload.think_time = Dur::from_ms(150);
     let at = |ms: u64, action: Action| Timed {
         at: Dur::from_ms(ms),
@@ -223,13 +167,15 @@ async fn load_sends_every_timeline_action_and_records_the_refusals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocked_launches_go_to_the_other_azs_until_the_block_ends() {
     let h = start().await;
-    let c = Client::builder(TokioExecutor::new()).build_http();
+    let c = client();
     let block = r#"{"action":"block_launches","az":"us-east-1a","duration":"1s"}"#;
     assert_eq!(post_action(&c, &h, block).await.0, StatusCode::OK);
     let kill = r#"{"action":"kill_node","az":"us-east-1a","count":2}"#;
     let (s, v) = post_action(&c, &h, kill).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let st = call(&c, &h, Method::GET, "/admin/state", "").await.1;
+    let st = call(&c, &h, Method::GET, "/admin/state", Some(&h.token), "")
+        .await
+        .1;
     let nodes = st["nodes"].as_array().unwrap();
     // Six nodes at start; the two replacements are the newest.
     let new: Vec<&str> = nodes[6..]
@@ -247,7 +193,7 @@ async fn blocked_launches_go_to_the_other_azs_until_the_block_ends() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_az_is_rebalanced_into_as_the_model_decides() {
     let h = start().await;
-    let c = Client::builder(TokioExecutor::new()).build_http();
+    let c = client();
     let kill = r#"{"action":"kill_az","az":"us-east-1c"}"#;
     assert_eq!(post_action(&c, &h, kill).await.0, StatusCode::OK);
     let serving = |st: &Value, az: &str| {

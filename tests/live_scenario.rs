@@ -3,43 +3,21 @@
 //! (`[sessions.cookie] max_age` and `versioned`), through the model's own
 //! `Cache`, `CookieGuard` and cookie backend.
 
+mod common;
+
 use bytes::Bytes;
+use common::live::{C, call, client, fast};
 use http_body_util::{BodyExt, Full};
-use hyper::header::{ACCEPT, AUTHORIZATION, COOKIE, SET_COOKIE};
+use hyper::header::{ACCEPT, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::net::SocketAddr;
-use stratus::live::{self, Config, Handle};
+use stratus::live::{self, Handle};
 use stratus::scenario::{Scenario, Strategy};
 use stratus::time::Dur;
 
-type C = Client<HttpConnector, Full<Bytes>>;
-
-fn fast(mut sc: Scenario) -> Scenario {
-    let hc = &mut sc.load_balancer.health_check;
-    hc.interval = Dur::from_ms(100);
-    hc.timeout = Dur::from_ms(50);
-    hc.healthy_threshold = 2;
-    hc.unhealthy_threshold = 2;
-    sc.fleet.launch_time = Dur::from_ms(200);
-    sc
-}
-
 async fn start(sc: Scenario, strategy: Strategy) -> Handle {
-    live::start(Config {
-        scenario: sc,
-        strategy,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        admin: "127.0.0.1:0".parse().unwrap(),
-        token: None,
-        resp: None,
-        store_url: None,
-    })
-    .await
-    .expect("the live shop starts")
+    common::live::start(sc, strategy, false).await
 }
 
 /// One request with `cookie`; the status, the JSON answer and the cart cookie set.
@@ -72,13 +50,9 @@ async fn go(
 }
 
 async fn state(c: &C, h: &Handle) -> Value {
-    let req = Request::get(format!("http://{}/admin/state", h.admin))
-        .header(AUTHORIZATION, format!("Bearer {}", h.token))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let r = c.request(req).await.unwrap();
-    let body = r.into_body().collect().await.unwrap().to_bytes();
-    serde_json::from_slice(&body).unwrap()
+    call(c, h, Method::GET, "/admin/state", Some(&h.token), "")
+        .await
+        .1
 }
 
 fn cart_len(v: &Value) -> usize {
@@ -90,7 +64,7 @@ async fn the_cache_answers_repeated_product_pages_and_counts_its_hits() {
     let text = stratus::bundled::find("cache-aside").unwrap();
     let sc = fast(stratus::parse_scenario("cache-aside", text).unwrap());
     let h = start(sc.clone(), Strategy::Store).await;
-    let c = Client::builder(TokioExecutor::new()).build_http();
+    let c = client();
     for _ in 0..3 {
         let (s, _, _) = go(&c, h.shop, Method::GET, "/product/7", "", "").await;
         assert_eq!(s, StatusCode::OK);
@@ -131,7 +105,7 @@ async fn a_versioned_cookie_from_before_checkout_is_refused() {
     let mut sc = fast(Scenario::new("guard", Dur::from_secs(60)));
     sc.sessions.cookie.versioned = true;
     let h = start(sc, Strategy::Cookie).await;
-    let c = Client::builder(TokioExecutor::new()).build_http();
+    let c = client();
     let before = add(&c, h.shop, "").await;
     let (s, v, _) = go(&c, h.shop, Method::POST, "/checkout", &before, "").await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -146,7 +120,7 @@ async fn an_expired_cookie_is_refused_and_a_fresh_one_is_not() {
     let mut sc = fast(Scenario::new("guard", Dur::from_secs(60)));
     sc.sessions.cookie.max_age = Some(Dur::from_secs(1));
     let h = start(sc, Strategy::Cookie).await;
-    let c = Client::builder(TokioExecutor::new()).build_http();
+    let c = client();
     let cookie = add(&c, h.shop, "").await;
     let (_, fresh, _) = go(&c, h.shop, Method::GET, "/cart", &cookie, "").await;
     assert_eq!(cart_len(&fresh), 1, "{fresh}");

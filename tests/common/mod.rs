@@ -1,6 +1,8 @@
 //! Helpers shared by the scenario tests.
 #![allow(dead_code)]
 
+pub mod live;
+
 use stratus::scenario::{Action, Timed};
 use stratus::time::Dur;
 use stratus::{Report, Scenario, Strategy};
