@@ -563,7 +563,7 @@ fn sessions(cx: &Ctx, s: &mut Scenario, ss: RawSessions) -> Result<(), ScenarioE
         store(cx, s, st)?;
     }
     if let Some(d) = ss.durable {
-        s.sessions.durable = super::elastic::durable(cx, &s, d)?;
+        s.sessions.durable = super::elastic::durable(cx, s, d)?;
     }
     Ok(())
 }
