@@ -1,8 +1,13 @@
 //! Live mode: the same architecture serving real HTTP on loopback, to real
 //! clients (DESIGN.md's second driver). The balancer, its health checks and
-//! stickiness, the group's launch and scale-in decisions, the shop's request
-//! handling, the cookie codec and the store are the model's code; this module
-//! gives them sockets and a wall clock.
+//! stickiness, the group's decisions (launches and scale-in, which nodes
+//! `kill_node` takes, launch blocks, the unhealthy-node verdict, the AZ
+//! rebalance), the shop's request handling, the cookie codec and its guard,
+//! the store, the database and the cache are the model's code, and actions
+//! are checked by the model's `ActionEntry::resolve`; this crate gives them
+//! sockets and a wall clock. What is still its own: the orchestration around
+//! those decisions (drain to terminate, deploy batches, failover wake-ups),
+//! run as tokio tasks.
 //!
 //! - [`proxy`]: the load balancer (a hyper server) and its health checks
 //! - [`node`]: an app node (a hyper server per node, on its own port)
@@ -12,8 +17,8 @@
 //! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
 //!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
 //! - [`load`]: the open-loop load generator with ground-truth carts
-//! - [`client`]: the one HTTP/1.1 client: the balancer's upstream side, the
-//!   load generator's and the terminal dashboard's
+//! - [`client`]: the one HTTP/1.1 client: the balancer's upstream side and
+//!   health checks, the load generator's and the terminal dashboard's
 
 pub mod actions;
 pub mod admin;
