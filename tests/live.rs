@@ -396,17 +396,7 @@ async fn load_with_az_kill(strategy: Strategy) -> stratus::Report {
         at: Dur::from_secs(2),
         action: stratus::scenario::Action::KillAz { az: 1 },
     });
-    let r = live::load::run(live::load::LoadConfig {
-        url: format!("http://{}", h.shop),
-        rate: 30.0,
-        duration: Dur::from_secs(6),
-        scenario: sc,
-        seed: 3,
-        timeout: Dur::from_secs(5),
-        admin: Some((format!("http://{}", h.admin), h.token.clone())),
-    })
-    .await
-    .expect("the load runs");
+    let r = common::live::load(&h, sc, 30.0, 6, 3).await;
     h.shutdown();
     r
 }

@@ -8,7 +8,7 @@ mod common;
 use common::live::{C, call, client, scenario, state_until};
 use hyper::{Method, StatusCode};
 use serde_json::Value;
-use stratus::live::{self, Handle};
+use stratus::live::Handle;
 use stratus::scenario::{Action, ActionEntry, Strategy, Timed};
 use stratus::time::Dur;
 
@@ -132,17 +132,7 @@ async fn load_sends_every_timeline_action_and_records_the_refusals() {
         ),
         at(2000, Action::SetDesired { value: 5 }),
     ];
-    let r = live::load::run(live::load::LoadConfig {
-        url: format!("http://{}", h.shop),
-        rate: 40.0,
-        duration: Dur::from_secs(3),
-        scenario: sc,
-        seed: 5,
-        timeout: Dur::from_secs(5),
-        admin: Some((format!("http://{}", h.admin), h.token.clone())),
-    })
-    .await
-    .expect("the load runs");
+    let r = common::live::load(&h, sc, 40.0, 3, 5).await;
     h.shutdown();
     let ev = |kind: &str| {
         r.events

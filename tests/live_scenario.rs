@@ -12,7 +12,7 @@ use hyper::header::{ACCEPT, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
 use std::net::SocketAddr;
-use stratus::live::{self, Handle};
+use stratus::live::Handle;
 use stratus::scenario::{Scenario, Strategy};
 use stratus::time::Dur;
 
@@ -75,17 +75,7 @@ async fn the_cache_answers_repeated_product_pages_and_counts_its_hits() {
     // stratus load reads the same counts into its report.
     let mut load_sc = sc;
     load_sc.workload.think_time = Dur::from_ms(100);
-    let r = live::load::run(live::load::LoadConfig {
-        url: format!("http://{}", h.shop),
-        rate: 20.0,
-        duration: Dur::from_secs(2),
-        scenario: load_sc,
-        seed: 3,
-        timeout: Dur::from_secs(5),
-        admin: Some((format!("http://{}", h.admin), h.token.clone())),
-    })
-    .await
-    .expect("the load runs");
+    let r = common::live::load(&h, load_sc, 20.0, 2, 3).await;
     h.shutdown();
     let cache = r.cache.expect("the load report has the cache section");
     assert!(cache.hits > 2, "{cache:?}");

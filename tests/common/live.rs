@@ -91,3 +91,19 @@ pub async fn state_until(c: &C, h: &Handle, tries: usize, done: impl Fn(&Value) 
     }
     st
 }
+
+/// `stratus load` against `h` for `secs` seconds at `rate` shoppers per
+/// second, applying `sc`'s timeline through the admin API.
+pub async fn load(h: &Handle, sc: Scenario, rate: f64, secs: u64, seed: u64) -> stratus::Report {
+    live::load::run(live::load::LoadConfig {
+        url: format!("http://{}", h.shop),
+        rate,
+        duration: Dur::from_secs(secs),
+        scenario: sc,
+        seed,
+        timeout: Dur::from_secs(5),
+        admin: Some((format!("http://{}", h.admin), h.token.clone())),
+    })
+    .await
+    .expect("the load runs")
+}

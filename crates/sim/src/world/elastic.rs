@@ -228,11 +228,7 @@ impl World {
             }
             Action::HangNode { az, count } => {
                 let ids = self.fleet.oldest_in_service(az, count);
-                let detail = ids
-                    .iter()
-                    .map(|&i| self.node_name(i))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let detail = self.node_names(&ids);
                 self.note(now, name, detail);
                 self.new_fault(now, name);
                 for id in ids {

@@ -16,6 +16,12 @@ impl World {
         format!("node-{} ({})", id, self.sc.region.azs[n.az])
     }
 
+    /// Nodes as the log lists them: `node-3 (us-east-1a), node-5 (…)`.
+    pub(super) fn node_names(&self, ids: &[NodeId]) -> String {
+        let names: Vec<String> = ids.iter().map(|&i| self.node_name(i)).collect();
+        names.join(", ")
+    }
+
     pub(super) fn new_fault(&mut self, now: SimTime, action: &str) -> usize {
         self.faults.push(Fault {
             t_s: now as f64 / SEC as f64,
@@ -344,11 +350,7 @@ impl World {
             }
             Action::KillNode { az, count } => {
                 let ids = self.fleet.oldest_in_service(az, count);
-                let detail = ids
-                    .iter()
-                    .map(|&i| self.node_name(i))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let detail = self.node_names(&ids);
                 self.note(now, name, detail);
                 let f = self.new_fault(now, name);
                 for id in ids {
