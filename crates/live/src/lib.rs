@@ -165,10 +165,8 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
             .cache
             .as_ref()
             .map(|c| Mutex::new(Cache::new(&c.nodes, c.ttl.0))),
-        guard: Mutex::new(CookieGuard::new(
-            sc.sessions.cookie.max_age,
-            sc.sessions.cookie.versioned,
-        )),
+        guard: CookieGuard::new(sc.sessions.cookie.max_age, sc.sessions.cookie.versioned)
+            .map(Mutex::new),
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await

@@ -40,8 +40,9 @@ pub struct Shop {
     /// The cache cluster in front of it (`[cache]`), the model's own `Cache`.
     pub cache: Option<Mutex<Cache>>,
     /// The cart cookie's expiry and version checks (`[sessions.cookie]`
-    /// `max_age`, `versioned`), shared by every node as in the simulation.
-    pub guard: Mutex<Option<CookieGuard>>,
+    /// `max_age`, `versioned`), shared by every node as in the simulation;
+    /// None (no lock on the request path) when the scenario keeps no guard.
+    pub guard: Option<Mutex<CookieGuard>>,
 }
 
 /// Runs `f` with the shop's data at this moment, as the simulation's nodes
@@ -250,12 +251,12 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         }
         Strategy::Cookie => {
             let c = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
-            let mut guard = shop.guard.lock().expect("guard lock");
+            let mut guard = shop.guard.as_ref().map(|g| g.lock().expect("guard lock"));
             let now = shop.clock.now();
             with_data(shop, kind, |data| {
                 shop::handle(
                     sreq(SessionIn::Cookie(c)),
-                    Backend::cookie(&shop.codec, guard.as_mut(), now),
+                    Backend::cookie(&shop.codec, guard.as_deref_mut(), now),
                     data,
                     &mut new_sid,
                 )
