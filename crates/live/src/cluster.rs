@@ -112,8 +112,7 @@ impl Cluster {
 
     /// A node as the simulation's log names it: `node-3 (us-east-1a)`.
     pub(crate) fn node_name(&self, c: &Control, id: NodeId) -> String {
-        let az = c.fleet.nodes[id as usize].az;
-        format!("node-{id} ({})", self.sc.region.azs[az])
+        c.fleet.name(id, &self.sc.region.azs)
     }
 
     /// Powers a node off without warning, as a dead instance: logged as the

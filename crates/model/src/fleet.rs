@@ -209,6 +209,12 @@ impl Fleet {
             && now >= node.launched_at + cfg.health_check_grace_period.0
     }
 
+    /// A node as both drivers' logs name it: `node-3 (us-east-1a)`.
+    pub fn name(&self, id: NodeId, azs: &[String]) -> String {
+        let az = self.nodes[id as usize].az;
+        format!("node-{id} ({})", azs[az])
+    }
+
     /// The nodes `kill_node` and `hang_node` take: `count` in-service nodes,
     /// the oldest first, in `az` when given.
     pub fn oldest_in_service(&self, az: Option<AzIx>, count: u32) -> Vec<NodeId> {

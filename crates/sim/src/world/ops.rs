@@ -12,8 +12,7 @@ use stratus_model::time::{SEC, SimTime};
 
 impl World {
     pub(super) fn node_name(&self, id: NodeId) -> String {
-        let n = &self.fleet.nodes[id as usize];
-        format!("node-{} ({})", id, self.sc.region.azs[n.az])
+        self.fleet.name(id, &self.sc.region.azs)
     }
 
     /// Nodes as the log lists them: `node-3 (us-east-1a), node-5 (…)`.
