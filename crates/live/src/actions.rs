@@ -1,10 +1,10 @@
 //! The scenario's actions on the live shop: what `POST /admin/actions`, the
 //! old admin paths, `stratus load --scenario` and the dashboard's keys all
 //! end in. An action arrives as the model's [`Action`] (checked once, by
-//! `ActionEntry::resolve`), and is either applied or refused with the reason
-//! the live driver cannot apply it.
+//! `ActionEntry::resolve`) and is applied; only `set_arrivals`, which
+//! belongs to the shoppers, is refused here (`stratus load` applies it).
 
-use super::cluster::{Cluster, OpError};
+use super::cluster::{Cluster, Control, OpError};
 use std::sync::Arc;
 use stratus_model::core::AzIx;
 use stratus_model::scenario::{Action, ActionEntry};
@@ -44,7 +44,24 @@ impl Cluster {
             Action::KillNode { az, count } => Ok(self.kill_nodes(az, count)),
             Action::KillDbPrimary => self.kill_db_primary(),
             Action::BlockLaunches { az, duration } => Ok(self.block_launches(az, duration)),
-            _ => Err(refusal(a)),
+            Action::PartitionAz { az, duration } => Ok(self.partition_az(az, duration)),
+            Action::AddLatency {
+                from,
+                to,
+                delay,
+                duration,
+            } => Ok(self.add_latency((from, to), delay, duration)),
+            Action::KillLbNode { az } => Ok(self.kill_lb_node(az)),
+            Action::HangNode { az, count } => Ok(self.hang_nodes(az, count)),
+            Action::FisAzPowerInterruption {
+                az,
+                duration,
+                network,
+            } => Ok(self.fis(az, duration, network)),
+            Action::SetArrivals { .. } => Err(OpError::NotLive {
+                action: a.name(),
+                why: "the arrival rate belongs to the shoppers, not to the shop: `stratus load --scenario` applies it to its own arrivals",
+            }),
         }
     }
 
@@ -70,21 +87,23 @@ impl Cluster {
         let span = duration.map_or(String::new(), |d| format!(" for {d}"));
         let mut c = self.lock();
         self.note(&mut c, "block_launches", format!("{name}{span}"));
+        self.block(&mut c, az, duration);
+        format!("launches blocked in {name}{span}")
+    }
+
+    /// Blocks launches in `az` by the model's `LaunchBlocks`, and when the
+    /// block runs out, lets the group catch up there.
+    pub(crate) fn block(self: &Arc<Self>, c: &mut Control, az: AzIx, duration: Option<Dur>) {
         let now = self.shop.clock.now();
         let Some(at) = c.blocks.block(az, now, duration.map(|d| d.0)) else {
-            return format!("launches blocked in {name}");
+            return;
         };
-        drop(c);
-        let me = self.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep_until(me.shop.clock.instant(at)).await;
-            let mut c = me.lock();
+        self.at(at, move |me, c| {
             if c.blocks.heal(az, me.shop.clock.now()) {
-                me.note(&mut c, "launches_unblocked", me.sc.region.azs[az].clone());
-                me.reconcile(&mut c);
+                me.note(c, "launches_unblocked", me.sc.region.azs[az].clone());
+                me.reconcile(c);
             }
         });
-        format!("launches blocked in {name}{span}")
     }
 
     /// `kill_db_primary`: the database's primary instance fails on its own;
@@ -113,31 +132,5 @@ impl Cluster {
         Ok(format!(
             "database primary {line} killed; failover in progress"
         ))
-    }
-}
-
-/// Why the live driver does not apply `a`: the refusal every front end shows.
-fn refusal(a: &Action) -> OpError {
-    let why = match a {
-        Action::SetArrivals { .. } => {
-            "the arrival rate belongs to the shoppers, not to the shop: `stratus load --scenario` applies it to its own arrivals"
-        }
-        Action::PartitionAz { .. } | Action::FisAzPowerInterruption { .. } => {
-            "every live AZ shares one loopback interface, so the live driver cannot cut one AZ's network off yet; run it in the simulation"
-        }
-        Action::AddLatency { .. } => {
-            "the live driver adds no delay to loopback traffic yet; run it in the simulation"
-        }
-        Action::KillLbNode { .. } => {
-            "the live shop has one balancer on one address, not a node per AZ behind DNS; run it in the simulation"
-        }
-        Action::HangNode { .. } => {
-            "the live driver cannot yet stop a node's application while its process keeps running; run it in the simulation"
-        }
-        _ => "not supported live",
-    };
-    OpError::NotLive {
-        action: a.name(),
-        why,
     }
 }

@@ -41,6 +41,8 @@ pub struct Control {
     /// Where launches fail for now (`block_launches`), as the model keeps it.
     pub blocks: LaunchBlocks,
     pub log: Vec<LogEvent>,
+    /// The balancer node the last request came in through (see `proxy`).
+    pub entry: AzIx,
 }
 
 pub struct Cluster {
@@ -81,6 +83,7 @@ impl Cluster {
             alive: vec![true; sc.region.azs.len()],
             blocks: LaunchBlocks::new(sc.region.azs.len()),
             log: Vec::new(),
+            entry: 0,
         };
         Arc::new(Cluster {
             sc,
@@ -155,6 +158,8 @@ impl Cluster {
         let ctx = Arc::new(NodeCtx {
             id,
             az: self.sc.region.azs[az].clone(),
+            az_ix: az,
+            hung: Default::default(),
             sessions: NodeSessions::default(),
             shop: self.shop.clone(),
         });
@@ -319,7 +324,18 @@ impl Cluster {
     pub fn kill_az(self: &Arc<Self>, az: AzIx) {
         let mut c = self.lock();
         self.note(&mut c, "kill_az", self.sc.region.azs[az].clone());
+        self.power_off_az(&mut c, az);
+    }
+
+    /// Power leaves an AZ, in the simulation's order: its nodes, its
+    /// balancer node, its store copies, then its cache and database
+    /// instances stop; the group launches elsewhere.
+    pub(crate) fn power_off_az(self: &Arc<Self>, c: &mut Control, az: AzIx) {
+        if !c.alive[az] {
+            return;
+        }
         c.alive[az] = false;
+        self.shop.net.write().expect("net lock").lb_up[az] = false;
         let victims: Vec<NodeId> = c
             .fleet
             .nodes
@@ -328,19 +344,27 @@ impl Cluster {
             .map(|n| n.id)
             .collect();
         for id in victims {
-            self.kill_node(&mut c, id);
+            self.kill_node(c, id);
         }
         let now = self.shop.clock.now();
-        self.kill_db_az(&mut c, az, now);
         let blow = self.shop.store.lock().expect("store lock").kill_az(now, az);
-        self.store_blow(&mut c, blow);
-        self.reconcile(&mut c);
+        self.store_blow(c, blow);
+        self.kill_db_az(c, az, now);
+        self.reconcile(c);
     }
 
     pub fn restore_az(self: &Arc<Self>, az: AzIx) {
         let mut c = self.lock();
         self.note(&mut c, "restore_az", self.sc.region.azs[az].clone());
+        self.power_on_az(&mut c, az);
+    }
+
+    /// Power returns to an AZ: its balancer node and data instances come
+    /// back, replicas that waited for a place go there, and the group
+    /// rebalances into it.
+    pub(crate) fn power_on_az(self: &Arc<Self>, c: &mut Control, az: AzIx) {
         c.alive[az] = true;
+        self.shop.net.write().expect("net lock").lb_up[az] = true;
         if let Some(cache) = &self.shop.cache {
             cache.lock().expect("cache lock").restore_az(az);
         }
@@ -349,19 +373,18 @@ impl Cluster {
                 .expect("db lock")
                 .restore_az(az, self.shop.clock.now());
         }
-        // Replacement replicas that waited for an AZ without a copy go here.
-        let alive = c.alive.clone();
+        let usable = self.shop.net().usable(&c.alive);
         let mut store = self.shop.store.lock().expect("store lock");
         let made: Vec<AzIx> = (0..store.shards())
-            .filter_map(|k| store.rebuild(k, &alive))
+            .filter_map(|k| store.rebuild(k, &usable))
             .collect();
         drop(store);
         for az in made {
             let line = format!("a replacement replica in {}", self.sc.region.azs[az]);
-            self.note(&mut c, "store_replica_created", line);
+            self.note(c, "store_replica_created", line);
         }
-        self.reconcile(&mut c);
-        self.start_rebalance(&mut c);
+        self.reconcile(c);
+        self.start_rebalance(c);
     }
 
     pub fn set_desired(self: &Arc<Self>, value: u32) -> Result<(), OpError> {
@@ -500,7 +523,7 @@ impl Cluster {
                     }
                     Wake::Rebuild { shard, .. } => {
                         let mut c = me.lock();
-                        let alive = c.alive.clone();
+                        let alive = me.shop.net().usable(&c.alive);
                         let made = me
                             .shop
                             .store
@@ -572,11 +595,14 @@ impl Cluster {
     }
 
     /// The targets to health-check now, with their addresses.
-    pub fn check_list(&self) -> Vec<(NodeId, SocketAddr)> {
+    pub fn check_list(&self) -> Vec<(NodeId, SocketAddr, AzIx)> {
         let c = self.lock();
         c.lb.targets()
             .filter(|t| c.lb.checks(t.node))
-            .filter_map(|t| c.addrs[t.node as usize].map(|a| (t.node, a)))
+            .filter_map(|t| {
+                let az = c.fleet.nodes[t.node as usize].az;
+                c.addrs[t.node as usize].map(|a| (t.node, a, az))
+            })
             .collect()
     }
 

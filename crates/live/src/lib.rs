@@ -29,6 +29,7 @@ pub mod http;
 pub mod jar;
 pub mod lanes;
 pub mod load;
+pub mod network;
 pub mod node;
 pub mod pages;
 pub mod proxy;
@@ -167,6 +168,10 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
             .map(|c| Mutex::new(Cache::new(&c.nodes, c.ttl.0))),
         guard: CookieGuard::new(sc.sessions.cookie.max_age, sc.sessions.cookie.versioned)
             .map(Mutex::new),
+        net: std::sync::RwLock::new(stratus_model::net::Net::new(
+            sc.region.latency,
+            sc.region.azs.len(),
+        )),
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await

@@ -365,7 +365,9 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
         tokio::time::sleep_until(run.clock.instant(t.at.0)).await;
         let entry = ActionEntry::of(&t.action, &sc.region.azs);
         let at_risk = match &t.action {
-            Action::KillAz { az } => at_risk(&run, &admin, &token, &sc.region.azs[*az]).await,
+            Action::KillAz { az } | Action::FisAzPowerInterruption { az, .. } => {
+                at_risk(&run, &admin, &token, &sc.region.azs[*az]).await
+            }
             _ => 0,
         };
         let t_s = run.clock.now() as f64 / SEC as f64;
@@ -399,6 +401,10 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
                 | Action::KillStorePrimary
                 | Action::KillDbPrimary
                 | Action::RollingDeploy { .. }
+                | Action::PartitionAz { .. }
+                | Action::KillLbNode { .. }
+                | Action::HangNode { .. }
+                | Action::FisAzPowerInterruption { .. }
         );
         if fault && outcome.is_ok() {
             faults.push(Fault {

@@ -12,11 +12,14 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use stratus_model::cache::Cache;
 use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
+use stratus_model::core::AzIx;
 use stratus_model::db::access::DataAt;
 use stratus_model::lb::NodeId;
+use stratus_model::net::{Net, STORE_CONNECT_TIMEOUT};
 use stratus_model::scenario::{Kind, Strategy};
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
 use stratus_model::session::guard::CookieGuard;
@@ -43,11 +46,35 @@ pub struct Shop {
     /// `max_age`, `versioned`), shared by every node as in the simulation;
     /// None (no lock on the request path) when the scenario keeps no guard.
     pub guard: Option<Mutex<CookieGuard>>,
+    /// Which AZs are cut off, which balancer nodes answer, what delay is
+    /// added: the model's `Net`, changed by the timeline's network actions.
+    pub net: RwLock<Net>,
 }
 
+impl Shop {
+    pub fn net(&self) -> std::sync::RwLockReadGuard<'_, Net> {
+        self.net.read().expect("net lock")
+    }
+}
+
+/// What the network between a node and its data cost one request: the
+/// delay `add_latency` put on its round trips, and the connect timeouts it
+/// sat through across a partition. Slept before the node answers, once the
+/// shop's locks are released.
+#[derive(Default)]
+struct Waited(u64);
+
 /// Runs `f` with the shop's data at this moment, as the simulation's nodes
-/// see it: reads on a replica (or the primary), writes on the primary.
-fn with_data<R>(shop: &Shop, kind: Kind, f: impl FnOnce(Option<&mut dyn Data>) -> R) -> R {
+/// see it: reads on a replica (or the primary), writes on the primary. An
+/// instance across a partition does not answer: the query fails after the
+/// driver's connect timeout, as in the simulation.
+fn with_data<R>(
+    shop: &Shop,
+    node_az: AzIx,
+    kind: Kind,
+    waited: &mut Waited,
+    f: impl FnOnce(Option<&mut dyn Data>) -> R,
+) -> R {
     let Some(db) = &shop.db else { return f(None) };
     let mut db = db.lock().expect("db lock");
     let read = if kind.writes() {
@@ -55,6 +82,18 @@ fn with_data<R>(shop: &Shop, kind: Kind, f: impl FnOnce(Option<&mut dyn Data>) -
     } else {
         db.read_target()
     };
+    let net = shop.net();
+    let read = read.filter(|&i| {
+        let az = db.instances[i].az;
+        if net.reach(node_az, az) {
+            waited.0 += 2 * net.added_hop(node_az, az);
+            true
+        } else {
+            waited.0 += db.cfg.connect_timeout.0;
+            false
+        }
+    });
+    drop(net);
     let mut cache = shop.cache.as_ref().map(|c| c.lock().expect("cache lock"));
     let mut at = DataAt {
         db: &mut db,
@@ -65,10 +104,39 @@ fn with_data<R>(shop: &Shop, kind: Kind, f: impl FnOnce(Option<&mut dyn Data>) -
     f(Some(&mut at))
 }
 
+/// Whether the node in `node_az` reaches the store's primary for `sid`'s
+/// shard, and what `add_latency` adds to the round trips (two when the page
+/// writes the cart). Across a partition the store client's connection
+/// attempt times out.
+fn store_path(
+    store: &Store,
+    net: &Net,
+    node_az: AzIx,
+    kind: Kind,
+    sid: Option<u128>,
+    waited: &mut Waited,
+) -> bool {
+    let shard = sid.map_or(0, |s| store.shard_of(s));
+    let Some(primary) = store.primary_az(shard) else {
+        return true;
+    };
+    if !net.reach(node_az, primary) {
+        waited.0 += STORE_CONNECT_TIMEOUT;
+        return false;
+    }
+    let trips = if kind.writes() { 2 } else { 1 };
+    waited.0 += trips * 2 * net.added_hop(node_az, primary);
+    true
+}
+
 /// One node's part: who it is and its own memory.
 pub struct NodeCtx {
     pub id: NodeId,
     pub az: String,
+    pub az_ix: AzIx,
+    /// `hang_node`: the application stopped answering; its process (and
+    /// port) still runs, so connections are accepted and then wait.
+    pub hung: AtomicBool,
     pub sessions: NodeSessions,
     pub shop: Arc<Shop>,
 }
@@ -132,6 +200,10 @@ fn parse_sid(v: &str) -> Option<u128> {
 }
 
 pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0> {
+    if ctx.hung.load(Ordering::Relaxed) {
+        // Accepted and never answered: the caller's own timeout ends it.
+        std::future::pending::<()>().await;
+    }
     let as_json = wants_json(req.headers());
     if req.uri().path() == "/health" {
         return http::text(StatusCode::OK, "ok");
@@ -182,11 +254,13 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         address: None,
     };
     let mut new_sid = random_u128;
+    let mut waited = Waited::default();
+    let az = ctx.az_ix;
     let result = match shop.strategy {
         Strategy::Sticky => {
             let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
             let mut mem = &ctx.sessions;
-            with_data(shop, kind, |data| {
+            with_data(shop, az, kind, &mut waited, |data| {
                 shop::handle(
                     sreq(SessionIn::Sid(sid)),
                     Backend::Sid(&mut mem),
@@ -210,7 +284,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
                         cart,
                         write: None,
                     };
-                    let r = with_data(shop, kind, |data| {
+                    let r = with_data(shop, az, kind, &mut waited, |data| {
                         shop::handle(
                             sreq(SessionIn::Sid(sid)),
                             Backend::Sid(&mut one),
@@ -231,6 +305,18 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         }
         Strategy::Store | Strategy::Durable => {
             let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
+            let reached = {
+                let store = shop.store.lock().expect("store lock");
+                store_path(&store, &shop.net(), az, kind, sid, &mut waited)
+            };
+            if !reached {
+                tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
+                return http::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    as_json,
+                    "the session store is unreachable (across a partition)",
+                );
+            }
             let mut store = shop.store.lock().expect("store lock");
             // Every live read is strongly consistent: the durable table's
             // eventual reads are the simulation's subject.
@@ -240,7 +326,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
                 read_at: None,
                 info: Default::default(),
             };
-            with_data(shop, kind, |data| {
+            with_data(shop, az, kind, &mut waited, |data| {
                 shop::handle(
                     sreq(SessionIn::Sid(sid)),
                     Backend::Sid(&mut at),
@@ -253,7 +339,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
             let c = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
             let mut guard = shop.guard.as_ref().map(|g| g.lock().expect("guard lock"));
             let now = shop.clock.now();
-            with_data(shop, kind, |data| {
+            with_data(shop, az, kind, &mut waited, |data| {
                 shop::handle(
                     sreq(SessionIn::Cookie(c)),
                     Backend::cookie(&shop.codec, guard.as_deref_mut(), now),
@@ -263,6 +349,9 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
             })
         }
     };
+    if waited.0 > 0 {
+        tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
+    }
     let r = match result {
         Ok(r) => r,
         Err(Failure::SessionUnavailable) => {

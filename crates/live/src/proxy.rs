@@ -17,6 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use stratus_model::lb::{LbCookie, NodeId, Route};
+use stratus_model::net::LB_IDLE_TIMEOUT;
 use stratus_model::time::{MS, SEC};
 
 /// The balancer's stickiness cookie, named as ALB names its own.
@@ -87,14 +88,26 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     } else {
         None
     };
-    let (route, addr) = {
+    let (route, addr, entry, node_az) = {
         let mut c = cl.lock();
-        let route = c.lb.route(held, now);
-        let addr = match route {
-            Route::To { node, .. } => c.addrs[node as usize],
-            Route::NoTargets => None,
+        // Each request comes in through the next answering balancer node,
+        // as an ideal resolver spreads shoppers over the live ones.
+        let n = c.alive.len();
+        c.entry = (c.entry + 1) % n;
+        let Some(entry) = cl.shop.net().next_answering(&c.alive, c.entry) else {
+            drop(c);
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                as_json,
+                "lb_unreachable: no balancer node answers in any AZ",
+            );
         };
-        (route, addr)
+        let route = c.lb.route(held, now);
+        let (addr, node_az) = match route {
+            Route::To { node, .. } => (c.addrs[node as usize], c.fleet.nodes[node as usize].az),
+            Route::NoTargets => (None, entry),
+        };
+        (route, addr, entry, node_az)
     };
     let (node, addr) = match (route, addr) {
         (Route::To { node, .. }, Some(a)) => (node, a),
@@ -106,6 +119,25 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
             );
         }
     };
+    let (reached, added) = {
+        let net = cl.shop.net();
+        let added = 2 * (net.added_internet(entry) + net.added_hop(entry, node_az));
+        (net.reach(entry, node_az), added)
+    };
+    if !reached {
+        // Across a partition packets are dropped: the attempt times out.
+        let t = cl.sc.load_balancer.connect_timeout.0;
+        tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
+        cl.lock().lb.release(node);
+        return http::error(
+            StatusCode::GATEWAY_TIMEOUT,
+            as_json,
+            &format!("node-{node} is across a partition: the connection timed out"),
+        );
+    }
+    if added > 0 {
+        tokio::time::sleep(std::time::Duration::from_nanos(added)).await;
+    }
     let (parts, body) = req.into_parts();
     let body = if body.is_end_stream() {
         Ok(Bytes::new())
@@ -126,12 +158,22 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
             );
         }
     };
-    let answer = p.forward(node, addr, &parts, &body).await;
+    let idle = std::time::Duration::from_nanos(LB_IDLE_TIMEOUT);
+    let answer = tokio::time::timeout(idle, p.forward(node, addr, &parts, &body)).await;
     cl.lock().lb.release(node);
     let mut resp = match answer {
-        Ok(r) => r,
+        Ok(Ok(r)) => r,
+        // A target that accepted and never answered: the balancer's idle
+        // timeout ends the wait, as an ALB's does.
+        Err(_) => {
+            return http::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                as_json,
+                &format!("node-{node} accepted the request and did not answer"),
+            );
+        }
         // What an ALB answers when a target refuses or resets the connection.
-        Err(e) => {
+        Ok(Err(e)) => {
             return http::error(
                 StatusCode::BAD_GATEWAY,
                 as_json,
@@ -163,9 +205,15 @@ pub async fn health_loop(cluster: Arc<Cluster>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        for (id, addr) in cluster.check_list() {
+        for (id, addr, az) in cluster.check_list() {
             let cl = cluster.clone();
             tokio::spawn(async move {
+                // Checks come from the balancer's nodes in every AZ: a
+                // partitioned AZ's targets fail them, by timing out.
+                if cl.shop.net().partitioned[az] {
+                    tokio::time::sleep(timeout).await;
+                    return cl.health_result(id, false);
+                }
                 let pass = matches!(
                     tokio::time::timeout(timeout, check(addr, timeout)).await,
                     Ok(Ok(status)) if status == StatusCode::OK

@@ -16,6 +16,7 @@ pub mod db;
 pub mod fleet;
 pub mod lb;
 pub mod metrics;
+pub mod net;
 pub mod node;
 pub mod report;
 pub mod rng;

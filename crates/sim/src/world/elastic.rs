@@ -7,16 +7,10 @@
 use super::{Event, Heal, World};
 use crate::engine::Queue;
 use stratus_model::lb::NodeId;
+use stratus_model::net::{LB_IDLE_TIMEOUT, STORE_CONNECT_TIMEOUT};
 use stratus_model::node::NodeState;
 use stratus_model::scenario::{Action, ScaleMetric, Strategy};
 use stratus_model::time::SimTime;
-
-/// ALB's default idle timeout: how long it waits on a target that accepted
-/// a connection and answers nothing before returning 504.
-pub const LB_IDLE_TIMEOUT: u64 = 60 * stratus_model::time::SEC;
-
-/// How long a node's store client waits to connect (Jedis's default, 2 s).
-pub const STORE_CONNECT_TIMEOUT: u64 = 2 * stratus_model::time::SEC;
 
 impl World {
     /// Samples the warm nodes for the policy, and closes a period when one ends.
@@ -171,9 +165,7 @@ impl World {
     }
 
     pub(super) fn on_store_rebuild(&mut self, now: SimTime, shard: u16) {
-        let alive: Vec<bool> = (0..self.alive.len())
-            .map(|a| self.alive[a] && !self.net.partitioned[a])
-            .collect();
+        let alive = self.net.usable(&self.alive);
         if let Some(az) = self.store.rebuild(shard as usize, &alive) {
             let what = self.store_name();
             let label = self.shard_label(shard);

@@ -127,9 +127,8 @@ impl World {
         }
         let sh = self.shoppers[s as usize].as_mut().expect("active");
         let (alive, net) = (&self.alive, &self.net);
-        let answers = |a: usize| alive[a] && net.lb_answers(a);
-        let n = alive.len();
-        let next_answering = |from: usize| (0..n).map(|k| (from + k) % n).find(|&a| answers(a));
+        let answers = |a: usize| net.answers(alive, a);
+        let next_answering = |from: usize| net.next_answering(alive, from);
         match &self.sc.dns {
             None => {
                 // An ideal resolver: only answering balancer nodes, at once.
@@ -234,7 +233,7 @@ impl World {
                 return self.fail(s, "connect_timeout", now + t + back, q);
             }
             NodeState::Hung => {
-                let t = super::elastic::LB_IDLE_TIMEOUT;
+                let t = stratus_model::net::LB_IDLE_TIMEOUT;
                 return self.fail(s, "gateway_timeout", now + t + back, q);
             }
             NodeState::Terminated => return self.fail(s, "connection_refused", now + back, q),

@@ -12,7 +12,6 @@ pub mod attack;
 mod data;
 mod elastic;
 mod flow;
-pub mod net;
 mod ops;
 pub mod security;
 pub mod snapshot;
@@ -145,7 +144,7 @@ pub struct World {
     pub fleet: Fleet,
     pub store: Store,
     /// Delays, partitions, balancer nodes and launch blocks.
-    pub net: net::Net,
+    pub net: stratus_model::net::Net,
     /// Where launches fail for now (`block_launches`, FIS).
     pub blocks: LaunchBlocks,
     /// Target tracking, when the fleet has a policy.
@@ -213,7 +212,7 @@ impl World {
             lb: LoadBalancer::new(sc.load_balancer.algorithm, sc.load_balancer.health_check),
             fleet: Fleet::new(sc.fleet.desired),
             store: Store::new(store_cfg, streams.stream("store_lag")),
-            net: net::Net::new(sc.region.latency, azs),
+            net: stratus_model::net::Net::new(sc.region.latency, azs),
             blocks: LaunchBlocks::new(azs),
             tracker: sc
                 .fleet

@@ -12,19 +12,13 @@ use super::attack::{Attack, Attackers};
 use super::{Event, World};
 use crate::engine::Queue;
 use std::collections::BTreeMap;
+use stratus_model::net::STORE_CONNECT_TIMEOUT;
 use stratus_model::node::ShopperId;
 use stratus_model::report::security::{CookieDesign, Dropped, SecurityReport};
 use stratus_model::scenario::{AzIx, Scenario, Strategy};
 use stratus_model::security::groups::{Hop, Reach};
-use stratus_model::time::{SEC, SimTime};
+use stratus_model::time::SimTime;
 use stratus_model::workload::Outcome;
-
-/// How long a node waits for a Redis connection (the store, the cache)
-/// that does not answer: 2 s, the default connection timeout of Jedis, the
-/// most common Java Redis client (redis-py and go-redis have none or 5 s).
-/// A session read is on every request's path, so a client is tuned to give
-/// up well before the balancer's 10 s.
-pub const STORE_CONNECT_TIMEOUT: u64 = 2 * SEC;
 
 /// The security layer's state in the world.
 #[derive(Debug)]

@@ -1,8 +1,22 @@
-//! The network between places: one-way delays (the region's, plus any
-//! `add_latency` in force), which AZs are cut off (`partition_az`), which
-//! balancer nodes answer, and where launches fail (`block_launches`).
+//! The network between places, as both drivers see it: one-way delays (the
+//! region's, plus any `add_latency` in force), which AZs are cut off
+//! (`partition_az`) and which balancer nodes answer (`kill_lb_node`). The
+//! simulation waits the whole delay in virtual time; the live driver, whose
+//! loopback already costs the base, waits only what was added.
 
-use stratus_model::scenario::{AzIx, Latency, Place};
+use crate::scenario::{AzIx, Latency, Place};
+use crate::time::SEC;
+
+/// ALB's default idle timeout: how long it waits on a target that accepted
+/// a connection and answers nothing before returning 504.
+pub const LB_IDLE_TIMEOUT: u64 = 60 * SEC;
+
+/// How long a node waits for a Redis connection (the store, the cache)
+/// that does not answer: 2 s, the default connection timeout of Jedis, the
+/// most common Java Redis client (redis-py and go-redis have none or 5 s).
+/// A session read is on every request's path, so a client is tuned to give
+/// up well before the balancer's 10 s.
+pub const STORE_CONNECT_TIMEOUT: u64 = 2 * SEC;
 
 #[derive(Debug)]
 pub struct Net {
@@ -42,11 +56,7 @@ impl Net {
 
     /// One-way delay between two AZs.
     pub fn hop(&self, a: AzIx, b: AzIx) -> u64 {
-        let base = if a == b {
-            self.lat.same_az.0
-        } else {
-            self.lat.cross_az.0
-        };
+        let base = self.hop_base(a, b);
         if self.any_extra {
             base + self.extra[a * (self.azs + 1) + b]
         } else {
@@ -63,6 +73,25 @@ impl Net {
         }
     }
 
+    /// The delay `add_latency` put on top of the region's between two AZs.
+    pub fn added_hop(&self, a: AzIx, b: AzIx) -> u64 {
+        self.hop(a, b) - self.hop_base(a, b)
+    }
+
+    /// The delay `add_latency` put between the shoppers and the balancer
+    /// node in `az`.
+    pub fn added_internet(&self, az: AzIx) -> u64 {
+        self.internet(az) - self.lat.internet.0
+    }
+
+    fn hop_base(&self, a: AzIx, b: AzIx) -> u64 {
+        if a == b {
+            self.lat.same_az.0
+        } else {
+            self.lat.cross_az.0
+        }
+    }
+
     /// Whether a connection from `a` to `b` gets through.
     pub fn reach(&self, a: AzIx, b: AzIx) -> bool {
         a == b || !(self.partitioned[a] || self.partitioned[b])
@@ -71,6 +100,29 @@ impl Net {
     /// Whether a shopper can reach the balancer node in `az` (given its AZ has power).
     pub fn lb_answers(&self, az: AzIx) -> bool {
         self.lb_up[az] && !self.partitioned[az]
+    }
+
+    /// Whether the balancer node in `az` takes connections: its AZ has
+    /// power, and it is neither killed nor cut off.
+    pub fn answers(&self, alive: &[bool], az: AzIx) -> bool {
+        alive[az] && self.lb_answers(az)
+    }
+
+    /// The first answering balancer node from `from` on, in AZ order: where
+    /// an ideal resolver (one that answers only with live nodes) sends a
+    /// shopper whose node stopped answering.
+    pub fn next_answering(&self, alive: &[bool], from: AzIx) -> Option<AzIx> {
+        let n = alive.len();
+        (0..n)
+            .map(|k| (from + k) % n)
+            .find(|&a| self.answers(alive, a))
+    }
+
+    /// The AZs a replacement replica can go to: powered and not cut off.
+    pub fn usable(&self, alive: &[bool]) -> Vec<bool> {
+        (0..alive.len())
+            .map(|a| alive[a] && !self.partitioned[a])
+            .collect()
     }
 
     /// Adds delay both ways between two places; returns the handle its end uses.
@@ -104,7 +156,7 @@ impl Net {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stratus_model::time::{Dur, MS, US};
+    use crate::time::{Dur, MS, US};
 
     fn net() -> Net {
         Net::new(
@@ -123,8 +175,11 @@ mod tests {
         let h = n.add_latency(Place::Az(0), Place::Az(2), 50 * MS);
         assert_eq!(n.hop(2, 0), 500 * US + 50 * MS);
         assert_eq!(n.hop(0, 1), 500 * US);
+        assert_eq!(n.added_hop(0, 2), 50 * MS);
+        assert_eq!(n.added_hop(0, 1), 0);
         let i = n.add_latency(Place::Internet, Place::Az(1), 30 * MS);
         assert_eq!(n.internet(1), 40 * MS);
+        assert_eq!(n.added_internet(1), 30 * MS);
         n.remove_latency(h);
         assert_eq!(n.hop(0, 2), 500 * US);
         n.remove_latency(i);
@@ -139,5 +194,8 @@ mod tests {
         assert!(!n.reach(0, 1) && !n.reach(1, 2));
         assert!(n.reach(0, 2));
         assert!(!n.lb_answers(1));
+        let alive = [true, true, false];
+        assert_eq!(n.next_answering(&alive, 1), Some(0));
+        assert_eq!(n.usable(&alive), vec![true, false, false]);
     }
 }
