@@ -10,7 +10,7 @@ use hyper::service::service_fn;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use stratus_model::fleet::{Deploy, Fleet, LaunchBlocks};
+use stratus_model::fleet::{DeployStep, Fleet, LaunchBlocks};
 use stratus_model::lb::{Health, LoadBalancer, NodeId};
 use stratus_model::node::{Node, NodeState};
 use stratus_model::report::LogEvent;
@@ -120,10 +120,45 @@ impl Cluster {
 
     /// Powers a node off without warning, as a dead instance: logged as the
     /// simulation logs it.
-    pub(crate) fn kill_node(&self, c: &mut Control, id: NodeId) {
+    pub(crate) fn kill_node(self: &Arc<Self>, c: &mut Control, id: NodeId) {
+        let state = c.fleet.nodes[id as usize].state;
+        if matches!(state, NodeState::Dead | NodeState::Terminated) {
+            return;
+        }
         self.power_off(c, id, NodeState::Dead);
+        if state == NodeState::Draining {
+            c.lb.remove(id);
+        }
         let name = self.node_name(c, id);
         self.note(c, "node_dead", name);
+        self.deploy_progress(c, id);
+    }
+
+    /// Shuts a node down for good: its listener closes and its connections
+    /// are reset. A dead node is only deregistered (its death was logged).
+    pub(crate) fn terminate(self: &Arc<Self>, c: &mut Control, id: NodeId) {
+        let was = c.fleet.nodes[id as usize].state;
+        if was == NodeState::Terminated {
+            return;
+        }
+        self.power_off(c, id, NodeState::Terminated);
+        c.lb.remove(id);
+        if was != NodeState::Dead {
+            let name = self.node_name(c, id);
+            self.note(c, "node_terminated", name);
+        }
+        self.deploy_progress(c, id);
+    }
+
+    /// The balancer is done with a request on `id`: the last one on a
+    /// draining node completes its deregistration.
+    pub fn released(self: &Arc<Self>, id: NodeId) {
+        let mut c = self.lock();
+        if let Some((0, true)) = c.lb.release(id)
+            && c.fleet.nodes[id as usize].state == NodeState::Draining
+        {
+            self.terminate(&mut c, id);
+        }
     }
 
     /// Starts the initial fleet, in service at once (as a run starts).
@@ -184,11 +219,6 @@ impl Cluster {
     /// Launches a node that boots for the scenario's launch time.
     fn launch(self: &Arc<Self>, c: &mut Control, az: AzIx) -> NodeId {
         let id = self.add_node(c, az);
-        self.note(
-            c,
-            "launch",
-            format!("node-{id} ({})", self.sc.region.azs[az]),
-        );
         let me = self.clone();
         let boot = std::time::Duration::from_nanos(self.sc.fleet.launch_time.0);
         tokio::spawn(async move {
@@ -227,96 +257,64 @@ impl Cluster {
     }
 
     /// Replaces every node, `batch` at a time (default: 10 % of desired), as
-    /// the model's deploy does: drain a batch of old nodes, launch their
-    /// replacements, and start the next batch when every replacement passes
-    /// its health checks.
+    /// the model's deploy decides: drain a batch of old nodes, launch their
+    /// replacements, and take the next step when every replacement passes
+    /// its health checks (or dies).
     pub fn rolling_deploy(self: &Arc<Self>, batch: Option<u32>) -> Result<(), OpError> {
         let mut c = self.lock();
         if c.fleet.deploy.is_some() {
             return Err(OpError::Deploying);
         }
-        c.fleet.version += 1;
-        let batch = batch.unwrap_or_else(|| c.fleet.default_batch()).max(1);
-        c.fleet.deploy = Some(Deploy {
-            batch,
-            fault: 0,
-            waiting: Vec::new(),
-        });
-        let v = c.fleet.version;
-        self.note(
-            &mut c,
-            "rolling_deploy",
-            format!("version {v}, {batch} at a time"),
-        );
-        drop(c);
-        let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let waiting = {
-                    let mut c = me.lock();
-                    let old = c.fleet.next_old_batch(batch);
-                    if old.is_empty() {
-                        c.fleet.deploy = None;
-                        me.note(
-                            &mut c,
-                            "deploy_done",
-                            format!("every node runs version {v}"),
-                        );
-                        return;
-                    }
-                    for id in old {
-                        me.drain(&mut c, id);
-                    }
-                    let launched = me.reconcile(&mut c);
-                    if launched.is_empty() {
-                        c.fleet.deploy = None;
-                        me.note(
-                            &mut c,
-                            "deploy_stalled",
-                            "no live AZ to launch replacements in".into(),
-                        );
-                        return;
-                    }
-                    launched
-                };
-                loop {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    let c = me.lock();
-                    let settled = waiting.iter().all(|&id| {
-                        matches!(
-                            c.fleet.nodes[id as usize].state,
-                            NodeState::Dead | NodeState::Terminated
-                        ) || c.lb.target(id).is_some_and(|t| t.health == Health::Healthy)
-                    });
-                    if settled {
-                        break;
-                    }
-                }
-            }
-        });
+        let (v, batch) = c.fleet.begin_deploy(batch, 0);
+        let line = format!("version {v}, {batch} at a time");
+        self.note(&mut c, "rolling_deploy", line);
+        self.deploy_step(&mut c);
         Ok(())
     }
 
+    fn deploy_step(self: &Arc<Self>, c: &mut Control) {
+        let batch = match c.fleet.deploy_step() {
+            DeployStep::Wait => return,
+            DeployStep::Done { version } => {
+                let line = format!("every node runs version {version}");
+                return self.note(c, "deploy_done", line);
+            }
+            DeployStep::Drain { batch, .. } => batch,
+        };
+        for id in batch {
+            self.drain(c, id);
+        }
+        let launched = self.reconcile(c);
+        if !c.fleet.deploy_launched(launched) {
+            let line = "no live AZ to launch replacements in".into();
+            self.note(c, "deploy_stalled", line);
+        }
+    }
+
+    fn deploy_progress(self: &Arc<Self>, c: &mut Control, id: NodeId) {
+        if c.fleet.deploy_healthy(id) {
+            self.deploy_step(c);
+        }
+    }
+
     /// Deregisters a node; it is terminated when its last request is answered
-    /// or the deregistration delay passes, whichever is first.
+    /// (see [`Cluster::released`]) or the deregistration delay passes,
+    /// whichever is first.
     fn drain(self: &Arc<Self>, c: &mut Control, id: NodeId) {
-        c.lb.deregister(id);
+        match c.fleet.nodes[id as usize].state {
+            NodeState::InService | NodeState::Hung => {}
+            NodeState::Launching => return self.terminate(c, id),
+            _ => return,
+        }
         c.fleet.nodes[id as usize].state = NodeState::Draining;
         self.note(c, "node_draining", self.node_name(c, id));
-        let me = self.clone();
+        if c.lb.deregister(id) == 0 {
+            return self.terminate(c, id);
+        }
         let deadline = self.shop.clock.now() + self.sc.load_balancer.deregistration_delay.0;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                let mut c = me.lock();
-                let idle = c.lb.target(id).is_none_or(|t| t.outstanding == 0);
-                if idle || me.shop.clock.now() >= deadline {
-                    me.power_off(&mut c, id, NodeState::Terminated);
-                    c.lb.remove(id);
-                    let name = me.node_name(&c, id);
-                    me.note(&mut c, "node_terminated", name);
-                    return;
-                }
+        self.at(deadline, move |me, c| {
+            if c.fleet.nodes[id as usize].state == NodeState::Draining {
+                me.terminate(c, id);
             }
         });
     }
@@ -575,19 +573,17 @@ impl Cluster {
                 self.note(&mut c, "target_unhealthy", name.clone());
                 let now = self.shop.clock.now();
                 if c.fleet.nodes[id as usize].state == NodeState::Dead {
-                    c.lb.remove(id);
-                    self.power_off(&mut c, id, NodeState::Terminated);
+                    self.terminate(&mut c, id);
                 } else if c.fleet.replaces_unhealthy(id, &self.sc.fleet, now) {
-                    self.note(&mut c, "asg_replace_unhealthy", name.clone());
-                    c.lb.remove(id);
-                    self.power_off(&mut c, id, NodeState::Terminated);
-                    self.note(&mut c, "node_terminated", name);
+                    self.note(&mut c, "asg_replace_unhealthy", name);
+                    self.terminate(&mut c, id);
                     self.reconcile(&mut c);
                 }
             }
             Some(Health::Healthy) => {
                 let name = self.node_name(&c, id);
                 self.note(&mut c, "target_healthy", name);
+                self.deploy_progress(&mut c, id);
                 self.rebalance_progress(&mut c, id);
             }
             _ => {}

@@ -1,18 +1,24 @@
 //! Live mode: the same architecture serving real HTTP on loopback, to real
 //! clients (DESIGN.md's second driver). The balancer, its health checks and
 //! stickiness, the group's decisions (launches and scale-in, which nodes
-//! `kill_node` takes, launch blocks, the unhealthy-node verdict, the AZ
-//! rebalance), the shop's request handling, the cookie codec and its guard,
-//! the store, the database and the cache are the model's code, and actions
-//! are checked by the model's `ActionEntry::resolve`; this crate gives them
-//! sockets and a wall clock. What is still its own: the orchestration around
-//! those decisions (drain to terminate, deploy batches, failover wake-ups),
-//! run as tokio tasks.
+//! `kill_node` and `hang_node` take, launch blocks, the unhealthy-node
+//! verdict, the AZ rebalance, each rolling-deploy step), the network's state
+//! (partitions, added latency, balancer nodes: the model's `Net`), the
+//! shop's request handling, the cookie codec and its guard, the store, the
+//! database and the cache are the model's code, and actions are checked by
+//! the model's `ActionEntry::resolve`; this crate gives them sockets and a
+//! wall clock. What is still its own: calling those decisions in the
+//! simulation's order (`tests/parity.rs` holds the two drivers to the same
+//! steps), with timers for what the simulation schedules (a drain's
+//! deadline, failover wake-ups, the end of a partition); the control plane
+//! polls nothing (the replicas' apply loop below ticks every 50 ms).
 //!
 //! - [`proxy`]: the load balancer (a hyper server) and its health checks
 //! - [`node`]: an app node (a hyper server per node, on its own port)
 //! - [`cluster`]: the fleet in AZs, faults and operations
-//! - [`actions`]: the timeline's actions, applied or refused with the reason
+//! - [`actions`]: the timeline's actions on the fleet and the data tier
+//! - [`network`]: the timeline's network actions, hung nodes and the FIS
+//!   power interruption
 //! - [`admin`]: the admin API behind a bearer token
 //! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
 //!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well

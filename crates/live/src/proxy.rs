@@ -128,7 +128,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         // Across a partition packets are dropped: the attempt times out.
         let t = cl.sc.load_balancer.connect_timeout.0;
         tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
-        cl.lock().lb.release(node);
+        cl.released(node);
         return http::error(
             StatusCode::GATEWAY_TIMEOUT,
             as_json,
@@ -150,7 +150,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     let body = match body {
         Ok(b) => b,
         Err(_) => {
-            cl.lock().lb.release(node);
+            cl.released(node);
             return http::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 as_json,
@@ -160,7 +160,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     };
     let idle = std::time::Duration::from_nanos(LB_IDLE_TIMEOUT);
     let answer = tokio::time::timeout(idle, p.forward(node, addr, &parts, &body)).await;
-    cl.lock().lb.release(node);
+    cl.released(node);
     let mut resp = match answer {
         Ok(Ok(r)) => r,
         // A target that accepted and never answered: the balancer's idle

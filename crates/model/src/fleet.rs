@@ -27,6 +27,17 @@ pub struct Deploy {
     pub waiting: Vec<NodeId>,
 }
 
+/// What a rolling deploy does next ([`Fleet::deploy_step`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeployStep {
+    /// Replacements are still booting or not yet healthy.
+    Wait,
+    /// Drain these old nodes (charged to `fault`) and launch replacements.
+    Drain { batch: Vec<NodeId>, fault: usize },
+    /// Every node runs `version`: the deploy is over.
+    Done { version: u32 },
+}
+
 /// An AZ rebalance in progress: `extra` nodes launched above desired in the
 /// short AZs; once they are healthy, desired comes back down and scale-in
 /// terminates the same number in the crowded AZs.
@@ -112,6 +123,64 @@ impl Fleet {
             }
         }
         chosen
+    }
+
+    /// Starts a rolling deploy of the next version, `batch` nodes at a time
+    /// (default: [`Fleet::default_batch`]), charged to `fault`; the version
+    /// and the batch size, for the log.
+    pub fn begin_deploy(&mut self, batch: Option<u32>, fault: usize) -> (u32, u32) {
+        self.version += 1;
+        let batch = batch.unwrap_or_else(|| self.default_batch());
+        self.deploy = Some(Deploy {
+            batch,
+            fault,
+            waiting: Vec::new(),
+        });
+        (self.version, batch)
+    }
+
+    /// The deploy's next step, decided when its replacements are healthy:
+    /// drain the next batch of old nodes, or end the deploy when none is left.
+    pub fn deploy_step(&mut self) -> DeployStep {
+        let Some(d) = &self.deploy else {
+            return DeployStep::Wait;
+        };
+        if !d.waiting.is_empty() {
+            return DeployStep::Wait;
+        }
+        let (size, fault) = (d.batch, d.fault);
+        let batch = self.next_old_batch(size);
+        if batch.is_empty() {
+            self.deploy = None;
+            return DeployStep::Done {
+                version: self.version,
+            };
+        }
+        DeployStep::Drain { batch, fault }
+    }
+
+    /// The replacements a step launched, to wait for; false when none could
+    /// launch, and the deploy stalls and ends.
+    pub fn deploy_launched(&mut self, launched: Vec<NodeId>) -> bool {
+        if launched.is_empty() {
+            self.deploy = None;
+            return false;
+        }
+        if let Some(d) = &mut self.deploy {
+            d.waiting = launched;
+        }
+        true
+    }
+
+    /// A node passed its health checks: whether it was the last replacement
+    /// the deploy's step waited for (time for the next step).
+    pub fn deploy_healthy(&mut self, id: NodeId) -> bool {
+        let Some(d) = &mut self.deploy else {
+            return false;
+        };
+        let before = d.waiting.len();
+        d.waiting.retain(|&w| w != id);
+        before > 0 && d.waiting.is_empty()
     }
 
     /// The next batch of old-version nodes a deploy replaces, oldest first.

@@ -3,7 +3,7 @@
 
 use super::{Event, World};
 use crate::engine::Queue;
-use stratus_model::fleet::Deploy;
+use stratus_model::fleet::DeployStep;
 use stratus_model::lb::{Health, NodeId};
 use stratus_model::node::{Node, NodeState};
 use stratus_model::report::Fault;
@@ -365,19 +365,11 @@ impl World {
                 self.reconcile(now, q, f);
             }
             Action::RollingDeploy { batch } => {
-                self.fleet.version += 1;
-                let batch = batch.unwrap_or_else(|| self.fleet.default_batch());
-                self.note(
-                    now,
-                    name,
-                    format!("version {}, {} at a time", self.fleet.version, batch),
-                );
-                let fault = self.new_fault(now, name);
-                self.fleet.deploy = Some(Deploy {
-                    batch,
-                    fault,
-                    waiting: Vec::new(),
-                });
+                let fault = self.faults.len();
+                let (version, batch) = self.fleet.begin_deploy(batch, fault);
+                let line = format!("version {version}, {batch} at a time");
+                self.note(now, name, line);
+                self.new_fault(now, name);
                 self.deploy_step(now, q);
             }
             Action::KillStorePrimary => {
@@ -412,46 +404,26 @@ impl World {
 
     /// Starts the deploy's next batch, or ends the deploy.
     fn deploy_step(&mut self, now: SimTime, q: &mut Queue<Event>) {
-        let Some(d) = &self.fleet.deploy else { return };
-        if !d.waiting.is_empty() {
-            return;
-        }
-        let (batch_size, fault) = (d.batch, d.fault);
-        let batch = self.fleet.next_old_batch(batch_size);
-        if batch.is_empty() {
-            self.fleet.deploy = None;
-            self.note(
-                now,
-                "deploy_done",
-                format!("every node runs version {}", self.fleet.version),
-            );
-            return;
-        }
+        let (batch, fault) = match self.fleet.deploy_step() {
+            DeployStep::Wait => return,
+            DeployStep::Done { version } => {
+                let line = format!("every node runs version {version}");
+                return self.note(now, "deploy_done", line);
+            }
+            DeployStep::Drain { batch, fault } => (batch, fault),
+        };
         for id in batch {
             self.drain(now, id, Some(fault), q);
         }
         let launched = self.reconcile(now, q, None);
-        if launched.is_empty() {
-            self.fleet.deploy = None;
-            self.note(
-                now,
-                "deploy_stalled",
-                "no live AZ to launch replacements in".into(),
-            );
-            return;
-        }
-        if let Some(d) = &mut self.fleet.deploy {
-            d.waiting = launched;
+        if !self.fleet.deploy_launched(launched) {
+            let line = "no live AZ to launch replacements in".into();
+            self.note(now, "deploy_stalled", line);
         }
     }
 
     fn deploy_progress(&mut self, now: SimTime, id: NodeId, q: &mut Queue<Event>) {
-        let Some(d) = &mut self.fleet.deploy else {
-            return;
-        };
-        let before = d.waiting.len();
-        d.waiting.retain(|&w| w != id);
-        if before > 0 && d.waiting.is_empty() {
+        if self.fleet.deploy_healthy(id) {
             self.deploy_step(now, q);
         }
     }

@@ -1,0 +1,157 @@
+//! One control plane, two drivers: the same timeline through the
+//! simulation and through the live shop gives the same ordered sequence of
+//! control-plane events and the same verdicts.
+
+mod common;
+
+use common::live::fast;
+use stratus::scenario::{Action, Scenario, Strategy, Timed};
+use stratus::time::Dur;
+
+fn parity_scenario() -> Scenario {
+    let mut sc = fast(Scenario::new("parity", Dur::from_secs(12)));
+    sc.fleet.launch_time = Dur::from_ms(600);
+    sc.sessions.store.replication_lag = Dur(0);
+    sc.workload.think_time = Dur::from_ms(200);
+    let at = |ms: u64, action: Action| Timed {
+        at: Dur::from_ms(ms),
+        action,
+    };
+    sc.timeline = vec![
+        at(
+            500,
+            Action::BlockLaunches {
+                az: 2,
+                duration: Some(Dur::from_ms(1500)),
+            },
+        ),
+        at(1000, Action::KillAz { az: 1 }),
+        at(3000, Action::RestoreAz { az: 1 }),
+        at(5500, Action::SetDesired { value: 3 }),
+        at(6500, Action::RollingDeploy { batch: Some(1) }),
+        at(10500, Action::KillStorePrimary),
+    ];
+    sc
+}
+
+/// The actions of the timeline: each opens a step of the log.
+const ACTIONS: [&str; 6] = [
+    "block_launches",
+    "kill_az",
+    "restore_az",
+    "set_desired",
+    "rolling_deploy",
+    "kill_store_primary",
+];
+
+/// The log cut into one step per action, each step its event kinds in the
+/// order they first appear, with how many times each appears. Within a
+/// step, which of two drained nodes terminates first depends on which
+/// request ends first (a matter of microseconds live), so a kind's later
+/// repeats are counted rather than placed.
+fn steps<'a>(kinds: impl Iterator<Item = &'a str>) -> Vec<Vec<(String, usize)>> {
+    let mut out: Vec<Vec<(String, usize)>> = Vec::new();
+    for k in kinds.skip_while(|k| !ACTIONS.contains(k)) {
+        if ACTIONS.contains(&k) {
+            out.push(Vec::new());
+        }
+        let step = out.last_mut().expect("opened by an action");
+        match step.iter_mut().find(|(x, _)| x == k) {
+            Some((_, n)) => *n += 1,
+            None => step.push((k.to_string(), 1)),
+        }
+    }
+    out
+}
+
+/// Per step, where each node event happened: its kind and the node's AZ
+/// (`node-6 (us-east-1a)` names it), sorted. The model places launches and
+/// picks victims, so both drivers must agree on these too.
+fn placements<'a>(events: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<Vec<(String, String)>> {
+    let mut out: Vec<Vec<(String, String)>> = Vec::new();
+    for (k, detail) in events.skip_while(|(k, _)| !ACTIONS.contains(k)) {
+        if ACTIONS.contains(&k) {
+            out.push(Vec::new());
+        }
+        let az = detail.strip_prefix("node-").and_then(|d| {
+            let (_, rest) = d.split_once(" (")?;
+            rest.split_once(')').map(|(az, _)| az.to_string())
+        });
+        if let Some(az) = az {
+            out.last_mut()
+                .expect("opened by an action")
+                .push((k.to_string(), az));
+        }
+    }
+    out.iter_mut().for_each(|s| s.sort());
+    out
+}
+
+/// The same timeline live: `stratus load` at the simulation's arrival rate
+/// applies it through the admin API; the shop's own log and the report.
+async fn live(sc: Scenario, strategy: Strategy) -> (Vec<(String, String)>, stratus::Report) {
+    let h = common::live::start(sc.clone(), strategy, false).await;
+    let rate = sc.workload.arrivals_per_second;
+    let secs = sc.duration.0 / stratus::time::SEC;
+    let r = common::live::load(&h, sc, rate, secs, 7).await;
+    let log = h
+        .cluster
+        .lock()
+        .log
+        .iter()
+        .map(|e| (e.kind.clone(), e.detail.clone()))
+        .collect();
+    h.shutdown();
+    (log, r)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulation_and_the_live_shop_take_the_same_steps_and_verdicts() {
+    let sc = parity_scenario();
+    let (sticky, store) = tokio::join!(
+        live(sc.clone(), Strategy::Sticky),
+        live(sc.clone(), Strategy::Store)
+    );
+    for (strategy, (log, live_report)) in [(Strategy::Sticky, sticky), (Strategy::Store, store)] {
+        let sim = stratus::sim::run(&sc, strategy, 1);
+        let sim_steps = steps(sim.events.iter().map(|e| e.kind.as_str()));
+        let live_steps = steps(log.iter().map(|(k, _)| k.as_str()));
+        assert_eq!(sim_steps.len(), ACTIONS.len(), "{sim_steps:#?}");
+        for (i, (s, l)) in sim_steps.iter().zip(&live_steps).enumerate() {
+            assert_eq!(
+                s,
+                l,
+                "{} step {i} ({}): simulation vs live",
+                strategy.name(),
+                ACTIONS[i]
+            );
+        }
+        assert_eq!(sim_steps.len(), live_steps.len(), "{live_steps:#?}");
+        let sim_at = placements(
+            sim.events
+                .iter()
+                .map(|e| (e.kind.as_str(), e.detail.as_str())),
+        );
+        let live_at = placements(log.iter().map(|(k, d)| (k.as_str(), d.as_str())));
+        assert_eq!(
+            sim_at,
+            live_at,
+            "{}: where node events happened",
+            strategy.name()
+        );
+        // The verdicts, each against the shoppers' own ground truth.
+        let (s, l) = (&sim.shoppers, &live_report.shoppers);
+        match strategy {
+            Strategy::Sticky => {
+                assert!(
+                    s.carts_lost > 0 && l.carts_lost > 0,
+                    "sticky loses carts: {s:?} / {l:?}"
+                );
+            }
+            _ => {
+                assert!(s.with_items > 0 && l.with_items > 0, "{s:?} / {l:?}");
+                assert_eq!((s.carts_lost, l.carts_lost), (0, 0), "the store loses none");
+            }
+        }
+    }
+}
