@@ -179,8 +179,8 @@ pub fn judge(step: &Step, run: &Report, previous: Option<&Report>) -> Vec<Verdic
         .iter()
         .map(|h| {
             let f = figure(h.key);
-            let value = (f.get)(run);
-            let prev = previous.map(|p| (f.get)(p));
+            let value = f.get(run);
+            let prev = previous.map(|p| f.get(p));
             let holds = match (h.expect, prev) {
                 (Expect::Shown, _) => true,
                 (Expect::Zero, _) => value == 0.0,

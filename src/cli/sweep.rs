@@ -195,7 +195,7 @@ pub fn plot(runs: &[(&Point, &Report)], figure: &Figure) -> String {
         if cells.len() <= xi {
             cells.resize(xi + 1, Vec::new());
         }
-        cells[xi].push((figure.get)(r));
+        cells[xi].push(figure.get(r));
     }
     let lines: Vec<SweepLine> = groups
         .into_iter()

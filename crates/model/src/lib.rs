@@ -13,6 +13,7 @@ pub mod cart;
 pub mod core;
 pub mod cost;
 pub mod db;
+pub mod figure;
 pub mod fleet;
 pub mod lb;
 pub mod metrics;

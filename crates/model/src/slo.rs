@@ -6,8 +6,7 @@
 //! (`carts_lost_max = 0`, `p99_max = "500ms"`, `failure_rate_max = 0.01`); the
 //! figures are the ones the comparison table shows (`report::figures`).
 
-use crate::report::Report;
-use crate::report::figures;
+use crate::figure as figures;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,27 +60,6 @@ pub struct Check {
     pub passed: bool,
 }
 
-/// Checks every threshold against a run.
-pub fn evaluate(thresholds: &[Threshold], r: &Report) -> Vec<Check> {
-    thresholds
-        .iter()
-        .map(|t| {
-            let fig = figures::find(t.figure).expect("validated at parse time");
-            let actual = (fig.get)(r);
-            let passed = match t.bound {
-                Bound::Max => actual <= t.limit,
-                Bound::Min => actual >= t.limit,
-            };
-            Check {
-                threshold: t.key(),
-                limit: t.limit,
-                actual,
-                passed,
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,25 +77,5 @@ mod tests {
         let e = Threshold::parse_key("carts_lots_max").unwrap_err();
         assert!(e.contains("carts_lost") && e.contains("expected"), "{e}");
         assert!(Threshold::parse_key("p99").is_err());
-    }
-
-    #[test]
-    fn evaluation_is_inclusive() {
-        let mut r = Report::default();
-        r.shoppers.carts_lost = 3;
-        let t = |limit, bound| Threshold {
-            figure: "carts_lost",
-            bound,
-            limit,
-        };
-        let c = evaluate(
-            &[t(3.0, Bound::Max), t(2.0, Bound::Max), t(4.0, Bound::Min)],
-            &r,
-        );
-        assert_eq!(
-            c.iter().map(|c| c.passed).collect::<Vec<_>>(),
-            vec![true, false, false]
-        );
-        assert_eq!(c[1].threshold, "carts_lost_max");
     }
 }

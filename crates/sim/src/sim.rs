@@ -257,14 +257,14 @@ impl Sim {
             },
             consistent_reads: sc.sessions.durable.consistent_reads,
         };
-        report.cost = stratus_model::cost::price(&sc.prices, &report, usage);
+        report.cost = stratus_model::report::cost::price(&sc.prices, &report, usage);
         let secs = end as f64 / 1e9;
         report.database =
             w.db.as_ref()
                 .map(|d| DatabaseReport::of(d, &sc.region.azs, secs));
         report.cache = w.cache.as_ref().map(|c| CacheReport::of(c, &sc.region.azs));
         report.security = crate::world::security::report(w);
-        report.slo = stratus_model::slo::evaluate(&sc.slo, &report);
+        report.slo = stratus_model::report::checks::evaluate(&sc.slo, &report);
         Ok(report)
     }
 }

@@ -4,7 +4,9 @@
 //! Everything except the top-level `wall` key is a function of the scenario
 //! and seed alone, so two runs give the same bytes.
 
+pub mod checks;
 pub mod colour;
+pub mod cost;
 pub mod data;
 pub mod elastic;
 pub mod figures;

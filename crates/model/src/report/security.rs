@@ -1,10 +1,8 @@
 //! The report's `security` key: connections the security groups dropped, per
-//! (source, destination, port), and what the attackers tried and got; and
-//! the figures the comparison tables show of them.
+//! (source, destination, port), and what the attackers tried and got.
 
 use super::Report;
-use super::figures::{Figure, Unit};
-use super::text::thousands;
+use crate::figure::thousands;
 use crate::security::attack::{Attack, Tally};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -51,56 +49,6 @@ impl SecurityReport {
         self.dropped.iter().map(|d| d.connections).sum()
     }
 }
-
-fn tally(r: &Report, a: Attack) -> Tally {
-    r.security.as_ref().map(|s| s.tally(a)).unwrap_or_default()
-}
-
-macro_rules! sec_fig {
-    ($label:expr, $key:expr, $attack:ident, $field:ident) => {
-        Figure {
-            label: $label,
-            key: $key,
-            unit: Unit::Count,
-            get: |r| tally(r, Attack::$attack).$field as f64,
-        }
-    };
-}
-
-/// The security figures: shown when a run has a `security` section.
-pub const SECURITY_FIGURES: [Figure; 11] = [
-    sec_fig!("tamper attempts", "tamper_attempts", Tamper, attempts),
-    sec_fig!("  accepted", "tamper_accepted", Tamper, accepted),
-    sec_fig!("replay attempts", "replay_attempts", Replay, attempts),
-    sec_fig!("  accepted", "replay_accepted", Replay, accepted),
-    sec_fig!("forge attempts", "forge_attempts", Forge, attempts),
-    sec_fig!("  accepted", "forge_accepted", Forge, accepted),
-    sec_fig!(
-        "direct db attempts",
-        "direct_database_attempts",
-        DirectDatabase,
-        attempts
-    ),
-    sec_fig!(
-        "  accepted",
-        "direct_database_accepted",
-        DirectDatabase,
-        accepted
-    ),
-    sec_fig!(
-        "direct store attempts",
-        "direct_store_attempts",
-        DirectStore,
-        attempts
-    ),
-    sec_fig!("  accepted", "direct_store_accepted", DirectStore, accepted),
-    Figure {
-        label: "connections dropped",
-        key: "connections_dropped",
-        unit: Unit::Count,
-        get: |r| r.security.as_ref().map_or(0, |s| s.dropped_total()) as f64,
-    },
-];
 
 /// The text report's security lines.
 pub fn render(o: &mut String, r: &Report) {

@@ -56,7 +56,7 @@ pub fn csv(runs: &[Report]) -> String {
             r.wall.seconds
         );
         for f in &extra {
-            let _ = write!(o, ",{}", (f.get)(r));
+            let _ = write!(o, ",{}", f.get(r));
         }
         o.push('\n');
     }
@@ -115,7 +115,7 @@ pub fn markdown(runs: &[Report]) -> String {
     for f in super::figures::shown(runs) {
         let _ = write!(o, "| {} |", f.label.trim());
         for r in runs {
-            let _ = write!(o, " {} |", f.unit.format((f.get)(r)));
+            let _ = write!(o, " {} |", f.unit.format(f.get(r)));
         }
         o.push('\n');
     }

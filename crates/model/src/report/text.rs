@@ -2,20 +2,8 @@
 
 use super::figures::{mean_ci, shown};
 use super::{Latency, Report};
+pub use crate::figure::thousands;
 use std::fmt::Write;
-
-/// 12345 → "12,345".
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn pct(x: f64) -> String {
     format!("{:.2} %", x * 100.0)
@@ -303,7 +291,7 @@ pub fn render_compare(runs: &[Report]) -> String {
     for f in shown(runs) {
         let _ = write!(o, "{:<28}", f.label);
         for r in runs {
-            let _ = write!(o, "{:>width$}", f.unit.format((f.get)(r)));
+            let _ = write!(o, "{:>width$}", f.unit.format(f.get(r)));
         }
         o.push('\n');
     }
@@ -351,7 +339,7 @@ pub fn render_seeds(groups: &[Vec<Report>]) -> String {
     for f in shown(&all) {
         let _ = write!(o, "{:<28}", f.label);
         for g in groups {
-            let xs: Vec<f64> = g.iter().map(|r| (f.get)(r)).collect();
+            let xs: Vec<f64> = g.iter().map(|r| f.get(r)).collect();
             let (m, h) = mean_ci(&xs);
             let cell = format!("{} ± {}", f.unit.format_stat(m), f.unit.format_stat(h));
             let _ = write!(o, "{cell:>width$}");

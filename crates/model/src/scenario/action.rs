@@ -351,7 +351,7 @@ impl Build<'_> {
 
     fn arrivals(&self) -> Result<f64, EntryError> {
         let r = self.e.value.expect("checked as required");
-        if !(0.0..=super::file::MAX_ARRIVALS_PER_SECOND).contains(&r) {
+        if !(0.0..=super::context::MAX_ARRIVALS_PER_SECOND).contains(&r) {
             return Err(at(
                 "value",
                 format!(

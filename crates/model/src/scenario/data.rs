@@ -2,8 +2,8 @@
 //! standby and read replicas) and `[cache]` (an ElastiCache-like cache-aside
 //! cluster), their defaults and their checks.
 
-use super::file::{Ctx, ScenarioError, az_index, first_span};
-use super::raw::D;
+use super::context::{Ctx, ScenarioError, az_index, first_span};
+use super::values::D;
 use super::{AzIx, Kind, Scenario, ServiceDistribution, ServiceTimes};
 use crate::time::{Dur, MIN, MS, SEC, US};
 use serde::Deserialize;
@@ -207,7 +207,7 @@ pub(super) fn database(cx: &Ctx, s: &Scenario, r: RawDatabase) -> Result<Databas
         d.replicas = placement(cx, s, v, "replicas", d.primary_az, MAX_REPLICAS)?;
     }
     if let Some(v) = &r.read_from {
-        d.read_from = super::file::choice(
+        d.read_from = super::context::choice(
             cx,
             v,
             "read_from",
@@ -221,7 +221,7 @@ pub(super) fn database(cx: &Ctx, s: &Scenario, r: RawDatabase) -> Result<Databas
         d.replica_lag = v.0;
     }
     if let Some(v) = &r.replica_lag_distribution {
-        d.replica_lag_distribution = super::file::choice(
+        d.replica_lag_distribution = super::context::choice(
             cx,
             v,
             "replica_lag_distribution",

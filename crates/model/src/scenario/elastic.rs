@@ -2,8 +2,8 @@
 //! (`[fleet.target_tracking]`), DNS (`[dns]`) and the DynamoDB-like session
 //! table (`[sessions.durable]`), with their AWS defaults and their checks.
 
-use super::file::{Ctx, ScenarioError, az_index};
-use super::raw::{D, Num};
+use super::context::{Ctx, ScenarioError, az_index};
+use super::values::{D, Num};
 use super::{AzIx, Scenario};
 use crate::time::{Dur, MIN, MS, SEC};
 use serde::Deserialize;
@@ -132,7 +132,7 @@ pub(super) fn target_tracking(
     r: RawTargetTracking,
 ) -> Result<TargetTracking, ScenarioError> {
     let metric = match &r.metric {
-        Some(v) => super::file::choice(
+        Some(v) => super::context::choice(
             cx,
             v,
             "metric",

@@ -4,18 +4,21 @@
 //! form the model reads, and the one a program builds by hand (see `examples/`).
 
 pub mod action;
+mod context;
 mod data;
 mod elastic;
 pub mod file;
 mod raw;
 mod security;
 mod timeline;
+mod values;
 pub mod variant;
 
 pub use action::{ActionEntry, EntryError};
+pub use context::ScenarioError;
 pub use data::{CacheTier, Database, ReadFrom};
 pub use elastic::{Dns, DurableSessions, HealthCheckType, ScaleMetric, TargetTracking};
-pub use file::{ScenarioError, parse_scenario};
+pub use file::parse_scenario;
 
 pub use crate::core::{AzIx, Kind};
 pub use crate::station::{LOGNORMAL_SIGMA, ServiceDistribution};

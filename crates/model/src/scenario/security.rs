@@ -8,7 +8,7 @@
 //! inbound = [ { port = 5432, from = "app" } ]
 //! ```
 
-use super::file::{Ctx, ScenarioError};
+use super::context::{Ctx, ScenarioError};
 use crate::security::{Cidr, Component, Group, PortRange, Rule, SecurityGroups, Source};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};

@@ -1,8 +1,9 @@
 //! The scenario's lists: `[[timeline]]` actions and `[slo]` thresholds, each
 //! checked against the rest of the scenario (AZ names, fleet bounds, figures).
 
-use super::file::Ctx;
-use super::raw::{D, RawAction, RawLimit};
+use super::context::Ctx;
+use super::raw::RawAction;
+use super::values::{D, RawLimit};
 use super::{Action, ActionEntry, Scenario, ScenarioError, Timed};
 use crate::time::DURATION_FORM;
 use std::ops::Range;
@@ -91,7 +92,7 @@ pub(super) fn threshold(
     key: &str,
     v: &Spanned<RawLimit>,
 ) -> Result<crate::slo::Threshold, ScenarioError> {
-    use crate::report::figures::{Unit, find};
+    use crate::figure::{Unit, find};
     let (figure, bound) = crate::slo::Threshold::parse_key(key).map_err(|m| cx.at(v.span(), m))?;
     let unit = find(figure).expect("parse_key checks").unit;
     let limit = match (*v.get_ref(), unit) {
