@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::live::{C, client, state_until};
+use common::live::{C, client, primary_az, state_until};
 use http_body_util::{BodyExt, Full};
 use hyper::header::{ACCEPT, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
@@ -314,7 +314,10 @@ async fn admin_needs_the_token_and_names_its_paths() {
         StatusCode::CONFLICT,
         "one deploy at a time"
     );
-    let st = state_until(&c, &h, 400, |st| st["deploying"] == false && nodes(st) == 3).await;
+    let st = state_until(&c, &h, 400, |st| {
+        st["fleet"]["deploying"] == false && nodes(st) == 3
+    })
+    .await;
     let versions: Vec<(u64, String)> = st["nodes"]
         .as_array()
         .unwrap()
@@ -494,11 +497,14 @@ async fn resp_serves_the_session_store_and_refuses_bad_frames() {
     h.shutdown();
 }
 
-/// `serve --tui`'s screen, drawn from a real server's `GET /admin/state`:
-/// its kill key goes through the admin API, and the AZ shows dead.
+/// `serve --tui`'s screen is the simulation's, drawn from a real server's
+/// `GET /admin/state` (the typed snapshot): its kill key goes through the
+/// admin API, and the AZ shows dead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
+async fn the_dashboard_draws_the_admin_snapshot_and_its_keys_kill_an_az() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use stratus::tui::live_dash as dash;
+    use stratus::tui::state::{Dash, Ui};
     let h = start(Strategy::Sticky).await;
     let c = client();
     let mut b = Browser::default();
@@ -514,35 +520,73 @@ async fn the_dashboard_reads_the_admin_state_and_its_keys_kill_an_az() {
     assert_eq!(s, StatusCode::OK);
     let (addr, token) = (h.admin, h.token.clone());
     let screen = tokio::task::spawn_blocking(move || {
-        let get = || {
-            let (code, body) = dash::admin(addr, &token, "GET", "/admin/state", "").unwrap();
-            assert_eq!(code, 200, "{body}");
-            serde_json::from_str::<Value>(&body).unwrap()
+        let mut d: Option<Dash> = None;
+        let next = |d: &mut Option<Dash>| {
+            let cursor = d.as_ref().map(|d| d.cursor).unwrap_or_default();
+            dash::take(d, dash::fetch(addr, &token, cursor).unwrap());
         };
-        let draw = |state: &Value, view: &dash::View| dash::text_of(state, view, 160, 24);
-        let mut view = dash::View::default();
-        let before = get();
-        let first = draw(&before, &view);
+        let draw = |d: &Dash, ui: &Ui| {
+            let backend = ratatui::backend::TestBackend::new(120, 30);
+            let mut t = ratatui::Terminal::new(backend).unwrap();
+            t.draw(|f| stratus::tui::draw::draw(f, d, ui)).unwrap();
+            let buf = t.backend().buffer().clone();
+            (0..buf.area.height)
+                .map(|y| {
+                    (0..buf.area.width)
+                        .map(|x| buf[(x, y)].symbol())
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut ui = Ui::live(false);
+        next(&mut d);
+        let first = draw(d.as_ref().unwrap(), &ui);
         assert!(first.contains("sessions in memory 1"), "{first}");
-        assert!(!first.contains("DEAD"), "{first}");
+        assert!(first.contains("us-east-1b up"), "{first}");
         // k then 2, as the simulation's dashboard takes it.
-        assert!(dash::action('k', &before, &mut view).is_none());
-        let entry = dash::action('2', &before, &mut view).unwrap();
-        assert_eq!(
-            entry.to_string(),
-            r#"{"action":"kill_az","az":"us-east-1b"}"#
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert!(!dash::key(
+            addr,
+            &token,
+            d.as_ref().unwrap(),
+            &mut ui,
+            key('k')
+        ));
+        assert!(!dash::key(
+            addr,
+            &token,
+            d.as_ref().unwrap(),
+            &mut ui,
+            key('2')
+        ));
+        let said = ui.status.clone().unwrap_or_default();
+        assert!(said.starts_with("kill_az us-east-1b: 200"), "{said}");
+        next(&mut d);
+        let d = d.unwrap();
+        assert!(!d.snap.azs[1].alive);
+        assert!(
+            d.events.iter().any(|e| e.kind == "kill_az"),
+            "{:?}",
+            d.events
         );
-        let (code, body) = dash::post(addr, &token, &entry).unwrap();
-        assert_eq!(code, 200, "{entry}: {body}");
-        let state = get();
-        let after = draw(&state, &view);
-        assert!(after.contains("DEAD"), "{after}");
-        assert!(state["events"].to_string().contains("kill_az"), "{state}");
-        after
+        assert!(
+            d.events
+                .iter()
+                .filter(|e| e.kind == "node_in_service")
+                .count()
+                >= 6,
+            "one history, read once"
+        );
+        draw(&d, &ui)
     })
     .await
     .unwrap();
-    assert!(screen.contains("stratus serve · sessions sticky"));
+    assert!(
+        screen.contains("stratus serve · live-test · sessions sticky"),
+        "{screen}"
+    );
+    assert!(screen.contains("us-east-1b DOWN"), "{screen}");
     h.shutdown();
 }
 
@@ -600,7 +644,11 @@ async fn orders_survive_the_database_primarys_az_through_the_standby() {
     buy(&mut b, &c, h.shop).await;
     assert_eq!(orders(&h), 1);
     let (_, state) = admin(&c, &h, Method::GET, "/admin/state", Some(&h.token)).await;
-    assert_eq!(state["database"]["primary_az"], "us-east-1a", "{state}");
+    assert_eq!(
+        primary_az(&state, "databases"),
+        Some("us-east-1a"),
+        "{state}"
+    );
     let (s, _) = admin(
         &c,
         &h,
@@ -612,7 +660,11 @@ async fn orders_survive_the_database_primarys_az_through_the_standby() {
     assert_eq!(s, StatusCode::OK);
     buy(&mut b, &c, h.shop).await;
     let (_, state) = admin(&c, &h, Method::GET, "/admin/state", Some(&h.token)).await;
-    assert_eq!(state["database"]["primary_az"], "us-east-1b", "{state}");
+    assert_eq!(
+        primary_az(&state, "databases"),
+        Some("us-east-1b"),
+        "{state}"
+    );
     assert_eq!(orders(&h), 2, "the standby had the first order");
     assert!(state["events"].to_string().contains("db_failover"));
     h.shutdown();

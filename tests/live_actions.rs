@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::live::{C, call, client, scenario, state_until};
+use common::live::{C, az_of, call, client, scenario, state_until};
 use hyper::{Method, StatusCode};
 use serde_json::Value;
 use stratus::live::Handle;
@@ -149,10 +149,7 @@ async fn blocked_launches_go_to_the_other_azs_until_the_block_ends() {
         .1;
     let nodes = st["nodes"].as_array().unwrap();
     // Six nodes at start; the two replacements are the newest.
-    let new: Vec<&str> = nodes[6..]
-        .iter()
-        .map(|n| n["az"].as_str().unwrap())
-        .collect();
+    let new: Vec<&str> = nodes[6..].iter().map(|n| az_of(&st, n)).collect();
     assert_eq!(new.len(), 2, "{st}");
     assert!(new.iter().all(|az| *az != "us-east-1a"), "{new:?}");
     let unblocked = |st: &Value| kinds(st).iter().any(|k| k == "launches_unblocked");
@@ -172,7 +169,7 @@ async fn a_restored_az_is_rebalanced_into_as_the_model_decides() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|n| n["az"] == az && n["state"] == "inservice" && n["health"] == "healthy")
+            .filter(|n| az_of(st, n) == az && n["state"] == "inservice" && n["health"] == "healthy")
             .count()
     };
     let per_az = |st: &Value| ["us-east-1a", "us-east-1b", "us-east-1c"].map(|az| serving(st, az));

@@ -8,7 +8,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::live::{C, call, client, scenario, state_until};
+use common::live::{C, az_of, call, client, primary_az, scenario, state_until};
 use http_body_util::{BodyExt, Full};
 use hyper::header::ACCEPT;
 use hyper::{Method, Request, StatusCode};
@@ -62,12 +62,12 @@ async fn a_partition_fails_the_azs_checks_and_its_store_until_it_heals() {
     let h = start(Strategy::Store).await;
     let c = client();
     let st = state_until(&c, &h, 1, |_| true).await;
-    let primary = st["store"]["primary_az"].as_str().unwrap().to_string();
+    let primary = primary_az(&st, "store").unwrap().to_string();
     let elsewhere = st["nodes"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|n| n["az"] != primary.as_str())
+        .find(|n| az_of(&st, n) != primary.as_str())
         .and_then(|n| n["addr"].as_str())
         .unwrap()
         .parse()
@@ -187,7 +187,11 @@ async fn the_fis_power_interruption_runs_its_steps_in_the_simulations_order() {
         "fis_pause_launches",
         "fis_disrupt_connectivity",
     ];
-    let store_here = st["store"]["primary_az"] == "us-east-1b";
+    let store_here = st["store"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["role"] == "primary" && az_of(&st, i) == "us-east-1b");
     if store_here {
         want.push("fis_failover_store");
     }

@@ -13,10 +13,10 @@ use stratus::Report;
 use stratus::report::text::thousands;
 use stratus::scenario::{Action, Scenario, Strategy, Timed};
 use stratus::sim::Sim;
+use stratus::snapshot::Cursor;
 use stratus::time::{Dur, MS, SEC};
 use stratus::tui::state::{Caption, Dash, Ui};
 use stratus::tui::{compare, draw};
-use stratus::world::snapshot::Cursor;
 
 /// A run stepped to `t` as the dashboard sees it.
 fn dash_at(sim: &mut Sim, t: u64) -> Dash {

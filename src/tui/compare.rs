@@ -7,7 +7,7 @@ use super::panels;
 use super::state::{Dash, Ui};
 use super::theme::{Cell, Theme};
 use crate::report::text::thousands;
-use crate::world::snapshot::StoreStatus;
+use crate::snapshot::StoreStatus;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;

@@ -29,7 +29,11 @@ pub fn draw(f: &mut Frame, dash: &Dash, ui: &Ui) {
         Constraint::Length(1),
     ])
     .areas(f.area());
-    let what = format!("{} · {} · seed {}", s.scenario, s.strategy, dash.seed);
+    let what = if ui.live {
+        format!("stratus serve · {} · sessions {}", s.scenario, s.strategy)
+    } else {
+        format!("{} · {} · seed {}", s.scenario, s.strategy, dash.seed)
+    };
     let what = match &ui.caption {
         Some(c) => format!("{} · {what}", c.title.split(':').next().unwrap_or_default()),
         None => what,
@@ -38,9 +42,14 @@ pub fn draw(f: &mut Frame, dash: &Dash, ui: &Ui) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(top);
     panels::azs(f, left, s, t);
-    panels::balancer(f, right, dash, t);
+    panels::balancer(f, right, dash, t, ui.live);
 
-    let end_s = s.end as f64 / 1e9;
+    // The live shop has no end: its charts show the last minute or more.
+    let end_s = if ui.live {
+        (s.now as f64 / 1e9).max(60.0)
+    } else {
+        s.end as f64 / 1e9
+    };
     let [c1, c2, c3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(charts);
     let rows = &dash.rows;
     let requests = [

@@ -15,8 +15,8 @@ use super::term::Term;
 use super::{compare, draw};
 use crate::scenario::Action;
 use crate::sim::{InjectError, Sim};
+use crate::snapshot::Cursor;
 use crate::time::{SEC, SimTime};
-use crate::world::snapshot::Cursor;
 use crossterm::event::{self, Event, KeyEventKind};
 use std::time::{Duration, Instant};
 

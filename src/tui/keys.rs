@@ -5,7 +5,7 @@
 
 use super::state::{MAX_SPEED, MIN_SPEED, Pick, Ui, speed_label};
 use crate::scenario::Action;
-use crate::world::snapshot::Snapshot;
+use crate::snapshot::Snapshot;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What the driver must do after a key.
@@ -30,8 +30,8 @@ pub const HELP: &[(&str, &str)] = &[
         "quit; the rest runs at full speed, then the report",
     ),
     ("?", "this help (any key closes it)"),
-    ("space", "pause / resume"),
-    ("+ / -", "speed ×2 / ÷2 (×1 to ×10000)"),
+    ("space", "pause / resume (a simulation)"),
+    ("+ / -", "speed ×2 / ÷2, ×1 to ×10000 (a simulation)"),
     ("k then 1-9 or a-i", "kill an AZ (pick which)"),
     ("r then 1-9 or a-i", "restore an AZ"),
     ("s / o", "scale in / out (desired −1 / +1)"),
@@ -169,8 +169,8 @@ mod tests {
     use super::*;
     use crate::scenario::{Scenario, Strategy};
     use crate::sim::Sim;
+    use crate::snapshot::Cursor;
     use crate::time::Dur;
-    use crate::world::snapshot::Cursor;
 
     fn snap() -> Snapshot {
         let sc = Scenario::new("k", Dur::from_secs(60));

@@ -1,7 +1,7 @@
 //! The live dashboard (ratatui + crossterm): a run, or a comparison, played
 //! against the wall clock, with keys that inject faults.
 //!
-//! The dashboard only ever reads [`Snapshot`](crate::world::snapshot::Snapshot)s
+//! The dashboard only ever reads [`Snapshot`](crate::snapshot::Snapshot)s
 //! of the model and hands it [`Action`](crate::scenario::Action)s through
 //! [`Sim::inject`](crate::sim::Sim::inject), the same path a scripted timeline
 //! entry takes, so a run watched and steered here reports exactly what a batch

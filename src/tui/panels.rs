@@ -6,7 +6,7 @@ use super::keys::HELP;
 use super::state::{Caption, Dash, Pick, Ui, clock, speed_label};
 use super::theme::{Cell, Theme};
 use crate::report::text::thousands;
-use crate::world::snapshot::{AzView, Instance, Snapshot, StoreStatus};
+use crate::snapshot::{AzView, Instance, Snapshot, StoreStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span, Text};
@@ -16,18 +16,21 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 /// a narrow terminal may cut short; the clock it never does).
 pub fn header(f: &mut Frame, area: Rect, what: &str, snap: &Snapshot, ui: &Ui) {
     let t = Theme { colour: ui.colour };
+    let (time, pace) = if ui.live {
+        (clock(snap.now as f64 / 1e9), "live".to_string())
+    } else {
+        let span = format!(
+            "{} / {}",
+            clock(snap.now as f64 / 1e9),
+            clock(snap.end as f64 / 1e9)
+        );
+        (span, speed_label(ui.speed))
+    };
     let mut spans = vec![
         Span::styled(" stratus ", t.bold()),
         Span::raw("│ "),
-        Span::styled(
-            format!(
-                "{} / {}",
-                clock(snap.now as f64 / 1e9),
-                clock(snap.end as f64 / 1e9)
-            ),
-            t.bold(),
-        ),
-        Span::raw(format!(" │ {}", speed_label(ui.speed))),
+        Span::styled(time, t.bold()),
+        Span::raw(format!(" │ {pace}")),
     ];
     if ui.finished {
         spans.push(Span::styled(" │ FINISHED", t.good().patch(t.bold())));
@@ -142,7 +145,7 @@ pub fn azs(f: &mut Frame, area: Rect, snap: &Snapshot, t: Theme) {
 }
 
 /// The balancer, the fleet, the store, and what shoppers have lost so far.
-pub fn balancer(f: &mut Frame, area: Rect, dash: &Dash, t: Theme) {
+pub fn balancer(f: &mut Frame, area: Rect, dash: &Dash, t: Theme, live: bool) {
     let s = &dash.snap;
     let last = dash.rows.last();
     let (rps, fps) = last.map_or((0, 0), |r| (r.requests, r.failures));
@@ -162,15 +165,22 @@ pub fn balancer(f: &mut Frame, area: Rect, dash: &Dash, t: Theme) {
             s.lb.targets,
             thousands(s.lb.resticks)
         )),
-        Line::from(vec![
-            Span::raw("carts lost "),
-            Span::styled(thousands(tot.carts_lost), t.loss(tot.carts_lost)),
-            Span::raw(format!(
-                " (items {})  gave up {}",
-                thousands(tot.items_lost),
-                thousands(tot.abandoned_with_items)
-            )),
-        ]),
+        if live {
+            // The server cannot see a lost cart (only a shopper's own cart
+            // shows one): what a node's loss would take is what it holds.
+            let held: u64 = s.nodes.iter().map(|n| n.sessions).sum();
+            Line::raw(format!("sessions in memory {}", thousands(held)))
+        } else {
+            Line::from(vec![
+                Span::raw("carts lost "),
+                Span::styled(thousands(tot.carts_lost), t.loss(tot.carts_lost)),
+                Span::raw(format!(
+                    " (items {})  gave up {}",
+                    thousands(tot.items_lost),
+                    thousands(tot.abandoned_with_items)
+                )),
+            ])
+        },
         Line::raw(format!(
             "requests {} failed {}",
             thousands(tot.requests),
@@ -259,6 +269,11 @@ pub fn footer(f: &mut Frame, area: Rect, snap: &Snapshot, ui: &Ui) {
         Line::styled(
             format!(" {next}q quit and print the report · ? keys"),
             t.bold(),
+        )
+    } else if ui.live {
+        Line::styled(
+            " q quit ? help k kill r restore s/o scale d deploy f store",
+            t.dim(),
         )
     } else {
         Line::styled(

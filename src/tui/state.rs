@@ -4,7 +4,7 @@
 
 use crate::metrics::SecondRow;
 use crate::report::LogEvent;
-use crate::world::snapshot::{Cursor, Snapshot};
+use crate::snapshot::{Cursor, Snapshot};
 
 /// Slowest and fastest play speeds (simulated seconds per wall second).
 pub const MIN_SPEED: f64 = 1.0;
@@ -93,6 +93,8 @@ pub struct Ui {
     /// Return from the loop as soon as every run is over (a tour step,
     /// whose figures are then shown over its last frame).
     pub leave_when_finished: bool,
+    /// The live shop (`serve --tui`): wall time, no end, no speed.
+    pub live: bool,
 }
 
 impl Ui {
@@ -107,6 +109,15 @@ impl Ui {
             colour,
             caption: None,
             leave_when_finished: false,
+            live: false,
+        }
+    }
+
+    /// The screen of the live shop.
+    pub fn live(colour: bool) -> Ui {
+        Ui {
+            live: true,
+            ..Ui::new(1.0, colour)
         }
     }
 }

@@ -107,3 +107,19 @@ pub async fn load(h: &Handle, sc: Scenario, rate: f64, secs: u64, seed: u64) -> 
     .await
     .expect("the load runs")
 }
+
+/// The name of the AZ a snapshot's node or instance (`thing["az"]`, an
+/// index into `azs`) stands in.
+pub fn az_of<'a>(st: &'a Value, thing: &Value) -> &'a str {
+    let i = thing["az"].as_u64().expect("an AZ index") as usize;
+    st["azs"][i]["name"].as_str().expect("an AZ name")
+}
+
+/// The AZ of the live primary among a snapshot's `store` or `databases`.
+pub fn primary_az<'a>(st: &'a Value, list: &str) -> Option<&'a str> {
+    let p = st[list]
+        .as_array()?
+        .iter()
+        .find(|i| i["role"] == "primary" && i["alive"] == true)?;
+    Some(az_of(st, p))
+}

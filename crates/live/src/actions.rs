@@ -17,8 +17,23 @@ impl Cluster {
         self.apply(&action)
     }
 
-    /// Applies `a` now; what was done, for the caller's answer.
+    /// Applies `a` now; what was done, for the caller's answer. An applied
+    /// action is marked in the snapshot (and a fault's time kept for the
+    /// charts), as the simulation marks an injected one.
     pub fn apply(self: &Arc<Self>, a: &Action) -> Result<String, OpError> {
+        let before = self.lock().fleet.desired;
+        let done = self.act(a)?;
+        let shrinks = matches!(*a, Action::SetDesired { value } if value < before);
+        let t_s = self.shop.clock.now() as f64 / stratus_model::time::SEC as f64;
+        let mut c = self.lock();
+        c.injected.push(t_s);
+        if a.is_fault() || shrinks {
+            c.faults.push(t_s);
+        }
+        Ok(done)
+    }
+
+    fn act(self: &Arc<Self>, a: &Action) -> Result<String, OpError> {
         let az_name = |az: AzIx| self.sc.region.azs[az].clone();
         match *a {
             Action::KillAz { az } => {

@@ -21,6 +21,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 use std::sync::Arc;
 use stratus_model::scenario::{Action, ActionEntry};
+use stratus_model::snapshot::Cursor;
 
 pub struct Admin {
     pub cluster: Arc<Cluster>,
@@ -78,7 +79,10 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     let post = req.method() == Method::POST;
     match (req.method().clone(), path.as_slice()) {
-        (Method::GET, ["admin", "state"]) => http::json(StatusCode::OK, &cl.state()),
+        (Method::GET, ["admin", "state"]) => {
+            let cursor = cursor(req.uri().query().unwrap_or(""));
+            http::json(StatusCode::OK, &cl.snapshot(cursor))
+        }
         (_, ["admin", "actions"]) if post => match read_entry(req).await {
             Ok(entry) => answer(cl.apply_entry(&entry)),
             Err(r) => r,
@@ -168,4 +172,20 @@ fn answer(r: Result<String, OpError>) -> Response<Body0> {
             fail(status, &e.to_string())
         }
     }
+}
+
+/// `?rows=N&events=N&faults=N`: what the observer has read already (a
+/// snapshot's own `cursor`); absent or unreadable parts count from 0.
+fn cursor(query: &str) -> Cursor {
+    let mut c = Cursor::default();
+    for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+        let n = v.parse().unwrap_or(0);
+        match k {
+            "rows" => c.rows = n,
+            "events" => c.events = n,
+            "faults" => c.faults = n,
+            _ => {}
+        }
+    }
+    c
 }

@@ -7,16 +7,14 @@ use super::http::{Place, accept_loop};
 use super::node::{NodeCtx, Shop};
 use super::sessions::NodeSessions;
 use hyper::service::service_fn;
-use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use stratus_model::fleet::{DeployStep, Fleet, LaunchBlocks};
 use stratus_model::lb::{Health, LoadBalancer, NodeId};
 use stratus_model::node::{Node, NodeState};
 use stratus_model::report::LogEvent;
-use stratus_model::report::data::CacheReport;
 use stratus_model::scenario::{AzIx, Scenario};
-use stratus_model::session::store::{StoreState, Wake};
+use stratus_model::session::store::Wake;
 use stratus_model::time::{SEC, SimTime};
 use tokio::task::AbortHandle;
 
@@ -43,6 +41,12 @@ pub struct Control {
     pub log: Vec<LogEvent>,
     /// The balancer node the last request came in through (see `proxy`).
     pub entry: AzIx,
+    /// Requests through the balancer, by second.
+    pub series: super::observe::Series,
+    /// When (s) each action that breaks something was applied.
+    pub faults: Vec<f64>,
+    /// When (s) each action was applied.
+    pub injected: Vec<f64>,
 }
 
 pub struct Cluster {
@@ -84,6 +88,9 @@ impl Cluster {
             blocks: LaunchBlocks::new(sc.region.azs.len()),
             log: Vec::new(),
             entry: 0,
+            series: Default::default(),
+            faults: Vec::new(),
+            injected: Vec::new(),
         };
         Arc::new(Cluster {
             sc,
@@ -152,8 +159,9 @@ impl Cluster {
 
     /// The balancer is done with a request on `id`: the last one on a
     /// draining node completes its deregistration.
-    pub fn released(self: &Arc<Self>, id: NodeId) {
+    pub fn released(self: &Arc<Self>, id: NodeId, start: SimTime, ok: bool) {
         let mut c = self.lock();
+        self.observe(&mut c, start, ok);
         if let Some((0, true)) = c.lb.release(id)
             && c.fleet.nodes[id as usize].state == NodeState::Draining
         {
@@ -600,67 +608,6 @@ impl Cluster {
                 c.addrs[t.node as usize].map(|a| (t.node, a, az))
             })
             .collect()
-    }
-
-    /// The whole state, as `GET /admin/state` answers it and `--tui` reads it.
-    pub fn state(&self) -> Value {
-        let c = self.lock();
-        let (state, primary, replicas) = self.shop.store.lock().expect("store lock").summary();
-        let az_name = |a: Option<AzIx>| a.map(|a| self.sc.region.azs[a].clone());
-        let store_state = match state {
-            StoreState::Up => "up",
-            StoreState::FailingOver { .. } => "failing_over",
-            StoreState::Down => "down",
-        };
-        let nodes: Vec<Value> = c
-            .fleet
-            .nodes
-            .iter()
-            .filter(|n| n.state != NodeState::Terminated)
-            .map(|n| {
-                let t = c.lb.target(n.id);
-                json!({
-                    "id": n.id,
-                    "az": self.sc.region.azs[n.az],
-                    "state": format!("{:?}", n.state).to_lowercase(),
-                    "version": n.version,
-                    "health": t.map(|t| format!("{:?}", t.health).to_lowercase()),
-                    "outstanding": t.map_or(0, |t| t.outstanding),
-                    "addr": c.addrs[n.id as usize].map(|a| a.to_string()),
-                    "sessions": c.nodes[n.id as usize].as_ref().map_or(0, |l| l.ctx.sessions.len()),
-                })
-            })
-            .collect();
-        json!({
-            "t_s": self.shop.clock.now() as f64 / SEC as f64,
-            "strategy": self.shop.strategy.name(),
-            "sticky": self.sticky,
-            "azs": self.sc.region.azs.iter().zip(&c.alive).map(|(n, a)| json!({"name": n, "alive": a})).collect::<Vec<_>>(),
-            "desired": c.fleet.desired,
-            "min": self.sc.fleet.min,
-            "max": self.sc.fleet.max,
-            "version": c.fleet.version,
-            "deploying": c.fleet.deploy.is_some(),
-            "nodes": nodes,
-            "routable": c.lb.routable(),
-            "resticks": c.lb.resticks,
-            "store": { "state": store_state, "primary_az": az_name(primary), "replica_az": az_name(replicas.first().copied()), "replica_azs": replicas.iter().map(|&a| self.sc.region.azs[a].clone()).collect::<Vec<_>>() },
-            "cache": self.shop.cache.as_ref().map(|c| {
-                let c = c.lock().expect("cache lock");
-                CacheReport::of(&c, &self.sc.region.azs)
-            }),
-            "database": self.shop.db.as_ref().map(|db| {
-                let db = db.lock().expect("db lock");
-                json!({
-                    "primary_az": db.primary().map(|p| self.sc.region.azs[db.instances[p].az].clone()),
-                    "instances": db.instances.iter().map(|i| json!({
-                        "name": i.name, "az": self.sc.region.azs[i.az], "alive": i.alive,
-                    })).collect::<Vec<_>>(),
-                    "orders_in_primary": db.orders_in_primary(),
-                })
-            }),
-            "events": c.log,
-        })
     }
 }
 

@@ -135,8 +135,8 @@ pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body0> {
     respond(status, "text/plain; charset=utf-8", s)
 }
 
-pub fn json(status: StatusCode, v: &serde_json::Value) -> Response<Body0> {
-    let mut s = v.to_string();
+pub fn json(status: StatusCode, v: &impl serde::Serialize) -> Response<Body0> {
+    let mut s = serde_json::to_string(v).expect("plain data serialises");
     s.push('\n');
     respond(status, "application/json", s)
 }

@@ -3,7 +3,7 @@
 //! size limit ignored (the old one stays).
 
 use super::proxy::LB_COOKIE;
-use stratus_model::session::cookie::COOKIE_NAME;
+use stratus_model::session::cookie::{COOKIE_NAME, browser_keeps};
 
 #[derive(Default, Debug)]
 pub struct Jar {
@@ -19,7 +19,7 @@ impl Jar {
         let Some((name, value)) = parts.next().and_then(|kv| kv.trim().split_once('=')) else {
             return;
         };
-        if name.len() + 1 + value.len() > max_bytes {
+        if !browser_keeps(name, value.len(), max_bytes as u64) {
             self.ignored += 1;
             return;
         }

@@ -19,6 +19,8 @@
 //! - [`actions`]: the timeline's actions on the fleet and the data tier
 //! - [`network`]: the timeline's network actions, hung nodes and the FIS
 //!   power interruption
+//! - [`observe`]: the per-second series through the balancer, and the typed
+//!   snapshot `GET /admin/state` serves
 //! - [`admin`]: the admin API behind a bearer token
 //! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
 //!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
@@ -37,6 +39,7 @@ pub mod lanes;
 pub mod load;
 pub mod network;
 pub mod node;
+pub mod observe;
 pub mod pages;
 pub mod proxy;
 pub mod remote;

@@ -26,8 +26,10 @@ use std::sync::{Arc, Mutex};
 use stratus_model::metrics::Metrics;
 use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
 use stratus_model::rng::{Rng, Streams};
+use stratus_model::route;
 use stratus_model::scenario::{Action, ActionEntry, Kind, Scenario};
 use stratus_model::shop::Response as ShopResponse;
+use stratus_model::snapshot::Snapshot;
 use stratus_model::time::{Dur, SEC};
 use stratus_model::workload::Shopper;
 
@@ -173,9 +175,9 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         // The balancer's own count: the generator cannot see a re-stick.
         let admin = base_url(admin).unwrap_or_else(|_| admin.clone());
         if let Some(state) = admin_state(&run, &admin, token).await {
-            r.sessions.resticks = state["resticks"].as_u64().unwrap_or(0);
+            r.sessions.resticks = state.lb.resticks;
             // The cache's hits and misses are the server's to count.
-            r.cache = serde_json::from_value(state["cache"].clone()).ok();
+            r.cache = state.cache;
         }
     }
     r.wall = Wall {
@@ -245,26 +247,21 @@ async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
 /// the failure as the report counts it.
 async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopResponse, &'static str> {
     let catalog = run.cfg.scenario.workload.catalog.max(1);
-    let (method, path, body) = match sh.kind {
-        Kind::Home => (Method::GET, "/".to_string(), String::new()),
-        Kind::Product => (
-            Method::GET,
-            format!("/product/{}", sh.rng.below(u64::from(catalog))),
-            String::new(),
-        ),
-        Kind::AddToCart => {
-            let i = sh.item.expect("add has an item");
-            (
-                Method::POST,
-                "/cart/add".into(),
-                format!("product={}&size={}&colour={}", i.product, i.size, i.colour),
-            )
+    // The page from the shop's one route table; a product page names a
+    // product, and the add-to-cart form the item.
+    let page = route::of(sh.kind);
+    let id = if page.takes_id {
+        sh.rng.below(u64::from(catalog))
+    } else {
+        0
+    };
+    let path = page.path_for(id);
+    let method = Method::from_bytes(page.method.as_bytes()).expect("a route's method is valid");
+    let body = match (sh.kind, sh.item) {
+        (Kind::AddToCart, Some(i)) => {
+            format!("product={}&size={}&colour={}", i.product, i.size, i.colour)
         }
-        Kind::ViewCart => (Method::GET, "/cart".into(), String::new()),
-        Kind::Checkout => (Method::POST, "/checkout".into(), String::new()),
-        Kind::Account | Kind::Orders | Kind::Address => {
-            (Method::GET, "/account".into(), String::new())
-        }
+        _ => String::new(),
     };
     let cookies = jar.header();
     let mut b = Request::builder()
@@ -394,19 +391,7 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
             kind: t.action.name().into(),
             detail,
         });
-        let fault = matches!(
-            t.action,
-            Action::KillAz { .. }
-                | Action::KillNode { .. }
-                | Action::KillStorePrimary
-                | Action::KillDbPrimary
-                | Action::RollingDeploy { .. }
-                | Action::PartitionAz { .. }
-                | Action::KillLbNode { .. }
-                | Action::HangNode { .. }
-                | Action::FisAzPowerInterruption { .. }
-        );
-        if fault && outcome.is_ok() {
+        if t.action.is_fault() && outcome.is_ok() {
             faults.push(Fault {
                 t_s,
                 action: t.action.name().into(),
@@ -445,9 +430,8 @@ async fn admin_post(
     }
 }
 
-/// Shoppers holding items whose stickiness cookie names a node in the AZ
-/// (the sessions a sticky shop keeps there), from the admin API's state.
-async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Value> {
+/// The shop's typed snapshot, from the admin API.
+async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Snapshot> {
     let req = Request::get(format!("{admin}/admin/state"))
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .body(Bytes::new())
@@ -456,22 +440,23 @@ async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Value> {
         .await
         .ok()?
         .ok()?;
-    serde_json::from_slice::<Value>(resp.body()).ok()
+    serde_json::from_slice::<Snapshot>(resp.body()).ok()
 }
 
+/// Shoppers holding items whose stickiness cookie names a node in the AZ
+/// (the sessions a sticky shop keeps there), from the admin API's state.
 async fn at_risk(run: &Run, admin: &str, token: &str, az: &str) -> u64 {
     let Some(state) = admin_state(run, admin, token).await else {
         return 0;
     };
-    if state["sticky"] != Value::Bool(true) {
+    if !state.lb.sticky {
         return 0;
     }
-    let in_az: Vec<u64> = state["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|n| n["az"] == az)
-        .filter_map(|n| n["id"].as_u64())
+    let in_az: Vec<u64> = state
+        .nodes
+        .iter()
+        .filter(|n| state.az_name(n.az) == az)
+        .map(|n| u64::from(n.id))
         .collect();
     run.holding
         .lock()

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, SET_COOKIE};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use stratus_model::cache::Cache;
@@ -20,6 +20,7 @@ use stratus_model::core::AzIx;
 use stratus_model::db::access::DataAt;
 use stratus_model::lb::NodeId;
 use stratus_model::net::{Net, STORE_CONNECT_TIMEOUT};
+use stratus_model::route;
 use stratus_model::scenario::{Kind, Strategy};
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
 use stratus_model::session::guard::CookieGuard;
@@ -141,23 +142,6 @@ pub struct NodeCtx {
     pub shop: Arc<Shop>,
 }
 
-/// The page a path asks for; None: not a page of the shop.
-fn route<'a>(method: &Method, path: &'a str) -> Option<(Kind, Option<&'a str>)> {
-    let get = method == Method::GET || method == Method::HEAD;
-    let post = method == Method::POST;
-    match path {
-        "/" if get => Some((Kind::Home, None)),
-        "/cart" if get => Some((Kind::ViewCart, None)),
-        "/cart/add" if post => Some((Kind::AddToCart, None)),
-        "/checkout" if post => Some((Kind::Checkout, None)),
-        "/account" if get => Some((Kind::Account, None)),
-        _ => path
-            .strip_prefix("/product/")
-            .filter(|_| get)
-            .map(|id| (Kind::Product, Some(id))),
-    }
-}
-
 /// The item an add-to-cart form names: product, size and colour by name or
 /// index. The price is the catalogue's, never the browser's.
 fn form_item(form: &str, catalog: u32) -> Result<Item, String> {
@@ -208,7 +192,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
     if req.uri().path() == "/health" {
         return http::text(StatusCode::OK, "ok");
     }
-    let Some((kind, arg)) = route(req.method(), req.uri().path()) else {
+    let Some((kind, arg)) = route::route(req.method().as_str(), req.uri().path()) else {
         return http::error(
             StatusCode::NOT_FOUND,
             as_json,
@@ -429,11 +413,6 @@ mod tests {
         assert!(form_item("product=100", 100).is_err());
         assert!(form_item("size=M", 100).is_err());
         assert!(form_item("product=1&colour=mauve", 100).is_err());
-        assert_eq!(
-            route(&Method::GET, "/product/3"),
-            Some((Kind::Product, Some("3")))
-        );
-        assert_eq!(route(&Method::GET, "/checkout"), None);
         assert_eq!(parse_sid(&format!("{:032x}", 5u128)), Some(5));
         assert_eq!(parse_sid("zz"), None);
     }

@@ -95,6 +95,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         let n = c.alive.len();
         c.entry = (c.entry + 1) % n;
         let Some(entry) = cl.shop.net().next_answering(&c.alive, c.entry) else {
+            cl.observe(&mut c, now, false);
             drop(c);
             return http::error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -112,6 +113,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     let (node, addr) = match (route, addr) {
         (Route::To { node, .. }, Some(a)) => (node, a),
         _ => {
+            cl.observe(&mut cl.lock(), now, false);
             return http::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 as_json,
@@ -128,7 +130,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         // Across a partition packets are dropped: the attempt times out.
         let t = cl.sc.load_balancer.connect_timeout.0;
         tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
-        cl.released(node);
+        cl.released(node, now, false);
         return http::error(
             StatusCode::GATEWAY_TIMEOUT,
             as_json,
@@ -150,7 +152,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     let body = match body {
         Ok(b) => b,
         Err(_) => {
-            cl.released(node);
+            cl.released(node, now, true);
             return http::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 as_json,
@@ -160,7 +162,8 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     };
     let idle = std::time::Duration::from_nanos(LB_IDLE_TIMEOUT);
     let answer = tokio::time::timeout(idle, p.forward(node, addr, &parts, &body)).await;
-    cl.released(node);
+    let ok = matches!(&answer, Ok(Ok(r)) if !r.status().is_server_error());
+    cl.released(node, now, ok);
     let mut resp = match answer {
         Ok(Ok(r)) => r,
         // A target that accepted and never answered: the balancer's idle

@@ -20,7 +20,7 @@ fn coarse_hist() -> Histogram<u64> {
 }
 
 /// Node counts in one AZ at one moment, by state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AzNodes {
     pub launching: u16,
     pub healthy: u16,
@@ -30,7 +30,7 @@ pub struct AzNodes {
 }
 
 /// One simulated second.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct SecondRow {
     pub t_s: u32,
     pub requests: u32,

@@ -9,7 +9,6 @@
 
 use crate::engine::{Engine, Pacer, Stop, Unpaced};
 use crate::world::World;
-use crate::world::snapshot::{Cursor, Snapshot};
 use std::path::Path;
 use stratus_model::db::DbError;
 use stratus_model::report::data::{CacheReport, DatabaseReport};
@@ -17,6 +16,7 @@ use stratus_model::report::elastic::{DnsReport, ScalingReport, StoreReport};
 use stratus_model::report::injected::Injected;
 use stratus_model::report::{Report, RunFacts};
 use stratus_model::scenario::{Action, Scenario, Strategy, Timed};
+use stratus_model::snapshot::{Cursor, Snapshot};
 use stratus_model::time::{MS, SimTime};
 
 /// Runs `sc` under `strategy` with `seed`, as fast as possible.

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "stratus.report/1";
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct LogEvent {
     pub t_s: f64,
     pub kind: String,

@@ -326,6 +326,24 @@ impl Action {
             Action::HangNode { .. } => "hang_node",
         }
     }
+    /// Whether the action breaks something whose cost a report charges to
+    /// it (carts at risk): a kill, a cut, a hang, a deploy. A scale-in is one
+    /// too, but only the group knows whether `set_desired` shrinks it.
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            Action::KillAz { .. }
+                | Action::KillNode { .. }
+                | Action::KillStorePrimary
+                | Action::KillDbPrimary
+                | Action::RollingDeploy { .. }
+                | Action::PartitionAz { .. }
+                | Action::KillLbNode { .. }
+                | Action::HangNode { .. }
+                | Action::FisAzPowerInterruption { .. }
+        )
+    }
+
     pub const NAMES: [&'static str; 14] = [
         "kill_az",
         "restore_az",

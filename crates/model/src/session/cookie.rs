@@ -150,6 +150,14 @@ impl CookieCodec {
     }
 }
 
+/// Whether a browser keeps a Set-Cookie of `name` and a `value_len`-byte
+/// value under its per-cookie `limit`: one over it is ignored (the old
+/// cookie stays). The one rule for the simulated browser and `stratus
+/// load`'s cookie jar.
+pub fn browser_keeps(name: &str, value_len: usize, limit: u64) -> bool {
+    (name.len() + 1 + value_len) as u64 <= limit
+}
+
 fn parse_meta(head: &str) -> Result<Option<Meta>, CookieError> {
     if head == "v1" {
         return Ok(None);

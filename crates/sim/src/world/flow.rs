@@ -11,7 +11,7 @@ use stratus_model::node::{NodeState, ShopperId};
 use stratus_model::scenario::Scenario;
 use stratus_model::scenario::{Kind, Strategy};
 use stratus_model::security::groups::Hop;
-use stratus_model::session::cookie::CookieCodec;
+use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec, browser_keeps};
 use stratus_model::session::store::StoreAt;
 use stratus_model::shop::{self, Backend, Data, Request, SessionIn};
 use stratus_model::station::Admit;
@@ -440,7 +440,7 @@ impl World {
                     sh.sid = Some(sid);
                 }
                 if let Some(c) = r.set_cookie.take() {
-                    if CookieCodec::cookie_len(&c) as u64 > max_cookie {
+                    if !browser_keeps(COOKIE_NAME, c.len(), max_cookie) {
                         // A browser ignores a Set-Cookie over its limit: the old
                         // cookie stays, and the cart silently stops growing.
                         m.cookies_ignored += 1;

@@ -4,9 +4,11 @@
 //! `World` is given the time and an event, updates its parts and schedules the
 //! wake-ups it wants; it never reads a clock or touches I/O. The request path
 //! lives in [`flow`], faults and fleet operations in [`ops`]. Its control
-//! plane (which node to kill, where launches may go, whether an unhealthy
-//! node is replaced) asks the model's `Fleet` and `LaunchBlocks`, as the live
-//! driver does; the rest of the orchestration is still this driver's own.
+//! plane's decisions (which node to kill, where launches may go, whether an
+//! unhealthy node is replaced, each deploy step, the rebalance, the network's
+//! state) are the model's `Fleet`, `LaunchBlocks` and `Net`, as the live
+//! driver's are; the order this driver calls them in is its own, and
+//! `tests/parity.rs` holds the live driver to the same steps.
 
 pub mod attack;
 mod data;
@@ -21,7 +23,7 @@ use stratus_model::cache::Cache;
 use stratus_model::db::Database;
 use stratus_model::fleet::Fleet;
 use stratus_model::fleet::LaunchBlocks;
-use stratus_model::lb::{Health, LoadBalancer, NodeId};
+use stratus_model::lb::{LoadBalancer, NodeId};
 use stratus_model::metrics::{AzNodes, Metrics};
 use stratus_model::node::{NodeState, ShopperId};
 use stratus_model::report::{Fault, LogEvent};
@@ -318,24 +320,7 @@ impl World {
 
     /// Node counts per AZ and state, as the dashboard and series show them.
     pub fn nodes_per_az(&self) -> Vec<AzNodes> {
-        let mut v = vec![AzNodes::default(); self.alive.len()];
-        for n in &self.fleet.nodes {
-            let c = &mut v[n.az];
-            match n.state {
-                NodeState::Launching => c.launching += 1,
-                NodeState::InService | NodeState::Hung => {
-                    match self.lb.target(n.id).map(|t| t.health) {
-                        Some(Health::Healthy) => c.healthy += 1,
-                        Some(Health::Initial) | None => c.launching += 1,
-                        Some(Health::Unhealthy) => c.unhealthy += 1,
-                    }
-                }
-                NodeState::Draining => c.draining += 1,
-                NodeState::Dead => c.dead += 1,
-                NodeState::Terminated => {}
-            }
-        }
-        v
+        stratus_model::snapshot::az_nodes(&self.fleet, &self.lb, self.alive.len())
     }
 
     fn az_name(&self, az: AzIx) -> String {

@@ -1,166 +1,57 @@
-//! What an observer may see of the world at one instant, as plain data.
-//!
-//! A dashboard reads snapshots and nothing else: it never holds a reference
-//! into the model, so it cannot drive or disturb it. A snapshot carries the
-//! series rows and log entries added since the observer's [`Cursor`], so a
-//! long run is not copied whole at every frame.
+//! The world's side of the typed snapshot (`stratus_model::snapshot`):
+//! what an observer may see of it at one instant, with the series rows, log
+//! entries and faults added since the observer's cursor.
 
 use super::World;
-use stratus_model::metrics::{AzNodes, SecondRow};
-use stratus_model::report::LogEvent;
-use stratus_model::scenario::AzIx;
-use stratus_model::session::store::StoreState;
+pub use stratus_model::snapshot::*;
 use stratus_model::time::SimTime;
-
-/// How far an observer has read the world's series and log.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cursor {
-    pub rows: usize,
-    pub events: usize,
-    pub faults: usize,
-}
-
-/// A stateful instance placed in an AZ: a session store node, and (once the
-/// data tier exists) a database instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Instance {
-    /// "primary", "replica", "standby", …
-    pub role: String,
-    pub az: AzIx,
-    pub alive: bool,
-}
-
-/// One AZ: whether it has power, and its nodes by state.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AzView {
-    pub name: String,
-    pub alive: bool,
-    pub nodes: AzNodes,
-}
-
-/// The load balancer's side of things.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LbView {
-    /// Targets passing health checks and not draining.
-    pub healthy: u32,
-    /// Targets registered and not draining.
-    pub targets: u32,
-    pub resticks: u64,
-}
-
-/// The group's capacity settings, for scale-in and scale-out keys.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FleetView {
-    pub min: u32,
-    pub desired: u32,
-    pub max: u32,
-}
-
-/// Running totals since the start.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    pub requests: u64,
-    pub failed: u64,
-    pub shoppers: u64,
-    pub with_items: u64,
-    pub carts_lost: u64,
-    pub items_lost: u64,
-    pub abandoned_with_items: u64,
-    pub checkouts_ok: u64,
-}
-
-/// The session store as a whole.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StoreStatus {
-    Up,
-    FailingOver,
-    Down,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Snapshot {
-    pub now: SimTime,
-    pub end: SimTime,
-    pub scenario: String,
-    pub strategy: String,
-    pub azs: Vec<AzView>,
-    pub lb: LbView,
-    pub fleet: FleetView,
-    /// The session store's instances; empty unless the strategy uses it.
-    pub store: Vec<Instance>,
-    pub store_status: Option<StoreStatus>,
-    /// Database instances (primary, standby, read replicas). The data tier
-    /// fills this in; the dashboard already draws whatever it holds.
-    pub databases: Vec<Instance>,
-    pub totals: Totals,
-    /// Series rows closed since the cursor, oldest first.
-    pub rows: Vec<SecondRow>,
-    /// Log entries since the cursor.
-    pub events: Vec<LogEvent>,
-    /// Times (s) of the faults since the cursor.
-    pub faults: Vec<f64>,
-    /// Times (s) of every injected action so far.
-    pub injected: Vec<f64>,
-}
 
 impl World {
     /// The world at `now`, with what was added since `cursor` (which moves on).
     pub fn snapshot(&self, now: SimTime, cursor: &mut Cursor) -> Snapshot {
         let m = &self.metrics;
-        let azs = self
-            .nodes_per_az()
-            .into_iter()
-            .enumerate()
-            .map(|(i, nodes)| AzView {
-                name: self.az_name(i),
-                alive: self.alive[i],
-                nodes,
-            })
-            .collect();
-        let mut lb = LbView {
-            resticks: self.lb.resticks,
-            ..LbView::default()
-        };
-        for t in self.lb.targets().filter(|t| !t.draining) {
-            lb.targets += 1;
-            lb.healthy += u32::from(t.health == stratus_model::lb::Health::Healthy);
-        }
         let uses_store = matches!(
             self.strategy,
             stratus_model::scenario::Strategy::Store | stratus_model::scenario::Strategy::Durable
         );
-        let mut store = Vec::new();
-        let mut store_status = None;
-        if uses_store {
-            for (k, az, primary) in self.store.copies() {
-                let up = self.store.state(k) == StoreState::Up;
-                store.push(Instance {
-                    role: if primary { "primary" } else { "replica" }.into(),
-                    az,
-                    alive: (up || !primary) && self.alive[az],
-                });
-            }
-            store_status = Some(match self.store.overall() {
-                StoreState::Up => StoreStatus::Up,
-                StoreState::FailingOver { .. } => StoreStatus::FailingOver,
-                StoreState::Down => StoreStatus::Down,
-            });
-        }
+        let (store, store_status) = if uses_store {
+            let (copies, status) = store_view(&self.store, &self.alive);
+            (copies, Some(status))
+        } else {
+            (Vec::new(), None)
+        };
+        let next = Cursor {
+            rows: m.series.len(),
+            events: self.log.len(),
+            faults: self.faults.len(),
+        };
         let snap = Snapshot {
             now,
             end: self.sc.duration.0,
             scenario: self.sc.name.clone(),
             strategy: self.strategy.name().to_string(),
-            azs,
-            lb,
+            azs: az_views(&self.sc.region.azs, &self.alive, &self.fleet, &self.lb),
+            lb: lb_view(&self.lb, self.sticky_lb),
             fleet: FleetView {
                 min: self.sc.fleet.min,
                 desired: self.fleet.desired,
                 max: self.sc.fleet.max,
+                version: self.fleet.version,
+                deploying: self.fleet.deploy.is_some(),
             },
+            nodes: node_views(
+                &self.fleet,
+                &self.lb,
+                |id| self.fleet.nodes[id as usize].sessions.map.len() as u64,
+                |_| None,
+            ),
             store,
             store_status,
-            databases: Vec::new(),
+            databases: self.db.as_ref().map(db_view).unwrap_or_default(),
+            cache: self
+                .cache
+                .as_ref()
+                .map(|c| stratus_model::report::data::CacheReport::of(c, &self.sc.region.azs)),
             totals: Totals {
                 requests: m.requests,
                 failed: m.failed,
@@ -181,12 +72,9 @@ impl World {
                 .map(|f| f.t_s)
                 .collect(),
             injected: self.injected.iter().map(|t| t.at.as_secs_f64()).collect(),
+            cursor: next,
         };
-        *cursor = Cursor {
-            rows: m.series.len(),
-            events: self.log.len(),
-            faults: self.faults.len(),
-        };
+        *cursor = next;
         snap
     }
 }
@@ -227,5 +115,6 @@ mod tests {
         assert_eq!(b.store.len(), 1);
         assert_eq!((b.store[0].role.as_str(), b.store[0].az), ("primary", 0));
         assert!(b.databases.is_empty());
+        assert_eq!(b.nodes.iter().filter(|n| n.state == "dead").count(), 2);
     }
 }
