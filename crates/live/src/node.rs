@@ -22,10 +22,11 @@ use stratus_model::lb::NodeId;
 use stratus_model::net::{Net, STORE_CONNECT_TIMEOUT};
 use stratus_model::route;
 use stratus_model::scenario::{Kind, Strategy};
+use stratus_model::session::SessionBackend;
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
 use stratus_model::session::guard::CookieGuard;
 use stratus_model::session::store::{Store, StoreAt};
-use stratus_model::shop::{self, Backend, Data, Failure, Request as ShopRequest, SessionIn};
+use stratus_model::shop::{self, Data, Failure, Places, Request as ShopRequest, SessionIn};
 
 /// The session-id cookie (sticky and store).
 pub const SID_COOKIE: &str = "sid";
@@ -78,11 +79,7 @@ fn with_data<R>(
 ) -> R {
     let Some(db) = &shop.db else { return f(None) };
     let mut db = db.lock().expect("db lock");
-    let read = if kind.writes() {
-        db.primary()
-    } else {
-        db.read_target()
-    };
+    let read = db.target_for(kind);
     let net = shop.net();
     let read = read.filter(|&i| {
         let az = db.instances[i].az;
@@ -240,97 +237,88 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
     let mut new_sid = random_u128;
     let mut waited = Waited::default();
     let az = ctx.az_ix;
-    let result = match shop.strategy {
-        Strategy::Sticky => {
-            let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
-            let mut mem = &ctx.sessions;
-            with_data(shop, az, kind, &mut waited, |data| {
-                shop::handle(
-                    sreq(SessionIn::Sid(sid)),
-                    Backend::Sid(&mut mem),
-                    data,
-                    &mut new_sid,
-                )
+    let strategy = shop.strategy;
+    let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
+    let cart_cookie = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
+    let uses_store = matches!(strategy, Strategy::Store | Strategy::Durable);
+    // A real Redis (`--store-url`) is read before the page runs and written
+    // after; the in-process store is first checked for reach.
+    let remote = shop.remote.as_ref().filter(|_| uses_store);
+    let fetched = match (remote, sid) {
+        (Some(rs), Some(s)) => rs.get(s).await.map(|cart| {
+            Some(Fetched {
+                sid,
+                cart,
+                write: None,
             })
+        }),
+        (Some(_), None) => Ok(Some(Fetched {
+            sid,
+            cart: None,
+            write: None,
+        })),
+        (None, _) => Ok(None),
+    };
+    if uses_store && remote.is_none() {
+        let reached = {
+            let store = shop.store.lock().expect("store lock");
+            store_path(&store, &shop.net(), az, kind, sid, &mut waited)
+        };
+        if !reached {
+            tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
+            return http::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                as_json,
+                "the session store is unreachable (across a partition)",
+            );
         }
-        Strategy::Store if shop.remote.is_some() => {
-            let rs = shop.remote.as_ref().expect("checked");
-            let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
-            let cart = match sid {
-                Some(s) => rs.get(s).await,
-                None => Ok(None),
-            };
-            match cart {
-                Err(_) => Err(Failure::SessionUnavailable),
-                Ok(cart) => {
-                    let mut one = Fetched {
-                        sid,
-                        cart,
-                        write: None,
-                    };
-                    let r = with_data(shop, az, kind, &mut waited, |data| {
-                        shop::handle(
-                            sreq(SessionIn::Sid(sid)),
-                            Backend::Sid(&mut one),
-                            data,
-                            &mut new_sid,
-                        )
-                    });
-                    match (r, one.write) {
-                        (Ok(resp), Some((sid, cart))) => rs
-                            .put(sid, &cart)
-                            .await
-                            .map(|_| resp)
-                            .map_err(|_| Failure::SessionUnavailable),
-                        (r, _) => r,
-                    }
-                }
-            }
-        }
-        Strategy::Store | Strategy::Durable => {
-            let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
-            let reached = {
-                let store = shop.store.lock().expect("store lock");
-                store_path(&store, &shop.net(), az, kind, sid, &mut waited)
-            };
-            if !reached {
-                tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
-                return http::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    as_json,
-                    "the session store is unreachable (across a partition)",
+    }
+    let result = match fetched {
+        Err(_) => Err(Failure::SessionUnavailable),
+        Ok(mut fetched) => {
+            let r = {
+                let mut mem = &ctx.sessions;
+                let mut store = (uses_store && fetched.is_none())
+                    .then(|| shop.store.lock().expect("store lock"));
+                // Every live read is strongly consistent: the durable
+                // table's eventual reads are the simulation's subject.
+                let mut at = store.as_deref_mut().map(|store| StoreAt {
+                    store,
+                    now: shop.clock.now(),
+                    read_at: None,
+                    info: Default::default(),
+                });
+                let mut guard = (strategy == Strategy::Cookie)
+                    .then(|| shop.guard.as_ref().map(|g| g.lock().expect("guard lock")))
+                    .flatten();
+                let store: Option<&mut dyn SessionBackend> = match (&mut fetched, &mut at) {
+                    (Some(f), _) => Some(f),
+                    (None, Some(a)) => Some(a),
+                    (None, None) => None,
+                };
+                let backend = shop::backend(
+                    strategy,
+                    Places {
+                        memory: &mut mem,
+                        store,
+                        codec: &shop.codec,
+                        guard: guard.as_deref_mut(),
+                        now: shop.clock.now(),
+                    },
                 );
-            }
-            let mut store = shop.store.lock().expect("store lock");
-            // Every live read is strongly consistent: the durable table's
-            // eventual reads are the simulation's subject.
-            let mut at = StoreAt {
-                store: &mut store,
-                now: shop.clock.now(),
-                read_at: None,
-                info: Default::default(),
+                let session = SessionIn::of(strategy, sid, cart_cookie);
+                with_data(shop, az, kind, &mut waited, |data| {
+                    shop::handle(sreq(session), backend, data, &mut new_sid)
+                })
             };
-            with_data(shop, az, kind, &mut waited, |data| {
-                shop::handle(
-                    sreq(SessionIn::Sid(sid)),
-                    Backend::Sid(&mut at),
-                    data,
-                    &mut new_sid,
-                )
-            })
-        }
-        Strategy::Cookie => {
-            let c = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
-            let mut guard = shop.guard.as_ref().map(|g| g.lock().expect("guard lock"));
-            let now = shop.clock.now();
-            with_data(shop, az, kind, &mut waited, |data| {
-                shop::handle(
-                    sreq(SessionIn::Cookie(c)),
-                    Backend::cookie(&shop.codec, guard.as_deref_mut(), now),
-                    data,
-                    &mut new_sid,
-                )
-            })
+            match (r, remote, fetched.and_then(|f| f.write)) {
+                (Ok(resp), Some(rs), Some((sid, cart))) => rs
+                    .put(sid, &cart)
+                    .await
+                    .map(|_| resp)
+                    .map_err(|_| Failure::SessionUnavailable),
+                (r, _, _) => r,
+            }
         }
     };
     if waited.0 > 0 {

@@ -9,6 +9,7 @@ use crate::cart::{Cart, Item};
 use crate::core::Kind;
 use crate::db::DbError;
 use crate::db::sql::{Account, Product};
+use crate::scenario::Strategy;
 use crate::session::cookie::{CookieCodec, CookieError};
 use crate::session::guard::CookieGuard;
 use crate::session::{SessionBackend, Sid, Unavailable};
@@ -41,6 +42,42 @@ pub enum Backend<'a> {
     /// A cart cookie with an expiry and/or a server-side version, checked
     /// by the guard at the given time (replay defence).
     GuardedCookie(&'a CookieCodec, &'a mut CookieGuard, SimTime),
+}
+
+impl<'a> SessionIn<'a> {
+    /// What the browser sends that names its session under `strategy`: the
+    /// cart cookie (cookie) or the session id (the others).
+    pub fn of(strategy: Strategy, sid: Option<Sid>, cookie: Option<&'a [u8]>) -> Self {
+        match strategy {
+            Strategy::Cookie => SessionIn::Cookie(cookie),
+            _ => SessionIn::Sid(sid),
+        }
+    }
+}
+
+/// Where one node keeps sessions, each place the driver's own: its memory,
+/// the store or table (None when the strategy does not use one), the cookie
+/// codec and its guard.
+pub struct Places<'a> {
+    pub memory: &'a mut dyn SessionBackend,
+    pub store: Option<&'a mut dyn SessionBackend>,
+    pub codec: &'a CookieCodec,
+    pub guard: Option<&'a mut CookieGuard>,
+    pub now: SimTime,
+}
+
+/// The session backend a node uses under `strategy`: its own memory
+/// (sticky), the cart cookie, guarded when the scenario keeps a guard
+/// (cookie), or the store or table (store, durable). The one choice the
+/// simulation's nodes, its attackers' probes and the live nodes all make.
+pub fn backend(strategy: Strategy, p: Places<'_>) -> Backend<'_> {
+    match strategy {
+        Strategy::Sticky => Backend::Sid(p.memory),
+        Strategy::Cookie => Backend::cookie(p.codec, p.guard, p.now),
+        Strategy::Store | Strategy::Durable => {
+            Backend::Sid(p.store.expect("a store strategy's node is given its store"))
+        }
+    }
 }
 
 impl<'a> Backend<'a> {

@@ -278,6 +278,16 @@ impl Database {
         self.instances.iter().position(|i| i.role == Role::Standby)
     }
 
+    /// The instance a page of `kind` goes to now: the primary for a page
+    /// that writes, else where reads go. Both drivers ask here.
+    pub fn target_for(&mut self, kind: crate::core::Kind) -> Option<DbIx> {
+        if kind.writes() {
+            self.primary()
+        } else {
+            self.read_target()
+        }
+    }
+
     /// The instance a read goes to now.
     pub fn read_target(&mut self) -> Option<DbIx> {
         if self.cfg.read_from == ReadFrom::Replicas {

@@ -36,10 +36,11 @@ use stratus_model::node::{NodeState, ShopperId};
 use stratus_model::rng::{Rng, Streams};
 use stratus_model::scenario::{AzIx, Kind, Scenario, Strategy};
 use stratus_model::security::groups::Hop;
+use stratus_model::session::SessionBackend;
 use stratus_model::session::Sid;
 use stratus_model::session::cookie::CookieCodec;
 use stratus_model::session::store::{StoreAt, StoreState};
-use stratus_model::shop::{self, Backend, Request, Response, SessionIn};
+use stratus_model::shop::{self, Places, Request, Response, SessionIn};
 use stratus_model::time::SimTime;
 use stratus_model::workload::Shopper;
 
@@ -391,22 +392,25 @@ impl World {
         };
         let mint = &mut self.sec.attackers.mint;
         let mut new_sid = || mint.u128();
-        let mut at_store;
-        let backend = match self.strategy {
-            Strategy::Sticky => Backend::Sid(&mut self.fleet.nodes[node as usize].sessions),
-            Strategy::Cookie => Backend::cookie(&self.codec, self.guard.as_mut(), now),
-            // The table is reached through its API, not a security group:
-            // a probe is an ordinary strongly consistent read.
-            Strategy::Store | Strategy::Durable => {
-                at_store = StoreAt {
-                    store: &mut self.store,
-                    now,
-                    read_at: None,
-                    info: Default::default(),
-                };
-                Backend::Sid(&mut at_store)
-            }
+        // The table is reached through its API, not a security group: a
+        // probe is an ordinary strongly consistent read.
+        let mut at_store = StoreAt {
+            store: &mut self.store,
+            now,
+            read_at: None,
+            info: Default::default(),
         };
+        let uses_store = matches!(self.strategy, Strategy::Store | Strategy::Durable);
+        let backend = shop::backend(
+            self.strategy,
+            Places {
+                memory: &mut self.fleet.nodes[node as usize].sessions,
+                store: uses_store.then_some(&mut at_store as &mut dyn SessionBackend),
+                codec: &self.codec,
+                guard: self.guard.as_mut(),
+                now,
+            },
+        );
         match shop::handle(request, backend, None, &mut new_sid) {
             Err(_) => Verdict::Undelivered,
             Ok(r) => judge(&probe.want, &r),

@@ -66,11 +66,7 @@ impl World {
             }
         }
         let db = self.db.as_mut().expect("checked");
-        let target = if kind.writes() {
-            db.primary()
-        } else {
-            db.read_target()
-        };
+        let target = db.target_for(kind);
         (extra, target.map_or(Visit::Nowhere, Visit::To))
     }
 

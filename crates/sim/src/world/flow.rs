@@ -11,9 +11,10 @@ use stratus_model::node::{NodeState, ShopperId};
 use stratus_model::scenario::Scenario;
 use stratus_model::scenario::{Kind, Strategy};
 use stratus_model::security::groups::Hop;
+use stratus_model::session::SessionBackend;
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec, browser_keeps};
 use stratus_model::session::store::StoreAt;
-use stratus_model::shop::{self, Backend, Data, Request, SessionIn};
+use stratus_model::shop::{self, Data, Places, Request, SessionIn};
 use stratus_model::station::Admit;
 use stratus_model::time::SimTime;
 use stratus_model::workload::{Outcome, Shopper};
@@ -317,28 +318,30 @@ impl World {
         let request = Request {
             kind: sh.kind,
             item: sh.item,
-            session: match self.strategy {
-                Strategy::Cookie => SessionIn::Cookie(sh.cookie.as_deref()),
-                _ => SessionIn::Sid(sh.sid),
-            },
+            session: SessionIn::of(self.strategy, sh.sid, sh.cookie.as_deref()),
             user: sh.user,
             product: sh.product,
             address: line.as_deref(),
         };
         let sids = &mut self.sids;
         let mut new_sid = || sids.u128();
-        let mut at_store = None;
-        let read_at = sh.store_read_at.map(usize::from);
-        let backend = match self.strategy {
-            Strategy::Sticky => Backend::Sid(&mut node.sessions),
-            Strategy::Cookie => Backend::cookie(&self.codec, self.guard.as_mut(), now),
-            Strategy::Store | Strategy::Durable => Backend::Sid(at_store.insert(StoreAt {
-                store: &mut self.store,
-                now,
-                read_at,
-                info: Default::default(),
-            })),
+        let mut at_store = StoreAt {
+            store: &mut self.store,
+            now,
+            read_at: sh.store_read_at.map(usize::from),
+            info: Default::default(),
         };
+        let uses_store = matches!(self.strategy, Strategy::Store | Strategy::Durable);
+        let backend = shop::backend(
+            self.strategy,
+            Places {
+                memory: &mut node.sessions,
+                store: uses_store.then_some(&mut at_store as &mut dyn SessionBackend),
+                codec: &self.codec,
+                guard: self.guard.as_mut(),
+                now,
+            },
+        );
         let mut data = self.db.as_mut().map(|db| DataAt {
             db,
             cache: self.cache.as_mut(),
@@ -354,7 +357,7 @@ impl World {
                     if r.cookie_rejected.is_some() {
                         self.metrics.cookies_rejected += 1;
                     }
-                    r.stale = at_store.as_ref().is_some_and(|a| a.info.stale);
+                    r.stale = at_store.info.stale;
                     Outcome::Ok(r)
                 }
                 Err(shop::Failure::SessionUnavailable) => {
