@@ -9,6 +9,7 @@ use super::cluster::{Cluster, Control};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use stratus_model::core::AzIx;
+use stratus_model::fis;
 use stratus_model::node::NodeState;
 use stratus_model::scenario::{Place, Strategy};
 use stratus_model::time::{Dur, SimTime};
@@ -118,57 +119,37 @@ impl Cluster {
     pub(crate) fn fis(self: &Arc<Self>, az: AzIx, duration: Dur, network: Dur) -> String {
         let name = self.sc.region.azs[az].clone();
         let mut c = self.lock();
-        self.note(
-            &mut c,
-            "fis_az_power_interruption",
-            format!("{name} for {duration}"),
-        );
-        let nodes = c
-            .fleet
-            .nodes
-            .iter()
-            .filter(|n| n.az == az && n.counted())
-            .count();
-        let line = format!("{nodes} app nodes and every instance in {name}");
-        self.note(&mut c, "fis_stop_instances", line);
-        let line = format!("insufficient capacity in {name} for {duration}");
-        self.note(&mut c, "fis_pause_launches", line);
-        self.block(&mut c, az, Some(duration));
-        let line = format!("{name}'s subnets cut off for {network}");
-        self.note(&mut c, "fis_disrupt_connectivity", line);
-        self.partition(az, network);
         let db_writer_here = self.shop.db.as_ref().is_some_and(|db| {
             let db = db.lock().expect("db lock");
             db.primary().is_some_and(|p| db.instances[p].az == az)
         });
-        if db_writer_here {
-            self.note(
-                &mut c,
-                "fis_failover_db",
-                format!("the writer lived in {name}"),
-            );
-        }
         let uses_store = matches!(self.shop.strategy, Strategy::Store | Strategy::Durable);
         let store = self.shop.store.lock().expect("store lock");
         let here = (0..store.shards())
-            .filter(|&k| store.primary_az(k) == Some(az))
+            .filter(|&k| uses_store && store.primary_az(k) == Some(az))
             .count();
         drop(store);
-        if uses_store && here > 0 {
-            let what = match self.shop.strategy {
+        let lines = fis::start_lines(&fis::Start {
+            az: &name,
+            duration,
+            network,
+            app_nodes: c.fleet.counted_in(az),
+            db_writer_here,
+            store_primaries_here: here,
+            store_word: match self.shop.strategy {
                 Strategy::Durable => "table",
                 _ => "store",
-            };
-            let line = format!("{here} {what} primary(ies) lived in {name}");
-            self.note(&mut c, "fis_failover_store", line);
+            },
+        });
+        for (kind, line) in lines {
+            self.note(&mut c, kind, line);
         }
+        self.block(&mut c, az, Some(duration));
+        self.partition(az, network);
         self.power_off_az(&mut c, az);
         self.at(self.shop.clock.now() + duration.0, move |me, c| {
-            let line = format!(
-                "power returns to {}; stopped instances restart",
-                me.sc.region.azs[az]
-            );
-            me.note(c, "fis_restart_instances", line);
+            let (kind, line) = fis::end_line(&me.sc.region.azs[az]);
+            me.note(c, kind, line);
             c.blocks.clear(az);
             me.power_on_az(c, az);
         });

@@ -183,6 +183,14 @@ impl Fleet {
         before > 0 && d.waiting.is_empty()
     }
 
+    /// The nodes the group counts in `az`.
+    pub fn counted_in(&self, az: AzIx) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| n.az == az && n.counted())
+            .count()
+    }
+
     /// The next batch of old-version nodes a deploy replaces, oldest first.
     pub fn next_old_batch(&self, batch: u32) -> Vec<NodeId> {
         let mut old: Vec<&Node> = self

@@ -14,6 +14,7 @@ pub mod core;
 pub mod cost;
 pub mod db;
 pub mod figure;
+pub mod fis;
 pub mod fleet;
 pub mod lb;
 pub mod metrics;

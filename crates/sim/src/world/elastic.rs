@@ -261,59 +261,30 @@ impl World {
     /// step logged under its own name at its own time.
     fn fis(&mut self, now: SimTime, az: usize, duration: u64, network: u64, q: &mut Queue<Event>) {
         let name = self.az_name(az);
-        let d = stratus_model::time::Dur(duration);
-        self.note(now, "fis_az_power_interruption", format!("{name} for {d}"));
-        let f = self.new_fault(now, "fis_az_power_interruption");
-        let nodes = self
-            .fleet
-            .nodes
-            .iter()
-            .filter(|n| n.az == az && n.counted())
-            .count();
-        self.note(
-            now,
-            "fis_stop_instances",
-            format!("{nodes} app nodes and every instance in {name}"),
-        );
-        self.note(
-            now,
-            "fis_pause_launches",
-            format!("insufficient capacity in {name} for {d}"),
-        );
-        self.block(now, az, Some(duration), q);
-        self.note(
-            now,
-            "fis_disrupt_connectivity",
-            format!(
-                "{name}'s subnets cut off for {}",
-                stratus_model::time::Dur(network)
-            ),
-        );
-        self.partition(now, az, network, q);
         let db_writer_here = self
             .db
             .as_ref()
             .and_then(|db| db.primary().map(|p| db.instances[p].az == az))
             .unwrap_or(false);
-        if db_writer_here {
-            self.note(
-                now,
-                "fis_failover_db",
-                format!("the writer lived in {name}"),
-            );
-        }
         let uses_store = matches!(self.strategy, Strategy::Store | Strategy::Durable);
         let primaries_here = (0..self.store.shards())
-            .filter(|&k| self.store.primary_az(k) == Some(az))
+            .filter(|&k| uses_store && self.store.primary_az(k) == Some(az))
             .count();
-        if uses_store && primaries_here > 0 {
-            let what = self.store_name();
-            self.note(
-                now,
-                "fis_failover_store",
-                format!("{primaries_here} {what} primary(ies) lived in {name}"),
-            );
+        let lines = stratus_model::fis::start_lines(&stratus_model::fis::Start {
+            az: &name,
+            duration: stratus_model::time::Dur(duration),
+            network: stratus_model::time::Dur(network),
+            app_nodes: self.fleet.counted_in(az),
+            db_writer_here,
+            store_primaries_here: primaries_here,
+            store_word: self.store_name(),
+        });
+        for (kind, line) in lines {
+            self.note(now, kind, line);
         }
+        let f = self.new_fault(now, "fis_az_power_interruption");
+        self.block(now, az, Some(duration), q);
+        self.partition(now, az, network, q);
         self.power_off(now, az, f, q);
         q.at(
             now + duration,
@@ -348,14 +319,8 @@ impl World {
             }
             Heal::Power { az } => {
                 let az = az as usize;
-                self.note(
-                    now,
-                    "fis_restart_instances",
-                    format!(
-                        "power returns to {}; stopped instances restart",
-                        self.az_name(az)
-                    ),
-                );
+                let (kind, line) = stratus_model::fis::end_line(&self.az_name(az));
+                self.note(now, kind, line);
                 self.blocks.clear(az);
                 self.power_on(now, az, q);
             }
