@@ -204,3 +204,50 @@ async fn the_fis_power_interruption_runs_its_steps_in_the_simulations_order() {
     assert_eq!(kinds, want, "{}", st["events"]);
     h.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_node_is_replaced_only_with_elb_health_checks() {
+    use stratus::scenario::HealthCheckType;
+    for (kind, replaced) in [(HealthCheckType::Ec2, false), (HealthCheckType::Elb, true)] {
+        let mut sc = scenario("live-hung");
+        sc.fleet.health_check_type = kind;
+        sc.fleet.health_check_grace_period = stratus::time::Dur(0);
+        let h = common::live::start(sc, Strategy::Sticky, false).await;
+        let c = client();
+        act(&c, &h, r#"{"action":"hang_node","count":1}"#).await;
+        let st = state_until(&c, &h, 200, has("target_unhealthy")).await;
+        assert!(
+            events(&st, "target_unhealthy")
+                .next()
+                .unwrap()
+                .starts_with("node-0 ")
+        );
+        if replaced {
+            // The group's verdict (the model's `Fleet::replaces_unhealthy`):
+            // terminate it and launch a replacement, as the simulation does.
+            let st =
+                state_until(&c, &h, 200, |st| events(st, "node_in_service").count() == 7).await;
+            assert!(
+                events(&st, "asg_replace_unhealthy")
+                    .next()
+                    .unwrap()
+                    .starts_with("node-0 ")
+            );
+            assert!(events(&st, "node_terminated").any(|n| n.starts_with("node-0 ")));
+            assert_eq!(
+                events(&st, "node_in_service").count(),
+                7,
+                "{}",
+                st["events"]
+            );
+        } else {
+            // Half a second of further checks: the group keeps it, unhealthy.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let st = state_until(&c, &h, 1, |_| true).await;
+            assert_eq!(events(&st, "asg_replace_unhealthy").count(), 0);
+            assert_eq!(st["nodes"][0]["state"], "hung");
+            assert_eq!(events(&st, "node_in_service").count(), 6);
+        }
+        h.shutdown();
+    }
+}
