@@ -155,3 +155,55 @@ async fn the_simulation_and_the_live_shop_take_the_same_steps_and_verdicts() {
         }
     }
 }
+
+/// The network faults through both drivers: a partition, a hung node and a
+/// FIS power interruption take the same steps in the simulation and live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_faults_take_the_same_steps() {
+    let mut sc = fast(Scenario::new("parity-net", Dur::from_secs(9)));
+    sc.fleet.launch_time = Dur::from_ms(600);
+    sc.workload.think_time = Dur::from_ms(200);
+    let at = |ms: u64, action: Action| Timed {
+        at: Dur::from_ms(ms),
+        action,
+    };
+    sc.timeline = vec![
+        at(
+            500,
+            Action::PartitionAz {
+                az: 2,
+                duration: Dur::from_ms(1500),
+            },
+        ),
+        at(
+            3000,
+            Action::HangNode {
+                az: Some(0),
+                count: 1,
+            },
+        ),
+        at(
+            4500,
+            Action::FisAzPowerInterruption {
+                az: 1,
+                duration: Dur::from_ms(2500),
+                network: Dur::from_ms(1000),
+            },
+        ),
+    ];
+    let (log, _) = live(sc.clone(), Strategy::Store).await;
+    let sim = stratus::sim::run(&sc, Strategy::Store, 1);
+    let kinds = |k: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for k in k.skip_while(|k| *k != "partition_az") {
+            if v.last().map(String::as_str) != Some(k) {
+                v.push(k.to_string());
+            }
+        }
+        v
+    };
+    let s = kinds(&mut sim.events.iter().map(|e| e.kind.as_str()));
+    let l = kinds(&mut log.iter().map(|(k, _)| k.as_str()));
+    assert!(s.contains(&"fis_restart_instances".to_string()), "{s:?}");
+    assert_eq!(s, l, "simulation vs live, repeats folded");
+}

@@ -113,12 +113,16 @@ impl Cluster {
         let Some(at) = c.blocks.block(az, now, duration.map(|d| d.0)) else {
             return;
         };
-        self.at(at, move |me, c| {
-            if c.blocks.heal(az, me.shop.clock.now()) {
-                me.note(c, "launches_unblocked", me.sc.region.azs[az].clone());
-                me.reconcile(c);
-            }
-        });
+        self.at(at, move |me, c| me.unblock(c, az));
+    }
+
+    /// A block on `az` that has run out ends: the group catches up there.
+    /// Nothing when it already ended or a later block holds.
+    pub(crate) fn unblock(self: &Arc<Self>, c: &mut Control, az: AzIx) {
+        if c.blocks.heal(az, self.shop.clock.now()) {
+            self.note(c, "launches_unblocked", self.sc.region.azs[az].clone());
+            self.reconcile(c);
+        }
     }
 
     /// `kill_db_primary`: the database's primary instance fails on its own;

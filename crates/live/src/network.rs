@@ -148,6 +148,9 @@ impl Cluster {
         self.partition(az, network);
         self.power_off_az(&mut c, az);
         self.at(self.shop.clock.now() + duration.0, move |me, c| {
+            // The launch block ends at this instant too, and the simulation
+            // ends it first: whichever timer fires first, the log reads so.
+            me.unblock(c, az);
             let (kind, line) = fis::end_line(&me.sc.region.azs[az]);
             me.note(c, kind, line);
             c.blocks.clear(az);
