@@ -1,11 +1,12 @@
 //! The admin API, on its own (loopback) address, behind a bearer token
 //! printed at start: the scenario timeline's actions, applied now, and the
-//! state as JSON. The older paths below are shorthands for the same actions.
+//! typed snapshot as JSON. The older paths below are shorthands for the same
+//! actions.
 //!
 //! | method and path | does |
 //! | --- | --- |
-//! | `GET /admin/state` | the state: AZs, nodes, health, store, events |
-//! | `POST /admin/actions` | any timeline action, as JSON without `at`: `{"action":"kill_az","az":"us-east-1b"}`; applied, or refused with the reason |
+//! | `GET /admin/state[?rows=N&events=N&faults=N]` | the typed snapshot (`stratus_model::snapshot::Snapshot`) the dashboards draw; with a cursor, only what is new |
+//! | `POST /admin/actions` | any timeline action, as JSON without `at`: `{"action":"kill_az","az":"us-east-1b"}`; applied (`set_arrivals`, the shoppers' own, is refused with the reason) |
 //! | `POST /admin/az/NAME/kill` | powers off every node in the AZ (and the store copy there) |
 //! | `POST /admin/az/NAME/restore` | the AZ takes launches again |
 //! | `POST /admin/capacity/N` | sets the group's desired capacity |

@@ -1,5 +1,5 @@
 //! The balancer's side of a keep-alive connection to a node: the
-//! [`client`](super::client)'s exchange, with what a proxy adds to it: only
+//! [`client`]'s exchange, with what a proxy adds to it: only
 //! end-to-end headers cross in either direction, and a failure is worded
 //! for the 502 that reports it. The answer is read whole before it is
 //! passed on, as an event-loop proxy buffers an upstream's answer.

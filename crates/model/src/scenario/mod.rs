@@ -1,7 +1,8 @@
 //! What a run is made of: the validated scenario, with every default filled in.
 //!
-//! The file format (and its errors) lives in [`file`]; this module is the typed
-//! form the model reads, and the one a program builds by hand (see `examples/`).
+//! The file format lives in [`mod@file`] and its errors in `context`; this
+//! module is the typed form the model reads, and the one a program builds by
+//! hand (see `examples/`).
 
 pub mod action;
 mod context;
