@@ -3,8 +3,9 @@
 //! checks every table's parser shares (an AZ of the region, a word of a
 //! fixed set, a rate).
 
-use super::values::Num;
+use super::values::{D, Num};
 use super::{AzIx, Scenario};
+use crate::time::Dur;
 use std::ops::Range;
 use toml::Spanned;
 
@@ -141,6 +142,24 @@ pub(super) fn rate(cx: &Ctx, v: &Spanned<Num>, key: &str) -> Result<f64, Scenari
         ));
     }
     Ok(r)
+}
+
+/// A duration that must not be zero; `more` follows "expected a positive
+/// duration" in the message (an example or the allowed range).
+pub(super) fn positive(
+    cx: &Ctx,
+    v: &Spanned<D>,
+    key: &str,
+    more: &str,
+) -> Result<Dur, ScenarioError> {
+    let d = v.get_ref().0;
+    if d.0 == 0 {
+        return Err(cx.at(
+            v.span(),
+            format!("{key} is zero: expected a positive duration{more}"),
+        ));
+    }
+    Ok(d)
 }
 
 /// One of a fixed set of words.

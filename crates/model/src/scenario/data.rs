@@ -2,7 +2,7 @@
 //! standby and read replicas) and `[cache]` (an ElastiCache-like cache-aside
 //! cluster), their defaults and their checks.
 
-use super::context::{Ctx, ScenarioError, az_index, first_span};
+use super::context::{Ctx, ScenarioError, az_index, first_span, positive};
 use super::values::D;
 use super::{AzIx, Kind, Scenario, ServiceDistribution, ServiceTimes};
 use crate::time::{Dur, MIN, MS, SEC, US};
@@ -274,13 +274,7 @@ pub(super) fn database(cx: &Ctx, s: &Scenario, r: RawDatabase) -> Result<Databas
         ));
     }
     if let Some(v) = &r.connect_timeout {
-        if v.get_ref().0.0 == 0 {
-            return Err(cx.at(
-                v.span(),
-                "connect_timeout is zero: expected a positive duration",
-            ));
-        }
-        d.connect_timeout = v.get_ref().0;
+        d.connect_timeout = positive(cx, v, "connect_timeout", "")?;
     }
     if let Some(q) = r.query_time {
         for (k, v) in [
@@ -317,10 +311,7 @@ pub(super) fn cache(cx: &Ctx, s: &Scenario, r: RawCache) -> Result<CacheTier, Sc
         }
     }
     if let Some(v) = &r.ttl {
-        if v.get_ref().0.0 == 0 {
-            return Err(cx.at(v.span(), "cache.ttl is zero: expected a positive duration"));
-        }
-        c.ttl = v.get_ref().0;
+        c.ttl = positive(cx, v, "cache.ttl", "")?;
     }
     if let Some(v) = r.op_time {
         c.op_time = v.0;

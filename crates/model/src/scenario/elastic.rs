@@ -2,7 +2,7 @@
 //! (`[fleet.target_tracking]`), DNS (`[dns]`) and the DynamoDB-like session
 //! table (`[sessions.durable]`), with their AWS defaults and their checks.
 
-use super::context::{Ctx, ScenarioError, az_index};
+use super::context::{Ctx, ScenarioError, az_index, positive};
 use super::values::{D, Num};
 use super::{AzIx, Scenario};
 use crate::time::{Dur, MIN, MS, SEC};
@@ -273,10 +273,7 @@ pub(super) fn durable(
         d.failover_after = v.0;
     }
     if let Some(v) = &r.ttl {
-        if v.get_ref().0.0 == 0 {
-            return Err(cx.at(v.span(), "ttl is zero: expected a positive duration"));
-        }
-        d.ttl = v.get_ref().0;
+        d.ttl = positive(cx, v, "ttl", "")?;
     }
     Ok(d)
 }

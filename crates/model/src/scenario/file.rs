@@ -66,13 +66,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
             format!("[scenario] has no duration: expected duration = \"30m\" ({DURATION_FORM})"),
         )
     })?;
-    let dur = duration.get_ref().0;
-    if dur.0 == 0 {
-        return Err(cx.at(
-            duration.span(),
-            "duration is zero: expected a positive duration",
-        ));
-    }
+    let dur = positive(cx, &duration, "duration", "")?;
     let mut s = Scenario::new(name.get_ref(), dur);
     s.description = sc.description.unwrap_or_default();
     if let Some(seed) = sc.seed {
@@ -234,26 +228,15 @@ fn load_balancer(cx: &Ctx, s: &mut Scenario, lb: RawLb) -> Result<(), ScenarioEr
             ],
         )?;
     }
-    if let Some(d) = lb.stickiness_duration {
-        if d.get_ref().0.0 == 0 {
-            return Err(cx.at(
-                d.span(),
-                "stickiness_duration is zero: expected a positive duration (ALB allows 1s to 7d)",
-            ));
-        }
-        c.stickiness_duration = d.get_ref().0;
+    if let Some(d) = &lb.stickiness_duration {
+        let allowed = " (ALB allows 1s to 7d)";
+        c.stickiness_duration = positive(cx, d, "stickiness_duration", allowed)?;
     }
     if let Some(d) = lb.deregistration_delay {
         c.deregistration_delay = d.0;
     }
-    if let Some(d) = lb.connect_timeout {
-        if d.get_ref().0.0 == 0 {
-            return Err(cx.at(
-                d.span(),
-                "connect_timeout is zero: expected a positive duration",
-            ));
-        }
-        c.connect_timeout = d.get_ref().0;
+    if let Some(d) = &lb.connect_timeout {
+        c.connect_timeout = positive(cx, d, "connect_timeout", "")?;
     }
     if let Some(h) = lb.health_check {
         let hc = &mut c.health_check;
@@ -415,11 +398,9 @@ fn sessions(cx: &Ctx, s: &mut Scenario, ss: RawSessions) -> Result<(), ScenarioE
         if let Some(v) = ck.signed {
             s.sessions.cookie.signed = v;
         }
-        if let Some(v) = ck.max_age {
-            if v.get_ref().0.0 == 0 {
-                return Err(cx.at(v.span(), "max_age is zero: expected a positive duration such as \"30m\" (or no max_age for a cookie without expiry)"));
-            }
-            s.sessions.cookie.max_age = Some(v.get_ref().0);
+        if let Some(v) = &ck.max_age {
+            let example = " such as \"30m\" (or no max_age for a cookie without expiry)";
+            s.sessions.cookie.max_age = Some(positive(cx, v, "max_age", example)?);
         }
         if let Some(v) = ck.versioned {
             s.sessions.cookie.versioned = v;
@@ -616,11 +597,8 @@ fn store(cx: &Ctx, s: &mut Scenario, st: RawStore) -> Result<(), ScenarioError> 
         }
         s.sessions.store.shards = k;
     }
-    if let Some(v) = st.ttl {
-        if v.get_ref().0.0 == 0 {
-            return Err(cx.at(v.span(), "ttl is zero: expected a positive duration"));
-        }
-        s.sessions.store.ttl = v.get_ref().0;
+    if let Some(v) = &st.ttl {
+        s.sessions.store.ttl = positive(cx, v, "ttl", "")?;
     }
     Ok(())
 }
