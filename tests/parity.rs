@@ -8,29 +8,45 @@ use common::live::fast;
 use stratus::scenario::{Action, Scenario, Strategy, Timed};
 use stratus::time::Dur;
 
-fn parity_scenario() -> Scenario {
-    let mut sc = fast(Scenario::new("parity", Dur::from_secs(12)));
+/// A fast scenario of `secs` seconds running `timeline` (ms, action):
+/// launches slow enough (600 ms) that a node's boot never races the health
+/// checks that find its predecessor dead.
+fn timed(name: &str, secs: u64, timeline: Vec<(u64, Action)>) -> Scenario {
+    let mut sc = fast(Scenario::new(name, Dur::from_secs(secs)));
     sc.fleet.launch_time = Dur::from_ms(600);
-    sc.sessions.store.replication_lag = Dur(0);
     sc.workload.think_time = Dur::from_ms(200);
-    let at = |ms: u64, action: Action| Timed {
-        at: Dur::from_ms(ms),
-        action,
-    };
-    sc.timeline = vec![
-        at(
-            500,
-            Action::BlockLaunches {
-                az: 2,
-                duration: Some(Dur::from_ms(1500)),
-            },
-        ),
-        at(1000, Action::KillAz { az: 1 }),
-        at(3000, Action::RestoreAz { az: 1 }),
-        at(5500, Action::SetDesired { value: 3 }),
-        at(6500, Action::RollingDeploy { batch: Some(1) }),
-        at(10500, Action::KillStorePrimary),
-    ];
+    sc.timeline = timeline
+        .into_iter()
+        .map(|(ms, action)| Timed {
+            at: Dur::from_ms(ms),
+            action,
+        })
+        .collect();
+    sc
+}
+
+fn parity_scenario() -> Scenario {
+    let at = |ms: u64, action: Action| (ms, action);
+    let mut sc = timed(
+        "parity",
+        12,
+        vec![
+            at(
+                500,
+                Action::BlockLaunches {
+                    az: 2,
+                    duration: Some(Dur::from_ms(1500)),
+                },
+            ),
+            at(1000, Action::KillAz { az: 1 }),
+            at(3000, Action::RestoreAz { az: 1 }),
+            at(5500, Action::SetDesired { value: 3 }),
+            at(6500, Action::RollingDeploy { batch: Some(1) }),
+            at(10500, Action::KillStorePrimary),
+        ],
+    );
+    // No replication lag: the store's verdict is about the control plane.
+    sc.sessions.store.replication_lag = Dur(0);
     sc
 }
 
@@ -160,37 +176,35 @@ async fn the_simulation_and_the_live_shop_take_the_same_steps_and_verdicts() {
 /// FIS power interruption take the same steps in the simulation and live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn network_faults_take_the_same_steps() {
-    let mut sc = fast(Scenario::new("parity-net", Dur::from_secs(9)));
-    sc.fleet.launch_time = Dur::from_ms(600);
-    sc.workload.think_time = Dur::from_ms(200);
-    let at = |ms: u64, action: Action| Timed {
-        at: Dur::from_ms(ms),
-        action,
-    };
-    sc.timeline = vec![
-        at(
-            500,
-            Action::PartitionAz {
-                az: 2,
-                duration: Dur::from_ms(1500),
-            },
-        ),
-        at(
-            3000,
-            Action::HangNode {
-                az: Some(0),
-                count: 1,
-            },
-        ),
-        at(
-            4500,
-            Action::FisAzPowerInterruption {
-                az: 1,
-                duration: Dur::from_ms(2500),
-                network: Dur::from_ms(1000),
-            },
-        ),
-    ];
+    let at = |ms: u64, action: Action| (ms, action);
+    let sc = timed(
+        "parity-net",
+        9,
+        vec![
+            at(
+                500,
+                Action::PartitionAz {
+                    az: 2,
+                    duration: Dur::from_ms(1500),
+                },
+            ),
+            at(
+                3000,
+                Action::HangNode {
+                    az: Some(0),
+                    count: 1,
+                },
+            ),
+            at(
+                4500,
+                Action::FisAzPowerInterruption {
+                    az: 1,
+                    duration: Dur::from_ms(2500),
+                    network: Dur::from_ms(1000),
+                },
+            ),
+        ],
+    );
     let (log, _) = live(sc.clone(), Strategy::Store).await;
     let sim = stratus::sim::run(&sc, Strategy::Store, 1);
     let kinds = |k: &mut dyn Iterator<Item = &str>| -> Vec<String> {
