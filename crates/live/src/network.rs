@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use stratus_model::core::AzIx;
 use stratus_model::fis;
 use stratus_model::node::NodeState;
-use stratus_model::scenario::{Place, Strategy};
+use stratus_model::scenario::Place;
 use stratus_model::time::{Dur, SimTime};
 
 impl Cluster {
@@ -123,7 +123,7 @@ impl Cluster {
             let db = db.lock().expect("db lock");
             db.primary().is_some_and(|p| db.instances[p].az == az)
         });
-        let uses_store = matches!(self.shop.strategy, Strategy::Store | Strategy::Durable);
+        let uses_store = self.shop.strategy.uses_store();
         let store = self.shop.store.lock().expect("store lock");
         let here = (0..store.shards())
             .filter(|&k| uses_store && store.primary_az(k) == Some(az))
@@ -136,10 +136,7 @@ impl Cluster {
             app_nodes: c.fleet.counted_in(az),
             db_writer_here,
             store_primaries_here: here,
-            store_word: match self.shop.strategy {
-                Strategy::Durable => "table",
-                _ => "store",
-            },
+            store_word: self.shop.strategy.store_word(),
         });
         for (kind, line) in lines {
             self.note(&mut c, kind, line);

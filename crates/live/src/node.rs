@@ -240,7 +240,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
     let strategy = shop.strategy;
     let sid = cookie(&parts.headers, SID_COOKIE).and_then(parse_sid);
     let cart_cookie = cookie(&parts.headers, COOKIE_NAME).map(str::as_bytes);
-    let uses_store = matches!(strategy, Strategy::Store | Strategy::Durable);
+    let uses_store = strategy.uses_store();
     // A real Redis (`--store-url`) is read before the page runs and written
     // after; the in-process store is first checked for reach.
     let remote = shop.remote.as_ref().filter(|_| uses_store);

@@ -5,7 +5,6 @@
 
 use super::cluster::{Cluster, Control};
 use stratus_model::metrics::{AzNodes, SecondRow};
-use stratus_model::scenario::Strategy;
 use stratus_model::snapshot::{
     Cursor, FleetView, Snapshot, Totals, az_nodes, az_views, db_view, lb_view, node_views,
     store_view,
@@ -90,8 +89,7 @@ impl Cluster {
         let mut c = self.lock();
         let nodes = az_nodes(&c.fleet, &c.lb, azs.len());
         c.series.roll(now, &nodes);
-        let uses_store = matches!(self.shop.strategy, Strategy::Store | Strategy::Durable)
-            && self.shop.remote.is_none();
+        let uses_store = self.shop.strategy.uses_store() && self.shop.remote.is_none();
         let (store, store_status) = if uses_store {
             let (copies, status) =
                 store_view(&self.shop.store.lock().expect("store lock"), &c.alive);

@@ -272,9 +272,4 @@ impl Snapshot {
     pub fn az_name(&self, az: AzIx) -> &str {
         self.azs.get(az).map_or("?", |z| z.name.as_str())
     }
-
-    /// The store's primary copy (of its first shard), if one is up.
-    pub fn store_primary(&self) -> Option<&Instance> {
-        self.store.iter().find(|i| i.role == "primary" && i.alive)
-    }
 }

@@ -64,6 +64,17 @@ impl Strategy {
     pub fn server_side(self) -> bool {
         matches!(self, Strategy::Sticky | Strategy::Store | Strategy::Durable)
     }
+    /// Keeps carts in the session store or table (`store`, `durable`).
+    pub fn uses_store(self) -> bool {
+        matches!(self, Strategy::Store | Strategy::Durable)
+    }
+    /// What the logs call that store: the durable table, or the store.
+    pub fn store_word(self) -> &'static str {
+        match self {
+            Strategy::Durable => "table",
+            _ => "store",
+        }
+    }
     pub fn parse(s: &str) -> Option<Strategy> {
         Strategy::ALL.into_iter().find(|x| x.name() == s)
     }

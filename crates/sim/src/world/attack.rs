@@ -400,7 +400,7 @@ impl World {
             read_at: None,
             info: Default::default(),
         };
-        let uses_store = matches!(self.strategy, Strategy::Store | Strategy::Durable);
+        let uses_store = self.strategy.uses_store();
         let backend = shop::backend(
             self.strategy,
             Places {

@@ -124,10 +124,7 @@ impl World {
     }
 
     pub(super) fn store_name(&self) -> &'static str {
-        match self.strategy {
-            Strategy::Durable => "table",
-            _ => "store",
-        }
+        self.strategy.store_word()
     }
 
     pub(super) fn shard_label(&self, shard: u16) -> String {
@@ -266,7 +263,7 @@ impl World {
             .as_ref()
             .and_then(|db| db.primary().map(|p| db.instances[p].az == az))
             .unwrap_or(false);
-        let uses_store = matches!(self.strategy, Strategy::Store | Strategy::Durable);
+        let uses_store = self.strategy.uses_store();
         let primaries_here = (0..self.store.shards())
             .filter(|&k| uses_store && self.store.primary_az(k) == Some(az))
             .count();

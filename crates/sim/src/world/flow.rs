@@ -8,8 +8,8 @@ use stratus_model::db::Database;
 use stratus_model::db::access::DataAt;
 use stratus_model::lb::{LbCookie, Route};
 use stratus_model::node::{NodeState, ShopperId};
+use stratus_model::scenario::Kind;
 use stratus_model::scenario::Scenario;
-use stratus_model::scenario::{Kind, Strategy};
 use stratus_model::security::groups::Hop;
 use stratus_model::session::SessionBackend;
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec, browser_keeps};
@@ -271,7 +271,7 @@ impl World {
         }
         let sh = self.shoppers[s as usize].as_ref().expect("active");
         let mut dur = sh.demand;
-        if matches!(self.strategy, Strategy::Store | Strategy::Durable) {
+        if self.strategy.uses_store() {
             dur += self.session_trips(s, node_az);
         }
         let sh = self.shoppers[s as usize].as_ref().expect("active");
@@ -331,7 +331,7 @@ impl World {
             read_at: sh.store_read_at.map(usize::from),
             info: Default::default(),
         };
-        let uses_store = matches!(self.strategy, Strategy::Store | Strategy::Durable);
+        let uses_store = self.strategy.uses_store();
         let backend = shop::backend(
             self.strategy,
             Places {

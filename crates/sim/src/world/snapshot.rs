@@ -10,10 +10,7 @@ impl World {
     /// The world at `now`, with what was added since `cursor` (which moves on).
     pub fn snapshot(&self, now: SimTime, cursor: &mut Cursor) -> Snapshot {
         let m = &self.metrics;
-        let uses_store = matches!(
-            self.strategy,
-            stratus_model::scenario::Strategy::Store | stratus_model::scenario::Strategy::Durable
-        );
+        let uses_store = self.strategy.uses_store();
         let (store, store_status) = if uses_store {
             let (copies, status) = store_view(&self.store, &self.alive);
             (copies, Some(status))
