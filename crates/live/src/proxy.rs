@@ -88,43 +88,36 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     } else {
         None
     };
-    let (route, addr, entry, node_az) = {
+    let (node, addr, reached, added) = {
         let mut c = cl.lock();
+        let net = cl.shop.net();
         // Each request comes in through the next answering balancer node,
         // as an ideal resolver spreads shoppers over the live ones.
         let n = c.alive.len();
         c.entry = (c.entry + 1) % n;
-        let Some(entry) = cl.shop.net().next_answering(&c.alive, c.entry) else {
+        let Some(entry) = net.next_answering(&c.alive, c.entry) else {
             cl.observe(&mut c, now, false);
-            drop(c);
             return http::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 as_json,
                 "lb_unreachable: no balancer node answers in any AZ",
             );
         };
-        let route = c.lb.route(held, now);
-        let (addr, node_az) = match route {
-            Route::To { node, .. } => (c.addrs[node as usize], c.fleet.nodes[node as usize].az),
-            Route::NoTargets => (None, entry),
+        let routed = match c.lb.route(held, now) {
+            Route::To { node, .. } => c.addrs[node as usize].map(|a| (node, a)),
+            Route::NoTargets => None,
         };
-        (route, addr, entry, node_az)
-    };
-    let (node, addr) = match (route, addr) {
-        (Route::To { node, .. }, Some(a)) => (node, a),
-        _ => {
-            cl.observe(&mut cl.lock(), now, false);
+        let Some((node, addr)) = routed else {
+            cl.observe(&mut c, now, false);
             return http::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 as_json,
                 "no registered targets: every node is gone",
             );
-        }
-    };
-    let (reached, added) = {
-        let net = cl.shop.net();
-        let added = 2 * (net.added_internet(entry) + net.added_hop(entry, node_az));
-        (net.reach(entry, node_az), added)
+        };
+        let az = c.fleet.nodes[node as usize].az;
+        let added = 2 * (net.added_internet(entry) + net.added_hop(entry, az));
+        (node, addr, net.reach(entry, az), added)
     };
     if !reached {
         // Across a partition packets are dropped: the attempt times out.
