@@ -10,6 +10,7 @@ pub mod autoscale;
 pub mod bundled;
 pub mod cache;
 pub mod cart;
+pub mod control;
 pub mod core;
 pub mod cost;
 pub mod db;

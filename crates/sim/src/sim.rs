@@ -209,9 +209,9 @@ impl Sim {
             series: std::mem::take(&mut w.metrics.series),
             metrics: &w.metrics,
             log: std::mem::take(&mut w.log),
-            faults: std::mem::take(&mut w.faults),
+            faults: std::mem::take(&mut w.cp.faults),
             injected,
-            resticks: w.lb.resticks,
+            resticks: w.cp.lb.resticks,
             events,
         });
         let sc = &w.sc;
@@ -221,7 +221,10 @@ impl Sim {
             }
             _ => 0,
         };
-        report.scaling = w.tracker.as_ref().map(|t| ScalingReport::of(t, peak_nodes));
+        report.scaling =
+            w.cp.tracker
+                .as_ref()
+                .map(|t| ScalingReport::of(t, peak_nodes));
         report.dns = sc.dns.as_ref().map(|d| DnsReport {
             ttl_s: d.ttl.0 as f64 / 1e9,
             stale_answer_failures: w.metrics.stale_dns_failures,

@@ -32,7 +32,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use std::collections::BTreeMap;
 use stratus_model::cart::{Cart, Item};
 use stratus_model::lb::{LbCookie, Route};
-use stratus_model::node::{NodeState, ShopperId};
+use stratus_model::node::ShopperId;
 use stratus_model::rng::{Rng, Streams};
 use stratus_model::scenario::{AzIx, Kind, Scenario, Strategy};
 use stratus_model::security::groups::Hop;
@@ -347,24 +347,20 @@ impl World {
         if !self.sec.pass(Hop::ClientToLb, probe.entry_az) {
             return Verdict::Rejected;
         }
-        if !self.alive[probe.entry_az] {
+        if !self.cp.alive[probe.entry_az] {
             return Verdict::Undelivered;
         }
         let lb_cookie = match &probe.sent {
             Sent::Sid(_, c) if self.sticky_lb => *c,
             _ => None,
         };
-        let node = match self.lb.route(lb_cookie, now) {
+        let node = match self.cp.lb.route(lb_cookie, now) {
             Route::NoTargets => return Verdict::Undelivered,
             Route::To { node, .. } => node,
         };
         let v = self.serve_probe(now, node, probe);
         // Answered at once: the balancer lets go of it now.
-        if let Some((0, true)) = self.lb.release(node)
-            && self.fleet.nodes[node as usize].state == NodeState::Draining
-        {
-            self.terminate(now, node, q);
-        }
+        self.control(now, stratus_model::control::Input::Released { node }, q);
         v
     }
 
@@ -372,7 +368,7 @@ impl World {
         if !self.sec.pass(Hop::LbToNode, probe.entry_az) {
             return Verdict::Rejected;
         }
-        let n = &self.fleet.nodes[node as usize];
+        let n = &self.cp.fleet.nodes[node as usize];
         if !n.serving_requests() {
             return Verdict::Undelivered;
         }
@@ -404,7 +400,7 @@ impl World {
         let backend = shop::backend(
             self.strategy,
             Places {
-                memory: &mut self.fleet.nodes[node as usize].sessions,
+                memory: &mut self.cp.fleet.nodes[node as usize].sessions,
                 store: uses_store.then_some(&mut at_store as &mut dyn SessionBackend),
                 codec: &self.codec,
                 guard: self.guard.as_mut(),

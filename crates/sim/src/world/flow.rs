@@ -42,7 +42,7 @@ impl World {
         }
         self.schedule_arrival(q);
         let rng = self.streams.indexed("shopper", self.shopper_seq);
-        let mut sh = Shopper::new(rng, &self.sc.workload, self.alive.len());
+        let mut sh = Shopper::new(rng, &self.sc.workload, self.cp.alive.len());
         if let Some(d) = &self.sc.database {
             sh.user = 1 + (self.shopper_seq % u64::from(d.users)) as u32;
         }
@@ -68,7 +68,7 @@ impl World {
     /// The shopper's browser sends its current request at `at`.
     fn send(&mut self, s: ShopperId, at: SimTime, q: &mut Queue<Event>) {
         let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let internet = self.net.internet(sh.entry_az);
+        let internet = self.cp.net.internet(sh.entry_az);
         sh.req = sh.req.wrapping_add(1);
         sh.sent_at = at;
         sh.node = None;
@@ -127,7 +127,7 @@ impl World {
             return self.fail(s, "connect_timeout", now + t, q);
         }
         let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let (alive, net) = (&self.alive, &self.net);
+        let (alive, net) = (&self.cp.alive, &self.cp.net);
         let answers = |a: usize| net.answers(alive, a);
         let next_answering = |from: usize| net.next_answering(alive, from);
         match &self.sc.dns {
@@ -172,11 +172,12 @@ impl World {
         }
         let cookie = sh.lb_cookie;
         match self
+            .cp
             .lb
             .route(if self.sticky_lb { cookie } else { None }, now)
         {
             Route::NoTargets => {
-                let back = self.net.internet(
+                let back = self.cp.net.internet(
                     self.shoppers[s as usize]
                         .as_ref()
                         .map_or(0, |sh| sh.entry_az),
@@ -184,12 +185,12 @@ impl World {
                 self.fail(s, "no_targets", now + back, q)
             }
             Route::To { node, .. } => {
-                if let Some(t) = &mut self.tracker {
+                if let Some(t) = &mut self.cp.tracker {
                     t.routed();
                 }
                 let duration = self.sc.load_balancer.stickiness_duration.0;
                 let sticky = self.sticky_lb;
-                let node_az = self.fleet.nodes[node as usize].az;
+                let node_az = self.cp.fleet.nodes[node as usize].az;
                 let sh = self.shoppers[s as usize].as_mut().expect("active");
                 if sticky {
                     sh.lb_cookie = Some(LbCookie {
@@ -199,7 +200,7 @@ impl World {
                 }
                 sh.node = Some(node);
                 sh.lb_held = true;
-                let hop = self.net.hop(sh.entry_az, node_az);
+                let hop = self.cp.net.hop(sh.entry_az, node_az);
                 q.at(now + hop, Event::AtNode { s, req });
             }
         }
@@ -212,16 +213,16 @@ impl World {
         }
         let entry = sh.entry_az;
         let id = sh.node.expect("routed");
-        let internet = self.net.internet(entry);
-        let node = &self.fleet.nodes[id as usize];
+        let internet = self.cp.net.internet(entry);
+        let node = &self.cp.fleet.nodes[id as usize];
         let back = self.hop(node.az, entry) + internet;
         if !self.sec.pass(Hop::LbToNode, entry) {
             // Dropped by the node's security group: as for a powered-off node.
             let t = self.sc.load_balancer.connect_timeout.0;
             return self.fail(s, "connect_timeout", now + t + back, q);
         }
-        let node = &self.fleet.nodes[id as usize];
-        let cut_off = !self.net.reach(entry, node.az);
+        let node = &self.cp.fleet.nodes[id as usize];
+        let cut_off = !self.cp.net.reach(entry, node.az);
         match node.state {
             _ if cut_off && node.state != NodeState::Terminated => {
                 // Across a partition packets are dropped: the attempt times out.
@@ -245,7 +246,7 @@ impl World {
         if let Some(sh) = self.shopper(s) {
             sh.arrived_node = now;
         }
-        match self.fleet.nodes[id as usize]
+        match self.cp.fleet.nodes[id as usize]
             .station
             .admit(s, now, workers, limit)
         {
@@ -265,7 +266,7 @@ impl World {
     fn begin_service(&mut self, now: SimTime, s: ShopperId, wait: u64, q: &mut Queue<Event>) {
         self.metrics.queue.start(wait);
         let sh = self.shoppers[s as usize].as_ref().expect("active");
-        let node_az = self.fleet.nodes[sh.node.expect("routed") as usize].az;
+        let node_az = self.cp.fleet.nodes[sh.node.expect("routed") as usize].az;
         if self.backend_dropped(now, s, node_az, q) {
             return;
         }
@@ -306,7 +307,7 @@ impl World {
             return;
         }
         let id = sh.node.expect("routed");
-        let node = &mut self.fleet.nodes[id as usize];
+        let node = &mut self.cp.fleet.nodes[id as usize];
         if !node.serving_requests() {
             return; // the node died mid-request; the shopper was already told
         }
@@ -366,11 +367,11 @@ impl World {
                 Err(shop::Failure::Database) => Outcome::Failed("db_unavailable"),
             };
         }
-        let back = self.net.hop(node.az, sh.entry_az) + self.net.internet(sh.entry_az);
+        let back = self.cp.net.hop(node.az, sh.entry_az) + self.cp.net.internet(sh.entry_az);
         let arrived = sh.arrived_node;
         self.metrics.queue.leave(now, now - arrived);
         q.at(now + back, Event::AtClient { s, req });
-        if let Some((next, queued_at)) = self.fleet.nodes[id as usize].station.finish(s) {
+        if let Some((next, queued_at)) = self.cp.fleet.nodes[id as usize].station.finish(s) {
             self.begin_service(now, next, now - queued_at, q);
         }
         self.release(now, s, q);
@@ -382,13 +383,8 @@ impl World {
         if !std::mem::take(&mut sh.lb_held) {
             return;
         }
-        let id = sh.node.expect("routed");
-        if let Some((0, true)) = self.lb.release(id) {
-            // The last in-flight request of a draining node: deregistration completes.
-            if self.fleet.nodes[id as usize].state == NodeState::Draining {
-                self.terminate(now, id, q);
-            }
-        }
+        let node = sh.node.expect("routed");
+        self.control(now, stratus_model::control::Input::Released { node }, q);
     }
 
     pub(super) fn on_client(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {

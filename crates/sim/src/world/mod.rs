@@ -3,30 +3,29 @@
 //!
 //! `World` is given the time and an event, updates its parts and schedules the
 //! wake-ups it wants; it never reads a clock or touches I/O. The request path
-//! lives in [`flow`], faults and fleet operations in [`ops`]. Its control
-//! plane's decisions (which node to kill, where launches may go, whether an
-//! unhealthy node is replaced, each deploy step, the rebalance, the network's
-//! state) are the model's `Fleet`, `LaunchBlocks` and `Net`, as the live
-//! driver's are; the order this driver calls them in is its own, and
-//! `tests/parity.rs` holds the live driver to the same steps.
+//! lives in [`flow`] (with its data and session phases in `data` and
+//! `trips`). What the cloud decides (power, the network, the group, the
+//! balancer's registrations, the data tier's failovers) is the model's
+//! control plane, `stratus_model::control::ControlPlane`, which the live
+//! driver runs too; [`ops`] hands it its inputs and executes its effects in
+//! virtual time, and `tests/parity.rs` holds the two drivers together.
 
 pub mod attack;
 mod data;
-mod elastic;
 mod flow;
 mod ops;
 pub mod security;
 pub mod snapshot;
+mod trips;
 
 use crate::engine::{Model, Queue};
 use stratus_model::cache::Cache;
+use stratus_model::control::{ControlPlane, Effect, Input, Timer};
 use stratus_model::db::Database;
-use stratus_model::fleet::Fleet;
-use stratus_model::fleet::LaunchBlocks;
-use stratus_model::lb::{LoadBalancer, NodeId};
+use stratus_model::lb::NodeId;
 use stratus_model::metrics::{AzNodes, Metrics};
-use stratus_model::node::{NodeState, ShopperId};
-use stratus_model::report::{Fault, LogEvent};
+use stratus_model::node::ShopperId;
+use stratus_model::report::LogEvent;
 use stratus_model::rng::{Rng, Streams};
 use stratus_model::scenario::{Action, AzIx, Scenario, Strategy, Timed};
 use stratus_model::session::cookie::CookieCodec;
@@ -70,27 +69,8 @@ pub enum Event {
         node: NodeId,
         pass: bool,
     },
-    /// A launching node finished booting.
-    Launched {
-        node: NodeId,
-    },
-    /// A draining node's deregistration delay ran out.
-    DrainTimeout {
-        node: NodeId,
-    },
-    /// A store shard's replica is promoted (if failover `epoch` is still current).
-    StorePromote {
-        shard: u16,
-        epoch: u32,
-    },
-    /// A replacement replica for a store shard is ready.
-    StoreRebuild {
-        shard: u16,
-    },
-    /// A timed fault ends.
-    Heal {
-        what: Heal,
-    },
+    /// A wake-up the control plane asked for.
+    Timer(Timer),
     /// The scenario's timeline entry `index` happens.
     Action {
         index: u32,
@@ -109,48 +89,21 @@ pub enum Event {
         req: u32,
         inst: u8,
     },
-    /// The database's failover completes (if `epoch` is still current).
-    DbPromote {
-        epoch: u32,
-    },
-    /// A replacement standby is ready (if `epoch` is still current).
-    DbStandby {
-        epoch: u32,
-    },
     /// An attacker's probe reaches the balancer (see [`attack`]).
     Probe {
         p: u32,
     },
 }
 
-/// What ends when a timed fault's time is up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Heal {
-    /// The AZ's subnets are reachable again.
-    Partition { az: u8 },
-    /// Launches in the AZ succeed again (if no later block holds).
-    Launches { az: u8 },
-    /// An `add_latency` entry ends (its handle in the network).
-    Latency { handle: u16 },
-    /// A FIS power interruption ends: power returns to the AZ.
-    Power { az: u8 },
-}
-
 pub struct World {
     pub sc: Scenario,
     pub strategy: Strategy,
     sticky_lb: bool,
-    /// Per AZ: powered and reachable.
-    pub alive: Vec<bool>,
-    pub lb: LoadBalancer,
-    pub fleet: Fleet,
+    /// What the cloud decides: power, the network, the group, the balancer.
+    pub cp: ControlPlane,
+    /// The control plane's answer being executed (kept for its capacity).
+    effects: Vec<Effect>,
     pub store: Store,
-    /// Delays, partitions, balancer nodes and launch blocks.
-    pub net: stratus_model::net::Net,
-    /// Where launches fail for now (`block_launches`, FIS).
-    pub blocks: LaunchBlocks,
-    /// Target tracking, when the fleet has a policy.
-    pub tracker: Option<stratus_model::autoscale::Tracker>,
     /// The SQL tier, when the scenario has one.
     pub db: Option<Database>,
     pub cache: Option<Cache>,
@@ -174,7 +127,6 @@ pub struct World {
     address_writes: u64,
     pub metrics: Metrics,
     pub log: Vec<LogEvent>,
-    pub faults: Vec<Fault>,
     /// Actions added while running ([`World::inject`]), in the order given.
     pub injected: Vec<Timed>,
 }
@@ -210,17 +162,9 @@ impl World {
             cache,
             strategy,
             sticky_lb: sc.sticky_lb(strategy),
-            alive: vec![true; sc.region.azs.len()],
-            lb: LoadBalancer::new(sc.load_balancer.algorithm, sc.load_balancer.health_check),
-            fleet: Fleet::new(sc.fleet.desired),
+            cp: ControlPlane::new(&sc, strategy),
+            effects: Vec::new(),
             store: Store::new(store_cfg, streams.stream("store_lag")),
-            net: stratus_model::net::Net::new(sc.region.latency, azs),
-            blocks: LaunchBlocks::new(azs),
-            tracker: sc
-                .fleet
-                .target_tracking
-                .clone()
-                .map(stratus_model::autoscale::Tracker::new),
             codec,
             guard: CookieGuard::new(sc.sessions.cookie.max_age, sc.sessions.cookie.versioned),
             sec: security::Security::new(&sc, &streams),
@@ -236,7 +180,6 @@ impl World {
             address_writes: 0,
             metrics: Metrics::default(),
             log: Vec::new(),
-            faults: Vec::new(),
             injected: Vec::new(),
             sc,
         }
@@ -244,23 +187,10 @@ impl World {
 
     /// Puts the starting fleet in service and schedules the run's first wake-ups.
     pub fn start(&mut self, q: &mut Queue<Event>) {
-        let plan = self.fleet.launch_plan(&self.alive);
-        let n = plan.len() as u64;
-        let interval = self.sc.load_balancer.health_check.interval.0;
-        for (i, az) in plan.into_iter().enumerate() {
-            // The run starts with a warm fleet: in service and healthy at t = 0,
-            // with health checks spread over the interval as real ones drift.
-            let id = self.launch(az, 0, q, false);
-            let node = &mut self.fleet.nodes[id as usize];
-            node.state = NodeState::InService;
-            // Already serving when the run starts: warm.
-            node.in_service_at = Some(0);
-            self.lb.register(id, true);
-            q.at(
-                interval * i as u64 / n.max(1),
-                Event::HealthCheck { node: id },
-            );
-        }
+        let mut effects = std::mem::take(&mut self.effects);
+        self.cp.start(&mut effects);
+        self.execute(0, &mut effects, q);
+        self.effects = effects;
         self.schedule_arrival(q);
         q.at(SEC, Event::Tick);
         for (i, t) in self.sc.timeline.iter().enumerate() {
@@ -284,7 +214,7 @@ impl World {
         q.first_at(at, Event::Action { index });
     }
 
-    fn schedule_arrival(&mut self, q: &mut Queue<Event>) {
+    pub(super) fn schedule_arrival(&mut self, q: &mut Queue<Event>) {
         if self.arrival_rate > 0.0 {
             let gap = self.arrivals.exp(SEC as f64 / self.arrival_rate).round() as u64;
             q.after(
@@ -298,7 +228,7 @@ impl World {
 
     /// One-way delay between two AZs.
     fn hop(&self, a: AzIx, b: AzIx) -> u64 {
-        self.net.hop(a, b)
+        self.cp.net.hop(a, b)
     }
 
     fn shopper(&mut self, s: ShopperId) -> Option<&mut Shopper> {
@@ -320,11 +250,8 @@ impl World {
 
     /// Node counts per AZ and state, as the dashboard and series show them.
     pub fn nodes_per_az(&self) -> Vec<AzNodes> {
-        stratus_model::snapshot::az_nodes(&self.fleet, &self.lb, self.alive.len())
-    }
-
-    fn az_name(&self, az: AzIx) -> String {
-        self.sc.region.azs[az].clone()
+        let cp = &self.cp;
+        stratus_model::snapshot::az_nodes(&cp.fleet, &cp.lb, cp.alive.len())
     }
 }
 
@@ -338,25 +265,24 @@ impl Model for World {
             Event::AtNode { s, req } => self.on_node(now, s, req, q),
             Event::Done { s, req } => self.on_done(now, s, req, q),
             Event::AtClient { s, req } => self.on_client(now, s, req, q),
-            Event::HealthCheck { node } => self.on_health_check(now, node, q),
-            Event::HealthResult { node, pass } => self.on_health_result(now, node, pass, q),
-            Event::Launched { node } => self.on_launched(now, node, q),
-            Event::DrainTimeout { node } => self.on_drain_timeout(now, node, q),
-            Event::StorePromote { shard, epoch } => self.on_store_promote(now, shard, epoch),
-            Event::StoreRebuild { shard } => self.on_store_rebuild(now, shard),
-            Event::Heal { what } => self.on_heal(now, what, q),
-            Event::Action { index } => self.on_action(now, index as usize, q),
+            Event::HealthCheck { node } => self.on_health_check(node, q),
+            Event::HealthResult { node, pass } => {
+                self.control(now, Input::Health { node, pass }, q)
+            }
+            Event::Timer(t) => self.control(now, Input::Timer(t), q),
+            Event::Action { index } => {
+                let action = self.sc.timeline[index as usize].action.clone();
+                self.control(now, Input::Action(&action), q);
+            }
             Event::AtDb { s, req, inst } => self.on_at_db(now, s, req, inst.into(), q),
             Event::DbDone { s, req, inst } => self.on_db_done(now, s, req, inst.into(), q),
-            Event::DbPromote { epoch } => self.on_db_promote(now, epoch, q),
-            Event::DbStandby { epoch } => self.on_db_standby(now, epoch),
             Event::Probe { p } => self.on_probe(now, p, q),
             Event::Tick => {
                 let t = (now / SEC) as u32;
                 let nodes = self.nodes_per_az();
                 self.metrics.second(t, nodes);
-                if self.tracker.is_some() {
-                    self.track(now, q);
+                if self.cp.tracker.is_some() {
+                    self.control(now, Input::Second, q);
                 }
                 if now + SEC <= self.sc.duration.0 {
                     q.after(SEC, Event::Tick);

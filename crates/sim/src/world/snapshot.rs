@@ -12,7 +12,7 @@ impl World {
         let m = &self.metrics;
         let uses_store = self.strategy.uses_store();
         let (store, store_status) = if uses_store {
-            let (copies, status) = store_view(&self.store, &self.alive);
+            let (copies, status) = store_view(&self.store, &self.cp.alive);
             (copies, Some(status))
         } else {
             (Vec::new(), None)
@@ -20,26 +20,31 @@ impl World {
         let next = Cursor {
             rows: m.series.len(),
             events: self.log.len(),
-            faults: self.faults.len(),
+            faults: self.cp.faults.len(),
         };
         let snap = Snapshot {
             now,
             end: self.sc.duration.0,
             scenario: self.sc.name.clone(),
             strategy: self.strategy.name().to_string(),
-            azs: az_views(&self.sc.region.azs, &self.alive, &self.fleet, &self.lb),
-            lb: lb_view(&self.lb, self.sticky_lb),
+            azs: az_views(
+                &self.sc.region.azs,
+                &self.cp.alive,
+                &self.cp.fleet,
+                &self.cp.lb,
+            ),
+            lb: lb_view(&self.cp.lb, self.sticky_lb),
             fleet: FleetView {
                 min: self.sc.fleet.min,
-                desired: self.fleet.desired,
+                desired: self.cp.fleet.desired,
                 max: self.sc.fleet.max,
-                version: self.fleet.version,
-                deploying: self.fleet.deploy.is_some(),
+                version: self.cp.fleet.version,
+                deploying: self.cp.fleet.deploy.is_some(),
             },
             nodes: node_views(
-                &self.fleet,
-                &self.lb,
-                |id| self.fleet.nodes[id as usize].sessions.map.len() as u64,
+                &self.cp.fleet,
+                &self.cp.lb,
+                |id| self.cp.fleet.nodes[id as usize].sessions.map.len() as u64,
                 |_| None,
             ),
             store,
@@ -62,6 +67,7 @@ impl World {
             rows: m.series.get(cursor.rows..).unwrap_or(&[]).to_vec(),
             events: self.log.get(cursor.events..).unwrap_or(&[]).to_vec(),
             faults: self
+                .cp
                 .faults
                 .get(cursor.faults..)
                 .unwrap_or(&[])
