@@ -1,26 +1,25 @@
 //! Live mode: the same architecture serving real HTTP on loopback, to real
-//! clients (DESIGN.md's second driver). The balancer, its health checks and
-//! stickiness, the group's decisions (launches and scale-in, which nodes
-//! `kill_node` and `hang_node` take, launch blocks, the unhealthy-node
-//! verdict, the AZ rebalance, each rolling-deploy step), the network's state
-//! (partitions, added latency, balancer nodes: the model's `Net`), the
-//! shop's request handling, the cookie codec and its guard, the store, the
-//! database and the cache are the model's code, and actions are checked by
-//! the model's `ActionEntry::resolve`; this crate gives them sockets and a
-//! wall clock. What is still its own: calling those decisions in the
-//! simulation's order (`tests/parity.rs` holds the two drivers to the same
-//! steps), with timers for what the simulation schedules (a drain's
-//! deadline, failover wake-ups, the end of a partition); the control plane
-//! polls nothing (the replicas' apply loop below ticks every 50 ms).
+//! clients (DESIGN.md's second driver). What the cloud decides (power, the
+//! network's state, the group's launches, scale-in, replacements, deploys
+//! and rebalancing, the balancer's registrations and health verdicts,
+//! draining, the store's and database's failovers) is the model's control
+//! plane, `stratus_model::control::ControlPlane`, the same state machine the
+//! simulation runs; the shop's request handling, the cookie codec and its
+//! guard, the store, the database and the cache are the model's code too,
+//! and actions are checked by the model's `ActionEntry::resolve`. This crate
+//! gives them sockets and a wall clock: it executes the control plane's
+//! effects (a listener opened or closed, a node hung, a timer for each
+//! wake-up) and feeds it real health checks and released requests
+//! (`tests/parity.rs` holds the two drivers to the same steps). The control
+//! plane polls nothing (the replicas' apply loop below ticks every 50 ms).
 //!
 //! - [`proxy`]: the load balancer (a hyper server) and its health checks
 //! - [`node`]: an app node (a hyper server per node, on its own port)
-//! - [`cluster`]: the fleet in AZs, faults and operations
-//! - [`actions`]: the timeline's actions on the fleet and the data tier
-//! - [`network`]: the timeline's network actions, hung nodes and the FIS
-//!   power interruption
-//! - [`observe`]: the per-second series through the balancer, and the typed
-//!   snapshot `GET /admin/state` serves
+//! - [`cluster`]: the control plane's live driver: its inputs, and its
+//!   effects on the node servers
+//! - [`actions`]: the timeline's actions, checked and handed to it
+//! - [`series`] and [`observe`]: the per-second series through the
+//!   balancer, and the typed snapshot `GET /admin/state` serves
 //! - [`admin`]: the admin API behind a bearer token
 //! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
 //!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
@@ -37,13 +36,13 @@ pub mod http;
 pub mod jar;
 pub mod lanes;
 pub mod load;
-pub mod network;
 pub mod node;
 pub mod observe;
 pub mod pages;
 pub mod proxy;
 pub mod remote;
 pub mod resp;
+pub mod series;
 pub mod sessions;
 pub mod upstream;
 

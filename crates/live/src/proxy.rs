@@ -90,12 +90,11 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     };
     let (node, addr, reached, added) = {
         let mut c = cl.lock();
-        let net = cl.shop.net();
         // Each request comes in through the next answering balancer node,
         // as an ideal resolver spreads shoppers over the live ones.
-        let n = c.alive.len();
+        let n = c.cp.alive.len();
         c.entry = (c.entry + 1) % n;
-        let Some(entry) = net.next_answering(&c.alive, c.entry) else {
+        let Some(entry) = c.cp.net.next_answering(&c.cp.alive, c.entry) else {
             cl.observe(&mut c, now, false);
             return http::error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -103,8 +102,13 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
                 "lb_unreachable: no balancer node answers in any AZ",
             );
         };
-        let routed = match c.lb.route(held, now) {
-            Route::To { node, .. } => c.addrs[node as usize].map(|a| (node, a)),
+        let routed = match c.cp.lb.route(held, now) {
+            Route::To { node, .. } => c
+                .addrs
+                .get(node as usize)
+                .copied()
+                .flatten()
+                .map(|a| (node, a)),
             Route::NoTargets => None,
         };
         let Some((node, addr)) = routed else {
@@ -115,7 +119,8 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
                 "no registered targets: every node is gone",
             );
         };
-        let az = c.fleet.nodes[node as usize].az;
+        let az = c.cp.fleet.nodes[node as usize].az;
+        let net = &c.cp.net;
         let added = 2 * (net.added_internet(entry) + net.added_hop(entry, az));
         (node, addr, net.reach(entry, az), added)
     };

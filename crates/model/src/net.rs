@@ -18,7 +18,7 @@ pub const LB_IDLE_TIMEOUT: u64 = 60 * SEC;
 /// up well before the balancer's 10 s.
 pub const STORE_CONNECT_TIMEOUT: u64 = 2 * SEC;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Net {
     lat: Latency,
     azs: usize,

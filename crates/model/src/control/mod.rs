@@ -20,6 +20,8 @@
 mod actions;
 mod data;
 mod group;
+#[cfg(test)]
+mod tests;
 
 use crate::autoscale::Tracker;
 use crate::cache::Cache;
