@@ -226,7 +226,11 @@ impl Cluster {
     pub fn released(self: &Arc<Self>, id: NodeId, start: SimTime, ok: bool) {
         let mut c = self.lock();
         self.observe(&mut c, start, ok);
-        self.run(&mut c, Input::Released { node: id });
+        let mut effects = Vec::new();
+        c.cp.release(self.shop.clock.now(), id, &mut effects);
+        if !effects.is_empty() {
+            self.execute(&mut c, effects);
+        }
     }
 
     /// Applies one health check's result.

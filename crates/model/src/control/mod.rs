@@ -228,6 +228,14 @@ impl ControlPlane {
         out.append(&mut self.out);
     }
 
+    /// [`Input::Released`] without a data tier: the one input every request
+    /// brings, so it costs a counter's update when it changes nothing.
+    pub fn release(&mut self, now: SimTime, node: NodeId, out: &mut Vec<Effect>) {
+        self.now = now;
+        self.released(node);
+        out.append(&mut self.out);
+    }
+
     fn timer(&mut self, t: Timer, tier: &mut dyn DataTier) {
         match t {
             Timer::Launched { node } => self.launched(node),

@@ -360,7 +360,7 @@ impl World {
         };
         let v = self.serve_probe(now, node, probe);
         // Answered at once: the balancer lets go of it now.
-        self.control(now, stratus_model::control::Input::Released { node }, q);
+        self.released(now, node, q);
         v
     }
 

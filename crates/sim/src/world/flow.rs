@@ -384,7 +384,7 @@ impl World {
             return;
         }
         let node = sh.node.expect("routed");
-        self.control(now, stratus_model::control::Input::Released { node }, q);
+        self.released(now, node, q);
     }
 
     pub(super) fn on_client(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {

@@ -28,6 +28,17 @@ impl World {
         self.effects = effects;
     }
 
+    /// The balancer is done with a request on `node` (the control plane's
+    /// `release`: nothing to execute unless it was a draining node's last).
+    pub(super) fn released(&mut self, now: SimTime, node: NodeId, q: &mut Queue<Event>) {
+        self.cp.release(now, node, &mut self.effects);
+        if !self.effects.is_empty() {
+            let mut effects = std::mem::take(&mut self.effects);
+            self.execute(now, &mut effects, q);
+            self.effects = effects;
+        }
+    }
+
     /// Executes `effects` in order, leaving the vector empty.
     pub(super) fn execute(
         &mut self,
