@@ -3,6 +3,7 @@
 //! 65 invalid scenario file.
 
 mod dashboard;
+mod diff;
 mod live;
 pub mod pace;
 mod runs;
@@ -144,6 +145,23 @@ pub enum Command {
         #[command(flatten)]
         runs: Runs,
         /// csv (the default here) or json.
+        #[command(flatten)]
+        output: Output,
+    },
+    /// A report against a baseline report, design by design and figure by
+    /// figure; exit 3 when a figure named in --max-regression got worse
+    /// past its bound (a CI gate on an architecture change).
+    Diff {
+        /// The baseline: a JSON report from run, compare or load.
+        baseline: String,
+        /// The report to judge against it.
+        current: String,
+        /// How far each named figure may get worse: KEY=LIMIT, comma
+        /// separated; a limit in the figure's unit or a percentage of the
+        /// baseline (carts_lost=0,p99=10%).
+        #[arg(long, value_name = "KEY=LIMIT,...")]
+        max_regression: Option<String>,
+        /// text (the default), json or markdown.
         #[command(flatten)]
         output: Output,
     },
@@ -609,6 +627,12 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
         }
         Command::Serve(a) => live::serve(a),
         Command::Load(a) => live::load_cmd(a),
+        Command::Diff {
+            baseline,
+            current,
+            max_regression,
+            output,
+        } => diff::diff(&baseline, &current, max_regression.as_deref(), &output),
         Command::List => {
             for (name, text) in bundled::BUNDLED {
                 let desc = parse_scenario(name, text)

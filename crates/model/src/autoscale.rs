@@ -20,7 +20,7 @@ use crate::time::{SEC, SimTime};
 use serde::Serialize;
 
 /// One change of desired capacity the policy made.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Scaling {
     pub t_s: f64,
     pub from: u32,

@@ -49,8 +49,10 @@ pub const LCU_NEW_CONNECTIONS_PER_S: f64 = 25.0;
 pub const LCU_GB_PER_HOUR: f64 = 1.0;
 
 /// A run's cost, as rates per hour of the run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Cost {
+    /// Prices are in US dollars only: a report read back says so.
+    #[serde(skip_deserializing, default = "usd")]
     pub currency: &'static str,
     /// App node-hours actually running (launching, in service or draining).
     pub node_hours: f64,
@@ -60,6 +62,10 @@ pub struct Cost {
     /// Database instances and cache nodes (0 without a data tier).
     pub data_per_hour: f64,
     pub total_per_hour: f64,
+}
+
+fn usd() -> &'static str {
+    "USD"
 }
 
 /// What a run used, besides the report's own figures.

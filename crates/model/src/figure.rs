@@ -159,6 +159,66 @@ pub fn all() -> impl Iterator<Item = &'static Figure> {
     FIGURES.iter().chain(OPTIONAL.iter().flat_map(|t| t.iter()))
 }
 
+/// Which way a figure gets better, for a diff against a baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
+    /// What the workload or the attackers did, not how the design fared:
+    /// any change counts against a bound.
+    Neither,
+}
+
+impl Id {
+    /// Which way this figure gets better.
+    pub fn better(self) -> Better {
+        use Id::*;
+        match self {
+            CheckoutsOk | OrdersCommitted | CacheHitRatio => Better::Higher,
+            WithItems
+            | Requests
+            | TamperAttempts
+            | ReplayAttempts
+            | ForgeAttempts
+            | DirectDatabaseAttempts
+            | DirectStoreAttempts
+            | ScalingActions
+            | PeakNodes
+            | PrimaryQps
+            | StoreReplicasCreated => Better::Neither,
+            CartsLost
+            | ItemsLost
+            | CartsAtRisk
+            | AbandonedWithItems
+            | CheckoutsFailed
+            | RequestsFailed
+            | FailureRate
+            | P50
+            | P99
+            | RequestBytes
+            | CookieBytes
+            | CookieMax
+            | ResponseHeadBytes
+            | Resticks
+            | CostPerHour
+            | StaleReads
+            | FailedWrites
+            | OrdersLost
+            | WriteOutage
+            | ReplicaLagP99
+            | TamperAccepted
+            | ReplayAccepted
+            | ForgeAccepted
+            | DirectDatabaseAccepted
+            | DirectStoreAccepted
+            | ConnectionsDropped
+            | StaleDnsFailures
+            | StoreFailovers
+            | StaleCarts => Better::Lower,
+        }
+    }
+}
+
 /// The figure called `key`.
 pub fn find(key: &str) -> Option<&'static Figure> {
     all().find(|f| f.key == key)

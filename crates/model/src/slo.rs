@@ -52,7 +52,7 @@ impl Threshold {
 }
 
 /// The outcome of one threshold on one run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Check {
     pub threshold: String,
     pub limit: f64,

@@ -112,7 +112,7 @@ impl From<rusqlite::Error> for DbError {
 }
 
 /// Counters the report shows under `database`.
-#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DbStats {
     /// Order history without the order the shopper just placed.
     pub stale_order_reads: u64,

@@ -4,7 +4,7 @@ use crate::cache::Cache;
 use crate::db::{Database, DbStats, Role};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct InstanceReport {
     pub name: String,
     /// Its role at the end of the run.
@@ -20,7 +20,7 @@ pub struct InstanceReport {
     pub commits: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct LagMs {
     pub p50: f64,
     pub p99: f64,
@@ -29,7 +29,7 @@ pub struct LagMs {
     pub applied: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DatabaseReport {
     pub instances: Vec<InstanceReport>,
     /// The primary at the end (empty if none).

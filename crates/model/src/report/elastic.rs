@@ -8,7 +8,7 @@ use crate::session::store::StoreStats;
 use crate::time::SEC;
 use serde::Serialize;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ScalingReport {
     /// `cpu` (percent) or `requests_per_target` (per minute).
     pub metric: String,
@@ -21,7 +21,7 @@ pub struct ScalingReport {
     pub peak_nodes: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct DnsReport {
     pub ttl_s: f64,
     /// Requests that failed on a cached answer naming a dead balancer node.
@@ -31,7 +31,7 @@ pub struct DnsReport {
     pub last_stale_answer_sent_s: Option<f64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct StoreReport {
     /// `redis` (store) or `dynamo` (durable).
     pub kind: String,

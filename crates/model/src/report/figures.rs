@@ -140,9 +140,44 @@ pub fn mean_ci(xs: &[f64]) -> (f64, f64) {
     (mean, t * (var / n as f64).sqrt())
 }
 
+/// Whether two sets of seeds' means differ beyond chance: Welch's two-sided
+/// 95 % test (the t quantile at the Welch–Satterthwaite degrees of
+/// freedom). None unless both sides hold at least two values.
+pub fn differs(xs: &[f64], ys: &[f64]) -> Option<bool> {
+    if xs.len() < 2 || ys.len() < 2 {
+        return None;
+    }
+    let stats = |v: &[f64]| {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        (mean, var / n)
+    };
+    let ((mx, ax), (my, ay)) = (stats(xs), stats(ys));
+    let se2 = ax + ay;
+    if se2 == 0.0 {
+        return Some(mx != my);
+    }
+    let dof =
+        se2.powi(2) / (ax.powi(2) / (xs.len() - 1) as f64 + ay.powi(2) / (ys.len() - 1) as f64);
+    let k = (dof.floor() as usize).max(1);
+    let t = T95.get(k - 1).copied().unwrap_or(1.960);
+    Some((my - mx).abs() > t * se2.sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn welch_tells_a_shift_from_noise() {
+        let a = [10.0, 11.0, 9.0, 10.5, 9.5];
+        assert_eq!(differs(&a, &[10.2, 10.8, 9.1, 10.4, 9.9]), Some(false));
+        assert_eq!(differs(&a, &[20.0, 21.0, 19.0, 20.5, 19.5]), Some(true));
+        assert_eq!(differs(&a, &[10.0]), None, "one seed: no interval");
+        assert_eq!(differs(&[1.0, 1.0], &[1.0, 1.0]), Some(false));
+        assert_eq!(differs(&[1.0, 1.0], &[2.0, 2.0]), Some(true));
+    }
 
     #[test]
     fn confidence_interval_of_known_sample() {

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod colour;
 pub mod cost;
 pub mod data;
+pub mod diff;
 pub mod elastic;
 pub mod figures;
 pub mod injected;
@@ -30,14 +31,14 @@ pub struct LogEvent {
     pub detail: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Fault {
     pub t_s: f64,
     pub action: String,
     pub carts_at_risk: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Shoppers {
     pub started: u64,
     pub finished: u64,
@@ -47,7 +48,7 @@ pub struct Shoppers {
     pub abandoned_with_items: u64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Requests {
     pub total: u64,
     pub ok: u64,
@@ -55,13 +56,13 @@ pub struct Requests {
     pub errors: BTreeMap<String, u64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Checkouts {
     pub ok: u64,
     pub failed: u64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Latency {
     pub mean: f64,
     pub p50: f64,
@@ -93,13 +94,13 @@ fn round3(x: f64) -> f64 {
     (x * 1_000.0).round() / 1_000.0
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct LatencyMs {
     pub all: Latency,
     pub by_kind: BTreeMap<String, Latency>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Bytes {
     pub request_mean: f64,
     pub cookie_mean: f64,
@@ -110,7 +111,7 @@ pub struct Bytes {
 }
 
 /// Session-layer counts beyond the contract's: how each strategy behaved.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct SessionStats {
     /// Sticky requests the balancer moved to a new target.
     pub resticks: u64,
@@ -123,7 +124,7 @@ pub struct SessionStats {
 }
 
 /// Queueing figures over all nodes, for checks against theory.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct QueueStats {
     pub node_arrivals: u64,
     pub arrival_rate_per_s: f64,
@@ -133,19 +134,19 @@ pub struct QueueStats {
     pub in_system_mean: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Engine {
     pub events: u64,
 }
 
 /// Wall-clock figures: the only part of a report that varies between runs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Wall {
     pub seconds: f64,
     pub sim_requests_per_second: f64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Report {
     pub schema: String,
     pub scenario: String,
@@ -166,6 +167,7 @@ pub struct Report {
     pub faults: Vec<Fault>,
     /// Actions injected while the run ran (a dashboard's keys, a replay), in
     /// order; they also appear in `events` and `faults` like scripted ones.
+    #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub injected: Vec<injected::Injected>,
     pub sessions: SessionStats,
@@ -175,6 +177,7 @@ pub struct Report {
     /// the run used.
     pub cost: crate::cost::Cost,
     /// The scenario's thresholds and how this run did on each.
+    #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub slo: Vec<crate::slo::Check>,
     /// The SQL tier, when the scenario has one (`[database]`).

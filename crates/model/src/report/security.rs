@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Dropped connections of one kind.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Dropped {
     pub from: String,
     pub to: String,
@@ -18,7 +18,7 @@ pub struct Dropped {
 }
 
 /// The cookie design a cookie run used.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct CookieDesign {
     pub signed: bool,
     /// Seconds a cookie is good for after it is written; absent: no expiry.
@@ -27,13 +27,14 @@ pub struct CookieDesign {
     pub versioned: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct SecurityReport {
     pub dropped: Vec<Dropped>,
     /// Shoppers who were attackers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attackers: Option<u64>,
     /// Per attack: attempts, accepted, rejected, undelivered.
+    #[serde(default)]
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attacks: BTreeMap<String, Tally>,
     #[serde(skip_serializing_if = "Option::is_none")]

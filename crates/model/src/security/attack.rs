@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// What an attacker tries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Attack {
     Tamper,
@@ -34,7 +34,7 @@ impl Attack {
 }
 
 /// Attempts of one kind and how they ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Tally {
     pub attempts: u64,
     pub accepted: u64,
