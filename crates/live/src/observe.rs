@@ -95,14 +95,7 @@ impl Cluster {
             },
             rows: c.series.rows.get(cursor.rows..).unwrap_or(&[]).to_vec(),
             events: c.log.get(cursor.events..).unwrap_or(&[]).to_vec(),
-            faults: c
-                .cp
-                .faults
-                .get(cursor.faults..)
-                .unwrap_or(&[])
-                .iter()
-                .map(|f| f.t_s)
-                .collect(),
+            faults: c.cp.fault_times(cursor.faults),
             injected: c.injected.clone(),
             cursor: next,
         }

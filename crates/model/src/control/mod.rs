@@ -236,6 +236,12 @@ impl ControlPlane {
         out.append(&mut self.out);
     }
 
+    /// When (s) each fault from index `from` on began, as a snapshot lists them.
+    pub fn fault_times(&self, from: usize) -> Vec<f64> {
+        let faults = self.faults.get(from..).unwrap_or(&[]);
+        faults.iter().map(|f| f.t_s).collect()
+    }
+
     fn timer(&mut self, t: Timer, tier: &mut dyn DataTier) {
         match t {
             Timer::Launched { node } => self.launched(node),

@@ -66,14 +66,7 @@ impl World {
             },
             rows: m.series.get(cursor.rows..).unwrap_or(&[]).to_vec(),
             events: self.log.get(cursor.events..).unwrap_or(&[]).to_vec(),
-            faults: self
-                .cp
-                .faults
-                .get(cursor.faults..)
-                .unwrap_or(&[])
-                .iter()
-                .map(|f| f.t_s)
-                .collect(),
+            faults: self.cp.fault_times(cursor.faults),
             injected: self.injected.iter().map(|t| t.at.as_secs_f64()).collect(),
             cursor: next,
         };
