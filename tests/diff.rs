@@ -149,4 +149,8 @@ fn a_file_that_is_not_a_report_is_refused_with_its_line_and_column() {
     let o = diff(&good, &good, &["--max-regression", "carts=0"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no figure called \"carts\""));
+    // A bound on a figure the reports lack would never fail: refused.
+    let o = diff(&good, &good, &["--max-regression", "stale_reads=0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("neither report has this figure"));
 }

@@ -65,6 +65,17 @@ pub fn diff(
             d.only_in_current.join(", ")
         )));
     }
+    // A bound on a figure neither report has would pass silently: refused.
+    let figures = &d.designs[0].figures;
+    if let Some(b) = bounds
+        .iter()
+        .find(|b| !figures.iter().any(|f| f.key == b.figure.key))
+    {
+        return Err(CliError::Usage(format!(
+            "--max-regression {}: neither report has this figure (its table shows only for runs with the section it reads, such as a [database])",
+            b.figure.key
+        )));
+    }
     let text = match pick_format(output.format, &output.out) {
         Format::Text => render_text(&d),
         Format::Markdown => render_markdown(&d),
