@@ -25,7 +25,7 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// `f` of each row, as (t_s, value), at most [`MAX_POINTS`] of them.
+/// `f` of each row, as (t_s, value), at most `MAX_POINTS` of them.
 pub fn points(rows: &[SecondRow], f: impl Fn(&SecondRow) -> f64) -> Vec<(f64, f64)> {
     let bucket = rows.len().div_ceil(MAX_POINTS).max(1);
     rows.chunks(bucket)

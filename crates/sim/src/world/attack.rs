@@ -23,7 +23,7 @@
 //! served at once: they take no worker's time, so a few per attacker leave
 //! the shop's queues as they are. Outcomes are written per strategy family
 //! (the cart on the client, or a session id the server looks up), so a new
-//! server-side strategy needs only its backend added in [`World::on_probe`].
+//! server-side strategy needs only its backend added in `World::on_probe`.
 
 use super::{Event, World};
 use crate::engine::Queue;

@@ -3,11 +3,11 @@
 //!
 //! `World` is given the time and an event, updates its parts and schedules the
 //! wake-ups it wants; it never reads a clock or touches I/O. The request path
-//! lives in [`flow`] (with its data and session phases in `data` and
+//! lives in `flow` (with its data and session phases in `data` and
 //! `trips`). What the cloud decides (power, the network, the group, the
 //! balancer's registrations, the data tier's failovers) is the model's
 //! control plane, `stratus_model::control::ControlPlane`, which the live
-//! driver runs too; [`ops`] hands it its inputs and executes its effects in
+//! driver runs too; `ops` hands it its inputs and executes its effects in
 //! virtual time, and `tests/parity.rs` holds the two drivers together.
 
 pub mod attack;
