@@ -69,7 +69,7 @@ pub fn diff(
     let figures = &d.designs[0].figures;
     if let Some(b) = bounds
         .iter()
-        .find(|b| !figures.iter().any(|f| f.key == b.figure.key))
+        .find(|b| !figures.iter().any(|f| f.figure.id == b.figure.id))
     {
         return Err(CliError::Usage(format!(
             "--max-regression {}: neither report has this figure (its table shows only for runs with the section it reads, such as a [database])",

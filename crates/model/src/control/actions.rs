@@ -39,10 +39,9 @@ impl ControlPlane {
                 self.reconcile(f);
             }
             Action::RollingDeploy { batch } => {
-                let fault = self.faults.len();
+                let fault = self.fault(name);
                 let (version, batch) = self.fleet.begin_deploy(batch, fault);
                 self.log(name, format!("version {version}, {batch} at a time"));
-                self.fault(name);
                 self.deploy_step();
             }
             Action::KillStorePrimary => {

@@ -72,6 +72,10 @@ pub fn parse_bounds(spec: &str) -> Result<Vec<Bound>, BoundError> {
         .collect()
 }
 
+fn by_key<S: serde::Serializer>(f: &&'static Figure, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(f.key)
+}
+
 /// One side of the diff, as the header names it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Side {
@@ -83,7 +87,9 @@ pub struct Side {
 /// One figure of one design: the means over its seeds.
 #[derive(Clone, Debug, Serialize)]
 pub struct FigureDiff {
-    pub key: &'static str,
+    /// Written as its key (`"key": "carts_lost"`).
+    #[serde(rename = "key", serialize_with = "by_key")]
+    pub figure: &'static Figure,
     pub baseline: f64,
     pub current: f64,
     pub change: f64,
@@ -95,12 +101,6 @@ pub struct FigureDiff {
     /// The change goes the worse way (for a figure without a better way,
     /// any change).
     pub worse: bool,
-    #[serde(skip)]
-    pub unit: Unit,
-    #[serde(skip)]
-    pub better: Better,
-    #[serde(skip)]
-    pub label: &'static str,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -113,12 +113,11 @@ pub struct DesignDiff {
 #[derive(Clone, Debug, Serialize)]
 pub struct Regression {
     pub design: String,
-    pub key: &'static str,
+    #[serde(rename = "key", serialize_with = "by_key")]
+    pub figure: &'static Figure,
     pub change: f64,
     pub relative: Option<f64>,
     pub limit: Limit,
-    #[serde(skip)]
-    pub unit: Unit,
 }
 
 /// Everything `stratus diff` says.
@@ -173,16 +172,13 @@ fn figure_diff(f: &'static Figure, base: &[&Report], cur: &[&Report]) -> FigureD
     let (b, c) = (mean_ci(&xs).0, mean_ci(&ys).0);
     let change = c - b;
     FigureDiff {
-        key: f.key,
         baseline: b,
         current: c,
         change,
         relative: (b != 0.0).then(|| change / b.abs()),
         significant: differs(&xs, &ys),
         worse: worsening(f, change) > 0.0,
-        unit: f.unit,
-        better: f.id.better(),
-        label: f.label,
+        figure: f,
     }
 }
 
@@ -213,7 +209,7 @@ impl Diff {
             };
             let diffs: Vec<FigureDiff> = figures.iter().map(|f| figure_diff(f, b, c)).collect();
             for bound in bounds {
-                let Some(d) = diffs.iter().find(|d| d.key == bound.figure.key) else {
+                let Some(d) = diffs.iter().find(|d| d.figure.id == bound.figure.id) else {
                     continue;
                 };
                 let allowed = match bound.limit {
@@ -223,11 +219,10 @@ impl Diff {
                 if worsening(bound.figure, d.change) > allowed {
                     out.regressions.push(Regression {
                         design: design.clone(),
-                        key: d.key,
                         change: d.change,
                         relative: d.relative,
                         limit: bound.limit,
-                        unit: d.unit,
+                        figure: d.figure,
                     });
                 }
             }
@@ -264,7 +259,7 @@ fn change_text(change: f64, relative: Option<f64>, unit: Unit) -> String {
 
 impl FigureDiff {
     fn value(&self, v: f64, seeds: usize) -> String {
-        let unit = self.unit;
+        let unit = self.figure.unit;
         if seeds > 1 {
             unit.format_stat(v)
         } else {
@@ -273,7 +268,7 @@ impl FigureDiff {
     }
 
     fn change_text(&self) -> String {
-        change_text(self.change, self.relative, self.unit)
+        change_text(self.change, self.relative, self.figure.unit)
     }
 
     /// `worse`, `better`, `changed` (a figure without a better way), or
@@ -282,7 +277,7 @@ impl FigureDiff {
         match (
             self.change == 0.0,
             self.significant,
-            self.better,
+            self.figure.id.better(),
             self.worse,
         ) {
             (true, ..) => "",
@@ -304,11 +299,11 @@ impl Regression {
 
     /// `sticky carts_lost +66 (+5.3 %), past its bound 0`.
     pub fn line(&self) -> String {
-        let change = change_text(self.change, self.relative, self.unit);
+        let change = change_text(self.change, self.relative, self.figure.unit);
         format!(
             "{} {} {change}, past its bound {}",
             self.design,
-            self.key,
+            self.figure.key,
             self.limit_text()
         )
     }
@@ -346,7 +341,7 @@ pub fn render_text(d: &Diff) -> String {
         for f in &dd.figures {
             let line = format!(
                 "{:<28}{:>16}{:>16}  {:<24}{}",
-                f.label,
+                f.figure.label,
                 f.value(f.baseline, d.baseline.seeds),
                 f.value(f.current, d.current.seeds),
                 f.change_text(),
@@ -389,7 +384,7 @@ pub fn render_markdown(d: &Diff) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} |",
-                f.label.trim(),
+                f.figure.label.trim(),
                 f.value(f.baseline, d.baseline.seeds),
                 f.value(f.current, d.current.seeds),
                 f.change_text(),

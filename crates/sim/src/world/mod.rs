@@ -187,10 +187,8 @@ impl World {
 
     /// Puts the starting fleet in service and schedules the run's first wake-ups.
     pub fn start(&mut self, q: &mut Queue<Event>) {
-        let mut effects = std::mem::take(&mut self.effects);
-        self.cp.start(&mut effects);
-        self.execute(0, &mut effects, q);
-        self.effects = effects;
+        self.cp.start(&mut self.effects);
+        self.execute(0, q);
         self.schedule_arrival(q);
         q.at(SEC, Event::Tick);
         for (i, t) in self.sc.timeline.iter().enumerate() {

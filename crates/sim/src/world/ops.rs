@@ -17,35 +17,30 @@ use stratus_model::time::SimTime;
 impl World {
     /// Hands `input` to the control plane and executes what it answers.
     pub(super) fn control(&mut self, now: SimTime, input: Input<'_>, q: &mut Queue<Event>) {
-        let mut effects = std::mem::take(&mut self.effects);
         let mut tier = Data {
             store: &mut self.store,
             db: self.db.as_mut(),
             cache: self.cache.as_mut(),
         };
-        self.cp.handle(now, input, &mut tier, &mut effects);
-        self.execute(now, &mut effects, q);
-        self.effects = effects;
+        self.cp.handle(now, input, &mut tier, &mut self.effects);
+        self.execute(now, q);
     }
 
     /// The balancer is done with a request on `node` (the control plane's
     /// `release`: nothing to execute unless it was a draining node's last).
     pub(super) fn released(&mut self, now: SimTime, node: NodeId, q: &mut Queue<Event>) {
         self.cp.release(now, node, &mut self.effects);
-        if !self.effects.is_empty() {
-            let mut effects = std::mem::take(&mut self.effects);
-            self.execute(now, &mut effects, q);
-            self.effects = effects;
-        }
+        self.execute(now, q);
     }
 
-    /// Executes `effects` in order, leaving the vector empty.
-    pub(super) fn execute(
-        &mut self,
-        now: SimTime,
-        effects: &mut Vec<Effect>,
-        q: &mut Queue<Event>,
-    ) {
+    /// Executes the control plane's answer (`self.effects`) in order.
+    pub(super) fn execute(&mut self, now: SimTime, q: &mut Queue<Event>) {
+        if self.effects.is_empty() {
+            return;
+        }
+        // Taken out while executing (an effect needs `&mut self`); put back
+        // for its capacity.
+        let mut effects = std::mem::take(&mut self.effects);
         for e in effects.drain(..) {
             match e {
                 Effect::Log { kind, detail } => self.note(now, kind, detail),
@@ -65,6 +60,7 @@ impl World {
                 }
             }
         }
+        self.effects = effects;
     }
 
     /// Shoppers holding items whose session lives in this node's memory.
