@@ -52,9 +52,10 @@ pub struct ServeArgs {
 pub struct LoadArgs {
     /// The shop's address, such as http://127.0.0.1:8080
     pub url: String,
-    /// New shoppers per second (Poisson arrivals, open loop).
+    /// New shoppers per second (Poisson arrivals, open loop); without it,
+    /// the scenario's own arrivals (its rate, trace or shape).
     #[arg(long)]
-    pub rate: f64,
+    pub rate: Option<f64>,
     /// How long to send load, such as 30s or 5m.
     #[arg(long)]
     pub duration: String,

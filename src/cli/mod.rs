@@ -15,7 +15,7 @@ use runs::{execute, execute_in};
 
 use crate::bundled;
 use crate::report::{Report, plot, table, text};
-use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario};
+use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario, parse_scenario_with};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
@@ -217,7 +217,35 @@ impl CliError {
 /// Reads a scenario from a path or a bundled name.
 pub fn load(arg: &str) -> Result<Scenario, CliError> {
     let (file, text) = load_text(arg)?;
-    Ok(parse_scenario(&file, &text)?)
+    Ok(parse_scenario_with(&file, &text, &|name| {
+        read_beside(&file, name)
+    })?)
+}
+
+/// Reads a trace a scenario names, by its path relative to the scenario
+/// file; a bundled scenario's traces are compiled in, so a name not on disk
+/// falls back to them (`stratus run daily-peak` works from any directory).
+pub fn read_beside(scenario: &str, name: &str) -> Result<(String, String), String> {
+    let path = Path::new(scenario)
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(|t| (path.display().to_string(), t))
+            .map_err(|_| {
+                format!(
+                    "{} is not UTF-8 text: expected CSV rows `offset,rate`",
+                    path.display()
+                )
+            }),
+        Err(e) => bundled::read_trace(name).map_err(|_| {
+            format!(
+                "cannot read {}: {e}: expected a trace file at that path, relative to the scenario file",
+                path.display()
+            )
+        }),
+    }
 }
 
 /// The text of a scenario file or bundled scenario, and the name to show in
@@ -541,9 +569,10 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let mut code = 0;
             let mut warnings = 0;
             for f in &files {
-                match load_text(f)
-                    .and_then(|(name, text)| Ok((parse_scenario(&name, &text)?, name)))
-                {
+                match load_text(f).and_then(|(name, text)| {
+                    let read = |n: &str| read_beside(&name, n);
+                    Ok((parse_scenario_with(&name, &text, &read)?, name))
+                }) {
                     Ok((sc, name)) => {
                         println!(
                             "ok  {f}: {} ({} simulated, {} timeline actions)",

@@ -9,7 +9,7 @@ use crate::report::Report;
 use crate::report::figures::Figure;
 use crate::report::plot::{SweepLine, sweep_svg};
 use crate::report::table;
-use crate::scenario::{Scenario, ScenarioError, parse_scenario};
+use crate::scenario::{Scenario, ScenarioError, parse_scenario_with as parse};
 use std::fmt::Write;
 
 /// One grid point: the values set, in --set order.
@@ -73,11 +73,12 @@ fn put(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), String> {
 /// Every combination of the --set values applied to the scenario text, parsed
 /// and checked.
 pub fn grid(file: &str, text: &str, sets: &[String]) -> Result<Vec<(Point, Scenario)>, CliError> {
-    let base: toml::Table = toml::from_str(text).map_err(|_| match parse_scenario(file, text) {
+    let read = |name: &str| super::read_beside(file, name);
+    let base: toml::Table = toml::from_str(text).map_err(|_| match parse(file, text, &read) {
         Err(e) => CliError::Scenario(e),
         Ok(_) => CliError::Runtime(format!("{file}: cannot be read as a TOML table")),
     })?;
-    parse_scenario(file, text)?; // the base itself must be valid
+    parse(file, text, &read)?; // the base itself must be valid
     let sets = sets
         .iter()
         .map(|s| parse_set(s))
@@ -104,7 +105,7 @@ pub fn grid(file: &str, text: &str, sets: &[String]) -> Result<Vec<(Point, Scena
                 put(&mut t, k, v.clone()).map_err(|m| CliError::Usage(format!("--set {m}")))?;
             }
             let variant = toml::to_string(&t).map_err(|e| CliError::Runtime(e.to_string()))?;
-            let sc = parse_scenario(&format!("{file} with {label}"), &variant).map_err(|e| {
+            let sc = parse(&format!("{file} with {label}"), &variant, &read).map_err(|e| {
                 // Positions in the generated text mean nothing to the user.
                 CliError::Scenario(ScenarioError {
                     line: None,

@@ -97,7 +97,7 @@ pub async fn state_until(c: &C, h: &Handle, tries: usize, done: impl Fn(&Value) 
 pub async fn load(h: &Handle, sc: Scenario, rate: f64, secs: u64, seed: u64) -> stratus::Report {
     live::load::run(live::load::LoadConfig {
         url: format!("http://{}", h.shop),
-        rate,
+        rate: Some(rate),
         duration: Dur::from_secs(secs),
         scenario: sc,
         seed,

@@ -23,9 +23,10 @@ use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use stratus_model::arrivals::{MAX_RATE, Process, Shape};
 use stratus_model::metrics::Metrics;
 use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
-use stratus_model::rng::{Rng, Streams};
+use stratus_model::rng::Streams;
 use stratus_model::route;
 use stratus_model::scenario::{Action, ActionEntry, Kind, Scenario};
 use stratus_model::shop::Response as ShopResponse;
@@ -37,8 +38,9 @@ use stratus_model::workload::Shopper;
 pub struct LoadConfig {
     /// The shop, `http://HOST:PORT`.
     pub url: String,
-    /// New shoppers per second.
-    pub rate: f64,
+    /// New shoppers per second, constant; None: the scenario's own
+    /// arrivals (its rate, trace or shape).
+    pub rate: Option<f64>,
     pub duration: Dur,
     /// Workload, cookie limit and timeline come from here.
     pub scenario: Scenario,
@@ -54,7 +56,7 @@ pub struct LoadConfig {
 pub enum LoadError {
     #[error("{0:?} is not an http:// URL with a host and port, such as http://127.0.0.1:8080")]
     Url(String),
-    #[error("--rate must be a positive number of shoppers per second")]
+    #[error("--rate must be a positive number of shoppers per second, at most 100000")]
     Rate,
 }
 
@@ -69,15 +71,11 @@ struct Run {
     /// stickiness cookie names, for carts-at-risk at an AZ kill.
     holding: Mutex<BTreeMap<u64, Option<u32>>>,
     strategy: Mutex<Option<String>>,
-    /// New shoppers per second now: `--rate`, until a `set_arrivals`.
-    rate: tokio::sync::watch::Sender<f64>,
+    /// When shoppers arrive: `--rate` or the scenario's arrivals, until a
+    /// `set_arrivals`. The model's process, so a trace plays as in the
+    /// simulation.
+    arrival: tokio::sync::watch::Sender<Process>,
     end: u64,
-}
-
-/// When the next shopper arrives after `now` at `rate` per second (Poisson);
-/// None while the rate is zero.
-fn next_arrival(r: &mut Rng, now: u64, rate: f64) -> Option<u64> {
-    (rate > 0.0).then(|| now + r.exp(SEC as f64 / rate).round() as u64)
 }
 
 fn base_url(url: &str) -> Result<String, LoadError> {
@@ -94,13 +92,15 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     if let Some((a, _)) = &cfg.admin {
         base_url(a)?;
     }
-    if !(cfg.rate > 0.0 && cfg.rate.is_finite()) {
-        return Err(LoadError::Rate);
-    }
+    let w = &cfg.scenario.workload;
+    let process = match cfg.rate {
+        Some(r) if r > 0.0 && r <= MAX_RATE => Process::new(r, Shape::Constant),
+        Some(_) => return Err(LoadError::Rate),
+        None => Process::new(w.arrivals_per_second, w.arrivals.clone()),
+    };
     let client = Client::new(std::time::Duration::from_nanos(cfg.timeout.0));
     let clock = Clock::new();
     let end = cfg.duration.0;
-    let cfg_rate = cfg.rate;
     let run = Arc::new(Run {
         cfg,
         base,
@@ -109,15 +109,15 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         metrics: Mutex::new(Metrics::default()),
         holding: Mutex::new(BTreeMap::new()),
         strategy: Mutex::new(None),
-        rate: tokio::sync::watch::Sender::new(cfg_rate),
+        arrival: tokio::sync::watch::Sender::new(process),
         end,
     });
     let streams = Streams::new(run.cfg.seed);
     let mut arrivals = streams.stream("arrivals");
     let timeline = tokio::spawn(apply_timeline(run.clone()));
     let mut shoppers = tokio::task::JoinSet::new();
-    let mut rate = run.rate.subscribe();
-    let mut next = next_arrival(&mut arrivals, 0, *rate.borrow_and_update());
+    let mut arrival = run.arrival.subscribe();
+    let mut next = arrival.borrow_and_update().next(&mut arrivals, 0);
     let mut n = 0u64;
     loop {
         let wake = next.unwrap_or(end).min(end);
@@ -127,14 +127,14 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
                 let sh = Shopper::new(streams.indexed("shopper", n), &run.cfg.scenario.workload, 1);
                 shoppers.spawn(shop(run.clone(), n, sh, at));
                 n += 1;
-                next = next_arrival(&mut arrivals, at, *rate.borrow());
+                next = arrival.borrow().next(&mut arrivals, at);
                 while shoppers.try_join_next().is_some() {}
             }
-            Ok(()) = rate.changed() => {
+            Ok(()) = arrival.changed() => {
                 // A new rate (set_arrivals): the next gap is drawn afresh
                 // from now, as the simulation restarts its arrivals.
                 let now = run.clock.now();
-                next = next_arrival(&mut arrivals, now, *rate.borrow_and_update());
+                next = arrival.borrow_and_update().next(&mut arrivals, now);
             }
         }
     }
@@ -371,7 +371,7 @@ async fn apply_timeline(run: Arc<Run>) -> (Vec<LogEvent>, Vec<Fault>) {
         let outcome = match t.action {
             // The shoppers' rate is the generator's own: applied here.
             Action::SetArrivals { value } => {
-                run.rate.send_replace(value);
+                run.arrival.send_modify(|p| p.set_rate(value));
                 Ok(format!("{value}/s"))
             }
             _ => {

@@ -66,7 +66,33 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "live-az-outage",
         include_str!("../../../scenarios/live-az-outage.toml"),
     ),
+    (
+        "daily-peak",
+        include_str!("../../../scenarios/daily-peak.toml"),
+    ),
 ];
+
+/// The traces the bundled scenarios play, by the name they are written as.
+pub const TRACES: &[(&str, &str)] = &[(
+    "daily-peak.csv",
+    include_str!("../../../scenarios/daily-peak.csv"),
+)];
+
+/// A bundled trace by the name a scenario writes: the reader of
+/// [`crate::parse_scenario`], which reads no file.
+pub fn read_trace(name: &str) -> Result<(String, String), String> {
+    TRACES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, t)| (format!("scenarios/{n}"), (*t).to_string()))
+        .ok_or_else(|| {
+            let names: Vec<&str> = TRACES.iter().map(|(n, _)| *n).collect();
+            format!(
+                "no bundled trace by that name: expected a file beside the scenario (read by the command line) or one of {}",
+                names.join(", ")
+            )
+        })
+}
 
 /// The text of a bundled scenario, by name (with or without `.toml`).
 pub fn find(name: &str) -> Option<&'static str> {

@@ -6,6 +6,7 @@
 //! virtual time, `stratus-live` on real sockets.
 #![forbid(unsafe_code)]
 
+pub mod arrivals;
 pub mod autoscale;
 pub mod bundled;
 pub mod cache;

@@ -37,9 +37,14 @@ fn line_col(src: &str, offset: usize) -> (usize, usize) {
     (line, before[start..].chars().count() + 1)
 }
 
+/// Reads a file a scenario names (a trace) by the name written in it, and
+/// answers the name to show in messages and its text, or why it could not.
+pub type Reader<'a> = &'a dyn Fn(&str) -> Result<(String, String), String>;
+
 pub(super) struct Ctx<'a> {
     pub(super) file: &'a str,
     pub(super) src: &'a str,
+    pub(super) read: Reader<'a>,
 }
 
 impl Ctx<'_> {
@@ -129,9 +134,7 @@ pub(super) fn first_span<T>(keys: &[Option<&Spanned<T>>]) -> Range<usize> {
     keys.iter().flatten().next().map_or(0..0, |v| v.span())
 }
 
-/// The most shoppers per second a run accepts: beyond it a 30-minute run
-/// would hold more shoppers than memory, and the mistake is likelier a typo.
-pub const MAX_ARRIVALS_PER_SECOND: f64 = 100_000.0;
+pub use crate::arrivals::MAX_RATE as MAX_ARRIVALS_PER_SECOND;
 
 pub(super) fn rate(cx: &Ctx, v: &Spanned<Num>, key: &str) -> Result<f64, ScenarioError> {
     let r = v.get_ref().0;

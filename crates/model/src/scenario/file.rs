@@ -13,9 +13,17 @@ use super::*;
 use crate::time::DURATION_FORM;
 use toml::Spanned;
 
-/// Reads and validates a scenario. `file` is only used in messages.
+/// Reads and validates a scenario. `file` is only used in messages. A trace
+/// it names must be one of the bundled ones ([`crate::bundled::TRACES`]);
+/// [`parse_scenario_with`] reads others.
 pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, ScenarioError> {
-    let cx = Ctx { file, src };
+    parse_scenario_with(file, src, &crate::bundled::read_trace)
+}
+
+/// Reads and validates a scenario whose traces `read` fetches (the command
+/// line reads them beside the scenario file; the model does no I/O).
+pub fn parse_scenario_with(file: &str, src: &str, read: Reader) -> Result<Scenario, ScenarioError> {
+    let cx = Ctx { file, src, read };
     if src.trim().is_empty() {
         return Err(cx.nowhere(
             "the file is empty: expected a TOML scenario with at least a [scenario] table \
@@ -420,6 +428,9 @@ fn workload(cx: &Ctx, s: &mut Scenario, w: RawWorkload) -> Result<(), ScenarioEr
     let c = &mut s.workload;
     if let Some(v) = &w.arrivals_per_second {
         c.arrivals_per_second = rate(cx, v, "arrivals_per_second")?;
+    }
+    if let Some(a) = w.arrivals {
+        c.arrivals = super::arrivals::shape(cx, a, w.arrivals_per_second.as_ref())?;
     }
     if let Some(v) = w.think_time {
         c.think_time = v.0;

@@ -5,6 +5,7 @@
 //! hand (see `examples/`).
 
 pub mod action;
+mod arrivals;
 mod context;
 mod data;
 mod elastic;
@@ -16,10 +17,11 @@ mod values;
 pub mod variant;
 
 pub use action::{ActionEntry, EntryError};
+pub use context::Reader;
 pub use context::ScenarioError;
 pub use data::{CacheTier, Database, ReadFrom};
 pub use elastic::{Dns, DurableSessions, HealthCheckType, ScaleMetric, TargetTracking};
-pub use file::parse_scenario;
+pub use file::{parse_scenario, parse_scenario_with};
 
 pub use crate::core::{AzIx, Kind};
 pub use crate::station::{LOGNORMAL_SIGMA, ServiceDistribution};
@@ -213,7 +215,10 @@ pub enum Pages {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
+    /// The constant rate, or the one a spike multiplies.
     pub arrivals_per_second: f64,
+    /// How the rate moves over the run (`workload.arrivals`).
+    pub arrivals: crate::arrivals::Shape,
     pub think_time: Dur,
     pub pages: Pages,
     pub add_to_cart: f64,
@@ -489,6 +494,7 @@ impl Scenario {
             },
             workload: Workload {
                 arrivals_per_second: 20.0,
+                arrivals: crate::arrivals::Shape::Constant,
                 think_time: Dur(5 * SEC),
                 pages: Pages::Mean(12.0),
                 add_to_cart: 0.3,

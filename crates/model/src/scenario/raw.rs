@@ -147,6 +147,7 @@ pub(super) struct RawStore {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWorkload {
     pub(super) arrivals_per_second: Option<Spanned<Num>>,
+    pub(super) arrivals: Option<Spanned<super::arrivals::RawArrivals>>,
     pub(super) think_time: Option<D>,
     pub(super) pages: Option<Spanned<RawPages>>,
     pub(super) add_to_cart: Option<Spanned<Num>>,

@@ -19,6 +19,7 @@ pub mod snapshot;
 mod trips;
 
 use crate::engine::{Model, Queue};
+use stratus_model::arrivals::Process;
 use stratus_model::cache::Cache;
 use stratus_model::control::{ControlPlane, Effect, Input, Timer};
 use stratus_model::db::Database;
@@ -120,7 +121,8 @@ pub struct World {
     streams: Streams,
     arrivals: Rng,
     sids: Rng,
-    arrival_rate: f64,
+    /// When shoppers arrive: the scenario's shape until a `set_arrivals`.
+    arrival: Process,
     arrival_epoch: u32,
     shopper_seq: u64,
     /// Address changes sent so far (each gets its number).
@@ -174,7 +176,10 @@ impl World {
             arrivals: streams.stream("arrivals"),
             sids: streams.stream("session_ids"),
             streams,
-            arrival_rate: sc.workload.arrivals_per_second,
+            arrival: Process::new(
+                sc.workload.arrivals_per_second,
+                sc.workload.arrivals.clone(),
+            ),
             arrival_epoch: 0,
             shopper_seq: 0,
             address_writes: 0,
@@ -213,10 +218,9 @@ impl World {
     }
 
     pub(super) fn schedule_arrival(&mut self, q: &mut Queue<Event>) {
-        if self.arrival_rate > 0.0 {
-            let gap = self.arrivals.exp(SEC as f64 / self.arrival_rate).round() as u64;
-            q.after(
-                gap,
+        if let Some(at) = self.arrival.next(&mut self.arrivals, q.now()) {
+            q.at(
+                at,
                 Event::Arrival {
                     epoch: self.arrival_epoch,
                 },

@@ -54,7 +54,7 @@ impl World {
                 Effect::Wake { at, timer } => q.at(at, Event::Timer(timer)),
                 Effect::Net => {}
                 Effect::Arrivals { value } => {
-                    self.arrival_rate = value;
+                    self.arrival.set_rate(value);
                     self.arrival_epoch += 1;
                     self.schedule_arrival(q);
                 }
