@@ -20,9 +20,12 @@ if ! command -v tmux >/dev/null 2>&1; then
     fi
 fi
 
-echo "== cargo build --release"
-cargo build --release --quiet
-bin="$PWD/target/release/stratus"
+# The binary the test suite runs (optimised by [profile.test]): after
+# `cargo test` this builds nothing, where `--release` would build the whole
+# workspace a second time.
+echo "== cargo test --no-run (the suite's binary)"
+cargo test --no-run --quiet
+bin="$PWD/target/debug/stratus"
 session="stratus-tui-$$"
 shots="target/tui-tmux"
 mkdir -p "$shots"

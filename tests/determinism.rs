@@ -8,14 +8,31 @@ use stratus::cli::pace::WallPacer;
 
 #[test]
 fn every_bundled_scenario_repeats_byte_for_byte() {
-    for (name, _) in stratus::bundled::BUNDLED {
-        let sc = bundled(name);
-        let a = json_outside_wall(&run(&sc, sc.strategy));
-        let b = json_outside_wall(&run(&sc, sc.strategy));
-        assert!(a == b, "{name}: two runs differ");
-        let other = json_outside_wall(&stratus::run(&sc, sc.strategy, sc.seed + 1));
-        assert_ne!(a, other, "{name}: another seed gives the same report");
-    }
+    // The scenarios are independent: spread them over the cores (each run
+    // is itself single-threaded), so the check costs a share of the suite.
+    // Each thread takes the next scenario left, so one long scenario does
+    // not hold up a share of short ones.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let take = || next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                while let Some((name, _)) = stratus::bundled::BUNDLED.get(take()) {
+                    repeats(name);
+                }
+            });
+        }
+    });
+}
+
+fn repeats(name: &str) {
+    let sc = bundled(name);
+    let a = json_outside_wall(&run(&sc, sc.strategy));
+    let b = json_outside_wall(&run(&sc, sc.strategy));
+    assert!(a == b, "{name}: two runs differ");
+    let other = json_outside_wall(&stratus::run(&sc, sc.strategy, sc.seed + 1));
+    assert_ne!(a, other, "{name}: another seed gives the same report");
 }
 
 #[test]
