@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn route53_limits_are_refused_where_written() {
         let e = parse("health_check = { interval = \"20s\" }\n").unwrap_err();
-        assert!(e.starts_with("t.toml:5:27:") && e.contains("\"10s\" (fast)"), "{e}");
+        assert!(e.starts_with("t.toml:5:29:") && e.contains("\"10s\" (fast)"), "{e}");
         let e = parse("health_check = { failure_threshold = 11 }\n").unwrap_err();
         assert!(e.contains("from 1 to 10"), "{e}");
         let e = parse("client = \"sticky\"\n").unwrap_err();
