@@ -53,7 +53,7 @@ fn a_dead_node_leaves_the_answers_within_its_threshold_window() {
             "{interval} s × {threshold}: left {after} s after the death, expected [{low}, {high})"
         );
         let verdict = &r.dns.as_ref().unwrap().route53.as_ref().unwrap().verdicts[0];
-        assert_eq!((verdict.healthy, verdict.after_s), (false, after));
+        assert!(!verdict.healthy && (verdict.after_s - after).abs() < 1e-6);
     }
 }
 
@@ -73,10 +73,16 @@ fn pinned_clients_fail_until_detection_plus_the_ttl() {
     // most a TTL; the first failure-free moment is bounded by interval ×
     // threshold (plus the checks' connect limits) plus the TTL.
     let last = dns.last_stale_answer_sent_s.unwrap();
-    assert!(last > left && last <= left + ttl, "last {last}, left {left}");
+    assert!(
+        last > left && last <= left + ttl,
+        "last {last}, left {left}"
+    );
     assert!(last <= KILL_S + 3.0 * (30.0 + 4.0) + ttl);
     let r53 = dns.route53.as_ref().unwrap();
-    assert_eq!((r53.next_address_retries, r53.next_address_recoveries), (0, 0));
+    assert_eq!(
+        (r53.next_address_retries, r53.next_address_recoveries),
+        (0, 0)
+    );
 }
 
 #[test]
@@ -95,24 +101,31 @@ fn next_address_clients_pay_a_timeout_and_fail_nothing() {
     let timeout_ms = next.load_balancer.connect_timeout.0 as f64 / 1e6;
     assert!(n.latency_ms.all.max >= timeout_ms);
     assert!(p.requests.failed > 0);
-    assert_eq!(left_at(&p), left_at(&n), "the checks do not depend on clients");
+    assert_eq!(
+        left_at(&p),
+        left_at(&n),
+        "the checks do not depend on clients"
+    );
 }
 
 #[test]
 fn with_every_node_dead_next_address_tries_each_and_fails() {
     let mut sc = dns_ttl(DnsClient::NextAddress, 10, 1);
     for az in [0, 2] {
-        common::at(
-            &mut sc,
-            600,
-            stratus::scenario::Action::KillLbNode { az },
-        );
+        common::at(&mut sc, 600, stratus::scenario::Action::KillLbNode { az });
     }
     let r = run(&sc, sc.strategy);
     assert_eq!(events(&r, "dns_unhealthy").len(), 3);
     // Route 53 answers with all three unhealthy records then; each try
     // costs three connect timeouts and fails.
-    assert!(r.requests.errors.get("lb_node_unreachable").copied().unwrap_or(0) > 0);
+    assert!(
+        r.requests
+            .errors
+            .get("lb_node_unreachable")
+            .copied()
+            .unwrap_or(0)
+            > 0
+    );
     assert!(r.latency_ms.all.max >= 3.0 * 10_000.0);
 }
 

@@ -174,7 +174,10 @@ fn stale_dns_answers_fail_until_the_ttl_runs_out() {
         let r = run(&sc, sc.strategy);
         let dns = r.dns.as_ref().unwrap();
         let last = dns.last_stale_answer_sent_s.unwrap();
-        assert!(last >= kill && last <= kill + ttl as f64, "ttl {ttl}: {last}");
+        assert!(
+            last >= kill && last <= kill + ttl as f64,
+            "ttl {ttl}: {last}"
+        );
         failures.push(dns.stale_answer_failures);
     }
     assert!(

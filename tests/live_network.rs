@@ -292,7 +292,10 @@ async fn pinned_clients_fail_on_a_dead_balancer_node_until_route53_notices() {
     }
     assert_eq!(failed, 1);
     let st = state_until(&c, &h, 400, has("dns_unhealthy")).await;
-    assert_eq!(events(&st, "dns_unhealthy").collect::<Vec<_>>(), ["us-east-1a"]);
+    assert_eq!(
+        events(&st, "dns_unhealthy").collect::<Vec<_>>(),
+        ["us-east-1a"]
+    );
     for _ in 0..3 {
         let (s, body) = get(&c, h.shop, limit).await.unwrap();
         assert_eq!(s, StatusCode::OK, "{body}");

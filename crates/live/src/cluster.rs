@@ -44,7 +44,7 @@ pub struct Control {
     pub log: Vec<LogEvent>,
     /// The balancer node the last request came in through (see `proxy`).
     pub entry: AzIx,
-    /// With `[dns]`: the shared resolver's cached answer (see `resolver`).
+    /// With `[dns]`: the clients' cached answers (see `resolver`).
     pub resolver: super::resolver::Resolver,
     /// Requests through the balancer, by second.
     pub series: super::series::Series,
@@ -120,7 +120,7 @@ impl Cluster {
             addrs: Vec::new(),
             log: Vec::new(),
             entry: 0,
-            resolver: super::resolver::Resolver::new(sc.seed),
+            resolver: super::resolver::Resolver::new(sc.seed, sc.region.azs.len()),
             series: Default::default(),
             injected: Vec::new(),
         };

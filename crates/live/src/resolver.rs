@@ -5,10 +5,12 @@
 //! connect timeout and tries the answer's next address, `pinned` waits it
 //! out and fails.
 //!
-//! Live, every request comes from loopback, so one resolver stands for all
-//! clients: one cached answer, shared, and each request starts at the next
-//! of its addresses in turn (as different clients pick different first
-//! addresses). Per-client caches are what the simulation models.
+//! Live, every request comes from loopback, so the requests take turns
+//! over one client per AZ (as if shoppers were spread evenly over the
+//! balancer's nodes), each with its own resolver cache: a client homed in
+//! an AZ gets that AZ's node in a single answer, its own order in a
+//! multivalue one, and keeps the answer for the TTL. A client tries its
+//! answer from the first address each time (no connection is kept).
 
 use super::cluster::{Cluster, Control};
 use stratus_model::control::ControlPlane;
@@ -18,13 +20,13 @@ use stratus_model::scenario::{AzIx, DnsClient, DnsRouting};
 use stratus_model::time::SimTime;
 use stratus_model::workload::NEVER;
 
-/// The shared resolver's cache.
+/// The clients' resolver caches.
 pub struct Resolver {
-    answer: Answer,
-    resolved_at: SimTime,
+    /// Per client: its answer and when it looked the name up.
+    clients: Vec<(Answer, SimTime)>,
     /// Draws multivalue answers' order.
     rng: Rng,
-    /// Where the next request starts in the answer.
+    /// The client the next request comes from.
     turn: usize,
 }
 
@@ -37,43 +39,38 @@ pub enum NoEntry {
 }
 
 impl Resolver {
-    pub fn new(seed: u64) -> Resolver {
+    pub fn new(seed: u64, azs: usize) -> Resolver {
         Resolver {
-            answer: Answer::default(),
-            resolved_at: NEVER,
+            clients: vec![(Answer::default(), NEVER); azs],
             rng: Streams::new(seed).stream("live_resolver"),
             turn: 0,
         }
     }
 
-    /// The addresses this request tries, in order: the cached answer's
-    /// from this request's turn on (`next_address`), or only the first of
-    /// them (`pinned`). Empty: no balancer node answers.
+    /// The addresses this request tries, in order: all of its client's
+    /// answer (`next_address`) or only the first (`pinned`). Empty: no
+    /// balancer node answers.
     fn attempts(&mut self, cp: &ControlPlane, now: SimTime) -> Vec<AzIx> {
         let dns = cp.dns.as_ref().expect("[dns]");
         let cfg = dns.cfg;
         let answering = |a: AzIx| cp.net.answers(&cp.alive, a);
-        if self.resolved_at == NEVER || now >= self.resolved_at + cfg.ttl.0 {
-            self.resolved_at = now;
-            let from = self.turn % cp.alive.len();
-            self.answer = match cfg.routing {
+        let k = self.turn % self.clients.len();
+        self.turn = self.turn.wrapping_add(1);
+        let (answer, resolved_at) = &mut self.clients[k];
+        if *resolved_at == NEVER || now >= *resolved_at + cfg.ttl.0 {
+            *resolved_at = now;
+            *answer = match cfg.routing {
                 DnsRouting::Single => dns
-                    .single(from, answering)
+                    .single(k, answering)
                     .map_or_else(Answer::default, Answer::one),
                 DnsRouting::Multivalue => dns.multivalue(&mut self.rng, answering),
             };
         }
-        let addrs: Vec<AzIx> = self.answer.addrs().collect();
-        if addrs.is_empty() {
-            return addrs;
-        }
-        self.turn = self.turn.wrapping_add(1);
-        let start = self.turn % addrs.len();
         let tries = match cfg.client {
-            DnsClient::NextAddress => addrs.len(),
+            DnsClient::NextAddress => answer.len(),
             DnsClient::Pinned => 1,
         };
-        (0..tries).map(|k| addrs[(start + k) % addrs.len()]).collect()
+        answer.addrs().take(tries).collect()
     }
 }
 

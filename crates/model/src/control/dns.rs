@@ -41,7 +41,11 @@ impl ControlPlane {
         let Some(hc) = r53.checks() else { return };
         let changed = r53.result(now, usize::from(az), usize::from(checker), pass);
         if let Some(healthy) = changed {
-            let kind = if healthy { "dns_healthy" } else { "dns_unhealthy" };
+            let kind = if healthy {
+                "dns_healthy"
+            } else {
+                "dns_unhealthy"
+            };
             self.log(kind, self.az_name(usize::from(az)));
         }
         self.wake(now + hc.interval.0, Timer::DnsCheck { az, checker });

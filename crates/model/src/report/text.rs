@@ -68,12 +68,15 @@ fn elastic_sections(o: &mut String, r: &Report) {
 
 /// Route 53's settings, the clients' retries and each verdict change.
 fn route53_lines(o: &mut String, r: &super::elastic::Route53Report) {
-    let checks = r.health_check.as_ref().map_or("no health checks".into(), |h| {
-        format!(
-            "checks every {:.0} s, {} in a row, {} checkers",
-            h.interval_s, h.failure_threshold, h.checkers
-        )
-    });
+    let checks = r
+        .health_check
+        .as_ref()
+        .map_or("no health checks".into(), |h| {
+            format!(
+                "checks every {:.0} s, {} in a row, {} checkers",
+                h.interval_s, h.failure_threshold, h.checkers
+            )
+        });
     let _ = writeln!(
         o,
         "            {} answers   client {}   {checks}   next-address retries {} ({} got through)",

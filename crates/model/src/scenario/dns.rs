@@ -207,8 +207,7 @@ mod tests {
         assert_eq!(d.health_check, Some(DnsHealthCheck::default()));
         assert_eq!(d.health_check.unwrap().interval, Dur(30 * SEC));
         assert_eq!(d.client, DnsClient::Pinned);
-        let fast =
-            parse("health_check = { interval = \"10s\", failure_threshold = 1 }\n").unwrap();
+        let fast = parse("health_check = { interval = \"10s\", failure_threshold = 1 }\n").unwrap();
         assert_eq!(fast.routing, DnsRouting::Single);
         assert_eq!(
             fast.health_check,
@@ -222,7 +221,10 @@ mod tests {
     #[test]
     fn route53_limits_are_refused_where_written() {
         let e = parse("health_check = { interval = \"20s\" }\n").unwrap_err();
-        assert!(e.starts_with("t.toml:5:29:") && e.contains("\"10s\" (fast)"), "{e}");
+        assert!(
+            e.starts_with("t.toml:5:29:") && e.contains("\"10s\" (fast)"),
+            "{e}"
+        );
         let e = parse("health_check = { failure_threshold = 11 }\n").unwrap_err();
         assert!(e.contains("from 1 to 10"), "{e}");
         let e = parse("client = \"sticky\"\n").unwrap_err();

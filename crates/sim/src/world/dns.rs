@@ -18,7 +18,11 @@ impl World {
     /// failed, or the client will try another address (already scheduled).
     pub(super) fn dns_entry(&mut self, now: SimTime, s: ShopperId, q: &mut Queue<Event>) -> bool {
         let dns = self.sc.dns.expect("[dns]");
-        let r53 = self.cp.dns.as_ref().expect("the control plane answers [dns]");
+        let r53 = self
+            .cp
+            .dns
+            .as_ref()
+            .expect("the control plane answers [dns]");
         let (alive, net) = (&self.cp.alive, &self.cp.net);
         let answering = |a: usize| net.answers(alive, a);
         let sh = self.shoppers[s as usize].as_mut().expect("active");
