@@ -90,7 +90,7 @@ impl Answer {
     /// A connection to the current address failed: the next address this
     /// request has not tried, which becomes current (a browser keeps using
     /// the address it got through to); None once every one has failed.
-    pub fn next(&mut self) -> Option<AzIx> {
+    pub fn try_next(&mut self) -> Option<AzIx> {
         if usize::from(self.tried) + 1 >= self.len() {
             return None;
         }
@@ -366,11 +366,14 @@ mod tests {
     fn the_next_address_cycles_once_through_the_answer() {
         let mut a = Answer::of(&[2, 0, 1]);
         assert_eq!(a.current(), 2);
-        assert_eq!((a.next(), a.next(), a.next()), (Some(0), Some(1), None));
+        assert_eq!(
+            (a.try_next(), a.try_next(), a.try_next()),
+            (Some(0), Some(1), None)
+        );
         assert_eq!(a.retries(), 2);
         a.new_request();
-        assert_eq!((a.current(), a.next()), (1, Some(2)));
+        assert_eq!((a.current(), a.try_next()), (1, Some(2)));
         let mut one = Answer::one(1);
-        assert_eq!(one.next(), None);
+        assert_eq!(one.try_next(), None);
     }
 }

@@ -51,17 +51,19 @@ impl World {
             return true;
         }
         let t = self.sc.load_balancer.connect_timeout.0;
-        if dns.client == DnsClient::NextAddress {
-            if let Some(next) = sh.answer.next() {
-                // The browser gives up on this address when its connect
-                // timeout runs out and connects to the next one.
-                sh.entry_az = next;
-                let tried_at = now - net.internet(old);
-                let req = sh.req;
-                self.metrics.dns_retries += 1;
-                q.at(tried_at + t + net.internet(next), Event::AtLb { s, req });
-                return false;
-            }
+        let next = match dns.client {
+            DnsClient::NextAddress => sh.answer.try_next(),
+            DnsClient::Pinned => None,
+        };
+        if let Some(next) = next {
+            // The browser gives up on this address when its connect
+            // timeout runs out and connects to the next one.
+            sh.entry_az = next;
+            let tried_at = now - net.internet(old);
+            let req = sh.req;
+            self.metrics.dns_retries += 1;
+            q.at(tried_at + t + net.internet(next), Event::AtLb { s, req });
+            return false;
         }
         // An address of a dead balancer node, and no other to try: the
         // browser's connection attempt times out.
