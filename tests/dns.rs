@@ -1,7 +1,7 @@
 //! DNS as Route 53 answers it, checked against what its documentation
 //! implies on real runs of `dns-ttl`: a dead balancer node leaves the
 //! answers inside the window its health check's interval and failure
-//! threshold allow; pinned clients fail until that detection plus the TTL;
+//! threshold allow, and rejoins after as many passes; pinned clients fail until that detection plus the TTL;
 //! clients that try the next address pay a connect timeout and fail
 //! nothing; and runs repeat byte for byte.
 
@@ -10,7 +10,7 @@ mod common;
 use common::{bundled, events, json_outside_wall, run};
 use stratus::Report;
 use stratus::dns::CHECK_CONNECT_TIMEOUT;
-use stratus::scenario::{DnsClient, DnsHealthCheck, DnsRouting, Scenario};
+use stratus::scenario::{Action, DnsClient, DnsHealthCheck, DnsRouting, Scenario};
 use stratus::time::{Dur, SEC};
 
 /// When `dns-ttl` kills us-east-1b's balancer node.
@@ -55,6 +55,23 @@ fn a_dead_node_leaves_the_answers_within_its_threshold_window() {
         let verdict = &r.dns.as_ref().unwrap().route53.as_ref().unwrap().verdicts[0];
         assert!(!verdict.healthy && (verdict.after_s - after).abs() < 1e-6);
     }
+}
+
+#[test]
+fn a_node_back_rejoins_after_as_many_passes() {
+    let mut sc = dns_ttl(DnsClient::NextAddress, 30, 3);
+    sc.timeline.clear();
+    common::at(&mut sc, 300, Action::KillAz { az: 1 });
+    common::at(&mut sc, 500, Action::RestoreAz { az: 1 });
+    let r = run(&sc, sc.strategy);
+    let verdicts = &r.dns.as_ref().unwrap().route53.as_ref().unwrap().verdicts;
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    assert!(!verdicts[0].healthy && verdicts[1].healthy);
+    // A pass is answered at once: three in a row from two checkers of
+    // eight (over 18 %), the first within an interval of the return.
+    let back = events(&r, "dns_healthy")[0].t_s - 500.0;
+    assert!((60.0..90.0).contains(&back), "rejoined {back} s after");
+    assert!((verdicts[1].after_s - back).abs() < 1e-6);
 }
 
 #[test]
