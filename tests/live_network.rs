@@ -2,8 +2,9 @@
 //! `POST /admin/actions`: a partition fails the AZ's health checks and its
 //! store until it heals, added latency delays every answer until it comes
 //! off, killed balancer nodes leave the answer to the others, a hung node
-//! holds its requests and fails its checks, and the FIS power interruption
-//! runs its steps in the simulation's order.
+//! holds its requests and fails its checks, the FIS power interruption
+//! runs its steps in the simulation's order, and with `[dns]` the balancer
+//! is entered through Route 53's health-checked answer.
 
 mod common;
 
@@ -16,7 +17,8 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
 use stratus::live::Handle;
-use stratus::scenario::Strategy;
+use stratus::scenario::{Dns, DnsClient, DnsHealthCheck, DnsRouting, Strategy};
+use stratus::time::Dur;
 
 async fn start(strategy: Strategy) -> Handle {
     common::live::start(scenario("live-network"), strategy, false).await
@@ -252,4 +254,65 @@ async fn a_hung_node_is_replaced_only_with_elb_health_checks() {
         }
         h.shutdown();
     }
+}
+
+/// A shop whose name Route 53 answers afresh for each request (TTL 0),
+/// checked every 500 ms with a threshold of 1, and 300 ms connect timeouts.
+async fn start_dns(routing: DnsRouting, client: DnsClient) -> Handle {
+    let mut sc = scenario("live-dns");
+    sc.load_balancer.connect_timeout = Dur::from_ms(300);
+    sc.dns = Some(Dns {
+        routing,
+        client,
+        health_check: Some(DnsHealthCheck {
+            interval: Dur::from_ms(500),
+            failure_threshold: 1,
+        }),
+        ..Dns::new(Dur(0))
+    });
+    common::live::start(sc, Strategy::Sticky, false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_clients_fail_on_a_dead_balancer_node_until_route53_notices() {
+    let h = start_dns(DnsRouting::Single, DnsClient::Pinned).await;
+    let c = client();
+    let limit = Duration::from_secs(5);
+    act(&c, &h, r#"{"action":"kill_lb_node","az":"us-east-1a"}"#).await;
+    // Single answers go round the AZs: one request in three is given the
+    // dead node's address, waits out the connect timeout and fails.
+    let mut failed = 0;
+    for _ in 0..3 {
+        let (s, body) = get(&c, h.shop, limit).await.unwrap();
+        if s != StatusCode::OK {
+            assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+            assert!(body.contains("lb_node_unreachable"), "{body}");
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 1);
+    let st = state_until(&c, &h, 400, has("dns_unhealthy")).await;
+    assert_eq!(
+        events(&st, "dns_unhealthy").collect::<Vec<_>>(),
+        ["us-east-1a"]
+    );
+    for _ in 0..3 {
+        let (s, body) = get(&c, h.shop, limit).await.unwrap();
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    h.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_address_clients_get_through_a_dead_balancer_node() {
+    let h = start_dns(DnsRouting::Multivalue, DnsClient::NextAddress).await;
+    let c = client();
+    act(&c, &h, r#"{"action":"kill_lb_node","az":"us-east-1a"}"#).await;
+    // Before Route 53 notices, the dead address is in every answer: a
+    // request that starts there waits 300 ms and goes to the next one.
+    for _ in 0..6 {
+        let (s, body) = get(&c, h.shop, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    h.shutdown();
 }

@@ -44,6 +44,8 @@ pub struct Control {
     pub log: Vec<LogEvent>,
     /// The balancer node the last request came in through (see `proxy`).
     pub entry: AzIx,
+    /// With `[dns]`: the clients' cached answers (see `resolver`).
+    pub resolver: super::resolver::Resolver,
     /// Requests through the balancer, by second.
     pub series: super::series::Series,
     /// When (s) each action was applied.
@@ -118,6 +120,7 @@ impl Cluster {
             addrs: Vec::new(),
             log: Vec::new(),
             entry: 0,
+            resolver: super::resolver::Resolver::new(sc.seed, sc.region.azs.len()),
             series: Default::default(),
             injected: Vec::new(),
         };
@@ -244,11 +247,15 @@ impl Cluster {
         let mut c = self.lock();
         let mut effects = Vec::new();
         c.cp.start(&mut effects);
+        let mut rest = Vec::new();
         for e in effects {
-            if let Effect::Serve { node, .. } = e {
-                self.listen(&mut c, node)?;
+            match e {
+                Effect::Serve { node, .. } => self.listen(&mut c, node)?,
+                // Route 53's first health checks.
+                other => rest.push(other),
             }
         }
+        self.execute(&mut c, rest);
         Ok(())
     }
 

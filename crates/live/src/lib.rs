@@ -14,6 +14,8 @@
 //! plane polls nothing (the replicas' apply loop below ticks every 50 ms).
 //!
 //! - [`proxy`]: the load balancer (a hyper server) and its health checks
+//! - [`resolver`]: with `[dns]`, the balancer node a request comes in
+//!   through, from the control plane's Route 53 answer
 //! - [`node`]: an app node (a hyper server per node, on its own port)
 //! - [`cluster`]: the control plane's live driver: its inputs, and its
 //!   effects on the node servers
@@ -41,6 +43,7 @@ pub mod observe;
 pub mod pages;
 pub mod proxy;
 pub mod remote;
+pub mod resolver;
 pub mod resp;
 pub mod series;
 pub mod sessions;

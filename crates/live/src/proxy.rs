@@ -7,6 +7,7 @@
 use super::client::{ClientError, Connection};
 use super::cluster::Cluster;
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
+use super::resolver::NoEntry;
 use super::upstream::{self, Pool, Upstream, UpstreamError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -88,13 +89,32 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     } else {
         None
     };
+    let dns_entry = match cl.sc.dns {
+        Some(_) => Some(cl.dns_entry().await),
+        None => None,
+    };
     let (node, addr, reached, added) = {
         let mut c = cl.lock();
-        // Each request comes in through the next answering balancer node,
-        // as an ideal resolver spreads shoppers over the live ones.
-        let n = c.cp.alive.len();
-        c.entry = (c.entry + 1) % n;
-        let Some(entry) = c.cp.net.next_answering(&c.cp.alive, c.entry) else {
+        let entry = match dns_entry {
+            Some(Ok(az)) => Some(az),
+            Some(Err(NoEntry::TimedOut)) => {
+                cl.observe(&mut c, now, false);
+                return http::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    as_json,
+                    "lb_node_unreachable: the DNS answer's balancer node did not answer within the connect timeout",
+                );
+            }
+            Some(Err(NoEntry::NoneAnswers)) => None,
+            None => {
+                // Each request comes in through the next answering balancer
+                // node, as an ideal resolver spreads shoppers over the live ones.
+                let n = c.cp.alive.len();
+                c.entry = (c.entry + 1) % n;
+                c.cp.net.next_answering(&c.cp.alive, c.entry)
+            }
+        };
+        let Some(entry) = entry else {
             cl.observe(&mut c, now, false);
             return http::error(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -137,6 +137,7 @@ catalogue! {
     }
     DNS_FIGURES {
         StaleDnsFailures: "stale DNS answer failures", "stale_dns_failures", Count;
+        NextAddressRetries: "next-address retries", "dns_next_address_retries", Count;
     }
     STORE_FIGURES {
         StoreFailovers: "store failovers", "store_failovers", Count;
@@ -213,6 +214,7 @@ impl Id {
             | DirectStoreAccepted
             | ConnectionsDropped
             | StaleDnsFailures
+            | NextAddressRetries
             | StoreFailovers
             | StaleCarts => Better::Lower,
         }

@@ -15,6 +15,7 @@ pub mod control;
 pub mod core;
 pub mod cost;
 pub mod db;
+pub mod dns;
 pub mod figure;
 pub mod fis;
 pub mod fleet;

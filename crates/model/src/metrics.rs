@@ -120,6 +120,11 @@ pub struct Metrics {
     pub stale_dns_failures: u64,
     /// When the last of those was sent.
     pub last_stale_dns_send: Option<SimTime>,
+    /// Connection attempts to a dead balancer node after which the client
+    /// tried its answer's next address (`dns.client = "next_address"`).
+    pub dns_retries: u64,
+    /// Requests that reached a live balancer node after such a retry.
+    pub dns_recovered: u64,
     /// Cart views answered by a table copy behind the newest write, missing items.
     pub stale_carts: u64,
     pub queue: Queueing,
@@ -156,6 +161,8 @@ impl Default for Metrics {
             store_writes_lost: 0,
             stale_dns_failures: 0,
             last_stale_dns_send: None,
+            dns_retries: 0,
+            dns_recovered: 0,
             stale_carts: 0,
             queue: Queueing::default(),
             series: Vec::new(),

@@ -10,6 +10,7 @@
 use crate::cart::{Cart, Item};
 use crate::core::Kind;
 use crate::core::NodeId;
+use crate::dns::Answer;
 use crate::lb::LbCookie;
 use crate::metrics::Metrics;
 use crate::rng::Rng;
@@ -76,6 +77,9 @@ pub struct Shopper {
     pub db_target: Option<usize>,
     /// When its resolver last looked the shop up (with `[dns]`); `NEVER` before.
     pub resolved_at: SimTime,
+    /// What the resolver answered then (with `[dns]`); `entry_az` is its
+    /// address in use.
+    pub answer: Answer,
     /// The AZ of the table copy an eventually consistent read goes to.
     pub store_read_at: Option<u8>,
 }
@@ -113,6 +117,7 @@ impl Shopper {
             address_write: 0,
             db_target: None,
             resolved_at: NEVER,
+            answer: Answer::default(),
             store_read_at: None,
         }
     }

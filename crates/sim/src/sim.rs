@@ -225,11 +225,10 @@ impl Sim {
             w.cp.tracker
                 .as_ref()
                 .map(|t| ScalingReport::of(t, peak_nodes));
-        report.dns = sc.dns.as_ref().map(|d| DnsReport {
-            ttl_s: d.ttl.0 as f64 / 1e9,
-            stale_answer_failures: w.metrics.stale_dns_failures,
-            last_stale_answer_sent_s: w.metrics.last_stale_dns_send.map(|t| t as f64 / 1e9),
-        });
+        report.dns =
+            w.cp.dns
+                .as_ref()
+                .map(|r53| DnsReport::of(r53, &sc.region.azs, &w.metrics));
         report.store = match w.strategy {
             Strategy::Store => Some(StoreReport::of("redis", w.store.shards(), w.store.stats, 0)),
             Strategy::Durable => Some(StoreReport::of(

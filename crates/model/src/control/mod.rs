@@ -19,6 +19,7 @@
 
 mod actions;
 mod data;
+mod dns;
 mod group;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ use crate::autoscale::Tracker;
 use crate::cache::Cache;
 use crate::core::{AzIx, NodeId, ShopperId};
 use crate::db::{Database, DbIx};
+use crate::dns::Route53;
 use crate::fleet::{Fleet, LaunchBlocks};
 use crate::lb::LoadBalancer;
 use crate::net::Net;
@@ -73,6 +75,11 @@ pub enum Timer {
     DbStandby { epoch: u32 },
     /// A timed fault ends.
     Heal(Heal),
+    /// Route 53 health checker `checker` sends its request to the balancer
+    /// node of `az`.
+    DnsCheck { az: u8, checker: u8 },
+    /// That request's connect limit ran out: the check failed.
+    DnsCheckFailed { az: u8, checker: u8 },
 }
 
 /// What ends when a timed fault's time is up.
@@ -163,6 +170,8 @@ pub struct ControlPlane {
     pub tracker: Option<Tracker>,
     /// Every fault so far, with the carts the drivers charged to it.
     pub faults: Vec<Fault>,
+    /// The shop's name server and its health checks, with `[dns]`.
+    pub dns: Option<Route53>,
     /// The time of the input being handled.
     now: SimTime,
     out: Vec<Effect>,
@@ -184,6 +193,7 @@ impl ControlPlane {
             blocks: LaunchBlocks::new(azs),
             tracker: sc.fleet.target_tracking.clone().map(Tracker::new),
             faults: Vec::new(),
+            dns: sc.dns.as_ref().map(|d| Route53::new(d, azs)),
             now: 0,
             out: Vec::new(),
         }
@@ -205,6 +215,7 @@ impl ControlPlane {
             let check_at = self.check_interval * i as u64 / n.max(1);
             self.out.push(Effect::Serve { node: id, check_at });
         }
+        self.start_dns_checks();
         out.append(&mut self.out);
     }
 
@@ -225,6 +236,7 @@ impl ControlPlane {
             Input::LaunchFailed { node } => self.terminate(node),
             Input::Second => self.track(),
         }
+        self.watch_dns();
         out.append(&mut self.out);
     }
 
@@ -255,6 +267,8 @@ impl ControlPlane {
             Timer::DbPromote { epoch } => self.db_promote(epoch, tier),
             Timer::DbStandby { epoch } => self.db_standby(epoch, tier),
             Timer::Heal(h) => self.heal(h, tier),
+            Timer::DnsCheck { az, checker } => self.dns_check(az, checker),
+            Timer::DnsCheckFailed { az, checker } => self.dns_result(az, checker, false),
         }
     }
 

@@ -62,6 +62,11 @@ impl Figure {
                 .dns
                 .as_ref()
                 .map_or(0.0, |d| d.stale_answer_failures as f64),
+            NextAddressRetries => r
+                .dns
+                .as_ref()
+                .and_then(|d| d.route53.as_ref())
+                .map_or(0.0, |r| r.next_address_retries as f64),
             StoreFailovers => r.store.as_ref().map_or(0.0, |s| s.failovers as f64),
             StoreReplicasCreated => r.store.as_ref().map_or(0.0, |s| s.replicas_created as f64),
             StaleCarts => r.store.as_ref().map_or(0.0, |s| s.stale_carts as f64),

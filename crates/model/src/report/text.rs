@@ -43,6 +43,9 @@ fn elastic_sections(o: &mut String, r: &Report) {
             d.ttl_s,
             thousands(d.stale_answer_failures)
         );
+        if let Some(r) = &d.route53 {
+            route53_lines(o, r);
+        }
     }
     if let Some(sc) = &r.scaling {
         let _ = writeln!(
@@ -60,6 +63,40 @@ fn elastic_sections(o: &mut String, r: &Report) {
                 a.t_s, a.from, a.to, a.metric
             );
         }
+    }
+}
+
+/// Route 53's settings, the clients' retries and each verdict change.
+fn route53_lines(o: &mut String, r: &super::elastic::Route53Report) {
+    let checks = r
+        .health_check
+        .as_ref()
+        .map_or("no health checks".into(), |h| {
+            format!(
+                "checks every {:.0} s, {} in a row, {} checkers",
+                h.interval_s, h.failure_threshold, h.checkers
+            )
+        });
+    let _ = writeln!(
+        o,
+        "            {} answers   client {}   {checks}   next-address retries {} ({} got through)",
+        r.routing,
+        r.client,
+        thousands(r.next_address_retries),
+        thousands(r.next_address_recoveries)
+    );
+    for v in &r.verdicts {
+        let what = if v.healthy {
+            "rejoined the answers"
+        } else {
+            "left the answers"
+        };
+        let change = if v.healthy { "started" } else { "stopped" };
+        let _ = writeln!(
+            o,
+            "  {:>8.1} s  {} {what}, {:.1} s after its balancer node {change} answering",
+            v.t_s, v.az, v.after_s
+        );
     }
 }
 

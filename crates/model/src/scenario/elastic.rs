@@ -1,6 +1,7 @@
 //! The elastic and highly available parts of a scenario: target tracking
-//! (`[fleet.target_tracking]`), DNS (`[dns]`) and the DynamoDB-like session
-//! table (`[sessions.durable]`), with their AWS defaults and their checks.
+//! (`[fleet.target_tracking]`) and the DynamoDB-like session table
+//! (`[sessions.durable]`), with their AWS defaults and their checks. DNS
+//! (`[dns]`) has its own module, `dns`.
 
 use super::context::{Ctx, ScenarioError, az_index, positive};
 use super::values::{D, Num};
@@ -64,13 +65,6 @@ pub enum HealthCheckType {
     Elb,
 }
 
-/// The shop's DNS record: one address per balancer node (one per AZ).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Dns {
-    /// How long a shopper's resolver keeps an answer.
-    pub ttl: Dur,
-}
-
 /// The `durable` strategy's table: DynamoDB-like, three copies in three AZs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DurableSessions {
@@ -108,12 +102,6 @@ pub(super) struct RawTargetTracking {
     warmup: Option<D>,
     cooldown: Option<D>,
     disable_scale_in: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawDns {
-    ttl: Option<Spanned<D>>,
 }
 
 #[derive(Deserialize)]
@@ -212,23 +200,6 @@ pub(super) fn target_tracking(
         t.disable_scale_in = v;
     }
     Ok(t)
-}
-
-pub(super) fn dns(cx: &Ctx, r: RawDns) -> Result<Dns, ScenarioError> {
-    let mut d = Dns { ttl: Dur(60 * SEC) };
-    if let Some(v) = &r.ttl {
-        let t = v.get_ref().0;
-        if t.0 % SEC != 0 || t.0 > 2 * 86_400 * SEC {
-            return Err(cx.at(
-                v.span(),
-                format!(
-                    "dns.ttl = {t}: expected whole seconds from \"0s\" to \"2d\", such as \"60s\""
-                ),
-            ));
-        }
-        d.ttl = t;
-    }
-    Ok(d)
 }
 
 pub(super) fn durable(

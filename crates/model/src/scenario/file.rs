@@ -124,7 +124,7 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
         s.sessions.store.primary_az = 0;
     }
     if let Some(d) = raw.dns {
-        s.dns = Some(super::elastic::dns(cx, d)?);
+        s.dns = Some(super::dns::dns(cx, d)?);
     }
 
     if let Some(w) = raw.workload {

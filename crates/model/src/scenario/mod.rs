@@ -8,6 +8,7 @@ pub mod action;
 mod arrivals;
 mod context;
 mod data;
+mod dns;
 mod elastic;
 pub mod file;
 mod raw;
@@ -20,7 +21,8 @@ pub use action::{ActionEntry, EntryError};
 pub use context::Reader;
 pub use context::ScenarioError;
 pub use data::{CacheTier, Database, ReadFrom};
-pub use elastic::{Dns, DurableSessions, HealthCheckType, ScaleMetric, TargetTracking};
+pub use dns::{Dns, DnsClient, DnsHealthCheck, DnsRouting};
+pub use elastic::{DurableSessions, HealthCheckType, ScaleMetric, TargetTracking};
 pub use file::{parse_scenario, parse_scenario_with};
 
 pub use crate::core::{AzIx, Kind};
@@ -293,8 +295,9 @@ pub enum Action {
         duration: Dur,
         network: Dur,
     },
-    /// The load balancer's node in the AZ dies; DNS stops handing it out,
-    /// but shoppers that cached it keep trying it until their TTL runs out.
+    /// The load balancer's node in the AZ dies; DNS stops handing it out
+    /// (at once, or once Route 53's health checks notice), but shoppers
+    /// that cached it keep trying it until their TTL runs out.
     KillLbNode {
         az: AzIx,
     },
@@ -407,8 +410,9 @@ pub struct Scenario {
     pub database: Option<Database>,
     /// The cache-aside cluster (`[cache]`), in front of the database.
     pub cache: Option<CacheTier>,
-    /// `[dns]`: shoppers cache the balancer's address for its TTL. None: an
-    /// ideal resolver that never hands out a dead balancer node.
+    /// `[dns]`: shoppers cache the balancer's addresses for the TTL, as
+    /// Route 53 answers them. None: an ideal resolver that never hands out
+    /// a dead balancer node.
     pub dns: Option<Dns>,
     /// Every component's security group (`[security_groups]` over the defaults).
     pub security_groups: crate::security::SecurityGroups,

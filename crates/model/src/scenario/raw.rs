@@ -20,7 +20,7 @@ pub(super) struct RawFile {
     pub(super) cost: Option<RawCost>,
     pub(super) database: Option<super::data::RawDatabase>,
     pub(super) cache: Option<Spanned<super::data::RawCache>>,
-    pub(super) dns: Option<super::elastic::RawDns>,
+    pub(super) dns: Option<super::dns::RawDns>,
     pub(super) security_groups: Option<super::security::RawGroups>,
 }
 

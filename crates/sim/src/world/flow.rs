@@ -72,6 +72,7 @@ impl World {
         sh.req = sh.req.wrapping_add(1);
         sh.sent_at = at;
         sh.node = None;
+        sh.answer.new_request();
         let mut parts = 0u64;
         let mut bytes = 0u64;
         if sh.sid.is_some() {
@@ -126,50 +127,25 @@ impl World {
             let t = self.sc.load_balancer.connect_timeout.0;
             return self.fail(s, "connect_timeout", now + t, q);
         }
-        let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let (alive, net) = (&self.cp.alive, &self.cp.net);
-        let answers = |a: usize| net.answers(alive, a);
-        let next_answering = |from: usize| net.next_answering(alive, from);
-        match &self.sc.dns {
-            None => {
-                // An ideal resolver: only answering balancer nodes, at once.
-                if !answers(sh.entry_az) {
-                    match next_answering(sh.entry_az) {
-                        Some(a) => sh.entry_az = a,
-                        None => {
-                            let back = net.internet(sh.entry_az);
-                            return self.fail(s, "lb_unreachable", now + back, q);
-                        }
-                    }
-                }
+        if self.sc.dns.is_some() {
+            if !self.dns_entry(now, s, q) {
+                return;
             }
-            Some(dns) => {
-                // The answer is cached for its TTL, counted from when the
-                // request that resolved it was sent.
-                let sent = sh.sent_at;
-                if sh.resolved_at == stratus_model::workload::NEVER
-                    || sent >= sh.resolved_at + dns.ttl.0
-                {
-                    sh.resolved_at = sent;
-                    match next_answering(sh.entry_az) {
-                        Some(a) => sh.entry_az = a,
-                        None => {
-                            let back = net.internet(sh.entry_az);
-                            return self.fail(s, "lb_unreachable", now + back, q);
-                        }
+        } else {
+            // An ideal resolver: only answering balancer nodes, at once.
+            let sh = self.shoppers[s as usize].as_mut().expect("active");
+            let (alive, net) = (&self.cp.alive, &self.cp.net);
+            if !net.answers(alive, sh.entry_az) {
+                match net.next_answering(alive, sh.entry_az) {
+                    Some(a) => sh.entry_az = a,
+                    None => {
+                        let back = net.internet(sh.entry_az);
+                        return self.fail(s, "lb_unreachable", now + back, q);
                     }
-                }
-                if !answers(sh.entry_az) {
-                    // A cached address of a dead balancer node: the browser's
-                    // connection attempt times out.
-                    self.metrics.stale_dns_failures += 1;
-                    self.metrics.last_stale_dns_send = Some(sent);
-                    let t = self.sc.load_balancer.connect_timeout.0;
-                    let back = net.internet(sh.entry_az);
-                    return self.fail(s, "lb_node_unreachable", now + t + back, q);
                 }
             }
         }
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
         let cookie = sh.lb_cookie;
         match self
             .cp

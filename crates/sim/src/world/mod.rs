@@ -12,6 +12,7 @@
 
 pub mod attack;
 mod data;
+mod dns;
 mod flow;
 mod ops;
 pub mod security;

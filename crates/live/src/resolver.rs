@@ -1,0 +1,103 @@
+//! The balancer node a live request comes in through, with `[dns]`: the
+//! answer is the control plane's Route 53 (its health-checked records, the
+//! same verdicts the simulation gets), cached for the TTL, and a dead
+//! address behaves as `dns.client` says: `next_address` waits out the
+//! connect timeout and tries the answer's next address, `pinned` waits it
+//! out and fails.
+//!
+//! Live, every request comes from loopback, so the requests take turns
+//! over one client per AZ (as if shoppers were spread evenly over the
+//! balancer's nodes), each with its own resolver cache: a client homed in
+//! an AZ gets that AZ's node in a single answer, its own order in a
+//! multivalue one, and keeps the answer for the TTL. A client tries its
+//! answer from the first address each time (no connection is kept).
+
+use super::cluster::{Cluster, Control};
+use stratus_model::control::ControlPlane;
+use stratus_model::dns::Answer;
+use stratus_model::rng::{Rng, Streams};
+use stratus_model::scenario::{AzIx, DnsClient, DnsRouting};
+use stratus_model::time::SimTime;
+use stratus_model::workload::NEVER;
+
+/// The clients' resolver caches.
+pub struct Resolver {
+    /// Per client: its answer and when it looked the name up.
+    clients: Vec<(Answer, SimTime)>,
+    /// Draws multivalue answers' order.
+    rng: Rng,
+    /// The client the next request comes from.
+    turn: usize,
+}
+
+/// Why no balancer node took the request.
+pub enum NoEntry {
+    /// Without health checks, DNS answered nothing: no node answers.
+    NoneAnswers,
+    /// The addresses tried all timed out.
+    TimedOut,
+}
+
+impl Resolver {
+    pub fn new(seed: u64, azs: usize) -> Resolver {
+        Resolver {
+            clients: vec![(Answer::default(), NEVER); azs],
+            rng: Streams::new(seed).stream("live_resolver"),
+            turn: 0,
+        }
+    }
+
+    /// The addresses this request tries, in order: all of its client's
+    /// answer (`next_address`) or only the first (`pinned`). Empty: no
+    /// balancer node answers.
+    fn attempts(&mut self, cp: &ControlPlane, now: SimTime) -> Vec<AzIx> {
+        let dns = cp.dns.as_ref().expect("[dns]");
+        let cfg = dns.cfg;
+        let answering = |a: AzIx| cp.net.answers(&cp.alive, a);
+        let k = self.turn % self.clients.len();
+        self.turn = self.turn.wrapping_add(1);
+        let (answer, resolved_at) = &mut self.clients[k];
+        if *resolved_at == NEVER || now >= *resolved_at + cfg.ttl.0 {
+            *resolved_at = now;
+            *answer = match cfg.routing {
+                DnsRouting::Single => dns
+                    .single(k, answering)
+                    .map_or_else(Answer::default, Answer::one),
+                DnsRouting::Multivalue => dns.multivalue(&mut self.rng, answering),
+            };
+        }
+        let tries = match cfg.client {
+            DnsClient::NextAddress => answer.len(),
+            DnsClient::Pinned => 1,
+        };
+        answer.addrs().take(tries).collect()
+    }
+}
+
+impl Cluster {
+    /// The balancer node this request connects to, after any connect
+    /// timeouts on dead addresses.
+    pub async fn dns_entry(&self) -> Result<AzIx, NoEntry> {
+        let now = self.shop.clock.now();
+        let attempts = {
+            let mut c = self.lock();
+            let Control { resolver, cp, .. } = &mut *c;
+            resolver.attempts(cp, now)
+        };
+        if attempts.is_empty() {
+            return Err(NoEntry::NoneAnswers);
+        }
+        let timeout = std::time::Duration::from_nanos(self.sc.load_balancer.connect_timeout.0);
+        for az in attempts {
+            let answers = {
+                let c = self.lock();
+                c.cp.net.answers(&c.cp.alive, az)
+            };
+            if answers {
+                return Ok(az);
+            }
+            tokio::time::sleep(timeout).await;
+        }
+        Err(NoEntry::TimedOut)
+    }
+}

@@ -1,0 +1,76 @@
+//! The shopper's resolver and client with `[dns]`: which balancer node an
+//! attempt connects to. The answer comes from the control plane's Route 53
+//! (`stratus_model::dns`) and is kept for the TTL; a connection to a node
+//! that does not answer times out, and then the client either tries the
+//! answer's next address or fails the request (`dns.client`).
+
+use super::{Event, World};
+use crate::engine::Queue;
+use stratus_model::dns::Answer;
+use stratus_model::node::ShopperId;
+use stratus_model::scenario::{DnsClient, DnsRouting};
+use stratus_model::time::SimTime;
+use stratus_model::workload::NEVER;
+
+impl World {
+    /// Picks the balancer node the shopper's attempt, arriving at `now`,
+    /// connects to. True: it connected (`entry_az`); false: the request
+    /// failed, or the client will try another address (already scheduled).
+    pub(super) fn dns_entry(&mut self, now: SimTime, s: ShopperId, q: &mut Queue<Event>) -> bool {
+        let dns = self.sc.dns.expect("[dns]");
+        let r53 = self
+            .cp
+            .dns
+            .as_ref()
+            .expect("the control plane answers [dns]");
+        let (alive, net) = (&self.cp.alive, &self.cp.net);
+        let answering = |a: usize| net.answers(alive, a);
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
+        // The answer is cached for its TTL, counted from when the request
+        // that resolved it was sent.
+        let sent = sh.sent_at;
+        if sh.resolved_at == NEVER || sent >= sh.resolved_at + dns.ttl.0 {
+            sh.resolved_at = sent;
+            let answer = match dns.routing {
+                DnsRouting::Single => r53.single(sh.entry_az, answering).map(Answer::one),
+                // Drawn from the shopper's own stream, only under multivalue
+                // routing: other scenarios' shoppers draw as before.
+                DnsRouting::Multivalue => Some(r53.multivalue(&mut sh.rng, answering)),
+            };
+            let Some(answer) = answer else {
+                let back = net.internet(sh.entry_az);
+                self.fail(s, "lb_unreachable", now + back, q);
+                return false;
+            };
+            sh.answer = answer;
+            sh.entry_az = answer.current();
+        }
+        let (old, retried) = (sh.entry_az, sh.answer.retries() > 0);
+        if answering(old) {
+            self.metrics.dns_recovered += u64::from(retried);
+            return true;
+        }
+        let t = self.sc.load_balancer.connect_timeout.0;
+        let next = match dns.client {
+            DnsClient::NextAddress => sh.answer.try_next(),
+            DnsClient::Pinned => None,
+        };
+        if let Some(next) = next {
+            // The browser gives up on this address when its connect
+            // timeout runs out and connects to the next one.
+            sh.entry_az = next;
+            let tried_at = now - net.internet(old);
+            let req = sh.req;
+            self.metrics.dns_retries += 1;
+            q.at(tried_at + t + net.internet(next), Event::AtLb { s, req });
+            return false;
+        }
+        // An address of a dead balancer node, and no other to try: the
+        // browser's connection attempt times out.
+        self.metrics.stale_dns_failures += 1;
+        self.metrics.last_stale_dns_send = Some(sent);
+        let back = net.internet(old);
+        self.fail(s, "lb_node_unreachable", now + t + back, q);
+        false
+    }
+}
