@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use stratus::report::cross_az::billed_sides;
-use stratus::scenario::{Scenario, Stickiness, Strategy};
+use stratus::scenario::{Action, Pages, Scenario, Stickiness, Strategy};
 use stratus::sim::Sim;
 use stratus::time::Dur;
 use stratus::wire::{Hop, Sent};
@@ -68,10 +68,14 @@ fn messages(trace: &[Sent], hop: Hop) -> u64 {
     trace.iter().filter(|s| s.hop == hop).count() as u64
 }
 
-/// A five-minute run of the defaults, no fault: every request is answered.
+/// A five-minute run of the defaults, no fault, whose shoppers stop
+/// arriving at 150 s and make four page views each: every request
+/// sent is answered before the end, none is left in flight.
 fn quiet(name: &str) -> Scenario {
     let mut sc = Scenario::new(name, Dur::from_secs(300));
     sc.seed = 11;
+    sc.workload.pages = Pages::Fixed(4);
+    common::at(&mut sc, 150, Action::SetArrivals { value: 0.0 });
     sc
 }
 
@@ -82,6 +86,7 @@ fn balancer_bytes_are_the_requests_and_answers_the_shoppers_saw() {
         let (r, trace) = traced(&sc, strategy);
         agrees(&r, &trace, strategy, sc.prices.cross_az_per_gb);
         assert_eq!(r.requests.failed, 0, "a quiet run answers everything");
+        assert_eq!(r.shoppers.started, r.shoppers.finished, "nothing in flight");
         let lb = tally(&trace)[&Hop::LbNode];
         // One message each way per request.
         assert_eq!(lb.0, 2 * r.requests.total);

@@ -110,7 +110,7 @@ catalogue! {
         CostPerHour: "cost per hour (USD)", "cost_per_hour", Usd;
         CrossAzGb: "cross-AZ GB per hour", "cross_az_gb_per_hour", Gb;
         CrossAzBilledGb: "  billed GB per hour", "cross_az_billed_gb_per_hour", Gb;
-        CrossAzCost: "cross-AZ cost per hour (USD)", "cross_az_cost_per_hour", Usd;
+        CrossAzCost: "cross-AZ USD per hour", "cross_az_cost_per_hour", Usd;
     }
     /// The data tier's figures: shown when a run has a database.
     DATA_FIGURES {
