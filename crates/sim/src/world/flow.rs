@@ -218,7 +218,7 @@ impl World {
         if sh.req != req {
             return;
         }
-        let entry = sh.entry_az;
+        let (entry, sent) = (sh.entry_az, u64::from(sh.sent_bytes));
         let id = sh.node.expect("routed");
         let internet = self.cp.net.internet(entry);
         let node = &self.cp.fleet.nodes[id as usize];
@@ -248,13 +248,9 @@ impl World {
             NodeState::Terminated => return self.fail(s, "connection_refused", now + back, q),
             NodeState::InService | NodeState::Draining => {}
         }
-        let (node_az, bytes) = (
-            node.az,
-            self.shoppers[s as usize]
-                .as_ref()
-                .map_or(0, |sh| sh.sent_bytes),
-        );
-        let forwarded = u64::from(bytes) + ALB_FORWARDED.len() as u64;
+        // The node takes the request: it crossed from the balancer node.
+        let node_az = node.az;
+        let forwarded = sent + ALB_FORWARDED.len() as u64;
         self.wire.send(wire::Hop::LbNode, entry, node_az, forwarded);
         let f = &self.sc.fleet;
         let (workers, limit) = (f.workers, f.queue_limit);
