@@ -19,6 +19,6 @@ pub use stratus_model as model;
 pub use stratus_model::{
     Report, Scenario, Strategy, arrivals, autoscale, bundled, cache, cart, cost, db, dns, fleet,
     lb, metrics, node, parse_scenario, report, rng, scenario, security, session, shop, slo,
-    snapshot, station, time, workload,
+    snapshot, station, time, wire, workload,
 };
 pub use stratus_sim::{engine, replay, run, sim, world};

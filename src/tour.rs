@@ -100,11 +100,13 @@ pub const STEPS: &[Step] = &[
         lesson: "Only a random session id travels in the cookie; the cart lives in a Redis-like \
                  store (ElastiCache) with a replica in another AZ. Carts survive the web tier's \
                  failures and requests shrink again; the price is a round trip to the store on \
-                 every request and two more nodes on the bill.",
+                 every request, two more nodes on the bill, and the bytes of every round trip \
+                 from a node in another AZ than the store's primary, billed as cross-AZ traffic.",
         figures: &[
             fig("carts_lost", Expect::Zero),
             fig("request_bytes", Expect::Down),
             fig("cost_per_hour", Expect::Up),
+            fig("cross_az_cost_per_hour", Expect::Up),
             fig("p50", Expect::Up),
         ],
     },

@@ -1,7 +1,8 @@
 //! The live shop honours the scenario as the simulation does: the cache in
-//! front of the database (`[cache]`) and the cart cookie's guard
-//! (`[sessions.cookie] max_age` and `versioned`), through the model's own
-//! `Cache`, `CookieGuard` and cookie backend.
+//! front of the database (`[cache]`), the cart cookie's guard
+//! (`[sessions.cookie] max_age` and `versioned`) and the balancer's
+//! cross-zone setting, through the model's own `Cache`, `CookieGuard`,
+//! cookie backend and `LoadBalancer::route_from`.
 
 mod common;
 
@@ -123,4 +124,40 @@ async fn an_expired_cookie_is_refused_and_a_fresh_one_is_not() {
         0,
         "an expired cookie was accepted: {stale}"
     );
+}
+
+/// With cross-zone load balancing off, each balancer node sends only to its
+/// own AZ's nodes: a page's node is in the AZ of the balancer node it came
+/// in through (`x-stratus-lb-az`). On, some requests cross.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_zone_off_keeps_each_request_in_its_entry_az() {
+    const N: usize = 12;
+    for on in [false, true] {
+        let mut sc = common::live::scenario("zonal");
+        sc.load_balancer.cross_zone = on;
+        let h = start(sc, Strategy::Store).await;
+        let c = client();
+        let mut same = 0;
+        for _ in 0..N {
+            let req = Request::get(format!("http://{}/", h.shop))
+                .header(ACCEPT, "application/json")
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let r = c.request(req).await.expect("the shop answers");
+            assert_eq!(r.status(), StatusCode::OK);
+            let entry = r.headers()[stratus::live::proxy::LB_AZ_HEADER]
+                .to_str()
+                .unwrap()
+                .to_string();
+            let body = r.into_body().collect().await.unwrap().to_bytes();
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            same += usize::from(v["az"] == entry.as_str());
+        }
+        h.shutdown();
+        if on {
+            assert!(same < N, "cross-zone on: every request stayed in its AZ");
+        } else {
+            assert_eq!(same, N, "cross-zone off: a request left its entry AZ");
+        }
+    }
 }

@@ -98,6 +98,8 @@ fn with_data<R>(
         cache: cache.as_deref_mut(),
         now: shop.clock.now(),
         read,
+        // The live shop does not price its traffic (see the README).
+        tap: None,
     };
     f(Some(&mut at))
 }
@@ -287,6 +289,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
                     now: shop.clock.now(),
                     read_at: None,
                     info: Default::default(),
+                    tap: None,
                 });
                 let mut guard = (strategy == Strategy::Cookie)
                     .then(|| shop.guard.as_ref().map(|g| g.lock().expect("guard lock")))

@@ -23,6 +23,8 @@ use stratus_model::time::{MS, SEC};
 
 /// The balancer's stickiness cookie, named as ALB names its own.
 pub const LB_COOKIE: &str = "AWSALB";
+/// The response header naming the AZ of the balancer node a request came in through.
+pub const LB_AZ_HEADER: &str = "x-stratus-lb-az";
 
 pub type ProxyBody = Body0;
 
@@ -93,7 +95,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         Some(_) => Some(cl.dns_entry().await),
         None => None,
     };
-    let (node, addr, reached, added) = {
+    let (node, addr, reached, added, entry) = {
         let mut c = cl.lock();
         let entry = match dns_entry {
             Some(Ok(az)) => Some(az),
@@ -122,27 +124,30 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
                 "lb_unreachable: no balancer node answers in any AZ",
             );
         };
-        let routed = match c.cp.lb.route(held, now) {
-            Route::To { node, .. } => c
+        let routed = match c.cp.lb.route_from(entry, held, now) {
+            Route::To { node, .. } => Ok(c
                 .addrs
                 .get(node as usize)
                 .copied()
                 .flatten()
-                .map(|a| (node, a)),
-            Route::NoTargets => None,
+                .map(|a| (node, a))),
+            Route::NoTargets => Ok(None),
+            Route::NoTargetsInZone => Err(()),
         };
-        let Some((node, addr)) = routed else {
+        let Ok(Some((node, addr))) = routed else {
             cl.observe(&mut c, now, false);
-            return http::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                as_json,
-                "no registered targets: every node is gone",
-            );
+            let why = match routed {
+                Err(()) => {
+                    "no_targets_in_zone: cross-zone is off and the entry AZ has no routable target"
+                }
+                Ok(_) => "no registered targets: every node is gone",
+            };
+            return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, why);
         };
         let az = c.cp.fleet.nodes[node as usize].az;
         let net = &c.cp.net;
         let added = 2 * (net.added_internet(entry) + net.added_hop(entry, az));
-        (node, addr, net.reach(entry, az), added)
+        (node, addr, net.reach(entry, az), added, entry)
     };
     if !reached {
         // Across a partition packets are dropped: the attempt times out.
@@ -202,6 +207,11 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
             );
         }
     };
+    // Which balancer node (by its AZ) took the request, as `x-stratus-node`
+    // says which node served it.
+    if let Ok(v) = HeaderValue::from_str(&cl.sc.region.azs[entry]) {
+        resp.headers_mut().insert(LB_AZ_HEADER, v);
+    }
     if cl.sticky {
         let ttl = cl.sc.load_balancer.stickiness_duration.0;
         let v = format!(

@@ -175,6 +175,41 @@ mod tests {
     use stratus_model::shop::{Backend, Request, SessionIn, handle};
     use tokio::net::TcpListener;
 
+    /// The simulation sizes a store trip by arithmetic (`Cart::json_len`,
+    /// `wire::size::resp`) rather than encoding it: it must come to what
+    /// this client really writes and reads.
+    #[test]
+    fn the_simulations_sizes_are_what_this_client_sends() {
+        use stratus_model::cart::{Item, price_of};
+        use stratus_model::wire::size::resp;
+        let mut cart = Cart::default();
+        for (product, size, colour, qty) in [(0, 0, 0, 1), (7, 2, 3, 12), (1234, 5, 7, 300)] {
+            cart.add(Item {
+                product,
+                size,
+                colour,
+                qty,
+                price_cents: price_of(product),
+            });
+        }
+        let v: serde_json::Value = cart.items.iter().map(item_json).collect();
+        let json = v.to_string();
+        assert_eq!(json.len(), cart.json_len());
+        let key = RemoteStore::key(0xabc);
+        let sent = |args: &[&[u8]]| {
+            let mut b = Vec::new();
+            codec::command(&mut b, args);
+            b.len() as u64
+        };
+        let set = sent(&[b"SET", &key, json.as_bytes(), b"EX", b"1800"]);
+        assert_eq!(set, resp::set(json.len(), 1800));
+        assert_eq!(sent(&[b"GET", &key]), resp::get());
+        assert_eq!(sent(&[b"DEL", &key]), resp::del());
+        let mut reply = Vec::new();
+        codec::bulk(&mut reply, json.as_bytes());
+        assert_eq!(reply.len() as u64, resp::value(Some(json.len())));
+    }
+
     /// A Redis stand-in that answers the commands it reads with `replies`
     /// in turn, a byte per write, so that the client has to put replies
     /// together from pieces. It returns the commands and how many

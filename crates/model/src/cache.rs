@@ -16,6 +16,17 @@ pub enum Key {
 }
 
 impl Key {
+    /// The key's length as the nodes name it (`featured`, `product:12`,
+    /// `account:7`).
+    pub fn text_len(self) -> usize {
+        use crate::cart::digits;
+        match self {
+            Key::Featured => "featured".len(),
+            Key::Product(p) => "product:".len() + digits(p.into()),
+            Key::Account(u) => "account:".len() + digits(u.into()),
+        }
+    }
+
     /// Spreads keys over nodes (a fixed mix, so placement is reproducible).
     fn slot(self, nodes: usize) -> usize {
         let x = match self {
@@ -71,6 +82,11 @@ impl Cache {
         }
     }
 
+    /// How long a filled entry lives, in nanoseconds.
+    pub fn ttl(&self) -> u64 {
+        self.ttl
+    }
+
     /// The node holding `key`.
     pub fn node_of(&self, key: Key) -> usize {
         key.slot(self.nodes.len())
@@ -114,12 +130,14 @@ impl Cache {
         }
     }
 
-    /// Drops `key` after a write changed what it holds.
-    pub fn invalidate(&mut self, key: Key) {
+    /// Drops `key` after a write changed what it holds; whether it was there.
+    pub fn invalidate(&mut self, key: Key) -> bool {
         let i = self.node_of(key);
-        if self.nodes[i].map.swap_remove(&key).is_some() {
+        let held = self.nodes[i].map.swap_remove(&key).is_some();
+        if held {
             self.stats.invalidations += 1;
         }
+        held
     }
 
     /// Nodes in `az` lose power and everything they held.

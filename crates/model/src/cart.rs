@@ -71,6 +71,29 @@ pub fn title_of(product: u32) -> String {
     )
 }
 
+/// `title_of(product).len()`, without building it: sized on every store trip.
+fn title_len(product: u32) -> usize {
+    let p = product as usize;
+    FITS[p % FITS.len()].len()
+        + FABRICS[(p / 4) % FABRICS.len()].len()
+        + GARMENTS[(p / 24) % GARMENTS.len()].len()
+        + 2
+}
+
+/// Decimal digits of `n`.
+pub fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// One item as the live shop writes it to Redis, values left empty: what
+/// every item's JSON holds besides its values.
+const ITEM_JSON_FRAME: &str =
+    r#"{"colour":"","price_cents":,"product":,"qty":,"size":"","title":""}"#;
+
+/// Quotes in one item's JSON: escaped once more when the cart is a string
+/// inside another JSON document (the durable table's item).
+pub const ITEM_JSON_QUOTES: usize = 18;
+
 /// Lines a cart holds without a heap allocation. Most carts are this small,
 /// and a cart inline in the store's entry or the shopper's record saves a
 /// pointer chase on every request.
@@ -85,6 +108,26 @@ pub struct Cart {
 impl Cart {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Bytes of the cart as the session store holds it: the JSON array the
+    /// live shop's `--store-url` writes (`stratus-live`'s `item_json`, which
+    /// a test there holds this to), computed without building it.
+    pub fn json_len(&self) -> usize {
+        let items: usize = self
+            .items
+            .iter()
+            .map(|i| {
+                ITEM_JSON_FRAME.len()
+                    + COLOURS[usize::from(i.colour) % COLOURS.len()].len()
+                    + digits(i.price_cents.into())
+                    + digits(i.product.into())
+                    + digits(i.qty.into())
+                    + SIZES[usize::from(i.size) % SIZES.len()].len()
+                    + title_len(i.product)
+            })
+            .sum();
+        2 + items + self.items.len().saturating_sub(1)
     }
 
     /// Number of pieces (quantities summed).
@@ -146,6 +189,30 @@ mod tests {
         assert_eq!(truth.missing_from(&server), 2);
         assert_eq!(truth.missing_from(&truth), 0);
         assert_eq!(Cart::default().missing_from(&server), 0);
+    }
+
+    #[test]
+    fn json_len_counts_every_character() {
+        let mut c = Cart::default();
+        assert_eq!(c.json_len(), "[]".len());
+        c.add(item(30));
+        let one = r#"[{"colour":"white","price_cents":"#.len()
+            + digits(price_of(30).into())
+            + r#","product":30,"qty":1,"size":"M","title":""#.len()
+            + title_of(30).len()
+            + r#""}]"#.len();
+        assert_eq!(c.json_len(), one);
+        c.add(item(30));
+        c.add(item(1234));
+        let mut other = Cart::default();
+        other.add(item(1234));
+        // Two lines (the first now of quantity 2), a comma, one pair of brackets.
+        assert_eq!(c.json_len(), one + 1 + other.json_len() - 2);
+        assert_eq!(
+            (digits(0), digits(9), digits(10), digits(999)),
+            (1, 1, 2, 3)
+        );
+        assert_eq!(title_len(1234), title_of(1234).len());
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub struct Prices {
     /// consistent; an eventually consistent read costs half of one).
     pub table_write_per_million: f64,
     pub table_read_per_million: f64,
+    /// A GB crossing AZs within the region, charged on each side that pays
+    /// (EC2 pricing, "Data Transfer within the same AWS Region": $0.01 per
+    /// GB in each direction); which sides pay is per hop
+    /// (`report::cross_az::billed_sides`).
+    pub cross_az_per_gb: f64,
 }
 
 impl Default for Prices {
@@ -38,6 +43,7 @@ impl Default for Prices {
             db_instance_hourly: 0.171,
             table_write_per_million: 0.625,
             table_read_per_million: 0.125,
+            cross_az_per_gb: 0.01,
         }
     }
 }
@@ -61,7 +67,12 @@ pub struct Cost {
     pub store_per_hour: f64,
     /// Database instances and cache nodes (0 without a data tier).
     pub data_per_hour: f64,
+    /// Instances, the balancer and the table: what the design runs on.
     pub total_per_hour: f64,
+    /// Traffic between AZs, beside the total (the `cross_az` key's
+    /// `cost_per_hour_usd`, where its bytes are).
+    #[serde(default)]
+    pub cross_az_per_hour: f64,
 }
 
 fn usd() -> &'static str {

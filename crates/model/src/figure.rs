@@ -13,6 +13,8 @@ pub enum Unit {
     Ms,
     Bytes,
     Usd,
+    /// Gigabytes (10⁹ bytes), per hour.
+    Gb,
 }
 
 impl Unit {
@@ -31,6 +33,7 @@ impl Unit {
             Unit::Fraction => format!("{:.3} %", v * 100.0),
             Unit::Ms => format!("{v:.2}"),
             Unit::Usd => format!("{v:.3}"),
+            Unit::Gb => format!("{v:.4}"),
         }
     }
 
@@ -41,6 +44,7 @@ impl Unit {
             Unit::Fraction => format!("{:.2} %", v * 100.0),
             Unit::Ms => format!("{v:.2}"),
             Unit::Usd => format!("{v:.3}"),
+            Unit::Gb => format!("{v:.3}"),
         }
     }
 }
@@ -104,6 +108,9 @@ catalogue! {
         ResponseHeadBytes: "response head bytes (mean)", "response_head_bytes", Bytes;
         Resticks: "sticky re-sticks", "resticks", Count;
         CostPerHour: "cost per hour (USD)", "cost_per_hour", Usd;
+        CrossAzGb: "cross-AZ GB per hour", "cross_az_gb_per_hour", Gb;
+        CrossAzBilledGb: "  billed GB per hour", "cross_az_billed_gb_per_hour", Gb;
+        CrossAzCost: "cross-AZ USD per hour", "cross_az_cost_per_hour", Usd;
     }
     /// The data tier's figures: shown when a run has a database.
     DATA_FIGURES {
@@ -202,6 +209,9 @@ impl Id {
             | ResponseHeadBytes
             | Resticks
             | CostPerHour
+            | CrossAzGb
+            | CrossAzBilledGb
+            | CrossAzCost
             | StaleReads
             | FailedWrites
             | OrdersLost

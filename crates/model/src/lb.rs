@@ -10,7 +10,11 @@
 //! - Stickiness is a balancer cookie naming a target with a sliding expiry; a
 //!   request whose target is unhealthy, draining or gone is routed afresh and
 //!   re-stuck.
+//! - Cross-zone load balancing on (ALB's default) lets any balancer node
+//!   send to any target; off, the node in AZ X sends only to X's targets
+//!   ([`LoadBalancer::route_from`]), each node keeping its own round robin.
 
+use crate::core::AzIx;
 use crate::scenario::{Algorithm, HealthCheck};
 use crate::time::SimTime;
 
@@ -26,6 +30,8 @@ pub enum Health {
 #[derive(Clone, Debug)]
 pub struct Target {
     pub node: NodeId,
+    /// The target's AZ: what routing with cross-zone off goes by.
+    pub az: AzIx,
     pub health: Health,
     passes: u32,
     fails: u32,
@@ -51,6 +57,9 @@ pub enum Route {
     },
     /// Nothing is registered: the balancer answers 503 itself.
     NoTargets,
+    /// Cross-zone off and nothing routable in the entry AZ: that balancer
+    /// node answers 503 itself, though other AZs may have targets.
+    NoTargetsInZone,
 }
 
 pub struct LoadBalancer {
@@ -62,6 +71,10 @@ pub struct LoadBalancer {
     algorithm: Algorithm,
     pub health_check: HealthCheck,
     pub resticks: u64,
+    /// Whether a balancer node may send to targets outside its AZ.
+    pub cross_zone: bool,
+    /// With cross-zone off, each AZ's balancer node's own round-robin cursor.
+    zone_cursors: Vec<usize>,
 }
 
 impl LoadBalancer {
@@ -73,7 +86,15 @@ impl LoadBalancer {
             algorithm,
             health_check,
             resticks: 0,
+            cross_zone: true,
+            zone_cursors: Vec::new(),
         }
+    }
+
+    /// The balancer with cross-zone load balancing `on` or off.
+    pub fn cross_zone(mut self, on: bool) -> Self {
+        self.cross_zone = on;
+        self
     }
 
     pub fn target(&self, node: NodeId) -> Option<&Target> {
@@ -86,13 +107,14 @@ impl LoadBalancer {
 
     /// Registers a target; `healthy` skips the first check (the fleet that is
     /// already serving when a run starts).
-    pub fn register(&mut self, node: NodeId, healthy: bool) {
+    pub fn register(&mut self, node: NodeId, az: AzIx, healthy: bool) {
         let i = node as usize;
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
         }
         self.slots[i] = Some(Target {
             node,
+            az,
             health: if healthy {
                 Health::Healthy
             } else {
@@ -203,8 +225,62 @@ impl LoadBalancer {
             return Route::NoTargets;
         }
         let n = self.routable.len();
-        let start = self.cursor % n;
-        let pick = match self.algorithm {
+        let pick = self.pick(n, self.cursor % n, |i| self.routable[i]);
+        self.cursor = pick + 1;
+        if restuck {
+            self.resticks += 1;
+        }
+        self.send(self.routable[pick], restuck)
+    }
+
+    /// Routes a request that came in through the balancer node in `entry`.
+    /// Cross-zone on: [`LoadBalancer::route`], any AZ. Off: only the entry
+    /// AZ's routable targets, by that node's own cursor; a cookie naming a
+    /// target elsewhere re-sticks within the zone. (ALB refuses stickiness
+    /// with cross-zone off; the model allows it so the pairing can be studied.)
+    pub fn route_from(&mut self, entry: AzIx, cookie: Option<LbCookie>, now: SimTime) -> Route {
+        if self.cross_zone {
+            return self.route(cookie, now);
+        }
+        let in_zone = |lb: &Self, node: NodeId| lb.target(node).is_some_and(|t| t.az == entry);
+        let mut restuck = false;
+        if let Some(c) = cookie
+            && c.expires >= now
+        {
+            if self.routable.contains(&c.node) && in_zone(self, c.node) {
+                return self.send(c.node, false);
+            }
+            restuck = true;
+        }
+        if self.routable.is_empty() {
+            return Route::NoTargets;
+        }
+        let zone: Vec<NodeId> = self
+            .routable
+            .iter()
+            .copied()
+            .filter(|&x| in_zone(self, x))
+            .collect();
+        if zone.is_empty() {
+            return Route::NoTargetsInZone;
+        }
+        if self.zone_cursors.len() <= entry {
+            self.zone_cursors.resize(entry + 1, 0);
+        }
+        let pick = self.pick(zone.len(), self.zone_cursors[entry] % zone.len(), |i| {
+            zone[i]
+        });
+        self.zone_cursors[entry] = pick + 1;
+        if restuck {
+            self.resticks += 1;
+        }
+        self.send(zone[pick], restuck)
+    }
+
+    /// The index among `n` candidates (`nth` names each) the algorithm
+    /// picks, starting from `start`.
+    fn pick(&self, n: usize, start: usize, nth: impl Fn(usize) -> NodeId) -> usize {
+        match self.algorithm {
             Algorithm::RoundRobin => start,
             Algorithm::LeastOutstanding => {
                 // Fewest outstanding; ties go round-robin from the cursor.
@@ -212,7 +288,7 @@ impl LoadBalancer {
                 let mut best_out = u32::MAX;
                 for k in 0..n {
                     let i = (start + k) % n;
-                    let out = self.target(self.routable[i]).map_or(0, |t| t.outstanding);
+                    let out = self.target(nth(i)).map_or(0, |t| t.outstanding);
                     if out < best_out {
                         best = i;
                         best_out = out;
@@ -220,12 +296,7 @@ impl LoadBalancer {
                 }
                 best
             }
-        };
-        self.cursor = pick + 1;
-        if restuck {
-            self.resticks += 1;
         }
-        self.send(self.routable[pick], restuck)
     }
 
     fn send(&mut self, node: NodeId, restuck: bool) -> Route {
@@ -265,7 +336,7 @@ mod tests {
     fn round_robin_cycles() {
         let mut b = lb(Algorithm::RoundRobin);
         for n in 0..3 {
-            b.register(n, true);
+            b.register(n, n as usize % 3, true);
         }
         let picks: Vec<_> = (0..6).map(|_| b.route(None, 0)).collect();
         let nodes: Vec<_> = picks
@@ -282,7 +353,7 @@ mod tests {
     fn least_outstanding_prefers_idle() {
         let mut b = lb(Algorithm::LeastOutstanding);
         for n in 0..3 {
-            b.register(n, true);
+            b.register(n, n as usize % 3, true);
         }
         b.route(None, 0); // 0 busy
         b.route(None, 0); // 1 busy
@@ -306,8 +377,8 @@ mod tests {
     #[test]
     fn thresholds_and_fail_open() {
         let mut b = lb(Algorithm::RoundRobin);
-        b.register(0, false);
-        b.register(1, true);
+        b.register(0, 0, false);
+        b.register(1, 1, true);
         assert_eq!(
             b.routable(),
             &[1],
@@ -339,8 +410,8 @@ mod tests {
     #[test]
     fn sticky_cookie_and_restick() {
         let mut b = lb(Algorithm::RoundRobin);
-        b.register(0, true);
-        b.register(1, true);
+        b.register(0, 0, true);
+        b.register(1, 1, true);
         let c = LbCookie {
             node: 1,
             expires: 10 * SEC,
@@ -369,5 +440,42 @@ mod tests {
                 restuck: false
             }
         );
+    }
+
+    #[test]
+    fn cross_zone_off_routes_within_the_entry_zone() {
+        let mut b = lb(Algorithm::RoundRobin).cross_zone(false);
+        for n in 0..6 {
+            b.register(n, n as usize % 3, true);
+        }
+        for entry in 0..3 {
+            let picks: Vec<Route> = (0..4).map(|_| b.route_from(entry, None, 0)).collect();
+            let (x, y) = (entry as NodeId, entry as NodeId + 3);
+            let to = |node| Route::To {
+                node,
+                restuck: false,
+            };
+            assert_eq!(picks, vec![to(x), to(y), to(x), to(y)], "zone {entry}");
+        }
+        // A cookie naming another zone's target re-sticks within the zone.
+        let c = LbCookie {
+            node: 1,
+            expires: SEC,
+        };
+        assert_eq!(
+            b.route_from(0, Some(c), 0),
+            Route::To {
+                node: 0,
+                restuck: true
+            }
+        );
+        assert_eq!(b.resticks, 1);
+        // A zone with nothing routable answers for itself.
+        b.deregister(2);
+        b.deregister(5);
+        assert_eq!(b.route_from(2, None, 0), Route::NoTargetsInZone);
+        // Cross-zone on, the same request goes wherever the cursor is.
+        b.cross_zone = true;
+        assert!(matches!(b.route_from(2, None, 0), Route::To { .. }));
     }
 }

@@ -34,6 +34,7 @@ pub mod slo;
 pub mod snapshot;
 pub mod station;
 pub mod time;
+pub mod wire;
 pub mod workload;
 
 pub use report::Report;

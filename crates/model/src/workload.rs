@@ -58,6 +58,8 @@ pub struct Shopper {
     /// Counts requests, so a wake-up for an earlier request is ignored.
     pub req: u32,
     pub sent_at: SimTime,
+    /// The request's size as the browser sent it (line and headers).
+    pub sent_bytes: u32,
     pub node: Option<NodeId>,
     /// The balancer still counts this request outstanding on `node`.
     pub lb_held: bool,
@@ -107,6 +109,7 @@ impl Shopper {
             entry_az,
             req: 0,
             sent_at: 0,
+            sent_bytes: 0,
             node: None,
             lb_held: false,
             arrived_node: 0,

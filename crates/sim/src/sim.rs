@@ -11,6 +11,7 @@ use crate::engine::{Engine, Pacer, Stop, Unpaced};
 use crate::world::World;
 use std::path::Path;
 use stratus_model::db::DbError;
+use stratus_model::report::cross_az::CrossAz;
 use stratus_model::report::data::{CacheReport, DatabaseReport};
 use stratus_model::report::elastic::{DnsReport, ScalingReport, StoreReport};
 use stratus_model::report::injected::Injected;
@@ -18,6 +19,7 @@ use stratus_model::report::{Report, RunFacts};
 use stratus_model::scenario::{Action, Scenario, Strategy, Timed};
 use stratus_model::snapshot::{Cursor, Snapshot};
 use stratus_model::time::{MS, SimTime};
+use stratus_model::wire::Sent;
 
 /// Runs `sc` under `strategy` with `seed`, as fast as possible.
 pub fn run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
@@ -152,6 +154,18 @@ impl Sim {
         Ok(())
     }
 
+    /// Starts keeping every message the run sends between its parts, for
+    /// an independent count of the cross-AZ bill (a test's; it grows with
+    /// every request).
+    pub fn record_wire(&mut self) {
+        self.engine.model.wire.record();
+    }
+
+    /// The messages kept since [`Sim::record_wire`], in the order sent.
+    pub fn wire_trace(&self) -> Vec<Sent> {
+        self.engine.model.wire.trace()
+    }
+
     /// What an observer sees now; `cursor` tracks what it has already seen.
     pub fn snapshot(&self, cursor: &mut Cursor) -> Snapshot {
         self.engine.model.snapshot(self.now(), cursor)
@@ -261,6 +275,9 @@ impl Sim {
         };
         report.cost = stratus_model::report::cost::price(&sc.prices, &report, usage);
         let secs = end as f64 / 1e9;
+        let per_gb = sc.prices.cross_az_per_gb;
+        report.cross_az = CrossAz::of(&w.wire, w.strategy, secs, per_gb);
+        report.cost.cross_az_per_hour = report.cross_az.cost_per_hour_usd;
         report.database =
             w.db.as_ref()
                 .map(|d| DatabaseReport::of(d, &sc.region.azs, secs));

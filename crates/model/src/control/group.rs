@@ -44,7 +44,8 @@ impl ControlPlane {
         }
         node.state = NodeState::InService;
         node.in_service_at = Some(self.now);
-        self.lb.register(id, false);
+        let az = node.az;
+        self.lb.register(id, az, false);
         let check_at = self.now;
         self.out.push(Effect::Serve { node: id, check_at });
         let name = self.node_name(id);

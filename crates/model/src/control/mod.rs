@@ -187,7 +187,8 @@ impl ControlPlane {
             check_interval: sc.load_balancer.health_check.interval.0,
             strategy,
             alive: vec![true; azs],
-            lb: LoadBalancer::new(sc.load_balancer.algorithm, sc.load_balancer.health_check),
+            lb: LoadBalancer::new(sc.load_balancer.algorithm, sc.load_balancer.health_check)
+                .cross_zone(sc.load_balancer.cross_zone),
             fleet: Fleet::new(sc.fleet.desired),
             net: Net::new(sc.region.latency, azs),
             blocks: LaunchBlocks::new(azs),
@@ -211,7 +212,7 @@ impl ControlPlane {
             node.state = NodeState::InService;
             node.in_service_at = Some(0);
             self.fleet.nodes.push(node);
-            self.lb.register(id, true);
+            self.lb.register(id, az, true);
             let check_at = self.check_interval * i as u64 / n.max(1);
             self.out.push(Effect::Serve { node: id, check_at });
         }

@@ -3,13 +3,16 @@
 //! cache), writes to the primary with the cache entry they change dropped.
 //!
 //! Both drivers use this: the simulation passes its virtual time, the live
-//! mode its own clock reading.
+//! mode its own clock reading. With a [`Tap`], each trip to a cache node or
+//! a database instance is counted on the wire, with its sizes.
 
-use super::{Database, DbError, DbIx, sql};
+use super::{Database, DbError, DbIx, Role, sql, wire};
 use crate::cache::{Cache, Key};
 use crate::cart::Cart;
 use crate::shop::Data;
-use crate::time::SimTime;
+use crate::time::{SEC, SimTime};
+use crate::wire::size::memcached;
+use crate::wire::{Hop, Tap};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -19,28 +22,48 @@ pub struct DataAt<'a> {
     pub now: SimTime,
     /// The instance reads go to (chosen when the request was dispatched).
     pub read: Option<DbIx>,
+    /// The node's end of the wire, when its trips are counted.
+    pub tap: Option<Tap<'a>>,
+}
+
+/// The cache node holding `key`: its AZ, and whether it answers.
+fn node(c: &Cache, key: Key) -> (crate::core::AzIx, bool) {
+    let n = &c.nodes[c.node_of(key)];
+    (n.az, n.alive)
 }
 
 impl DataAt<'_> {
-    /// Cache-aside: the cached value, or `load` from the read instance and fill.
+    /// Cache-aside: the cached value, or `load` from the read instance and
+    /// fill. `size` gives the query's (request, answer) bytes.
     fn cached<T: Serialize + DeserializeOwned>(
         &mut self,
         key: Key,
         load: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+        size: impl FnOnce(&T) -> (u64, u64),
     ) -> Result<T, DbError> {
-        if let Some(c) = self.cache.as_deref_mut()
-            && let Some(v) = c.get(key, self.now)
-            && let Ok(t) = serde_json::from_slice(v)
-        {
-            return Ok(t);
-        }
-        let t = self.read_db(load)?;
+        let k = key.text_len();
         if let Some(c) = self.cache.as_deref_mut() {
-            c.set(
-                key,
-                serde_json::to_vec(&t).expect("rows serialise"),
-                self.now,
-            );
+            let (az, alive) = node(c, key);
+            let got = c.get(key, self.now);
+            if let (Some(t), true) = (self.tap, alive) {
+                let answer = got.map_or(memcached::MISS, |v| memcached::hit(k, v.len()));
+                t.round_trip(Hop::NodeCache, az, memcached::get(k), answer);
+            }
+            if let Some(v) = got
+                && let Ok(t) = serde_json::from_slice(v)
+            {
+                return Ok(t);
+            }
+        }
+        let t = self.read_db(load, size)?;
+        if let Some(c) = self.cache.as_deref_mut() {
+            let v = serde_json::to_vec(&t).expect("rows serialise");
+            let (az, alive) = node(c, key);
+            if let (Some(tap), true) = (self.tap, alive) {
+                let ask = memcached::set(k, c.ttl() / SEC, v.len());
+                tap.round_trip(Hop::NodeCache, az, ask, memcached::STORED);
+            }
+            c.set(key, v, self.now);
         }
         Ok(t)
     }
@@ -48,6 +71,7 @@ impl DataAt<'_> {
     fn read_db<T>(
         &mut self,
         load: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+        size: impl FnOnce(&T) -> (u64, u64),
     ) -> Result<T, DbError> {
         // No instance chosen: the cache was to answer, but the entry expired
         // or was dropped since; read where a read would go now.
@@ -56,29 +80,61 @@ impl DataAt<'_> {
             None => self.db.read_target().ok_or(DbError::Unavailable)?,
         };
         let r = self.db.reader(i, self.now).and_then(|c| Ok(load(c)?));
-        if r.is_err() {
-            self.db.stats.failed_reads += 1;
+        match (&r, self.tap) {
+            (Err(_), _) => self.db.stats.failed_reads += 1,
+            (Ok(v), Some(t)) => {
+                let inst = &self.db.instances[i];
+                let hop = if inst.role == Role::Primary {
+                    Hop::NodeDbPrimary
+                } else {
+                    Hop::NodeDbReplica
+                };
+                let (ask, answer) = size(v);
+                t.round_trip(hop, inst.az, ask, answer);
+            }
+            (Ok(_), None) => {}
         }
         r
+    }
+
+    /// A commit's trip to the primary (`extra`: the trips before it in the
+    /// same transaction), replication counted by the database.
+    fn commit(
+        &mut self,
+        stmts: Vec<sql::Stmt>,
+        orders: u64,
+        extra: (u64, u64),
+    ) -> Result<(), DbError> {
+        let sizes = self.tap.map(|_| wire::commit(&stmts));
+        let at = self.db.primary().map(|p| self.db.instances[p].az);
+        self.db
+            .commit_on(self.now, stmts, orders, self.tap.map(|t| t.wire))?;
+        if let (Some(t), Some((ask, answer)), Some(az)) = (self.tap, sizes, at) {
+            t.round_trip(Hop::NodeDbPrimary, az, ask + extra.0, answer + extra.1);
+        }
+        Ok(())
     }
 }
 
 impl Data for DataAt<'_> {
     fn featured(&mut self) -> Result<Vec<sql::Product>, DbError> {
-        self.cached(Key::Featured, sql::featured)
+        self.cached(Key::Featured, sql::featured, |rows| wire::featured(rows))
     }
 
     fn product(&mut self, id: u32) -> Result<Option<sql::Product>, DbError> {
-        self.cached(Key::Product(id), |c| sql::product(c, id))
+        let size = move |p: &Option<sql::Product>| wire::product(id, p.as_ref());
+        self.cached(Key::Product(id), |c| sql::product(c, id), size)
     }
 
     fn account(&mut self, user: u32) -> Result<Option<sql::Account>, DbError> {
-        self.cached(Key::Account(user), |c| sql::account(c, user))
+        let size = move |a: &Option<sql::Account>| wire::account(user, a.as_ref());
+        self.cached(Key::Account(user), |c| sql::account(c, user), size)
     }
 
     fn orders(&mut self, user: u32) -> Result<Vec<i64>, DbError> {
         // Not cached: order history must show a fresh order at once.
-        self.read_db(|c| sql::order_ids(c, user))
+        let size = move |ids: &Vec<i64>| wire::order_ids(user, ids);
+        self.read_db(|c| sql::order_ids(c, user), size)
     }
 
     fn place_order(&mut self, user: u32, cart: &Cart) -> Result<i64, DbError> {
@@ -89,14 +145,25 @@ impl Data for DataAt<'_> {
                 return Err(e);
             }
         };
-        self.db.commit(self.now, stmts, 1)?;
+        self.commit(stmts, 1, wire::next_order_id(id))?;
         Ok(id)
     }
 
     fn change_address(&mut self, user: u32, line: &str) -> Result<(), DbError> {
-        self.db.commit(self.now, sql::address(user, line), 0)?;
+        self.commit(sql::address(user, line), 0, (0, 0))?;
         if let Some(c) = self.cache.as_deref_mut() {
-            c.invalidate(Key::Account(user));
+            let key = Key::Account(user);
+            let (az, alive) = node(c, key);
+            let held = c.invalidate(key);
+            if let (Some(t), true) = (self.tap, alive) {
+                let k = key.text_len();
+                let answer = if held {
+                    memcached::DELETED
+                } else {
+                    memcached::NOT_FOUND
+                };
+                t.round_trip(Hop::NodeCache, az, memcached::delete(k), answer);
+            }
         }
         Ok(())
     }

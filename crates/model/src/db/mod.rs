@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod sql;
+pub mod wire;
 
 use crate::core::AzIx;
 use crate::core::ShopperId;
@@ -21,6 +22,7 @@ use crate::scenario::ReadFrom;
 use crate::station::Station;
 use crate::station::draw_service;
 use crate::time::SimTime;
+use crate::wire::{Hop, Wire};
 use hdrhistogram::Histogram;
 use rusqlite::Connection;
 use sql::Stmt;
@@ -367,6 +369,18 @@ impl Database {
     /// Commits `stmts` (holding `orders` new orders) on the primary and the
     /// standby, and ships them to the replicas.
     pub fn commit(&mut self, now: SimTime, stmts: Vec<Stmt>, orders: u64) -> Result<(), DbError> {
+        self.commit_on(now, stmts, orders, None)
+    }
+
+    /// [`Database::commit`], with what replication ships each live copy
+    /// counted on `wire`.
+    pub fn commit_on(
+        &mut self,
+        now: SimTime,
+        stmts: Vec<Stmt>,
+        orders: u64,
+        wire: Option<&Wire>,
+    ) -> Result<(), DbError> {
         let p = match self.writer() {
             Ok(_) => self.primary.expect("writer"),
             Err(e) => {
@@ -405,12 +419,31 @@ impl Database {
                 Role::Primary | Role::Retired => {}
             }
         }
+        if let Some(w) = wire {
+            self.ship(p, &stmts, w);
+        }
         self.log.push(Change {
             at: now,
             stmts,
             orders,
         });
         Ok(())
+    }
+
+    /// Counts one commit's statements going from primary `p` to each live
+    /// standby and replica. (A copy that was down receives them when it
+    /// returns; that catch-up is not counted.)
+    fn ship(&self, p: DbIx, stmts: &[Stmt], w: &Wire) {
+        let bytes = wire::shipped(stmts);
+        let from = self.instances[p].az;
+        for inst in self.instances.iter().filter(|i| i.alive) {
+            let hop = match inst.role {
+                Role::Standby => Hop::DbStandby,
+                Role::Replica => Hop::DbReplicas,
+                Role::Primary | Role::Retired => continue,
+            };
+            w.send(hop, from, inst.az, bytes);
+        }
     }
 
     /// The live instances in `az`: what the AZ's loss takes.

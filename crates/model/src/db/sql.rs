@@ -60,6 +60,15 @@ const CITIES: [&str; 6] = ["Seattle", "Dublin", "Lagos", "Osaka", "Lyon", "Austi
 /// Products on the home page.
 pub const FEATURED: i64 = 8;
 
+/// The reads the pages make, named so the wire's sizes read the same text.
+pub const NEXT_ORDER_ID: &str = "SELECT coalesce(max(id), 0) + 1 FROM orders";
+pub const PRODUCT: &str = "SELECT id, title, price_cents FROM products WHERE id = ?1";
+pub const FEATURED_PRODUCTS: &str =
+    "SELECT id, title, price_cents FROM products WHERE id < ?1 ORDER BY id";
+pub const USER: &str = "SELECT name, email FROM users WHERE id = ?1";
+pub const ADDRESSES: &str = "SELECT line FROM addresses WHERE user_id = ?1 ORDER BY id";
+pub const ORDER_IDS: &str = "SELECT id FROM orders WHERE user_id = ?1 ORDER BY id DESC LIMIT 20";
+
 /// One statement of a committed change, with its values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stmt {
@@ -143,7 +152,7 @@ pub fn order(
     at_ns: u64,
 ) -> rusqlite::Result<(i64, Vec<Stmt>)> {
     let id: i64 = conn
-        .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM orders")?
+        .prepare_cached(NEXT_ORDER_ID)?
         .query_row([], |r| r.get(0))?;
     let total: i64 = cart
         .items
@@ -185,7 +194,7 @@ pub fn address(user: u32, line: &str) -> Vec<Stmt> {
 }
 
 pub fn product(conn: &Connection, id: u32) -> rusqlite::Result<Option<Product>> {
-    conn.prepare_cached("SELECT id, title, price_cents FROM products WHERE id = ?1")?
+    conn.prepare_cached(PRODUCT)?
         .query_row([id], |r| {
             Ok(Product {
                 id: r.get(0)?,
@@ -198,7 +207,7 @@ pub fn product(conn: &Connection, id: u32) -> rusqlite::Result<Option<Product>> 
 
 /// The home page's featured products.
 pub fn featured(conn: &Connection) -> rusqlite::Result<Vec<Product>> {
-    conn.prepare_cached("SELECT id, title, price_cents FROM products WHERE id < ?1 ORDER BY id")?
+    conn.prepare_cached(FEATURED_PRODUCTS)?
         .query_map([FEATURED], |r| {
             Ok(Product {
                 id: r.get(0)?,
@@ -211,14 +220,14 @@ pub fn featured(conn: &Connection) -> rusqlite::Result<Vec<Product>> {
 
 pub fn account(conn: &Connection, user: u32) -> rusqlite::Result<Option<Account>> {
     let Some((name, email)) = conn
-        .prepare_cached("SELECT name, email FROM users WHERE id = ?1")?
+        .prepare_cached(USER)?
         .query_row([user], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
     else {
         return Ok(None);
     };
     let addresses = conn
-        .prepare_cached("SELECT line FROM addresses WHERE user_id = ?1 ORDER BY id")?
+        .prepare_cached(ADDRESSES)?
         .query_map([user], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(Account {
@@ -230,7 +239,7 @@ pub fn account(conn: &Connection, user: u32) -> rusqlite::Result<Option<Account>
 
 /// The user's most recent order ids, newest first (the order-history page).
 pub fn order_ids(conn: &Connection, user: u32) -> rusqlite::Result<Vec<i64>> {
-    conn.prepare_cached("SELECT id FROM orders WHERE user_id = ?1 ORDER BY id DESC LIMIT 20")?
+    conn.prepare_cached(ORDER_IDS)?
         .query_map([user], |r| r.get(0))?
         .collect()
 }

@@ -37,6 +37,7 @@ pub fn price(p: &Prices, r: &Report, u: Usage) -> Cost {
         store_per_hour: round4(store),
         data_per_hour: round4(data),
         total_per_hour: round4(fleet + lb + store + data),
+        cross_az_per_hour: 0.0,
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod colour;
 pub mod cost;
+pub mod cross_az;
 pub mod data;
 pub mod diff;
 pub mod elastic;
@@ -176,6 +177,9 @@ pub struct Report {
     /// What the design costs per hour, from the scenario's prices and what
     /// the run used.
     pub cost: crate::cost::Cost,
+    /// Bytes that crossed AZs per hop, and their price per hour.
+    #[serde(default)]
+    pub cross_az: cross_az::CrossAz,
     /// The scenario's thresholds and how this run did on each.
     #[serde(default)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -321,6 +325,7 @@ impl Report {
             store: None,
             security: None,
             cost: Default::default(),
+            cross_az: Default::default(),
             slo: Vec::new(),
             wall: Wall::default(),
         }

@@ -4,7 +4,7 @@
 use super::Report;
 use std::fmt::Write;
 
-const CSV_HEADER: &str = "scenario,strategy,seed,simulated_seconds,shoppers_started,shoppers_finished,with_items,carts_lost,items_lost,abandoned_with_items,carts_at_risk,requests_total,requests_ok,requests_failed,checkouts_ok,checkouts_failed,latency_mean_ms,latency_p50_ms,latency_p99_ms,bytes_request_mean,bytes_cookie_mean,bytes_cookie_max,wall_seconds";
+const CSV_HEADER: &str = "scenario,strategy,seed,simulated_seconds,shoppers_started,shoppers_finished,with_items,carts_lost,items_lost,abandoned_with_items,carts_at_risk,requests_total,requests_ok,requests_failed,checkouts_ok,checkouts_failed,latency_mean_ms,latency_p50_ms,latency_p99_ms,bytes_request_mean,bytes_cookie_mean,bytes_cookie_max,wall_seconds,cost_per_hour,cross_az_gb_per_hour,cross_az_billed_gb_per_hour,cross_az_cost_per_hour";
 
 /// Quotes a CSV field when it needs it (RFC 4180).
 fn field(s: &str) -> String {
@@ -30,7 +30,7 @@ pub fn csv(runs: &[Report]) -> String {
         let l = &r.latency_ms.all;
         let _ = write!(
             o,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             field(&r.scenario),
             r.label(),
             r.seed,
@@ -53,7 +53,11 @@ pub fn csv(runs: &[Report]) -> String {
             r.bytes.request_mean,
             r.bytes.cookie_mean,
             r.bytes.cookie_max,
-            r.wall.seconds
+            r.wall.seconds,
+            r.cost.total_per_hour,
+            r.cross_az.gb_per_hour,
+            r.cross_az.billed_gb_per_hour,
+            r.cross_az.cost_per_hour_usd
         );
         for f in &extra {
             let _ = write!(o, ",{}", f.get(r));

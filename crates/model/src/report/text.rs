@@ -165,6 +165,58 @@ fn data_sections(o: &mut String, r: &Report) {
     }
 }
 
+/// The cross-AZ bill: GB an hour across AZs, what is billed, its price,
+/// and the hops the bytes took.
+fn cross_az_line(o: &mut String, r: &Report) {
+    let x = &r.cross_az;
+    let hops: Vec<String> = x
+        .bytes
+        .iter()
+        .filter(|(_, b)| **b > 0)
+        .map(|(k, b)| format!("{k} {:.1}", *b as f64 / 1e6))
+        .collect();
+    let _ = writeln!(
+        o,
+        "cross-AZ    {:.3} GB per hour, {:.3} billed: ${:.4} per hour{}",
+        x.gb_per_hour,
+        x.billed_gb_per_hour,
+        x.cost_per_hour_usd,
+        if hops.is_empty() {
+            String::new()
+        } else {
+            format!("   MB by hop: {}", hops.join(" · "))
+        }
+    );
+}
+
+/// What each design costs an hour, in instances and in bytes between AZs:
+/// the comparison's second lesson.
+fn price_line(runs: &[Report]) -> String {
+    let each: Vec<String> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let x = &r.cross_az;
+            let billed = if x.billed_gb_per_hour > 0.0 {
+                format!(
+                    "{:.3} billed: ${:.4}",
+                    x.billed_gb_per_hour, x.cost_per_hour_usd
+                )
+            } else {
+                "none billed".to_string()
+            };
+            let across = if i == 0 { " across AZs" } else { "" };
+            format!(
+                "{} ${:.3}, {:.3} GB{across} ({billed})",
+                r.label(),
+                r.cost.total_per_hour,
+                x.gb_per_hour,
+            )
+        })
+        .collect();
+    format!("Per hour: {}.", each.join("; "))
+}
+
 /// One run's report.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
@@ -247,6 +299,7 @@ pub fn render(r: &Report) -> String {
             String::new()
         }
     );
+    cross_az_line(&mut o, r);
     let ss = &r.sessions;
     let _ = writeln!(
         o,
@@ -341,6 +394,7 @@ pub fn render_compare(runs: &[Report]) -> String {
         })
         .collect();
     let _ = writeln!(o, "{}.", lost.join("; "));
+    let _ = writeln!(o, "{}", price_line(runs));
     o
 }
 

@@ -246,6 +246,9 @@ fn load_balancer(cx: &Ctx, s: &mut Scenario, lb: RawLb) -> Result<(), ScenarioEr
     if let Some(d) = &lb.connect_timeout {
         c.connect_timeout = positive(cx, d, "connect_timeout", "")?;
     }
+    if let Some(on) = lb.cross_zone {
+        c.cross_zone = on;
+    }
     if let Some(h) = lb.health_check {
         let hc = &mut c.health_check;
         if let Some(v) = &h.interval {
@@ -512,6 +515,11 @@ fn cost(cx: &Ctx, s: &mut Scenario, c: RawCost) -> Result<(), ScenarioError> {
             &c.table_read_per_million,
             &mut p.table_read_per_million,
             "table_read_per_million",
+        ),
+        (
+            &c.cross_az_per_gb,
+            &mut p.cross_az_per_gb,
+            "cross_az_per_gb",
         ),
     ] {
         if let Some(v) = v {

@@ -134,6 +134,10 @@ pub struct LoadBalancer {
     pub health_check: HealthCheck,
     pub deregistration_delay: Dur,
     pub connect_timeout: Dur,
+    /// Whether each balancer node may route to targets in other AZs (ALB:
+    /// on, and its own cross-zone traffic is not charged); off, a node
+    /// routes only to its own AZ's targets.
+    pub cross_zone: bool,
 }
 
 /// Mean service time per request kind.
@@ -454,6 +458,7 @@ impl Scenario {
                 },
                 deregistration_delay: Dur(300 * SEC),
                 connect_timeout: Dur(10 * SEC),
+                cross_zone: true,
             },
             fleet: Fleet {
                 min: 3,

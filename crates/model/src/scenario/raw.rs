@@ -34,6 +34,7 @@ pub(super) struct RawCost {
     pub(super) db_instance_hourly: Option<Spanned<Num>>,
     pub(super) table_write_per_million: Option<Spanned<Num>>,
     pub(super) table_read_per_million: Option<Spanned<Num>>,
+    pub(super) cross_az_per_gb: Option<Spanned<Num>>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +72,7 @@ pub(super) struct RawLb {
     pub(super) health_check: Option<RawHealth>,
     pub(super) deregistration_delay: Option<D>,
     pub(super) connect_timeout: Option<Spanned<D>>,
+    pub(super) cross_zone: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,9 @@ use crate::cart::Cart;
 use crate::core::AzIx;
 use crate::rng::Rng;
 use crate::station::ServiceDistribution;
-use crate::time::SimTime;
+use crate::time::{SEC, SimTime};
+use crate::wire::size::StoreApi;
+use crate::wire::{Hop, Tap, Wire};
 use std::collections::VecDeque;
 
 /// Redis Cluster's hash slots.
@@ -107,6 +109,8 @@ pub struct Placement {
 /// How the store is built and behaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoreConfig {
+    /// How nodes talk to it, which sizes its messages.
+    pub api: StoreApi,
     pub shards: Vec<Placement>,
     /// Mean replication delay to an asynchronous replica.
     pub lag: u64,
@@ -129,6 +133,7 @@ impl StoreConfig {
             })
             .collect();
         StoreConfig {
+            api: StoreApi::Resp,
             shards,
             lag: st.replication_lag.0,
             lag_distribution: st.lag_distribution,
@@ -153,6 +158,7 @@ impl StoreConfig {
             })
             .collect();
         StoreConfig {
+            api: StoreApi::Table,
             shards,
             lag: d.replication_lag.0,
             lag_distribution: ServiceDistribution::Exponential,
@@ -262,6 +268,11 @@ pub struct Store {
 pub struct ReadInfo {
     /// A replica answered with an older value than the newest copy held.
     pub stale: bool,
+}
+
+/// The AZ of shard `k`'s primary, which has just taken a write.
+fn copy_az(s: &Store, k: usize) -> AzIx {
+    s.primary_az(k).expect("a write has a primary")
 }
 
 /// CRC16-CCITT (XModem), the hash Redis Cluster maps keys to slots with.
@@ -398,9 +409,22 @@ impl Store {
         read_at: Option<AzIx>,
         f: &mut dyn FnMut(&mut Cart) -> bool,
     ) -> Result<ReadInfo, Unavailable> {
+        self.update_on(now, sid, read_at, f, None)
+    }
+
+    /// [`Store::update`], with the node's round trips and the replication
+    /// stream it causes counted on `tap`'s wire.
+    pub fn update_on(
+        &mut self,
+        now: SimTime,
+        sid: Sid,
+        read_at: Option<AzIx>,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+        tap: Option<Tap<'_>>,
+    ) -> Result<ReadInfo, Unavailable> {
         let k = self.shard_of(sid);
         if let Some(az) = read_at
-            && let Some(info) = self.read_copy(now, k, sid, az, f)
+            && let Some(info) = self.read_copy(now, k, sid, az, f, tap)
         {
             self.stats.reads += 1;
             return Ok(info);
@@ -413,6 +437,15 @@ impl Store {
         let p = shard.primary.ok_or(Unavailable)?;
         let version = shard.seq + 1;
         let copy = &mut shard.copies[p];
+        let (api, ttl_s) = (self.cfg.api, ttl / SEC);
+        if let Some(t) = tap {
+            let held = copy
+                .map
+                .get(&sid)
+                .filter(|e| now.saturating_sub(e.written) <= ttl);
+            let (ask, answer) = api.read(held.map(|e| &e.cart));
+            t.round_trip(Hop::NodeStorePrimary, copy.az, ask, answer);
+        }
         // Some(value) when the primary's state changed: what replicas apply.
         let write: Option<Option<Entry>> = match copy.map.get_index_of(&sid) {
             Some(i) => {
@@ -452,7 +485,11 @@ impl Store {
         match write {
             Some(entry) => {
                 self.stats.writes += 1;
-                self.replicate(now, k, sid, entry);
+                if let Some(t) = tap {
+                    let (ask, ack) = api.write(entry.as_ref().map(|e| &e.cart), ttl_s);
+                    t.round_trip(Hop::NodeStorePrimary, copy_az(self, k), ask, ack);
+                }
+                self.replicate(now, k, sid, entry, tap.map(|t| t.wire));
             }
             None => self.stats.reads += 1,
         }
@@ -468,6 +505,7 @@ impl Store {
         sid: Sid,
         az: AzIx,
         f: &mut dyn FnMut(&mut Cart) -> bool,
+        tap: Option<Tap<'_>>,
     ) -> Option<ReadInfo> {
         let ttl = self.cfg.ttl;
         let shard = &mut self.shards[k];
@@ -489,6 +527,10 @@ impl Store {
             _ => Cart::default(),
         };
         let mine = shard.copies[i].map.get(&sid).map_or(0, |e| e.version);
+        if let Some(t) = tap {
+            let (ask, answer) = self.cfg.api.read(Some(&cart));
+            t.round_trip(Hop::NodeStoreReplica, az, ask, answer);
+        }
         f(&mut cart);
         let stale = mine < newest;
         if stale {
@@ -499,10 +541,27 @@ impl Store {
 
     /// Sends a write to the shard's replicas: the synchronous ones apply it
     /// now, the others after a lag, never overtaking an earlier write.
-    fn replicate(&mut self, now: SimTime, k: usize, sid: Sid, entry: Option<Entry>) {
+    fn replicate(
+        &mut self,
+        now: SimTime,
+        k: usize,
+        sid: Sid,
+        entry: Option<Entry>,
+        wire: Option<&Wire>,
+    ) {
         let sync = self.cfg.sync_replicas;
         let n = self.shards[k].copies.len();
         let p = self.shards[k].primary.expect("a write has a primary");
+        if let Some(w) = wire {
+            let ttl_s = self.cfg.ttl / SEC;
+            let bytes = self.cfg.api.stream(entry.as_ref().map(|e| &e.cart), ttl_s);
+            let from = self.shards[k].copies[p].az;
+            for (i, c) in self.shards[k].copies.iter().enumerate() {
+                if i != p {
+                    w.send(Hop::StoreReplication, from, c.az, bytes);
+                }
+            }
+        }
         self.shards[k].seq += 1;
         let seq = self.shards[k].seq;
         self.shards[k].copies[p].applied = seq;
@@ -737,6 +796,8 @@ pub struct StoreAt<'a> {
     pub read_at: Option<AzIx>,
     /// Filled in: whether the read was stale.
     pub info: ReadInfo,
+    /// The node's end of the wire, when its trips are counted.
+    pub tap: Option<Tap<'a>>,
 }
 
 impl super::SessionBackend for StoreAt<'_> {
@@ -745,7 +806,9 @@ impl super::SessionBackend for StoreAt<'_> {
         sid: Sid,
         f: &mut dyn FnMut(&mut Cart) -> bool,
     ) -> Result<(), Unavailable> {
-        self.info = self.store.update(self.now, sid, self.read_at, f)?;
+        self.info = self
+            .store
+            .update_on(self.now, sid, self.read_at, f, self.tap)?;
         Ok(())
     }
 }
@@ -771,6 +834,7 @@ mod tests {
     fn store(primary: AzIx, replicas: &[AzIx], lag: u64, ttl: u64) -> Store {
         Store::new(
             StoreConfig {
+                api: StoreApi::Resp,
                 shards: vec![Placement {
                     primary,
                     replicas: replicas.to_vec(),
@@ -867,6 +931,7 @@ mod tests {
     fn a_synchronous_replica_makes_failover_lossless_and_reads_can_be_stale() {
         let mut s = Store::new(
             StoreConfig {
+                api: StoreApi::Resp,
                 shards: vec![Placement {
                     primary: 0,
                     replicas: vec![1, 2],

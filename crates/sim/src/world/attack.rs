@@ -354,8 +354,8 @@ impl World {
             Sent::Sid(_, c) if self.sticky_lb => *c,
             _ => None,
         };
-        let node = match self.cp.lb.route(lb_cookie, now) {
-            Route::NoTargets => return Verdict::Undelivered,
+        let node = match self.cp.lb.route_from(probe.entry_az, lb_cookie, now) {
+            Route::NoTargets | Route::NoTargetsInZone => return Verdict::Undelivered,
             Route::To { node, .. } => node,
         };
         let v = self.serve_probe(now, node, probe);
@@ -390,11 +390,13 @@ impl World {
         let mut new_sid = || mint.u128();
         // The table is reached through its API, not a security group: a
         // probe is an ordinary strongly consistent read.
+        // A probe's bytes are not counted on the wire: the bill is the shop's.
         let mut at_store = StoreAt {
             store: &mut self.store,
             now,
             read_at: None,
             info: Default::default(),
+            tap: None,
         };
         let uses_store = self.strategy.uses_store();
         let backend = shop::backend(

@@ -17,6 +17,7 @@ use stratus_model::session::store::StoreAt;
 use stratus_model::shop::{self, Data, Places, Request, SessionIn};
 use stratus_model::station::Admit;
 use stratus_model::time::SimTime;
+use stratus_model::wire::{self, Tap};
 use stratus_model::workload::{Outcome, Shopper};
 
 /// Request line and the headers a browser sends besides cookies (Host,
@@ -34,6 +35,14 @@ pub const RESPONSE_BASE_BYTES: u64 = 180;
 pub const SET_COOKIE_OVERHEAD: u64 = 14 + 41;
 /// ALB's stickiness Set-Cookie also carries `Expires=` with a date.
 pub const LB_SET_COOKIE_EXTRA: u64 = 38;
+/// The whole stickiness Set-Cookie the balancer adds to a response.
+pub const LB_SET_COOKIE: u64 = SET_COOKIE_OVERHEAD + LB_COOKIE_BYTES + LB_SET_COOKIE_EXTRA;
+/// What ALB adds to each request it forwards to a target (the client's
+/// address, protocol and port, and its trace id).
+pub const ALB_FORWARDED: &str = "X-Forwarded-For: 203.0.113.195\r\n\
+                                 X-Forwarded-Proto: https\r\n\
+                                 X-Forwarded-Port: 443\r\n\
+                                 X-Amzn-Trace-Id: Root=1-67891233-abcdef012345678912345678\r\n";
 
 impl World {
     pub(super) fn on_arrival(&mut self, now: SimTime, epoch: u32, q: &mut Queue<Event>) {
@@ -95,6 +104,7 @@ impl World {
         };
         let header = if parts > 0 { cookie + 10 } else { 0 };
         let req = sh.req;
+        sh.sent_bytes = (REQUEST_BASE_BYTES + header) as u32;
         self.metrics.sent(REQUEST_BASE_BYTES + header, cookie);
         q.at(at + internet, Event::AtLb { s, req });
     }
@@ -146,19 +156,16 @@ impl World {
             }
         }
         let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let cookie = sh.lb_cookie;
-        match self
-            .cp
-            .lb
-            .route(if self.sticky_lb { cookie } else { None }, now)
-        {
+        let (cookie, entry) = (sh.lb_cookie, sh.entry_az);
+        let cookie = if self.sticky_lb { cookie } else { None };
+        match self.cp.lb.route_from(entry, cookie, now) {
             Route::NoTargets => {
-                let back = self.cp.net.internet(
-                    self.shoppers[s as usize]
-                        .as_ref()
-                        .map_or(0, |sh| sh.entry_az),
-                );
+                let back = self.cp.net.internet(entry);
                 self.fail(s, "no_targets", now + back, q)
+            }
+            Route::NoTargetsInZone => {
+                let back = self.cp.net.internet(entry);
+                self.fail(s, "no_targets_in_zone", now + back, q)
             }
             Route::To { node, .. } => {
                 if let Some(t) = &mut self.cp.tracker {
@@ -187,7 +194,7 @@ impl World {
         if sh.req != req {
             return;
         }
-        let entry = sh.entry_az;
+        let (entry, sent) = (sh.entry_az, u64::from(sh.sent_bytes));
         let id = sh.node.expect("routed");
         let internet = self.cp.net.internet(entry);
         let node = &self.cp.fleet.nodes[id as usize];
@@ -217,6 +224,10 @@ impl World {
             NodeState::Terminated => return self.fail(s, "connection_refused", now + back, q),
             NodeState::InService | NodeState::Draining => {}
         }
+        // The node takes the request: it crossed from the balancer node.
+        let node_az = node.az;
+        let forwarded = sent + ALB_FORWARDED.len() as u64;
+        self.wire.send(wire::Hop::LbNode, entry, node_az, forwarded);
         let f = &self.sc.fleet;
         let (workers, limit) = (f.workers, f.queue_limit);
         if let Some(sh) = self.shopper(s) {
@@ -232,6 +243,9 @@ impl World {
             }
             Admit::Queued => self.metrics.queue.enter(now),
             Admit::Full => {
+                // The node answers 503 at once.
+                self.wire
+                    .send(wire::Hop::LbNode, node_az, entry, RESPONSE_BASE_BYTES);
                 self.release(now, s, q);
                 self.fail(s, "queue_full", now + back, q);
             }
@@ -287,6 +301,10 @@ impl World {
         if !node.serving_requests() {
             return; // the node died mid-request; the shopper was already told
         }
+        let tap = Some(Tap {
+            wire: &self.wire,
+            az: node.az,
+        });
         let line = (sh.kind == Kind::Address).then(|| {
             self.address_writes += 1;
             sh.address_write = self.address_writes;
@@ -307,6 +325,7 @@ impl World {
             now,
             read_at: sh.store_read_at.map(usize::from),
             info: Default::default(),
+            tap,
         };
         let uses_store = self.strategy.uses_store();
         let backend = shop::backend(
@@ -324,6 +343,7 @@ impl World {
             cache: self.cache.as_mut(),
             now,
             read: sh.db_target,
+            tap,
         });
         let data = data.as_mut().map(|d| d as &mut dyn Data);
         let outcome = &mut self.outcomes[s as usize];
@@ -343,6 +363,12 @@ impl World {
                 Err(shop::Failure::Database) => Outcome::Failed("db_unavailable"),
             };
         }
+        let head = match &*outcome {
+            Outcome::Ok(r) => response_head(r, false),
+            _ => RESPONSE_BASE_BYTES, // an error page's head
+        };
+        self.wire
+            .send(wire::Hop::LbNode, node.az, sh.entry_az, head);
         let back = self.cp.net.hop(node.az, sh.entry_az) + self.cp.net.internet(sh.entry_az);
         let arrived = sh.arrived_node;
         self.metrics.queue.leave(now, now - arrived);
@@ -394,18 +420,7 @@ impl World {
                 let attackers = &mut self.sec.attackers;
                 attackers.observe(s, sh, &r, family, now + internet, think, q);
                 m.response(kind, now - sh.sent_at, None);
-                let mut header = RESPONSE_BASE_BYTES;
-                if r.set_sid.is_some() {
-                    header += SET_COOKIE_OVERHEAD + SID_COOKIE_BYTES;
-                }
-                if let Some(c) = &r.set_cookie {
-                    header += SET_COOKIE_OVERHEAD + CookieCodec::cookie_len(c) as u64;
-                }
-                if sticky {
-                    // The balancer refreshes its sliding cookie on every response.
-                    header += SET_COOKIE_OVERHEAD + LB_COOKIE_BYTES + LB_SET_COOKIE_EXTRA;
-                }
-                m.response_bytes += header;
+                m.response_bytes += response_head(&r, sticky);
                 m.responses_ok += 1;
                 sh.fails = 0;
                 if let Some(db) = &mut self.db {
@@ -440,6 +455,22 @@ impl World {
             }
         }
     }
+}
+
+/// A response's status line and headers: the node's, and with `sticky` the
+/// stickiness cookie the balancer refreshes on every response.
+fn response_head(r: &shop::Response, sticky: bool) -> u64 {
+    let mut header = RESPONSE_BASE_BYTES;
+    if r.set_sid.is_some() {
+        header += SET_COOKIE_OVERHEAD + SID_COOKIE_BYTES;
+    }
+    if let Some(c) = &r.set_cookie {
+        header += SET_COOKIE_OVERHEAD + CookieCodec::cookie_len(c) as u64;
+    }
+    if sticky {
+        header += LB_SET_COOKIE;
+    }
+    header
 }
 
 /// Draws the shopper's next request: its service demand, its item (unless a

@@ -19,6 +19,8 @@ pub mod security;
 pub mod snapshot;
 mod trips;
 
+pub use flow::{ALB_FORWARDED, LB_SET_COOKIE};
+
 use crate::engine::{Model, Queue};
 use stratus_model::arrivals::Process;
 use stratus_model::cache::Cache;
@@ -35,6 +37,7 @@ use stratus_model::session::guard::CookieGuard;
 
 use stratus_model::session::store::{Store, StoreConfig};
 use stratus_model::time::{Dur, SEC, SimTime};
+use stratus_model::wire::Wire;
 use stratus_model::workload::{Outcome, Shopper};
 
 /// Everything that can wake the model.
@@ -129,6 +132,8 @@ pub struct World {
     /// Address changes sent so far (each gets its number).
     address_writes: u64,
     pub metrics: Metrics,
+    /// Bytes per hop, and those that crossed AZs: the cross-AZ bill.
+    pub wire: Wire,
     pub log: Vec<LogEvent>,
     /// Actions added while running ([`World::inject`]), in the order given.
     pub injected: Vec<Timed>,
@@ -185,6 +190,7 @@ impl World {
             shopper_seq: 0,
             address_writes: 0,
             metrics: Metrics::default(),
+            wire: Wire::default(),
             log: Vec::new(),
             injected: Vec::new(),
             sc,
