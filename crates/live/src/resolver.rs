@@ -16,7 +16,7 @@ use super::cluster::{Cluster, Control};
 use stratus_model::control::ControlPlane;
 use stratus_model::dns::Answer;
 use stratus_model::rng::{Rng, Streams};
-use stratus_model::scenario::{AzIx, DnsClient, DnsRouting};
+use stratus_model::scenario::AzIx;
 use stratus_model::time::SimTime;
 use stratus_model::workload::NEVER;
 
@@ -52,25 +52,23 @@ impl Resolver {
     /// balancer node answers.
     fn attempts(&mut self, cp: &ControlPlane, now: SimTime) -> Vec<AzIx> {
         let dns = cp.dns.as_ref().expect("[dns]");
-        let cfg = dns.cfg;
         let answering = |a: AzIx| cp.net.answers(&cp.alive, a);
         let k = self.turn % self.clients.len();
         self.turn = self.turn.wrapping_add(1);
         let (answer, resolved_at) = &mut self.clients[k];
-        if *resolved_at == NEVER || now >= *resolved_at + cfg.ttl.0 {
+        if dns.stale(*resolved_at, now) {
             *resolved_at = now;
-            *answer = match cfg.routing {
-                DnsRouting::Single => dns
-                    .single(k, answering)
-                    .map_or_else(Answer::default, Answer::one),
-                DnsRouting::Multivalue => dns.multivalue(&mut self.rng, answering),
-            };
+            *answer = dns.answer(k, &mut self.rng, answering).unwrap_or_default();
         }
-        let tries = match cfg.client {
-            DnsClient::NextAddress => answer.len(),
-            DnsClient::Pinned => 1,
-        };
-        answer.addrs().take(tries).collect()
+        if answer.is_empty() {
+            return Vec::new();
+        }
+        // Each request starts from the answer's first address and moves on
+        // as the client would after each failed connection.
+        let mut this = *answer;
+        let mut tries = vec![this.current()];
+        tries.extend(std::iter::from_fn(|| this.after_failure(dns.cfg.client)));
+        tries
     }
 }
 

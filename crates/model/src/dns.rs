@@ -21,8 +21,9 @@
 
 use crate::core::AzIx;
 use crate::rng::Rng;
-use crate::scenario::{Dns, DnsHealthCheck};
+use crate::scenario::{Dns, DnsClient, DnsHealthCheck, DnsRouting};
 use crate::time::{SEC, SimTime};
+use crate::workload::NEVER;
 
 /// The most records one multivalue answer holds (Route 53: "up to eight
 /// healthy records").
@@ -97,6 +98,15 @@ impl Answer {
         self.tried += 1;
         self.at = (self.at + 1) % self.len;
         Some(self.current())
+    }
+
+    /// A connection to the current address failed: the address `client`
+    /// tries next, or None: the request fails.
+    pub fn after_failure(&mut self, client: DnsClient) -> Option<AzIx> {
+        match client {
+            DnsClient::NextAddress => self.try_next(),
+            DnsClient::Pinned => None,
+        }
     }
 
     /// Addresses this request gave up on before the current one.
@@ -214,6 +224,27 @@ impl Route53 {
             since: self.answering[az].1,
         });
         Some(verdict)
+    }
+
+    /// Whether a client that looked the name up at `resolved_at` (`NEVER`:
+    /// not yet) must look it up again at `now`: its TTL has run out.
+    pub fn stale(&self, resolved_at: SimTime, now: SimTime) -> bool {
+        resolved_at == NEVER || now >= resolved_at + self.cfg.ttl.0
+    }
+
+    /// A fresh answer for a client whose own balancer node is `home`, as
+    /// `routing` gives it (`rng` is drawn only for a multivalue answer).
+    /// None: no balancer node answers.
+    pub fn answer(
+        &self,
+        home: AzIx,
+        rng: &mut Rng,
+        answering: impl Fn(AzIx) -> bool,
+    ) -> Option<Answer> {
+        match self.cfg.routing {
+            DnsRouting::Single => self.single(home, answering).map(Answer::one),
+            DnsRouting::Multivalue => Some(self.multivalue(rng, answering)),
+        }
     }
 
     /// A one-address answer for a shopper whose node is `from`: `from` while

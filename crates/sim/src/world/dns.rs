@@ -6,11 +6,8 @@
 
 use super::{Event, World};
 use crate::engine::Queue;
-use stratus_model::dns::Answer;
 use stratus_model::node::ShopperId;
-use stratus_model::scenario::{DnsClient, DnsRouting};
 use stratus_model::time::SimTime;
-use stratus_model::workload::NEVER;
 
 impl World {
     /// Picks the balancer node the shopper's attempt, arriving at `now`,
@@ -29,15 +26,10 @@ impl World {
         // The answer is cached for its TTL, counted from when the request
         // that resolved it was sent.
         let sent = sh.sent_at;
-        if sh.resolved_at == NEVER || sent >= sh.resolved_at + dns.ttl.0 {
+        if r53.stale(sh.resolved_at, sent) {
             sh.resolved_at = sent;
-            let answer = match dns.routing {
-                DnsRouting::Single => r53.single(sh.entry_az, answering).map(Answer::one),
-                // Drawn from the shopper's own stream, only under multivalue
-                // routing: other scenarios' shoppers draw as before.
-                DnsRouting::Multivalue => Some(r53.multivalue(&mut sh.rng, answering)),
-            };
-            let Some(answer) = answer else {
+            // A multivalue answer is drawn from the shopper's own stream.
+            let Some(answer) = r53.answer(sh.entry_az, &mut sh.rng, answering) else {
                 let back = net.internet(sh.entry_az);
                 self.fail(s, "lb_unreachable", now + back, q);
                 return false;
@@ -51,11 +43,7 @@ impl World {
             return true;
         }
         let t = self.sc.load_balancer.connect_timeout.0;
-        let next = match dns.client {
-            DnsClient::NextAddress => sh.answer.try_next(),
-            DnsClient::Pinned => None,
-        };
-        if let Some(next) = next {
+        if let Some(next) = sh.answer.after_failure(dns.client) {
             // The browser gives up on this address when its connect
             // timeout runs out and connects to the next one.
             sh.entry_az = next;
