@@ -289,6 +289,22 @@ pub struct ReadInfo {
     pub stale: bool,
 }
 
+/// A node's read of the entry at `at` in `copy` (absent, or not `fresh`:
+/// no value in the reply), counted on the wire.
+fn read_trip(
+    t: Tap<'_>,
+    api: StoreApi,
+    copy: &Copy,
+    at: Option<usize>,
+    fresh: impl Fn(&Entry) -> bool,
+) {
+    let held = at
+        .and_then(|i| copy.map.get_index(i))
+        .filter(|(_, e)| fresh(e));
+    let (ask, answer) = api.read(held.map(|(_, e)| e.stored()));
+    t.round_trip(Hop::NodeStorePrimary, copy.az, ask, answer);
+}
+
 /// The AZ of shard `k`'s primary, which has just taken a write.
 fn copy_az(s: &Store, k: usize) -> AzIx {
     s.primary_az(k).expect("a write has a primary")
@@ -459,11 +475,7 @@ impl Store {
         let (api, ttl_s) = (self.cfg.api, ttl / SEC);
         let at = copy.map.get_index_of(&sid);
         if let Some(t) = tap {
-            let held = at
-                .and_then(|i| copy.map.get_index(i))
-                .filter(|(_, e)| now.saturating_sub(e.written) <= ttl);
-            let (ask, answer) = api.read(held.map(|(_, e)| e.stored()));
-            t.round_trip(Hop::NodeStorePrimary, copy.az, ask, answer);
+            read_trip(t, api, copy, at, |e| now.saturating_sub(e.written) <= ttl);
         }
         // Some(value) when the primary's state changed: what replicas apply.
         let write: Option<Option<Entry>> = match at {
