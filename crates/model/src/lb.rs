@@ -238,10 +238,16 @@ impl LoadBalancer {
     /// AZ's routable targets, by that node's own cursor; a cookie naming a
     /// target elsewhere re-sticks within the zone. (ALB refuses stickiness
     /// with cross-zone off; the model allows it so the pairing can be studied.)
+    #[inline]
     pub fn route_from(&mut self, entry: AzIx, cookie: Option<LbCookie>, now: SimTime) -> Route {
         if self.cross_zone {
             return self.route(cookie, now);
         }
+        self.route_in_zone(entry, cookie, now)
+    }
+
+    /// Cross-zone off: routes among `entry`'s targets only.
+    fn route_in_zone(&mut self, entry: AzIx, cookie: Option<LbCookie>, now: SimTime) -> Route {
         let in_zone = |lb: &Self, node: NodeId| lb.target(node).is_some_and(|t| t.az == entry);
         let mut restuck = false;
         if let Some(c) = cookie

@@ -35,6 +35,25 @@ struct Entry {
     written: SimTime,
     /// The shard's write number that produced this value.
     version: u64,
+    /// The cart's size as stored (its JSON), measured once per write.
+    len: u32,
+}
+
+impl Entry {
+    fn new(cart: Cart, written: SimTime, version: u64) -> Entry {
+        let len = cart.json_len() as u32;
+        Entry {
+            cart,
+            written,
+            version,
+            len,
+        }
+    }
+
+    /// The value's bytes and lines, as the wire's sizes take them.
+    fn stored(&self) -> (usize, usize) {
+        (self.len as usize, self.cart.items.len())
+    }
 }
 
 #[derive(Debug)]
@@ -270,6 +289,22 @@ pub struct ReadInfo {
     pub stale: bool,
 }
 
+/// A node's read of the entry at `at` in `copy` (absent, or not `fresh`:
+/// no value in the reply), counted on the wire.
+fn read_trip(
+    t: Tap<'_>,
+    api: StoreApi,
+    copy: &Copy,
+    at: Option<usize>,
+    fresh: impl Fn(&Entry) -> bool,
+) {
+    let held = at
+        .and_then(|i| copy.map.get_index(i))
+        .filter(|(_, e)| fresh(e));
+    let (ask, answer) = api.read(held.map(|(_, e)| e.stored()));
+    t.round_trip(Hop::NodeStorePrimary, copy.az, ask, answer);
+}
+
 /// The AZ of shard `k`'s primary, which has just taken a write.
 fn copy_az(s: &Store, k: usize) -> AzIx {
     s.primary_az(k).expect("a write has a primary")
@@ -438,16 +473,12 @@ impl Store {
         let version = shard.seq + 1;
         let copy = &mut shard.copies[p];
         let (api, ttl_s) = (self.cfg.api, ttl / SEC);
+        let at = copy.map.get_index_of(&sid);
         if let Some(t) = tap {
-            let held = copy
-                .map
-                .get(&sid)
-                .filter(|e| now.saturating_sub(e.written) <= ttl);
-            let (ask, answer) = api.read(held.map(|e| &e.cart));
-            t.round_trip(Hop::NodeStorePrimary, copy.az, ask, answer);
+            read_trip(t, api, copy, at, |e| now.saturating_sub(e.written) <= ttl);
         }
         // Some(value) when the primary's state changed: what replicas apply.
-        let write: Option<Option<Entry>> = match copy.map.get_index_of(&sid) {
+        let write: Option<Option<Entry>> = match at {
             Some(i) => {
                 let e = copy.map.get_index_mut(i).expect("index just found").1;
                 let expired = now.saturating_sub(e.written) > ttl;
@@ -462,19 +493,14 @@ impl Store {
                     copy.map.swap_remove_index(i);
                     Some(None)
                 } else {
-                    e.written = now;
-                    e.version = version;
+                    *e = Entry::new(std::mem::take(&mut e.cart), now, version);
                     Some(Some(e.clone()))
                 }
             }
             None => {
                 let mut cart = Cart::default();
                 if f(&mut cart) && !cart.is_empty() {
-                    let e = Entry {
-                        cart,
-                        written: now,
-                        version,
-                    };
+                    let e = Entry::new(cart, now, version);
                     copy.map.insert(sid, e.clone());
                     Some(Some(e))
                 } else {
@@ -486,7 +512,7 @@ impl Store {
             Some(entry) => {
                 self.stats.writes += 1;
                 if let Some(t) = tap {
-                    let (ask, ack) = api.write(entry.as_ref().map(|e| &e.cart), ttl_s);
+                    let (ask, ack) = api.write(entry.as_ref().map(Entry::stored), ttl_s);
                     t.round_trip(Hop::NodeStorePrimary, copy_az(self, k), ask, ack);
                 }
                 self.replicate(now, k, sid, entry, tap.map(|t| t.wire));
@@ -522,15 +548,16 @@ impl Store {
             .map(|c| c.map.get(&sid).map_or(0, |e| e.version))
             .max()
             .unwrap_or(0);
-        let mut cart = match shard.copies[i].map.get(&sid) {
-            Some(e) if now.saturating_sub(e.written) <= ttl => e.cart.clone(),
-            _ => Cart::default(),
-        };
-        let mine = shard.copies[i].map.get(&sid).map_or(0, |e| e.version);
+        let held = shard.copies[i]
+            .map
+            .get(&sid)
+            .filter(|e| now.saturating_sub(e.written) <= ttl);
+        let mut cart = held.map_or_else(Cart::default, |e| e.cart.clone());
         if let Some(t) = tap {
-            let (ask, answer) = self.cfg.api.read(Some(&cart));
+            let (ask, answer) = self.cfg.api.read(held.map(Entry::stored));
             t.round_trip(Hop::NodeStoreReplica, az, ask, answer);
         }
+        let mine = shard.copies[i].map.get(&sid).map_or(0, |e| e.version);
         f(&mut cart);
         let stale = mine < newest;
         if stale {
@@ -554,7 +581,10 @@ impl Store {
         let p = self.shards[k].primary.expect("a write has a primary");
         if let Some(w) = wire {
             let ttl_s = self.cfg.ttl / SEC;
-            let bytes = self.cfg.api.stream(entry.as_ref().map(|e| &e.cart), ttl_s);
+            let bytes = self
+                .cfg
+                .api
+                .stream(entry.as_ref().map(Entry::stored), ttl_s);
             let from = self.shards[k].copies[p].az;
             for (i, c) in self.shards[k].copies.iter().enumerate() {
                 if i != p {

@@ -68,6 +68,7 @@ impl Hop {
         }
     }
 
+    #[inline]
     pub fn index(self) -> usize {
         self as usize
     }
@@ -88,19 +89,22 @@ pub struct Sent {
 pub struct Wire {
     all: [Cell<u64>; HOPS],
     cross: [Cell<u64>; HOPS],
-    trace: RefCell<Option<Vec<Sent>>>,
+    /// Off unless asked for: a send then costs one check.
+    trace: Option<RefCell<Vec<Sent>>>,
 }
 
 impl Wire {
-    /// `bytes` went from `from` to `to` over `hop`.
+    /// `bytes` went from `from` to `to` over `hop`. Inlined: it runs
+    /// several times a request, mostly with the hop known where it is called.
+    #[inline]
     pub fn send(&self, hop: Hop, from: AzIx, to: AzIx, bytes: u64) {
         let i = hop.index();
         self.all[i].set(self.all[i].get() + bytes);
         if from != to {
             self.cross[i].set(self.cross[i].get() + bytes);
         }
-        if let Some(t) = self.trace.borrow_mut().as_mut() {
-            t.push(Sent {
+        if let Some(t) = &self.trace {
+            t.borrow_mut().push(Sent {
                 hop,
                 from,
                 to,
@@ -120,13 +124,15 @@ impl Wire {
     }
 
     /// Starts keeping every message from now on.
-    pub fn record(&self) {
-        self.trace.borrow_mut().get_or_insert_with(Vec::new);
+    pub fn record(&mut self) {
+        self.trace.get_or_insert_with(Default::default);
     }
 
     /// The messages kept since [`Wire::record`].
     pub fn trace(&self) -> Vec<Sent> {
-        self.trace.borrow().clone().unwrap_or_default()
+        self.trace
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.borrow().clone())
     }
 }
 
@@ -140,6 +146,7 @@ pub struct Tap<'a> {
 
 impl Tap<'_> {
     /// A round trip over `hop` to `peer`: `request` bytes there, `reply` back.
+    #[inline]
     pub fn round_trip(&self, hop: Hop, peer: AzIx, request: u64, reply: u64) {
         self.wire.send(hop, self.az, peer, request);
         self.wire.send(hop, peer, self.az, reply);
@@ -152,7 +159,7 @@ mod tests {
 
     #[test]
     fn only_bytes_between_two_azs_cross() {
-        let w = Wire::default();
+        let mut w = Wire::default();
         w.record();
         w.send(Hop::LbNode, 0, 0, 100);
         w.send(Hop::LbNode, 0, 1, 40);

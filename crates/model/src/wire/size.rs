@@ -5,7 +5,7 @@
 //! store or cache trip is sized on every request. (HTTP between browser,
 //! balancer and node is sized where the simulation builds its requests.)
 
-use crate::cart::{Cart, ITEM_JSON_QUOTES, digits};
+use crate::cart::{ITEM_JSON_QUOTES, digits};
 
 fn d(n: usize) -> u64 {
     digits(n as u64) as u64
@@ -115,36 +115,36 @@ pub enum StoreApi {
     Table,
 }
 
+/// A stored session's value, as its messages carry it: the cart's JSON
+/// length and its lines (None: no such session, or deleted).
+pub type Value = Option<(usize, usize)>;
+
 impl StoreApi {
-    /// A read: the request, and the reply carrying the session's cart
-    /// (None: no such session).
-    pub fn read(self, cart: Option<&Cart>) -> (u64, u64) {
-        let v = cart
-            .filter(|c| !c.is_empty())
-            .map(|c| (c.json_len(), c.items.len()));
+    /// A read: the request, and the reply carrying the session's value.
+    pub fn read(self, v: Value) -> (u64, u64) {
         match self {
             StoreApi::Resp => (resp::get(), resp::value(v.map(|(n, _)| n))),
             StoreApi::Table => (table::get(), table::found(v)),
         }
     }
 
-    /// A write of the cart (None: the emptied session is deleted): the
+    /// A write of the value (None: the emptied session is deleted): the
     /// request and its acknowledgement.
-    pub fn write(self, cart: Option<&Cart>, ttl_s: u64) -> (u64, u64) {
-        match (self, cart) {
-            (StoreApi::Resp, Some(c)) => (resp::set(c.json_len(), ttl_s), resp::OK),
+    pub fn write(self, v: Value, ttl_s: u64) -> (u64, u64) {
+        match (self, v) {
+            (StoreApi::Resp, Some((n, _))) => (resp::set(n, ttl_s), resp::OK),
             (StoreApi::Resp, None) => (resp::del(), resp::DELETED),
-            (StoreApi::Table, Some(c)) => (table::put(c.json_len(), c.items.len()), table::done()),
+            (StoreApi::Table, Some((n, lines))) => (table::put(n, lines), table::done()),
             (StoreApi::Table, None) => (table::get(), table::done()),
         }
     }
 
     /// What the primary (or leader) ships each replica for that write: the
     /// command itself (Redis propagates it), or the item.
-    pub fn stream(self, cart: Option<&Cart>, ttl_s: u64) -> u64 {
-        match (self, cart) {
-            (StoreApi::Resp, _) => self.write(cart, ttl_s).0,
-            (StoreApi::Table, Some(c)) => table::item(c.json_len(), c.items.len()),
+    pub fn stream(self, v: Value, ttl_s: u64) -> u64 {
+        match (self, v) {
+            (StoreApi::Resp, _) => self.write(v, ttl_s).0,
+            (StoreApi::Table, Some((n, lines))) => table::item(n, lines),
             (StoreApi::Table, None) => table::get() - table::REQUEST_HEAD,
         }
     }

@@ -363,12 +363,7 @@ impl World {
                 Err(shop::Failure::Database) => Outcome::Failed("db_unavailable"),
             };
         }
-        let head = match &*outcome {
-            Outcome::Ok(r) => response_head(r, false),
-            _ => RESPONSE_BASE_BYTES, // an error page's head
-        };
-        self.wire
-            .send(wire::Hop::LbNode, node.az, sh.entry_az, head);
+        answered(&self.wire, node.az, sh.entry_az, outcome);
         let back = self.cp.net.hop(node.az, sh.entry_az) + self.cp.net.internet(sh.entry_az);
         let arrived = sh.arrived_node;
         self.metrics.queue.leave(now, now - arrived);
@@ -455,6 +450,16 @@ impl World {
             }
         }
     }
+}
+
+/// The node's answer goes back to the balancer node in `entry`: the page's
+/// head, or an error page's.
+fn answered(w: &stratus_model::wire::Wire, node_az: usize, entry: usize, outcome: &Outcome) {
+    let head = match outcome {
+        Outcome::Ok(r) => response_head(r, false),
+        _ => RESPONSE_BASE_BYTES,
+    };
+    w.send(wire::Hop::LbNode, node_az, entry, head);
 }
 
 /// A response's status line and headers: the node's, and with `sticky` the
