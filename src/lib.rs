@@ -17,8 +17,8 @@ pub mod tui;
 pub use stratus_live as live;
 pub use stratus_model as model;
 pub use stratus_model::{
-    Report, Scenario, Strategy, arrivals, autoscale, bundled, cache, cart, cost, db, dns, fleet,
-    lb, metrics, node, parse_scenario, report, rng, scenario, security, session, shop, slo,
-    snapshot, station, time, wire, workload,
+    Report, Scenario, Strategy, arrivals, autoscale, bundled, cache, cart, cost, db, degrade, dns,
+    fleet, lb, metrics, node, parse_scenario, report, retry, rng, scenario, security, session,
+    shop, slo, snapshot, station, time, wire, workload,
 };
 pub use stratus_sim::{engine, replay, run, sim, world};

@@ -485,15 +485,17 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let sc = [load(&file)?];
             let entries = plan.entries(&sc[0])?;
             let sts: Vec<Strategy> = entries.iter().map(|e| e.strategy).collect();
-            let designs = entries.iter().any(|e| e.cookie.is_some());
+            let designs = entries
+                .iter()
+                .any(|e| e.cookie.is_some() || e.remedy.is_some());
             if designs && db_dir.is_some() {
                 return Err(CliError::Usage(
-                    "--db-dir names each run's files by strategy and seed, which two cookie designs share: drop --db-dir, or compare one cookie design at a time".into(),
+                    "--db-dir names each run's files by strategy and seed, which two cookie designs or two [[variants]] share: drop --db-dir, or compare one design at a time".into(),
                 ));
             }
             if designs && tui {
                 return Err(CliError::Usage(
-                    "--tui races plain strategies: drop --tui, or list strategies without a cookie design (--strategies sticky,cookie,store)".into(),
+                    "--tui races plain strategies: drop --tui, or list strategies without a cookie design (--strategies sticky,cookie,store) in a file without [[variants]]".into(),
                 ));
             }
             let per_entry: Vec<Scenario> = entries.iter().map(|e| e.apply(&sc[0])).collect();
@@ -527,9 +529,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                     db_dir.as_deref(),
                 )?;
                 for (i, r) in runs.iter_mut().enumerate() {
-                    r.variant = entries[i % entries.len()]
-                        .cookie
-                        .map(|c| c.name().to_string());
+                    r.variant = entries[i % entries.len()].variant(&sc[0]);
                 }
                 runs
             };

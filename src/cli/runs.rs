@@ -73,7 +73,24 @@ impl Runs {
                 "--strategies is empty: expected e.g. sticky,cookie,store".into(),
             ));
         }
-        Ok(list)
+        if sc.variants.is_empty() {
+            return Ok(list);
+        }
+        // A file with variants compares remedies: each variant under the
+        // scenario's own strategy, or under each strategy asked for.
+        let list = match (&self.strategies, sc.compare.is_empty()) {
+            (None, true) => vec![Entry::plain(sc.strategy)],
+            _ => list,
+        };
+        Ok(list
+            .iter()
+            .flat_map(|e| {
+                (0..sc.variants.len()).map(move |i| Entry {
+                    remedy: Some(i as u16),
+                    ..*e
+                })
+            })
+            .collect())
     }
 
     /// Every (scenario, strategy, seed) of a comparison, seed by seed:

@@ -9,7 +9,7 @@ use crate::report::Report;
 use crate::report::figures::Figure;
 use crate::report::plot::{SweepLine, sweep_svg};
 use crate::report::table;
-use crate::scenario::{Scenario, ScenarioError, parse_scenario_with as parse};
+use crate::scenario::{Scenario, ScenarioError, parse_scenario_with as parse, put};
 use std::fmt::Write;
 
 /// One grid point: the values set, in --set order.
@@ -51,23 +51,6 @@ fn parse_set(arg: &str) -> Result<(String, Vec<toml::Value>), CliError> {
         )));
     }
     Ok((key.to_string(), values))
-}
-
-/// Writes `v` at the dotted `path`, making tables on the way.
-fn put(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), String> {
-    let mut parts: Vec<&str> = path.split('.').collect();
-    let last = parts.pop().expect("non-empty");
-    let mut cur = t;
-    for p in parts {
-        let entry = cur
-            .entry(p.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        cur = entry
-            .as_table_mut()
-            .ok_or_else(|| format!("{path}: `{p}` is not a table in the scenario"))?;
-    }
-    cur.insert(last.to_string(), v);
-    Ok(())
 }
 
 /// Every combination of the --set values applied to the scenario text, parsed

@@ -146,6 +146,9 @@ mod tests {
             p99_ms: 0.0,
             nodes: vec![],
             carts_lost: 0,
+            offered: requests,
+            attempts: requests,
+            goodput: requests,
         }
     }
 

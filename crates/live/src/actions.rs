@@ -85,5 +85,6 @@ fn answer(a: &Action, line: String) -> String {
         Action::KillLbNode { .. } => format!("the balancer node in {line} is down"),
         Action::FisAzPowerInterruption { .. } => format!("power interrupted: {line}"),
         Action::SetArrivals { .. } => line,
+        Action::InjectErrors { .. } | Action::SlowNode { .. } | Action::SlowAz { .. } => line,
     }
 }

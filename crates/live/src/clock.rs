@@ -38,6 +38,12 @@ impl Clock {
 
 /// A fresh 128-bit value from the operating system's CSPRNG: session ids and
 /// the admin token must not be guessable, unlike the model's seeded streams.
+/// A uniform draw in [0, 1) from the OS: the live shop's chances (injected
+/// errors) need no seed, only fairness.
+pub fn unit() -> f64 {
+    (random_u128() >> 75) as f64 / (1u64 << 53) as f64
+}
+
 pub fn random_u128() -> u128 {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).expect("the OS random source is available");

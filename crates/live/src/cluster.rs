@@ -193,6 +193,9 @@ impl Cluster {
                     None => wakes.push((at, vec![timer])),
                 },
                 Effect::Net => *self.shop.net.write().expect("net lock") = c.cp.net.clone(),
+                Effect::Degraded => {
+                    *self.shop.degraded.write().expect("degraded lock") = c.cp.degraded.clone()
+                }
                 Effect::Charge { .. }
                 | Effect::StoreLoss { .. }
                 | Effect::DbDown { .. }

@@ -183,6 +183,8 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
             sc.region.latency,
             sc.region.azs.len(),
         )),
+        degraded: Default::default(),
+        service_time: sc.fleet.service_time,
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await

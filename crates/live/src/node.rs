@@ -2,7 +2,7 @@
 //! shop's pages through `shop::handle`, with its sessions in its own memory
 //! (sticky), in a signed cookie, or in the shared store.
 
-use super::clock::random_u128;
+use super::clock::{random_u128, unit};
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::pages::{Served, page_html, page_json};
 use super::remote::Fetched;
@@ -18,10 +18,11 @@ use stratus_model::cache::Cache;
 use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
 use stratus_model::core::AzIx;
 use stratus_model::db::access::DataAt;
+use stratus_model::degrade::Degradations;
 use stratus_model::lb::NodeId;
 use stratus_model::net::{Net, STORE_CONNECT_TIMEOUT};
 use stratus_model::route;
-use stratus_model::scenario::{Kind, Strategy};
+use stratus_model::scenario::{Kind, ServiceTimes, Strategy};
 use stratus_model::session::SessionBackend;
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
 use stratus_model::session::guard::CookieGuard;
@@ -51,6 +52,12 @@ pub struct Shop {
     /// Which AZs are cut off, which balancer nodes answer, what delay is
     /// added: the model's `Net`, changed by the timeline's network actions.
     pub net: RwLock<Net>,
+    /// Nodes erring or slow on purpose: the control plane's list, copied on
+    /// each change (`inject_errors`, `slow_node`, `slow_az`).
+    pub degraded: RwLock<Degradations>,
+    /// The scenario's service time per page: what a slowed node adds to,
+    /// as the simulation's node does.
+    pub service_time: ServiceTimes,
 }
 
 impl Shop {
@@ -189,7 +196,22 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
     }
     let as_json = wants_json(req.headers());
     if req.uri().path() == "/health" {
+        // A gray failure passes its health checks.
         return http::text(StatusCode::OK, "ok");
+    }
+    let (erring, slowdown) = {
+        let d = ctx.shop.degraded.read().expect("degraded lock");
+        (
+            d.error_chance(ctx.id, ctx.az_ix),
+            d.slowdown(ctx.id, ctx.az_ix),
+        )
+    };
+    if erring > 0.0 && unit() < erring {
+        return http::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            as_json,
+            "injected error (inject_errors)",
+        );
     }
     let Some((kind, arg)) = route::route(req.method().as_str(), req.uri().path()) else {
         return http::error(
@@ -324,6 +346,12 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
             }
         }
     };
+    if slowdown > 1.0 {
+        // The page's modelled service time, stretched: the live shop's own
+        // work is microseconds, so the slowness is the model's.
+        let mean = shop.service_time.get(kind).0 as f64;
+        waited.0 += (mean * (slowdown - 1.0)) as u64;
+    }
     if waited.0 > 0 {
         tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
     }

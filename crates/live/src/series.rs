@@ -29,14 +29,23 @@ impl Series {
                 lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
                     .map_or(0.0, |&us| f64::from(us) * US as f64 / MS as f64)
             };
+            let (requests, failures) = (
+                std::mem::take(&mut self.requests),
+                std::mem::take(&mut self.failures),
+            );
+            // The balancer sees attempts; which were retries only the
+            // clients know, so a live row offers what it was sent.
             self.rows.push(SecondRow {
                 t_s: self.rows.len() as u32 + 1,
-                requests: std::mem::take(&mut self.requests),
-                failures: std::mem::take(&mut self.failures),
+                requests,
+                failures,
                 p50_ms: q(0.50),
                 p99_ms: q(0.99),
                 nodes: nodes.to_vec(),
                 carts_lost: 0,
+                offered: requests,
+                attempts: requests,
+                goodput: requests - failures,
             });
         }
     }

@@ -70,6 +70,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "daily-peak",
         include_str!("../../../scenarios/daily-peak.toml"),
     ),
+    (
+        "retry-storm",
+        include_str!("../../../scenarios/retry-storm.toml"),
+    ),
 ];
 
 /// The traces the bundled scenarios play, by the name they are written as.

@@ -39,6 +39,16 @@ pub struct SecondRow {
     pub p99_ms: f64,
     pub nodes: Vec<AzNodes>,
     pub carts_lost: u64,
+    /// Requests whose first attempt left a client this second (the load
+    /// shoppers offer, retries aside).
+    #[serde(default)]
+    pub offered: u32,
+    /// Attempts sent this second, retries included.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Answers that succeeded while their caller still waited.
+    #[serde(default)]
+    pub goodput: u32,
 }
 
 /// Time-integrals for the queueing checks (Little's law, Erlang C).
@@ -127,10 +137,24 @@ pub struct Metrics {
     pub dns_recovered: u64,
     /// Cart views answered by a table copy behind the newest write, missing items.
     pub stale_carts: u64,
+    /// Requests whose first attempt was sent (`sent` counts every attempt).
+    pub first_attempts: u64,
+    /// Attempts a client sent again after a failure or a timeout.
+    pub retries: u64,
+    /// Retries the budget refused.
+    pub retries_denied: u64,
+    /// Attempts the client gave up waiting for (`workload.retry.timeout`).
+    pub timed_out: u64,
+    /// Requests a node served after their caller had given up: wasted work.
+    pub served_abandoned: u64,
+    /// Requests a node dropped for waiting past `fleet.queue_timeout`.
+    pub shed: u64,
     pub queue: Queueing,
     pub series: Vec<SecondRow>,
     sec_requests: u32,
     sec_failures: u32,
+    sec_offered: u32,
+    sec_attempts: u32,
 }
 
 impl Default for Metrics {
@@ -164,10 +188,18 @@ impl Default for Metrics {
             dns_retries: 0,
             dns_recovered: 0,
             stale_carts: 0,
+            first_attempts: 0,
+            retries: 0,
+            retries_denied: 0,
+            timed_out: 0,
+            served_abandoned: 0,
+            shed: 0,
             queue: Queueing::default(),
             series: Vec::new(),
             sec_requests: 0,
             sec_failures: 0,
+            sec_offered: 0,
+            sec_attempts: 0,
         }
     }
 }
@@ -193,9 +225,16 @@ impl Metrics {
     /// A request left the browser carrying `cookie` bytes of Cookie header.
     pub fn sent(&mut self, request: u64, cookie: u64) {
         self.sent += 1;
+        self.sec_attempts += 1;
         self.request_bytes += request;
         self.cookie_bytes += cookie;
         self.cookie_max = self.cookie_max.max(cookie);
+    }
+
+    /// The attempt just sent is a request's first.
+    pub fn first_attempt(&mut self) {
+        self.first_attempts += 1;
+        self.sec_offered += 1;
     }
 
     /// Every response's latency: the per-kind histograms merged (recording
@@ -226,9 +265,14 @@ impl Metrics {
             p99_ms: p99,
             nodes,
             carts_lost: self.carts_lost,
+            offered: self.sec_offered,
+            attempts: self.sec_attempts,
+            goodput: self.sec_requests - self.sec_failures,
         });
         self.second.reset();
         self.sec_requests = 0;
         self.sec_failures = 0;
+        self.sec_offered = 0;
+        self.sec_attempts = 0;
     }
 }

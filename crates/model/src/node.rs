@@ -33,8 +33,10 @@ pub struct Node {
     pub in_service_at: Option<SimTime>,
     /// The launch template version it runs (rolling deploys raise it).
     pub version: u32,
-    /// Its workers and request queue.
-    pub station: Station<ShopperId>,
+    /// Its workers and request queue, each request named by its shopper
+    /// and the shopper's request number: a request whose caller gave up
+    /// stays until served, beside the caller's retry.
+    pub station: Station<(ShopperId, u32)>,
     pub sessions: MemorySessions,
     /// Which fault took it out of service, for carts-at-risk accounting.
     pub fault: Option<usize>,

@@ -84,6 +84,11 @@ pub struct Shopper {
     pub answer: Answer,
     /// The AZ of the table copy an eventually consistent read goes to.
     pub store_read_at: Option<u8>,
+    /// Which attempt at the current request this is (1: the first), with
+    /// `[workload.retry]`.
+    pub attempt: u32,
+    /// The wait before the latest retry (decorrelated jitter grows from it).
+    pub backoff: u64,
 }
 
 impl Shopper {
@@ -122,6 +127,8 @@ impl Shopper {
             resolved_at: NEVER,
             answer: Answer::default(),
             store_read_at: None,
+            attempt: 1,
+            backoff: 0,
         }
     }
 

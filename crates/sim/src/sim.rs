@@ -243,6 +243,12 @@ impl Sim {
             w.cp.dns
                 .as_ref()
                 .map(|r53| DnsReport::of(r53, &sc.region.azs, &w.metrics));
+        if sc.workload.retry != stratus_model::retry::RetryPolicy::none() {
+            let series = report.series.as_deref().unwrap_or(&[]);
+            report.retries = Some(stratus_model::report::retries::RetriesReport::of(
+                &w.metrics, series,
+            ));
+        }
         report.store = match w.strategy {
             Strategy::Store => Some(StoreReport::of("redis", w.store.shards(), w.store.stats, 0)),
             Strategy::Durable => Some(StoreReport::of(

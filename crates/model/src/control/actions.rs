@@ -59,6 +59,9 @@ impl ControlPlane {
                 self.log(name, format!("{value}/s"));
                 self.out.push(Effect::Arrivals { value });
             }
+            Action::InjectErrors { .. } | Action::SlowNode { .. } | Action::SlowAz { .. } => {
+                self.gray_action(action)
+            }
             _ => self.network_action(action, tier),
         }
     }
@@ -236,6 +239,7 @@ impl ControlPlane {
                 self.blocks.clear(az);
                 self.power_on(az, tier);
             }
+            Heal::Degraded { handle } => self.end_gray(handle),
         }
     }
 }

@@ -20,6 +20,7 @@
 mod actions;
 mod data;
 mod dns;
+mod gray;
 mod group;
 #[cfg(test)]
 mod tests;
@@ -93,6 +94,8 @@ pub enum Heal {
     Latency { handle: u16 },
     /// A FIS power interruption ends: power returns to the AZ.
     Power { az: u8 },
+    /// An injected gray fault ends (its handle in `degraded`).
+    Degraded { handle: u16 },
 }
 
 /// What the control plane asks its driver to do, in the order it must be done.
@@ -125,6 +128,9 @@ pub enum Effect {
     Net,
     /// The shoppers' arrival rate is now `value` per second.
     Arrivals { value: f64 },
+    /// The injected gray faults (`ControlPlane::degraded`) changed: a driver
+    /// that keeps a copy refreshes it.
+    Degraded,
 }
 
 /// The data tier's parts the control plane breaks and repairs.
@@ -172,6 +178,8 @@ pub struct ControlPlane {
     pub faults: Vec<Fault>,
     /// The shop's name server and its health checks, with `[dns]`.
     pub dns: Option<Route53>,
+    /// Nodes erring or slow on purpose (`inject_errors`, `slow_node`, `slow_az`).
+    pub degraded: crate::degrade::Degradations,
     /// The time of the input being handled.
     now: SimTime,
     out: Vec<Effect>,
@@ -195,6 +203,7 @@ impl ControlPlane {
             tracker: sc.fleet.target_tracking.clone().map(Tracker::new),
             faults: Vec::new(),
             dns: sc.dns.as_ref().map(|d| Route53::new(d, azs)),
+            degraded: Default::default(),
             now: 0,
             out: Vec::new(),
         }

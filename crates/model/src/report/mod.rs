@@ -14,6 +14,7 @@ pub mod elastic;
 pub mod figures;
 pub mod injected;
 pub mod plot;
+pub mod retries;
 pub mod security;
 pub mod table;
 pub mod text;
@@ -196,6 +197,9 @@ pub struct Report {
     /// Cached DNS answers, when the scenario has `[dns]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<elastic::DnsReport>,
+    /// Clients' retries and the goodput left, with `[workload.retry]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<retries::RetriesReport>,
     /// The session store or table (store and durable strategies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<elastic::StoreReport>,
@@ -322,6 +326,7 @@ impl Report {
             cache: None,
             scaling: None,
             dns: None,
+            retries: None,
             store: None,
             security: None,
             cost: Default::default(),

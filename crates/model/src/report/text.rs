@@ -47,6 +47,18 @@ fn elastic_sections(o: &mut String, r: &Report) {
             route53_lines(o, r);
         }
     }
+    if let Some(t) = &r.retries {
+        let _ = writeln!(
+            o,
+            "retries     {} attempts per request   retries {}   denied {}   timed out {}   served after the caller left {}   goodput {:.1} %",
+            t.attempts_per_request,
+            thousands(t.retries),
+            thousands(t.retries_denied),
+            thousands(t.timed_out),
+            thousands(t.served_abandoned),
+            t.goodput_share * 100.0
+        );
+    }
     if let Some(sc) = &r.scaling {
         let _ = writeln!(
             o,

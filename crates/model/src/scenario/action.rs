@@ -100,6 +100,37 @@ impl ActionEntry {
                 e.az = az.and_then(name);
                 e.count = Some(*count);
             }
+            Action::InjectErrors {
+                az,
+                count,
+                p,
+                duration,
+            } => {
+                e.az = az.and_then(name);
+                e.count = *count;
+                e.value = Some(*p);
+                e.duration = *duration;
+            }
+            Action::SlowNode {
+                az,
+                count,
+                factor,
+                duration,
+            } => {
+                e.az = az.and_then(name);
+                e.count = Some(*count);
+                e.value = Some(*factor);
+                e.duration = *duration;
+            }
+            Action::SlowAz {
+                az,
+                factor,
+                duration,
+            } => {
+                e.az = name(*az);
+                e.value = Some(*factor);
+                e.duration = *duration;
+            }
             Action::SetDesired { value } => e.value = Some(f64::from(*value)),
             Action::RollingDeploy { batch } => e.batch = *batch,
             Action::KillStorePrimary | Action::KillDbPrimary => {}
@@ -182,6 +213,8 @@ impl Shape {
             ),
             "set_desired" | "set_arrivals" => (&["value"], &["value"]),
             "rolling_deploy" => (&["batch"], &[]),
+            "inject_errors" | "slow_node" => (&["az", "count", "value", "duration"], &["value"]),
+            "slow_az" => (&["az", "value", "duration"], &["az", "value"]),
             "kill_store_primary" => (&[], &[]),
             "kill_db_primary" if sc.database.is_none() => {
                 return Err(whole(
@@ -249,6 +282,12 @@ fn form(k: &str, name: &str, sc: &Scenario) -> String {
             "value = a whole number within fleet.min ({}) and fleet.max ({})",
             sc.fleet.min, sc.fleet.max
         ),
+        ("value", "inject_errors") => {
+            "value = the chance a request is answered 5xx, above 0 and at most 1".into()
+        }
+        ("value", "slow_node" | "slow_az") => {
+            "value = the factor on service times, at least 1, such as 10".into()
+        }
         ("value", _) => "value = shoppers per second, such as 40.0".into(),
         ("count", _) => "count = nodes (default 1)".into(),
         ("batch", _) => "batch = nodes per batch".into(),
@@ -304,6 +343,23 @@ impl Build<'_> {
                 duration: positive("duration", e.duration)?,
             },
             "fis_az_power_interruption" => self.fis()?,
+            "inject_errors" => Action::InjectErrors {
+                az: self.some_az()?,
+                count: self.e.count.map(|_| self.count()).transpose()?,
+                p: self.chance()?,
+                duration: positive("duration", e.duration)?,
+            },
+            "slow_node" => Action::SlowNode {
+                az: self.some_az()?,
+                count: self.count()?,
+                factor: self.factor()?,
+                duration: positive("duration", e.duration)?,
+            },
+            "slow_az" => Action::SlowAz {
+                az: self.az()?,
+                factor: self.factor()?,
+                duration: positive("duration", e.duration)?,
+            },
             "add_latency" => self.latency()?,
             other => unreachable!("Shape::of refuses {other}"),
         })
@@ -360,6 +416,36 @@ impl Build<'_> {
             ));
         }
         Ok(r)
+    }
+
+    /// `value` as a chance of an error: above 0, at most 1.
+    fn chance(&self) -> Result<f64, EntryError> {
+        let p = self.e.value.expect("checked as required");
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(at(
+                "value",
+                format!(
+                    "{} value = {p}: expected a chance above 0 and at most 1, such as 0.2",
+                    self.e.action
+                ),
+            ));
+        }
+        Ok(p)
+    }
+
+    /// `value` as a slowdown: at least 1, at most 1000.
+    fn factor(&self) -> Result<f64, EntryError> {
+        let k = self.e.value.expect("checked as required");
+        if !(1.0..=1000.0).contains(&k) {
+            return Err(at(
+                "value",
+                format!(
+                    "{} value = {k}: expected a factor on service times from 1 to 1000, such as 10",
+                    self.e.action
+                ),
+            ));
+        }
+        Ok(k)
     }
 
     fn batch(&self) -> Result<Option<u32>, EntryError> {
@@ -511,6 +597,29 @@ mod tests {
             },
             Action::KillLbNode { az: 0 },
             Action::HangNode { az: None, count: 3 },
+            Action::InjectErrors {
+                az: None,
+                count: None,
+                p: 0.25,
+                duration: Some(Dur::from_secs(60)),
+            },
+            Action::InjectErrors {
+                az: Some(1),
+                count: Some(2),
+                p: 1.0,
+                duration: None,
+            },
+            Action::SlowNode {
+                az: None,
+                count: 1,
+                factor: 20.0,
+                duration: Some(Dur::from_secs(300)),
+            },
+            Action::SlowAz {
+                az: 2,
+                factor: 4.0,
+                duration: None,
+            },
         ]
     }
 

@@ -162,6 +162,9 @@ fn build(cx: &Ctx, raw: RawFile) -> Result<Scenario, ScenarioError> {
     for (key, v) in raw.slo.unwrap_or_default() {
         s.slo.push(threshold(cx, &key, &v)?);
     }
+    if let Some(v) = raw.variants {
+        s.variants = super::remedies::remedies(cx, v)?;
+    }
     Ok(s)
 }
 
@@ -337,6 +340,15 @@ fn fleet(cx: &Ctx, s: &mut Scenario, f: RawFleet) -> Result<(), ScenarioError> {
         }
         c.workers = *v.get_ref();
     }
+    if let Some(v) = &f.queue_timeout {
+        if v.get_ref().0.0 == 0 {
+            return Err(cx.at(
+                v.span(),
+                "fleet.queue_timeout is zero: expected how long a request may wait in a node's queue before it is dropped with a 503, such as \"1s\"",
+            ));
+        }
+        c.queue_timeout = Some(v.get_ref().0);
+    }
     if let Some(v) = f.queue_limit {
         c.queue_limit = v;
     }
@@ -485,6 +497,9 @@ fn workload(cx: &Ctx, s: &mut Scenario, w: RawWorkload) -> Result<(), ScenarioEr
     }
     if let Some(v) = &w.attackers {
         c.attackers = prob(cx, v, "attackers")?;
+    }
+    if let Some(r) = w.retry {
+        c.retry = super::retry::retry(cx, r)?;
     }
     Ok(())
 }

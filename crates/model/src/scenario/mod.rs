@@ -12,6 +12,8 @@ mod dns;
 mod elastic;
 pub mod file;
 mod raw;
+mod remedies;
+mod retry;
 mod security;
 mod timeline;
 mod values;
@@ -24,6 +26,7 @@ pub use data::{CacheTier, Database, ReadFrom};
 pub use dns::{Dns, DnsClient, DnsHealthCheck, DnsRouting};
 pub use elastic::{DurableSessions, HealthCheckType, ScaleMetric, TargetTracking};
 pub use file::{parse_scenario, parse_scenario_with};
+pub use remedies::{Remedy, put};
 
 pub use crate::core::{AzIx, Kind};
 pub use crate::station::{LOGNORMAL_SIGMA, ServiceDistribution};
@@ -161,6 +164,9 @@ pub struct Fleet {
     pub launch_time: Dur,
     pub workers: u32,
     pub queue_limit: u32,
+    /// Load shedding: a request older than this when a worker would pick
+    /// it up is dropped with a 503 instead (None: served however old).
+    pub queue_timeout: Option<Dur>,
     pub service_time: ServiceTimes,
     pub service_distribution: ServiceDistribution,
     /// `[fleet.target_tracking]`: None keeps the group at its desired capacity.
@@ -241,6 +247,8 @@ pub struct Workload {
     pub popularity: f64,
     /// Share of shoppers who attack the shop as they shop (see `world::attack`).
     pub attackers: f64,
+    /// What the client does after a failed or slow attempt (`[workload.retry]`).
+    pub retry: crate::retry::RetryPolicy,
 }
 
 /// Something the scenario does at a moment of the run.
@@ -312,6 +320,29 @@ pub enum Action {
         az: Option<AzIx>,
         count: u32,
     },
+    /// Nodes answer 5xx with chance `p` for `duration` (None: to the end of
+    /// the run): `count` in service (the oldest first, in `az` if given), or
+    /// without `count` every node in `az`, or without either every node.
+    InjectErrors {
+        az: Option<AzIx>,
+        count: Option<u32>,
+        p: f64,
+        duration: Option<Dur>,
+    },
+    /// `count` in-service nodes (the oldest first, in `az` if given) serve
+    /// `factor` times slower for `duration`, passing their health checks.
+    SlowNode {
+        az: Option<AzIx>,
+        count: u32,
+        factor: f64,
+        duration: Option<Dur>,
+    },
+    /// Every node in the AZ serves `factor` times slower for `duration`.
+    SlowAz {
+        az: AzIx,
+        factor: f64,
+        duration: Option<Dur>,
+    },
 }
 
 /// One end of a network path.
@@ -348,6 +379,9 @@ impl Action {
             Action::FisAzPowerInterruption { .. } => "fis_az_power_interruption",
             Action::KillLbNode { .. } => "kill_lb_node",
             Action::HangNode { .. } => "hang_node",
+            Action::InjectErrors { .. } => "inject_errors",
+            Action::SlowNode { .. } => "slow_node",
+            Action::SlowAz { .. } => "slow_az",
         }
     }
     /// Whether the action breaks something whose cost a report charges to
@@ -368,7 +402,7 @@ impl Action {
         )
     }
 
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 17] = [
         "kill_az",
         "restore_az",
         "kill_node",
@@ -383,6 +417,9 @@ impl Action {
         "fis_az_power_interruption",
         "kill_lb_node",
         "hang_node",
+        "inject_errors",
+        "slow_node",
+        "slow_az",
     ];
 }
 
@@ -418,6 +455,8 @@ pub struct Scenario {
     /// Route 53 answers them. None: an ideal resolver that never hands out
     /// a dead balancer node.
     pub dns: Option<Dns>,
+    /// `[[variants]]`: named overrides `compare` puts side by side.
+    pub variants: Vec<Remedy>,
     /// Every component's security group (`[security_groups]` over the defaults).
     pub security_groups: crate::security::SecurityGroups,
     /// What `stratus compare` runs when `--strategies` is not given (`[scenario]
@@ -467,6 +506,7 @@ impl Scenario {
                 launch_time: Dur(90 * SEC),
                 workers: 8,
                 queue_limit: 256,
+                queue_timeout: None,
                 service_time: ServiceTimes([
                     Dur(4 * MS),
                     Dur(3 * MS),
@@ -514,6 +554,7 @@ impl Scenario {
                 order_history: 0.0,
                 popularity: 1.0,
                 attackers: 0.0,
+                retry: crate::retry::RetryPolicy::none(),
             },
             timeline: Vec::new(),
             slo: Vec::new(),
@@ -521,6 +562,7 @@ impl Scenario {
             database: None,
             cache: None,
             dns: None,
+            variants: Vec::new(),
             security_groups: Default::default(),
             compare: Vec::new(),
         }

@@ -22,6 +22,7 @@ pub(super) struct RawFile {
     pub(super) cache: Option<Spanned<super::data::RawCache>>,
     pub(super) dns: Option<super::dns::RawDns>,
     pub(super) security_groups: Option<super::security::RawGroups>,
+    pub(super) variants: Option<Vec<Spanned<super::remedies::RawVariant>>>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +107,7 @@ pub(super) struct RawFleet {
     pub(super) launch_time: Option<D>,
     pub(super) workers: Option<Spanned<u32>>,
     pub(super) queue_limit: Option<u32>,
+    pub(super) queue_timeout: Option<Spanned<D>>,
     pub(super) service_time: Option<RawServiceTimes>,
     pub(super) service_distribution: Option<Spanned<String>>,
     pub(super) lognormal_sigma: Option<Spanned<Num>>,
@@ -160,6 +162,7 @@ pub(super) struct RawWorkload {
     pub(super) order_history: Option<Spanned<Num>>,
     pub(super) popularity: Option<Spanned<Num>>,
     pub(super) attackers: Option<Spanned<Num>>,
+    pub(super) retry: Option<super::retry::RawRetry>,
 }
 
 #[derive(Deserialize)]

@@ -45,6 +45,8 @@ impl CookieVariant {
 pub struct Entry {
     pub strategy: Strategy,
     pub cookie: Option<CookieVariant>,
+    /// One of the scenario's `[[variants]]`, by index.
+    pub remedy: Option<u16>,
 }
 
 impl Entry {
@@ -52,6 +54,7 @@ impl Entry {
         Entry {
             strategy,
             cookie: None,
+            remedy: None,
         }
     }
 
@@ -81,7 +84,11 @@ impl Entry {
                 ));
             }
         };
-        Ok(Entry { strategy, cookie })
+        Ok(Entry {
+            strategy,
+            cookie,
+            remedy: None,
+        })
     }
 
     /// `cookie:unsigned`, or the strategy's name.
@@ -92,9 +99,21 @@ impl Entry {
         }
     }
 
+    /// What a report calls this entry besides its strategy: the variant's
+    /// name, or the cookie design.
+    pub fn variant(&self, sc: &Scenario) -> Option<String> {
+        match (self.remedy, self.cookie) {
+            (Some(i), _) => Some(sc.variants[usize::from(i)].name.clone()),
+            (None, c) => c.map(|c| c.name().to_string()),
+        }
+    }
+
     /// The scenario as this entry runs it.
     pub fn apply(&self, sc: &Scenario) -> Scenario {
-        let mut sc = sc.clone();
+        let mut sc = match self.remedy {
+            Some(i) => (*sc.variants[usize::from(i)].scenario).clone(),
+            None => sc.clone(),
+        };
         if let Some(v) = self.cookie {
             let c = &mut sc.sessions.cookie;
             let age = c.max_age.unwrap_or(DEFAULT_VARIANT_MAX_AGE);

@@ -80,11 +80,16 @@ impl World {
         i: DbIx,
         q: &mut Queue<Event>,
     ) {
-        let Some(sh) = self.shopper(s) else { return };
-        if sh.req != req {
-            return;
-        }
-        let (kind, node) = (sh.kind, sh.node.expect("routed"));
+        let live = matches!(self.shopper(s), Some(sh) if sh.req == req);
+        let (kind, node) = match (live, self.orphans.get(&(s, req))) {
+            (true, _) => {
+                let sh = self.shopper(s).expect("live");
+                (sh.kind, sh.node.expect("routed"))
+            }
+            // The caller left; the node's query goes on regardless.
+            (false, Some(o)) => (o.kind, o.node),
+            (false, None) => return,
+        };
         let node_az = self.cp.fleet.nodes[node as usize].az;
         if !self.cp.fleet.nodes[node as usize].serving_requests() {
             return; // the node died; the shopper was told
@@ -96,7 +101,10 @@ impl World {
             // No answer from a powered-off instance: the driver times out.
             db.stats.failed(kind);
             let t = db.cfg.connect_timeout.0;
-            self.outcomes[s as usize] = stratus_model::workload::Outcome::Failed("db_unavailable");
+            if live {
+                self.outcomes[s as usize] =
+                    stratus_model::workload::Outcome::Failed("db_unavailable");
+            }
             q.at(now + t + back, Event::Done { s, req });
             return;
         }
@@ -118,8 +126,10 @@ impl World {
             Admit::Queued => {}
             Admit::Full => {
                 db.stats.failed(kind);
-                self.outcomes[s as usize] =
-                    stratus_model::workload::Outcome::Failed("db_too_many_connections");
+                if live {
+                    self.outcomes[s as usize] =
+                        stratus_model::workload::Outcome::Failed("db_too_many_connections");
+                }
                 q.at(now + back, Event::Done { s, req });
             }
         }
@@ -157,11 +167,12 @@ impl World {
             );
         }
         let inst_az = self.db.as_ref().expect("db").instances[i].az;
-        let Some(sh) = self.shopper(s) else { return };
-        if sh.req != req {
-            return;
-        }
-        let node = sh.node.expect("routed");
+        let sh = self.shoppers.get(s as usize).and_then(|x| x.as_ref());
+        let node = match (sh, self.orphans.get(&(s, req))) {
+            (Some(sh), _) if sh.req == req => sh.node.expect("routed"),
+            (_, Some(o)) => o.node,
+            _ => return,
+        };
         let node_az = self.cp.fleet.nodes[node as usize].az;
         q.at(now + self.hop(inst_az, node_az), Event::Done { s, req });
     }

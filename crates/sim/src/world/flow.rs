@@ -6,6 +6,7 @@ use super::{Event, World};
 use crate::engine::Queue;
 use stratus_model::db::Database;
 use stratus_model::db::access::DataAt;
+use stratus_model::lb::NodeId;
 use stratus_model::lb::{LbCookie, Route};
 use stratus_model::node::{NodeState, ShopperId};
 use stratus_model::scenario::Kind;
@@ -60,12 +61,16 @@ impl World {
         self.shopper_seq += 1;
         let s = match self.free.pop() {
             Some(s) => {
+                // Request numbers keep rising in a reused slot, so a late
+                // event for the slot's last shopper never matches this one.
+                sh.req = self.slot_req[s as usize];
                 self.shoppers[s as usize] = Some(sh);
                 s
             }
             None => {
                 self.shoppers.push(Some(sh));
                 self.outcomes.push(Outcome::Pending);
+                self.slot_req.push(0);
                 (self.shoppers.len() - 1) as ShopperId
             }
         };
@@ -104,9 +109,11 @@ impl World {
         };
         let header = if parts > 0 { cookie + 10 } else { 0 };
         let req = sh.req;
+        let first = sh.attempt == 1;
         sh.sent_bytes = (REQUEST_BASE_BYTES + header) as u32;
         self.metrics.sent(REQUEST_BASE_BYTES + header, cookie);
         q.at(at + internet, Event::AtLb { s, req });
+        self.attempt_sent(at, s, req, first, q);
     }
 
     /// Fails the shopper's request in flight; the shopper hears of it at `at`.
@@ -228,6 +235,12 @@ impl World {
         let node_az = node.az;
         let forwarded = sent + ALB_FORWARDED.len() as u64;
         self.wire.send(wire::Hop::LbNode, entry, node_az, forwarded);
+        if self.injected_error(id, node_az) {
+            self.wire
+                .send(wire::Hop::LbNode, node_az, entry, RESPONSE_BASE_BYTES);
+            self.release(now, s, q);
+            return self.fail(s, "injected_error", now + back, q);
+        }
         let f = &self.sc.fleet;
         let (workers, limit) = (f.workers, f.queue_limit);
         if let Some(sh) = self.shopper(s) {
@@ -235,11 +248,11 @@ impl World {
         }
         match self.cp.fleet.nodes[id as usize]
             .station
-            .admit(s, now, workers, limit)
+            .admit((s, req), now, workers, limit)
         {
             Admit::Start => {
                 self.metrics.queue.enter(now);
-                self.begin_service(now, s, 0, q);
+                self.begin_service(now, id, (s, req), 0, q);
             }
             Admit::Queued => self.metrics.queue.enter(now),
             Admit::Full => {
@@ -252,21 +265,29 @@ impl World {
         }
     }
 
-    /// A worker picks up the shopper's request after `wait` in the queue.
-    fn begin_service(&mut self, now: SimTime, s: ShopperId, wait: u64, q: &mut Queue<Event>) {
+    /// A worker picks up the shopper's request `req` after `wait` in the queue.
+    pub(super) fn begin_service(
+        &mut self,
+        now: SimTime,
+        id: NodeId,
+        (s, req): (ShopperId, u32),
+        wait: u64,
+        q: &mut Queue<Event>,
+    ) {
         self.metrics.queue.start(wait);
-        let sh = self.shoppers[s as usize].as_ref().expect("active");
-        let node_az = self.cp.fleet.nodes[sh.node.expect("routed") as usize].az;
+        if !matches!(&self.shoppers[s as usize], Some(sh) if sh.req == req) {
+            return self.serve_orphan(now, id, s, req, q);
+        }
+        let node_az = self.cp.fleet.nodes[id as usize].az;
         if self.backend_dropped(now, s, node_az, q) {
             return;
         }
+        let slow = self.cp.degraded.slowdown(id, node_az);
         let sh = self.shoppers[s as usize].as_ref().expect("active");
-        let mut dur = sh.demand;
+        let mut dur = slowed(sh.demand, slow);
         if self.strategy.uses_store() {
             dur += self.session_trips(s, node_az);
         }
-        let sh = self.shoppers[s as usize].as_ref().expect("active");
-        let req = sh.req;
         let (extra, visit) = self.data_phase(now, s, node_az);
         let at = now + dur + extra;
         match visit {
@@ -290,12 +311,14 @@ impl World {
     }
 
     pub(super) fn on_done(&mut self, now: SimTime, s: ShopperId, req: u32, q: &mut Queue<Event>) {
-        let Some(sh) = self.shoppers.get_mut(s as usize).and_then(|x| x.as_mut()) else {
-            return;
+        let Some(sh) = self
+            .shoppers
+            .get_mut(s as usize)
+            .and_then(|x| x.as_mut())
+            .filter(|sh| sh.req == req)
+        else {
+            return self.orphan_done(now, s, req, q);
         };
-        if sh.req != req {
-            return;
-        }
         let id = sh.node.expect("routed");
         let node = &mut self.cp.fleet.nodes[id as usize];
         if !node.serving_requests() {
@@ -368,10 +391,28 @@ impl World {
         let arrived = sh.arrived_node;
         self.metrics.queue.leave(now, now - arrived);
         q.at(now + back, Event::AtClient { s, req });
-        if let Some((next, queued_at)) = self.cp.fleet.nodes[id as usize].station.finish(s) {
-            self.begin_service(now, next, now - queued_at, q);
-        }
+        self.next_job(now, id, (s, req), q);
         self.release(now, s, q);
+    }
+
+    /// Node `id` finished `job`: its next queued request, if any, starts.
+    pub(super) fn next_job(
+        &mut self,
+        now: SimTime,
+        id: NodeId,
+        job: (ShopperId, u32),
+        q: &mut Queue<Event>,
+    ) {
+        let mut done = job;
+        while let Some((next, queued_at)) = self.cp.fleet.nodes[id as usize].station.finish(done) {
+            match self.sc.fleet.queue_timeout {
+                Some(limit) if now - queued_at > limit.0 => {
+                    self.shed(now, id, next, q);
+                    done = next;
+                }
+                _ => return self.begin_service(now, id, next, now - queued_at, q),
+            }
+        }
     }
 
     /// The balancer is done with the shopper's request.
@@ -398,11 +439,16 @@ impl World {
         let kind = sh.kind;
         let m = &mut self.metrics;
         let mut retry = false;
+        let mut again = None;
         let next = match outcome {
             Outcome::Pending => unreachable!("a response is decided before it is delivered"),
             Outcome::Failed(cause) => {
                 m.response(kind, now - sh.sent_at, Some(cause));
-                if sh.failed(m) {
+                again = self.retries.after_failure(sh, m);
+                if again.is_some() {
+                    retry = true;
+                    Some(kind) // the client's own retry, after its backoff
+                } else if sh.failed(m) {
                     retry = true;
                     Some(kind) // the same page again, after thinking
                 } else {
@@ -439,16 +485,32 @@ impl World {
         };
         match next {
             Some(_) => {
-                let think = sh.think(w);
+                let wait = match again {
+                    Some(backoff) => backoff,
+                    None => {
+                        sh.attempt = 1;
+                        sh.think(w)
+                    }
+                };
                 prepare(sh, &self.sc, self.db.as_ref(), retry);
-                self.send(s, now + think, q);
+                self.send(s, now + wait, q);
             }
             None => {
                 self.metrics.finished += 1;
+                self.slot_req[s as usize] = sh.req;
                 self.shoppers[s as usize] = None;
                 self.free.push(s);
             }
         }
+    }
+}
+
+/// A service demand stretched by a slowed node's factor (1: as drawn).
+pub(super) fn slowed(demand: u64, factor: f64) -> u64 {
+    if factor == 1.0 {
+        demand
+    } else {
+        (demand as f64 * factor) as u64
     }
 }
 

@@ -15,6 +15,7 @@ mod data;
 mod dns;
 mod flow;
 mod ops;
+mod retry;
 pub mod security;
 pub mod snapshot;
 mod trips;
@@ -22,6 +23,7 @@ mod trips;
 pub use flow::{ALB_FORWARDED, LB_SET_COOKIE};
 
 use crate::engine::{Model, Queue};
+use std::collections::BTreeMap;
 use stratus_model::arrivals::Process;
 use stratus_model::cache::Cache;
 use stratus_model::control::{ControlPlane, Effect, Input, Timer};
@@ -30,6 +32,7 @@ use stratus_model::lb::NodeId;
 use stratus_model::metrics::{AzNodes, Metrics};
 use stratus_model::node::ShopperId;
 use stratus_model::report::LogEvent;
+use stratus_model::retry::Retries;
 use stratus_model::rng::{Rng, Streams};
 use stratus_model::scenario::{Action, AzIx, Scenario, Strategy, Timed};
 use stratus_model::session::cookie::CookieCodec;
@@ -98,6 +101,11 @@ pub enum Event {
     Probe {
         p: u32,
     },
+    /// The client's timeout for request `req` runs out (`workload.retry.timeout`).
+    Timeout {
+        s: ShopperId,
+        req: u32,
+    },
 }
 
 pub struct World {
@@ -122,6 +130,14 @@ pub struct World {
     /// apart from `shoppers` because only two of a request's events read it.
     outcomes: Vec<Outcome>,
     free: Vec<ShopperId>,
+    /// Per table slot, the last request number its last shopper used.
+    slot_req: Vec<u32>,
+    /// Requests whose caller gave up while a node held them.
+    orphans: BTreeMap<(ShopperId, u32), retry::Orphan>,
+    /// The clients' retry policy, budget and jitter.
+    retries: Retries,
+    /// Draws for `inject_errors`.
+    errors: Rng,
     streams: Streams,
     arrivals: Rng,
     sids: Rng,
@@ -179,6 +195,10 @@ impl World {
             shoppers: Vec::new(),
             outcomes: Vec::new(),
             free: Vec::new(),
+            slot_req: Vec::new(),
+            orphans: BTreeMap::new(),
+            retries: Retries::new(sc.workload.retry, streams.stream("retry_jitter")),
+            errors: streams.stream("injected_errors"),
             arrivals: streams.stream("arrivals"),
             sids: streams.stream("session_ids"),
             streams,
@@ -286,6 +306,7 @@ impl Model for World {
             Event::AtDb { s, req, inst } => self.on_at_db(now, s, req, inst.into(), q),
             Event::DbDone { s, req, inst } => self.on_db_done(now, s, req, inst.into(), q),
             Event::Probe { p } => self.on_probe(now, p, q),
+            Event::Timeout { s, req } => self.on_timeout(now, s, req, q),
             Event::Tick => {
                 let t = (now / SEC) as u32;
                 let nodes = self.nodes_per_az();

@@ -52,7 +52,7 @@ impl World {
                 Effect::Stop { node, state } => self.stop(now, node, state, q),
                 Effect::DbDown { inst, victims } => self.db_down(now, inst, victims, q),
                 Effect::Wake { at, timer } => q.at(at, Event::Timer(timer)),
-                Effect::Net => {}
+                Effect::Net | Effect::Degraded => {}
                 Effect::Arrivals { value } => {
                     self.arrival.set_rate(value);
                     self.arrival_epoch += 1;
@@ -104,8 +104,11 @@ impl World {
         let az = node.az;
         let inflight = node.station.take_in_flight();
         let internet = self.sc.region.latency.internet.0;
-        for s in inflight {
+        for (s, req) in inflight {
             self.metrics.queue.drop_one(now);
+            if self.orphans.remove(&(s, req)).is_some() {
+                continue; // its caller left already
+            }
             let entry = self.shopper(s).map_or(0, |sh| sh.entry_az);
             let back = self.hop(az, entry);
             let (cause, at) = match state {
@@ -161,6 +164,12 @@ impl World {
         let db = self.db.as_mut().expect("a database instance stopped");
         let (az, timeout) = (db.instances[inst].az, db.cfg.connect_timeout.0);
         for (s, req) in victims {
+            if let Some(o) = self.orphans.get(&(s, req)) {
+                // Its caller left; the node still waits for the driver's timeout.
+                let back = self.hop(az, self.cp.fleet.nodes[o.node as usize].az);
+                q.at(now + timeout + back, Event::Done { s, req });
+                continue;
+            }
             let Some(sh) = self.shoppers.get(s as usize).and_then(|x| x.as_ref()) else {
                 continue;
             };
