@@ -2,11 +2,14 @@
 //! reports. Exit codes (CONTRACT.md): 0 ok, 1 runtime error, 2 usage error,
 //! 65 invalid scenario file.
 
+mod compare;
 mod dashboard;
 mod diff;
 mod live;
+mod merge;
 pub mod pace;
 mod runs;
+mod shard;
 mod sweep;
 mod tour;
 
@@ -14,6 +17,7 @@ pub use runs::{Runs, run_many, run_many_in, timed_replay, timed_run, timed_run_i
 use runs::{execute, execute_in};
 
 use crate::bundled;
+use crate::report::part::Shard;
 use crate::report::{Report, plot, table, text};
 use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario, parse_scenario_with};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -104,6 +108,10 @@ pub enum Command {
         /// a JSON report; its seed is used, under every strategy.
         #[arg(long, value_name = "REPORT.json")]
         replay: Option<PathBuf>,
+        /// Run only this shard's share of the runs (I of N, from 1) and write
+        /// a part for `stratus merge` (JSON).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
     },
     /// Walks the case study's evolution one design at a time: each step runs
     /// a scenario and prints its lesson and figures from that run.
@@ -145,6 +153,19 @@ pub enum Command {
         #[command(flatten)]
         runs: Runs,
         /// csv (the default here) or json.
+        #[command(flatten)]
+        output: Output,
+        /// Run only this shard's share of the grid (I of N, from 1) and write
+        /// a part for `stratus merge` (JSON).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
+    },
+    /// Combines the parts of a sharded sweep or comparison into the report
+    /// one machine would have written.
+    Merge {
+        /// The parts: every file `… --shard I/N` wrote, I = 1 to N.
+        #[arg(required = true, value_name = "PART")]
+        parts: Vec<PathBuf>,
         #[command(flatten)]
         output: Output,
     },
@@ -479,6 +500,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             tui,
             speed,
             replay,
+            shard,
         } => {
             let speed = dashboard::speed(tui, speed)?;
             no_db_dir_with_tui(tui, &db_dir)?;
@@ -497,6 +519,14 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 return Err(CliError::Usage(
                     "--tui races plain strategies: drop --tui, or list strategies without a cookie design (--strategies sticky,cookie,store) in a file without [[variants]]".into(),
                 ));
+            }
+            if let Some(shard) = shard {
+                let unsharded = [
+                    ("--tui", tui),
+                    ("--replay", replay.is_some()),
+                    ("--plot", plot_to.is_some()),
+                ];
+                return shard::compare(&file, shard, &plan, &output, db_dir.as_deref(), &unsharded);
             }
             let per_entry: Vec<Scenario> = entries.iter().map(|e| e.apply(&sc[0])).collect();
             let mut plan = plan;
@@ -537,30 +567,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             for r in &mut runs {
                 r.series = None;
             }
-            let by_strategy: Vec<Vec<Report>> = (0..sts.len())
-                .map(|j| runs.iter().skip(j).step_by(sts.len()).cloned().collect())
-                .collect();
-            let fmt = pick_format(output.format, &output.out);
-            let text = match fmt {
-                Format::Text if plan.seeds > 1 => text::render_seeds(&by_strategy),
-                Format::Text => runs
-                    .chunks(sts.len())
-                    .map(text::render_compare)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                Format::Json => {
-                    let v = serde_json::json!({ "runs": runs });
-                    serde_json::to_string_pretty(&v).expect("serialises") + "\n"
-                }
-                Format::Csv => table::csv(&runs),
-                Format::Markdown => runs
-                    .chunks(sts.len())
-                    .map(table::markdown)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            };
-            emit_as(&text, &output.out, fmt == Format::Text)?;
-            slo_verdict(&runs)
+            compare::print(&runs, sts.len(), plan.seeds as usize, &output)
         }
         Command::Validate {
             files,
@@ -612,7 +619,12 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             plot_figure,
             runs: plan,
             output,
+            shard,
         } => {
+            if let Some(shard) = shard {
+                let unsharded = [("--plot", plot_to.is_some())];
+                return shard::sweep(&file, &sets, shard, &plan, &output, &unsharded);
+            }
             let figure = crate::report::figures::find(&plot_figure).ok_or_else(|| {
                 let keys: Vec<&str> = crate::report::figures::all().map(|f| f.key).collect();
                 CliError::Usage(format!(
@@ -628,22 +640,13 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             for r in &mut runs {
                 r.series = None;
             }
-            let per_point = runs.len() / points.len();
-            let labelled: Vec<(&sweep::Point, &Report)> = runs
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (&points[i / per_point], r))
-                .collect();
+            let labelled = sweep::labelled(&points, &runs);
             if let Some(p) = &plot_to {
                 std::fs::write(p, sweep::plot(&labelled, figure)).map_err(|e| {
                     CliError::Runtime(format!("{}: cannot write the plot: {e}", p.display()))
                 })?;
             }
-            let text = match pick_format(output.format, &output.out) {
-                Format::Json => sweep::json(&labelled),
-                Format::Csv | Format::Text | Format::Markdown => sweep::csv(&labelled),
-            };
-            emit(&text, &output.out)?;
+            sweep::print(&labelled, &output)?;
             slo_verdict(&runs)
         }
         Command::Tour {
@@ -654,6 +657,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let speed = dashboard::speed(tui, speed)?;
             tour::run(tui, no_pause, speed)
         }
+        Command::Merge { parts, output } => merge::merge(&parts, &output),
         Command::Serve(a) => live::serve(a),
         Command::Load(a) => live::load_cmd(a),
         Command::Diff {

@@ -4,9 +4,10 @@
 //! checks as any scenario, so a sweep can never run a scenario a file could
 //! not hold.
 
-use super::CliError;
+use super::{CliError, Format, Output, emit, pick_format};
 use crate::report::Report;
 use crate::report::figures::Figure;
+use crate::report::part::Axis;
 use crate::report::plot::{SweepLine, sweep_svg};
 use crate::report::table;
 use crate::scenario::{Scenario, ScenarioError, parse_scenario_with as parse, put};
@@ -56,7 +57,16 @@ fn parse_set(arg: &str) -> Result<(String, Vec<toml::Value>), CliError> {
 /// Every combination of the --set values applied to the scenario text, parsed
 /// and checked.
 pub fn grid(file: &str, text: &str, sets: &[String]) -> Result<Vec<(Point, Scenario)>, CliError> {
-    let read = |name: &str| super::read_beside(file, name);
+    grid_reading(file, text, sets, &|name| super::read_beside(file, name))
+}
+
+/// [`grid`], reading the traces the scenario names through `read`.
+pub fn grid_reading(
+    file: &str,
+    text: &str,
+    sets: &[String],
+    read: &dyn Fn(&str) -> Result<(String, String), String>,
+) -> Result<Vec<(Point, Scenario)>, CliError> {
     let base: toml::Table = toml::from_str(text).map_err(|_| match parse(file, text, &read) {
         Err(e) => CliError::Scenario(e),
         Ok(_) => CliError::Runtime(format!("{file}: cannot be read as a TOML table")),
@@ -66,20 +76,7 @@ pub fn grid(file: &str, text: &str, sets: &[String]) -> Result<Vec<(Point, Scena
         .iter()
         .map(|s| parse_set(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut points: Vec<Point> = vec![Vec::new()];
-    for (key, values) in &sets {
-        points = points
-            .into_iter()
-            .flat_map(|p| {
-                values.iter().map(move |v| {
-                    let mut q = p.clone();
-                    q.push((key.clone(), v.clone()));
-                    q
-                })
-            })
-            .collect();
-    }
-    points
+    points(&sets)
         .into_iter()
         .map(|p| {
             let mut t = base.clone();
@@ -101,7 +98,47 @@ pub fn grid(file: &str, text: &str, sets: &[String]) -> Result<Vec<(Point, Scena
         .collect()
 }
 
-fn describe(p: &Point) -> String {
+/// Every combination of the axes' values, the last axis varying fastest.
+pub fn points(sets: &[(String, Vec<toml::Value>)]) -> Vec<Point> {
+    let mut points: Vec<Point> = vec![Vec::new()];
+    for (key, values) in sets {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push((key.clone(), v.clone()));
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// The `--set` arguments as a part records them, values as TOML source.
+pub fn axes(sets: &[String]) -> Result<Vec<Axis>, CliError> {
+    sets.iter()
+        .map(|s| {
+            let (key, values) = parse_set(s)?;
+            Ok(Axis {
+                key,
+                values: values.iter().map(|v| v.to_string()).collect(),
+            })
+        })
+        .collect()
+}
+
+/// The grid points of recorded axes (see [`axes`]).
+pub fn points_of(axes: &[Axis]) -> Vec<Point> {
+    let sets: Vec<(String, Vec<toml::Value>)> = axes
+        .iter()
+        .map(|a| (a.key.clone(), a.values.iter().map(|v| value(v)).collect()))
+        .collect();
+    points(&sets)
+}
+
+pub(super) fn describe(p: &Point) -> String {
     p.iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
@@ -204,6 +241,25 @@ pub fn plot(runs: &[(&Point, &Report)], figure: &Figure) -> String {
         &format!("{} (mean over seeds)", figure.label.trim()),
         &lines,
     )
+}
+
+/// Each run (in plan order: point by point, then seed, then strategy) with
+/// its grid point.
+pub fn labelled<'a>(points: &'a [Point], runs: &'a [Report]) -> Vec<(&'a Point, &'a Report)> {
+    let per_point = (runs.len() / points.len().max(1)).max(1);
+    runs.iter()
+        .enumerate()
+        .map(|(i, r)| (&points[i / per_point], r))
+        .collect()
+}
+
+/// Prints a sweep's runs as `output` asks: CSV (the default) or JSON.
+pub(super) fn print(runs: &[(&Point, &Report)], output: &Output) -> Result<(), CliError> {
+    let text = match pick_format(output.format, &output.out) {
+        Format::Json => json(runs),
+        Format::Csv | Format::Text | Format::Markdown => csv(runs),
+    };
+    emit(&text, &output.out)
 }
 
 pub fn json(runs: &[(&Point, &Report)]) -> String {

@@ -13,6 +13,8 @@ pub mod diff;
 pub mod elastic;
 pub mod figures;
 pub mod injected;
+pub mod merge;
+pub mod part;
 pub mod plot;
 pub mod retries;
 pub mod security;
