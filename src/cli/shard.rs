@@ -208,15 +208,15 @@ pub(super) fn compare(
         .map(|(index, &(_, _, seed))| Planned {
             index,
             set: String::new(),
-            strategy: entry(index).label(),
+            strategy: entry(index).label_in(&sc),
             seed,
         })
         .collect();
     let runs = run_share(&pairs, shard, plan, db_dir, &|i, r| {
-        r.variant = entry(i).cookie.map(|c| c.name().to_string());
+        r.variant = entry(i).variant(&sc);
     })?;
     let scenario = Source::of(&sc.name, &name, text.as_bytes());
-    let strategies = entries.iter().map(|e| e.label()).collect();
+    let strategies = entries.iter().map(|e| e.label_in(&sc)).collect();
     let part = header(Command::Compare, scenario, reads, strategies, grid, shard);
     finish(part, runs, watch, output)
 }

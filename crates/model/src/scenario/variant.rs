@@ -108,6 +108,15 @@ impl Entry {
         }
     }
 
+    /// As a report labels this entry's run: `cookie:unsigned`,
+    /// `cookie:budget` (a `[[variants]]` name), or the strategy's name.
+    pub fn label_in(&self, sc: &Scenario) -> String {
+        match self.variant(sc) {
+            Some(v) => format!("{}:{v}", self.strategy),
+            None => self.strategy.name().to_string(),
+        }
+    }
+
     /// The scenario as this entry runs it.
     pub fn apply(&self, sc: &Scenario) -> Scenario {
         let mut sc = match self.remedy {
