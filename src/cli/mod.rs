@@ -14,7 +14,7 @@ pub use runs::{Runs, run_many, run_many_in, timed_replay, timed_run, timed_run_i
 use runs::{execute, execute_in};
 
 use crate::bundled;
-use crate::report::{Report, plot, table, text};
+use crate::report::{Report, html, plot, table, text};
 use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario, parse_scenario_with};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -36,6 +36,8 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// One self-contained page: table, timeline, event log, scenario file.
+    Html,
 }
 
 #[derive(Subcommand, Debug)]
@@ -316,6 +318,7 @@ fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
         Some("json") => Format::Json,
         Some("csv") => Format::Csv,
         Some("md") | Some("markdown") => Format::Markdown,
+        Some("html") | Some("htm") => Format::Html,
         _ => Format::Text,
     }
 }
@@ -466,6 +469,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 }
                 Format::Csv => table::csv(std::slice::from_ref(&r)),
                 Format::Markdown => table::markdown(std::slice::from_ref(&r)),
+                Format::Html => html::report(std::slice::from_ref(&r), 1, &load_text(&file)?.1),
             };
             emit_as(&text, &out, fmt == Format::Text)?;
             slo_verdict(std::slice::from_ref(&r))
@@ -534,14 +538,20 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 runs
             };
             write_plot(&plot_to, &runs[..sts.len()])?;
+            let fmt = pick_format(output.format, &output.out);
+            // Before the series go: the page plots the first seed's.
+            let page = match fmt {
+                Format::Html => html::report(&runs, sts.len(), &load_text(&file)?.1),
+                _ => String::new(),
+            };
             for r in &mut runs {
                 r.series = None;
             }
             let by_strategy: Vec<Vec<Report>> = (0..sts.len())
                 .map(|j| runs.iter().skip(j).step_by(sts.len()).cloned().collect())
                 .collect();
-            let fmt = pick_format(output.format, &output.out);
             let text = match fmt {
+                Format::Html => page,
                 Format::Text if plan.seeds > 1 => text::render_seeds(&by_strategy),
                 Format::Text => runs
                     .chunks(sts.len())
@@ -641,6 +651,12 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             }
             let text = match pick_format(output.format, &output.out) {
                 Format::Json => sweep::json(&labelled),
+                Format::Html => html::sweep(
+                    &format!("{} · sweep {}", scenarios[0].name, sets.join(" ")),
+                    &sweep::csv(&labelled),
+                    &sweep::plot(&labelled, figure),
+                    &text,
+                ),
                 Format::Csv | Format::Text | Format::Markdown => sweep::csv(&labelled),
             };
             emit(&text, &output.out)?;
