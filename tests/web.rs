@@ -8,7 +8,6 @@ mod common;
 use bytes::Bytes;
 use common::live::{C, call, client, scenario};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Body;
 use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request, StatusCode};
 use serde_json::Value;
@@ -113,9 +112,8 @@ async fn the_dashboard_page_and_its_stream_are_served_and_guarded() {
     let mut body = r.into_body();
     let mut got = String::new();
     while !got.contains("\n\n") {
-        let f = std::pin::pin!(&mut body);
-        let frame = std::future::poll_fn(|cx| f.as_mut().poll_frame(cx)).await;
-        let data = frame.expect("a frame").unwrap().into_data().unwrap();
+        let frame = body.frame().await.expect("a frame").unwrap();
+        let data = frame.into_data().unwrap();
         got.push_str(std::str::from_utf8(&data).unwrap());
     }
     let json = got
