@@ -80,9 +80,9 @@ pub fn diff(
         Format::Text => render_text(&d),
         Format::Markdown => render_markdown(&d),
         Format::Json => serde_json::to_string_pretty(&d).expect("serialises") + "\n",
-        Format::Csv => {
+        Format::Csv | Format::Html => {
             return Err(CliError::Usage(
-                "diff writes text, json or markdown: --format csv has no shape here".into(),
+                "diff writes text, json or markdown: --format csv or html has no shape here".into(),
             ));
         }
     };

@@ -140,6 +140,8 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         eprintln!("stratus serve: {name}, sessions {st}, {nodes} nodes in {azs} AZs");
         eprintln!("  shop   http://{}/", h.shop);
         eprintln!("  admin  http://{}/admin/state", h.admin);
+        // The token in the fragment: a browser never sends it to a server.
+        eprintln!("  web    http://{}/#token={}", h.admin, h.token);
         eprintln!("  token  {}", h.token);
         eprintln!("  lanes  {} (single-threaded runtimes; --lanes)", h.lanes);
         if let Some(r) = h.resp {
@@ -251,6 +253,7 @@ pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {
         Format::Json => r.to_json() + "\n",
         Format::Csv => table::csv(std::slice::from_ref(&r)),
         Format::Markdown => table::markdown(std::slice::from_ref(&r)),
+        Format::Html => crate::report::html::report(std::slice::from_ref(&r), 1, ""),
     };
     emit(&out, &a.out)
 }

@@ -85,12 +85,16 @@ pub(super) fn merge(files: &[PathBuf], output: &Output) -> Result<(), CliError> 
         m.wall_seconds
     );
     match head.command {
-        Command::Compare => {
-            compare::print(&m.runs, head.strategies.len(), head.seeds.len(), output)
-        }
+        Command::Compare => compare::print(
+            &m.runs,
+            head.strategies.len(),
+            head.seeds.len(),
+            output,
+            None,
+        ),
         Command::Sweep => {
             let points = sweep::points_of(&head.sets);
-            sweep::print(&sweep::labelled(&points, &m.runs), output)?;
+            sweep::print(&sweep::labelled(&points, &m.runs), output, None)?;
             slo_verdict(&m.runs)
         }
     }

@@ -18,7 +18,7 @@ use runs::{execute, execute_in};
 
 use crate::bundled;
 use crate::report::part::Shard;
-use crate::report::{Report, plot, table, text};
+use crate::report::{Report, html, plot, table, text};
 use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario, parse_scenario_with};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -40,6 +40,8 @@ pub enum Format {
     Json,
     Csv,
     Markdown,
+    /// One self-contained page: table, timeline, event log, scenario file.
+    Html,
 }
 
 #[derive(Subcommand, Debug)]
@@ -337,6 +339,7 @@ fn pick_format(format: Option<Format>, out: &Option<PathBuf>) -> Format {
         Some("json") => Format::Json,
         Some("csv") => Format::Csv,
         Some("md") | Some("markdown") => Format::Markdown,
+        Some("html") | Some("htm") => Format::Html,
         _ => Format::Text,
     }
 }
@@ -487,6 +490,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 }
                 Format::Csv => table::csv(std::slice::from_ref(&r)),
                 Format::Markdown => table::markdown(std::slice::from_ref(&r)),
+                Format::Html => html::report(std::slice::from_ref(&r), 1, &load_text(&file)?.1),
             };
             emit_as(&text, &out, fmt == Format::Text)?;
             slo_verdict(std::slice::from_ref(&r))
@@ -564,10 +568,17 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 runs
             };
             write_plot(&plot_to, &runs[..sts.len()])?;
+            let fmt = pick_format(output.format, &output.out);
+            // Before the series go: the page plots the first seed's.
+            let page = match fmt {
+                Format::Html => html::report(&runs, sts.len(), &load_text(&file)?.1),
+                _ => String::new(),
+            };
             for r in &mut runs {
                 r.series = None;
             }
-            compare::print(&runs, sts.len(), plan.seeds as usize, &output)
+            let page = (fmt == Format::Html).then_some(page);
+            compare::print(&runs, sts.len(), plan.seeds as usize, &output, page)
         }
         Command::Validate {
             files,
@@ -646,7 +657,15 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                     CliError::Runtime(format!("{}: cannot write the plot: {e}", p.display()))
                 })?;
             }
-            sweep::print(&labelled, &output)?;
+            let page = (pick_format(output.format, &output.out) == Format::Html).then(|| {
+                html::sweep(
+                    &format!("{} · sweep {}", scenarios[0].name, sets.join(" ")),
+                    &sweep::csv(&labelled),
+                    &sweep::plot(&labelled, figure),
+                    &text,
+                )
+            });
+            sweep::print(&labelled, &output, page)?;
             slo_verdict(&runs)
         }
         Command::Tour {

@@ -254,12 +254,25 @@ pub fn labelled<'a>(points: &'a [Point], runs: &'a [Report]) -> Vec<(&'a Point, 
 }
 
 /// Prints a sweep's runs as `output` asks: CSV (the default) or JSON.
-pub(super) fn print(runs: &[(&Point, &Report)], output: &Output) -> Result<(), CliError> {
+/// Prints a sweep as `output` asks; `page` is its HTML page when the
+/// caller could make one with its plot and scenario text (a merge cannot).
+pub(super) fn print(
+    runs: &[(&Point, &Report)],
+    output: &Output,
+    page: Option<String>,
+) -> Result<(), CliError> {
     let text = match pick_format(output.format, &output.out) {
+        Format::Html => page.unwrap_or_else(|| html_page(runs)),
         Format::Json => json(runs),
         Format::Csv | Format::Text | Format::Markdown => csv(runs),
     };
     emit(&text, &output.out)
+}
+
+/// A merged sweep's page: its table, without a plot or the scenario text.
+fn html_page(runs: &[(&Point, &Report)]) -> String {
+    let name = runs.first().map_or("", |(_, r)| r.scenario.as_str());
+    crate::report::html::sweep(&format!("{name} · merged sweep"), &csv(runs), "", "")
 }
 
 pub fn json(runs: &[(&Point, &Report)]) -> String {

@@ -29,7 +29,8 @@ pub struct Admin {
     pub token: String,
 }
 
-fn authorised(req: &Request<Incoming>, token: &str) -> bool {
+/// Whether the request carries the token (also the dashboard stream's check).
+pub(crate) fn authorised(req: &Request<Incoming>, token: &str) -> bool {
     let Some(v) = req
         .headers()
         .get(AUTHORIZATION)
@@ -53,21 +54,13 @@ fn done(what: String) -> Response<Body0> {
     http::json(StatusCode::OK, &json!({ "ok": what }))
 }
 
-fn fail(status: StatusCode, msg: &str) -> Response<Body0> {
+pub(crate) fn fail(status: StatusCode, msg: &str) -> Response<Body0> {
     http::json(status, &json!({ "error": msg }))
 }
 
 pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
     if !authorised(&req, &a.token) {
-        let mut r = fail(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong token: send `Authorization: Bearer TOKEN` with the token `stratus serve` printed",
-        );
-        r.headers_mut().insert(
-            "www-authenticate",
-            hyper::header::HeaderValue::from_static("Bearer"),
-        );
-        return r;
+        return unauthorised();
     }
     let cl = &a.cluster;
     let path: Vec<String> = req
@@ -132,6 +125,19 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
             "no such admin path: GET /admin/state, POST /admin/actions (a timeline entry as JSON, without `at`), and the shorthands POST /admin/az/NAME/kill|restore, /admin/capacity/N, /admin/deploy[/BATCH], /admin/store/failover",
         ),
     }
+}
+
+/// 401, saying which token to send.
+pub(crate) fn unauthorised() -> Response<Body0> {
+    let mut r = fail(
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong token: send `Authorization: Bearer TOKEN` with the token `stratus serve` printed",
+    );
+    r.headers_mut().insert(
+        "www-authenticate",
+        hyper::header::HeaderValue::from_static("Bearer"),
+    );
+    r
 }
 
 /// The largest action body read: an entry is a few dozen bytes.

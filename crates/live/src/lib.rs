@@ -23,6 +23,7 @@
 //! - [`series`] and [`observe`]: the per-second series through the
 //!   balancer, and the typed snapshot `GET /admin/state` serves
 //! - [`admin`]: the admin API behind a bearer token
+//! - [`dashboard`]: the web dashboard on the admin address, and its event stream
 //! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
 //!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
 //! - [`load`]: the open-loop load generator with ground-truth carts
@@ -34,6 +35,7 @@ pub mod admin;
 pub mod client;
 pub mod clock;
 pub mod cluster;
+pub mod dashboard;
 pub mod http;
 pub mod jar;
 pub mod lanes;
@@ -226,7 +228,7 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     });
     let admin_svc = service_fn(move |req| {
         let a = adm.clone();
-        async move { Ok::<_, std::convert::Infallible>(admin::handle(a, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(dashboard::handle(a, req).await) }
     });
     use http::{Place, accept_loop};
     let mut tasks = vec![

@@ -12,6 +12,7 @@ pub mod data;
 pub mod diff;
 pub mod elastic;
 pub mod figures;
+pub mod html;
 pub mod injected;
 pub mod merge;
 pub mod part;

@@ -7,9 +7,12 @@ use super::Report;
 use crate::metrics::SecondRow;
 use std::fmt::Write;
 
-const WIDTH: f64 = 960.0;
-const LEFT: f64 = 70.0;
-const RIGHT: f64 = 150.0;
+/// The picture's width; the HTML report's hover maps x back to a second with it.
+pub const WIDTH: f64 = 960.0;
+/// Left margin: where t = 0 is drawn.
+pub const LEFT: f64 = 70.0;
+/// Right margin, for the legends.
+pub const RIGHT: f64 = 150.0;
 const PANEL: f64 = 130.0;
 const GAP: f64 = 34.0;
 const TOP: f64 = 48.0;

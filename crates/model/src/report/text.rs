@@ -203,7 +203,7 @@ fn cross_az_line(o: &mut String, r: &Report) {
 
 /// What each design costs an hour, in instances and in bytes between AZs:
 /// the comparison's second lesson.
-fn price_line(runs: &[Report]) -> String {
+pub fn price_line(runs: &[Report]) -> String {
     let each: Vec<String> = runs
         .iter()
         .enumerate()
@@ -398,6 +398,13 @@ pub fn render_compare(runs: &[Report]) -> String {
         o.push('\n');
     }
     o.push('\n');
+    let _ = writeln!(o, "{}", lost_line(runs));
+    let _ = writeln!(o, "{}", price_line(runs));
+    o
+}
+
+/// The comparison's lesson in a sentence: the carts each design lost.
+pub fn lost_line(runs: &[Report]) -> String {
     let lost: Vec<String> = runs
         .iter()
         .map(|r| match r.shoppers.carts_lost {
@@ -405,9 +412,7 @@ pub fn render_compare(runs: &[Report]) -> String {
             n => format!("{} lost {} carts", r.label(), thousands(n)),
         })
         .collect();
-    let _ = writeln!(o, "{}.", lost.join("; "));
-    let _ = writeln!(o, "{}", price_line(runs));
-    o
+    format!("{}.", lost.join("; "))
 }
 
 /// Several seeds per strategy: each figure's mean and 95 % confidence
