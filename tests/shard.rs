@@ -320,7 +320,7 @@ fn files_that_are_not_parts_are_refused_as_bad_input() {
     expect_code(&out, 0);
     let report = report.display().to_string();
     refused(
-        &[report.clone()],
+        std::slice::from_ref(&report),
         65,
         &[&report, "a whole report, not a part", "--shard"],
     );

@@ -65,7 +65,7 @@ pub fn grid_reading(
     file: &str,
     text: &str,
     sets: &[String],
-    read: &dyn Fn(&str) -> Result<(String, String), String>,
+    read: crate::scenario::Reader,
 ) -> Result<Vec<(Point, Scenario)>, CliError> {
     let base: toml::Table = toml::from_str(text).map_err(|_| match parse(file, text, &read) {
         Err(e) => CliError::Scenario(e),

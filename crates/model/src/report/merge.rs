@@ -353,9 +353,12 @@ mod tests {
         );
     }
 
+    /// A change to a part, and the words its refusal must name.
+    type Case = (fn(&mut Part), &'static str);
+
     #[test]
     fn parts_of_other_files_seeds_grids_or_versions_are_refused() {
-        let cases: Vec<(fn(&mut Part), &str)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 |p| p.scenario.sha256 = sha256_hex(b"other"),
                 "the scenario file",

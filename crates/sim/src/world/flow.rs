@@ -444,16 +444,11 @@ impl World {
             Outcome::Pending => unreachable!("a response is decided before it is delivered"),
             Outcome::Failed(cause) => {
                 m.response(kind, now - sh.sent_at, Some(cause));
+                // The client's own retry, after its backoff; or, once its
+                // attempts are spent, the shopper's: the same page after thinking.
                 again = self.retries.after_failure(sh, m);
-                if again.is_some() {
-                    retry = true;
-                    Some(kind) // the client's own retry, after its backoff
-                } else if sh.failed(m) {
-                    retry = true;
-                    Some(kind) // the same page again, after thinking
-                } else {
-                    None
-                }
+                retry = again.is_some() || sh.failed(m);
+                retry.then_some(kind)
             }
             Outcome::Ok(mut r) => {
                 let (family, think) = (Family::of(self.strategy), w.think_time.0 as f64);
