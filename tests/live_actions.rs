@@ -189,3 +189,34 @@ async fn a_restored_az_is_rebalanced_into_as_the_model_decides() {
     assert!(pos("restore_az") < pos("az_rebalance"), "{k:?}");
     assert!(pos("az_rebalance") < pos("node_draining"), "{k:?}");
 }
+
+/// The gray faults on the live shop: with `inject_errors` at chance 1 on
+/// every node, every page is a 500 while health checks pass (no node is
+/// marked unhealthy); when its duration ends, pages are served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_errors_answer_500_until_they_end_and_pass_health_checks() {
+    let h = start().await;
+    let c = client();
+    let page = |c: &C| {
+        let uri = format!("http://{}/", h.shop);
+        let c = c.clone();
+        async move { c.get(uri.parse().unwrap()).await.unwrap().status() }
+    };
+    assert_eq!(page(&c).await, StatusCode::OK);
+    let json = r#"{"action":"inject_errors","value":1.0,"duration":"1s"}"#;
+    let (s, v) = post_action(&c, &h, json).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["ok"].as_str().unwrap().contains("every node: 5xx 100%"),
+        "{v}"
+    );
+    for _ in 0..5 {
+        assert_eq!(page(&c).await, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    let ended = |st: &Value| kinds(st).iter().any(|k| k == "degradation_ended");
+    let st = state_until(&c, &h, 200, ended).await;
+    assert!(ended(&st), "{:?}", kinds(&st));
+    assert!(!kinds(&st).iter().any(|k| k == "target_unhealthy"));
+    assert_eq!(page(&c).await, StatusCode::OK);
+    h.shutdown();
+}
