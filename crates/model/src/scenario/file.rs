@@ -341,13 +341,8 @@ fn fleet(cx: &Ctx, s: &mut Scenario, f: RawFleet) -> Result<(), ScenarioError> {
         c.workers = *v.get_ref();
     }
     if let Some(v) = &f.queue_timeout {
-        if v.get_ref().0.0 == 0 {
-            return Err(cx.at(
-                v.span(),
-                "fleet.queue_timeout is zero: expected how long a request may wait in a node's queue before it is dropped with a 503, such as \"1s\"",
-            ));
-        }
-        c.queue_timeout = Some(v.get_ref().0);
+        let more = " (how long a request may wait in a node's queue before it is dropped with a 503), such as \"1s\"";
+        c.queue_timeout = Some(positive(cx, v, "fleet.queue_timeout", more)?);
     }
     if let Some(v) = f.queue_limit {
         c.queue_limit = v;

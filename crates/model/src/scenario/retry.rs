@@ -3,7 +3,7 @@
 //! attempts, exponential backoff, full jitter, 1 s base, 20 s cap) and each
 //! key overrides one part; absent, a request gets one attempt, as before.
 
-use super::context::{Ctx, ScenarioError, choice};
+use super::context::{Ctx, ScenarioError, choice, positive};
 use super::values::{D, Num};
 use crate::retry::{Backoff, Jitter, RetryPolicy};
 use serde::Deserialize;
@@ -38,29 +38,15 @@ pub(super) fn retry(cx: &Ctx, r: RawRetry) -> Result<RetryPolicy, ScenarioError>
         }
         p.max_attempts = n;
     }
-    for (v, slot, key) in [
-        (&r.timeout, &mut p.timeout, "timeout"),
-        (&r.base, &mut None, "base"),
-        (&r.cap, &mut None, "cap"),
-    ] {
-        if let Some(v) = v {
-            let d = v.get_ref().0;
-            if d.0 == 0 {
-                return Err(cx.at(
-                    v.span(),
-                    format!(
-                        "workload.retry.{key} is zero: expected a positive duration such as \"2s\""
-                    ),
-                ));
-            }
-            *slot = Some(d);
-        }
+    let more = " such as \"2s\"";
+    if let Some(v) = &r.timeout {
+        p.timeout = Some(positive(cx, v, "workload.retry.timeout", more)?);
     }
     if let Some(v) = &r.base {
-        p.base = v.get_ref().0;
+        p.base = positive(cx, v, "workload.retry.base", more)?;
     }
     if let Some(v) = &r.cap {
-        p.cap = v.get_ref().0;
+        p.cap = positive(cx, v, "workload.retry.cap", more)?;
     }
     if let Some(v) = &r.backoff {
         let options = [

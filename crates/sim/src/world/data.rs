@@ -80,15 +80,9 @@ impl World {
         i: DbIx,
         q: &mut Queue<Event>,
     ) {
-        let live = matches!(self.shopper(s), Some(sh) if sh.req == req);
-        let (kind, node) = match (live, self.orphans.get(&(s, req))) {
-            (true, _) => {
-                let sh = self.shopper(s).expect("live");
-                (sh.kind, sh.node.expect("routed"))
-            }
-            // The caller left; the node's query goes on regardless.
-            (false, Some(o)) => (o.kind, o.node),
-            (false, None) => return,
+        // A caller that left does not stop the node's query.
+        let Some((kind, node, live)) = self.job(s, req) else {
+            return;
         };
         let node_az = self.cp.fleet.nodes[node as usize].az;
         if !self.cp.fleet.nodes[node as usize].serving_requests() {
@@ -167,11 +161,8 @@ impl World {
             );
         }
         let inst_az = self.db.as_ref().expect("db").instances[i].az;
-        let sh = self.shoppers.get(s as usize).and_then(|x| x.as_ref());
-        let node = match (sh, self.orphans.get(&(s, req))) {
-            (Some(sh), _) if sh.req == req => sh.node.expect("routed"),
-            (_, Some(o)) => o.node,
-            _ => return,
+        let Some((_, node, _)) = self.job(s, req) else {
+            return;
         };
         let node_az = self.cp.fleet.nodes[node as usize].az;
         q.at(now + self.hop(inst_az, node_az), Event::Done { s, req });

@@ -25,6 +25,16 @@ pub(super) struct Orphan {
 }
 
 impl World {
+    /// Request `req` of shopper `s` as a node holds it: its page, its node,
+    /// and whether its caller still waits (false: an orphan). None: nobody
+    /// holds it any more.
+    pub(super) fn job(&self, s: ShopperId, req: u32) -> Option<(Kind, NodeId, bool)> {
+        match self.shoppers.get(s as usize).and_then(|x| x.as_ref()) {
+            Some(sh) if sh.req == req => Some((sh.kind, sh.node.expect("routed"), true)),
+            _ => self.orphans.get(&(s, req)).map(|o| (o.kind, o.node, false)),
+        }
+    }
+
     /// An attempt left the client at `at`: a first attempt is counted (and
     /// pays into the retry budget), and its timeout is set.
     pub(super) fn attempt_sent(
