@@ -286,12 +286,17 @@ impl World {
         let sh = self.shoppers[s as usize].as_ref().expect("active");
         let mut dur = slowed(sh.demand, slow);
         if self.strategy.uses_store() {
-            dur += self.session_trips(s, node_az);
+            dur += if self.sc.fleet.calls.store == stratus_model::calls::CallPolicy::none() {
+                self.session_trips(s, node_az)
+            } else {
+                self.store_calls(now + dur, id, s, node_az)
+            };
         }
         let (extra, visit) = self.data_phase(now, s, node_az);
         let at = now + dur + extra;
         match visit {
             Visit::No => q.at(at, Event::Done { s, req }),
+            Visit::To(i) if self.db_calls_on() => self.db_call(id, s, req, at, i, q),
             Visit::To(i) => {
                 let az = self.db.as_ref().expect("visit").instances[i].az;
                 self.shoppers[s as usize]
