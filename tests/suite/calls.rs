@@ -100,7 +100,7 @@ fn node_retries_and_timeouts_are_counted_and_bridge_a_short_outage() {
     sc.duration = Dur::from_secs(12 * 60);
     sc.database.as_mut().unwrap().failover_time = Dur::from_secs(2);
     let plain = stratus::run(&sc, Strategy::Store, sc.seed);
-    let p = &mut sc.fleet.calls.database.retry;
+    let p = &mut sc.fleet.calls.database;
     p.max_attempts = 4;
     p.timeout = Some(Dur(500 * MS));
     p.base = Dur(500 * MS);

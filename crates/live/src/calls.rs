@@ -87,7 +87,7 @@ pub async fn call(
         }
         let ended = match attempt() {
             Ok(()) => Ended::Ok,
-            Err(cost) => match policy.retry.timeout {
+            Err(cost) => match policy.timeout {
                 Some(t) if t.0 < cost => {
                     sleep(t.0).await;
                     Ended::TimedOut

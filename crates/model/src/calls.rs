@@ -5,7 +5,7 @@
 //! [`Calls::before`] whether a call goes out and [`Calls::after`] what to do
 //! once it has ended.
 
-use crate::breaker::{Breaker, BreakerCfg, State};
+use crate::breaker::{Breaker, State};
 use crate::retry::RetryPolicy;
 use crate::rng::Rng;
 use crate::time::SimTime;
@@ -29,24 +29,11 @@ impl Dep {
     }
 }
 
-/// One dependency's call policy. `retry.timeout` is the per-attempt
-/// timeout; `retry.budget` is never set (a node's retries are its own).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CallPolicy {
-    pub retry: RetryPolicy,
-    pub breaker: Option<BreakerCfg>,
-}
-
-impl CallPolicy {
-    /// One attempt, as long as the answer takes, no breaker: a node without
-    /// `[fleet.calls]`.
-    pub fn none() -> CallPolicy {
-        CallPolicy {
-            retry: RetryPolicy::none(),
-            breaker: None,
-        }
-    }
-}
+/// One dependency's call policy: the clients' kind of policy, its
+/// `timeout` per attempt and its `breaker` per node; `budget` is never set
+/// (a node's retries are its own). `CallPolicy::none()`: one attempt, as
+/// long as the answer takes, no breaker (a node without `[fleet.calls]`).
+pub type CallPolicy = RetryPolicy;
 
 /// `[fleet.calls.database]` and `[fleet.calls.store]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -201,27 +188,28 @@ impl Calls {
         if ended == Ended::TimedOut {
             c.timed_out += 1;
         }
-        if attempt >= p.retry.max_attempts {
+        if attempt >= p.max_attempts {
             return (None, change);
         }
         c.retries += 1;
-        (Some(p.retry.delay(attempt, previous, rng)), change)
+        (Some(p.delay(attempt, previous, rng)), change)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::breaker::BreakerCfg;
     use crate::time::{Dur, MS, SEC};
 
     fn calls() -> Calls {
         let mut c = Calls::default();
-        c.database.retry = RetryPolicy {
+        c.database = RetryPolicy {
             max_attempts: 2,
             base: Dur(100 * MS),
+            backoff: crate::retry::Backoff::Constant,
             ..RetryPolicy::none()
         };
-        c.database.retry.backoff = crate::retry::Backoff::Constant;
         c.database.breaker = Some(BreakerCfg {
             failures: 2,
             window: Dur(10 * SEC),

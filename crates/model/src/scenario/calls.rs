@@ -4,10 +4,9 @@
 //! AWS SDKs' backoff shape for when retries are asked for; `breaker = {}`
 //! turns a breaker on with its defaults.
 
-use super::context::{Ctx, ScenarioError, positive};
+use super::context::{Ctx, ScenarioError};
 use super::retry::{RawRetry, policy};
 use super::values::D;
-use crate::breaker::BreakerCfg;
 use crate::calls::{CallPolicy, Calls};
 use crate::retry::RetryPolicy;
 use serde::Deserialize;
@@ -29,16 +28,7 @@ struct RawCall {
     base: Option<Spanned<D>>,
     cap: Option<Spanned<D>>,
     jitter: Option<Spanned<String>>,
-    breaker: Option<RawBreaker>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBreaker {
-    failures: Option<Spanned<u32>>,
-    window: Option<Spanned<D>>,
-    open_for: Option<Spanned<D>>,
-    probes: Option<Spanned<u32>>,
+    breaker: Option<super::retry::RawBreaker>,
 }
 
 pub(super) fn calls(cx: &Ctx, r: RawCalls) -> Result<Calls, ScenarioError> {
@@ -65,44 +55,9 @@ fn call(cx: &Ctx, r: RawCall, table: &str) -> Result<CallPolicy, ScenarioError> 
         cap: r.cap,
         jitter: r.jitter,
         budget: None,
+        breaker: r.breaker,
     };
-    Ok(CallPolicy {
-        retry: policy(cx, retry, table, start)?,
-        breaker: r.breaker.map(|b| breaker(cx, b, table)).transpose()?,
-    })
-}
-
-fn breaker(cx: &Ctx, b: RawBreaker, table: &str) -> Result<BreakerCfg, ScenarioError> {
-    let mut c = BreakerCfg::default();
-    let count = |v: &Spanned<u32>, key: &str, what: &str| {
-        let n = *v.get_ref();
-        if n == 0 {
-            Err(cx.at(
-                v.span(),
-                format!("{table}.breaker.{key} = 0: expected {what}, 1 or more"),
-            ))
-        } else {
-            Ok(n)
-        }
-    };
-    if let Some(v) = &b.failures {
-        c.failures = count(
-            v,
-            "failures",
-            "the failed calls within `window` that open the breaker",
-        )?;
-    }
-    if let Some(v) = &b.probes {
-        c.probes = count(v, "probes", "the calls let through half-open")?;
-    }
-    let more = " such as \"10s\"";
-    if let Some(v) = &b.window {
-        c.window = positive(cx, v, &format!("{table}.breaker.window"), more)?;
-    }
-    if let Some(v) = &b.open_for {
-        c.open_for = positive(cx, v, &format!("{table}.breaker.open_for"), more)?;
-    }
-    Ok(c)
+    policy(cx, retry, table, start)
 }
 
 #[cfg(test)]
@@ -127,16 +82,16 @@ mod tests {
             "[fleet.calls.database]\nmax_attempts = 3\ntimeout = \"200ms\"\nbreaker = { failures = 4, open_for = \"5s\" }\n[fleet.calls.store]\nbreaker = {}\n",
         )
         .unwrap();
-        assert_eq!(c.database.retry.max_attempts, 3);
-        assert_eq!(c.database.retry.timeout, Some(Dur(200 * MS)));
+        assert_eq!(c.database.max_attempts, 3);
+        assert_eq!(c.database.timeout, Some(Dur(200 * MS)));
         let b = c.database.breaker.unwrap();
         assert_eq!(
             (b.failures, b.open_for, b.window),
             (4, Dur(5 * SEC), Dur(10 * SEC))
         );
         assert_eq!(c.store.breaker, Some(BreakerCfg::default()));
-        assert_eq!(c.store.retry.max_attempts, 1);
-        assert_eq!(c.store.retry.timeout, None);
+        assert_eq!(c.store.max_attempts, 1);
+        assert_eq!(c.store.timeout, None);
     }
 
     #[test]

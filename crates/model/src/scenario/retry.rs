@@ -5,6 +5,7 @@
 
 use super::context::{Ctx, ScenarioError, choice, positive};
 use super::values::{D, Num};
+use crate::breaker::BreakerCfg;
 use crate::retry::{Backoff, Jitter, RetryPolicy};
 use serde::Deserialize;
 use toml::Spanned;
@@ -22,6 +23,16 @@ pub(super) struct RawRetry {
     pub(super) cap: Option<Spanned<D>>,
     pub(super) jitter: Option<Spanned<String>>,
     pub(super) budget: Option<Spanned<Num>>,
+    pub(super) breaker: Option<RawBreaker>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBreaker {
+    failures: Option<Spanned<u32>>,
+    window: Option<Spanned<D>>,
+    open_for: Option<Spanned<D>>,
+    probes: Option<Spanned<u32>>,
 }
 
 pub(super) fn retry(cx: &Ctx, r: RawRetry) -> Result<RetryPolicy, ScenarioError> {
@@ -87,7 +98,43 @@ pub(super) fn policy(
         }
         p.budget = Some(b);
     }
+    if let Some(b) = r.breaker {
+        p.breaker = Some(breaker(cx, b, table)?);
+    }
     Ok(p)
+}
+
+fn breaker(cx: &Ctx, b: RawBreaker, table: &str) -> Result<BreakerCfg, ScenarioError> {
+    let mut c = BreakerCfg::default();
+    let count = |v: &Spanned<u32>, key: &str, what: &str| {
+        let n = *v.get_ref();
+        if n == 0 {
+            Err(cx.at(
+                v.span(),
+                format!("{table}.breaker.{key} = 0: expected {what}, 1 or more"),
+            ))
+        } else {
+            Ok(n)
+        }
+    };
+    if let Some(v) = &b.failures {
+        c.failures = count(
+            v,
+            "failures",
+            "the failed calls within `window` that open the breaker",
+        )?;
+    }
+    if let Some(v) = &b.probes {
+        c.probes = count(v, "probes", "the calls let through half-open")?;
+    }
+    let more = " such as \"10s\"";
+    if let Some(v) = &b.window {
+        c.window = positive(cx, v, &format!("{table}.breaker.window"), more)?;
+    }
+    if let Some(v) = &b.open_for {
+        c.open_for = positive(cx, v, &format!("{table}.breaker.open_for"), more)?;
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

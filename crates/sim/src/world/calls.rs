@@ -137,7 +137,7 @@ impl World {
         let az = self.db.as_ref().expect("a call needs a database").instances[i].az;
         let inst = i as u8;
         q.at(at + self.hop(node_az, az), Event::AtDb { s, req, inst });
-        if let Some(t) = self.sc.fleet.calls.database.retry.timeout {
+        if let Some(t) = self.sc.fleet.calls.database.timeout {
             let attempt = call.attempt;
             q.at(at + t.0, Event::DbTimeout { s, req, attempt });
         }
@@ -281,7 +281,7 @@ impl World {
         s: ShopperId,
         node_az: usize,
     ) -> u64 {
-        let timeout = self.sc.fleet.calls.store.retry.timeout.map(|d| d.0);
+        let timeout = self.sc.fleet.calls.store.timeout.map(|d| d.0);
         let (mut spent, mut attempt, mut wait) = (0u64, 1u32, 0u64);
         loop {
             if !self.call_allowed(now + spent, id, Dep::Store) {

@@ -158,6 +158,9 @@ pub struct World {
     retries: Retries,
     /// Draws for `inject_errors`.
     errors: Rng,
+    /// Each client's breaker (`workload.retry.breaker`), by shopper slot;
+    /// empty without one.
+    client_breakers: Vec<stratus_model::breaker::Breaker>,
     /// Each node's breakers (`[fleet.calls]`), by node id.
     breakers: Vec<NodeBreakers>,
     pub call_stats: CallStats,
@@ -226,6 +229,7 @@ impl World {
             orphans: BTreeMap::new(),
             retries: Retries::new(sc.workload.retry, streams.stream("retry_jitter")),
             errors: streams.stream("injected_errors"),
+            client_breakers: Vec::new(),
             breakers: Vec::new(),
             call_stats: CallStats::default(),
             call_jitter: streams.stream("call_jitter"),
