@@ -203,20 +203,22 @@ mod tests {
     use crate::time::{Dur, MS, SEC};
 
     fn calls() -> Calls {
-        let mut c = Calls::default();
-        c.database = RetryPolicy {
+        let database = RetryPolicy {
             max_attempts: 2,
             base: Dur(100 * MS),
             backoff: crate::retry::Backoff::Constant,
+            breaker: Some(BreakerCfg {
+                failures: 2,
+                window: Dur(10 * SEC),
+                open_for: Dur(SEC),
+                probes: 1,
+            }),
             ..RetryPolicy::none()
         };
-        c.database.breaker = Some(BreakerCfg {
-            failures: 2,
-            window: Dur(10 * SEC),
-            open_for: Dur(SEC),
-            probes: 1,
-        });
-        c
+        Calls {
+            database,
+            ..Calls::default()
+        }
     }
 
     #[test]
