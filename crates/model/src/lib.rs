@@ -36,6 +36,7 @@ pub mod slo;
 pub mod snapshot;
 pub mod station;
 pub mod time;
+pub mod warmup;
 pub mod wire;
 pub mod workload;
 

@@ -15,6 +15,7 @@ mod raw;
 mod remedies;
 mod retry;
 mod security;
+mod serving;
 mod timeline;
 mod values;
 pub mod variant;
@@ -29,7 +30,8 @@ pub use file::{parse_scenario, parse_scenario_with};
 pub use remedies::{Remedy, put};
 
 pub use crate::core::{AzIx, Kind};
-pub use crate::station::{LOGNORMAL_SIGMA, ServiceDistribution};
+pub use crate::station::{LOGNORMAL_SIGMA, QueueOrder, ServiceDistribution};
+pub use crate::warmup::{Shape as WarmupShape, WarmupCurve};
 use crate::time::{DAY, Dur, MIN, MS, SEC, US};
 use serde::Serialize;
 use std::fmt;
@@ -167,6 +169,11 @@ pub struct Fleet {
     /// Load shedding: a request older than this when a worker would pick
     /// it up is dropped with a 503 instead (None: served however old).
     pub queue_timeout: Option<Dur>,
+    /// Which queued request a free worker takes (FIFO unless written).
+    pub queue_order: QueueOrder,
+    /// Cold starts: a new node's service times × a factor falling to 1
+    /// (None: every node serves at full speed from the start).
+    pub warmup_curve: Option<WarmupCurve>,
     pub service_time: ServiceTimes,
     pub service_distribution: ServiceDistribution,
     /// `[fleet.target_tracking]`: None keeps the group at its desired capacity.
@@ -507,6 +514,8 @@ impl Scenario {
                 workers: 8,
                 queue_limit: 256,
                 queue_timeout: None,
+                queue_order: QueueOrder::Fifo,
+                warmup_curve: None,
                 service_time: ServiceTimes([
                     Dur(4 * MS),
                     Dur(3 * MS),
