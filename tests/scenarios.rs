@@ -224,7 +224,11 @@ fn a_gray_failure_passes_its_checks_while_p99_climbs() {
         !plain.events.iter().any(|e| e.kind == "target_unhealthy"),
         "every health check passes"
     );
-    assert!(plain.latency_ms.all.p99 > 5_000.0, "{}", plain.latency_ms.all.p99);
+    assert!(
+        plain.latency_ms.all.p99 > 5_000.0,
+        "{}",
+        plain.latency_ms.all.p99
+    );
     assert!(plain.requests.errors.contains_key("queue_full"));
     let timeouts = variant(&sc, "timeouts");
     let t = timeouts.retries.as_ref().expect("retries");

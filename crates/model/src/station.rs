@@ -74,7 +74,12 @@ impl<T: Copy + PartialEq> Station<T> {
     }
 
     /// As [`Station::finish`], the next request taken in `order` at `now`.
-    pub fn finish_ordered(&mut self, s: T, order: QueueOrder, now: SimTime) -> Option<(T, SimTime)> {
+    pub fn finish_ordered(
+        &mut self,
+        s: T,
+        order: QueueOrder,
+        now: SimTime,
+    ) -> Option<(T, SimTime)> {
         let i = self.serving.iter().position(|&x| x == s)?;
         self.serving.swap_remove(i);
         self.busy -= 1;

@@ -31,8 +31,8 @@ pub use remedies::{Remedy, put};
 
 pub use crate::core::{AzIx, Kind};
 pub use crate::station::{LOGNORMAL_SIGMA, QueueOrder, ServiceDistribution};
-pub use crate::warmup::{Shape as WarmupShape, WarmupCurve};
 use crate::time::{DAY, Dur, MIN, MS, SEC, US};
+pub use crate::warmup::{Shape as WarmupShape, WarmupCurve};
 use serde::Serialize;
 use std::fmt;
 

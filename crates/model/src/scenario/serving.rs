@@ -68,7 +68,10 @@ fn warmup(
 ) -> Result<WarmupCurve, ScenarioError> {
     let form = "expected warmup_curve = { multiplier = 3.0, duration = \"3m\" } (shape and start_cold optional)";
     let Some(m) = &w.multiplier else {
-        return Err(cx.at(span, format!("fleet.warmup_curve needs a multiplier: {form}")));
+        return Err(cx.at(
+            span,
+            format!("fleet.warmup_curve needs a multiplier: {form}"),
+        ));
     };
     let multiplier = m.get_ref().0;
     if !(1.0..=MAX_MULTIPLIER).contains(&multiplier) {
@@ -125,7 +128,10 @@ mod tests {
 
     #[test]
     fn orders_and_curves_read_as_written() {
-        assert_eq!(parse("queue_order = \"lifo\"").unwrap().queue_order, QueueOrder::Lifo);
+        assert_eq!(
+            parse("queue_order = \"lifo\"").unwrap().queue_order,
+            QueueOrder::Lifo
+        );
         let f = parse("queue_order = \"adaptive\"").unwrap();
         assert_eq!(f.queue_order, QueueOrder::Adaptive(LIFO_AFTER));
         let f = parse("queue_order = \"adaptive\"\nlifo_after = \"2s\"").unwrap();
@@ -143,14 +149,21 @@ mod tests {
     #[test]
     fn wrong_values_name_their_place_and_form() {
         let e = parse("queue_order = \"random\"").unwrap_err();
-        assert!(e.starts_with("t.toml:5:15:") && e.contains("\"adaptive\""), "{e}");
+        assert!(
+            e.starts_with("t.toml:5:15:") && e.contains("\"adaptive\""),
+            "{e}"
+        );
         let e = parse("lifo_after = \"1s\"").unwrap_err();
         assert!(e.contains("only read with queue_order"), "{e}");
         let e = parse("warmup_curve = { multiplier = 0.5, duration = \"1m\" }").unwrap_err();
         assert!(e.contains("from 1 (no warm-up)"), "{e}");
         let e = parse("warmup_curve = { multiplier = 2 }").unwrap_err();
-        assert!(e.starts_with("t.toml:5:16:") && e.contains("needs a duration"), "{e}");
-        let e = parse("warmup_curve = { multiplier = 2, duration = \"1m\", shape = \"s\" }").unwrap_err();
+        assert!(
+            e.starts_with("t.toml:5:16:") && e.contains("needs a duration"),
+            "{e}"
+        );
+        let e = parse("warmup_curve = { multiplier = 2, duration = \"1m\", shape = \"s\" }")
+            .unwrap_err();
         assert!(e.contains("\"exponential\""), "{e}");
     }
 }

@@ -406,8 +406,9 @@ impl World {
         let mut done = job;
         let order = self.sc.fleet.queue_order;
         // The worker takes its next request in the fleet's queue order.
-        while let Some((next, queued_at)) =
-            self.cp.fleet.nodes[id as usize].station.finish_ordered(done, order, now)
+        while let Some((next, queued_at)) = self.cp.fleet.nodes[id as usize]
+            .station
+            .finish_ordered(done, order, now)
         {
             match self.sc.fleet.queue_timeout {
                 Some(limit) if now - queued_at > limit.0 => {
