@@ -266,3 +266,29 @@ fn a_compare_of_variants_plots_goodput_per_variant_in_its_own_colour() {
     expect_code(&out, 0);
     assert!(!std::fs::read_to_string(&plain).unwrap().contains("goodput"));
 }
+
+/// The live nodes have no queue of their own to order: `serve` refuses a
+/// LIFO scenario and says why, instead of serving it FIFO in silence.
+#[test]
+fn serve_refuses_a_queue_order_it_cannot_keep() {
+    let file = tmp("lifo-serve.toml");
+    std::fs::write(
+        &file,
+        "[scenario]\nname = \"lifo\"\nduration = \"1m\"\n[fleet]\nqueue_order = \"lifo\"\n",
+    )
+    .unwrap();
+    let out = stratus(&[
+        "serve",
+        file.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+    ]);
+    expect_code(&out, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("queue_order = \"lifo\"") && err.contains("accept queues"),
+        "{err}"
+    );
+}

@@ -234,7 +234,7 @@ pub fn svg(runs: &[Report]) -> String {
         lines: runs
             .iter()
             .zip(&colours)
-            .map(|(r, col)| (r.strategy.clone(), *col, "none", points(series(r), f)))
+            .map(|(r, col)| (r.label(), *col, "none", points(series(r), f)))
             .collect(),
     };
     let azs = series(first).first().map_or(0, |r| r.nodes.len());
@@ -250,7 +250,7 @@ pub fn svg(runs: &[Report]) -> String {
                     .cloned()
                     .unwrap_or_else(|| format!("AZ {a}"));
                 (
-                    format!("{label} ({})", first.strategy),
+                    format!("{label} ({})", first.label()),
                     AZ_COLOURS[a % AZ_COLOURS.len()],
                     AZ_DASHES[a % AZ_DASHES.len()],
                     points(series(first), |r| f64::from(r.nodes[a].healthy)),
@@ -279,7 +279,7 @@ pub fn svg(runs: &[Report]) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="sans-serif">"##
     );
     let _ = writeln!(o, r##"<rect width="100%" height="100%" fill="white"/>"##);
-    let strategies: Vec<&str> = runs.iter().map(|r| r.strategy.as_str()).collect();
+    let strategies: Vec<String> = runs.iter().map(Report::label).collect();
     let _ = writeln!(
         o,
         r##"<text x="{LEFT}" y="24" font-size="16" font-weight="bold">{} · {} · seed {}</text>"##,
@@ -339,7 +339,7 @@ fn goodput(runs: &[Report], colours: &[&'static str]) -> Panel<'static> {
     for (r, col) in runs.iter().zip(colours) {
         let rows = r.series.as_deref().unwrap_or(&[]);
         lines.push((
-            r.strategy.clone(),
+            r.label(),
             *col,
             "none",
             points(rows, |x| f64::from(x.goodput)),
