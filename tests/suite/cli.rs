@@ -209,3 +209,86 @@ fn serve_refuses_zero_lanes() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--lanes") && err.contains("1..=1024"), "{err}");
 }
+
+/// A compare of `[[variants]]` with client retries draws offered load and
+/// goodput per second, and gives each variant (one strategy) its own colour.
+#[test]
+fn a_compare_of_variants_plots_goodput_per_variant_in_its_own_colour() {
+    let file = tmp("goodput-plot.toml");
+    std::fs::write(
+        &file,
+        "[scenario]\nname = \"goodput-plot\"\nduration = \"20s\"\nstrategy = \"cookie\"\n\
+         [workload]\narrivals_per_second = 5.0\npages = 2\n\
+         [workload.retry]\nmax_attempts = 3\nbackoff = \"none\"\n\
+         [[timeline]]\nat = \"5s\"\naction = \"inject_errors\"\nvalue = 0.5\nduration = \"5s\"\n\
+         [[variants]]\nname = \"three\"\n\
+         [[variants]]\nname = \"one\"\nset = { \"workload.retry.max_attempts\" = 1 }\n",
+    )
+    .unwrap();
+    let svg = tmp("goodput-plot.svg");
+    let out = stratus(&[
+        "compare",
+        file.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    expect_code(&out, 0);
+    let pic = std::fs::read_to_string(&svg).unwrap();
+    assert!(pic.contains("goodput per second"), "no goodput panel");
+    // The panel's legend names each variant once, in a colour of its own.
+    let colour_of = |label: &str| {
+        let at = pic
+            .find(&format!(">{label}</text>"))
+            .unwrap_or_else(|| panic!("no legend {label}"));
+        let line = pic[..at].rfind("<line").unwrap();
+        let stroke = &pic[line..at];
+        let s = stroke.find("stroke=\"").unwrap() + 8;
+        stroke[s..s + 7].to_string()
+    };
+    assert_ne!(colour_of("cookie:three"), colour_of("cookie:one"));
+    // Goodput (solid) and offered (dashed) for each run.
+    let dashed = pic.matches("stroke-dasharray=\"5 3\"/>\n").count();
+    assert_eq!(dashed, 2, "one dashed offered line per run");
+    // Runs without retries draw no such panel.
+    let plain_file = tmp("goodput-plain.toml");
+    std::fs::write(
+        &plain_file,
+        "[scenario]\nname = \"plain\"\nduration = \"10s\"\n[workload]\narrivals_per_second = 5.0\n",
+    )
+    .unwrap();
+    let plain = tmp("goodput-plain.svg");
+    let out = stratus(&[
+        "compare",
+        plain_file.to_str().unwrap(),
+        "--plot",
+        plain.to_str().unwrap(),
+    ]);
+    expect_code(&out, 0);
+    assert!(!std::fs::read_to_string(&plain).unwrap().contains("goodput"));
+}
+
+/// The live nodes have no queue of their own to order: `serve` refuses a
+/// LIFO scenario and says why, instead of serving it FIFO in silence.
+#[test]
+fn serve_refuses_a_queue_order_it_cannot_keep() {
+    let file = tmp("lifo-serve.toml");
+    std::fs::write(
+        &file,
+        "[scenario]\nname = \"lifo\"\nduration = \"1m\"\n[fleet]\nqueue_order = \"lifo\"\n",
+    )
+    .unwrap();
+    let out = stratus(&[
+        "serve",
+        file.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+    ]);
+    expect_code(&out, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("queue_order = \"lifo\"") && err.contains("accept queues"),
+        "{err}"
+    );
+}

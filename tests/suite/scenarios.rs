@@ -173,3 +173,67 @@ fn the_store_costs_its_two_nodes_more_per_hour() {
     let scaled = run(&bundled("scale-in"), Store);
     assert!(scaled.cost.node_hours < 9.0 * 0.5 && scaled.cost.node_hours > 3.0 * 0.5);
 }
+
+/// A bundled scenario's `[[variants]]` entry, run under its strategy.
+fn variant(sc: &stratus::Scenario, name: &str) -> stratus::Report {
+    let v = sc.variants.iter().find(|v| v.name == name).expect(name);
+    run(&v.scenario, sc.strategy)
+}
+
+/// Scaling out onto cold nodes costs p99 and 503s that the same scale-out
+/// onto warm nodes does not; a minimum big enough to need no scale-out
+/// costs neither, and more per hour.
+#[test]
+fn cold_start_scale_out_costs_what_a_warm_one_does_not() {
+    let sc = bundled("cold-start");
+    let cold = variant(&sc, "cold");
+    let warm = variant(&sc, "warm-pool");
+    let big = variant(&sc, "bigger-min");
+    for r in [&cold, &warm] {
+        let s = r.scaling.as_ref().expect("target tracking");
+        assert!(!s.actions.is_empty(), "the sale scales out");
+    }
+    assert!(
+        cold.latency_ms.all.p99 > 2.0 * warm.latency_ms.all.p99,
+        "p99 cold {} warm {}",
+        cold.latency_ms.all.p99,
+        warm.latency_ms.all.p99
+    );
+    assert!(
+        cold.requests.failed > 2 * warm.requests.failed,
+        "failed cold {} warm {}",
+        cold.requests.failed,
+        warm.requests.failed
+    );
+    assert!(cold.requests.errors.contains_key("queue_full"));
+    assert_eq!(big.requests.failed, 0);
+    assert!(big.scaling.as_ref().is_none_or(|s| s.actions.is_empty()));
+    assert!(big.cost.total_per_hour > cold.cost.total_per_hour);
+}
+
+/// One node twenty times slower keeps passing its health checks, so it
+/// keeps its share: p99 and failures rise with no target found unhealthy.
+/// Least-outstanding routing starves it and fails nothing.
+#[test]
+fn a_gray_failure_passes_its_checks_while_p99_climbs() {
+    let sc = bundled("gray-failure");
+    let plain = variant(&sc, "as-is");
+    assert!(plain.events.iter().any(|e| e.kind == "slow_node"));
+    assert!(
+        !plain.events.iter().any(|e| e.kind == "target_unhealthy"),
+        "every health check passes"
+    );
+    assert!(
+        plain.latency_ms.all.p99 > 5_000.0,
+        "{}",
+        plain.latency_ms.all.p99
+    );
+    assert!(plain.requests.errors.contains_key("queue_full"));
+    let timeouts = variant(&sc, "timeouts");
+    let t = timeouts.retries.as_ref().expect("retries");
+    assert!(t.goodput_share > 0.95 && t.served_abandoned > 1000, "{t:?}");
+    assert!(timeouts.latency_ms.all.p99 < plain.latency_ms.all.p99 / 5.0);
+    let lor = variant(&sc, "least-outstanding");
+    assert_eq!(lor.requests.failed, 0);
+    assert!(lor.latency_ms.all.p99 < 500.0, "{}", lor.latency_ms.all.p99);
+}

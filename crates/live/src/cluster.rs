@@ -274,6 +274,7 @@ impl Cluster {
             az: self.sc.region.azs[az].clone(),
             az_ix: az,
             hung: Default::default(),
+            in_service_at: c.cp.fleet.nodes[id as usize].in_service_at,
             sessions: NodeSessions::default(),
             shop: self.shop.clone(),
             breakers: super::calls::breakers(),

@@ -56,7 +56,7 @@ use hyper::service::service_fn;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use stratus_model::cache::Cache;
-use stratus_model::scenario::{Scenario, Strategy};
+use stratus_model::scenario::{QueueOrder, Scenario, Strategy};
 use stratus_model::session::cookie::CookieCodec;
 use stratus_model::session::guard::CookieGuard;
 use stratus_model::session::store::{Store, StoreConfig};
@@ -115,6 +115,10 @@ pub enum ServeError {
     RemoteNeedsStore,
     #[error("cannot build the scenario's database: {0}")]
     Database(stratus_model::db::DbError),
+    #[error(
+        "fleet.queue_order = {0:?} orders a node's queue, and a live node has none to order (a request waits in the kernel's and tokio's accept queues, first come first served): serve the scenario without queue_order, or run it in the simulation"
+    )]
+    QueueOrder(&'static str),
 }
 
 /// The replicas' apply loop: every 50 ms each instance applies the commits
@@ -140,6 +144,11 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     let sc = cfg.scenario;
     if cfg.store_url.is_some() && cfg.strategy != Strategy::Store {
         return Err(ServeError::RemoteNeedsStore);
+    }
+    match sc.fleet.queue_order {
+        QueueOrder::Fifo => {}
+        QueueOrder::Lifo => return Err(ServeError::QueueOrder("lifo")),
+        QueueOrder::Adaptive(_) => return Err(ServeError::QueueOrder("adaptive")),
     }
     let st = &sc.sessions.store;
     let key = clock::random_u128().to_le_bytes();
@@ -192,6 +201,7 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
             sc.fleet.calls,
             stratus_model::rng::Streams::new(sc.seed).stream("call_jitter"),
         ),
+        warmup: sc.fleet.warmup_curve,
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await

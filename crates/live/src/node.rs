@@ -30,6 +30,8 @@ use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
 use stratus_model::session::guard::CookieGuard;
 use stratus_model::session::store::{Store, StoreAt};
 use stratus_model::shop::{self, Data, Failure, Places, Request as ShopRequest, SessionIn};
+use stratus_model::time::SimTime;
+use stratus_model::warmup::{WarmupCurve, service_factor};
 
 /// The session-id cookie (sticky and store).
 pub const SID_COOKIE: &str = "sid";
@@ -62,6 +64,8 @@ pub struct Shop {
     pub service_time: ServiceTimes,
     /// `[fleet.calls]`: the nodes' timeouts, retries and breakers.
     pub calls: super::calls::LiveCalls,
+    /// `fleet.warmup_curve`: a node new in service is slower at first.
+    pub warmup: Option<WarmupCurve>,
 }
 
 impl Shop {
@@ -209,6 +213,8 @@ pub struct NodeCtx {
     /// `hang_node`: the application stopped answering; its process (and
     /// port) still runs, so connections are accepted and then wait.
     pub hung: AtomicBool,
+    /// When the control plane put it in service (its warm-up counts from here).
+    pub in_service_at: Option<SimTime>,
     pub sessions: NodeSessions,
     pub shop: Arc<Shop>,
     /// Its circuit breakers (`[fleet.calls]`).
@@ -268,9 +274,12 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
     }
     let (erring, slowdown) = {
         let d = ctx.shop.degraded.read().expect("degraded lock");
+        let now = ctx.shop.clock.now();
+        let node = (ctx.id, ctx.az_ix);
+        let curve = ctx.shop.warmup.as_ref();
         (
             d.error_chance(ctx.id, ctx.az_ix),
-            d.slowdown(ctx.id, ctx.az_ix),
+            service_factor(&d, curve, node, ctx.in_service_at, now),
         )
     };
     if erring > 0.0 && unit() < erring {
@@ -417,8 +426,9 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         }
     };
     if slowdown > 1.0 {
-        // The page's modelled service time, stretched: the live shop's own
-        // work is microseconds, so the slowness is the model's.
+        // The page's modelled service time, stretched (a gray fault, a
+        // cold start): the live shop's own work is microseconds, so the
+        // slowness is the model's.
         let mean = shop.service_time.get(kind).0 as f64;
         waited.0 += (mean * (slowdown - 1.0)) as u64;
     }

@@ -74,6 +74,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "retry-storm",
         include_str!("../../../scenarios/retry-storm.toml"),
     ),
+    (
+        "cold-start",
+        include_str!("../../../scenarios/cold-start.toml"),
+    ),
+    (
+        "gray-failure",
+        include_str!("../../../scenarios/gray-failure.toml"),
+    ),
 ];
 
 /// The traces the bundled scenarios play, by the name they are written as.

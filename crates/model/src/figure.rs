@@ -15,6 +15,8 @@ pub enum Unit {
     Usd,
     /// Gigabytes (10⁹ bytes), per hour.
     Gb,
+    /// A plain ratio such as attempts per request, two decimals.
+    Ratio,
 }
 
 impl Unit {
@@ -34,6 +36,7 @@ impl Unit {
             Unit::Ms => format!("{v:.2}"),
             Unit::Usd => format!("{v:.3}"),
             Unit::Gb => format!("{v:.4}"),
+            Unit::Ratio => format!("{v:.3}"),
         }
     }
 
@@ -45,6 +48,7 @@ impl Unit {
             Unit::Ms => format!("{v:.2}"),
             Unit::Usd => format!("{v:.3}"),
             Unit::Gb => format!("{v:.3}"),
+            Unit::Ratio => format!("{v:.2}"),
         }
     }
 }
@@ -146,6 +150,13 @@ catalogue! {
         StaleDnsFailures: "stale DNS answer failures", "stale_dns_failures", Count;
         NextAddressRetries: "next-address retries", "dns_next_address_retries", Count;
     }
+    /// Client retries' figures: shown when a run has a `retries` section.
+    RETRY_FIGURES {
+        AttemptsPerRequest: "attempts per request", "attempts_per_request", Ratio;
+        GoodputShare: "goodput share", "goodput_share", Fraction;
+        GoodputShareLast5m: "  over the last 5 min", "goodput_share_last_5m", Fraction;
+        ServedAbandoned: "served after caller left", "served_abandoned", Count;
+    }
     STORE_FIGURES {
         StoreFailovers: "store failovers", "store_failovers", Count;
         StoreReplicasCreated: "store replicas created", "store_replicas_created", Count;
@@ -154,12 +165,13 @@ catalogue! {
 }
 
 /// The optional tables, in the order the report shows them.
-pub const OPTIONAL: [&[Figure]; 5] = [
+pub const OPTIONAL: [&[Figure]; 6] = [
     DATA_FIGURES,
     SECURITY_FIGURES,
     SCALING_FIGURES,
     DNS_FIGURES,
     STORE_FIGURES,
+    RETRY_FIGURES,
 ];
 
 /// Every figure: the spine's, then the optional ones.
@@ -182,7 +194,9 @@ impl Id {
     pub fn better(self) -> Better {
         use Id::*;
         match self {
-            CheckoutsOk | OrdersCommitted | CacheHitRatio => Better::Higher,
+            CheckoutsOk | OrdersCommitted | CacheHitRatio | GoodputShare | GoodputShareLast5m => {
+                Better::Higher
+            }
             WithItems
             | Requests
             | TamperAttempts
@@ -226,7 +240,9 @@ impl Id {
             | StaleDnsFailures
             | NextAddressRetries
             | StoreFailovers
-            | StaleCarts => Better::Lower,
+            | StaleCarts
+            | AttemptsPerRequest
+            | ServedAbandoned => Better::Lower,
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod slo;
 pub mod snapshot;
 pub mod station;
 pub mod time;
+pub mod warmup;
 pub mod wire;
 pub mod workload;
 

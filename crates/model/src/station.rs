@@ -1,11 +1,12 @@
-//! A queueing station: a pool of workers in front of a bounded FIFO queue.
+//! A queueing station: a pool of workers in front of a bounded queue,
+//! served first in, first out unless told otherwise ([`QueueOrder`]).
 //!
 //! App nodes and database instances are both stations; one implementation
 //! serves both so their queueing behaves (and is validated against theory)
 //! the same way.
 
 use crate::rng::Rng;
-use crate::time::SimTime;
+use crate::time::{Dur, SimTime};
 use std::collections::VecDeque;
 
 /// What a station does with an arriving request.
@@ -15,6 +16,21 @@ pub enum Admit {
     Queued,
     /// The queue is full: the request is refused.
     Full,
+}
+
+/// Which queued request a free worker takes (`fleet.queue_order`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueOrder {
+    /// The oldest: fair, and under overload every request waits the whole
+    /// queue, past its caller's patience.
+    Fifo,
+    /// The newest: under overload the requests served are the ones whose
+    /// callers still wait; the old ones wait on (or are shed).
+    Lifo,
+    /// Facebook's adaptive LIFO ("Fail at Scale", ACM Queue 2015): FIFO
+    /// while the oldest waiting request has waited at most this long, LIFO
+    /// once a queue has formed past it.
+    Adaptive(Dur),
 }
 
 /// A station holding requests named by `T` (a shopper, or a shopper's
@@ -50,16 +66,44 @@ impl<T: Copy + PartialEq> Station<T> {
         }
     }
 
-    /// A request finished; returns the next queued one, now in service, with
-    /// the time it arrived. A request the station does not hold changes nothing.
+    /// A request finished; returns the next queued one (first in, first
+    /// out), now in service, with the time it arrived. A request the
+    /// station does not hold changes nothing.
     pub fn finish(&mut self, s: T) -> Option<(T, SimTime)> {
+        self.finish_ordered(s, QueueOrder::Fifo, 0)
+    }
+
+    /// As [`Station::finish`], the next request taken in `order` at `now`.
+    pub fn finish_ordered(
+        &mut self,
+        s: T,
+        order: QueueOrder,
+        now: SimTime,
+    ) -> Option<(T, SimTime)> {
         let i = self.serving.iter().position(|&x| x == s)?;
         self.serving.swap_remove(i);
         self.busy -= 1;
-        let next = self.queue.pop_front()?;
+        let next = self.next(order, now)?;
         self.busy += 1;
         self.serving.push(next.0);
         Some(next)
+    }
+
+    /// Takes the queued request `order` picks at `now`.
+    fn next(&mut self, order: QueueOrder, now: SimTime) -> Option<(T, SimTime)> {
+        let lifo = match order {
+            QueueOrder::Fifo => false,
+            QueueOrder::Lifo => true,
+            QueueOrder::Adaptive(limit) => self
+                .queue
+                .front()
+                .is_some_and(|&(_, at)| now.saturating_sub(at) > limit.0),
+        };
+        if lifo {
+            self.queue.pop_back()
+        } else {
+            self.queue.pop_front()
+        }
     }
 
     /// Everything in flight, emptied (the station is going away).
@@ -118,5 +162,42 @@ mod tests {
         assert_eq!(n.finish(9), None, "not held: nothing changes");
         assert_eq!(n.busy, 1);
         assert_eq!(n.take_in_flight(), vec![3]);
+    }
+
+    /// One worker busy with 0, then 1, 2, 3 queued at t = 10, 20, 30.
+    fn queued() -> Station<u32> {
+        let mut n = Station::<u32>::default();
+        n.admit(0, 0, 1, 8);
+        for (s, t) in [(1, 10), (2, 20), (3, 30)] {
+            assert_eq!(n.admit(s, t, 1, 8), Admit::Queued);
+        }
+        n
+    }
+
+    #[test]
+    fn lifo_takes_the_newest_and_fifo_the_oldest() {
+        let mut n = queued();
+        assert_eq!(n.finish_ordered(0, QueueOrder::Lifo, 40), Some((3, 30)));
+        assert_eq!(n.finish_ordered(3, QueueOrder::Lifo, 50), Some((2, 20)));
+        assert_eq!(n.finish_ordered(2, QueueOrder::Fifo, 60), Some((1, 10)));
+        assert_eq!(n.finish_ordered(1, QueueOrder::Lifo, 70), None);
+        assert_eq!(n.busy, 0);
+        let mut f = queued();
+        let order: Vec<u32> = [0, 1, 2]
+            .iter()
+            .map(|&s| f.finish(s).expect("queued").0)
+            .collect();
+        assert_eq!(order, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn adaptive_lifo_turns_lifo_once_the_oldest_has_waited_past_its_limit() {
+        let order = QueueOrder::Adaptive(Dur(15));
+        let mut n = queued();
+        // At 20 the oldest (10) has waited 10, within the limit: FIFO.
+        assert_eq!(n.finish_ordered(0, order, 20), Some((1, 10)));
+        // At 40 the oldest left (20) has waited 20: the newest goes first.
+        assert_eq!(n.finish_ordered(1, order, 40), Some((3, 30)));
+        assert_eq!(n.finish_ordered(3, order, 40), Some((2, 20)));
     }
 }

@@ -6,8 +6,8 @@
 
 use super::Report;
 pub use crate::figure::{
-    DATA_FIGURES, DNS_FIGURES, FIGURES, Figure, Id, SCALING_FIGURES, SECURITY_FIGURES,
-    STORE_FIGURES, Unit, all, find,
+    DATA_FIGURES, DNS_FIGURES, FIGURES, Figure, Id, RETRY_FIGURES, SCALING_FIGURES,
+    SECURITY_FIGURES, STORE_FIGURES, Unit, all, find,
 };
 use crate::security::attack::{Attack, Tally};
 
@@ -16,6 +16,8 @@ impl Figure {
     pub fn get(&self, r: &Report) -> f64 {
         use Id::*;
         let db = |f: fn(&super::data::DatabaseReport) -> f64| r.database.as_ref().map_or(0.0, f);
+        let retries =
+            |f: fn(&super::retries::RetriesReport) -> f64| r.retries.as_ref().map_or(0.0, f);
         let tally =
             |a: Attack| -> Tally { r.security.as_ref().map(|s| s.tally(a)).unwrap_or_default() };
         match self.id {
@@ -73,6 +75,10 @@ impl Figure {
             StoreFailovers => r.store.as_ref().map_or(0.0, |s| s.failovers as f64),
             StoreReplicasCreated => r.store.as_ref().map_or(0.0, |s| s.replicas_created as f64),
             StaleCarts => r.store.as_ref().map_or(0.0, |s| s.stale_carts as f64),
+            AttemptsPerRequest => retries(|t| t.attempts_per_request),
+            GoodputShare => retries(|t| t.goodput_share),
+            GoodputShareLast5m => retries(|t| t.goodput_share_last_5m),
+            ServedAbandoned => retries(|t| t.served_abandoned as f64),
         }
     }
 }
@@ -83,7 +89,7 @@ pub struct Group {
     pub present: fn(&Report) -> bool,
 }
 
-pub const GROUPS: [Group; 5] = [
+pub const GROUPS: [Group; 6] = [
     Group {
         figures: DATA_FIGURES,
         present: |r| r.database.is_some(),
@@ -104,7 +110,19 @@ pub const GROUPS: [Group; 5] = [
         figures: STORE_FIGURES,
         present: |r| r.store.as_ref().is_some_and(|s| s.kind == "dynamo"),
     },
+    Group {
+        figures: RETRY_FIGURES,
+        present: |r| r.retries.is_some(),
+    },
 ];
+
+/// Whether `r` has the section figure `f` reads (the spine's figures: always).
+pub fn has(f: &Figure, r: &Report) -> bool {
+    GROUPS
+        .iter()
+        .find(|g| g.figures.iter().any(|x| x.id == f.id))
+        .is_none_or(|g| (g.present)(r))
+}
 
 /// The optional figures worth a row or column for these runs: a group's if
 /// any of the runs has its section.

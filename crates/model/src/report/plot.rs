@@ -27,6 +27,28 @@ fn colour(strategy: &str) -> &'static str {
     }
 }
 
+/// Colours for runs that would share their strategy's (the variants of one
+/// strategy, `cookie:immediate` beside `cookie:budget`; cookie designs).
+const RUN_COLOURS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+];
+
+/// A colour per run: its strategy's, unless two runs would then share one;
+/// then each run its own from [`RUN_COLOURS`], in order.
+fn run_colours(runs: &[Report]) -> Vec<&'static str> {
+    let by_strategy: Vec<&'static str> = runs.iter().map(|r| colour(&r.strategy)).collect();
+    let clash = by_strategy
+        .iter()
+        .enumerate()
+        .any(|(i, c)| by_strategy[..i].contains(c));
+    if !clash {
+        return by_strategy;
+    }
+    (0..runs.len())
+        .map(|i| RUN_COLOURS[i % RUN_COLOURS.len()])
+        .collect()
+}
+
 /// Dashes for AZ lines, so AZs with equal counts stay visible.
 const AZ_DASHES: [&str; 3] = ["none", "7 4", "2 3"];
 
@@ -55,7 +77,8 @@ fn nice(max: f64) -> (f64, f64) {
     ((max / step).ceil() * step, step)
 }
 
-/// One line of a panel: its legend, colour, dash pattern and (t, value) points.
+/// One line of a panel: its legend (empty: none), colour, dash pattern and
+/// (t, value) points.
 type Line = (String, &'static str, &'static str, Vec<(f64, f64)>);
 
 struct Panel<'a> {
@@ -138,7 +161,8 @@ fn render_panel(o: &mut String, p: &Panel, x_max: f64) {
             yy + 3.0
         );
     }
-    for (i, (name, col, dash, pts)) in p.lines.iter().enumerate() {
+    let mut entries = 0;
+    for (name, col, dash, pts) in &p.lines {
         let mut d = String::with_capacity(pts.len() * 14);
         for (k, (t, v)) in pts.iter().enumerate() {
             let _ = write!(
@@ -153,14 +177,18 @@ fn render_panel(o: &mut String, p: &Panel, x_max: f64) {
             o,
             r##"<path d="{d}" fill="none" stroke="{col}" stroke-width="1.3" stroke-dasharray="{dash}"/>"##
         );
+        if name.is_empty() {
+            continue;
+        }
         legend(
             o,
             LEFT + plot_w + 10.0,
-            p.y0 + 14.0 + i as f64 * 15.0,
+            p.y0 + 14.0 + entries as f64 * 15.0,
             col,
             dash,
             name,
         );
+        entries += 1;
     }
 }
 
@@ -198,20 +226,15 @@ pub fn svg(runs: &[Report]) -> String {
         r.series.as_deref().unwrap_or(&[])
     }
     let x_max = first.simulated_seconds.max(1.0);
+    let colours = run_colours(runs);
     let per_run = |title: &'static str, log: bool, f: fn(&SecondRow) -> f64| Panel {
         title,
         y0: 0.0,
         log,
         lines: runs
             .iter()
-            .map(|r| {
-                (
-                    r.strategy.clone(),
-                    colour(&r.strategy),
-                    "none",
-                    points(series(r), f),
-                )
-            })
+            .zip(&colours)
+            .map(|(r, col)| (r.label(), *col, "none", points(series(r), f)))
             .collect(),
     };
     let azs = series(first).first().map_or(0, |r| r.nodes.len());
@@ -227,7 +250,7 @@ pub fn svg(runs: &[Report]) -> String {
                     .cloned()
                     .unwrap_or_else(|| format!("AZ {a}"));
                 (
-                    format!("{label} ({})", first.strategy),
+                    format!("{label} ({})", first.label()),
                     AZ_COLOURS[a % AZ_COLOURS.len()],
                     AZ_DASHES[a % AZ_DASHES.len()],
                     points(series(first), |r| f64::from(r.nodes[a].healthy)),
@@ -235,15 +258,20 @@ pub fn svg(runs: &[Report]) -> String {
             })
             .collect(),
     };
-    let mut panels = [
+    let mut panels = vec![
         per_run("requests per second", false, |r| f64::from(r.requests)),
         per_run("failed requests per second", false, |r| {
             f64::from(r.failures)
         }),
+    ];
+    if runs.iter().any(|r| r.retries.is_some()) {
+        panels.push(goodput(runs, &colours));
+    }
+    panels.extend([
         per_run("p99 latency, ms (log scale)", true, |r| r.p99_ms),
         nodes,
         per_run("carts lost so far", false, |r| r.carts_lost as f64),
-    ];
+    ]);
     let height = TOP + panels.len() as f64 * (PANEL + GAP) + 30.0;
     let mut o = String::new();
     let _ = writeln!(
@@ -251,7 +279,7 @@ pub fn svg(runs: &[Report]) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="sans-serif">"##
     );
     let _ = writeln!(o, r##"<rect width="100%" height="100%" fill="white"/>"##);
-    let strategies: Vec<&str> = runs.iter().map(|r| r.strategy.as_str()).collect();
+    let strategies: Vec<String> = runs.iter().map(Report::label).collect();
     let _ = writeln!(
         o,
         r##"<text x="{LEFT}" y="24" font-size="16" font-weight="bold">{} · {} · seed {}</text>"##,
@@ -298,6 +326,37 @@ pub fn svg(runs: &[Report]) -> String {
     }
     o.push_str("</svg>\n");
     o
+}
+
+/// The dashes of offered load, unlike any AZ's.
+const OFFERED_DASH: &str = "5 3";
+
+/// With client retries: what shoppers asked for each second (dashed) and
+/// what was answered while they still waited (solid), a pair per run, so a
+/// collapse and its recovery (or none) show as the gap between them.
+fn goodput(runs: &[Report], colours: &[&'static str]) -> Panel<'static> {
+    let mut lines = Vec::new();
+    for (r, col) in runs.iter().zip(colours) {
+        let rows = r.series.as_deref().unwrap_or(&[]);
+        lines.push((
+            r.label(),
+            *col,
+            "none",
+            points(rows, |x| f64::from(x.goodput)),
+        ));
+        lines.push((
+            String::new(),
+            *col,
+            OFFERED_DASH,
+            points(rows, |x| f64::from(x.offered)),
+        ));
+    }
+    Panel {
+        title: "goodput per second (solid) against requests offered (dashed)",
+        y0: 0.0,
+        log: false,
+        lines,
+    }
 }
 
 /// One line of a sweep chart: its legend, strategy (for the colour) and a

@@ -412,7 +412,12 @@ pub fn render_compare(runs: &[Report]) -> String {
     for f in shown(runs) {
         let _ = write!(o, "{:<28}", f.label);
         for r in runs {
-            let _ = write!(o, "{:>width$}", f.unit.format(f.get(r)));
+            // A run without the figure's section shows a dash, not a 0.
+            let cell = match super::figures::has(f, r) {
+                true => f.unit.format(f.get(r)),
+                false => "—".to_string(),
+            };
+            let _ = write!(o, "{cell:>width$}");
         }
         o.push('\n');
     }

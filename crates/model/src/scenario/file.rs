@@ -350,6 +350,12 @@ fn fleet(cx: &Ctx, s: &mut Scenario, f: RawFleet) -> Result<(), ScenarioError> {
     if let Some(v) = f.queue_limit {
         c.queue_limit = v;
     }
+    let serving = super::serving::RawServing {
+        queue_order: f.queue_order,
+        lifo_after: f.lifo_after,
+        warmup_curve: f.warmup_curve,
+    };
+    super::serving::serving(cx, c, serving)?;
     if let Some(st) = f.service_time {
         for (k, v) in [
             (Kind::Home, st.home),

@@ -16,6 +16,7 @@ mod raw;
 mod remedies;
 mod retry;
 mod security;
+mod serving;
 mod timeline;
 mod values;
 pub mod variant;
@@ -30,8 +31,9 @@ pub use file::{parse_scenario, parse_scenario_with};
 pub use remedies::{Remedy, put};
 
 pub use crate::core::{AzIx, Kind};
-pub use crate::station::{LOGNORMAL_SIGMA, ServiceDistribution};
+pub use crate::station::{LOGNORMAL_SIGMA, QueueOrder, ServiceDistribution};
 use crate::time::{DAY, Dur, MIN, MS, SEC, US};
+pub use crate::warmup::{Shape as WarmupShape, WarmupCurve};
 use serde::Serialize;
 use std::fmt;
 
@@ -170,6 +172,11 @@ pub struct Fleet {
     pub queue_timeout: Option<Dur>,
     /// `[fleet.calls]`: timeouts, retries and breakers on the node's calls.
     pub calls: crate::calls::Calls,
+    /// Which queued request a free worker takes (FIFO unless written).
+    pub queue_order: QueueOrder,
+    /// Cold starts: a new node's service times × a factor falling to 1
+    /// (None: every node serves at full speed from the start).
+    pub warmup_curve: Option<WarmupCurve>,
     pub service_time: ServiceTimes,
     pub service_distribution: ServiceDistribution,
     /// `[fleet.target_tracking]`: None keeps the group at its desired capacity.
@@ -511,6 +518,8 @@ impl Scenario {
                 queue_limit: 256,
                 queue_timeout: None,
                 calls: crate::calls::Calls::default(),
+                queue_order: QueueOrder::Fifo,
+                warmup_curve: None,
                 service_time: ServiceTimes([
                     Dur(4 * MS),
                     Dur(3 * MS),

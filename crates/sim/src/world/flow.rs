@@ -287,7 +287,7 @@ impl World {
         if self.backend_dropped(now, s, node_az, q) {
             return;
         }
-        let slow = self.cp.degraded.slowdown(id, node_az);
+        let slow = self.service_factor(id, now);
         let sh = self.shoppers[s as usize].as_ref().expect("active");
         let mut dur = slowed(sh.demand, slow);
         if self.strategy.uses_store() {
@@ -414,7 +414,12 @@ impl World {
         q: &mut Queue<Event>,
     ) {
         let mut done = job;
-        while let Some((next, queued_at)) = self.cp.fleet.nodes[id as usize].station.finish(done) {
+        let order = self.sc.fleet.queue_order;
+        // The worker takes its next request in the fleet's queue order.
+        while let Some((next, queued_at)) = self.cp.fleet.nodes[id as usize]
+            .station
+            .finish_ordered(done, order, now)
+        {
             match self.sc.fleet.queue_timeout {
                 Some(limit) if now - queued_at > limit.0 => {
                     self.shed(now, id, next, q);
@@ -510,6 +515,21 @@ impl World {
                 self.free.push(s);
             }
         }
+    }
+}
+
+impl World {
+    /// What stretches node `id`'s service times at `now`: gray faults and
+    /// its warm-up, composed in the model.
+    pub(super) fn service_factor(&self, id: NodeId, now: SimTime) -> f64 {
+        let node = &self.cp.fleet.nodes[id as usize];
+        stratus_model::warmup::service_factor(
+            &self.cp.degraded,
+            self.sc.fleet.warmup_curve.as_ref(),
+            (id, node.az),
+            node.in_service_at,
+            now,
+        )
     }
 }
 

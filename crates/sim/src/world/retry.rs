@@ -85,7 +85,8 @@ impl World {
     }
 
     /// A worker picks up an orphan: it costs the page's mean service time
-    /// on this node (slowed if the node is), and changes nothing.
+    /// on this node (slowed if the node is, or still warming up), and
+    /// changes nothing.
     pub(super) fn serve_orphan(
         &mut self,
         now: SimTime,
@@ -99,9 +100,8 @@ impl World {
             self.metrics.queue.drop_one(now);
             return self.next_job(now, id, (s, req), q);
         };
-        let az = self.cp.fleet.nodes[o.node as usize].az;
         let mean = self.sc.fleet.service_time.get(o.kind).0;
-        let t = super::flow::slowed(mean, self.cp.degraded.slowdown(o.node, az));
+        let t = super::flow::slowed(mean, self.service_factor(o.node, now));
         q.at(now + t, Event::Done { s, req });
     }
 
