@@ -129,7 +129,7 @@ def dashboard_kill(strategy):
         b.goto(s.web)
         check(b.eval("location.hash") == "", "the page took the token out of the address bar")
         b.until(f"!!document.querySelector('[data-act=\"kill_az:{az}\"]')", what="the AZ cards")
-        sessions = lambda: b.eval("document.querySelector('[data-f=\\"sessions\\"]').textContent")
+        sessions = lambda: b.eval("document.querySelector('[data-f=\"sessions\"]').textContent")
         if strategy == "sticky":
             b.until("document.querySelector('[data-f=\"sessions\"]').textContent === '1'", what="one session in node memory")
         before = sessions()
@@ -152,7 +152,7 @@ def dashboard_kill(strategy):
             if code == "200":
                 v = json.loads(body)
                 check(v["az"] != az, f"{strategy}: the cart is now served from {v['az']}")
-                return len(v["cart"]), before, after, b.eval("document.querySelector('[data-f=\\"lost\\"]').textContent")
+                return len(v["cart"]), before, after, b.eval("document.querySelector('[data-f=\"lost\"]').textContent")
             time.sleep(0.05)
         raise AssertionError("the shop never answered after the kill")
     finally:
