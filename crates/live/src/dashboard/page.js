@@ -187,8 +187,7 @@
     var what = s.scenario + " · " + names + (play ? " · seed " + play.seed : "");
     $("title").textContent = what;
     document.title = "stratus · " + what;
-    var t = s.end ? clock(s.now / 1e9) + " / " + clock(s.end / 1e9) + " simulated"
-      : (s.now / 1e9).toFixed(0) + " s live";
+    var t = s.end ? clock(s.now / 1e9) + " / " + clock(s.end / 1e9) : (s.now / 1e9).toFixed(0) + " s live";
     if (play) {
       t += " · " + (play.over ? "FINISHED" : play.paused ? "PAUSED" : "playing");
     }
@@ -235,7 +234,7 @@
       p.appendChild(document.createTextNode(" ms"));
       p.hidden = false;
     });
-    say("the run is over: its report is printed where stratus runs");
+    say("");
   }
 
   var STATES = [["healthy", "H"], ["launching", "L"], ["unhealthy", "U"], ["draining", "D"], ["dead", "X"]];
