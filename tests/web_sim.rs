@@ -379,3 +379,34 @@ async fn bad_input_to_the_simulation_page_gets_a_clear_4xx() {
     assert_eq!(v["azs"].as_array().unwrap().len(), 3);
     // No page will see the end of this run: the test stops it (Drop).
 }
+
+#[test]
+fn web_options_are_checked() {
+    let bad = |args: &[&str], says: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_stratus"))
+            .args(args)
+            .output()
+            .expect("stratus runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    bad(&["run", "az-outage", "--web", "--tui"], "pick one");
+    bad(&["run", "az-outage", "--web-exit"], "--web");
+    bad(&["run", "az-outage", "--web", "--db-dir", "x"], "--db-dir");
+    bad(
+        &["compare", "az-outage", "--web", "--seeds", "2"],
+        "--web plays one seed",
+    );
+    bad(
+        &[
+            "compare",
+            "az-outage",
+            "--web",
+            "--strategies",
+            "cookie,cookie:unsigned",
+        ],
+        "--web races plain strategies",
+    );
+    bad(&["run", "az-outage", "--web", "not-an-address"], "invalid");
+}

@@ -89,11 +89,6 @@ impl Player {
         self.inner.lock().expect("the player's lock")
     }
 
-    /// Whether a page has been sent the runs' reports.
-    pub fn seen(&self) -> bool {
-        self.seen.load(Ordering::SeqCst)
-    }
-
     /// Plays the runs to their end, then sends their reports (the `wall`
     /// figures: the time they played) to `done`. Run on a thread of its own.
     pub fn play(&self, clock: &Stopwatch, done: oneshot::Sender<Vec<Report>>) {
