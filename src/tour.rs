@@ -5,7 +5,7 @@
 //! direction the lesson predicts for each. Running a step and judging its
 //! figures ([`judge`]) uses the step's own run and the run before it, so a
 //! lesson that stopped being true would show as "NOT as predicted" (and fail
-//! `tests/tour.rs`). Later steps (the database with a cache, read replicas,
+//! `tests/suite/tour.rs`). Later steps (the database with a cache, read replicas,
 //! Multi-AZ) are appended to [`STEPS`] once the data tier exists.
 
 use crate::report::Report;

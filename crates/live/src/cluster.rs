@@ -276,6 +276,7 @@ impl Cluster {
             hung: Default::default(),
             sessions: NodeSessions::default(),
             shop: self.shop.clone(),
+            breakers: super::calls::breakers(),
         });
         let svc_ctx = ctx.clone();
         let svc = service_fn(move |req| {

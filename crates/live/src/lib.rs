@@ -10,7 +10,7 @@
 //! gives them sockets and a wall clock: it executes the control plane's
 //! effects (a listener opened or closed, a node hung, a timer for each
 //! wake-up) and feeds it real health checks and released requests
-//! (`tests/parity.rs` holds the two drivers to the same steps). The control
+//! (`tests/suite/parity.rs` holds the two drivers to the same steps). The control
 //! plane polls nothing (the replicas' apply loop below ticks every 50 ms).
 //!
 //! - [`proxy`]: the load balancer (a hyper server) and its health checks
@@ -32,6 +32,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod calls;
 pub mod client;
 pub mod clock;
 pub mod cluster;
@@ -187,6 +188,10 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         )),
         degraded: Default::default(),
         service_time: sc.fleet.service_time,
+        calls: calls::LiveCalls::new(
+            sc.fleet.calls,
+            stratus_model::rng::Streams::new(sc.seed).stream("call_jitter"),
+        ),
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await

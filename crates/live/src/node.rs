@@ -2,6 +2,7 @@
 //! shop's pages through `shop::handle`, with its sessions in its own memory
 //! (sticky), in a signed cookie, or in the shared store.
 
+use super::calls::{self, GaveUp};
 use super::clock::{random_u128, unit};
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::pages::{Served, page_html, page_json};
@@ -15,6 +16,7 @@ use hyper::{Request, Response, StatusCode};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use stratus_model::cache::Cache;
+use stratus_model::calls::{CallPolicy, Dep};
 use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
 use stratus_model::core::AzIx;
 use stratus_model::db::access::DataAt;
@@ -58,6 +60,8 @@ pub struct Shop {
     /// The scenario's service time per page: what a slowed node adds to,
     /// as the simulation's node does.
     pub service_time: ServiceTimes,
+    /// `[fleet.calls]`: the nodes' timeouts, retries and breakers.
+    pub calls: super::calls::LiveCalls,
 }
 
 impl Shop {
@@ -136,6 +140,67 @@ fn store_path(
     true
 }
 
+/// Under `[fleet.calls]`, the node's calls to the store and the database
+/// before the page runs: each may be retried or refused by its breaker.
+async fn dependencies(
+    ctx: &NodeCtx,
+    kind: Kind,
+    sid: Option<u128>,
+    waited: &mut Waited,
+) -> Result<(), &'static str> {
+    let shop = &*ctx.shop;
+    let az = ctx.az_ix;
+    if shop.strategy.uses_store()
+        && shop.remote.is_none()
+        && shop.calls.policy.store != CallPolicy::none()
+    {
+        let got = calls::call(shop, ctx, Dep::Store, || {
+            let store = shop.store.lock().expect("store lock");
+            let shard = sid.map_or(0, |s| store.shard_of(s));
+            let mut w = Waited::default();
+            if !store_path(&store, &shop.net(), az, kind, sid, &mut w) {
+                return Err(w.0);
+            }
+            if store.primary_az(shard).is_none() {
+                return Err(0); // refused: no primary during a failover
+            }
+            waited.0 += w.0;
+            Ok(())
+        });
+        match got.await {
+            Ok(()) => {}
+            Err(GaveUp::CircuitOpen) => return Err("the session store's circuit breaker is open"),
+            Err(GaveUp::Unavailable) => {
+                return Err("the session store is unavailable (failing over, down or unreachable)");
+            }
+        }
+    }
+    let Some(db) = &shop.db else { return Ok(()) };
+    if shop.calls.policy.database == CallPolicy::none() {
+        return Ok(());
+    }
+    if db.lock().expect("db lock").cfg.query_time.get(kind).0 == 0 {
+        return Ok(());
+    }
+    let got = calls::call(shop, ctx, Dep::Database, || {
+        let mut db = db.lock().expect("db lock");
+        let Some(i) = db.target_for(kind) else {
+            return Err(0); // no instance takes it: refused at once
+        };
+        let inst = &db.instances[i];
+        if inst.alive && shop.net().reach(az, inst.az) {
+            Ok(())
+        } else {
+            Err(db.cfg.connect_timeout.0)
+        }
+    });
+    match got.await {
+        Ok(()) => Ok(()),
+        Err(GaveUp::CircuitOpen) => Err("the database's circuit breaker is open"),
+        Err(GaveUp::Unavailable) => Err("the database is unavailable"),
+    }
+}
+
 /// One node's part: who it is and its own memory.
 pub struct NodeCtx {
     pub id: NodeId,
@@ -146,6 +211,8 @@ pub struct NodeCtx {
     pub hung: AtomicBool,
     pub sessions: NodeSessions,
     pub shop: Arc<Shop>,
+    /// Its circuit breakers (`[fleet.calls]`).
+    pub breakers: std::sync::Mutex<stratus_model::calls::NodeBreakers>,
 }
 
 /// The item an add-to-cart form names: product, size and colour by name or
@@ -283,7 +350,10 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         })),
         (None, _) => Ok(None),
     };
-    if uses_store && remote.is_none() {
+    if let Err(e) = dependencies(&ctx, kind, sid, &mut waited).await {
+        return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, e);
+    }
+    if uses_store && remote.is_none() && shop.calls.policy.store == CallPolicy::none() {
         let reached = {
             let store = shop.store.lock().expect("store lock");
             store_path(&store, &shop.net(), az, kind, sid, &mut waited)

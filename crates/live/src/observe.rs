@@ -6,8 +6,8 @@
 
 use super::cluster::{Cluster, Control};
 use stratus_model::snapshot::{
-    Cursor, FleetView, Snapshot, Totals, az_nodes, az_views, db_view, lb_view, node_views,
-    store_view,
+    Cursor, FleetView, NodeView, Snapshot, Totals, az_nodes, az_views, db_view, lb_view,
+    node_views, store_view,
 };
 use stratus_model::time::SimTime;
 
@@ -22,11 +22,27 @@ impl Cluster {
         });
     }
 
+    /// Each node's breakers, when `[fleet.calls]` gives it any.
+    fn with_breakers(&self, c: &Control, mut nodes: Vec<NodeView>) -> Vec<NodeView> {
+        let calls = &self.shop.calls.policy;
+        if calls.any() {
+            for n in &mut nodes {
+                if let Some(Some(live)) = c.nodes.get(n.id as usize) {
+                    let b = live.ctx.breakers.lock().expect("breakers lock");
+                    n.breakers = stratus_model::snapshot::breaker_views(calls, &b);
+                }
+            }
+        }
+        nodes
+    }
+
     /// The shop now, with what was added since `cursor`.
     pub fn snapshot(&self, cursor: Cursor) -> Snapshot {
         let now = self.shop.clock.now();
         let azs = &self.sc.region.azs;
         let mut c = self.lock();
+        let changes = std::mem::take(&mut *self.shop.calls.changes.lock().expect("changes lock"));
+        c.log.extend(changes);
         let nodes = az_nodes(&c.cp.fleet, &c.cp.lb, azs.len());
         c.series.roll(now, &nodes);
         let uses_store = self.shop.strategy.uses_store() && self.shop.remote.is_none();
@@ -57,22 +73,25 @@ impl Cluster {
                 version: c.cp.fleet.version,
                 deploying: c.cp.fleet.deploy.is_some(),
             },
-            nodes: node_views(
-                &c.cp.fleet,
-                &c.cp.lb,
-                |id| {
-                    c.nodes
-                        .get(id as usize)
-                        .and_then(Option::as_ref)
-                        .map_or(0, |n| n.ctx.sessions.len() as u64)
-                },
-                |id| {
-                    c.addrs
-                        .get(id as usize)
-                        .copied()
-                        .flatten()
-                        .map(|a| a.to_string())
-                },
+            nodes: self.with_breakers(
+                c,
+                node_views(
+                    &c.cp.fleet,
+                    &c.cp.lb,
+                    |id| {
+                        c.nodes
+                            .get(id as usize)
+                            .and_then(Option::as_ref)
+                            .map_or(0, |n| n.ctx.sessions.len() as u64)
+                    },
+                    |id| {
+                        c.addrs
+                            .get(id as usize)
+                            .copied()
+                            .flatten()
+                            .map(|a| a.to_string())
+                    },
+                ),
             ),
             store,
             store_status,

@@ -8,8 +8,10 @@
 
 pub mod arrivals;
 pub mod autoscale;
+pub mod breaker;
 pub mod bundled;
 pub mod cache;
+pub mod calls;
 pub mod cart;
 pub mod control;
 pub mod core;

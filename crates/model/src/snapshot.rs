@@ -67,6 +67,33 @@ pub struct NodeView {
     /// Where it listens (live only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
+    /// Its circuit breakers (`[fleet.calls]`), one per dependency that has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakers: Vec<BreakerView>,
+}
+
+/// One of a node's circuit breakers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerView {
+    /// `database` or `store`.
+    pub dependency: String,
+    /// `closed`, `open` or `half_open`.
+    pub state: String,
+}
+
+/// The breakers `calls` gives a node, as `b` stands.
+pub fn breaker_views(
+    calls: &crate::calls::Calls,
+    b: &crate::calls::NodeBreakers,
+) -> Vec<BreakerView> {
+    crate::calls::Dep::ALL
+        .into_iter()
+        .filter(|&d| calls.get(d).breaker.is_some())
+        .map(|d| BreakerView {
+            dependency: d.name().to_string(),
+            state: b.get(d).state().name().to_string(),
+        })
+        .collect()
 }
 
 /// The load balancer's side of things.
@@ -225,6 +252,7 @@ pub fn node_views(
                 outstanding: t.map_or(0, |t| t.outstanding),
                 sessions: sessions(n.id),
                 addr: addr(n.id),
+                breakers: Vec::new(),
             }
         })
         .collect()

@@ -249,6 +249,9 @@ impl Sim {
                 &w.metrics, series,
             ));
         }
+        if sc.fleet.calls.any() {
+            report.calls = Some(w.call_stats.clone());
+        }
         report.store = match w.strategy {
             Strategy::Store => Some(StoreReport::of("redis", w.store.shards(), w.store.stats, 0)),
             Strategy::Durable => Some(StoreReport::of(

@@ -203,6 +203,9 @@ pub struct Report {
     /// Clients' retries and the goodput left, with `[workload.retry]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<retries::RetriesReport>,
+    /// The nodes' calls to their dependencies, with `[fleet.calls]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls: Option<crate::calls::CallStats>,
     /// The session store or table (store and durable strategies).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<elastic::StoreReport>,
@@ -330,6 +333,7 @@ impl Report {
             scaling: None,
             dns: None,
             retries: None,
+            calls: None,
             store: None,
             security: None,
             cost: Default::default(),

@@ -59,6 +59,25 @@ fn elastic_sections(o: &mut String, r: &Report) {
             t.goodput_share * 100.0
         );
     }
+    if let Some(c) = &r.calls {
+        for (name, k) in [("database", &c.database), ("store", &c.store)] {
+            if k.attempts + k.short_circuited == 0 {
+                continue;
+            }
+            let _ = writeln!(
+                o,
+                "calls       {name}: attempts {}   retries {}   failed {} ({} timed out)   failed by an open breaker {}   breaker opened {}, half-opened {}, closed {}",
+                thousands(k.attempts),
+                thousands(k.retries),
+                thousands(k.failed),
+                thousands(k.timed_out),
+                thousands(k.short_circuited),
+                k.opened,
+                k.half_opened,
+                k.closed
+            );
+        }
+    }
     if let Some(sc) = &r.scaling {
         let _ = writeln!(
             o,

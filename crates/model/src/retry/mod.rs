@@ -57,6 +57,9 @@ pub struct RetryPolicy {
     /// Retries may be at most this share of requests (a token bucket every
     /// request pays into); None: no budget.
     pub budget: Option<f64>,
+    /// A circuit breaker in front of the calls (each client's own, or each
+    /// node's per dependency); None: none.
+    pub breaker: Option<crate::breaker::BreakerCfg>,
 }
 
 impl Default for RetryPolicy {
@@ -72,6 +75,7 @@ impl Default for RetryPolicy {
             cap: Dur(20 * SEC),
             jitter: Jitter::Full,
             budget: None,
+            breaker: None,
         }
     }
 }
@@ -87,6 +91,7 @@ impl RetryPolicy {
             cap: Dur(20 * SEC),
             jitter: Jitter::None,
             budget: None,
+            breaker: None,
         }
     }
 

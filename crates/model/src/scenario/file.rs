@@ -344,6 +344,9 @@ fn fleet(cx: &Ctx, s: &mut Scenario, f: RawFleet) -> Result<(), ScenarioError> {
         let more = " (how long a request may wait in a node's queue before it is dropped with a 503), such as \"1s\"";
         c.queue_timeout = Some(positive(cx, v, "fleet.queue_timeout", more)?);
     }
+    if let Some(t) = f.calls {
+        c.calls = super::calls::calls(cx, t)?;
+    }
     if let Some(v) = f.queue_limit {
         c.queue_limit = v;
     }

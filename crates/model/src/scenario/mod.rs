@@ -6,6 +6,7 @@
 
 pub mod action;
 mod arrivals;
+mod calls;
 mod context;
 mod data;
 mod dns;
@@ -167,6 +168,8 @@ pub struct Fleet {
     /// Load shedding: a request older than this when a worker would pick
     /// it up is dropped with a 503 instead (None: served however old).
     pub queue_timeout: Option<Dur>,
+    /// `[fleet.calls]`: timeouts, retries and breakers on the node's calls.
+    pub calls: crate::calls::Calls,
     pub service_time: ServiceTimes,
     pub service_distribution: ServiceDistribution,
     /// `[fleet.target_tracking]`: None keeps the group at its desired capacity.
@@ -507,6 +510,7 @@ impl Scenario {
                 workers: 8,
                 queue_limit: 256,
                 queue_timeout: None,
+                calls: crate::calls::Calls::default(),
                 service_time: ServiceTimes([
                     Dur(4 * MS),
                     Dur(3 * MS),

@@ -108,6 +108,7 @@ pub(super) struct RawFleet {
     pub(super) workers: Option<Spanned<u32>>,
     pub(super) queue_limit: Option<u32>,
     pub(super) queue_timeout: Option<Spanned<D>>,
+    pub(super) calls: Option<super::calls::RawCalls>,
     pub(super) service_time: Option<RawServiceTimes>,
     pub(super) service_distribution: Option<Spanned<String>>,
     pub(super) lognormal_sigma: Option<Spanned<Num>>,

@@ -5,6 +5,7 @@
 
 use super::context::{Ctx, ScenarioError, choice, positive};
 use super::values::{D, Num};
+use crate::breaker::BreakerCfg;
 use crate::retry::{Backoff, Jitter, RetryPolicy};
 use serde::Deserialize;
 use toml::Spanned;
@@ -15,24 +16,44 @@ const MAX_ATTEMPTS: u32 = 20;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRetry {
-    max_attempts: Option<Spanned<u32>>,
-    timeout: Option<Spanned<D>>,
-    backoff: Option<Spanned<String>>,
-    base: Option<Spanned<D>>,
-    cap: Option<Spanned<D>>,
-    jitter: Option<Spanned<String>>,
-    budget: Option<Spanned<Num>>,
+    pub(super) max_attempts: Option<Spanned<u32>>,
+    pub(super) timeout: Option<Spanned<D>>,
+    pub(super) backoff: Option<Spanned<String>>,
+    pub(super) base: Option<Spanned<D>>,
+    pub(super) cap: Option<Spanned<D>>,
+    pub(super) jitter: Option<Spanned<String>>,
+    pub(super) budget: Option<Spanned<Num>>,
+    pub(super) breaker: Option<RawBreaker>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBreaker {
+    failures: Option<Spanned<u32>>,
+    window: Option<Spanned<D>>,
+    open_for: Option<Spanned<D>>,
+    probes: Option<Spanned<u32>>,
 }
 
 pub(super) fn retry(cx: &Ctx, r: RawRetry) -> Result<RetryPolicy, ScenarioError> {
-    let mut p = RetryPolicy::default();
+    policy(cx, r, "workload.retry", RetryPolicy::default())
+}
+
+/// The keys of a retry table named `table`, over the policy `p`: the
+/// clients' table and each of a node's `[fleet.calls]` tables.
+pub(super) fn policy(
+    cx: &Ctx,
+    r: RawRetry,
+    table: &str,
+    mut p: RetryPolicy,
+) -> Result<RetryPolicy, ScenarioError> {
     if let Some(v) = &r.max_attempts {
         let n = *v.get_ref();
         if !(1..=MAX_ATTEMPTS).contains(&n) {
             return Err(cx.at(
                 v.span(),
                 format!(
-                    "workload.retry.max_attempts = {n}: expected attempts per request from 1 (no retries) to {MAX_ATTEMPTS}"
+                    "{table}.max_attempts = {n}: expected attempts per request from 1 (no retries) to {MAX_ATTEMPTS}"
                 ),
             ));
         }
@@ -40,13 +61,13 @@ pub(super) fn retry(cx: &Ctx, r: RawRetry) -> Result<RetryPolicy, ScenarioError>
     }
     let more = " such as \"2s\"";
     if let Some(v) = &r.timeout {
-        p.timeout = Some(positive(cx, v, "workload.retry.timeout", more)?);
+        p.timeout = Some(positive(cx, v, &format!("{table}.timeout"), more)?);
     }
     if let Some(v) = &r.base {
-        p.base = positive(cx, v, "workload.retry.base", more)?;
+        p.base = positive(cx, v, &format!("{table}.base"), more)?;
     }
     if let Some(v) = &r.cap {
-        p.cap = positive(cx, v, "workload.retry.cap", more)?;
+        p.cap = positive(cx, v, &format!("{table}.cap"), more)?;
     }
     if let Some(v) = &r.backoff {
         let options = [
@@ -54,7 +75,7 @@ pub(super) fn retry(cx: &Ctx, r: RawRetry) -> Result<RetryPolicy, ScenarioError>
             ("constant", Backoff::Constant),
             ("exponential", Backoff::Exponential),
         ];
-        p.backoff = choice(cx, v, "workload.retry.backoff", &options)?;
+        p.backoff = choice(cx, v, &format!("{table}.backoff"), &options)?;
     }
     if let Some(v) = &r.jitter {
         let options = [
@@ -63,7 +84,7 @@ pub(super) fn retry(cx: &Ctx, r: RawRetry) -> Result<RetryPolicy, ScenarioError>
             ("equal", Jitter::Equal),
             ("decorrelated", Jitter::Decorrelated),
         ];
-        p.jitter = choice(cx, v, "workload.retry.jitter", &options)?;
+        p.jitter = choice(cx, v, &format!("{table}.jitter"), &options)?;
     }
     if let Some(v) = &r.budget {
         let b = v.get_ref().0;
@@ -71,13 +92,49 @@ pub(super) fn retry(cx: &Ctx, r: RawRetry) -> Result<RetryPolicy, ScenarioError>
             return Err(cx.at(
                 v.span(),
                 format!(
-                    "workload.retry.budget = {b}: expected the share of requests that may be retried, above 0 and at most 1, such as 0.1"
+                    "{table}.budget = {b}: expected the share of requests that may be retried, above 0 and at most 1, such as 0.1"
                 ),
             ));
         }
         p.budget = Some(b);
     }
+    if let Some(b) = r.breaker {
+        p.breaker = Some(breaker(cx, b, table)?);
+    }
     Ok(p)
+}
+
+fn breaker(cx: &Ctx, b: RawBreaker, table: &str) -> Result<BreakerCfg, ScenarioError> {
+    let mut c = BreakerCfg::default();
+    let count = |v: &Spanned<u32>, key: &str, what: &str| {
+        let n = *v.get_ref();
+        if n == 0 {
+            Err(cx.at(
+                v.span(),
+                format!("{table}.breaker.{key} = 0: expected {what}, 1 or more"),
+            ))
+        } else {
+            Ok(n)
+        }
+    };
+    if let Some(v) = &b.failures {
+        c.failures = count(
+            v,
+            "failures",
+            "the failed calls within `window` that open the breaker",
+        )?;
+    }
+    if let Some(v) = &b.probes {
+        c.probes = count(v, "probes", "the calls let through half-open")?;
+    }
+    let more = " such as \"10s\"";
+    if let Some(v) = &b.window {
+        c.window = positive(cx, v, &format!("{table}.breaker.window"), more)?;
+    }
+    if let Some(v) = &b.open_for {
+        c.open_for = positive(cx, v, &format!("{table}.breaker.open_for"), more)?;
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -88,6 +88,7 @@ impl World {
         if !self.cp.fleet.nodes[node as usize].serving_requests() {
             return; // the node died; the shopper was told
         }
+        let calls_on = self.db_calls_on();
         let db = self.db.as_mut().expect("a query needs a database");
         let inst = &mut db.instances[i];
         let back = self.cp.net.hop(inst.az, node_az);
@@ -95,6 +96,11 @@ impl World {
             // No answer from a powered-off instance: the driver times out.
             db.stats.failed(kind);
             let t = db.cfg.connect_timeout.0;
+            if calls_on {
+                let code = super::calls::DB_UNAVAILABLE;
+                q.at(now + t + back, Event::DbEnd { s, req, code });
+                return;
+            }
             if live {
                 self.outcomes[s as usize] =
                     stratus_model::workload::Outcome::Failed("db_unavailable");
@@ -118,6 +124,11 @@ impl World {
                 );
             }
             Admit::Queued => {}
+            Admit::Full if calls_on => {
+                db.stats.failed(kind);
+                let code = super::calls::DB_FULL;
+                q.at(now + back, Event::DbEnd { s, req, code });
+            }
             Admit::Full => {
                 db.stats.failed(kind);
                 if live {
@@ -165,6 +176,12 @@ impl World {
             return;
         };
         let node_az = self.cp.fleet.nodes[node as usize].az;
-        q.at(now + self.hop(inst_az, node_az), Event::Done { s, req });
+        let at = now + self.hop(inst_az, node_az);
+        if self.db_calls_on() {
+            let code = super::calls::DB_OK;
+            q.at(at, Event::DbEnd { s, req, code });
+        } else {
+            q.at(at, Event::Done { s, req });
+        }
     }
 }

@@ -75,6 +75,7 @@ impl World {
             }
         };
         self.metrics.started += 1;
+        self.client_arrived(s);
         self.attack_arrival(s, seq);
         self.send(s, now, q);
     }
@@ -110,6 +111,10 @@ impl World {
         let header = if parts > 0 { cookie + 10 } else { 0 };
         let req = sh.req;
         let first = sh.attempt == 1;
+        if !self.client_allows(s, at) {
+            return self.client_refused(s, req, at, first, q);
+        }
+        let sh = self.shoppers[s as usize].as_mut().expect("active");
         sh.sent_bytes = (REQUEST_BASE_BYTES + header) as u32;
         self.metrics.sent(REQUEST_BASE_BYTES + header, cookie);
         q.at(at + internet, Event::AtLb { s, req });
@@ -286,12 +291,17 @@ impl World {
         let sh = self.shoppers[s as usize].as_ref().expect("active");
         let mut dur = slowed(sh.demand, slow);
         if self.strategy.uses_store() {
-            dur += self.session_trips(s, node_az);
+            dur += if self.sc.fleet.calls.store == stratus_model::calls::CallPolicy::none() {
+                self.session_trips(s, node_az)
+            } else {
+                self.store_calls(now + dur, id, s, node_az)
+            };
         }
         let (extra, visit) = self.data_phase(now, s, node_az);
         let at = now + dur + extra;
         match visit {
             Visit::No => q.at(at, Event::Done { s, req }),
+            Visit::To(i) if self.db_calls_on() => self.db_call(id, s, req, at, i, q),
             Visit::To(i) => {
                 let az = self.db.as_ref().expect("visit").instances[i].az;
                 self.shoppers[s as usize]
@@ -433,9 +443,10 @@ impl World {
         self.release(now, s, q);
         let max_cookie = u64::from(self.sc.sessions.cookie.max_bytes);
         let sticky = self.sticky_lb;
+        let outcome = std::mem::take(&mut self.outcomes[s as usize]);
+        let refused = self.client_heard(s, now, &outcome);
         let w = &self.sc.workload;
         let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let outcome = std::mem::take(&mut self.outcomes[s as usize]);
         let kind = sh.kind;
         let m = &mut self.metrics;
         let mut retry = false;
@@ -446,7 +457,9 @@ impl World {
                 m.response(kind, now - sh.sent_at, Some(cause));
                 // The client's own retry, after its backoff; or, once its
                 // attempts are spent, the shopper's: the same page after thinking.
-                again = self.retries.after_failure(sh, m);
+                if !refused {
+                    again = self.retries.after_failure(sh, m);
+                }
                 retry = again.is_some() || sh.failed(m);
                 retry.then_some(kind)
             }

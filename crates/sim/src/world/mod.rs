@@ -8,9 +8,10 @@
 //! balancer's registrations, the data tier's failovers) is the model's
 //! control plane, `stratus_model::control::ControlPlane`, which the live
 //! driver runs too; `ops` hands it its inputs and executes its effects in
-//! virtual time, and `tests/parity.rs` holds the two drivers together.
+//! virtual time, and `tests/suite/parity.rs` holds the two drivers together.
 
 pub mod attack;
+mod calls;
 mod data;
 mod dns;
 mod flow;
@@ -26,6 +27,7 @@ use crate::engine::{Model, Queue};
 use std::collections::BTreeMap;
 use stratus_model::arrivals::Process;
 use stratus_model::cache::Cache;
+use stratus_model::calls::{CallStats, NodeBreakers};
 use stratus_model::control::{ControlPlane, Effect, Input, Timer};
 use stratus_model::db::Database;
 use stratus_model::lb::NodeId;
@@ -106,6 +108,24 @@ pub enum Event {
         s: ShopperId,
         req: u32,
     },
+    /// A database call's answer, or its failure, reaches the node
+    /// (`[fleet.calls.database]`; `code` as in [`calls`]).
+    DbEnd {
+        s: ShopperId,
+        req: u32,
+        code: u8,
+    },
+    /// The node's timeout for a database attempt runs out.
+    DbTimeout {
+        s: ShopperId,
+        req: u32,
+        attempt: u32,
+    },
+    /// The node sends a database call again after its backoff.
+    DbRetry {
+        s: ShopperId,
+        req: u32,
+    },
 }
 
 pub struct World {
@@ -138,6 +158,16 @@ pub struct World {
     retries: Retries,
     /// Draws for `inject_errors`.
     errors: Rng,
+    /// Each client's breaker (`workload.retry.breaker`), by shopper slot;
+    /// empty without one.
+    client_breakers: Vec<stratus_model::breaker::Breaker>,
+    /// Each node's breakers (`[fleet.calls]`), by node id.
+    breakers: Vec<NodeBreakers>,
+    pub call_stats: CallStats,
+    /// Backoff draws for the nodes' retries.
+    call_jitter: Rng,
+    /// Database calls in flight under `[fleet.calls.database]`.
+    db_calls: BTreeMap<(ShopperId, u32), calls::DbCall>,
     streams: Streams,
     arrivals: Rng,
     sids: Rng,
@@ -199,6 +229,11 @@ impl World {
             orphans: BTreeMap::new(),
             retries: Retries::new(sc.workload.retry, streams.stream("retry_jitter")),
             errors: streams.stream("injected_errors"),
+            client_breakers: Vec::new(),
+            breakers: Vec::new(),
+            call_stats: CallStats::default(),
+            call_jitter: streams.stream("call_jitter"),
+            db_calls: BTreeMap::new(),
             arrivals: streams.stream("arrivals"),
             sids: streams.stream("session_ids"),
             streams,
@@ -307,6 +342,9 @@ impl Model for World {
             Event::DbDone { s, req, inst } => self.on_db_done(now, s, req, inst.into(), q),
             Event::Probe { p } => self.on_probe(now, p, q),
             Event::Timeout { s, req } => self.on_timeout(now, s, req, q),
+            Event::DbEnd { s, req, code } => self.on_db_end(now, s, req, code, q),
+            Event::DbTimeout { s, req, attempt } => self.on_db_timeout(now, s, req, attempt, q),
+            Event::DbRetry { s, req } => self.on_db_retry(now, s, req, q),
             Event::Tick => {
                 let t = (now / SEC) as u32;
                 let nodes = self.nodes_per_az();

@@ -160,4 +160,56 @@ impl World {
         let p = self.cp.degraded.error_chance(id, az);
         p > 0.0 && self.errors.chance(p)
     }
+
+    /// A new shopper's client in slot `s` starts with its breaker closed.
+    pub(super) fn client_arrived(&mut self, s: ShopperId) {
+        if self.retries.policy.breaker.is_some() {
+            let i = s as usize;
+            if self.client_breakers.len() <= i {
+                self.client_breakers.resize_with(i + 1, Default::default);
+            }
+            self.client_breakers[i] = Default::default();
+        }
+    }
+
+    /// Whether the shopper's client breaker lets an attempt out at `at`.
+    pub(super) fn client_allows(&mut self, s: ShopperId, at: SimTime) -> bool {
+        match &self.retries.policy.breaker {
+            Some(cfg) => self.client_breakers[s as usize].allow(cfg, at).0,
+            None => true,
+        }
+    }
+
+    /// The client's open breaker fails attempt `req` at once, unsent. A
+    /// refused first attempt is still a request the shopper made.
+    pub(super) fn client_refused(
+        &mut self,
+        s: ShopperId,
+        req: u32,
+        at: SimTime,
+        first: bool,
+        q: &mut Queue<Event>,
+    ) {
+        if first {
+            self.metrics.first_attempt();
+        }
+        self.outcomes[s as usize] = Outcome::Failed("client_circuit_open");
+        q.at(at, Event::AtClient { s, req });
+    }
+
+    /// The client heard how an attempt ended: its breaker counts it. True
+    /// when the breaker itself refused the attempt (nothing to count, and
+    /// nothing to retry).
+    pub(super) fn client_heard(&mut self, s: ShopperId, now: SimTime, o: &Outcome) -> bool {
+        let Some(cfg) = self.retries.policy.breaker else {
+            return false;
+        };
+        let ok = match o {
+            Outcome::Failed("client_circuit_open") => return true,
+            Outcome::Failed(_) => false,
+            _ => true,
+        };
+        self.client_breakers[s as usize].record(&cfg, now, ok);
+        false
+    }
 }

@@ -22,6 +22,20 @@ impl World {
             events: self.log.len(),
             faults: self.cp.faults.len(),
         };
+        let mut nodes = node_views(
+            &self.cp.fleet,
+            &self.cp.lb,
+            |id| self.cp.fleet.nodes[id as usize].sessions.map.len() as u64,
+            |_| None,
+        );
+        let calls = &self.sc.fleet.calls;
+        if calls.any() {
+            let closed = Default::default();
+            for n in &mut nodes {
+                let b = self.breakers.get(n.id as usize).unwrap_or(&closed);
+                n.breakers = stratus_model::snapshot::breaker_views(calls, b);
+            }
+        }
         let snap = Snapshot {
             now,
             end: self.sc.duration.0,
@@ -41,12 +55,7 @@ impl World {
                 version: self.cp.fleet.version,
                 deploying: self.cp.fleet.deploy.is_some(),
             },
-            nodes: node_views(
-                &self.cp.fleet,
-                &self.cp.lb,
-                |id| self.cp.fleet.nodes[id as usize].sessions.map.len() as u64,
-                |_| None,
-            ),
+            nodes,
             store,
             store_status,
             databases: self.db.as_ref().map(db_view).unwrap_or_default(),

@@ -3,9 +3,7 @@
 //! interruption, each checked on real runs of the bundled scenarios or of
 //! scenarios built here.
 
-mod common;
-
-use common::{at, bundled, events, run};
+use crate::common::{at, bundled, events, run};
 use proptest::prelude::*;
 use stratus::Report;
 use stratus::scenario::{Action, HealthCheckType, Place, Scenario, Strategy, Timed};

@@ -1,9 +1,7 @@
 //! Every timeline action and the balancer's and group's documented behaviour,
 //! seen in real runs through the events and figures they leave.
 
-mod common;
-
-use common::{at, events};
+use crate::common::{at, events};
 use stratus::scenario::{Action, Algorithm, Scenario, Stickiness, Strategy};
 use stratus::time::Dur;
 

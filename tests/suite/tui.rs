@@ -2,8 +2,7 @@
 //! TestBackend from real runs, and the promise that steering a run by hand
 //! (injected actions) and replaying it give exactly the batch run's figures.
 
-mod common;
-use common::{bundled, json_outside_wall};
+use crate::common::{bundled, json_outside_wall};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;

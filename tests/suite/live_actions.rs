@@ -3,9 +3,8 @@
 //! why the live driver cannot; `stratus load --scenario` sends every action
 //! its timeline has; the live log names events as the simulation does.
 
-mod common;
-
-use common::live::{C, az_of, call, client, scenario, state_until};
+use crate::common;
+use crate::common::live::{C, az_of, call, client, scenario, state_until};
 use hyper::{Method, StatusCode};
 use serde_json::Value;
 use stratus::live::Handle;

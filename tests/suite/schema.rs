@@ -116,6 +116,7 @@ fn reports_match_the_committed_schema() {
             "--format",
             "json",
         ],
+        &["run", "tests/fixtures/db-calls.toml", "--format", "json"],
         &[
             "run",
             "cookie-overflow",

@@ -1,7 +1,6 @@
 //! The bundled scenarios show what their lessons say, from real runs.
 
-mod common;
-use common::{bundled, run};
+use crate::common::{bundled, run};
 use stratus::Strategy::{Cookie, Sticky, Store};
 use stratus::time::Dur;
 

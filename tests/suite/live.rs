@@ -1,10 +1,9 @@
 //! The live shop in process: real sockets on ephemeral loopback ports, a
 //! Rust HTTP client, the admin API; no outside tool needed.
 
-mod common;
-
+use crate::common;
+use crate::common::live::{C, client, primary_az, state_until};
 use bytes::Bytes;
-use common::live::{C, client, primary_az, state_until};
 use http_body_util::{BodyExt, Full};
 use hyper::header::{ACCEPT, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};

@@ -6,10 +6,9 @@
 //! runs its steps in the simulation's order, and with `[dns]` the balancer
 //! is entered through Route 53's health-checked answer.
 
-mod common;
-
+use crate::common;
+use crate::common::live::{C, az_of, call, client, primary_az, scenario, state_until};
 use bytes::Bytes;
-use common::live::{C, az_of, call, client, primary_az, scenario, state_until};
 use http_body_util::{BodyExt, Full};
 use hyper::header::ACCEPT;
 use hyper::{Method, Request, StatusCode};

@@ -113,7 +113,8 @@ fn a_budget_caps_the_amplification() {
 }
 
 /// The bundled retry storm: with immediate retries the shop stays down long
-/// after its 60 s trigger; a retry budget and load shedding bring it back.
+/// after its 60 s trigger; a retry budget, load shedding and a client
+/// circuit breaker bring it back.
 /// Backoff with jitter alone does not (every shopper still retries), and the
 /// test holds that too, so a change that quietly "fixes" it is noticed.
 #[test]
@@ -131,7 +132,7 @@ fn the_retry_storm_outlives_its_trigger_unless_a_remedy_holds() {
     assert!(storm.goodput_share_last_5m < 0.5, "{storm:?}");
     assert!(storm.attempts_per_request > 2.0, "{storm:?}");
     assert!(storm.served_abandoned > storm.goodput / 2, "{storm:?}");
-    for remedy in ["budget", "shedding"] {
+    for remedy in ["budget", "shedding", "breaker"] {
         let t = tail(remedy);
         assert!(t.goodput_share_last_5m > 0.95, "{remedy}: {t:?}");
     }

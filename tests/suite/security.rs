@@ -2,9 +2,7 @@
 //! scenario's lesson per cookie design, the open database, dropped hops and
 //! their timeouts, and the audit through the CLI.
 
-mod common;
-
-use common::bundled;
+use crate::common::bundled;
 use std::process::Command;
 use stratus::report::security::SecurityReport;
 use stratus::scenario::variant::Entry;

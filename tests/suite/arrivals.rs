@@ -4,9 +4,8 @@
 //! same seed gives the same bytes, and the command line finds a trace
 //! beside its scenario file.
 
-mod common;
-
-use common::json_outside_wall;
+use crate::common;
+use crate::common::json_outside_wall;
 use std::process::Command;
 use stratus::arrivals::Process;
 use stratus::rng::Streams;

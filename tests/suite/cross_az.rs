@@ -6,8 +6,7 @@
 //! balancing decides how many of the balancer's bytes cross: none when it
 //! is off, two thirds of them with three AZs when it is on.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use stratus::report::cross_az::billed_sides;
 use stratus::scenario::{Action, Pages, Scenario, Stickiness, Strategy};

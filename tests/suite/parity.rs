@@ -2,9 +2,8 @@
 //! simulation and through the live shop gives the same ordered sequence of
 //! control-plane events and the same verdicts.
 
-mod common;
-
-use common::live::fast;
+use crate::common;
+use crate::common::live::fast;
 use stratus::scenario::{Action, Scenario, Strategy, Timed};
 use stratus::time::Dur;
 

@@ -5,9 +5,8 @@
 //! clients that try the next address pay a connect timeout and fail
 //! nothing; and runs repeat byte for byte.
 
-mod common;
-
-use common::{bundled, events, json_outside_wall, run};
+use crate::common;
+use crate::common::{bundled, events, json_outside_wall, run};
 use stratus::Report;
 use stratus::dns::CHECK_CONNECT_TIMEOUT;
 use stratus::scenario::{Action, DnsClient, DnsHealthCheck, DnsRouting, Scenario};

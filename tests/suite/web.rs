@@ -3,10 +3,9 @@
 //! event stream are served on the admin address, and bad input to them gets
 //! a clear 4xx. (scripts/web-e2e.sh drives both pages in headless Chromium.)
 
-mod common;
-
+use crate::common;
+use crate::common::live::{C, call, client, scenario};
 use bytes::Bytes;
-use common::live::{C, call, client, scenario};
 use http_body_util::{BodyExt, Full};
 use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request, StatusCode};

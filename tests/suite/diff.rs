@@ -2,9 +2,7 @@
 //! reports from real runs: the exit code of a CI gate, its three formats,
 //! and a bad report file.
 
-mod common;
-
-use common::at;
+use crate::common::at;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use stratus::scenario::{Action, Scenario, Strategy};

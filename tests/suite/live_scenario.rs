@@ -4,10 +4,9 @@
 //! cross-zone setting, through the model's own `Cache`, `CookieGuard`,
 //! cookie backend and `LoadBalancer::route_from`.
 
-mod common;
-
+use crate::common;
+use crate::common::live::{C, call, client, fast};
 use bytes::Bytes;
-use common::live::{C, call, client, fast};
 use http_body_util::{BodyExt, Full};
 use hyper::header::{ACCEPT, COOKIE, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};

@@ -1,8 +1,7 @@
 //! The tour runs end to end without a terminal, and every step's headline
 //! figures move the way its lesson says, on real runs.
 
-mod common;
-use common::bundled;
+use crate::common::bundled;
 use std::process::{Command, Stdio};
 use stratus::Strategy;
 use stratus::tour::{Expect, STEPS, judge};

@@ -1,8 +1,6 @@
 //! The data tier: what the scenarios must show, from real runs.
 
-mod common;
-
-use common::{bundled, run};
+use crate::common::{bundled, run};
 use std::process::Command;
 use stratus::Strategy;
 use stratus::scenario::ReadFrom;
