@@ -5,10 +5,8 @@
 //! simulation; bad input gets a clear 4xx. (scripts/web-e2e.sh reads the
 //! same figures off the page in headless Chromium.)
 
-mod common;
-
+use crate::common::{bundled, json_outside_wall};
 use bytes::Bytes;
-use common::{bundled, json_outside_wall};
 use http_body_util::{BodyExt, Full};
 use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request, StatusCode};
