@@ -1,7 +1,8 @@
 """The README's pictures of the browser pages, at 1280x800 in headless
 Chromium (scripts/cdp.py): docs/report.png, the HTML report of `compare
 az-outage`; docs/dashboard.png, the dashboard of `stratus serve
-live-az-outage` after its us-east-1b was killed from the page.
+live-az-outage` after its us-east-1b was killed from the page;
+docs/compare-web.png, `compare az-outage --web` at its end.
 Run by scripts/screenshots.sh."""
 
 import base64
@@ -44,6 +45,15 @@ def main():
             shot(b, "dashboard.png")
         finally:
             s.stop()
+        w = web_e2e.SimWeb("compare", "az-outage", "--speed", "10000")
+        try:
+            b.goto(w.web)
+            b.until(f"(() => {{ const f = {web_e2e.FINAL}; return f.length === 3 && f.every(x => x[1]); }})()",
+                    timeout=180)
+            b.eval("document.activeElement && document.activeElement.blur()")
+            shot(b, "compare-web.png")
+        finally:
+            w.stop()
     finally:
         b.close()
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Remakes docs/report.png and docs/dashboard.png (the README's pictures of the
-# HTML report and the web dashboard) at 1280x800 in headless Chromium.
+# Remakes docs/report.png, docs/dashboard.png and docs/compare-web.png (the
+# README's pictures of the HTML report, the web dashboard of `stratus serve`
+# and of `compare --web`) at 1280x800 in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/need.sh

@@ -4,7 +4,9 @@
 # Node): the HTML report of `compare az-outage` shows the JSON report's carts
 # lost and fetches nothing; the dashboard of `stratus serve` kills an AZ from
 # its button, shows the nodes dead as /admin/state does, and a curl shopper's
-# cart is lost under sticky and kept under store. Installs chromium, curl and
+# cart is lost under sticky and kept under store; `run az-outage --web` and
+# `compare az-outage --web` (played at x10000, from the page's speed control
+# for compare) end with the batch reports' carts lost on the page. Installs chromium, curl and
 # python3 with apt-get when missing. Run by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

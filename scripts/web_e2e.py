@@ -1,6 +1,8 @@
 """The browser pages in headless Chromium, driven over the DevTools protocol
 (scripts/cdp.py): the HTML report of `compare az-outage` against its JSON
-report, with no network request; and the dashboard of `stratus serve`.
+report, with no network request; the dashboard of `stratus serve`; and the
+same page over a simulation, `run --web` and `compare --web`, whose final
+carts lost must be the batch reports'.
 Run by scripts/web-e2e.sh: `python3 scripts/web_e2e.py STRATUS CHROMIUM [TEST...]`."""
 
 import json
@@ -127,9 +129,9 @@ def dashboard_kill(strategy):
         b.goto(s.web)
         check(b.eval("location.hash") == "", "the page took the token out of the address bar")
         b.until(f"!!document.querySelector('[data-act=\"kill_az:{az}\"]')", what="the AZ cards")
-        sessions = lambda: b.eval("document.getElementById('f-sessions').textContent")
+        sessions = lambda: b.eval("document.querySelector('[data-f=\"sessions\"]').textContent")
         if strategy == "sticky":
-            b.until("document.getElementById('f-sessions').textContent === '1'", what="one session in node memory")
+            b.until("document.querySelector('[data-f=\"sessions\"]').textContent === '1'", what="one session in node memory")
         before = sessions()
         b.eval(f"document.querySelector('[data-act=\"kill_az:{az}\"]').click()")
         dead = b.until(
@@ -150,7 +152,7 @@ def dashboard_kill(strategy):
             if code == "200":
                 v = json.loads(body)
                 check(v["az"] != az, f"{strategy}: the cart is now served from {v['az']}")
-                return len(v["cart"]), before, after, b.eval("document.getElementById('f-lost').textContent")
+                return len(v["cart"]), before, after, b.eval("document.querySelector('[data-f=\"lost\"]').textContent")
             time.sleep(0.05)
         raise AssertionError("the shop never answered after the kill")
     finally:
@@ -167,7 +169,107 @@ def dashboard():
     check((before, after) == ("0", "0"), f"store: no session in node memory ({before} -> {after}); the store holds it")
 
 
-TESTS = {"report": report_matches_json, "dashboard": dashboard}
+class SimWeb:
+    """A `stratus run|compare … --web --web-exit --format json` child: the
+    page's URL from stderr; it prints its report and leaves once a page
+    has been sent the final figures."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen(
+            [STRATUS, *args, "--web", "--web-exit", "--format", "json"],
+            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.web = None
+        for line in self.proc.stderr:
+            f = line.split()
+            if f[:1] == ["web"]:
+                self.web = f[1]
+                break
+        if not self.web:
+            raise AssertionError(f"stratus {' '.join(args)} --web printed no web address")
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+        self.out = []
+        threading.Thread(target=lambda: self.out.append(self.proc.stdout.read()), daemon=True).start()
+
+    def report(self):
+        """The report it printed, once it has left by itself."""
+        code = self.proc.wait(timeout=120)
+        check(code == 0, f"stratus --web --web-exit left with {code} after the page had the final figures")
+        for _ in range(100):
+            if self.out:
+                return json.loads(self.out[0])
+            time.sleep(0.05)
+        raise AssertionError("no report on stdout")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+
+FINAL = "[...document.querySelectorAll('section.run')].map(c => [c.dataset.run, " \
+        "(c.querySelector('[data-final=\"carts_lost\"]') || {}).textContent])"
+
+
+def run_web():
+    """`run az-outage --web` at x10000: when it ends, the page shows the
+    batch report's carts lost, and the report it printed has it too."""
+    want = json.loads(stratus("run", "az-outage", "--format", "json"))["shoppers"]["carts_lost"]
+    check(want > 0, f"the batch run of az-outage loses {want} carts (sticky)")
+    s = SimWeb("run", "az-outage", "--speed", "10000")
+    b = Browser(CHROME)
+    try:
+        b.goto(s.web)
+        check(b.eval("location.hash") == "", "the page took the token out of the address bar")
+        got = b.until("(() => { const f = document.querySelector('[data-final=\"carts_lost\"]');"
+                      " return f && f.textContent; })()", timeout=120, what="the final figures")
+        check(int(got.replace(",", "")) == want, f"the page's final carts lost {got} == the batch report's {want}")
+        live = b.eval("document.querySelector('[data-f=\"lost\"]').textContent")
+        check(live == got, f"the running count beside it says {live}")
+        lesson = b.eval("document.getElementById('lesson').textContent")
+        check("sticky lost" in lesson, f"the lesson reads: {lesson!r}")
+        check("FINISHED" in b.eval("document.getElementById('clock').textContent"), "the header says FINISHED")
+        printed = s.report()["shoppers"]["carts_lost"]
+        check(printed == want, f"the report stratus printed says {printed}")
+    finally:
+        b.close()
+        s.stop()
+
+
+def compare_web():
+    """`compare az-outage --web` from x1: paused with the space key, sped to
+    x10000 with the faster button, resumed; a column per strategy, each
+    ending with `compare --format json`'s carts lost."""
+    runs = json.loads(stratus("compare", "az-outage", "--format", "json"))["runs"]
+    want = [[r["strategy"], r["shoppers"]["carts_lost"]] for r in runs]
+    s = SimWeb("compare", "az-outage", "--speed", "1")
+    b = Browser(CHROME)
+    try:
+        b.goto(s.web)
+        cols = b.until("(() => { const c = [...document.querySelectorAll('section.run')].map(c => c.dataset.run);"
+                       " return c.length === 3 && c; })()", what="three columns")
+        check(cols == [w[0] for w in want], f"a column per strategy: {cols}")
+        check(not b.eval("document.getElementById('pace').hidden"), "a simulation's page has the speed control")
+        b.eval("document.dispatchEvent(new KeyboardEvent('keydown', {key: ' '}))")
+        b.until("document.getElementById('clock').textContent.includes('PAUSED')", what="PAUSED after space")
+        check(True, "space paused the runs")
+        for _ in range(14):
+            b.eval("document.querySelector('#pace [data-key=\"+\"]').click()")
+            time.sleep(0.05)
+        b.until("document.getElementById('speed').textContent === '\u00d710000'", what="x10000")
+        check(True, "the faster button doubled the speed up to x10000")
+        b.eval("document.getElementById('pause').click()")
+        got = b.until(f"(() => {{ const f = {FINAL}; return f.every(x => x[1]) && f; }})()",
+                      timeout=180, what="every column's final figures")
+        got = [[run, int(n.replace(",", ""))] for run, n in got]
+        check(got == want, f"the columns' final carts lost {got} == compare --format json's {want}")
+        printed = [[r["strategy"], r["shoppers"]["carts_lost"]] for r in s.report()["runs"]]
+        check(printed == want, f"the comparison stratus printed says {printed}")
+    finally:
+        b.close()
+        s.stop()
+
+
+TESTS = {"report": report_matches_json, "dashboard": dashboard, "run-web": run_web, "compare-web": compare_web}
 
 if __name__ == "__main__":
     failed = 0

@@ -1,5 +1,6 @@
-//! Stratus's front ends: the command line, the terminal dashboard and the
-//! tour, over the three library crates that do the work.
+//! Stratus's front ends: the command line, the terminal dashboard, the web
+//! dashboard of a simulation and the tour, over the three library crates
+//! that do the work.
 //!
 //! - `stratus-model` ([`model`]): the architecture as sans-IO state machines
 //! - `stratus-sim` ([`sim`]): the discrete-event driver, in virtual time
@@ -13,6 +14,7 @@
 pub mod cli;
 pub mod tour;
 pub mod tui;
+pub mod web;
 
 pub use stratus_live as live;
 pub use stratus_model as model;

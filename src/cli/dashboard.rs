@@ -14,12 +14,13 @@ use crate::tui::{DEFAULT_SPEED, MAX_SPEED, MIN_SPEED, term};
 use std::io::IsTerminal;
 use std::path::Path;
 
-/// The play speed asked for, checked; `--speed` needs `--tui`.
-pub fn speed(tui: bool, speed: Option<f64>) -> Result<f64, CliError> {
+/// The play speed asked for, checked; `--speed` needs a dashboard
+/// (`--tui`, or `--web` for run and compare).
+pub fn speed(watched: bool, speed: Option<f64>) -> Result<f64, CliError> {
     match speed {
         None => Ok(DEFAULT_SPEED),
-        Some(_) if !tui => Err(CliError::Usage(
-            "--speed sets the dashboard's pace: use it with --tui".into(),
+        Some(_) if !watched => Err(CliError::Usage(
+            "--speed sets the dashboard's pace: use it with --tui or --web".into(),
         )),
         Some(s) if (MIN_SPEED..=MAX_SPEED).contains(&s) => Ok(s),
         Some(s) => Err(CliError::Usage(format!(

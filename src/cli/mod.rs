@@ -13,6 +13,7 @@ mod shard;
 mod sweep;
 mod tour;
 
+pub(crate) use dashboard::finish as finish_runs;
 pub use runs::{Runs, run_many, run_many_in, timed_replay, timed_run, timed_run_in};
 use runs::{execute, execute_in};
 
@@ -21,6 +22,7 @@ use crate::report::part::Shard;
 use crate::report::{Report, html, plot, table, text};
 use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario, parse_scenario_with};
 use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
@@ -84,6 +86,8 @@ pub enum Command {
         /// strategy, seed and injected actions are used again.
         #[arg(long, value_name = "REPORT.json")]
         replay: Option<PathBuf>,
+        #[command(flatten)]
+        web: WebArgs,
     },
     /// The same scenario and seed under each strategy, side by side.
     Compare {
@@ -114,6 +118,8 @@ pub enum Command {
         /// a part for `stratus merge` (JSON).
         #[arg(long, value_name = "I/N")]
         shard: Option<Shard>,
+        #[command(flatten)]
+        web: WebArgs,
     },
     /// Walks the case study's evolution one design at a time: each step runs
     /// a scenario and prints its lesson and figures from that run.
@@ -196,6 +202,37 @@ pub enum Command {
     /// Sends an open-loop load of shoppers with ground-truth carts to a live
     /// shop; the report has the simulation's shape.
     Load(live::LoadArgs),
+}
+
+/// `--web [ADDR]` and `--web-exit`: the run played on a web page.
+#[derive(clap::Args, Debug)]
+pub struct WebArgs {
+    /// Play the run on the web dashboard served at ADDR (default
+    /// 127.0.0.1:0, a free port; the URL with its token goes to stderr):
+    /// buttons and keys inject faults, a speed control paces it; the report
+    /// prints when the run ends and the page stays up until Ctrl-C.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = crate::web::DEFAULT_ADDR)]
+    pub web: Option<SocketAddr>,
+    /// With --web: leave once the run is over and a page has been sent its
+    /// final figures, instead of serving the page until Ctrl-C.
+    #[arg(long, requires = "web")]
+    pub web_exit: bool,
+}
+
+impl WebArgs {
+    /// Where to serve, if asked; refuses `--web` with `--tui` (one screen).
+    fn web(&self, tui: bool) -> Result<Option<crate::web::Web>, CliError> {
+        match self.web {
+            Some(_) if tui => Err(CliError::Usage(
+                "--tui and --web both play the run: pick one".into(),
+            )),
+            Some(addr) => Ok(Some(crate::web::Web {
+                addr,
+                exit: self.web_exit,
+            })),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Where a report goes and in what form.
@@ -430,13 +467,13 @@ pub fn main() -> i32 {
     }
 }
 
-/// The dashboard plays a run it cannot also export: refused rather than
-/// leaving the directory silently empty.
-fn no_db_dir_with_tui(tui: bool, db_dir: &Option<PathBuf>) -> Result<(), CliError> {
-    if tui && db_dir.is_some() {
+/// A dashboard (`--tui`, `--web`) plays a run it cannot also export:
+/// refused rather than leaving the directory silently empty.
+fn no_db_dir_with_tui(watched: bool, db_dir: &Option<PathBuf>) -> Result<(), CliError> {
+    if watched && db_dir.is_some() {
         return Err(CliError::Usage(
-            "--db-dir writes the database files of a batch run: drop --tui, or replay the \
-             dashboard's report with --replay REPORT.json --db-dir DIR"
+            "--db-dir writes the database files of a batch run: drop --tui (or --web), or \
+             replay the dashboard's report with --replay REPORT.json --db-dir DIR"
                 .into(),
         ));
     }
@@ -457,9 +494,11 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             tui,
             speed,
             replay,
+            web,
         } => {
-            let speed = dashboard::speed(tui, speed)?;
-            no_db_dir_with_tui(tui, &db_dir)?;
+            let web = web.web(tui)?;
+            let speed = dashboard::speed(tui || web.is_some(), speed)?;
+            no_db_dir_with_tui(tui || web.is_some(), &db_dir)?;
             let sc = load(&file)?;
             let st = st.map(|s| strategy(&s)).transpose()?;
             let (st, seed, injected) = match &replay {
@@ -469,7 +508,33 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 }
                 None => (st.unwrap_or(sc.strategy), seed.unwrap_or(sc.seed), vec![]),
             };
-            let mut r = if dashboard::on_terminal(tui) {
+            let print = |mut r: Report| -> Result<(), CliError> {
+                write_plot(&plot_to, std::slice::from_ref(&r))?;
+                let fmt = pick_format(format, &out);
+                let text = match fmt {
+                    Format::Csv if series => table::series_csv(&r),
+                    Format::Text => text::render(&r),
+                    Format::Json => {
+                        if !series {
+                            r.series = None;
+                        }
+                        r.to_json() + "\n"
+                    }
+                    Format::Csv => table::csv(std::slice::from_ref(&r)),
+                    Format::Markdown => table::markdown(std::slice::from_ref(&r)),
+                    Format::Html => html::report(std::slice::from_ref(&r), 1, &load_text(&file)?.1),
+                };
+                emit_as(&text, &out, fmt == Format::Text)?;
+                slo_verdict(std::slice::from_ref(&r))
+            };
+            if let Some(web) = web {
+                let sims = dashboard::sims(&sc, &[st], seed, &injected);
+                let what = format!("{} · {st} · seed {seed}", sc.name);
+                return crate::web::play(&sc, sims, speed, web, &what, |mut runs| {
+                    print(runs.remove(0))
+                });
+            }
+            let r = if dashboard::on_terminal(tui) {
                 match dashboard::run_live(&sc, st, seed, &injected, speed)? {
                     Some(r) => r,
                     None => return Err(CliError::Reported(130)),
@@ -477,23 +542,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             } else {
                 runs::timed_run_in(&sc, st, seed, &injected, db_dir.as_deref())?
             };
-            write_plot(&plot_to, std::slice::from_ref(&r))?;
-            let fmt = pick_format(format, &out);
-            let text = match fmt {
-                Format::Csv if series => table::series_csv(&r),
-                Format::Text => text::render(&r),
-                Format::Json => {
-                    if !series {
-                        r.series = None;
-                    }
-                    r.to_json() + "\n"
-                }
-                Format::Csv => table::csv(std::slice::from_ref(&r)),
-                Format::Markdown => table::markdown(std::slice::from_ref(&r)),
-                Format::Html => html::report(std::slice::from_ref(&r), 1, &load_text(&file)?.1),
-            };
-            emit_as(&text, &out, fmt == Format::Text)?;
-            slo_verdict(std::slice::from_ref(&r))
+            print(r)
         }
         Command::Compare {
             file,
@@ -505,9 +554,12 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             speed,
             replay,
             shard,
+            web,
         } => {
-            let speed = dashboard::speed(tui, speed)?;
-            no_db_dir_with_tui(tui, &db_dir)?;
+            let web = web.web(tui)?;
+            let watched = tui || web.is_some();
+            let speed = dashboard::speed(watched, speed)?;
+            no_db_dir_with_tui(watched, &db_dir)?;
             let sc = [load(&file)?];
             let entries = plan.entries(&sc[0])?;
             let sts: Vec<Strategy> = entries.iter().map(|e| e.strategy).collect();
@@ -519,14 +571,16 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                     "--db-dir names each run's files by strategy and seed, which two cookie designs or two [[variants]] share: drop --db-dir, or compare one design at a time".into(),
                 ));
             }
-            if designs && tui {
-                return Err(CliError::Usage(
-                    "--tui races plain strategies: drop --tui, or list strategies without a cookie design (--strategies sticky,cookie,store) in a file without [[variants]]".into(),
-                ));
+            if designs && watched {
+                let flag = if tui { "--tui" } else { "--web" };
+                return Err(CliError::Usage(format!(
+                    "{flag} races plain strategies: drop {flag}, or list strategies without a cookie design (--strategies sticky,cookie,store) in a file without [[variants]]"
+                )));
             }
             if let Some(shard) = shard {
                 let unsharded = [
                     ("--tui", tui),
+                    ("--web", web.is_some()),
                     ("--replay", replay.is_some()),
                     ("--plot", plot_to.is_some()),
                 ];
@@ -544,13 +598,35 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 }
                 None => vec![],
             };
-            if tui && plan.seeds > 1 {
-                return Err(CliError::Usage(
-                    "--tui plays one seed: drop --seeds (or run without --tui)".into(),
-                ));
+            if watched && plan.seeds > 1 {
+                let flag = if tui { "--tui" } else { "--web" };
+                return Err(CliError::Usage(format!(
+                    "{flag} plays one seed: drop --seeds (or run without {flag})"
+                )));
             }
-            let mut runs = if dashboard::on_terminal(tui) {
-                let seed = plan.seed.unwrap_or(sc[0].seed);
+            let seeds = plan.seeds as usize;
+            let print = |mut runs: Vec<Report>| -> Result<(), CliError> {
+                write_plot(&plot_to, &runs[..sts.len()])?;
+                let fmt = pick_format(output.format, &output.out);
+                // Before the series go: the page plots the first seed's.
+                let page = match fmt {
+                    Format::Html => html::report(&runs, sts.len(), &load_text(&file)?.1),
+                    _ => String::new(),
+                };
+                for r in &mut runs {
+                    r.series = None;
+                }
+                let page = (fmt == Format::Html).then_some(page);
+                compare::print(&runs, sts.len(), seeds, &output, page)
+            };
+            let seed = plan.seed.unwrap_or(sc[0].seed);
+            if let Some(web) = web {
+                let sims = dashboard::sims(&sc[0], &sts, seed, &injected);
+                let names: Vec<&str> = sts.iter().map(|s| s.name()).collect();
+                let what = format!("{} · {} · seed {seed}", sc[0].name, names.join("/"));
+                return crate::web::play(&sc[0], sims, speed, web, &what, print);
+            }
+            let runs = if dashboard::on_terminal(tui) {
                 match dashboard::compare_live(&sc[0], &sts, seed, &injected, speed)? {
                     Some(runs) => runs,
                     None => return Err(CliError::Reported(130)),
@@ -567,18 +643,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
                 }
                 runs
             };
-            write_plot(&plot_to, &runs[..sts.len()])?;
-            let fmt = pick_format(output.format, &output.out);
-            // Before the series go: the page plots the first seed's.
-            let page = match fmt {
-                Format::Html => html::report(&runs, sts.len(), &load_text(&file)?.1),
-                _ => String::new(),
-            };
-            for r in &mut runs {
-                r.series = None;
-            }
-            let page = (fmt == Format::Html).then_some(page);
-            compare::print(&runs, sts.len(), plan.seeds as usize, &output, page)
+            print(runs)
         }
         Command::Validate {
             files,

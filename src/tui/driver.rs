@@ -54,8 +54,9 @@ fn held(ui: &Ui) -> bool {
     ui.paused || ui.caption.as_ref().is_some_and(|c| c.intro)
 }
 
-/// Steps every run to `target` together, a chunk at a time, until `deadline`.
-fn advance(sims: &mut [Sim], target: SimTime, deadline: Instant) {
+/// Steps every run to `target` together, a chunk at a time, until `deadline`
+/// (the terminal's and the web page's player both step runs this way).
+pub fn advance(sims: &mut [Sim], target: SimTime, deadline: Instant) {
     let behind = |s: &Sim| !s.is_over() && s.now() < target;
     while Instant::now() < deadline {
         let Some(now) = sims.iter().filter(|s| behind(s)).map(Sim::now).min() else {
@@ -80,24 +81,35 @@ pub fn describe(action: &Action, azs: &[String]) -> String {
     }
 }
 
-/// Injects `action` into every run at the same instant.
-fn inject(sims: &mut [Sim], action: Action, ui: &mut Ui, azs: &[String]) {
-    let Some(at) = sims.iter().map(Sim::next_instant).max() else {
-        return;
-    };
-    let mut result = Ok(());
+/// Injects `action` into every run at the same instant: the first each of
+/// them can take. When it happens (None: there is no run).
+pub fn inject_all(sims: &mut [Sim], action: &Action) -> Option<Result<SimTime, InjectError>> {
+    let at = sims.iter().map(Sim::next_instant).max()?;
+    let mut result = Ok(at);
     for s in sims.iter_mut() {
-        result = result.and(s.inject_at(at, action.clone()));
+        result = result.and(s.inject_at(at, action.clone()).map(|()| at));
     }
-    ui.status = Some(match result {
-        Ok(()) => format!(
+    Some(result)
+}
+
+/// What an injection did, in words: for the footer, and the web page's answer.
+pub fn injected(result: &Result<SimTime, InjectError>, action: &Action, azs: &[String]) -> String {
+    match result {
+        Ok(at) => format!(
             "injected {} at {:.3} s",
-            describe(&action, azs),
-            at as f64 / SEC as f64
+            describe(action, azs),
+            *at as f64 / SEC as f64
         ),
         Err(InjectError::Over) => "the run is over: nothing more can happen".into(),
         Err(e) => e.to_string(),
-    });
+    }
+}
+
+/// Injects `action` into every run at the same instant.
+fn inject(sims: &mut [Sim], action: Action, ui: &mut Ui, azs: &[String]) {
+    if let Some(result) = inject_all(sims, &action) {
+        ui.status = Some(injected(&result, &action, azs));
+    }
 }
 
 fn draw_frame(term: &mut Term, screen: Screen, dashes: &[Dash], ui: &Ui) -> std::io::Result<()> {

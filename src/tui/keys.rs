@@ -3,7 +3,7 @@
 //! Faults become [`Action`]s, the same values a scenario's timeline holds, so
 //! what a key injects is recorded and replayed like a scripted action.
 
-use super::state::{MAX_SPEED, MIN_SPEED, Pick, Ui, speed_label};
+use super::state::{Pick, Ui, faster, slower, speed_label};
 use crate::scenario::Action;
 use crate::snapshot::Snapshot;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -141,12 +141,12 @@ pub fn on_key(ui: &mut Ui, key: KeyEvent, snap: &Snapshot) -> Option<Command> {
             Some(Command::Retime)
         }
         '+' | '=' => {
-            ui.speed = (ui.speed * 2.0).min(MAX_SPEED);
+            ui.speed = faster(ui.speed);
             ui.status = Some(format!("speed {}", speed_label(ui.speed)));
             Some(Command::Retime)
         }
         '-' | '_' => {
-            ui.speed = (ui.speed / 2.0).max(MIN_SPEED);
+            ui.speed = slower(ui.speed);
             ui.status = Some(format!("speed {}", speed_label(ui.speed)));
             Some(Command::Retime)
         }
@@ -171,6 +171,7 @@ mod tests {
     use crate::sim::Sim;
     use crate::snapshot::Cursor;
     use crate::time::Dur;
+    use crate::tui::state::{MAX_SPEED, MIN_SPEED};
 
     fn snap() -> Snapshot {
         let sc = Scenario::new("k", Dur::from_secs(60));

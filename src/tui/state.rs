@@ -122,6 +122,16 @@ impl Ui {
     }
 }
 
+/// Twice as fast, up to [`MAX_SPEED`] (`+`, and the web page's faster).
+pub fn faster(speed: f64) -> f64 {
+    (speed * 2.0).min(MAX_SPEED)
+}
+
+/// Half as fast, down to [`MIN_SPEED`] (`-`, and the web page's slower).
+pub fn slower(speed: f64) -> f64 {
+    (speed / 2.0).max(MIN_SPEED)
+}
+
 /// "×30", "×7.5", "×10000".
 pub fn speed_label(speed: f64) -> String {
     if speed.fract() == 0.0 {

@@ -33,3 +33,4 @@ mod theory;
 mod tour;
 mod tui;
 mod web;
+mod web_sim;

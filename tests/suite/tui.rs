@@ -368,7 +368,10 @@ fn tui_options_are_checked() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
     };
-    bad(&["run", "az-outage", "--speed", "10"], "use it with --tui");
+    bad(
+        &["run", "az-outage", "--speed", "10"],
+        "use it with --tui or --web",
+    );
     bad(
         &["run", "az-outage", "--tui", "--speed", "0.5"],
         "from 1 to 10000",

@@ -131,7 +131,7 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
 pub(crate) fn unauthorised() -> Response<Body0> {
     let mut r = fail(
         StatusCode::UNAUTHORIZED,
-        "missing or wrong token: send `Authorization: Bearer TOKEN` with the token `stratus serve` printed",
+        "missing or wrong token: send `Authorization: Bearer TOKEN` with the token stratus printed at start (`stratus serve`, or `--web`)",
     );
     r.headers_mut().insert(
         "www-authenticate",
@@ -144,23 +144,34 @@ pub(crate) fn unauthorised() -> Response<Body0> {
 const MAX_ACTION_BYTES: usize = 4096;
 
 /// The body of `POST /admin/actions`: one timeline entry without `at`.
-async fn read_entry(req: Request<Incoming>) -> Result<ActionEntry, Response<Body0>> {
+pub(crate) async fn read_entry(req: Request<Incoming>) -> Result<ActionEntry, Response<Body0>> {
+    read_json(
+        req,
+        "a [[timeline]] entry as JSON without `at`, such as {\"action\":\"kill_az\",\"az\":\"us-east-1b\"}",
+    )
+    .await
+}
+
+/// A small JSON body of type `T`; 413 past a few KiB, 400 (saying what was
+/// `expected`) when it does not read as `T`.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    req: Request<Incoming>,
+    expected: &str,
+) -> Result<T, Response<Body0>> {
     let body = Limited::new(req.into_body(), MAX_ACTION_BYTES)
         .collect()
         .await
         .map_err(|_| {
             fail(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "an action is a small JSON object: {\"action\":\"kill_az\",\"az\":\"us-east-1b\"}",
+                &format!("the body is too large: expected {expected}"),
             )
         })?
         .to_bytes();
     serde_json::from_slice(&body).map_err(|e| {
         fail(
             StatusCode::BAD_REQUEST,
-            &format!(
-                "{e}: expected a [[timeline]] entry as JSON without `at`, such as {{\"action\":\"kill_az\",\"az\":\"us-east-1b\"}}"
-            ),
+            &format!("{e}: expected {expected}"),
         )
     })
 }

@@ -296,6 +296,22 @@ pub fn db_view(db: &Database) -> Vec<Instance> {
 }
 
 impl Snapshot {
+    /// What an observer at `cursor` has not yet seen of this snapshot, taken
+    /// whole (from the default cursor): the same instant, with the rows,
+    /// events and faults past the cursor. For an observer that comes after
+    /// the run is gone (a simulation's page, once its report is made).
+    pub fn since(&self, cursor: Cursor) -> Snapshot {
+        fn past<T: Clone>(v: &[T], from: usize) -> Vec<T> {
+            v.get(from..).unwrap_or(&[]).to_vec()
+        }
+        Snapshot {
+            rows: past(&self.rows, cursor.rows),
+            events: past(&self.events, cursor.events),
+            faults: past(&self.faults, cursor.faults),
+            ..self.clone()
+        }
+    }
+
     /// The AZ an instance or node stands in, by name.
     pub fn az_name(&self, az: AzIx) -> &str {
         self.azs.get(az).map_or("?", |z| z.name.as_str())

@@ -9,10 +9,17 @@
 //! sends, so it stays out of request lines, logs and referrers; the page
 //! moves it to the tab's session storage and off the address bar, and sends
 //! it as `Authorization: Bearer` on every call, the stream included.
+//!
+//! The same page, stream and action route serve a simulation played against
+//! the wall clock ([`board`]): there the stream also says how it is played
+//! (a `play` event the page shows its speed control for) and, once the runs
+//! are over, their reports (a `final` event).
 
-mod stream;
+pub mod board;
+pub mod stream;
 
 use super::admin::{self, Admin};
+use super::cluster::Cluster;
 use super::http::Body0;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -23,6 +30,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use stratus_model::snapshot::Cursor;
 
 /// The admin address's response body: whole (the API, the page) or a stream.
 pub type WebBody = BoxBody<Bytes, Infallible>;
@@ -48,22 +56,40 @@ pub fn page() -> String {
 
 /// Serves the admin address: the page, the stream, else the admin API.
 pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<WebBody> {
+    let frames = || live_frames(a.cluster.clone());
+    if let Some(r) = common(&req, &a.token, frames) {
+        return r;
+    }
+    boxed(admin::handle(a, req).await)
+}
+
+/// The live shop's stream: its snapshot, what is new since the last push.
+fn live_frames(cl: Arc<Cluster>) -> stream::Frames {
+    let mut cursor = Cursor::default();
+    Box::new(move || {
+        let s = cl.snapshot(cursor);
+        cursor = s.cursor;
+        stream::event("snapshot", &s)
+    })
+}
+
+/// The page and its stream, whoever serves them, if `req` asks for one.
+fn common(
+    req: &Request<Incoming>,
+    token: &str,
+    frames: impl FnOnce() -> stream::Frames,
+) -> Option<Response<WebBody>> {
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
-    match req.uri().path() {
+    Some(match req.uri().path() {
         "/" | "/index.html" if get => html(page()),
-        "/admin/events" if get => {
-            if !admin::authorised(&req, &a.token) {
-                return boxed(admin::unauthorised());
-            }
-            let cl = a.cluster.clone();
-            stream::sse(move |cursor| cl.snapshot(cursor))
-        }
+        "/admin/events" if get && !admin::authorised(req, token) => boxed(admin::unauthorised()),
+        "/admin/events" if get => stream::sse(frames()),
         "/" | "/index.html" | "/admin/events" => boxed(admin::fail(
             StatusCode::METHOD_NOT_ALLOWED,
             "wrong method: GET / (the dashboard) and GET /admin/events (its stream)",
         )),
-        _ => boxed(admin::handle(a, req).await),
-    }
+        _ => return None,
+    })
 }
 
 /// A whole response as the admin address's body type.

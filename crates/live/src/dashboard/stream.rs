@@ -1,6 +1,7 @@
-//! Server-sent events: a snapshot as one `data:` line every
-//! [`super::PUSH_EVERY`], each carrying only what is new since the last
-//! (the snapshot's cursor). The producer stops when the browser goes away.
+//! Server-sent events: every [`super::PUSH_EVERY`] a page's producer is
+//! asked for its next frame (the live shop: one snapshot; a simulation: a
+//! snapshot per run and how it is played), each carrying only what is new
+//! since that page's last frame. The producer stops when the page goes away.
 
 use super::WebBody;
 use bytes::Bytes;
@@ -8,11 +9,14 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
+use serde::Serialize;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use stratus_model::snapshot::{Cursor, Snapshot};
 use tokio::sync::mpsc;
+
+/// One page's frames: each call, the events of its next push.
+pub type Frames = Box<dyn FnMut() -> Bytes + Send>;
 
 /// A body fed by a channel: each message a frame, the end when it closes.
 struct Channel(mpsc::Receiver<Bytes>);
@@ -29,24 +33,22 @@ impl Body for Channel {
     }
 }
 
-/// One event: the snapshot as JSON on a `data:` line (JSON holds no newline).
-pub fn event(s: &Snapshot) -> Bytes {
-    let json = serde_json::to_string(s).expect("a snapshot serialises");
-    Bytes::from(format!("event: snapshot\ndata: {json}\n\n"))
+/// One event of type `kind`: `v` as JSON on one `data:` line (JSON holds no
+/// newline).
+pub fn event(kind: &str, v: &impl Serialize) -> Bytes {
+    let json = serde_json::to_string(v).expect("a dashboard event serialises");
+    Bytes::from(format!("event: {kind}\ndata: {json}\n\n"))
 }
 
-/// Streams `snapshot(cursor)` until the reader hangs up.
-pub fn sse(snapshot: impl Fn(Cursor) -> Snapshot + Send + 'static) -> Response<WebBody> {
+/// Streams `frames` until the reader hangs up.
+pub fn sse(mut frames: Frames) -> Response<WebBody> {
     let (tx, rx) = mpsc::channel::<Bytes>(2);
     tokio::spawn(async move {
-        let mut cursor = Cursor::default();
         let mut tick = tokio::time::interval(super::PUSH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let s = snapshot(cursor);
-            cursor = s.cursor;
-            if tx.send(event(&s)).await.is_err() {
+            if tx.send(frames()).await.is_err() {
                 break;
             }
         }

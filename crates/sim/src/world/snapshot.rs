@@ -122,4 +122,26 @@ mod tests {
         assert!(b.databases.is_empty());
         assert_eq!(b.nodes.iter().filter(|n| n.state == "dead").count(), 2);
     }
+
+    #[test]
+    fn a_whole_snapshot_since_a_cursor_is_the_incremental_one() {
+        let mut sc = Scenario::new("since", Dur::from_secs(60));
+        sc.timeline.push(Timed {
+            at: Dur::from_secs(30),
+            action: Action::KillAz { az: 2 },
+        });
+        let mut e = Engine::new(World::new(sc, Strategy::Sticky, 5));
+        e.model.start(&mut e.queue);
+        let mut cur = Cursor::default();
+        e.run_until(20 * SEC, &mut Unpaced);
+        e.model.snapshot(20 * SEC, &mut cur);
+        let seen = cur;
+        e.run_until(45 * SEC, &mut Unpaced);
+        let new = e.model.snapshot(45 * SEC, &mut cur);
+        let whole = e.model.snapshot(45 * SEC, &mut Cursor::default());
+        assert_eq!(whole.since(seen), new);
+        assert_eq!(whole.since(Cursor::default()), whole);
+        assert!(whole.since(whole.cursor).rows.is_empty());
+        assert_eq!(new.faults, vec![30.0]);
+    }
 }
