@@ -6,29 +6,15 @@
 
 use super::context::{Ctx, ScenarioError};
 use super::retry::{RawRetry, policy};
-use super::values::D;
 use crate::calls::{CallPolicy, Calls};
 use crate::retry::RetryPolicy;
 use serde::Deserialize;
-use toml::Spanned;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCalls {
-    database: Option<RawCall>,
-    store: Option<RawCall>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCall {
-    max_attempts: Option<Spanned<u32>>,
-    timeout: Option<Spanned<D>>,
-    backoff: Option<Spanned<String>>,
-    base: Option<Spanned<D>>,
-    cap: Option<Spanned<D>>,
-    jitter: Option<Spanned<String>>,
-    breaker: Option<super::retry::RawBreaker>,
+    database: Option<RawRetry>,
+    store: Option<RawRetry>,
 }
 
 pub(super) fn calls(cx: &Ctx, r: RawCalls) -> Result<Calls, ScenarioError> {
@@ -42,22 +28,20 @@ pub(super) fn calls(cx: &Ctx, r: RawCalls) -> Result<Calls, ScenarioError> {
     Ok(c)
 }
 
-fn call(cx: &Ctx, r: RawCall, table: &str) -> Result<CallPolicy, ScenarioError> {
+/// The clients' retry table read for a node's calls: the same keys but
+/// `budget` (a node's retries are its own, not a share of the clients').
+fn call(cx: &Ctx, r: RawRetry, table: &str) -> Result<CallPolicy, ScenarioError> {
+    if let Some(b) = &r.budget {
+        return Err(cx.at(
+            b.span(),
+            format!("{table}.budget: a node's calls have no retry budget (it is the clients' key, under [workload.retry]); expected max_attempts, timeout, backoff, base, cap, jitter or breaker"),
+        ));
+    }
     let start = RetryPolicy {
         max_attempts: 1,
         ..RetryPolicy::default()
     };
-    let retry = RawRetry {
-        max_attempts: r.max_attempts,
-        timeout: r.timeout,
-        backoff: r.backoff,
-        base: r.base,
-        cap: r.cap,
-        jitter: r.jitter,
-        budget: None,
-        breaker: r.breaker,
-    };
-    policy(cx, retry, table, start)
+    policy(cx, r, table, start)
 }
 
 #[cfg(test)]
