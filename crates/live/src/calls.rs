@@ -46,11 +46,7 @@ impl LiveCalls {
 
     fn note(&self, t: u64, node: u32, dep: Dep, s: Option<State>) {
         let Some(s) = s else { return };
-        let kind = match s {
-            State::Open => "breaker_opened",
-            State::HalfOpen => "breaker_half_opened",
-            State::Closed => "breaker_closed",
-        };
+        let kind = s.event();
         let t_s = ((t as f64 / SEC as f64) * 1000.0).round() / 1000.0;
         let detail = format!("node {node} {}", dep.name());
         eprintln!("[{t_s:8.3}s] {kind} {detail}");

@@ -54,6 +54,15 @@ impl State {
             State::HalfOpen => "half_open",
         }
     }
+
+    /// The log's event kind for a breaker moving to this state.
+    pub fn event(self) -> &'static str {
+        match self {
+            State::Closed => "breaker_closed",
+            State::Open => "breaker_opened",
+            State::HalfOpen => "breaker_half_opened",
+        }
+    }
 }
 
 /// One breaker's state and the recent failures it counts.

@@ -56,12 +56,7 @@ impl World {
 
     fn breaker_changed(&mut self, now: SimTime, node: NodeId, dep: Dep, s: Option<State>) {
         if let Some(s) = s {
-            let kind = match s {
-                State::Open => "breaker_opened",
-                State::HalfOpen => "breaker_half_opened",
-                State::Closed => "breaker_closed",
-            };
-            self.note(now, kind, format!("node {node} {}", dep.name()));
+            self.note(now, s.event(), format!("node {node} {}", dep.name()));
         }
     }
 
