@@ -179,6 +179,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
             // The cache's hits and misses are the server's to count.
             r.cache = state.cache;
         }
+        r.database = admin_database(&run, &admin, token).await;
     }
     r.wall = Wall {
         seconds: wall,
@@ -441,6 +442,25 @@ async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Snapshot> {
         .ok()?
         .ok()?;
     serde_json::from_slice::<Snapshot>(resp.body()).ok()
+}
+
+/// The database section as the server counted it (`GET /admin/database`).
+async fn admin_database(
+    run: &Run,
+    admin: &str,
+    token: &str,
+) -> Option<stratus_model::report::data::DatabaseReport> {
+    let req = Request::get(format!("{admin}/admin/database"))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(Bytes::new())
+        .ok()?;
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(10), run.client.send(req))
+        .await
+        .ok()?
+        .ok()?;
+    serde_json::from_slice::<super::data_report::LiveDatabase>(resp.body())
+        .ok()
+        .map(|d| d.report)
 }
 
 /// Shoppers holding items whose stickiness cookie names a node in the AZ
