@@ -55,11 +55,11 @@ in_doubt=$(curl -s -H "Authorization: Bearer e2e" "http://127.0.0.1:$admin/admin
 sql() { psql -h 127.0.0.1 -p "$standby_port" -U stratus -d postgres -tAc "$1"; }
 in_primary=$(sql "SELECT count(*) FROM orders")
 after=$(sql "SELECT count(*) FROM orders WHERE placed_ns > ${promoted_at/./}000000")
-read -r ok failed lag lag_n <<<"$(python3 -c '
+read -r ok failed lag p50 p99 lag_n <<<"$(python3 -c '
 import json,sys; r=json.load(open(sys.argv[1]))
-d=r["database"]; c=r["checkouts"]
-print(c["ok"], c["failed"], d["replica_lag_ms"]["max"], d["replica_lag_ms"]["applied"])' "$work/load.json")"
-echo "checkouts ok $ok, failed $failed; psql on the promoted primary: $in_primary orders ($after after the promotion at ${promoted_at}s); in doubt $in_doubt; replica lag max ${lag} ms over $lag_n samples"
+d=r["database"]; c=r["checkouts"]; l=d["replica_lag_ms"]
+print(c["ok"], c["failed"], l["max"], l["p50"], l["p99"], l["applied"])' "$work/load.json")"
+echo "checkouts ok $ok, failed $failed; psql on the promoted primary: $in_primary orders ($after after the promotion at ${promoted_at}s); in doubt $in_doubt; replica lag p50 $p50, p99 $p99, max $lag ms over $lag_n samples"
 [ "$failed" -ge 1 ] || fail "no checkout failed during the promotion window"
 [ "$after" -ge 1 ] || fail "no order was placed after the promotion"
 [ "$in_primary" -ge "$ok" ] && [ "$in_primary" -le $((ok + in_doubt)) ] ||

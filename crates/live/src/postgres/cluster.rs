@@ -364,10 +364,11 @@ impl Pg {
         if let (Some(p), Some(port)) = (promote, primary_port) {
             for (j, s) in servers.iter().enumerate() {
                 let follower = j != p && db.instances[j].role != Role::Retired;
-                if follower && proc::set(&s.dir, &[conninfo(&s.name, port)]).is_ok() {
-                    if let Some(c) = &s.child {
-                        proc::reload(c);
-                    }
+                if follower
+                    && proc::set(&s.dir, &[conninfo(&s.name, port)]).is_ok()
+                    && let Some(c) = &s.child
+                {
+                    proc::reload(c);
                 }
             }
             let s = &servers[p];

@@ -1,8 +1,10 @@
-//! Replica lag, measured on the replicas themselves: every quarter second
-//! each running replica is asked how much WAL it has received but not yet
-//! replayed, and how old the last transaction it replayed is. While WAL
-//! waits, the lag is that age (`now() - pg_last_xact_replay_timestamp()`);
-//! a replica with nothing waiting is caught up (lag 0).
+//! Replica lag, measured on the replicas themselves. Every 50 ms each
+//! running replica is asked for the commit time (on the primary) of the
+//! last transaction it replayed, `pg_last_xact_replay_timestamp()`. When that
+//! changed since the last look, the replica has just applied a commit, and
+//! `now() - that time` is how late it applied it: one sample, as the
+//! simulation records one per applied change. The WAL it holds unreplayed
+//! (`pg_wal_lsn_diff(receive, replay)`) is kept as its largest value.
 
 use super::{Server, pool::Pool};
 use hdrhistogram::Histogram;
@@ -10,15 +12,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How often the replicas are asked.
-pub const PERIOD: Duration = Duration::from_millis(250);
+pub const PERIOD: Duration = Duration::from_millis(50);
 
 const ASK: &str = "SELECT coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), \
      pg_last_wal_replay_lsn()), 0)::float8, \
-     coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0)::float8";
+     coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0)::float8, \
+     coalesce(extract(epoch from pg_last_xact_replay_timestamp()), 0)::float8";
 
 /// The samples so far.
 pub struct Lag {
-    /// Lag in microseconds, one sample per replica per period.
+    /// Lag in microseconds, one sample per commit seen applied.
     pub us: Histogram<u64>,
     /// The most WAL a replica held unreplayed, in bytes.
     pub max_bytes: f64,
@@ -35,7 +38,7 @@ impl Default for Lag {
 
 /// Samples the servers named `replica-*` until the runtime stops.
 pub async fn sample(servers: Arc<Mutex<Vec<Server>>>, lag: Arc<Mutex<Lag>>) {
-    let mut pools: Vec<(u16, Pool)> = Vec::new();
+    let mut pools: Vec<(u16, Pool, f64)> = Vec::new();
     let mut tick = tokio::time::interval(PERIOD);
     loop {
         tick.tick().await;
@@ -47,24 +50,26 @@ pub async fn sample(servers: Arc<Mutex<Vec<Server>>>, lag: Arc<Mutex<Lag>>) {
             .map(|s| s.port)
             .collect();
         for port in ports {
-            if !pools.iter().any(|(p, _)| *p == port) {
+            if !pools.iter().any(|(p, _, _)| *p == port) {
                 let pool = Pool::local(port, super::cluster::SUPERUSER, Duration::from_secs(1));
-                pools.push((port, pool));
+                pools.push((port, pool, 0.0));
             }
-            let pool = &pools.iter().find(|(p, _)| *p == port).expect("added").1;
+            let (_, pool, seen) = pools
+                .iter_mut()
+                .find(|(p, _, _)| *p == port)
+                .expect("added");
             let Ok(rows) = pool.query(ASK, &[]).await else {
                 continue;
             };
             let Some(r) = rows.first() else { continue };
-            let (bytes, age): (f64, f64) = (r.get(0), r.get(1));
-            let us = if bytes > 0.0 {
-                (age * 1e6).max(1.0) as u64
-            } else {
-                0
-            };
+            let (bytes, age, at): (f64, f64, f64) = (r.get(0), r.get(1), r.get(2));
             let mut l = lag.lock().expect("lag lock");
-            l.us.saturating_record(us);
             l.max_bytes = l.max_bytes.max(bytes);
+            // The first look only learns where the replica stands.
+            if at != *seen && *seen != 0.0 {
+                l.us.saturating_record((age * 1e6).max(1.0) as u64);
+            }
+            *seen = at;
         }
     }
 }

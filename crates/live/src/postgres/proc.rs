@@ -174,6 +174,8 @@ pub fn free_port() -> Result<u16, PgError> {
 }
 
 /// Waits until something accepts connections on `port` (the server is up).
+/// A driver's wait on a real process, on the process thread: wall clock.
+#[allow(clippy::disallowed_methods)]
 pub fn wait_listening(port: u16, child: &mut Child, log: &Path) -> Result<(), PgError> {
     let until = Instant::now() + Duration::from_secs(60);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
