@@ -15,8 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/need.sh
 need psql:postgresql-client python3:python3
+# The server binaries live off PATH (/usr/lib/postgresql/N/bin): when none is
+# there, name a tool that is never on PATH so `need` installs the package.
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-    need no-such-tool-initdb:postgresql
+    need /usr/lib/postgresql/N/bin/initdb:postgresql
 fi
 bin="${CARGO_TARGET_DIR:-target}/debug/stratus"
 [ -x "$bin" ] || { echo "pg-e2e: $bin is not built (run cargo test --no-run first)" >&2; exit 1; }

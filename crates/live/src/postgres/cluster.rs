@@ -448,3 +448,35 @@ impl Pg {
         self.setup.as_ref().map(|s| s.base.as_path())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_script_holds_the_models_rows_in_postgres_dialect() {
+        let mut sc = stratus_model::scenario::Database::new(3);
+        sc.users = 5;
+        let db = Database::new(&sc, 10, 1.0, &Streams::new(7)).unwrap();
+        let s = seed_script(&db, 10, 7).unwrap();
+        assert!(s.starts_with("BEGIN;") && s.ends_with("COMMIT;\n"));
+        assert!(s.contains("id BIGINT PRIMARY KEY") && !s.contains("INTEGER"));
+        assert_eq!(s.matches("INSERT INTO users VALUES").count(), 5);
+        assert_eq!(s.matches("INSERT INTO addresses VALUES").count(), 5);
+        assert_eq!(s.matches("INSERT INTO products VALUES").count(), 10);
+        assert_eq!(s, seed_script(&db, 10, 7).unwrap(), "same seed, same rows");
+    }
+
+    #[test]
+    fn a_standby_is_named_in_quotes_and_none_is_empty() {
+        assert_eq!(
+            sync_line("standby-3"),
+            "synchronous_standby_names = '\"standby-3\"'"
+        );
+        assert_eq!(sync_line(""), "synchronous_standby_names = ''");
+        assert!(
+            conninfo("replica-1", 5433)
+                .contains("port=5433 user=stratus application_name=replica-1")
+        );
+    }
+}
