@@ -39,9 +39,21 @@ pub struct ServeArgs {
     #[arg(long)]
     pub tui: bool,
     /// With a scenario that has [database]: write its instances as SQLite
-    /// files here when the server stops.
+    /// files here when the server stops; with --db postgres, keep the
+    /// servers' data directories here (default: a temporary folder,
+    /// removed at the end).
     #[arg(long)]
     pub db_dir: Option<PathBuf>,
+    /// Where the scenario's [database] runs: in-process (the model's SQLite
+    /// copies) or postgres (a primary, a synchronous standby and the read
+    /// replicas as real PostgreSQL servers on loopback; needs the Debian
+    /// package postgresql).
+    #[arg(long, default_value = "in-process", value_parser = ["in-process", "postgres"])]
+    pub db: String,
+    /// Keep the shop's SQL in an existing PostgreSQL primary
+    /// (postgres://USER@HOST:PORT/DB): no failover control.
+    #[arg(long, value_name = "postgres://…", conflicts_with = "db")]
+    pub db_url: Option<String>,
     /// Single-threaded runtimes serving the balancer and the nodes (default:
     /// two per core). Each request stays on one.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -125,6 +137,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
             token: a.token,
             resp: a.resp,
             store_url: a.store_url.clone(),
+            db: db_engine(&a.db, &a.db_url, &a.db_dir),
         })
         .await
         .map_err(|e| CliError::Runtime(e.to_string()))?;
@@ -197,9 +210,20 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
     })
 }
 
-/// `--db-dir`: the database instances as SQLite files, named by role.
+/// `--db`, `--db-url` and `--db-dir` as the engine the shop's SQL runs on.
+fn db_engine(db: &str, url: &Option<String>, dir: &Option<PathBuf>) -> live::postgres::Engine {
+    use live::postgres::Engine;
+    match (url, db) {
+        (Some(u), _) => Engine::Url(u.clone()),
+        (None, "postgres") => Engine::Postgres { dir: dir.clone() },
+        _ => Engine::InProcess,
+    }
+}
+
+/// `--db-dir`: the database instances as SQLite files, named by role
+/// (on PostgreSQL the servers' own data directories are there already).
 fn export_db(h: &live::Handle, dir: Option<&std::path::Path>) -> Result<(), CliError> {
-    let (Some(dir), Some(db)) = (dir, &h.cluster.shop.db) else {
+    let (Some(dir), Some(db), None) = (dir, &h.cluster.shop.db, &h.cluster.shop.pg) else {
         return Ok(());
     };
     let db = db.lock().expect("db lock");

@@ -6,6 +6,7 @@
 //! | method and path | does |
 //! | --- | --- |
 //! | `GET /admin/state[?rows=N&events=N&faults=N]` | the typed snapshot (`stratus_model::snapshot::Snapshot`) the dashboards draw; with a cursor, only what is new |
+//! | `GET /admin/database` | the report's `database` section now (`--db postgres`: measured on the servers), with `engine` and `commits_in_doubt` |
 //! | `POST /admin/actions` | any timeline action, as JSON without `at`: `{"action":"kill_az","az":"us-east-1b"}`; applied (`set_arrivals`, the shoppers' own, is refused with the reason) |
 //! | `POST /admin/az/NAME/kill` | powers off every node in the AZ (and the store copy there) |
 //! | `POST /admin/az/NAME/restore` | the AZ takes launches again |
@@ -77,6 +78,10 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
             let cursor = cursor(req.uri().query().unwrap_or(""));
             http::json(StatusCode::OK, &cl.snapshot(cursor))
         }
+        (Method::GET, ["admin", "database"]) => match cl.database_report().await {
+            Some(r) => http::json(StatusCode::OK, &r),
+            None => fail(StatusCode::NOT_FOUND, "the scenario has no [database]"),
+        },
         (_, ["admin", "actions"]) if post => match read_entry(req).await {
             Ok(entry) => answer(cl.apply_entry(&entry)),
             Err(r) => r,

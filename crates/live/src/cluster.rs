@@ -163,7 +163,12 @@ impl Cluster {
         };
         c.cp.handle(now, input, &mut tier, &mut effects);
         drop(tier);
-        self.execute(c, effects)
+        let first = self.execute(c, effects);
+        if let (Some(pg), Some(db)) = (&self.shop.pg, &self.shop.db) {
+            // The servers carry out what the control plane decided.
+            pg.reconcile(&db.lock().expect("db lock"));
+        }
+        first
     }
 
     /// Executes the control plane's effects in order. What only the

@@ -37,6 +37,7 @@ pub mod client;
 pub mod clock;
 pub mod cluster;
 pub mod dashboard;
+pub mod data_report;
 pub mod http;
 pub mod jar;
 pub mod lanes;
@@ -44,6 +45,7 @@ pub mod load;
 pub mod node;
 pub mod observe;
 pub mod pages;
+pub mod postgres;
 pub mod proxy;
 pub mod remote;
 pub mod resolver;
@@ -75,6 +77,9 @@ pub struct Config {
     pub resp: Option<SocketAddr>,
     /// Keep `store` sessions in this Redis server (`redis://HOST:PORT`).
     pub store_url: Option<String>,
+    /// Where the scenario's `[database]` lives: in process (the model's
+    /// SQLite copies), on PostgreSQL servers Stratus starts, or at a URL.
+    pub db: postgres::Engine,
 }
 
 /// A running live shop.
@@ -97,6 +102,9 @@ impl Handle {
             t.abort();
         }
         self.cluster.shutdown();
+        if let Some(pg) = &self.cluster.shop.pg {
+            pg.stop();
+        }
     }
 }
 
@@ -119,6 +127,12 @@ pub enum ServeError {
         "fleet.queue_order = {0:?} orders a node's queue, and a live node has none to order (a request waits in the kernel's and tokio's accept queues, first come first served): serve the scenario without queue_order, or run it in the simulation"
     )]
     QueueOrder(&'static str),
+    #[error("--db postgres: {0}")]
+    Postgres(postgres::PgError),
+    #[error(
+        "--db postgres and --db-url run the scenario's [database], and it has none: add one, or drop the flag"
+    )]
+    PgNeedsDatabase,
 }
 
 /// The replicas' apply loop: every 50 ms each instance applies the commits
@@ -160,6 +174,19 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         ),
         None => None,
     };
+    let db = match &sc.database {
+        Some(d) => Some(
+            stratus_model::db::Database::new(
+                d,
+                sc.workload.catalog,
+                sc.workload.popularity,
+                &stratus_model::rng::Streams::new(sc.seed),
+            )
+            .map_err(ServeError::Database)?,
+        ),
+        None => None,
+    };
+    let (db, pg) = postgres::start_for(cfg.db.clone(), db, &sc).await?;
     let shop = Arc::new(node::Shop {
         strategy: cfg.strategy,
         codec: CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..])),
@@ -173,18 +200,8 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         clock: clock::Clock::new(),
         catalog: sc.workload.catalog.max(1),
         remote,
-        db: match &sc.database {
-            Some(d) => Some(Mutex::new(
-                stratus_model::db::Database::new(
-                    d,
-                    sc.workload.catalog,
-                    sc.workload.popularity,
-                    &stratus_model::rng::Streams::new(sc.seed),
-                )
-                .map_err(ServeError::Database)?,
-            )),
-            None => None,
-        },
+        db: db.map(Mutex::new),
+        pg,
         cache: sc
             .cache
             .as_ref()

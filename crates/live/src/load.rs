@@ -76,6 +76,8 @@ struct Run {
     /// simulation.
     arrival: tokio::sync::watch::Sender<Process>,
     end: u64,
+    /// Order-history pages that missed the shopper's own latest order.
+    stale_orders: Mutex<u64>,
 }
 
 fn base_url(url: &str) -> Result<String, LoadError> {
@@ -111,6 +113,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         strategy: Mutex::new(None),
         arrival: tokio::sync::watch::Sender::new(process),
         end,
+        stale_orders: Mutex::new(0),
     });
     let streams = Streams::new(run.cfg.seed);
     let mut arrivals = streams.stream("arrivals");
@@ -179,6 +182,12 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
             // The cache's hits and misses are the server's to count.
             r.cache = state.cache;
         }
+        r.database = admin_database(&run, &admin, token).await.map(|mut d| {
+            // Stale reads are the shoppers' to judge, by their own ground truth.
+            d.stats.stale_order_reads = *run.stale_orders.lock().expect("stale");
+            d.stale_reads = d.stats.stale_order_reads + d.stats.stale_account_reads;
+            d
+        });
     }
     r.wall = Wall {
         seconds: wall,
@@ -216,6 +225,9 @@ async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
                     m.response(kind, latency, None);
                     m.cookies_ignored += jar.take_ignored();
                     sh.judge(&r, &mut m);
+                    if sh.stale_orders(&r) {
+                        *run.stale_orders.lock().expect("stale") += 1;
+                    }
                     retry = false;
                     sh.next(w).is_some()
                 }
@@ -332,6 +344,11 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
         cart,
         badge: v.get("badge").and_then(Value::as_u64).unwrap_or(0) as u32,
         ordered: v.get("ordered").and_then(Value::as_bool).unwrap_or(false),
+        order_id: v.get("order_id").and_then(Value::as_i64),
+        orders: v
+            .get("orders")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_i64).collect()),
         ..Default::default()
     })
 }
@@ -441,6 +458,25 @@ async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Snapshot> {
         .ok()?
         .ok()?;
     serde_json::from_slice::<Snapshot>(resp.body()).ok()
+}
+
+/// The database section as the server counted it (`GET /admin/database`).
+async fn admin_database(
+    run: &Run,
+    admin: &str,
+    token: &str,
+) -> Option<stratus_model::report::data::DatabaseReport> {
+    let req = Request::get(format!("{admin}/admin/database"))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(Bytes::new())
+        .ok()?;
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(10), run.client.send(req))
+        .await
+        .ok()?
+        .ok()?;
+    serde_json::from_slice::<super::data_report::LiveDatabase>(resp.body())
+        .ok()
+        .map(|d| d.report)
 }
 
 /// Shoppers holding items whose stickiness cookie names a node in the AZ

@@ -47,6 +47,9 @@ pub struct Shop {
     pub remote: Option<super::remote::RemoteStore>,
     /// The scenario's SQL tier (`[database]`), the model's own `Database`.
     pub db: Option<Mutex<stratus_model::db::Database>>,
+    /// `--db postgres` / `--db-url`: the SQL on real servers; `db` then
+    /// keeps the topology the control plane decides on.
+    pub pg: Option<Arc<super::postgres::Pg>>,
     /// The cache cluster in front of it (`[cache]`), the model's own `Cache`.
     pub cache: Option<Mutex<Cache>>,
     /// The cart cookie's expiry and version checks (`[sessions.cookie]`
@@ -93,6 +96,9 @@ fn with_data<R>(
     f: impl FnOnce(Option<&mut dyn Data>) -> R,
 ) -> R {
     let Some(db) = &shop.db else { return f(None) };
+    if let Some(pg) = &shop.pg {
+        return super::postgres::with_pg(shop, db, pg, f);
+    }
     let mut db = db.lock().expect("db lock");
     let read = db.target_for(kind);
     let net = shop.net();

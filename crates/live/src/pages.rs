@@ -67,6 +67,12 @@ pub fn page_json(kind: Kind, r: &Response, who: &Served<'_>, product: Option<u32
     if kind == Kind::Checkout {
         v["ordered"] = r.ordered.into();
     }
+    if let Some(id) = r.order_id {
+        v["order_id"] = id.into();
+    }
+    if let Some(ids) = &r.orders {
+        v["orders"] = ids.clone().into();
+    }
     if let Some(e) = r.cookie_rejected {
         v["cookie_rejected"] = e.to_string().into();
     }

@@ -176,6 +176,22 @@ impl Shopper {
         next
     }
 
+    /// The shopper's own ground truth about orders, in both drivers: a
+    /// checkout's order is remembered; an order-history page that misses it
+    /// is a stale read (true).
+    pub fn stale_orders(&mut self, r: &Response) -> bool {
+        match self.kind {
+            Kind::Checkout if r.order_id.is_some() => {
+                self.last_order = r.order_id;
+                false
+            }
+            Kind::Orders => {
+                matches!((self.last_order, &r.orders), (Some(o), Some(list)) if !list.contains(&o))
+            }
+            _ => false,
+        }
+    }
+
     fn after_browsing(&self) -> Option<Kind> {
         if self.pages_left > 0 {
             Some(Kind::Product)

@@ -12,7 +12,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-const SCHEMA: &str = "
+/// The schema, in SQLite's dialect (the live shop's PostgreSQL path reads
+/// the same text, with `INTEGER` widened to `BIGINT`).
+pub const SCHEMA: &str = "
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -154,6 +156,12 @@ pub fn order(
     let id: i64 = conn
         .prepare_cached(NEXT_ORDER_ID)?
         .query_row([], |r| r.get(0))?;
+    Ok((id, order_stmts(id, user, cart, at_ns)))
+}
+
+/// The statements that record `cart` as order `id` of `user`: the engine
+/// gives the id ([`NEXT_ORDER_ID`]), this writes the rows.
+pub fn order_stmts(id: i64, user: u32, cart: &Cart, at_ns: u64) -> Vec<Stmt> {
     let total: i64 = cart
         .items
         .iter()
@@ -182,7 +190,7 @@ pub fn order(
             ],
         });
     }
-    Ok((id, v))
+    v
 }
 
 /// The statement that changes `user`'s address.

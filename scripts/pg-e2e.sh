@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `stratus serve --db postgres` end to end (README, "Real engines"): the
+# db-failover lesson on a short clock (tests/fixtures/engines/
+# db-failover-short.toml) on real PostgreSQL servers, under `stratus load`
+# with the primary's AZ killed mid-run. Checks, against the servers:
+#   - checkouts fail during the promotion window, and succeed after it
+#     (orders the promoted primary holds were placed after the promotion);
+#   - psql on the promoted primary counts exactly the orders the shoppers
+#     were told succeeded (plus any COMMIT whose answer never came, counted
+#     by the server as in doubt);
+#   - the replica lag in the report was measured on the replica, above 0;
+#   - after Ctrl-C no postgres process is left and the data folder is gone.
+# Installs the Debian package postgresql when missing. Run by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/need.sh
+need psql:postgresql-client python3:python3
+# The server binaries live off PATH (/usr/lib/postgresql/N/bin): when none is
+# there, name a tool that is never on PATH so `need` installs the package.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    need /usr/lib/postgresql/N/bin/initdb:postgresql
+fi
+bin="${CARGO_TARGET_DIR:-target}/debug/stratus"
+[ -x "$bin" ] || { echo "pg-e2e: $bin is not built (run cargo test --no-run first)" >&2; exit 1; }
+work=$(mktemp -d)
+serve_pid=
+cleanup() {
+    [ -n "$serve_pid" ] && kill -INT "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "pg-e2e: FAIL: $*" >&2; echo "--- serve log" >&2; tail -30 "$work/serve.log" >&2; exit 1; }
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+shop=$(port); admin=$(port)
+scenario=tests/fixtures/engines/db-failover-short.toml
+"$bin" serve "$scenario" --db postgres --listen "127.0.0.1:$shop" --admin "127.0.0.1:$admin" \
+    --token e2e >"$work/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 1 240); do
+    grep -q "Ctrl-C stops" "$work/serve.log" && break
+    kill -0 "$serve_pid" 2>/dev/null || fail "serve exited while starting"
+    sleep 0.25
+done
+grep -q "Ctrl-C stops" "$work/serve.log" || fail "serve did not start within 60 s"
+base=$(sed -n 's/^postgres primary listens on .* (\(.*\)\/primary)$/\1/p' "$work/serve.log")
+standby_port=$(sed -n 's/^postgres standby listens on 127.0.0.1:\([0-9]*\) .*/\1/p' "$work/serve.log")
+[ -n "$base" ] && [ -n "$standby_port" ] || fail "no primary/standby lines in the serve log"
+
+echo "== stratus load (30 s; us-east-1a, the primary's AZ, dies at 12 s)"
+"$bin" load "http://127.0.0.1:$shop" --scenario "$scenario" --duration 30s \
+    --admin "http://127.0.0.1:$admin" --token e2e --format json --out "$work/load.json"
+grep -q "promoted (pg_promote)" "$work/serve.log" || fail "the standby was never promoted"
+promoted_at=$(sed -n 's/^\[ *\([0-9.]*\)s\] db_failover .*/\1/p' "$work/serve.log")
+in_doubt=$(curl -s -H "Authorization: Bearer e2e" "http://127.0.0.1:$admin/admin/database" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["commits_in_doubt"])')
+sql() { psql -h 127.0.0.1 -p "$standby_port" -U stratus -d postgres -tAc "$1"; }
+in_primary=$(sql "SELECT count(*) FROM orders")
+after=$(sql "SELECT count(*) FROM orders WHERE placed_ns > ${promoted_at/./}000000")
+read -r ok failed lag p50 p99 lag_n <<<"$(python3 -c '
+import json,sys; r=json.load(open(sys.argv[1]))
+d=r["database"]; c=r["checkouts"]; l=d["replica_lag_ms"]
+print(c["ok"], c["failed"], l["max"], l["p50"], l["p99"], l["applied"])' "$work/load.json")"
+echo "checkouts ok $ok, failed $failed; psql on the promoted primary: $in_primary orders ($after after the promotion at ${promoted_at}s); in doubt $in_doubt; replica lag p50 $p50, p99 $p99, max $lag ms over $lag_n samples"
+[ "$failed" -ge 1 ] || fail "no checkout failed during the promotion window"
+[ "$after" -ge 1 ] || fail "no order was placed after the promotion"
+[ "$in_primary" -ge "$ok" ] && [ "$in_primary" -le $((ok + in_doubt)) ] ||
+    fail "the promoted primary holds $in_primary orders; shoppers were told $ok (in doubt $in_doubt)"
+python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$lag" ||
+    fail "replica lag was not measured above zero"
+
+echo "== Ctrl-C: nothing left running, the data folder removed"
+kill -INT "$serve_pid"
+wait "$serve_pid" || true
+serve_pid=
+if pgrep -f -- "-D $base/" >/dev/null; then fail "postgres processes left running under $base"; fi
+[ ! -e "$base" ] || fail "$base was not removed"
+echo "pg-e2e: 1 passed, 0 failed"
