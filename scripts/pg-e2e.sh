@@ -9,7 +9,10 @@
 #     were told succeeded (plus any COMMIT whose answer never came, counted
 #     by the server as in doubt);
 #   - the replica lag in the report was measured on the replica, above 0;
-#   - after Ctrl-C no postgres process is left and the data folder is gone.
+#   - after Ctrl-C no postgres process is left and the data folder is gone;
+#   - the replica-lag lesson (tests/fixtures/engines/replica-lag-*.toml, the
+#     two run side by side): order history read from the lagging replicas
+#     misses orders the shoppers just placed, and read from the primary never.
 # Installs the Debian package postgresql when missing. Run by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,14 +27,45 @@ bin="${CARGO_TARGET_DIR:-target}/debug/stratus"
 [ -x "$bin" ] || { echo "pg-e2e: $bin is not built (run cargo test --no-run first)" >&2; exit 1; }
 work=$(mktemp -d)
 serve_pid=
+lag_pids=
 cleanup() {
     [ -n "$serve_pid" ] && kill -INT "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
+    # The replica-lag halves stop their own servers when their load ends.
+    # shellcheck disable=SC2086
+    [ -n "$lag_pids" ] && wait $lag_pids 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 fail() { echo "pg-e2e: FAIL: $*" >&2; echo "--- serve log" >&2; tail -30 "$work/serve.log" >&2; exit 1; }
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# One replica-lag half: serve FIXTURE on PostgreSQL, 15 s of stratus load,
+# Ctrl-C; prints "stale-order-reads orders-committed" from the load report.
+lag_half() {
+    local fixture=$1 dir=$2 shop admin pid
+    shop=$(port); admin=$(port)
+    "$bin" serve "$fixture" --db postgres --listen "127.0.0.1:$shop" --admin "127.0.0.1:$admin" \
+        --token e2e >"$dir/serve.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 240); do
+        grep -q "Ctrl-C stops" "$dir/serve.log" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.25
+    done
+    "$bin" load "http://127.0.0.1:$shop" --scenario "$fixture" --duration 15s \
+        --admin "http://127.0.0.1:$admin" --token e2e --format json --out "$dir/load.json" >/dev/null 2>&1 || true
+    kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    python3 -c '
+import json,sys; d=json.load(open(sys.argv[1]))["database"]
+print(d["stale_order_reads"], d["orders_committed"])' "$dir/load.json" 2>/dev/null || echo "none none"
+}
+# Both halves run beside the failover check, on servers of their own.
+mkdir -p "$work/replicas" "$work/primary"
+lag_half tests/fixtures/engines/replica-lag-replicas.toml "$work/replicas" >"$work/replicas/result" &
+lag_pids=$!
+lag_half tests/fixtures/engines/replica-lag-primary.toml "$work/primary" >"$work/primary/result" &
+lag_pids="$lag_pids $!"
+
 shop=$(port); admin=$(port)
 scenario=tests/fixtures/engines/db-failover-short.toml
 "$bin" serve "$scenario" --db postgres --listen "127.0.0.1:$shop" --admin "127.0.0.1:$admin" \
@@ -75,4 +109,16 @@ wait "$serve_pid" || true
 serve_pid=
 if pgrep -f -- "-D $base/" >/dev/null; then fail "postgres processes left running under $base"; fi
 [ ! -e "$base" ] || fail "$base was not removed"
-echo "pg-e2e: 1 passed, 0 failed"
+
+echo "== the replica-lag lesson on PostgreSQL: order history from the replicas and from the primary"
+# shellcheck disable=SC2086
+wait $lag_pids
+read -r stale_r orders_r <"$work/replicas/result"
+read -r stale_p orders_p <"$work/primary/result"
+echo "read_from = replicas: $stale_r stale order-history reads, $orders_r orders; read_from = primary: $stale_p stale, $orders_p orders"
+[ "$orders_r" != none ] || { tail -20 "$work/replicas/serve.log" >&2; fail "the replicas run gave no report"; }
+[ "$orders_p" != none ] || { tail -20 "$work/primary/serve.log" >&2; fail "the primary run gave no report"; }
+[ "$orders_r" -ge 1 ] && [ "$orders_p" -ge 1 ] || fail "a replica-lag run placed no order"
+[ "$stale_r" -ge 1 ] || fail "order history from the lagging replicas missed no fresh order"
+[ "$stale_p" -eq 0 ] || fail "order history from the primary missed $stale_p fresh orders"
+echo "pg-e2e: 2 passed, 0 failed"

@@ -160,3 +160,83 @@ async fn cross_zone_off_keeps_each_request_in_its_entry_az() {
         }
     }
 }
+
+/// The replica-lag lesson, live: shoppers sign in as the simulation's do
+/// (`stratus_user`), open their order history at `/account/orders` right
+/// after checking out, and miss the order while the replica lags; with
+/// reads on the primary, none is missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_history_from_a_lagging_replica_misses_fresh_orders_and_the_primary_never() {
+    use stratus::scenario::ReadFrom;
+    let text = stratus::bundled::find("replica-lag").unwrap();
+    let mut sc = fast(stratus::parse_scenario("replica-lag", text).unwrap());
+    // Order history well inside the replicas' 1 s mean lag.
+    sc.workload.think_time = Dur::from_ms(100);
+    let mut stale = Vec::new();
+    for from in [ReadFrom::Replicas, ReadFrom::Primary] {
+        let mut sc = sc.clone();
+        sc.database.as_mut().unwrap().read_from = from;
+        let h = start(sc.clone(), Strategy::Store).await;
+        let r = common::live::load(&h, sc, 20.0, 4, 5).await;
+        h.shutdown();
+        let d = r
+            .database
+            .expect("the load report has the database section");
+        assert!(d.stats.orders_committed >= 5, "{from:?}: {d:?}");
+        stale.push(d.stats.stale_order_reads);
+    }
+    assert!(
+        stale[0] > 0,
+        "no stale order history from the replicas: {stale:?}"
+    );
+    assert_eq!(
+        stale[1], 0,
+        "stale order history from the primary: {stale:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_cookie_signs_in_and_order_history_is_that_users() {
+    let text = stratus::bundled::find("replica-lag").unwrap();
+    let mut sc = fast(stratus::parse_scenario("replica-lag", text).unwrap());
+    sc.database.as_mut().unwrap().read_from = stratus::scenario::ReadFrom::Primary;
+    let h = start(sc, Strategy::Cookie).await;
+    let c = client();
+    let mut cookie = add(&c, h.shop, "stratus_user=3").await;
+    cookie.push_str("; stratus_user=3");
+    let (s, v, _) = go(&c, h.shop, Method::POST, "/checkout", &cookie, "").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let order = v["order_id"].as_i64().expect("checkout names its order");
+    let (s, mine, _) = go(
+        &c,
+        h.shop,
+        Method::GET,
+        "/account/orders",
+        "stratus_user=3",
+        "",
+    )
+    .await;
+    let (_, theirs, _) = go(
+        &c,
+        h.shop,
+        Method::GET,
+        "/account/orders",
+        "stratus_user=4",
+        "",
+    )
+    .await;
+    h.shutdown();
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    let has = |v: &Value| {
+        v["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o.as_i64() == Some(order))
+    };
+    assert!(has(&mine), "user 3's history lacks order {order}: {mine}");
+    assert!(
+        !has(&theirs),
+        "user 4 sees user 3's order {order}: {theirs}"
+    );
+}

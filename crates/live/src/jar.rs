@@ -3,6 +3,7 @@
 //! size limit ignored (the old one stays).
 
 use super::proxy::LB_COOKIE;
+use stratus_model::route::USER_COOKIE;
 use stratus_model::session::cookie::{COOKIE_NAME, browser_keeps};
 
 #[derive(Default, Debug)]
@@ -28,6 +29,14 @@ impl Jar {
         if !delete {
             self.cookies.push((name.to_string(), value.to_string()));
         }
+    }
+
+    /// Holds the cookie naming the shopper's user (`route::USER_COOKIE`), as
+    /// a browser holds the one a login page set.
+    pub fn sign_in(&mut self, user: u32) {
+        self.cookies.retain(|(n, _)| n != USER_COOKIE);
+        self.cookies
+            .push((USER_COOKIE.to_string(), user.to_string()));
     }
 
     /// The Cookie header to send (empty: none).

@@ -199,6 +199,7 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         )),
         clock: clock::Clock::new(),
         catalog: sc.workload.catalog.max(1),
+        users: sc.database.as_ref().map_or(0, |d| d.users),
         remote,
         db: db.map(Mutex::new),
         pg,

@@ -127,7 +127,10 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         tokio::select! {
             _ = tokio::time::sleep_until(run.clock.instant(wake)) => {
                 let Some(at) = next.filter(|&at| at < end) else { break };
-                let sh = Shopper::new(streams.indexed("shopper", n), &run.cfg.scenario.workload, 1);
+                let mut sh = Shopper::new(streams.indexed("shopper", n), &run.cfg.scenario.workload, 1);
+                if let Some(d) = &run.cfg.scenario.database {
+                    sh.sign_in(n, d.users);
+                }
                 shoppers.spawn(shop(run.clone(), n, sh, at));
                 n += 1;
                 next = arrival.borrow().next(&mut arrivals, at);
@@ -202,6 +205,9 @@ async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
     let f = &run.cfg.scenario.fleet;
     run.metrics.lock().expect("metrics").started += 1;
     let mut jar = Jar::default();
+    if sh.user > 0 {
+        jar.sign_in(sh.user);
+    }
     let mut intended = arrival;
     let mut retry = false;
     loop {

@@ -69,6 +69,9 @@ pub struct Shop {
     pub calls: super::calls::LiveCalls,
     /// `fleet.warmup_curve`: a node new in service is slower at first.
     pub warmup: Option<WarmupCurve>,
+    /// The seed data's users (`[database] users`; 0 without a database): a
+    /// client may sign in as any of them with `route::USER_COOKIE`.
+    pub users: u32,
 }
 
 impl Shop {
@@ -299,7 +302,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         return http::error(
             StatusCode::NOT_FOUND,
             as_json,
-            "no such page: try / (catalogue), /product/ID, /cart, POST /cart/add, POST /checkout, /account",
+            "no such page: try / (catalogue), /product/ID, /cart, POST /cart/add, POST /checkout, /account, /account/orders, POST /account/address",
         );
     };
     let product = match arg.map(str::parse::<u32>) {
@@ -334,9 +337,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         kind,
         item,
         session,
-        // Everyone signs in as the seed data's first user: the live shop has
-        // no login page.
-        user: 1,
+        user: signed_in(&parts.headers, shop.users),
         product,
         address: None,
     };
@@ -521,4 +522,14 @@ mod tests {
         assert_eq!(parse_sid(&format!("{:032x}", 5u128)), Some(5));
         assert_eq!(parse_sid("zz"), None);
     }
+}
+
+/// The user a request is signed in as: the one its `route::USER_COOKIE`
+/// names when the seed data has it, else the first (the live shop has no
+/// login page).
+fn signed_in(headers: &hyper::HeaderMap, users: u32) -> u32 {
+    cookie(headers, route::USER_COOKIE)
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|u| (1..=users).contains(u))
+        .unwrap_or(1)
 }

@@ -204,9 +204,26 @@ pub fn page_html(kind: Kind, r: &Response, who: &Served<'_>, product: Option<u32
                 cart_table(&mut s, c);
             }
         }
-        Kind::Account | Kind::Orders | Kind::Address => {
+        Kind::Account => {
             head(&mut s, "Your account", r, who);
-            s.push_str("<p>Signed in as a guest. This live shop keeps no account data; your cart is your session.</p>\n");
+            s.push_str("<p><a href=\"/account/orders\">Your orders</a></p>\n");
+        }
+        Kind::Orders => {
+            head(&mut s, "Your orders", r, who);
+            match r.orders.as_deref() {
+                Some([]) | None => s.push_str("<p id=\"orders\">No orders yet.</p>\n"),
+                Some(ids) => {
+                    s.push_str("<ul id=\"orders\">\n");
+                    for id in ids {
+                        let _ = writeln!(s, "<li>Order {id}</li>");
+                    }
+                    s.push_str("</ul>\n");
+                }
+            }
+        }
+        Kind::Address => {
+            head(&mut s, "Your address", r, who);
+            s.push_str("<p id=\"address\">Your address was changed.</p>\n");
         }
     }
     s.push_str("</main></body></html>\n");

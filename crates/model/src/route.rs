@@ -25,15 +25,22 @@ const fn page(kind: Kind, method: &'static str, path: &'static str, takes_id: bo
     }
 }
 
-/// Every page. The account pages (orders, address) are served by one page,
-/// `/account`.
-pub const ROUTES: [Route; 6] = [
+/// The cookie a live client names its user with. The live shop has no login
+/// page: a client that sends it is signed in as that user (the load
+/// generator's shoppers sign in as the simulation's do), anyone else as the
+/// seed data's first user.
+pub const USER_COOKIE: &str = "stratus_user";
+
+/// Every page.
+pub const ROUTES: [Route; 8] = [
     page(Kind::Home, "GET", "/", false),
     page(Kind::Product, "GET", "/product/", true),
     page(Kind::ViewCart, "GET", "/cart", false),
     page(Kind::AddToCart, "POST", "/cart/add", false),
     page(Kind::Checkout, "POST", "/checkout", false),
     page(Kind::Account, "GET", "/account", false),
+    page(Kind::Orders, "GET", "/account/orders", false),
+    page(Kind::Address, "POST", "/account/address", false),
 ];
 
 /// The page a request asks for, and the id after a page that takes one;
@@ -51,10 +58,6 @@ pub fn route<'a>(method: &str, path: &'a str) -> Option<(Kind, Option<&'a str>)>
 
 /// The page that serves requests of `kind`.
 pub fn of(kind: Kind) -> &'static Route {
-    let kind = match kind {
-        Kind::Orders | Kind::Address => Kind::Account,
-        k => k,
-    };
     ROUTES
         .iter()
         .find(|r| r.kind == kind)
@@ -81,17 +84,19 @@ mod tests {
         for k in Kind::ALL {
             let r = of(k);
             let path = r.path_for(7);
-            let want = match k {
-                Kind::Orders | Kind::Address => Kind::Account,
-                k => k,
-            };
             let id = r.takes_id.then_some("7");
-            assert_eq!(route(r.method, &path), Some((want, id)), "{k:?}");
+            assert_eq!(route(r.method, &path), Some((k, id)), "{k:?}");
         }
         assert_eq!(route("HEAD", "/cart"), Some((Kind::ViewCart, None)));
         assert_eq!(route("GET", "/checkout"), None, "checkout is a POST");
         assert_eq!(route("POST", "/cart"), None);
         assert_eq!(route("GET", "/cartx"), None);
+        assert_eq!(route("GET", "/account/orders/"), None);
+        assert_eq!(
+            route("GET", "/account/address"),
+            None,
+            "an address change is a POST"
+        );
         assert_eq!(route("GET", "/product/"), Some((Kind::Product, Some(""))));
     }
 }

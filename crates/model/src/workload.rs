@@ -138,6 +138,12 @@ impl Shopper {
         p > 0.0 && self.rng.chance(p)
     }
 
+    /// Signs the `seq`-th shopper in as one of the seed data's `users`, the
+    /// same one in both drivers.
+    pub fn sign_in(&mut self, seq: u64, users: u32) {
+        self.user = 1 + (seq % u64::from(users.max(1))) as u32;
+    }
+
     /// Think time before the next request, in ns.
     pub fn think(&mut self, w: &Workload) -> u64 {
         self.rng.exp(w.think_time.0 as f64).round() as u64

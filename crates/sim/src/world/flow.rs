@@ -54,7 +54,7 @@ impl World {
         let rng = self.streams.indexed("shopper", self.shopper_seq);
         let mut sh = Shopper::new(rng, &self.sc.workload, self.cp.alive.len());
         if let Some(d) = &self.sc.database {
-            sh.user = 1 + (self.shopper_seq % u64::from(d.users)) as u32;
+            sh.sign_in(self.shopper_seq, d.users);
         }
         prepare(&mut sh, &self.sc, self.db.as_ref(), false);
         let seq = self.shopper_seq;
