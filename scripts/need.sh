@@ -17,6 +17,8 @@ need() {
             exit 1
         fi
     fi
-    "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    # .ci/run runs several scripts at once: one apt-get at a time.
+    "${sudo[@]}" flock "${TMPDIR:-/tmp}/stratus-apt.lock" sh -c \
+        'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null' \
+        need "${missing[@]}"
 }

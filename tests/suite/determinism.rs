@@ -1,4 +1,5 @@
-//! Same scenario and seed → the same bytes; different seeds → different figures.
+//! Same scenario and seed → the same bytes (against the reports an earlier
+//! run wrote, `tests/golden/`); different seeds → different figures.
 
 use crate::common::{bundled, json_outside_wall, run};
 use std::process::Command;
@@ -25,11 +26,51 @@ fn every_bundled_scenario_repeats_byte_for_byte() {
     });
 }
 
+/// The SHA-256 of each bundled scenario's report as an earlier run wrote it
+/// (outside `wall`): `tests/golden/NAME.sha256`; the reports themselves, with
+/// their per-second series, would be megabytes. `STRATUS_BLESS=1 cargo test
+/// --test suite determinism::` writes them afresh, for a change meant to move a
+/// figure (its commit says why).
+fn golden(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.sha256"))
+}
+
 fn repeats(name: &str) {
+    use sha2::Digest;
     let sc = bundled(name);
+    // One run against the digest of the bytes an earlier process wrote: the
+    // same seed gives the same bytes across processes and builds, and a speed
+    // change that moves a figure shows here.
     let a = json_outside_wall(&run(&sc, sc.strategy));
-    let b = json_outside_wall(&run(&sc, sc.strategy));
-    assert!(a == b, "{name}: two runs differ");
+    let digest: String = sha2::Sha256::digest(a.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = golden(name);
+    if std::env::var_os("STRATUS_BLESS").is_some() {
+        std::fs::write(&path, format!("{digest}\n")).expect("writes the golden digest");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; write it with STRATUS_BLESS=1 cargo test --test suite determinism::",
+            path.display()
+        )
+    });
+    if want.trim() != digest {
+        // The report as this run wrote it, to compare (`stratus diff`) with
+        // one from the commit before.
+        let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.json"));
+        std::fs::write(&out, &a).expect("writes the differing report");
+        panic!(
+            "{name}: the report differs from the one {} was taken of (this run's is {}): the same \
+             seed gave other bytes. If a change means to move a figure, write the digests again \
+             with STRATUS_BLESS=1 and say why in the commit",
+            path.display(),
+            out.display()
+        );
+    }
     // Whether the seed reaches the run shows in its first two minutes; the
     // whole run twice more would double the test's cost.
     let mut short = sc.clone();
