@@ -505,6 +505,16 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
     resp
 }
 
+/// The user a request is signed in as: the one its `route::USER_COOKIE`
+/// names when the seed data has it, else the first (the live shop has no
+/// login page).
+fn signed_in(headers: &hyper::HeaderMap, users: u32) -> u32 {
+    cookie(headers, route::USER_COOKIE)
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|u| (1..=users).contains(u))
+        .unwrap_or(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,14 +532,4 @@ mod tests {
         assert_eq!(parse_sid(&format!("{:032x}", 5u128)), Some(5));
         assert_eq!(parse_sid("zz"), None);
     }
-}
-
-/// The user a request is signed in as: the one its `route::USER_COOKIE`
-/// names when the seed data has it, else the first (the live shop has no
-/// login page).
-fn signed_in(headers: &hyper::HeaderMap, users: u32) -> u32 {
-    cookie(headers, route::USER_COOKIE)
-        .and_then(|v| v.parse::<u32>().ok())
-        .filter(|u| (1..=users).contains(u))
-        .unwrap_or(1)
 }
