@@ -66,7 +66,7 @@ impl Cluster {
                 })
                 .collect::<Vec<_>>()
         };
-        let servers = list(&r.servers);
+        let (servers, sentinels) = (list(&r.servers), list(&r.sentinels));
         let seen = r.seen.lock().expect("seen");
         let primary = servers
             .iter()
@@ -80,7 +80,7 @@ impl Cluster {
             quorum: conf::QUORUM,
             primary,
             servers,
-            sentinels: list(&r.sentinels),
+            sentinels,
             promotions: seen.promotions.clone(),
             kills: seen.kills.clone(),
             replication_lag_bytes: LagBytes {

@@ -166,8 +166,9 @@ pub async fn run(r: Arc<Redis>) {
     }
 }
 
-/// Asks the running Sentinels for the primary; a new one that INFO
-/// confirms is Sentinel's promotion.
+/// Asks each running Sentinel for the primary; a new one that its own INFO
+/// confirms is Sentinel's promotion (a Sentinel restarted with an old
+/// view may still name a server that is a replica now).
 async fn follow_sentinels(r: &Redis, conns: &mut Conns) {
     let sentinels: Vec<u16> = {
         let s = r.sentinels.lock().expect("sentinels");
@@ -183,7 +184,7 @@ async fn follow_sentinels(r: &Redis, conns: &mut Conns) {
             continue;
         };
         if Some(port) == known {
-            return;
+            continue;
         }
         let role = conns.replication(port).await;
         if role.as_deref().and_then(|i| conf::info_field(i, "role")) != Some("master") {
