@@ -51,16 +51,17 @@ echo "== stratus load (30 s; us-east-1b, the store primary's AZ, dies at 10 s)"
 grep -q "sentinel_promoted" "$work/serve.log" || fail "Sentinel never promoted a replica"
 store >"$work/store.json"
 read -r promoted promoted_az promoted_port killed_at promoted_at window window_ms acked \
-    lost items ok failed p50 pmax <<<"$(python3 -c '
+    lost items ok failed p50 pmax total rfailed abandoned <<<"$(python3 -c '
 import json,sys
 s=json.load(open(sys.argv[1])); r=json.load(open(sys.argv[2]))
 p=s["promotions"][-1]; k=s["kills"][0]; l=s["replication_lag_bytes"]
 print(p["server"], p["az"], p["port"], k["t_s"], p["t_s"], k["window_writes"], k["window_ms"],
       k["writes_acked"], r["shoppers"]["carts_lost"], r["shoppers"]["items_lost"],
-      r["checkouts"]["ok"], r["checkouts"]["failed"], l["p50"], l["max"])' "$work/store.json" "$work/load.json")"
+      r["checkouts"]["ok"], r["checkouts"]["failed"], l["p50"], l["max"],
+      r["requests"]["total"], r["requests"]["failed"], r["shoppers"]["abandoned_with_items"])' "$work/store.json" "$work/load.json")"
 echo "Sentinel promoted $promoted ($promoted_az) at ${promoted_at}s, $(python3 -c "print(round($promoted_at-$killed_at,3))") s after the kill at ${killed_at}s"
 echo "replication window at the kill: $window of $acked acknowledged writes, ${window_ms} ms; replicas behind by p50 $p50, max $pmax bytes"
-echo "carts lost $lost ($items items); checkouts ok $ok, failed $failed"
+echo "carts lost $lost ($items items), abandoned with items $abandoned; checkouts ok $ok, failed $failed; requests failed $rfailed of $total"
 [ "$promoted_az" != "us-east-1b" ] || fail "the promoted server is in the dead AZ"
 [ "$lost" -le "$window" ] || fail "$lost carts lost, more than the $window writes inside the replication window"
 

@@ -99,7 +99,9 @@ impl RemoteStore {
         let io = |e: String| RemoteError::Io(format!("the Sentinels {}", sentinels.join(", ")), e);
         let urls: Vec<String> = sentinels.iter().map(|a| format!("redis://{a}")).collect();
         let node = redis::sentinel::SentinelNodeConnectionInfo::default()
-            .set_redis_connection_info(redis::RedisConnectionInfo::default().set_skip_set_lib_name());
+            .set_redis_connection_info(
+                redis::RedisConnectionInfo::default().set_skip_set_lib_name(),
+            );
         let sc = redis::sentinel::SentinelClient::build(
             urls,
             service.to_string(),
@@ -225,7 +227,9 @@ async fn open(target: &Target) -> redis::RedisResult<MultiplexedConnection> {
         Target::Url(c) => c.clone(),
         Target::Sentinel(s) => s.lock().await.async_get_client().await?,
     };
-    client.get_multiplexed_async_connection_with_config(&cfg).await
+    client
+        .get_multiplexed_async_connection_with_config(&cfg)
+        .await
 }
 
 /// One session fetched ahead of the handler, and what the handler wrote:

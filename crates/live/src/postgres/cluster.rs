@@ -226,15 +226,17 @@ impl Pg {
             }
             Engine::Postgres { dir } => {
                 let bin = proc::Bin::find()?;
-                let base = dir.clone().unwrap_or_else(|| crate::engines::proc::temp_base("pg"));
+                let base = dir
+                    .clone()
+                    .unwrap_or_else(|| crate::engines::proc::temp_base("pg"));
                 std::fs::create_dir_all(&base)
                     .map_err(|e| PgError::Setup(format!("{}: {e}", base.display())))?;
                 bin.give(&base)?;
                 if dir.is_none() {
                     pg.base = Some(base.clone());
                 }
-                let procs =
-                    crate::engines::proc::Spawner::new("stratus-pg-procs").map_err(PgError::Setup)?;
+                let procs = crate::engines::proc::Spawner::new("stratus-pg-procs")
+                    .map_err(PgError::Setup)?;
                 pg.setup = Some(Setup {
                     bin,
                     base,

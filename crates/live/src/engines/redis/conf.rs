@@ -43,9 +43,7 @@ impl Timings {
     pub fn for_failover_after(failover_after_ns: u64) -> Timings {
         let ms = failover_after_ns / 1_000_000;
         Timings {
-            down_after_ms: ms
-                .saturating_sub(AFTER_DETECTION_MS)
-                .max(MIN_DOWN_AFTER_MS),
+            down_after_ms: ms.saturating_sub(AFTER_DETECTION_MS).max(MIN_DOWN_AFTER_MS),
             failover_timeout_ms: (3 * ms).max(MIN_FAILOVER_TIMEOUT_MS),
         }
     }
@@ -124,7 +122,9 @@ mod tests {
     fn the_sentinels_monitor_the_primary_with_a_quorum_of_two() {
         let t = Timings::for_failover_after(5 * SEC);
         let s = sentinel(26379, Path::new("/tmp/x/sentinel-a"), 7001, t);
-        let monitor = s.find("sentinel monitor stratus 127.0.0.1 7001 2\n").unwrap();
+        let monitor = s
+            .find("sentinel monitor stratus 127.0.0.1 7001 2\n")
+            .unwrap();
         // Sentinel refuses a master's settings before its `monitor` line.
         assert!(monitor < s.find("down-after-milliseconds stratus 4000\n").unwrap());
         assert!(s.contains("sentinel failover-timeout stratus 15000\n"));
@@ -134,7 +134,8 @@ mod tests {
 
     #[test]
     fn info_fields_are_read_by_name() {
-        let info = "# Replication\r\nrole:slave\r\nmaster_repl_offset:42\r\nslave_repl_offset:40\r\n";
+        let info =
+            "# Replication\r\nrole:slave\r\nmaster_repl_offset:42\r\nslave_repl_offset:40\r\n";
         assert_eq!(info_field(info, "role"), Some("slave"));
         assert_eq!(info_field(info, "slave_repl_offset"), Some("40"));
         assert_eq!(info_field(info, "master_repl_offset"), Some("42"));

@@ -233,7 +233,8 @@ impl Redis {
             }
         }
         // `kill_store_primary`: the model's primary failed by itself.
-        let lost_alone = was == StoreState::Up && model != StoreState::Up && killed_master.is_none();
+        let lost_alone =
+            was == StoreState::Up && model != StoreState::Up && killed_master.is_none();
         if lost_alone
             && let Some(s) = servers.iter_mut().find(|s| Some(s.port) == master)
             && let Some(mut c) = s.child.take()
@@ -283,11 +284,17 @@ impl Redis {
         let _ = std::fs::remove_dir_all(&s.dir);
         let made = std::fs::create_dir_all(&s.dir)
             .and_then(|_| std::fs::write(s.conf(), conf::server(s.port, &s.dir, Some(master))));
-        match made.map_err(|e| io(&s.dir, e)).and_then(|_| self.spawn(s, false)) {
+        match made
+            .map_err(|e| io(&s.dir, e))
+            .and_then(|_| self.spawn(s, false))
+        {
             Ok(c) => {
                 s.child = Some(c);
                 s.alone = false;
-                eprintln!("{} started again, empty, as a replica of 127.0.0.1:{master}", s.name);
+                eprintln!(
+                    "{} started again, empty, as a replica of 127.0.0.1:{master}",
+                    s.name
+                );
             }
             Err(e) => eprintln!("{}: {e}", s.name),
         }

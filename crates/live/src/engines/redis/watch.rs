@@ -95,7 +95,13 @@ fn secs(ns: u64) -> f64 {
 #[allow(clippy::disallowed_methods)] // a wait on real processes: wall clock
 pub fn wait_ready(r: &Redis) -> Result<(), EngineError> {
     let replicas = r.servers.lock().expect("servers").len() - 1;
-    let ports: Vec<u16> = r.sentinels.lock().expect("s").iter().map(|s| s.port).collect();
+    let ports: Vec<u16> = r
+        .sentinels
+        .lock()
+        .expect("s")
+        .iter()
+        .map(|s| s.port)
+        .collect();
     let until = std::time::Instant::now() + Duration::from_secs(30);
     let mut last = String::new();
     while std::time::Instant::now() < until {
@@ -136,7 +142,10 @@ impl Conns {
             let cfg = redis::AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(Duration::from_millis(500)))
                 .set_response_timeout(Some(Duration::from_millis(500)));
-            let c = c.get_multiplexed_async_connection_with_config(&cfg).await.ok()?;
+            let c = c
+                .get_multiplexed_async_connection_with_config(&cfg)
+                .await
+                .ok()?;
             self.0.insert(port, c);
         }
         let c = self.0.get_mut(&port)?;
@@ -150,7 +159,8 @@ impl Conns {
     }
 
     async fn replication(&mut self, port: u16) -> Option<String> {
-        self.query(port, redis::cmd("INFO").arg("replication")).await
+        self.query(port, redis::cmd("INFO").arg("replication"))
+            .await
     }
 }
 
@@ -172,7 +182,10 @@ pub async fn run(r: Arc<Redis>) {
 async fn follow_sentinels(r: &Redis, conns: &mut Conns) {
     let sentinels: Vec<u16> = {
         let s = r.sentinels.lock().expect("sentinels");
-        s.iter().filter(|s| s.child.is_some()).map(|s| s.port).collect()
+        s.iter()
+            .filter(|s| s.child.is_some())
+            .map(|s| s.port)
+            .collect()
     };
     let ask = redis::cmd("SENTINEL")
         .arg("get-master-addr-by-name")
@@ -197,11 +210,16 @@ async fn follow_sentinels(r: &Redis, conns: &mut Conns) {
                     .find(|s| Some(s.port) == p)
                     .map_or_else(|| "?".to_string(), |s| s.name.clone())
             };
-            let az = s.iter().find(|s| s.port == port).map_or("?", |s| r.az_name(s.az));
+            let az = s
+                .iter()
+                .find(|s| s.port == port)
+                .map_or("?", |s| r.az_name(s.az));
             (name_of(Some(port)), az.to_string(), name_of(known))
         };
         let t_s = secs(r.clock.now());
-        eprintln!("[{t_s:8.3}s] sentinel_promoted {name} ({az}, 127.0.0.1:{port}) is the primary; it was {from}");
+        eprintln!(
+            "[{t_s:8.3}s] sentinel_promoted {name} ({az}, 127.0.0.1:{port}) is the primary; it was {from}"
+        );
         let mut seen = r.seen.lock().expect("seen");
         seen.master = Some(port);
         seen.promotions.push(Promotion {
@@ -244,7 +262,8 @@ async fn sample_window(r: &Redis, conns: &mut Conns) {
             continue;
         };
         let mut seen = r.seen.lock().expect("seen");
-        seen.lag_bytes.saturating_record(m.saturating_sub(rep).max(1));
+        seen.lag_bytes
+            .saturating_record(m.saturating_sub(rep).max(1));
         if rep >= m {
             seen.confirmed.insert(p, (acked, now));
         }
