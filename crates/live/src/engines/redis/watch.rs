@@ -137,7 +137,7 @@ struct Conns(BTreeMap<u16, MultiplexedConnection>);
 
 impl Conns {
     async fn query<T: redis::FromRedisValue>(&mut self, port: u16, cmd: &redis::Cmd) -> Option<T> {
-        if !self.0.contains_key(&port) {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.0.entry(port) {
             let c = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
             let cfg = redis::AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -146,7 +146,7 @@ impl Conns {
                 .get_multiplexed_async_connection_with_config(&cfg)
                 .await
                 .ok()?;
-            self.0.insert(port, c);
+            e.insert(c);
         }
         let c = self.0.get_mut(&port)?;
         match cmd.query_async(c).await {
