@@ -144,8 +144,9 @@ impl Redis {
             r.servers.lock().expect("servers").push(s);
         }
         let primary = primary.expect("the primary");
-        for az in conf::sentinel_azs(azs.len()) {
-            let s = r.instance(format!("sentinel-{}", azs[az]), az)?;
+        for (i, az) in conf::sentinel_azs(azs.len()).into_iter().enumerate() {
+            // Numbered: in a region of fewer than three AZs two share one.
+            let s = r.instance(format!("sentinel-{}-{}", i + 1, azs[az]), az)?;
             std::fs::write(s.conf(), conf::sentinel(s.port, &s.dir, primary, r.timings))
                 .map_err(|e| io(&s.conf(), e))?;
             let s = r.launch(s, true)?;
