@@ -33,6 +33,12 @@ pub struct ServeArgs {
     /// (redis://HOST:PORT; needs --strategy store).
     #[arg(long, value_name = "redis://HOST:PORT")]
     pub store_url: Option<String>,
+    /// Where store sessions live (with --strategy store): in-process (the
+    /// model's store) or redis (redis-server as the scenario's primary and
+    /// replicas, one per AZ it names, and three Sentinels that fail it
+    /// over; needs the Debian package redis-server).
+    #[arg(long, default_value = "in-process", value_parser = ["in-process", "redis"], conflicts_with = "store_url")]
+    pub store: String,
     /// Show the live shop in a terminal dashboard read from the admin API,
     /// with keys that kill and restore AZs, fail the store over, deploy and
     /// scale; q stops the server.
@@ -137,6 +143,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
             token: a.token,
             resp: a.resp,
             store_url: a.store_url.clone(),
+            store_redis: a.store == "redis",
             db: db_engine(&a.db, &a.db_url, &a.db_dir),
         })
         .await
@@ -177,6 +184,13 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         );
         if let Some(u) = &a.store_url {
             eprintln!("  store  sessions in {u}");
+        }
+        if let Some(r) = &h.cluster.shop.redis {
+            eprintln!(
+                "  store  sessions on redis-server, Sentinels at {} (GET /admin/store; files in {})",
+                r.sentinel_addrs().join(", "),
+                r.base().display()
+            );
         }
         use std::io::IsTerminal;
         if a.tui && early.is_none() && std::io::stdout().is_terminal() {

@@ -7,6 +7,7 @@
 //! | --- | --- |
 //! | `GET /admin/state[?rows=N&events=N&faults=N]` | the typed snapshot (`stratus_model::snapshot::Snapshot`) the dashboards draw; with a cursor, only what is new |
 //! | `GET /admin/database` | the report's `database` section now (`--db postgres`: measured on the servers), with `engine` and `commits_in_doubt` |
+//! | `GET /admin/store` | `--store redis`: the servers and Sentinels, the primary, Sentinel's promotions, each killed primary's replication window, the replicas' lag in bytes |
 //! | `POST /admin/actions` | any timeline action, as JSON without `at`: `{"action":"kill_az","az":"us-east-1b"}`; applied (`set_arrivals`, the shoppers' own, is refused with the reason) |
 //! | `POST /admin/az/NAME/kill` | powers off every node in the AZ (and the store copy there) |
 //! | `POST /admin/az/NAME/restore` | the AZ takes launches again |
@@ -81,6 +82,13 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
         (Method::GET, ["admin", "database"]) => match cl.database_report().await {
             Some(r) => http::json(StatusCode::OK, &r),
             None => fail(StatusCode::NOT_FOUND, "the scenario has no [database]"),
+        },
+        (Method::GET, ["admin", "store"]) => match cl.store_report() {
+            Some(r) => http::json(StatusCode::OK, &r),
+            None => fail(
+                StatusCode::NOT_FOUND,
+                "the store runs in process (or at --store-url): GET /admin/store reports the servers of serve --store redis",
+            ),
         },
         (_, ["admin", "actions"]) if post => match read_entry(req).await {
             Ok(entry) => answer(cl.apply_entry(&entry)),

@@ -168,6 +168,10 @@ impl Cluster {
             // The servers carry out what the control plane decided.
             pg.reconcile(&db.lock().expect("db lock"));
         }
+        if let Some(r) = &self.shop.redis {
+            let model = self.shop.store.lock().expect("store lock").overall();
+            r.reconcile(&c.cp.alive, model);
+        }
         first
     }
 

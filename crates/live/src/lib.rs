@@ -24,8 +24,11 @@
 //!   balancer, and the typed snapshot `GET /admin/state` serves
 //! - [`admin`]: the admin API behind a bearer token
 //! - [`dashboard`]: the web dashboard on the admin address, and its event stream
-//! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], the one
-//!   RESP codec, which [`remote`] (sessions in a real Redis) uses as well
+//! - [`resp`]: the store over the Redis protocol, and [`resp::codec`], its
+//!   RESP codec; [`remote`]: sessions in real Redis servers, through the
+//!   `redis` crate's client (with Sentinel for [`engines::redis`])
+//! - [`engines`]: the real engines' processes: Redis with Sentinel
+//!   (`--store redis`, reported by [`store_report`]); PostgreSQL is [`postgres`]
 //! - [`load`]: the open-loop load generator with ground-truth carts
 //! - [`client`]: the one HTTP/1.1 client: the balancer's upstream side and
 //!   health checks, the load generator's and the terminal dashboard's
@@ -38,6 +41,7 @@ pub mod clock;
 pub mod cluster;
 pub mod dashboard;
 pub mod data_report;
+pub mod engines;
 pub mod http;
 pub mod jar;
 pub mod lanes;
@@ -52,6 +56,7 @@ pub mod resolver;
 pub mod resp;
 pub mod series;
 pub mod sessions;
+pub mod store_report;
 pub mod upstream;
 
 use hyper::service::service_fn;
@@ -77,6 +82,9 @@ pub struct Config {
     pub resp: Option<SocketAddr>,
     /// Keep `store` sessions in this Redis server (`redis://HOST:PORT`).
     pub store_url: Option<String>,
+    /// Keep `store` sessions on Redis servers Stratus starts, placed as the
+    /// scenario's store, with three Sentinels (`--store redis`).
+    pub store_redis: bool,
     /// Where the scenario's `[database]` lives: in process (the model's
     /// SQLite copies), on PostgreSQL servers Stratus starts, or at a URL.
     pub db: postgres::Engine,
@@ -105,6 +113,9 @@ impl Handle {
         if let Some(pg) = &self.cluster.shop.pg {
             pg.stop();
         }
+        if let Some(r) = &self.cluster.shop.redis {
+            r.stop();
+        }
     }
 }
 
@@ -121,6 +132,16 @@ pub enum ServeError {
     Remote(remote::RemoteError),
     #[error("--store-url keeps store sessions in Redis: use it with --strategy store")]
     RemoteNeedsStore,
+    #[error(
+        "--store redis keeps store sessions on Redis servers: use it with --strategy store (and without --store-url)"
+    )]
+    RedisNeedsStore,
+    #[error(
+        "--store redis runs one shard (a primary and its replicas, as ElastiCache with cluster mode off), and the scenario has sessions.store.shards = {0}: drop shards, or run it in the simulation"
+    )]
+    RedisShards(u32),
+    #[error("--store redis: {0}")]
+    Redis(engines::redis::EngineError),
     #[error("cannot build the scenario's database: {0}")]
     Database(stratus_model::db::DbError),
     #[error(
@@ -152,12 +173,36 @@ async fn replicate(shop: Arc<node::Shop>) {
     }
 }
 
+/// `--store redis`: the scenario's store as Redis servers and Sentinels
+/// (off the async threads: starting them waits on the processes).
+async fn start_redis(
+    sc: &Scenario,
+    clock: clock::Clock,
+) -> Result<Arc<engines::redis::Redis>, ServeError> {
+    let st = &sc.sessions.store;
+    if st.shards > 1 {
+        return Err(ServeError::RedisShards(st.shards));
+    }
+    let (azs, primary, replicas) = (sc.region.azs.clone(), st.primary_az, st.replicas.clone());
+    let after = st.failover_after.0;
+    let r = tokio::task::spawn_blocking(move || {
+        engines::redis::Redis::start(&azs, primary, &replicas, after, clock)
+    })
+    .await
+    .map_err(|e| ServeError::Redis(engines::redis::EngineError::Setup(e.to_string())))?
+    .map_err(ServeError::Redis)?;
+    Ok(Arc::new(r))
+}
+
 /// Starts the nodes, the balancer, its health checks and the admin API on
 /// the current tokio runtime.
 pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     let sc = cfg.scenario;
     if cfg.store_url.is_some() && cfg.strategy != Strategy::Store {
         return Err(ServeError::RemoteNeedsStore);
+    }
+    if cfg.store_redis && (cfg.strategy != Strategy::Store || cfg.store_url.is_some()) {
+        return Err(ServeError::RedisNeedsStore);
     }
     match sc.fleet.queue_order {
         QueueOrder::Fifo => {}
@@ -166,13 +211,29 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     }
     let st = &sc.sessions.store;
     let key = clock::random_u128().to_le_bytes();
-    let remote = match &cfg.store_url {
-        Some(u) => Some(
-            remote::RemoteStore::connect(u, st.ttl.0.div_ceil(stratus_model::time::SEC))
+    let clock = clock::Clock::new();
+    let ttl_s = st.ttl.0.div_ceil(stratus_model::time::SEC);
+    let redis = match cfg.store_redis {
+        true => Some(start_redis(&sc, clock).await?),
+        false => None,
+    };
+    let remote = match (&cfg.store_url, &redis) {
+        (Some(u), _) => Some(
+            remote::RemoteStore::connect(u, ttl_s)
                 .await
                 .map_err(ServeError::Remote)?,
         ),
-        None => None,
+        (None, Some(r)) => Some(
+            remote::RemoteStore::sentinel(
+                &r.sentinel_addrs(),
+                engines::redis::conf::SERVICE,
+                ttl_s,
+                r.counters.clone(),
+            )
+            .await
+            .map_err(|e| ServeError::Redis(engines::redis::EngineError::Setup(e.to_string())))?,
+        ),
+        (None, None) => None,
     };
     let db = match &sc.database {
         Some(d) => Some(
@@ -197,10 +258,11 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
             },
             stratus_model::rng::Streams::new(sc.seed).stream("store_lag"),
         )),
-        clock: clock::Clock::new(),
+        clock,
         catalog: sc.workload.catalog.max(1),
         users: sc.database.as_ref().map_or(0, |d| d.users),
         remote,
+        redis: redis.clone(),
         db: db.map(Mutex::new),
         pg,
         cache: sc
@@ -271,6 +333,9 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     ];
     if shop.db.is_some() {
         tasks.push(tokio::spawn(replicate(shop.clone())).abort_handle());
+    }
+    if let Some(r) = redis {
+        tasks.push(tokio::spawn(engines::redis::watch::run(r)).abort_handle());
     }
     let resp_addr = resp.map(|(l, bound)| {
         tasks.push(tokio::spawn(resp::serve(l, resp::Resp::new(shop))).abort_handle());

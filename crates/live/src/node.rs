@@ -43,8 +43,12 @@ pub struct Shop {
     pub store: Mutex<Store>,
     pub clock: super::clock::Clock,
     pub catalog: u32,
-    /// `--store-url`: sessions in a real Redis server instead of `store`.
+    /// `--store-url` or `--store redis`: sessions in real Redis servers
+    /// instead of `store` (which then keeps the topology the control plane
+    /// decides on).
     pub remote: Option<super::remote::RemoteStore>,
+    /// `--store redis`: the servers and Sentinels Stratus runs.
+    pub redis: Option<Arc<super::engines::redis::Redis>>,
     /// The scenario's SQL tier (`[database]`), the model's own `Database`.
     pub db: Option<Mutex<stratus_model::db::Database>>,
     /// `--db postgres` / `--db-url`: the SQL on real servers; `db` then

@@ -1,17 +1,25 @@
-//! `--store-url redis://HOST:PORT`: sessions in a real Redis server, for shops
-//! that outgrow one process. A minimal Redis client with a connection pool,
-//! speaking RESP through [`crate::resp::codec`] (the server's own codec);
-//! the session is fetched before `shop::handle` runs and written back after
-//! it (`SET session:<sid> <cart JSON> EX ttl`, or `DEL` for an empty cart).
+//! Sessions in real Redis servers, through the `redis` crate's client:
+//! `--store-url redis://HOST:PORT` (one external server, no failover
+//! control) and `--store redis` (the servers Stratus starts, the primary
+//! found through Sentinel and found again after a failover: see
+//! [`crate::engines::redis`]). The session is fetched before `shop::handle`
+//! runs and written back after it (`SET session:<sid> <cart JSON> EX ttl`,
+//! or `DEL` for an empty cart).
+//!
+//! One multiplexed connection carries every node's commands. When it
+//! breaks (the server was killed, or answers READONLY because it is a
+//! replica now) it is dropped, the command fails as the store being
+//! unavailable, and the next command connects again: through Sentinel,
+//! to whichever server Sentinel names as the primary then.
 
 use super::pages::{cart_from_json, item_json};
-use super::resp::codec::{self, Value};
-use bytes::{Buf, BytesMut};
-use std::sync::Mutex;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use stratus_model::cart::Cart;
 use stratus_model::session::{SessionBackend, Sid, Unavailable};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Why the Redis server could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -22,82 +30,176 @@ pub enum RemoteError {
     Io(String, String),
 }
 
-pub struct RemoteStore {
-    addr: String,
-    ttl_s: u64,
-    idle: Mutex<Vec<Conn>>,
+/// How long a connection attempt or a command may take before the store
+/// counts as unavailable (a killed server on loopback refuses at once; this
+/// bounds a hung one).
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Where the primary is.
+enum Target {
+    /// One server (`--store-url`).
+    Url(Client),
+    /// Whichever server the Sentinels name as the primary of `service`.
+    Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>),
 }
 
-/// A connection to Redis and what has been read from it but not decoded.
-struct Conn {
-    s: TcpStream,
-    buf: BytesMut,
+/// What the client saw, for the engine's report.
+#[derive(Default, Debug)]
+pub struct Counters {
+    /// Writes (SET, DEL) the primary acknowledged.
+    pub writes_acked: AtomicU64,
+    /// Commands that failed (no answer, or an error answer).
+    pub failed: AtomicU64,
+    /// Connections opened (the first, then one after each break).
+    pub connects: AtomicU64,
+}
+
+pub struct RemoteStore {
+    target: Arc<Target>,
+    ttl_s: u64,
+    conn: Mutex<Option<MultiplexedConnection>>,
+    /// One connection attempt at a time: the requests that wait take the
+    /// connection it makes.
+    opening: tokio::sync::Mutex<()>,
+    /// Where connections live (their reading task runs there): the serving
+    /// runtime, not the node lane that happened to ask first.
+    rt: tokio::runtime::Handle,
+    pub counters: Arc<Counters>,
+}
+
+/// The connection settings: no `CLIENT SETINFO` on connect (the shop's
+/// commands are the only ones it sends), RESP2.
+fn quiet(ci: redis::ConnectionInfo) -> redis::ConnectionInfo {
+    let rs = ci.redis_settings().clone().set_skip_set_lib_name();
+    ci.set_redis_settings(rs)
 }
 
 impl RemoteStore {
     /// Parses the URL and checks the server answers PING.
     pub async fn connect(url: &str, ttl_s: u64) -> Result<RemoteStore, RemoteError> {
-        let rest = url
-            .strip_prefix("redis://")
-            .ok_or_else(|| RemoteError::Url(url.into()))?;
-        let addr = rest.trim_end_matches('/').to_string();
-        if addr.is_empty() || addr.contains('@') || !addr.contains(':') {
-            return Err(RemoteError::Url(url.into()));
+        let bad = || RemoteError::Url(url.into());
+        if !url.starts_with("redis://") {
+            return Err(bad());
         }
-        let s = RemoteStore {
-            addr,
-            ttl_s: ttl_s.max(1),
-            idle: Mutex::new(Vec::new()),
-        };
-        s.call(&[b"PING"])
-            .await
-            .map_err(|e| RemoteError::Io(s.addr.clone(), e))?;
+        let ci = url.into_connection_info().map_err(|_| bad())?;
+        let client = Client::open(quiet(ci)).map_err(|_| bad())?;
+        let s = RemoteStore::new(Target::Url(client), ttl_s, Arc::default());
+        s.ping().await.map_err(|e| RemoteError::Io(url.into(), e))?;
         Ok(s)
     }
 
-    /// One command and its reply; a Redis error reply is an `Err` with
-    /// Redis's message.
-    async fn call(&self, args: &[&[u8]]) -> Result<Value, String> {
-        let pooled = self.idle.lock().expect("pool").pop();
-        let mut c = match pooled {
-            Some(c) => c,
-            None => self.open().await?,
-        };
-        let mut req = Vec::new();
-        codec::command(&mut req, args);
-        c.s.write_all(&req).await.map_err(|e| e.to_string())?;
-        let reply = read_reply(&mut c).await?;
-        // Bytes past the reply would be answers to requests never sent: a
-        // connection that is out of step is not reused.
-        if c.buf.is_empty() {
-            self.idle.lock().expect("pool").push(c);
-        }
-        match reply {
-            Value::Error(e) => Err(e),
-            v => Ok(v),
+    /// The primary of `service` as the Sentinels at `sentinels` name it
+    /// (each `127.0.0.1:PORT`); checks it answers PING.
+    pub async fn sentinel(
+        sentinels: &[String],
+        service: &str,
+        ttl_s: u64,
+        counters: Arc<Counters>,
+    ) -> Result<RemoteStore, RemoteError> {
+        let io = |e: String| RemoteError::Io(format!("the Sentinels {}", sentinels.join(", ")), e);
+        let urls: Vec<String> = sentinels.iter().map(|a| format!("redis://{a}")).collect();
+        let node = redis::sentinel::SentinelNodeConnectionInfo::default()
+            .set_redis_connection_info(
+                redis::RedisConnectionInfo::default().set_skip_set_lib_name(),
+            );
+        let sc = redis::sentinel::SentinelClient::build(
+            urls,
+            service.to_string(),
+            Some(node),
+            redis::sentinel::SentinelServerType::Master,
+        )
+        .map_err(|e| io(e.to_string()))?;
+        let s = RemoteStore::new(Target::Sentinel(sc.into()), ttl_s, counters);
+        s.ping().await.map_err(io)?;
+        Ok(s)
+    }
+
+    fn new(target: Target, ttl_s: u64, counters: Arc<Counters>) -> RemoteStore {
+        RemoteStore {
+            target: Arc::new(target),
+            ttl_s: ttl_s.max(1),
+            conn: Mutex::new(None),
+            opening: tokio::sync::Mutex::new(()),
+            rt: tokio::runtime::Handle::current(),
+            counters,
         }
     }
 
-    async fn open(&self) -> Result<Conn, String> {
-        let s = TcpStream::connect(&self.addr)
+    async fn ping(&self) -> Result<(), String> {
+        self.call(&redis::cmd("PING")).await.map(|_| ())
+    }
+
+    /// The connection to the primary, opened (through Sentinel) if there is none.
+    async fn conn(&self) -> Result<MultiplexedConnection, String> {
+        if let Some(c) = self.conn.lock().expect("conn lock").clone() {
+            return Ok(c);
+        }
+        let _one = self.opening.lock().await;
+        if let Some(c) = self.conn.lock().expect("conn lock").clone() {
+            return Ok(c);
+        }
+        let target = self.target.clone();
+        let c = self
+            .rt
+            .spawn(async move { open(&target).await })
             .await
+            .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let _ = s.set_nodelay(true);
-        Ok(Conn {
-            s,
-            buf: BytesMut::with_capacity(4096),
-        })
+        self.counters.connects.fetch_add(1, Ordering::Relaxed);
+        *self.conn.lock().expect("conn lock") = Some(c.clone());
+        Ok(c)
+    }
+
+    /// One command and its reply; a Redis error reply is an `Err` with
+    /// Redis's message. A broken connection is dropped for the next call.
+    async fn call(&self, cmd: &redis::Cmd) -> Result<Value, String> {
+        let r = match self.conn().await {
+            Ok(mut c) => c.send_packed_command(cmd).await.map_err(|e| {
+                let broken = e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+                    || e.is_timeout()
+                    || e.is_unrecoverable_error()
+                    || e.code() == Some("READONLY");
+                if broken {
+                    *self.conn.lock().expect("conn lock") = None;
+                }
+                e.to_string()
+            }),
+            Err(e) => Err(e),
+        };
+        if r.is_err() {
+            self.counters.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        r
     }
 
     fn key(sid: Sid) -> Vec<u8> {
         format!("session:{sid:032x}").into_bytes()
     }
 
+    /// `SET key cart EX ttl`, or `DEL key` for an empty cart: the command a
+    /// session's write sends.
+    fn write_cmd(&self, sid: Sid, cart: &Cart) -> redis::Cmd {
+        let key = Self::key(sid);
+        if cart.is_empty() {
+            let mut c = redis::cmd("DEL");
+            c.arg(key);
+            return c;
+        }
+        let v: serde_json::Value = cart.items.iter().map(item_json).collect();
+        let mut c = redis::cmd("SET");
+        c.arg(key).arg(v.to_string()).arg("EX").arg(self.ttl_s);
+        c
+    }
+
     pub async fn get(&self, sid: Sid) -> Result<Option<Cart>, Unavailable> {
-        match self.call(&[b"GET", &Self::key(sid)]).await {
-            Ok(Value::Null) => Ok(None),
+        let mut c = redis::cmd("GET");
+        c.arg(Self::key(sid));
+        match self.call(&c).await {
+            Ok(Value::Nil) => Ok(None),
             // A value that is not a cart reads as no session.
-            Ok(Value::Bulk(v)) => Ok(serde_json::from_slice(&v)
+            Ok(Value::BulkString(v)) => Ok(serde_json::from_slice(&v)
                 .ok()
                 .as_ref()
                 .and_then(cart_from_json)),
@@ -106,39 +208,28 @@ impl RemoteStore {
     }
 
     pub async fn put(&self, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
-        let key = Self::key(sid);
-        let r = if cart.is_empty() {
-            self.call(&[b"DEL", &key]).await
-        } else {
-            let v: serde_json::Value = cart.items.iter().map(item_json).collect();
-            let ttl = self.ttl_s.to_string();
-            self.call(&[
-                b"SET",
-                &key,
-                v.to_string().as_bytes(),
-                b"EX",
-                ttl.as_bytes(),
-            ])
-            .await
-        };
-        match r {
-            Ok(Value::Simple(_) | Value::Int(_)) => Ok(()),
+        match self.call(&self.write_cmd(sid, cart)).await {
+            Ok(Value::Okay | Value::SimpleString(_) | Value::Int(_)) => {
+                self.counters.writes_acked.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
             _ => Err(Unavailable),
         }
     }
 }
 
-/// Reads until the buffer holds a whole reply, and takes it off.
-async fn read_reply(c: &mut Conn) -> Result<Value, String> {
-    loop {
-        if let Some((v, used)) = codec::decode(&c.buf).map_err(|e| e.to_string())? {
-            c.buf.advance(used);
-            return Ok(v);
-        }
-        if c.s.read_buf(&mut c.buf).await.map_err(|e| e.to_string())? == 0 {
-            return Err("connection closed".into());
-        }
-    }
+/// A new connection to the primary (asking the Sentinels where it is).
+async fn open(target: &Target) -> redis::RedisResult<MultiplexedConnection> {
+    let cfg = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(TIMEOUT))
+        .set_response_timeout(Some(TIMEOUT));
+    let client = match target {
+        Target::Url(c) => c.clone(),
+        Target::Sentinel(s) => s.lock().await.async_get_client().await?,
+    };
+    client
+        .get_multiplexed_async_connection_with_config(&cfg)
+        .await
 }
 
 /// One session fetched ahead of the handler, and what the handler wrote:
@@ -170,16 +261,19 @@ impl SessionBackend for Fetched {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resp::codec;
+    use bytes::BytesMut;
     use stratus_model::cart::item;
     use stratus_model::scenario::Kind;
     use stratus_model::shop::{Backend, Request, SessionIn, handle};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
     /// The simulation sizes a store trip by arithmetic (`Cart::json_len`,
     /// `wire::size::resp`) rather than encoding it: it must come to what
     /// this client really writes and reads.
-    #[test]
-    fn the_simulations_sizes_are_what_this_client_sends() {
+    #[tokio::test]
+    async fn the_simulations_sizes_are_what_this_client_sends() {
         use stratus_model::cart::{Item, price_of};
         use stratus_model::wire::size::resp;
         let mut cart = Cart::default();
@@ -195,16 +289,18 @@ mod tests {
         let v: serde_json::Value = cart.items.iter().map(item_json).collect();
         let json = v.to_string();
         assert_eq!(json.len(), cart.json_len());
-        let key = RemoteStore::key(0xabc);
-        let sent = |args: &[&[u8]]| {
-            let mut b = Vec::new();
-            codec::command(&mut b, args);
-            b.len() as u64
-        };
-        let set = sent(&[b"SET", &key, json.as_bytes(), b"EX", b"1800"]);
+        let store = RemoteStore::new(
+            Target::Url(Client::open("redis://127.0.0.1:1").unwrap()),
+            1800,
+            Arc::default(),
+        );
+        let sent = |c: redis::Cmd| c.get_packed_command().len() as u64;
+        let set = sent(store.write_cmd(0xabc, &cart));
         assert_eq!(set, resp::set(json.len(), 1800));
-        assert_eq!(sent(&[b"GET", &key]), resp::get());
-        assert_eq!(sent(&[b"DEL", &key]), resp::del());
+        let mut get = redis::cmd("GET");
+        get.arg(RemoteStore::key(0xabc));
+        assert_eq!(sent(get), resp::get());
+        assert_eq!(sent(store.write_cmd(0xabc, &Cart::default())), resp::del());
         let mut reply = Vec::new();
         codec::bulk(&mut reply, json.as_bytes());
         assert_eq!(reply.len() as u64, resp::value(Some(json.len())));

@@ -44,6 +44,7 @@ pub async fn start(sc: Scenario, strategy: Strategy, resp: bool) -> Handle {
         token: None,
         resp: resp.then(|| "127.0.0.1:0".parse().unwrap()),
         store_url: None,
+        store_redis: false,
         db: Default::default(),
     })
     .await

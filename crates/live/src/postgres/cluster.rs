@@ -7,7 +7,6 @@
 use super::pool::Pool;
 use super::{Engine, Pg, PgError, Server, Stats, lag, proc};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use stratus_model::db::{Database, DbIx, DbState, Role};
@@ -16,8 +15,6 @@ use stratus_model::rng::Streams;
 /// The database superuser `initdb` creates (trust authentication, loopback only).
 pub const SUPERUSER: &str = "stratus";
 
-type Job = Box<dyn FnOnce() + Send>;
-
 /// What a started cluster needs to change itself.
 pub struct Setup {
     bin: proc::Bin,
@@ -25,7 +22,7 @@ pub struct Setup {
     /// The scenario's replica lag, imposed on each replica as
     /// `recovery_min_apply_delay`.
     delay_ms: u64,
-    jobs: Sender<Job>,
+    procs: crate::engines::proc::Spawner,
 }
 
 /// The decisions last executed.
@@ -39,17 +36,6 @@ pub struct Applied {
 }
 
 impl Setup {
-    /// Runs `f` on the process thread and waits for its answer.
-    fn on_procs<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.jobs
-            .send(Box::new(move || {
-                let _ = tx.send(f());
-            }))
-            .expect("the process thread lives as long as the cluster");
-        rx.recv().expect("the process thread answers")
-    }
-
     fn log(&self, name: &str) -> PathBuf {
         self.base.join(format!("{name}.log"))
     }
@@ -129,7 +115,7 @@ impl Setup {
         }
         let port = proc::free_port()?;
         let (bin, d, log) = (self.bin.clone(), dir.clone(), self.log(name));
-        let mut child = self.on_procs(move || bin.start(&d, port, &log))?;
+        let mut child = self.procs.on(move || bin.start(&d, port, &log))?;
         proc::wait_listening(port, &mut child, &self.log(name))?;
         Ok(Server {
             name: name.to_string(),
@@ -192,11 +178,6 @@ fn seed_script(db: &Database, catalog: u32, seed: u64) -> Result<String, PgError
     Ok(out)
 }
 
-fn temp_base() -> PathBuf {
-    let r = super::super::clock::random_u128() as u32;
-    std::env::temp_dir().join(format!("stratus-pg-{}-{r:08x}", std::process::id()))
-}
-
 impl Pg {
     /// Starts the engine for the scenario's database `db` (blocking: a
     /// cluster takes a few seconds). `catalog` and `seed` give the seed data.
@@ -245,27 +226,22 @@ impl Pg {
             }
             Engine::Postgres { dir } => {
                 let bin = proc::Bin::find()?;
-                let base = dir.clone().unwrap_or_else(temp_base);
+                let base = dir
+                    .clone()
+                    .unwrap_or_else(|| crate::engines::proc::temp_base("pg"));
                 std::fs::create_dir_all(&base)
                     .map_err(|e| PgError::Setup(format!("{}: {e}", base.display())))?;
                 bin.give(&base)?;
                 if dir.is_none() {
                     pg.base = Some(base.clone());
                 }
-                let (jobs, rx) = std::sync::mpsc::channel::<Job>();
-                std::thread::Builder::new()
-                    .name("stratus-pg-procs".into())
-                    .spawn(move || {
-                        for job in rx {
-                            job();
-                        }
-                    })
-                    .map_err(|e| PgError::Setup(format!("cannot start a thread: {e}")))?;
+                let procs = crate::engines::proc::Spawner::new("stratus-pg-procs")
+                    .map_err(PgError::Setup)?;
                 pg.setup = Some(Setup {
                     bin,
                     base,
                     delay_ms: db.cfg.replica_lag.0 / 1_000_000,
-                    jobs,
+                    procs,
                 });
                 pg.create(db, catalog, seed)?;
                 let lag = lag::sample(pg.servers.clone(), pg.lag.clone());
@@ -415,7 +391,7 @@ impl Pg {
             let _ = proc::set(&s.dir, &[conninfo(&s.name, port)]);
         }
         let (bin, dir, port, log) = (st.bin.clone(), s.dir.clone(), s.port, st.log(&s.name));
-        match st.on_procs(move || bin.start(&dir, port, &log)) {
+        match st.procs.on(move || bin.start(&dir, port, &log)) {
             Ok(c) => {
                 s.child = Some(c);
                 eprintln!("postgres {} restarted", s.name);

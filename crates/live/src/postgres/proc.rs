@@ -1,7 +1,7 @@
 //! The PostgreSQL server processes: finding the binaries, the unprivileged
-//! user they run as, `initdb`, `pg_basebackup`, starting a `postgres` in its
-//! own process group and killing that group with SIGKILL (an AZ losing power:
-//! no clean shutdown).
+//! user they run as, `initdb`, `pg_basebackup`, starting a `postgres`. The
+//! process handling the engines share (process groups, SIGKILL, the
+//! parent-death signal, the spawning thread) is [`crate::engines::proc`].
 //!
 //! `initdb` and `postgres` refuse to run as root. When Stratus runs as root
 //! (CI, containers) every server command runs as the user named by
@@ -9,10 +9,10 @@
 //! package `postgresql` creates; the data directories are handed to it.
 
 use super::PgError;
+use crate::engines::proc as engines;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Where the server binaries are and who runs them.
 #[derive(Clone, Debug)]
@@ -98,49 +98,16 @@ impl Bin {
     }
 
     /// Starts `postgres -D dir -p port` in its own process group, its log
-    /// in `dir/../NAME.log`. The process dies with us (PR_SET_PDEATHSIG), so
-    /// nothing is left running even if Stratus is killed.
+    /// in `log`, dying with Stratus (see [`crate::engines::proc::spawn`]).
     pub fn start(&self, dir: &Path, port: u16, log: &Path) -> Result<Child, PgError> {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| io(log, e))?;
-        let err = out.try_clone().map_err(|e| io(log, e))?;
         let mut c = self.cmd("postgres");
         c.arg("-D").arg(dir).arg("-p").arg(port.to_string());
-        c.stdout(out).stderr(err).process_group(0);
-        // SAFETY: prctl is async-signal-safe; it only marks this process.
-        unsafe {
-            c.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        c.spawn()
+        engines::spawn(c, log)
             .map_err(|e| PgError::Setup(format!("cannot start postgres in {}: {e}", dir.display())))
     }
 }
 
-/// SIGKILL to the whole process group of `child` (the postmaster and its
-/// backends), then reaps it.
-pub fn kill(child: &mut Child) {
-    // SAFETY: killpg with a process group we created; a stale id is harmless.
-    unsafe {
-        libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
-    }
-    let _ = child.wait();
-}
-
-/// SIGHUP to the postmaster: it re-reads its configuration files.
-pub fn reload(child: &Child) {
-    // SAFETY: kill with our own child's pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGHUP);
-    }
-}
+pub use engines::{kill, reload};
 
 /// The user the servers run as, when we are root.
 fn server_user() -> Result<Option<(u32, u32)>, PgError> {
@@ -167,34 +134,12 @@ fn server_user() -> Result<Option<(u32, u32)>, PgError> {
 
 /// A loopback port nobody listens on now.
 pub fn free_port() -> Result<u16, PgError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| PgError::Setup(format!("no free loopback port: {e}")))
+    engines::free_port().map_err(PgError::Setup)
 }
 
 /// Waits until something accepts connections on `port` (the server is up).
-/// A driver's wait on a real process, on the process thread: wall clock.
-#[allow(clippy::disallowed_methods)]
 pub fn wait_listening(port: u16, child: &mut Child, log: &Path) -> Result<(), PgError> {
-    let until = Instant::now() + Duration::from_secs(60);
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    while Instant::now() < until {
-        if let Ok(Some(st)) = child.try_wait() {
-            return Err(PgError::Setup(format!(
-                "postgres on port {port} exited ({st}); see {}",
-                log.display()
-            )));
-        }
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err(PgError::Setup(format!(
-        "postgres on port {port} did not accept connections within 60 s; see {}",
-        log.display()
-    )))
+    engines::wait_listening(port, child, "postgres", log).map_err(PgError::Setup)
 }
 
 /// Appends settings to `dir/postgresql.auto.conf` (a later line wins), as
