@@ -634,6 +634,7 @@ async fn orders_survive_the_database_primarys_az_through_the_standby() {
         token: None,
         resp: None,
         store_url: None,
+        limits: Default::default(),
     })
     .await
     .unwrap();
