@@ -37,11 +37,11 @@ pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$lb/" >/dev/null && break; sleep 0.1; done
 admin() { curl -sf -H 'Authorization: Bearer soak' "$@"; }
 state() { admin "http://127.0.0.1:$adm/admin/state"; }
-# The nodes in service (alive and registered), from the typed snapshot.
+# The nodes in service and healthy, from the typed snapshot.
 serving() {
     state | python3 -c 'import json,sys
 s = json.load(sys.stdin)
-print(sum(1 for n in s["nodes"] if n.get("alive") and n.get("state") == "in_service"))'
+print(sum(1 for n in s["nodes"] if n["state"] == "inservice" and n["health"] == "healthy"))'
 }
 az=$(state | python3 -c 'import json,sys; print(json.load(sys.stdin)["azs"][1]["name"])')
 act() { admin -X POST "http://127.0.0.1:$adm/admin/az/$az/$1" >/dev/null || echo "  ($1 $az refused)"; }
