@@ -27,7 +27,7 @@ def main():
     binary, addr, n, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     host, port = addr.rsplit(":", 1)
     sel = selectors.DefaultSelector()
-    sent, closed, refused = {}, {}, 0
+    sent, closed, refused, resets = {}, {}, 0, 0
     t0 = time.monotonic()
     for i in range(n):
         s = socket.socket()
@@ -65,6 +65,7 @@ def main():
                 data = s.recv(4096)
             except OSError:
                 data = b""
+                resets += 1
             if not data:
                 closed[i] = now - sent[i]
                 sel.unregister(s)
@@ -73,7 +74,7 @@ def main():
     report = json.loads(load.communicate()[0]) if load else None
     opened = sorted(closed.values())
     print(f"stalled connections: {len(sent)} sent half a head, {refused} not connected, "
-          f"{len(closed)} closed by the server, {still} still open at the end")
+          f"{len(closed)} closed by the server ({resets} of them by a reset), {still} still open at the end")
     if opened:
         q = statistics.quantiles(opened, n=100) if len(opened) > 1 else [opened[0]] * 99
         print(f"  time open until closed: min {opened[0]:.1f} s, median {statistics.median(opened):.1f} s, "

@@ -445,7 +445,7 @@ impl<K: Hash + Eq> Pool<K> {
 
     /// An idle connection to `key` this lane opened, still open.
     pub fn checkout(&self, key: K) -> Option<Connection> {
-        self.checkout_at(key, Instant::now())
+        self.checkout_at(key, super::clock::wall())
     }
 
     /// [`Pool::checkout`] at `now`: the most recently used connection that
@@ -461,7 +461,7 @@ impl<K: Hash + Eq> Pool<K> {
     }
 
     pub fn checkin(&self, key: K, c: Connection) {
-        self.checkin_at(key, c, Instant::now());
+        self.checkin_at(key, c, super::clock::wall());
     }
 
     /// [`Pool::checkin`] at `now`; past the cap, the least recently used
@@ -480,7 +480,7 @@ impl<K: Hash + Eq> Pool<K> {
     /// sign that traffic has moved.
     pub fn sweep(&self) {
         let lane = lanes::current();
-        self.sweep_where(Instant::now(), |l| l == lane);
+        self.sweep_where(super::clock::wall(), |l| l == lane);
     }
 
     /// Closes every lane's connections that are closed or idle past the
@@ -756,7 +756,7 @@ mod tests {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
         let pool = Pool::<u8>::new(3, Duration::from_secs(60));
-        let t0 = Instant::now();
+        let t0 = crate::clock::wall();
         let sec = |n: u64| t0 + Duration::from_secs(n);
         let mut served = Vec::new();
         for i in 0..10 {

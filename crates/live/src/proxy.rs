@@ -53,7 +53,7 @@ impl Proxy {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            self.pool.sweep_all_at(std::time::Instant::now());
+            self.pool.sweep_all_at(super::clock::wall());
         }
     }
 
