@@ -15,7 +15,7 @@ else
     fuzz=(cargo fuzz)
 fi
 mkdir -p corpus
-for target in scenario duration size cookie; do
+for target in scenario duration size cookie head answer resp; do
     mkdir -p "corpus/$target"
     if [ "$target" = scenario ]; then
         # Seed the scenario target with the bundled scenarios and the bad-input corpus.

@@ -64,6 +64,23 @@ pub struct ServeArgs {
     /// two per core). Each request stays on one.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub lanes: Option<u16>,
+    /// Close a connection that has not sent a whole request head within
+    /// this (on the balancer, the nodes and the admin API; also how long an
+    /// idle keep-alive connection stays open). nginx's client_header_timeout.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub head_timeout: String,
+    /// Open connections per listener; more wait in the kernel's backlog
+    /// (default: 512 per lane, nginx's worker_connections per worker).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: Option<u32>,
+    /// Idle keep-alive connections the balancer keeps per node and lane;
+    /// the least recently used beyond it are closed (nginx's upstream keepalive).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub upstream_keepalive: usize,
+    /// How long the balancer keeps an idle connection to a node (nginx's
+    /// upstream keepalive_timeout; ALB's idle timeout).
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub upstream_idle: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -117,6 +134,7 @@ fn duration(flag: &str, s: &str) -> Result<Dur, CliError> {
 
 pub fn serve(a: ServeArgs) -> Result<(), CliError> {
     let sc = load(&a.file)?;
+    let limits = limits(&a)?;
     if a.db_dir.is_some() && sc.database.is_none() {
         return Err(CliError::Usage(format!(
             "--db-dir writes the database, and {} has no [database] table: add one, or drop --db-dir",
@@ -145,6 +163,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
             store_url: a.store_url.clone(),
             store_redis: a.store == "redis",
             db: db_engine(&a.db, &a.db_url, &a.db_dir),
+            limits,
         })
         .await
         .map_err(|e| CliError::Runtime(e.to_string()))?;
@@ -223,6 +242,25 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         Ok(())
     })
 }
+
+/// The listeners' limits from `serve`'s flags.
+fn limits(a: &ServeArgs) -> Result<live::limits::Limits, CliError> {
+    let wall = |flag: &str, s: &str| -> Result<std::time::Duration, CliError> {
+        match duration(flag, s)? {
+            Dur(0) => Err(CliError::Usage(format!(
+                "{flag} {s:?}: must be longer than zero (such as 60s)"
+            ))),
+            d => Ok(std::time::Duration::from_nanos(d.0)),
+        }
+    };
+    Ok(live::limits::Limits {
+        head_timeout: wall("--head-timeout", &a.head_timeout)?,
+        max_conns: a.max_conns.map(|n| n as usize),
+        upstream_keepalive: a.upstream_keepalive,
+        upstream_idle: wall("--upstream-idle", &a.upstream_idle)?,
+    })
+}
+
 
 /// `--db`, `--db-url` and `--db-dir` as the engine the shop's SQL runs on.
 fn db_engine(db: &str, url: &Option<String>, dir: &Option<PathBuf>) -> live::postgres::Engine {

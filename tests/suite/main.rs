@@ -29,6 +29,7 @@ mod scenarios;
 mod schema;
 mod security;
 mod shard;
+mod slowloris;
 mod theory;
 mod tour;
 mod tui;

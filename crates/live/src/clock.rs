@@ -36,6 +36,12 @@ impl Clock {
     }
 }
 
+/// The wall clock's instant now: for the keep-alive pools' idle timers,
+/// whose `_at` methods take it so their tests pass the time in.
+pub fn wall() -> Instant {
+    Instant::now()
+}
+
 /// A fresh 128-bit value from the operating system's CSPRNG: session ids and
 /// the admin token must not be guessable, unlike the model's seeded streams.
 /// A uniform draw in [0, 1) from the OS: the live shop's chances (injected

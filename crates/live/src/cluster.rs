@@ -57,6 +57,8 @@ pub struct Cluster {
     pub shop: Arc<Shop>,
     pub sticky: bool,
     pub control: Mutex<Control>,
+    /// What each node's listener holds its clients to.
+    pub limits: super::limits::Limits,
 }
 
 /// Why an admin action was refused.
@@ -112,7 +114,7 @@ impl DataTier for Locked<'_> {
 }
 
 impl Cluster {
-    pub fn new(sc: Scenario, shop: Arc<Shop>) -> Arc<Cluster> {
+    pub fn new(sc: Scenario, shop: Arc<Shop>, limits: super::limits::Limits) -> Arc<Cluster> {
         let sticky = sc.sticky_lb(shop.strategy);
         let control = Control {
             cp: ControlPlane::new(&sc, shop.strategy),
@@ -129,6 +131,7 @@ impl Cluster {
             shop,
             sticky,
             control: Mutex::new(control),
+            limits,
         })
     }
 
@@ -293,7 +296,8 @@ impl Cluster {
             let ctx = svc_ctx.clone();
             async move { Ok::<_, std::convert::Infallible>(super::node::handle(ctx, req).await) }
         });
-        let task = tokio::spawn(accept_loop(listener, svc, true, Place::Origin)).abort_handle();
+        let serve = accept_loop(listener, svc, true, Place::Origin, self.limits);
+        let task = tokio::spawn(serve).abort_handle();
         let slots = c.cp.fleet.nodes.len();
         c.nodes.resize_with(slots, || None);
         c.addrs.resize(slots, None);

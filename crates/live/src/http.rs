@@ -1,16 +1,23 @@
 //! What every live server shares: the accept loop (its connections die with
-//! it), the header limit, cookie parsing and small response builders.
+//! it, at most a cap of them open at once, each given a time to send its
+//! request head: [`super::limits`]), the header limit, cookie parsing and
+//! small response builders.
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::{Body, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+use super::limits::Limits;
 
 /// Request head limit (request line and headers): hyper answers 431 beyond it.
 /// 16 KiB, as many proxies use; hyper needs at least 8 KiB.
@@ -36,8 +43,18 @@ pub enum Place {
 /// connection is served on a task in a set the loop owns, so aborting the loop
 /// closes the listener and every connection with it. With `reset`, sockets
 /// close with SO_LINGER 0 (a TCP reset), as a powered-off host's peers see.
-pub async fn accept_loop<S, B>(listener: TcpListener, svc: S, reset: bool, place: Place)
-where
+///
+/// At most `limits.conns()` connections are open at once; beyond it the
+/// loop stops accepting until one closes, and new ones wait in the kernel's
+/// backlog, as an nginx worker stops accepting when its connections run
+/// low. Each must send a whole request head within `limits.head_timeout`.
+pub async fn accept_loop<S, B>(
+    listener: TcpListener,
+    svc: S,
+    reset: bool,
+    place: Place,
+    limits: Limits,
+) where
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
         + Send
@@ -48,12 +65,20 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let mut conns = JoinSet::new();
+    let gate = Arc::new(Semaphore::new(limits.conns()));
+    let head = limits.head_timeout;
     loop {
+        // A slot first, then a connection: both are cancel safe, so a
+        // finished connection reaped meanwhile loses nothing.
+        let next = async {
+            let slot = gate.clone().acquire_owned().await;
+            (slot, listener.accept().await)
+        };
         tokio::select! {
-            acc = listener.accept() => {
-                let Ok((stream, peer)) = acc else {
+            (slot, acc) = next => {
+                let (Ok(slot), Ok((stream, peer))) = (slot, acc) else {
                     // Out of file descriptors, say: back off instead of spinning.
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
@@ -68,7 +93,10 @@ where
                 let svc = svc.clone();
                 match lane {
                     None => {
-                        conns.spawn(serve(stream, svc));
+                        conns.spawn(async move {
+                            serve(stream, svc, head).await;
+                            drop(slot);
+                        });
                     }
                     // The socket moves to the lane's own reactor.
                     Some(lane) => {
@@ -76,8 +104,9 @@ where
                         conns.spawn_on(
                             async move {
                                 if let Ok(stream) = tokio::net::TcpStream::from_std(std) {
-                                    serve(stream, svc).await;
+                                    serve(stream, svc, head).await;
                                 }
+                                drop(slot);
                             },
                             &lane,
                         );
@@ -89,16 +118,32 @@ where
     }
 }
 
-async fn serve<S, B>(stream: tokio::net::TcpStream, svc: S)
+async fn serve<S, B>(stream: tokio::net::TcpStream, svc: S, head_timeout: Duration)
 where
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
     B: Body + 'static,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    let _ = hyper::server::conn::http1::Builder::new()
+    let _ = serve_io(stream, svc, head_timeout).await;
+}
+
+/// Serves HTTP/1.1 on one connection, any byte stream, as every live
+/// listener does: heads up to [`MAX_HEAD_BYTES`], each within
+/// `head_timeout`. Public for the `head` fuzz target, which feeds it bytes
+/// from memory.
+pub async fn serve_io<I, S, B>(io: I, svc: S, head_timeout: Duration) -> hyper::Result<()>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
+    B: Body + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    hyper::server::conn::http1::Builder::new()
         .max_buf_size(MAX_HEAD_BYTES)
-        .serve_connection(TokioIo::new(stream), svc)
-        .await;
+        .timer(TokioTimer::new())
+        .header_read_timeout(head_timeout)
+        .serve_connection(TokioIo::new(io), svc)
+        .await
 }
 
 /// The value of cookie `name` in the request's Cookie headers.

@@ -45,6 +45,7 @@ pub mod engines;
 pub mod http;
 pub mod jar;
 pub mod lanes;
+pub mod limits;
 pub mod load;
 pub mod node;
 pub mod observe;
@@ -88,6 +89,8 @@ pub struct Config {
     /// Where the scenario's `[database]` lives: in process (the model's
     /// SQLite copies), on PostgreSQL servers Stratus starts, or at a URL.
     pub db: postgres::Engine,
+    /// Head timeout, connection caps and the upstream pool's bounds.
+    pub limits: limits::Limits,
 }
 
 /// A running live shop.
@@ -307,12 +310,13 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     };
     // Started before any connection arrives, so none waits on a thread spawn.
     let lanes = lanes::count();
-    let cluster = cluster::Cluster::new(sc, shop.clone());
+    let cluster = cluster::Cluster::new(sc, shop.clone(), cfg.limits);
     cluster.start_fleet().map_err(ServeError::Nodes)?;
     let token = cfg
         .token
         .unwrap_or_else(|| format!("{:032x}", clock::random_u128()));
-    let proxy = proxy::Proxy::new(cluster.clone());
+    let proxy = proxy::Proxy::new(cluster.clone(), &cfg.limits);
+    let sweeper = tokio::spawn(proxy.clone().keepalive_loop(cfg.limits)).abort_handle();
     let lb_svc = service_fn(move |req| {
         let p = proxy.clone();
         async move { Ok::<_, std::convert::Infallible>(proxy::handle(p, req).await) }
@@ -327,9 +331,24 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     });
     use http::{Place, accept_loop};
     let mut tasks = vec![
-        tokio::spawn(accept_loop(lb_listener, lb_svc, false, Place::Spread)).abort_handle(),
-        tokio::spawn(accept_loop(admin_listener, admin_svc, false, Place::Here)).abort_handle(),
+        tokio::spawn(accept_loop(
+            lb_listener,
+            lb_svc,
+            false,
+            Place::Spread,
+            cfg.limits,
+        ))
+        .abort_handle(),
+        tokio::spawn(accept_loop(
+            admin_listener,
+            admin_svc,
+            false,
+            Place::Here,
+            cfg.limits,
+        ))
+        .abort_handle(),
         tokio::spawn(proxy::health_loop(cluster.clone())).abort_handle(),
+        sweeper,
     ];
     if shop.db.is_some() {
         tasks.push(tokio::spawn(replicate(shop.clone())).abort_handle());

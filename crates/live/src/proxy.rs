@@ -7,6 +7,7 @@
 use super::client::{ClientError, Connection};
 use super::cluster::Cluster;
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
+use super::limits::Limits;
 use super::resolver::NoEntry;
 use super::upstream::{self, Pool, Upstream, UpstreamError};
 use bytes::Bytes;
@@ -36,11 +37,24 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(cluster: Arc<Cluster>) -> Arc<Proxy> {
+    /// The balancer for `cluster`, its idle upstream connections bounded
+    /// by `limits`.
+    pub fn new(cluster: Arc<Cluster>, limits: &Limits) -> Arc<Proxy> {
         Arc::new(Proxy {
             cluster,
-            pool: Pool::default(),
+            pool: Pool::new(limits.upstream_keepalive, limits.upstream_idle),
         })
+    }
+
+    /// Closes idle upstream connections past their timeout, every
+    /// `limits.sweep_every()`, so a quiet balancer gives its sockets back.
+    pub async fn keepalive_loop(self: Arc<Self>, limits: Limits) {
+        let mut tick = tokio::time::interval(limits.sweep_every());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            self.pool.sweep_all_at(super::clock::wall());
+        }
     }
 
     /// Sends the request to the node over a pooled connection, or a fresh

@@ -36,6 +36,16 @@ pub fn scenario(name: &str) -> Scenario {
 
 /// The live shop on ephemeral loopback ports (RESP too when `resp`).
 pub async fn start(sc: Scenario, strategy: Strategy, resp: bool) -> Handle {
+    start_limited(sc, strategy, resp, Default::default()).await
+}
+
+/// [`start`] with its listeners held to `limits`.
+pub async fn start_limited(
+    sc: Scenario,
+    strategy: Strategy,
+    resp: bool,
+    limits: live::limits::Limits,
+) -> Handle {
     live::start(Config {
         scenario: sc,
         strategy,
@@ -46,6 +56,7 @@ pub async fn start(sc: Scenario, strategy: Strategy, resp: bool) -> Handle {
         store_url: None,
         store_redis: false,
         db: Default::default(),
+        limits,
     })
     .await
     .expect("the live shop starts")

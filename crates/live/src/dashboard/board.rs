@@ -143,6 +143,7 @@ pub async fn serve(
         let (b, t) = (board.clone(), token.clone());
         async move { Ok::<_, std::convert::Infallible>(handle(b, &t, req).await) }
     });
-    let task = tokio::spawn(accept_loop(listener, svc, false, Place::Here));
+    let limits = crate::limits::Limits::default();
+    let task = tokio::spawn(accept_loop(listener, svc, false, Place::Here, limits));
     Ok((bound, task.abort_handle()))
 }
