@@ -261,7 +261,6 @@ fn limits(a: &ServeArgs) -> Result<live::limits::Limits, CliError> {
     })
 }
 
-
 /// `--db`, `--db-url` and `--db-dir` as the engine the shop's SQL runs on.
 fn db_engine(db: &str, url: &Option<String>, dir: &Option<PathBuf>) -> live::postgres::Engine {
     use live::postgres::Engine;
