@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 dur="${DURATION:-10s}"
 n="${REQUESTS:-300000}"
 source scripts/need.sh
+source scripts/serving.sh
 need wrk:wrk nginx:nginx redis-server:redis-server redis-benchmark:redis-tools curl:curl
 cargo build --release --quiet
 bin="$PWD/target/release/stratus"
@@ -20,8 +21,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-lb=$(free_port); adm=$(free_port); resp=$(free_port); rport=$(free_port); ngx=$(free_port)
+lb=$(port); adm=$(port); resp=$(port); rport=$(port); ngx=$(port)
 
 # cookie sessions: no stickiness, so the balancer spreads wrk's requests like nginx does.
 "$bin" serve steady-state --strategy cookie ${LANES:+--lanes "$LANES"} --listen "127.0.0.1:$lb" --admin "127.0.0.1:$adm" \

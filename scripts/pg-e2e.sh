@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/need.sh
+source scripts/serving.sh
 need psql:postgresql-client python3:python3
 # The server binaries live off PATH (/usr/lib/postgresql/N/bin): when none is
 # there, name a tool that is never on PATH so `need` installs the package.
@@ -38,7 +39,6 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "pg-e2e: FAIL: $*" >&2; echo "--- serve log" >&2; tail -30 "$work/serve.log" >&2; exit 1; }
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # One replica-lag half: serve FIXTURE on PostgreSQL, 15 s of stratus load,
 # Ctrl-C; prints "stale-order-reads orders-committed" from the load report.
 lag_half() {
@@ -47,11 +47,7 @@ lag_half() {
     "$bin" serve "$fixture" --db postgres --listen "127.0.0.1:$shop" --admin "127.0.0.1:$admin" \
         --token e2e >"$dir/serve.log" 2>&1 &
     pid=$!
-    for _ in $(seq 1 240); do
-        grep -q "Ctrl-C stops" "$dir/serve.log" && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.25
-    done
+    wait_serving "$dir/serve.log" "$pid" || true
     "$bin" load "http://127.0.0.1:$shop" --scenario "$fixture" --duration 15s \
         --admin "http://127.0.0.1:$admin" --token e2e --format json --out "$dir/load.json" >/dev/null 2>&1 || true
     kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
@@ -71,12 +67,7 @@ scenario=tests/fixtures/engines/db-failover-short.toml
 "$bin" serve "$scenario" --db postgres --listen "127.0.0.1:$shop" --admin "127.0.0.1:$admin" \
     --token e2e >"$work/serve.log" 2>&1 &
 serve_pid=$!
-for _ in $(seq 1 240); do
-    grep -q "Ctrl-C stops" "$work/serve.log" && break
-    kill -0 "$serve_pid" 2>/dev/null || fail "serve exited while starting"
-    sleep 0.25
-done
-grep -q "Ctrl-C stops" "$work/serve.log" || fail "serve did not start within 60 s"
+wait_serving "$work/serve.log" "$serve_pid" || fail "serve did not come up"
 base=$(sed -n 's/^postgres primary listens on .* (\(.*\)\/primary)$/\1/p' "$work/serve.log")
 standby_port=$(sed -n 's/^postgres standby listens on 127.0.0.1:\([0-9]*\) .*/\1/p' "$work/serve.log")
 [ -n "$base" ] && [ -n "$standby_port" ] || fail "no primary/standby lines in the serve log"

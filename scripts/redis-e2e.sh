@@ -16,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/need.sh
+source scripts/serving.sh
 need redis-server:redis-server redis-cli:redis-tools python3:python3 curl:curl
 bin="${CARGO_TARGET_DIR:-target}/debug/stratus"
 [ -x "$bin" ] || { echo "redis-e2e: $bin is not built (run cargo test --no-run first)" >&2; exit 1; }
@@ -28,18 +29,12 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "redis-e2e: FAIL: $*" >&2; echo "--- serve log" >&2; tail -40 "$work/serve.log" >&2; exit 1; }
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 shop=$(port); admin=$(port)
 scenario=tests/fixtures/engines/store-failover-short.toml
 "$bin" serve "$scenario" --strategy store --store redis --listen "127.0.0.1:$shop" \
     --admin "127.0.0.1:$admin" --token e2e >"$work/serve.log" 2>&1 &
 serve_pid=$!
-for _ in $(seq 1 240); do
-    grep -q "Ctrl-C stops" "$work/serve.log" && break
-    kill -0 "$serve_pid" 2>/dev/null || fail "serve exited while starting"
-    sleep 0.25
-done
-grep -q "Ctrl-C stops" "$work/serve.log" || fail "serve did not start within 60 s"
+wait_serving "$work/serve.log" "$serve_pid" || fail "serve did not come up"
 base=$(sed -n 's/^  store  sessions on redis-server, .*; files in \(.*\))$/\1/p' "$work/serve.log")
 ports=$(sed -n 's/^\(redis\|sentinel\)-.* listens on 127.0.0.1:\([0-9]*\) .*/\2/p' "$work/serve.log")
 [ -n "$base" ] && [ "$(echo "$ports" | wc -w)" -eq 6 ] || fail "expected 3 servers and 3 Sentinels in the serve log"

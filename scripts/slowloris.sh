@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${N:-3000}"
 source scripts/need.sh
+source scripts/serving.sh
 need curl:curl python3:python3
 echo "== cargo test --no-run (the suite's optimised binary)"
 cargo test --quiet --no-run
@@ -27,8 +28,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((n + 1000)) ]; then
     echo "slowloris.sh: the open-file limit ($(ulimit -n)) is under N + 1000; raise it (ulimit -n) or lower N" >&2
     exit 1
 fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-lb=$(free_port); adm=$(free_port)
+lb=$(port); adm=$(port)
 "$bin" serve steady-state --listen "127.0.0.1:$lb" --admin "127.0.0.1:$adm" --token slow "$@" \
     2>"$work/serve.err" &
 pid=$!

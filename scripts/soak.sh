@@ -23,6 +23,7 @@ cd "$(dirname "$0")/.."
 mins="${1:-10}"
 conns="${CONNS:-64}"
 source scripts/need.sh
+source scripts/serving.sh
 need wrk:wrk curl:curl python3:python3
 
 echo "== cargo test --no-run (the suite's optimised binary)"
@@ -36,8 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-lb=$(free_port); adm=$(free_port)
+lb=$(port); adm=$(port)
 scenario="${SCENARIO:-}"
 if [ -z "$scenario" ]; then
     scenario="$work/az-outage-soak.toml"

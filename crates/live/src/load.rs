@@ -453,17 +453,29 @@ async fn admin_post(
     }
 }
 
-/// The shop's typed snapshot, from the admin API.
-async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Snapshot> {
-    let req = Request::get(format!("{admin}/admin/state"))
+/// A JSON answer from the admin API (`GET {admin}{path}`), or None when it
+/// does not come within `secs` or does not read as `T`.
+async fn admin_get<T: serde::de::DeserializeOwned>(
+    run: &Run,
+    admin: &str,
+    token: &str,
+    path: &str,
+    secs: u64,
+) -> Option<T> {
+    let req = Request::get(format!("{admin}{path}"))
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .body(Bytes::new())
         .ok()?;
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), run.client.send(req))
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(secs), run.client.send(req))
         .await
         .ok()?
         .ok()?;
-    serde_json::from_slice::<Snapshot>(resp.body()).ok()
+    serde_json::from_slice(resp.body()).ok()
+}
+
+/// The shop's typed snapshot, from the admin API.
+async fn admin_state(run: &Run, admin: &str, token: &str) -> Option<Snapshot> {
+    admin_get(run, admin, token, "/admin/state", 5).await
 }
 
 /// The database section as the server counted it (`GET /admin/database`).
@@ -472,16 +484,8 @@ async fn admin_database(
     admin: &str,
     token: &str,
 ) -> Option<stratus_model::report::data::DatabaseReport> {
-    let req = Request::get(format!("{admin}/admin/database"))
-        .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(Bytes::new())
-        .ok()?;
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(10), run.client.send(req))
+    admin_get::<super::data_report::LiveDatabase>(run, admin, token, "/admin/database", 10)
         .await
-        .ok()?
-        .ok()?;
-    serde_json::from_slice::<super::data_report::LiveDatabase>(resp.body())
-        .ok()
         .map(|d| d.report)
 }
 
