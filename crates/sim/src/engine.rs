@@ -4,24 +4,47 @@
 //! instant run first in, first out and a run never depends on heap internals.
 //! The engine owns time; the model is only ever told what time it is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use stratus_model::time::SimTime;
 
-/// A radix heap over (time, sequence) keys packed into one u128.
+/// Bits of the time per level of [`RadixHeap`]: 64 buckets a level.
+const DIGIT: u32 = 6;
+/// Levels enough for 64-bit times.
+const LEVELS: usize = 64usize.div_ceil(DIGIT as usize);
+/// Room a bucket keeps when it empties (events).
+const SPARE: usize = 64;
+/// Words of a level's occupancy bitmap.
+const WORDS: usize = 1 << (DIGIT - 6);
+
+/// A radix heap over event times in base 64, first in, first out within an
+/// instant.
 ///
-/// Event times never go backwards (nothing is scheduled before now) and
-/// sequence numbers only grow, so every key pushed is larger than the last one
-/// popped: the monotone case a radix heap serves in amortised O(1) per push
-/// and a few bucket moves per pop, far cheaper than a binary heap's sifting
-/// through ten thousand pending shoppers.
+/// Event times never go backwards (nothing is scheduled before now), so every
+/// time pushed is at least the last one popped: the monotone case a radix
+/// heap serves in amortised O(1) per push. A time sits in the bucket named
+/// by the highest base-64 digit where it differs from the last minimum
+/// (its level) and its own digit there; the lowest non-empty bucket holds
+/// the minimum, and emptying it moves each of its times down at least one
+/// level. With six bits a level, a wake-up 5 s ahead (2^32 ns) moves at
+/// most five times, where a base-2 heap moves it up to 32 times.
+///
+/// The key is the time alone, not (time, sequence): events at one instant
+/// always share a bucket (the bucket depends only on the time), pushes
+/// append, and a bucket's contents move together, in order, into empty lower
+/// buckets, so within every bucket the events of one instant stay in the
+/// order they were scheduled. `now` is the current instant's events, served
+/// from the front with no sorting, and an event scheduled for now costs a
+/// push and a pop.
 struct RadixHeap<E> {
-    last: u128,
-    /// Bucket b holds keys whose highest bit differing from `last` is b - 1;
-    /// bucket 0 holds the key equal to `last` (keys are unique).
-    buckets: Vec<Vec<(u128, E)>>,
-    /// Bit b - 1 set when bucket b (1..=128) holds something: finding the
-    /// first non-empty bucket is one instruction, not a scan.
-    occupied: u128,
+    last: SimTime,
+    /// The events at `last`, in scheduling order.
+    now: VecDeque<(SimTime, E)>,
+    /// Bucket (level, digit) at index level · 64 + digit.
+    buckets: Vec<Vec<(SimTime, E)>>,
+    /// Per level, bit d set when digit d's bucket holds something.
+    occupied: [[u64; WORDS]; LEVELS],
+    /// Bit l set when level l holds something.
+    levels: u32,
     len: usize,
 }
 
@@ -29,84 +52,108 @@ impl<E> RadixHeap<E> {
     fn new() -> Self {
         RadixHeap {
             last: 0,
-            buckets: (0..129).map(|_| Vec::new()).collect(),
-            occupied: 0,
+            now: VecDeque::new(),
+            buckets: (0..LEVELS << DIGIT).map(|_| Vec::new()).collect(),
+            occupied: [[0; WORDS]; LEVELS],
+            levels: 0,
             len: 0,
         }
     }
 
     #[inline]
-    fn bucket(last: u128, key: u128) -> usize {
-        128 - (key ^ last).leading_zeros() as usize
-    }
-
-    #[inline]
-    fn push(&mut self, key: u128, ev: E) {
-        if key < self.last {
-            self.rewind(key);
+    fn push(&mut self, time: SimTime, ev: E) {
+        if time < self.last {
+            self.rewind(time);
         }
-        self.put(Self::bucket(self.last, key), key, ev);
+        self.put(time, ev);
         self.len += 1;
     }
 
-    /// Lowers `last` to `key` and re-buckets everything. Needed only when a
+    /// Lowers `last` to `time` and re-buckets everything. Needed only when a
     /// peek has moved `last` ahead of the time being handled: a wake-up from
     /// [`Queue::first_at`] runs before the heap's minimum, and what it
     /// schedules may fall between the two. Actions are few, so this is rare.
     #[cold]
-    fn rewind(&mut self, key: u128) {
-        let mut all = Vec::with_capacity(self.len);
+    fn rewind(&mut self, time: SimTime) {
+        let mut all: Vec<(SimTime, E)> = Vec::with_capacity(self.len);
+        all.extend(self.now.drain(..));
         for b in &mut self.buckets {
             all.append(b);
         }
-        self.occupied = 0;
-        self.last = key;
-        for (k, e) in all {
-            self.put(Self::bucket(key, k), k, e);
+        self.occupied = [[0; WORDS]; LEVELS];
+        self.levels = 0;
+        self.last = time;
+        for (t, e) in all {
+            self.put(t, e);
         }
     }
 
     #[inline]
-    fn put(&mut self, b: usize, key: u128, ev: E) {
-        if b > 0 {
-            self.occupied |= 1 << (b - 1);
+    fn put(&mut self, time: SimTime, ev: E) {
+        let differ = time ^ self.last;
+        if differ == 0 {
+            self.now.push_back((time, ev));
+            return;
         }
-        self.buckets[b].push((key, ev));
+        let level = (63 - differ.leading_zeros()) / DIGIT;
+        let digit = (time >> (level * DIGIT)) & ((1 << DIGIT) - 1);
+        self.occupied[level as usize][digit as usize >> 6] |= 1 << (digit & 63);
+        self.levels |= 1 << level;
+        self.buckets[((level as usize) << DIGIT) + digit as usize].push((time, ev));
     }
 
-    /// Makes bucket 0 hold the smallest key, if any; returns it.
-    fn settle(&mut self) -> Option<u128> {
-        if self.len == 0 {
+    /// Makes `now` hold the earliest instant's events, if any; returns it.
+    #[inline]
+    fn settle(&mut self) -> Option<SimTime> {
+        if self.now.is_empty() {
+            self.refill()?;
+        }
+        Some(self.last)
+    }
+
+    /// Empties the lowest non-empty bucket around its minimum. Every lower
+    /// bucket is empty, and its times share every digit from its own level
+    /// up with the minimum, so each lands on a lower level (or in `now`);
+    /// the buckets above keep their places relative to the new minimum.
+    fn refill(&mut self) -> Option<()> {
+        if self.levels == 0 {
             return None;
         }
-        if self.buckets[0].is_empty() {
-            if self.occupied == 0 {
-                return None;
-            }
-            let i = self.occupied.trailing_zeros() as usize + 1;
-            self.occupied &= !(1 << (i - 1));
-            let mut moving = std::mem::take(&mut self.buckets[i]);
-            let min = moving.iter().map(|e| e.0).min()?;
-            self.last = min;
-            for (k, e) in moving.drain(..) {
-                // Every key in bucket i shares the bits above i - 1 with the new
-                // minimum, so it lands in a lower bucket.
-                self.put(Self::bucket(min, k), k, e);
-            }
-            self.buckets[i] = moving; // keep the allocation
+        let level = self.levels.trailing_zeros() as usize;
+        let words = &mut self.occupied[level];
+        let w = words.iter().position(|&x| x != 0)?;
+        let digit = (w << 6) + words[w].trailing_zeros() as usize;
+        words[w] &= !(1 << (digit & 63));
+        if words.iter().all(|&x| x == 0) {
+            self.levels &= !(1 << level);
         }
-        self.buckets[0].last().map(|e| e.0)
+        let i = (level << DIGIT) + digit;
+        if self.buckets[i].len() == 1 {
+            // The common case in the model: the bucket holds one instant.
+            let e = self.buckets[i].pop()?;
+            self.last = e.0;
+            self.now.push_back(e);
+            return Some(());
+        }
+        let mut moving = std::mem::take(&mut self.buckets[i]);
+        self.last = moving.iter().map(|e| e.0).min()?;
+        for (t, e) in moving.drain(..) {
+            self.put(t, e);
+        }
+        // Keep a small allocation for the next use; a big one (a far
+        // level's share of every thinking shopper) is given back, so the
+        // buckets' spare room does not add up to a copy of the queue.
+        moving.shrink_to(SPARE);
+        self.buckets[i] = moving;
+        Some(())
     }
 
-    fn pop(&mut self) -> Option<(u128, E)> {
+    #[inline]
+    fn pop(&mut self) -> Option<(SimTime, E)> {
         self.settle()?;
         self.len -= 1;
-        self.buckets[0].pop()
+        self.now.pop_front()
     }
-}
-
-fn key(time: SimTime, seq: u64) -> u128 {
-    (u128::from(time) << 64) | u128::from(seq)
 }
 
 /// The pending wake-ups. The model schedules into it; only the engine pops.
@@ -146,8 +193,7 @@ impl<E> Queue<E> {
     pub fn at(&mut self, time: SimTime, ev: E) {
         debug_assert!(time >= self.now, "scheduled in the past");
         let time = time.max(self.now);
-        self.seq += 1;
-        self.heap.push(key(time, self.seq), ev);
+        self.heap.push(time, ev);
     }
 
     /// Wake the model with `ev` at `time`, ahead of every ordinary wake-up at
@@ -178,7 +224,7 @@ impl<E> Queue<E> {
 
     fn pop(&mut self) -> Option<(SimTime, E)> {
         if self.next_first != SimTime::MAX {
-            let heap = self.heap.settle().map(|k| (k >> 64) as SimTime);
+            let heap = self.heap.settle();
             if heap.is_none_or(|t| self.next_first <= t) {
                 let ((t, _), ev) = self.first.pop_first().expect("next_first is set");
                 self.next_first = self.first.keys().next().map_or(SimTime::MAX, |k| k.0);
@@ -186,13 +232,13 @@ impl<E> Queue<E> {
                 return Some((t, ev));
             }
         }
-        let (k, ev) = self.heap.pop()?;
-        self.now = (k >> 64) as SimTime;
-        Some((self.now, ev))
+        let (t, ev) = self.heap.pop()?;
+        self.now = t;
+        Some((t, ev))
     }
 
     fn peek_time(&mut self) -> Option<SimTime> {
-        let heap = self.heap.settle().map(|k| (k >> 64) as SimTime);
+        let heap = self.heap.settle();
         match (heap, self.next_first) {
             (h, SimTime::MAX) => h,
             (Some(h), f) => Some(h.min(f)),
@@ -365,8 +411,10 @@ mod tests {
     }
 
     #[test]
-    fn radix_heap_pops_in_key_order() {
-        // A monotone workload like the model's: pushes at or after the last pop.
+    fn radix_heap_pops_in_time_then_scheduling_order() {
+        // A monotone workload like the model's: pushes at or after the last
+        // pop, a third of them at the current instant or a few ns on (ties
+        // must come out first in, first out).
         let mut h = RadixHeap::new();
         let mut reference = std::collections::BTreeSet::new();
         let mut x: u64 = 12345;
@@ -378,17 +426,19 @@ mod tests {
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
                 seq += 1;
-                let k = key(now + (x >> 40) % 10_000_000, seq);
-                h.push(k, ());
-                reference.insert(k);
+                let delay = match x % 3 {
+                    0 => (x >> 40) % 4,
+                    _ => (x >> 40) % 10_000_000,
+                };
+                h.push(now + delay, seq);
+                reference.insert((now + delay, seq));
             }
             let want = reference.pop_first().unwrap();
-            let (got, ()) = h.pop().unwrap();
-            assert_eq!(got, want);
-            now = (got >> 64) as u64;
+            assert_eq!(h.pop().unwrap(), want);
+            now = want.0;
         }
         while let Some(want) = reference.pop_first() {
-            assert_eq!(h.pop().unwrap().0, want);
+            assert_eq!(h.pop().unwrap(), want);
         }
         assert!(h.pop().is_none());
     }
