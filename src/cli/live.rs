@@ -81,6 +81,14 @@ pub struct ServeArgs {
     /// upstream keepalive_timeout; ALB's idle timeout).
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub upstream_idle: String,
+    /// Give each node the scenario's fleet.workers, each page holding one
+    /// for its drawn service time (stretched by slow_node, slow_az and
+    /// warm-up), and a queue of fleet.queue_limit (then 503 queue_full),
+    /// ordered by fleet.queue_order and shed by fleet.queue_timeout, as the
+    /// simulation's nodes. Off by default: the shop then answers as fast as
+    /// it can (the throughput benchmark's setting).
+    #[arg(long)]
+    pub capacity: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -119,6 +127,10 @@ pub struct LoadArgs {
     /// Write the report here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Include the per-second series (offered, attempts, goodput, failures,
+    /// latency) in JSON, or print it instead of the run's row (CSV).
+    #[arg(long)]
+    pub series: bool,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -164,6 +176,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
             store_redis: a.store == "redis",
             db: db_engine(&a.db, &a.db_url, &a.db_dir),
             limits,
+            capacity: a.capacity,
         })
         .await
         .map_err(|e| CliError::Runtime(e.to_string()))?;
@@ -319,11 +332,15 @@ pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {
         ));
     }
     let rt = runtime()?;
-    let r = rt
+    let mut r = rt
         .block_on(live::load::run(cfg))
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let fmt = super::pick_format(a.format, &a.out);
+    if !a.series && matches!(fmt, Format::Json) {
+        r.series = None;
+    }
     let out = match fmt {
+        Format::Csv if a.series => table::series_csv(&r),
         Format::Text => text::render(&r),
         Format::Json => r.to_json() + "\n",
         Format::Csv => table::csv(std::slice::from_ref(&r)),

@@ -57,6 +57,7 @@ pub async fn start_limited(
         store_redis: false,
         db: Default::default(),
         limits,
+        capacity: false,
     })
     .await
     .expect("the live shop starts")
