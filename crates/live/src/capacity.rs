@@ -20,6 +20,12 @@ use stratus_model::station::{Admit, QueueOrder, ServiceDistribution, Station, Tu
 use stratus_model::time::Dur;
 use tokio::sync::oneshot;
 
+/// The cause of a node's 503 when its queue is full (the simulation's name),
+/// first in the error's words.
+pub const QUEUE_FULL: &str = "queue_full";
+/// The cause of a node's 503 for a request shed after `fleet.queue_timeout`.
+pub const QUEUE_TIMEOUT: &str = "queue_timeout";
+
 /// The fleet's capacity, as the scenario gives it.
 #[derive(Clone, Copy, Debug)]
 pub struct CapacityCfg {
@@ -58,6 +64,24 @@ impl CapacityStats {
     pub fn count(c: &AtomicU64) {
         c.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// The counts now, as `GET /admin/workers` answers them.
+    pub fn read(&self) -> WorkersReport {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        WorkersReport {
+            served_abandoned: get(&self.served_abandoned),
+            shed: get(&self.shed),
+            queue_full: get(&self.queue_full),
+        }
+    }
+}
+
+/// `GET /admin/workers`: what the nodes' workers did so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkersReport {
+    pub served_abandoned: u64,
+    pub shed: u64,
+    pub queue_full: u64,
 }
 
 /// Where a request stands once the node has taken it.

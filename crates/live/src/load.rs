@@ -13,6 +13,7 @@
 //! writes it; `set_arrivals` changes the generator's own rate. The report's
 //! events record each action, with the shop's refusal when it has one.
 
+use super::capacity::{QUEUE_FULL, QUEUE_TIMEOUT, WorkersReport};
 use super::client::Client;
 use super::clock::Clock;
 use super::jar::Jar;
@@ -202,6 +203,14 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
             // The cache's hits and misses are the server's to count.
             r.cache = state.cache;
         }
+        if let (Some(t), Some(w)) = (
+            &mut r.retries,
+            admin_get::<WorkersReport>(&run, &admin, token, "/admin/workers", 5).await,
+        ) {
+            // Work for callers who left, and shedding, are the nodes' to see.
+            t.served_abandoned = w.served_abandoned;
+            t.shed = w.shed;
+        }
         r.database = admin_database(&run, &admin, token).await.map(|mut d| {
             // Stale reads are the shoppers' to judge, by their own ground truth.
             d.stats.stale_order_reads = *run.stale_orders.lock().expect("stale");
@@ -384,7 +393,7 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
     }
     let body = resp.into_body();
     if status != StatusCode::OK {
-        return Err(status_cause(status));
+        return Err(status_cause(status, &body));
     }
     let v: Value = serde_json::from_slice(&body).map_err(|_| "bad_response")?;
     {
@@ -415,7 +424,19 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
     })
 }
 
-fn status_cause(s: StatusCode) -> &'static str {
+/// The report's cause for an error answer: a node's refusal by its own
+/// cause (a full queue, a shed request, as the simulation names them), else
+/// the status.
+fn status_cause(s: StatusCode, body: &[u8]) -> &'static str {
+    if s == StatusCode::SERVICE_UNAVAILABLE
+        && let Ok(v) = serde_json::from_slice::<Value>(body)
+        && let Some(why) = v["error"].as_str()
+        && let Some(cause) = [QUEUE_FULL, QUEUE_TIMEOUT]
+            .into_iter()
+            .find(|c| why.starts_with(&format!("{c}:")))
+    {
+        return cause;
+    }
     match s.as_u16() {
         502 => "http_502",
         503 => "http_503",

@@ -3,7 +3,7 @@
 //! (sticky), in a signed cookie, or in the shared store.
 
 use super::calls::{self, GaveUp};
-use super::capacity::{Admitted, CapacityCfg, CapacityStats, Workers};
+use super::capacity::{Admitted, CapacityCfg, CapacityStats, QUEUE_FULL, QUEUE_TIMEOUT, Workers};
 use super::clock::{random_u128, unit};
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::pages::{Served, page_html, page_json};
@@ -325,7 +325,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
                 http::error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     as_json,
-                    "queue_full: every worker is busy and the queue is full",
+                    &format!("{QUEUE_FULL}: every worker is busy and the queue is full"),
                 ),
                 false,
             ),
@@ -333,7 +333,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
                 http::error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     as_json,
-                    "queue_timeout: the request waited past fleet.queue_timeout",
+                    &format!("{QUEUE_TIMEOUT}: the request waited past fleet.queue_timeout"),
                 ),
                 false,
             ),
