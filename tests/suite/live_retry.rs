@@ -67,8 +67,9 @@ fn describe(name: &str, r: &Report) -> String {
         .iter()
         .map(|x| format!("{}:{}/{}/{}", x.t_s, x.offered, x.attempts, x.goodput))
         .collect();
+    let (share, offered, goodput) = window_share(r);
     format!(
-        "{name}: {:?}\n  errors {:?}\n  t:offered/attempts/goodput {}",
+        "{name}: window share {share:.3} ({goodput} of {offered})\n  {:?}\n  errors {:?}\n  t:offered/attempts/goodput {}",
         r.retries,
         r.requests.errors,
         per_s.join(" ")
