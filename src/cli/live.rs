@@ -89,6 +89,9 @@ pub struct ServeArgs {
     /// it can (the throughput benchmark's setting).
     #[arg(long)]
     pub capacity: bool,
+    /// Serve one of the file's [[variants]] (by name) instead of the file as written.
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -112,7 +115,8 @@ pub struct LoadArgs {
     /// Overrides the scenario's seed (the shoppers' plans).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// A request unanswered after this fails as a timeout.
+    /// A request unanswered after this fails as a timeout (the scenario's
+    /// [workload.retry] timeout, when it has one, takes its place).
     #[arg(long, default_value = "10s")]
     pub timeout: String,
     /// The admin API (http://HOST:PORT): apply the scenario's timeline there.
@@ -131,6 +135,10 @@ pub struct LoadArgs {
     /// latency) in JSON, or print it instead of the run's row (CSV).
     #[arg(long)]
     pub series: bool,
+    /// Follow one of the scenario's [[variants]] (by name): its workload,
+    /// retry policy and timeline.
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -144,8 +152,27 @@ fn duration(flag: &str, s: &str) -> Result<Dur, CliError> {
     parse_duration(s).map_err(|e| CliError::Usage(format!("{flag} {s:?}: {e}")))
 }
 
+/// The scenario as written, or the variant of it `--variant` names.
+fn variant(
+    sc: crate::scenario::Scenario,
+    name: Option<&str>,
+) -> Result<crate::scenario::Scenario, CliError> {
+    let Some(name) = name else { return Ok(sc) };
+    match sc.variants.iter().find(|v| v.name == name) {
+        Some(v) => Ok((*v.scenario).clone()),
+        None => {
+            let names: Vec<&str> = sc.variants.iter().map(|v| v.name.as_str()).collect();
+            Err(CliError::Usage(if names.is_empty() {
+                format!("--variant {name}: {} has no [[variants]]", sc.name)
+            } else {
+                format!("--variant {name}: {} has {}", sc.name, names.join(", "))
+            }))
+        }
+    }
+}
+
 pub fn serve(a: ServeArgs) -> Result<(), CliError> {
-    let sc = load(&a.file)?;
+    let sc = variant(load(&a.file)?, a.variant.as_deref())?;
     let limits = limits(&a)?;
     if a.db_dir.is_some() && sc.database.is_none() {
         return Err(CliError::Usage(format!(
@@ -303,7 +330,7 @@ fn export_db(h: &live::Handle, dir: Option<&std::path::Path>) -> Result<(), CliE
 }
 
 pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {
-    let mut sc = load(&a.scenario)?;
+    let mut sc = variant(load(&a.scenario)?, a.variant.as_deref())?;
     if let Some(t) = &a.think {
         sc.workload.think_time = duration("--think", t)?;
     }

@@ -12,6 +12,14 @@
 //! time to the admin API's `POST /admin/actions`, in the form the timeline
 //! writes it; `set_arrivals` changes the generator's own rate. The report's
 //! events record each action, with the shop's refusal when it has one.
+//!
+//! With `[workload.retry]` each shopper's client retries as the simulation's
+//! does, through the same model code (`retry::Client`): it stops waiting
+//! for an attempt after `timeout` and drops the connection (the shop is not
+//! told), waits its backoff with the policy's jitter (the run's own
+//! `retry_jitter` stream), draws on the shared retry budget, and keeps its
+//! own breaker. The per-second series (`offered`, `attempts`, `goodput`)
+//! and the report's `retries` section are counted as in the simulation.
 
 use super::capacity::{QUEUE_FULL, QUEUE_TIMEOUT, WorkersReport};
 use super::client::Client;
@@ -49,7 +57,9 @@ pub struct LoadConfig {
     /// Workload, cookie limit and timeline come from here.
     pub scenario: Scenario,
     pub seed: u64,
-    /// A request unanswered after this is a failure (`timeout`).
+    /// A request unanswered after this is a failure (`timeout`), unless
+    /// the scenario's `[workload.retry]` gives the client a timeout of its
+    /// own (then `client_timeout`, as in the simulation).
     pub timeout: Dur,
     /// The admin API (`http://HOST:PORT`) and token, to apply the timeline.
     pub admin: Option<(String, String)>,
