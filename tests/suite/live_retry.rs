@@ -61,6 +61,16 @@ fn window_share(r: &Report) -> (f64, u64, u64) {
     (goodput as f64 / offered.max(1) as f64, offered, goodput)
 }
 
+/// The same variant in the simulation: its goodput share in the window.
+/// Both drivers' clients decide through `retry::Client` and both drivers'
+/// nodes through `station::Station`, so each live verdict below is also
+/// the simulation's.
+fn simulated_share(name: &str) -> f64 {
+    let sc = variant(name);
+    let r = stratus::run(&sc, Strategy::Cookie, sc.seed);
+    window_share(&r).0
+}
+
 fn describe(name: &str, r: &Report) -> String {
     let rows = r.series.as_deref().unwrap_or(&[]);
     let per_s: Vec<String> = rows
@@ -87,6 +97,8 @@ async fn immediate_retries_stay_collapsed_long_after_the_trigger() {
         share < 0.5,
         "goodput share {share:.3} after the trigger: {why}"
     );
+    let sim = simulated_share("immediate");
+    assert!(sim < 0.5, "the simulation's share {sim:.3}");
     let t = r.retries.as_ref().expect("a retries section");
     assert!(t.attempts_per_request > 1.8, "{why}");
     assert!(t.timed_out > 500, "{why}");
@@ -104,6 +116,8 @@ async fn a_client_breaker_or_shedding_brings_goodput_back() {
         let (share, offered, _) = window_share(r);
         assert!(offered > 300, "{why}");
         assert!(share > 0.9, "{name}: goodput share {share:.3}: {why}");
+        let sim = simulated_share(name);
+        assert!(sim > 0.9, "{name}: the simulation's share {sim:.3}");
     }
     let t = breaker.retries.as_ref().expect("a retries section");
     assert!(
