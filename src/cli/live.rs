@@ -81,6 +81,17 @@ pub struct ServeArgs {
     /// upstream keepalive_timeout; ALB's idle timeout).
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub upstream_idle: String,
+    /// Give each node the scenario's fleet.workers, each page holding one
+    /// for its drawn service time (stretched by slow_node, slow_az and
+    /// warm-up), and a queue of fleet.queue_limit (then 503 queue_full),
+    /// ordered by fleet.queue_order and shed by fleet.queue_timeout, as the
+    /// simulation's nodes. Off by default: the shop then answers as fast as
+    /// it can (the throughput benchmark's setting).
+    #[arg(long)]
+    pub capacity: bool,
+    /// Serve one of the file's [[variants]] (by name) instead of the file as written.
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -104,7 +115,8 @@ pub struct LoadArgs {
     /// Overrides the scenario's seed (the shoppers' plans).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// A request unanswered after this fails as a timeout.
+    /// A request unanswered after this fails as a timeout (the scenario's
+    /// [workload.retry] timeout, when it has one, takes its place).
     #[arg(long, default_value = "10s")]
     pub timeout: String,
     /// The admin API (http://HOST:PORT): apply the scenario's timeline there.
@@ -119,6 +131,14 @@ pub struct LoadArgs {
     /// Write the report here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Include the per-second series (offered, attempts, goodput, failures,
+    /// latency) in JSON, or print it instead of the run's row (CSV).
+    #[arg(long)]
+    pub series: bool,
+    /// Follow one of the scenario's [[variants]] (by name): its workload,
+    /// retry policy and timeline.
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -132,8 +152,27 @@ fn duration(flag: &str, s: &str) -> Result<Dur, CliError> {
     parse_duration(s).map_err(|e| CliError::Usage(format!("{flag} {s:?}: {e}")))
 }
 
+/// The scenario as written, or the variant of it `--variant` names.
+fn variant(
+    sc: crate::scenario::Scenario,
+    name: Option<&str>,
+) -> Result<crate::scenario::Scenario, CliError> {
+    let Some(name) = name else { return Ok(sc) };
+    match sc.variants.iter().find(|v| v.name == name) {
+        Some(v) => Ok((*v.scenario).clone()),
+        None => {
+            let names: Vec<&str> = sc.variants.iter().map(|v| v.name.as_str()).collect();
+            Err(CliError::Usage(if names.is_empty() {
+                format!("--variant {name}: {} has no [[variants]]", sc.name)
+            } else {
+                format!("--variant {name}: {} has {}", sc.name, names.join(", "))
+            }))
+        }
+    }
+}
+
 pub fn serve(a: ServeArgs) -> Result<(), CliError> {
-    let sc = load(&a.file)?;
+    let sc = variant(load(&a.file)?, a.variant.as_deref())?;
     let limits = limits(&a)?;
     if a.db_dir.is_some() && sc.database.is_none() {
         return Err(CliError::Usage(format!(
@@ -164,6 +203,7 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
             store_redis: a.store == "redis",
             db: db_engine(&a.db, &a.db_url, &a.db_dir),
             limits,
+            capacity: a.capacity,
         })
         .await
         .map_err(|e| CliError::Runtime(e.to_string()))?;
@@ -290,7 +330,7 @@ fn export_db(h: &live::Handle, dir: Option<&std::path::Path>) -> Result<(), CliE
 }
 
 pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {
-    let mut sc = load(&a.scenario)?;
+    let mut sc = variant(load(&a.scenario)?, a.variant.as_deref())?;
     if let Some(t) = &a.think {
         sc.workload.think_time = duration("--think", t)?;
     }
@@ -319,11 +359,15 @@ pub fn load_cmd(a: LoadArgs) -> Result<(), CliError> {
         ));
     }
     let rt = runtime()?;
-    let r = rt
+    let mut r = rt
         .block_on(live::load::run(cfg))
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let fmt = super::pick_format(a.format, &a.out);
+    if !a.series && matches!(fmt, Format::Json) {
+        r.series = None;
+    }
     let out = match fmt {
+        Format::Csv if a.series => table::series_csv(&r),
         Format::Text => text::render(&r),
         Format::Json => r.to_json() + "\n",
         Format::Csv => table::csv(std::slice::from_ref(&r)),

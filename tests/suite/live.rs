@@ -637,6 +637,7 @@ async fn orders_survive_the_database_primarys_az_through_the_standby() {
         store_redis: false,
         db: Default::default(),
         limits: Default::default(),
+        capacity: false,
     })
     .await
     .unwrap();

@@ -20,6 +20,7 @@ mod elastic;
 mod live;
 mod live_actions;
 mod live_network;
+mod live_retry;
 mod live_scenario;
 mod live_tools;
 mod parity;

@@ -8,6 +8,7 @@
 //! | `GET /admin/state[?rows=N&events=N&faults=N]` | the typed snapshot (`stratus_model::snapshot::Snapshot`) the dashboards draw; with a cursor, only what is new |
 //! | `GET /admin/database` | the report's `database` section now (`--db postgres`: measured on the servers), with `engine` and `commits_in_doubt` |
 //! | `GET /admin/store` | `--store redis`: the servers and Sentinels, the primary, Sentinel's promotions, each killed primary's replication window, the replicas' lag in bytes |
+//! | `GET /admin/workers` | `--capacity`: requests the nodes served after their caller hung up (`served_abandoned`), shed past `fleet.queue_timeout`, refused with a full queue |
 //! | `POST /admin/actions` | any timeline action, as JSON without `at`: `{"action":"kill_az","az":"us-east-1b"}`; applied (`set_arrivals`, the shoppers' own, is refused with the reason) |
 //! | `POST /admin/az/NAME/kill` | powers off every node in the AZ (and the store copy there) |
 //! | `POST /admin/az/NAME/restore` | the AZ takes launches again |
@@ -90,6 +91,13 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
                 "the store runs in process (or at --store-url): GET /admin/store reports the servers of serve --store redis",
             ),
         },
+        (Method::GET, ["admin", "workers"]) => match cl.shop.capacity {
+            Some(_) => http::json(StatusCode::OK, &cl.shop.capacity_stats.read()),
+            None => fail(
+                StatusCode::NOT_FOUND,
+                "the nodes have no workers to count: serve with --capacity",
+            ),
+        },
         (_, ["admin", "actions"]) if post => match read_entry(req).await {
             Ok(entry) => answer(cl.apply_entry(&entry)),
             Err(r) => r,
@@ -135,7 +143,7 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
         ),
         _ => fail(
             StatusCode::NOT_FOUND,
-            "no such admin path: GET /admin/state, POST /admin/actions (a timeline entry as JSON, without `at`), and the shorthands POST /admin/az/NAME/kill|restore, /admin/capacity/N, /admin/deploy[/BATCH], /admin/store/failover",
+            "no such admin path: GET /admin/state, /admin/database, /admin/store, /admin/workers, POST /admin/actions (a timeline entry as JSON, without `at`), and the shorthands POST /admin/az/NAME/kill|restore, /admin/capacity/N, /admin/deploy[/BATCH], /admin/store/failover",
         ),
     }
 }

@@ -290,6 +290,16 @@ impl Cluster {
             sessions: NodeSessions::default(),
             shop: self.shop.clone(),
             breakers: super::calls::breakers(),
+            workers: self.shop.capacity.map(|cfg| {
+                let rng = stratus_model::rng::Streams::new(self.sc.seed)
+                    .indexed("live_service", u64::from(id));
+                super::capacity::Workers::new(
+                    cfg,
+                    self.shop.clock,
+                    self.shop.capacity_stats.clone(),
+                    rng,
+                )
+            }),
         });
         let svc_ctx = ctx.clone();
         let svc = service_fn(move |req| {

@@ -16,7 +16,8 @@
 //! - [`proxy`]: the load balancer (a hyper server) and its health checks
 //! - [`resolver`]: with `[dns]`, the balancer node a request comes in
 //!   through, from the control plane's Route 53 answer
-//! - [`node`]: an app node (a hyper server per node, on its own port)
+//! - [`node`]: an app node (a hyper server per node, on its own port), and
+//!   [`capacity`], its workers and queue with `--capacity`
 //! - [`cluster`]: the control plane's live driver: its inputs, and its
 //!   effects on the node servers
 //! - [`actions`]: the timeline's actions, checked and handed to it
@@ -36,6 +37,7 @@
 pub mod actions;
 pub mod admin;
 pub mod calls;
+pub mod capacity;
 pub mod client;
 pub mod clock;
 pub mod cluster;
@@ -91,6 +93,9 @@ pub struct Config {
     pub db: postgres::Engine,
     /// Head timeout, connection caps and the upstream pool's bounds.
     pub limits: limits::Limits,
+    /// Give each node the scenario's workers and queue (`--capacity`):
+    /// pages hold a worker for their service time, and the rest wait.
+    pub capacity: bool,
 }
 
 /// A running live shop.
@@ -148,7 +153,7 @@ pub enum ServeError {
     #[error("cannot build the scenario's database: {0}")]
     Database(stratus_model::db::DbError),
     #[error(
-        "fleet.queue_order = {0:?} orders a node's queue, and a live node has none to order (a request waits in the kernel's and tokio's accept queues, first come first served): serve the scenario without queue_order, or run it in the simulation"
+        "fleet.{0} orders or sheds a node's queue, and without --capacity a live node has none (a request waits in the kernel's and tokio's accept queues, first come first served): serve with --capacity, or without {0}"
     )]
     QueueOrder(&'static str),
     #[error("--db postgres: {0}")]
@@ -207,10 +212,17 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     if cfg.store_redis && (cfg.strategy != Strategy::Store || cfg.store_url.is_some()) {
         return Err(ServeError::RedisNeedsStore);
     }
-    match sc.fleet.queue_order {
-        QueueOrder::Fifo => {}
-        QueueOrder::Lifo => return Err(ServeError::QueueOrder("lifo")),
-        QueueOrder::Adaptive(_) => return Err(ServeError::QueueOrder("adaptive")),
+    if !cfg.capacity {
+        match sc.fleet.queue_order {
+            QueueOrder::Fifo => {}
+            QueueOrder::Lifo => return Err(ServeError::QueueOrder("queue_order = \"lifo\"")),
+            QueueOrder::Adaptive(_) => {
+                return Err(ServeError::QueueOrder("queue_order = \"adaptive\""));
+            }
+        }
+        if sc.fleet.queue_timeout.is_some() {
+            return Err(ServeError::QueueOrder("queue_timeout"));
+        }
     }
     let st = &sc.sessions.store;
     let key = clock::random_u128().to_le_bytes();
@@ -285,6 +297,8 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
             stratus_model::rng::Streams::new(sc.seed).stream("call_jitter"),
         ),
         warmup: sc.fleet.warmup_curve,
+        capacity: cfg.capacity.then(|| capacity::CapacityCfg::of(&sc)),
+        capacity_stats: Default::default(),
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await

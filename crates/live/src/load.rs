@@ -12,7 +12,16 @@
 //! time to the admin API's `POST /admin/actions`, in the form the timeline
 //! writes it; `set_arrivals` changes the generator's own rate. The report's
 //! events record each action, with the shop's refusal when it has one.
+//!
+//! With `[workload.retry]` each shopper's client retries as the simulation's
+//! does, through the same model code (`retry::Client`): it stops waiting
+//! for an attempt after `timeout` and drops the connection (the shop is not
+//! told), waits its backoff with the policy's jitter (the run's own
+//! `retry_jitter` stream), draws on the shared retry budget, and keeps its
+//! own breaker. The per-second series (`offered`, `attempts`, `goodput`)
+//! and the report's `retries` section are counted as in the simulation.
 
+use super::capacity::{QUEUE_FULL, QUEUE_TIMEOUT, WorkersReport};
 use super::client::Client;
 use super::clock::Clock;
 use super::jar::Jar;
@@ -24,8 +33,11 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use stratus_model::arrivals::{MAX_RATE, Process, Shape};
+use stratus_model::breaker::Breaker;
 use stratus_model::metrics::Metrics;
+use stratus_model::report::retries::RetriesReport;
 use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
+use stratus_model::retry::{self, CIRCUIT_OPEN, CLIENT_TIMEOUT, Heard, Next, Retries, RetryPolicy};
 use stratus_model::rng::Streams;
 use stratus_model::route;
 use stratus_model::scenario::{Action, ActionEntry, Kind, Scenario};
@@ -45,7 +57,9 @@ pub struct LoadConfig {
     /// Workload, cookie limit and timeline come from here.
     pub scenario: Scenario,
     pub seed: u64,
-    /// A request unanswered after this is a failure (`timeout`).
+    /// A request unanswered after this is a failure (`timeout`), unless
+    /// the scenario's `[workload.retry]` gives the client a timeout of its
+    /// own (then `client_timeout`, as in the simulation).
     pub timeout: Dur,
     /// The admin API (`http://HOST:PORT`) and token, to apply the timeline.
     pub admin: Option<(String, String)>,
@@ -78,6 +92,9 @@ struct Run {
     end: u64,
     /// Order-history pages that missed the shopper's own latest order.
     stale_orders: Mutex<u64>,
+    /// The clients' retry policy, shared budget and jitter stream
+    /// (`[workload.retry]`), as the simulation keeps them.
+    retries: Mutex<Retries>,
 }
 
 fn base_url(url: &str) -> Result<String, LoadError> {
@@ -103,6 +120,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     let client = Client::new(std::time::Duration::from_nanos(cfg.timeout.0));
     let clock = Clock::new();
     let end = cfg.duration.0;
+    let (policy, seed) = (cfg.scenario.workload.retry, cfg.seed);
     let run = Arc::new(Run {
         cfg,
         base,
@@ -114,8 +132,13 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         arrival: tokio::sync::watch::Sender::new(process),
         end,
         stale_orders: Mutex::new(0),
+        retries: Mutex::new(Retries::new(
+            policy,
+            Streams::new(seed).stream("retry_jitter"),
+        )),
     });
     let streams = Streams::new(run.cfg.seed);
+    let seconds = tokio::spawn(close_seconds(run.clone()));
     let mut arrivals = streams.stream("arrivals");
     let timeline = tokio::spawn(apply_timeline(run.clone()));
     let mut shoppers = tokio::task::JoinSet::new();
@@ -153,7 +176,9 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     .await;
     shoppers.abort_all();
     let (log, faults) = timeline.await.unwrap_or_default();
-    let m = run.metrics.lock().expect("metrics").clone();
+    let _ = seconds.await;
+    let mut m = run.metrics.lock().expect("metrics").clone();
+    let series = std::mem::take(&mut m.series);
     let strategy = run
         .strategy
         .lock()
@@ -169,14 +194,17 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         seed: run.cfg.seed,
         simulated_ns: end,
         metrics: &m,
-        series: Vec::new(),
+        series,
         log,
         faults,
         injected: Vec::new(),
         resticks: 0,
         events: 0,
     });
-    r.series = None;
+    if sc.workload.retry != RetryPolicy::none() {
+        let series = r.series.as_deref().unwrap_or(&[]);
+        r.retries = Some(RetriesReport::of(&m, series));
+    }
     if let Some((admin, token)) = &run.cfg.admin {
         // The balancer's own count: the generator cannot see a re-stick.
         let admin = base_url(admin).unwrap_or_else(|_| admin.clone());
@@ -184,6 +212,14 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
             r.sessions.resticks = state.lb.resticks;
             // The cache's hits and misses are the server's to count.
             r.cache = state.cache;
+        }
+        if let (Some(t), Some(w)) = (
+            &mut r.retries,
+            admin_get::<WorkersReport>(&run, &admin, token, "/admin/workers", 5).await,
+        ) {
+            // Work for callers who left, and shedding, are the nodes' to see.
+            t.served_abandoned = w.served_abandoned;
+            t.shed = w.shed;
         }
         r.database = admin_database(&run, &admin, token).await.map(|mut d| {
             // Stale reads are the shoppers' to judge, by their own ground truth.
@@ -199,7 +235,10 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     Ok(r)
 }
 
-/// One shopper's visit, request by request.
+/// One shopper's visit, attempt by attempt. What its client does after
+/// each attempt (retry after a backoff, the shopper's own retry after
+/// thinking, the next page, or leave) is the model's decision
+/// (`retry::Client`), the one the simulation's shoppers take.
 async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
     let w = &run.cfg.scenario.workload;
     let f = &run.cfg.scenario.fleet;
@@ -208,56 +247,86 @@ async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
     if sh.user > 0 {
         jar.sign_in(sh.user);
     }
+    // The shopper's own client breaker (with `workload.retry.breaker`).
+    let mut breaker = Breaker::default();
     let mut intended = arrival;
-    let mut retry = false;
+    let mut repeat = false;
     loop {
         sh.prepare(
             w,
             f.service_time.get(sh.kind).0,
             f.service_distribution,
-            retry,
+            repeat,
         );
         if intended >= run.end {
             return;
         }
         tokio::time::sleep_until(run.clock.instant(intended)).await;
-        let kind = sh.kind;
-        let outcome = request(&run, &mut sh, &mut jar).await;
-        let latency = run.clock.now().saturating_sub(intended);
-        let next = {
-            let mut m = run.metrics.lock().expect("metrics");
-            match outcome {
-                Ok(r) => {
-                    m.response(kind, latency, None);
-                    m.cookies_ignored += jar.take_ignored();
-                    sh.judge(&r, &mut m);
-                    if sh.stale_orders(&r) {
-                        *run.stale_orders.lock().expect("stale") += 1;
-                    }
-                    retry = false;
-                    sh.next(w).is_some()
-                }
-                Err(cause) => {
-                    m.response(kind, latency, Some(cause));
-                    retry = sh.failed(&mut m);
-                    retry
-                }
-            }
+        let go = run.client(&mut breaker, |c, m| c.sending(&sh, run.clock.now(), m));
+        let outcome = match go {
+            true => request(&run, &mut sh, &mut jar).await,
+            // The open breaker fails the attempt at once, unsent.
+            false => Err(CIRCUIT_OPEN),
         };
+        let now = run.clock.now();
+        let when = (now, now.saturating_sub(intended));
+        let next = run.client(&mut breaker, |c, m| match &outcome {
+            Ok(r) => {
+                m.cookies_ignored += jar.take_ignored();
+                if sh.stale_orders(r) {
+                    *run.stale_orders.lock().expect("stale") += 1;
+                }
+                c.heard(&mut sh, w, Heard::Ok(r), when, m)
+            }
+            Err(cause) => c.heard(&mut sh, w, Heard::Failed(cause), when, m),
+        });
         {
             let mut h = run.holding.lock().expect("holding");
-            if sh.truth.is_empty() {
+            if sh.truth.is_empty() || next == Next::Done {
                 h.remove(&n);
             } else {
                 h.insert(n, jar.lb_target());
             }
         }
-        if !next {
-            run.holding.lock().expect("holding").remove(&n);
+        let Some(wait) = next.wait() else {
             run.metrics.lock().expect("metrics").finished += 1;
             return;
-        }
-        intended = run.clock.now() + sh.think(w);
+        };
+        repeat = next.repeats();
+        intended = now + wait;
+    }
+}
+
+impl Run {
+    /// Runs `f` with one shopper's client (the run's shared retry state
+    /// and the shopper's breaker) and the run's metrics.
+    fn client<R>(
+        &self,
+        breaker: &mut Breaker,
+        f: impl FnOnce(&mut retry::Client, &mut Metrics) -> R,
+    ) -> R {
+        // Always the retries before the metrics: one order, no deadlock.
+        let mut retries = self.retries.lock().expect("retries");
+        let mut m = self.metrics.lock().expect("metrics");
+        let mut c = retry::Client {
+            retries: &mut retries,
+            breaker: Some(breaker),
+        };
+        f(&mut c, &mut m)
+    }
+}
+
+/// Closes the run's per-second series (`offered`, `attempts`, `goodput`)
+/// at each second of the load's clock, as the simulation's tick does.
+async fn close_seconds(run: Arc<Run>) {
+    let mut t = 1u64;
+    while t * SEC <= run.end {
+        tokio::time::sleep_until(run.clock.instant(t * SEC)).await;
+        run.metrics
+            .lock()
+            .expect("metrics")
+            .second(t as u32, Vec::new());
+        t += 1;
     }
 }
 
@@ -306,9 +375,15 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
         .expect("metrics")
         .sent(head as u64, cookies.len() as u64);
     let req = b.body(Bytes::from(body)).map_err(|_| "bad_request")?;
-    let timeout = std::time::Duration::from_nanos(run.cfg.timeout.0);
-    let resp = match tokio::time::timeout(timeout, run.client.send(req)).await {
-        Err(_) => return Err("timeout"),
+    // The client's own patience (`workload.retry.timeout`), else the
+    // generator's. Giving up drops the connection: the shop is not told.
+    let (limit, cause) = match run.cfg.scenario.workload.retry.timeout {
+        Some(t) => (t.0, CLIENT_TIMEOUT),
+        None => (run.cfg.timeout.0, "timeout"),
+    };
+    let limit = std::time::Duration::from_nanos(limit);
+    let resp = match tokio::time::timeout(limit, run.client.send(req)).await {
+        Err(_) => return Err(cause),
         Ok(Err(_)) => return Err("connect"),
         Ok(Ok(r)) => r,
     };
@@ -328,7 +403,7 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
     }
     let body = resp.into_body();
     if status != StatusCode::OK {
-        return Err(status_cause(status));
+        return Err(status_cause(status, &body));
     }
     let v: Value = serde_json::from_slice(&body).map_err(|_| "bad_response")?;
     {
@@ -359,7 +434,19 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
     })
 }
 
-fn status_cause(s: StatusCode) -> &'static str {
+/// The report's cause for an error answer: a node's refusal by its own
+/// cause (a full queue, a shed request, as the simulation names them), else
+/// the status.
+fn status_cause(s: StatusCode, body: &[u8]) -> &'static str {
+    if s == StatusCode::SERVICE_UNAVAILABLE
+        && let Ok(v) = serde_json::from_slice::<Value>(body)
+        && let Some(why) = v["error"].as_str()
+        && let Some(cause) = [QUEUE_FULL, QUEUE_TIMEOUT]
+            .into_iter()
+            .find(|c| why.starts_with(&format!("{c}:")))
+    {
+        return cause;
+    }
     match s.as_u16() {
         502 => "http_502",
         503 => "http_503",

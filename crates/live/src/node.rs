@@ -3,6 +3,7 @@
 //! (sticky), in a signed cookie, or in the shared store.
 
 use super::calls::{self, GaveUp};
+use super::capacity::{Admitted, CapacityCfg, CapacityStats, QUEUE_FULL, QUEUE_TIMEOUT, Workers};
 use super::clock::{random_u128, unit};
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::pages::{Served, page_html, page_json};
@@ -76,6 +77,10 @@ pub struct Shop {
     /// The seed data's users (`[database] users`; 0 without a database): a
     /// client may sign in as any of them with `route::USER_COOKIE`.
     pub users: u32,
+    /// `serve --capacity`: each node's workers and queue, from `[fleet]`.
+    pub capacity: Option<CapacityCfg>,
+    /// What the nodes' workers did (with `capacity`).
+    pub capacity_stats: Arc<CapacityStats>,
 }
 
 impl Shop {
@@ -232,6 +237,9 @@ pub struct NodeCtx {
     pub shop: Arc<Shop>,
     /// Its circuit breakers (`[fleet.calls]`).
     pub breakers: std::sync::Mutex<stratus_model::calls::NodeBreakers>,
+    /// Its workers and queue (`serve --capacity`); None: every request is
+    /// served at once.
+    pub workers: Option<Arc<Workers>>,
 }
 
 /// The item an add-to-cart form names: product, size and colour by name or
@@ -285,15 +293,9 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         // A gray failure passes its health checks.
         return http::text(StatusCode::OK, "ok");
     }
-    let (erring, slowdown) = {
+    let erring = {
         let d = ctx.shop.degraded.read().expect("degraded lock");
-        let now = ctx.shop.clock.now();
-        let node = (ctx.id, ctx.az_ix);
-        let curve = ctx.shop.warmup.as_ref();
-        (
-            d.error_chance(ctx.id, ctx.az_ix),
-            service_factor(&d, curve, node, ctx.in_service_at, now),
-        )
+        d.error_chance(ctx.id, ctx.az_ix)
     };
     if erring > 0.0 && unit() < erring {
         return http::error(
@@ -302,27 +304,124 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
             "injected error (inject_errors)",
         );
     }
+    let page = match read_page(&ctx, req, as_json).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let Some(workers) = ctx.workers.clone() else {
+        // Without a capacity model a slowed node holds each answer for the
+        // slowdown's share of the page's service time, and nothing queues.
+        let mean = ctx.shop.service_time.get(page.kind).0 as f64;
+        let extra = (mean * (slowdown(&ctx) - 1.0)).max(0.0) as u64;
+        return serve_page(&ctx, page, extra).await;
+    };
+    // Spawned, so the page keeps its place and its worker if its caller
+    // hangs up (hyper then drops this future): the node does not know.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let stats = ctx.shop.capacity_stats.clone();
+    tokio::spawn(async move {
+        let (resp, served) = match workers.admit().await {
+            Admitted::Full => (
+                http::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    as_json,
+                    &format!("{QUEUE_FULL}: every worker is busy and the queue is full"),
+                ),
+                false,
+            ),
+            Admitted::Shed => (
+                http::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    as_json,
+                    &format!("{QUEUE_TIMEOUT}: the request waited past fleet.queue_timeout"),
+                ),
+                false,
+            ),
+            Admitted::Serve(held) => {
+                // The page's drawn service time, stretched as the node
+                // stands when a worker picks it up.
+                let mean = ctx.shop.service_time.get(page.kind).0;
+                let busy = slowed(workers.demand(mean), slowdown(&ctx));
+                let resp = serve_page(&ctx, page, busy).await;
+                drop(held);
+                (resp, true)
+            }
+        };
+        if tx.send(resp).is_err() && served {
+            CapacityStats::count(&stats.served_abandoned);
+        }
+    });
+    rx.await.unwrap_or_else(|_| {
+        http::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            as_json,
+            "the page's task ended without an answer",
+        )
+    })
+}
+
+/// What stretches the node's service times now: gray faults and its
+/// warm-up, composed in the model.
+fn slowdown(ctx: &NodeCtx) -> f64 {
+    let d = ctx.shop.degraded.read().expect("degraded lock");
+    let now = ctx.shop.clock.now();
+    let node = (ctx.id, ctx.az_ix);
+    service_factor(&d, ctx.shop.warmup.as_ref(), node, ctx.in_service_at, now)
+}
+
+/// A service demand stretched by a factor (1: as drawn), as the
+/// simulation's node stretches it.
+fn slowed(demand: u64, factor: f64) -> u64 {
+    if factor == 1.0 {
+        demand
+    } else {
+        (demand as f64 * factor) as u64
+    }
+}
+
+/// A request for one of the shop's pages, read whole and checked.
+struct Page {
+    kind: Kind,
+    product: Option<u32>,
+    item: Option<Item>,
+    parts: hyper::http::request::Parts,
+    as_json: bool,
+}
+
+/// Routes and reads the request (its body is the connection's to read,
+/// before any worker takes it); an error answer when it names no page.
+async fn read_page(
+    ctx: &NodeCtx,
+    req: Request<Incoming>,
+    as_json: bool,
+) -> Result<Page, Response<Body0>> {
     let Some((kind, arg)) = route::route(req.method().as_str(), req.uri().path()) else {
-        return http::error(
+        return Err(http::error(
             StatusCode::NOT_FOUND,
             as_json,
             "no such page: try / (catalogue), /product/ID, /cart, POST /cart/add, POST /checkout, /account, /account/orders, POST /account/address",
-        );
+        ));
     };
     let product = match arg.map(str::parse::<u32>) {
         Some(Ok(p)) if p < ctx.shop.catalog => Some(p),
-        Some(_) => return http::error(StatusCode::NOT_FOUND, as_json, "no such product"),
+        Some(_) => {
+            return Err(http::error(
+                StatusCode::NOT_FOUND,
+                as_json,
+                "no such product",
+            ));
+        }
         None => None,
     };
     let (parts, body) = req.into_parts();
     let body: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            return http::error(
+            return Err(http::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 as_json,
                 "request body over 16 KiB",
-            );
+            ));
         }
     };
     let item = if kind == Kind::AddToCart {
@@ -331,11 +430,31 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
             + &String::from_utf8_lossy(&body);
         match form_item(&form, ctx.shop.catalog) {
             Ok(i) => Some(i),
-            Err(e) => return http::error(StatusCode::BAD_REQUEST, as_json, &e),
+            Err(e) => return Err(http::error(StatusCode::BAD_REQUEST, as_json, &e)),
         }
     } else {
         None
     };
+    Ok(Page {
+        kind,
+        product,
+        item,
+        parts,
+        as_json,
+    })
+}
+
+/// Runs the page through the model's shop and answers it, after `busy` ns
+/// more of the node's time (a slowdown's share, or with `--capacity` the
+/// page's whole service time).
+async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
+    let Page {
+        kind,
+        product,
+        item,
+        parts,
+        as_json,
+    } = page;
     let shop = &ctx.shop;
     let sreq = |session| ShopRequest {
         kind,
@@ -370,7 +489,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         })),
         (None, _) => Ok(None),
     };
-    if let Err(e) = dependencies(&ctx, kind, sid, &mut waited).await {
+    if let Err(e) = dependencies(ctx, kind, sid, &mut waited).await {
         return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, e);
     }
     if uses_store && remote.is_none() && shop.calls.policy.store == CallPolicy::none() {
@@ -436,13 +555,9 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
             }
         }
     };
-    if slowdown > 1.0 {
-        // The page's modelled service time, stretched (a gray fault, a
-        // cold start): the live shop's own work is microseconds, so the
-        // slowness is the model's.
-        let mean = shop.service_time.get(kind).0 as f64;
-        waited.0 += (mean * (slowdown - 1.0)) as u64;
-    }
+    // The page's modelled service time (the live shop's own work is
+    // microseconds, so the node's time is the model's).
+    waited.0 += busy;
     if waited.0 > 0 {
         tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
     }

@@ -96,6 +96,32 @@ fn parse_lb_cookie(v: &str) -> Option<LbCookie> {
     })
 }
 
+/// The balancer's hold on a request it routed to a node: released once,
+/// when the answer is in, or, when the client hangs up first (hyper then
+/// drops the request's future), on drop, as ALB forgets a request whose
+/// client closed its connection.
+struct Outstanding<'a> {
+    cl: &'a Arc<Cluster>,
+    node: NodeId,
+    start: stratus_model::time::SimTime,
+    open: bool,
+}
+
+impl Outstanding<'_> {
+    fn release(mut self, ok: bool) {
+        self.open = false;
+        self.cl.released(self.node, self.start, ok);
+    }
+}
+
+impl Drop for Outstanding<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.cl.released(self.node, self.start, false);
+        }
+    }
+}
+
 pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody> {
     let cl = &p.cluster;
     let as_json = wants_json(req.headers());
@@ -163,11 +189,17 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         let added = 2 * (net.added_internet(entry) + net.added_hop(entry, az));
         (node, addr, net.reach(entry, az), added, entry)
     };
+    let hold = Outstanding {
+        cl,
+        node,
+        start: now,
+        open: true,
+    };
     if !reached {
         // Across a partition packets are dropped: the attempt times out.
         let t = cl.sc.load_balancer.connect_timeout.0;
         tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
-        cl.released(node, now, false);
+        hold.release(false);
         return http::error(
             StatusCode::GATEWAY_TIMEOUT,
             as_json,
@@ -189,7 +221,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     let body = match body {
         Ok(b) => b,
         Err(_) => {
-            cl.released(node, now, true);
+            hold.release(true);
             return http::error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 as_json,
@@ -200,7 +232,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     let idle = std::time::Duration::from_nanos(LB_IDLE_TIMEOUT);
     let answer = tokio::time::timeout(idle, p.forward(node, addr, &parts, &body)).await;
     let ok = matches!(&answer, Ok(Ok(r)) if !r.status().is_server_error());
-    cl.released(node, now, ok);
+    hold.release(ok);
     let mut resp = match answer {
         Ok(Ok(r)) => r,
         // A target that accepted and never answered: the balancer's idle

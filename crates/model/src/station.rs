@@ -33,6 +33,16 @@ pub enum QueueOrder {
     Adaptive(Dur),
 }
 
+/// What a worker that finished a request does next ([`Station::turn`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turn<T> {
+    /// Serve this request, which waited this many ns in the queue.
+    Serve(T, u64),
+    /// Drop this request: it waited past the queue timeout. Its caller, if
+    /// still waiting, hears 503 at once.
+    Shed(T),
+}
+
 /// A station holding requests named by `T` (a shopper, or a shopper's
 /// numbered request where a shopper may move on while its request waits).
 #[derive(Debug)]
@@ -87,6 +97,25 @@ impl<T: Copy + PartialEq> Station<T> {
         self.busy += 1;
         self.serving.push(next.0);
         Some(next)
+    }
+
+    /// Request `done` finished: what its worker does next. The next queued
+    /// request, taken in `order` at `now`, is served, or shed when it waited
+    /// past `timeout` (`fleet.queue_timeout`); after a shed, ask again with
+    /// the shed request as `done`. Both drivers' nodes decide this way.
+    pub fn turn(
+        &mut self,
+        done: T,
+        order: QueueOrder,
+        now: SimTime,
+        timeout: Option<Dur>,
+    ) -> Option<Turn<T>> {
+        let (next, queued_at) = self.finish_ordered(done, order, now)?;
+        let wait = now.saturating_sub(queued_at);
+        Some(match timeout {
+            Some(limit) if wait > limit.0 => Turn::Shed(next),
+            _ => Turn::Serve(next, wait),
+        })
     }
 
     /// Takes the queued request `order` picks at `now`.
@@ -188,6 +217,25 @@ mod tests {
             .map(|&s| f.finish(s).expect("queued").0)
             .collect();
         assert_eq!(order, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_turn_sheds_what_waited_past_the_timeout_and_serves_the_next() {
+        let mut n = queued();
+        let limit = Some(Dur(25));
+        // At 40, 1 (queued at 10) waited 30: shed; 2 (at 20) waited 20: served.
+        assert_eq!(n.turn(0, QueueOrder::Fifo, 40, limit), Some(Turn::Shed(1)));
+        assert_eq!(
+            n.turn(1, QueueOrder::Fifo, 40, limit),
+            Some(Turn::Serve(2, 20))
+        );
+        assert_eq!(n.busy, 1);
+        assert_eq!(
+            n.turn(2, QueueOrder::Fifo, 90, None),
+            Some(Turn::Serve(3, 60))
+        );
+        assert_eq!(n.turn(3, QueueOrder::Fifo, 90, limit), None);
+        assert_eq!(n.busy, 0);
     }
 
     #[test]

@@ -46,6 +46,21 @@ pub async fn start_limited(
     resp: bool,
     limits: live::limits::Limits,
 ) -> Handle {
+    start_with(sc, strategy, resp, limits, false).await
+}
+
+/// The live shop with each node's workers and queue (`serve --capacity`).
+pub async fn start_capacity(sc: Scenario, strategy: Strategy) -> Handle {
+    start_with(sc, strategy, false, Default::default(), true).await
+}
+
+async fn start_with(
+    sc: Scenario,
+    strategy: Strategy,
+    resp: bool,
+    limits: live::limits::Limits,
+    capacity: bool,
+) -> Handle {
     live::start(Config {
         scenario: sc,
         strategy,
@@ -57,6 +72,7 @@ pub async fn start_limited(
         store_redis: false,
         db: Default::default(),
         limits,
+        capacity,
     })
     .await
     .expect("the live shop starts")

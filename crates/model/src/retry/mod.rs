@@ -11,10 +11,12 @@
 //! `base` and three times the previous wait.
 
 mod budget;
+mod client;
 #[cfg(test)]
 mod tests;
 
 pub use budget::Budget;
+pub use client::{CIRCUIT_OPEN, CLIENT_TIMEOUT, Client, Heard, Next};
 
 use crate::metrics::Metrics;
 use crate::rng::Rng;

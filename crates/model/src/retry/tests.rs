@@ -62,3 +62,105 @@ fn a_budget_keeps_retries_to_its_share_of_requests() {
     assert_eq!(allowed, 1_000, "a tenth of the requests");
     assert_eq!(b.denied, 29_000);
 }
+
+mod client {
+    use super::super::*;
+    use crate::breaker::{Breaker, BreakerCfg, State};
+    use crate::metrics::Metrics;
+    use crate::rng::Streams;
+    use crate::scenario::{Pages, Scenario};
+    use crate::shop::Response;
+    use crate::time::{Dur, MS, SEC};
+    use crate::workload::Shopper;
+
+    fn shopper(w: &crate::scenario::Workload) -> Shopper {
+        Shopper::new(Streams::new(3).stream("s"), w, 1)
+    }
+
+    fn workload() -> crate::scenario::Workload {
+        let mut w = Scenario::new("t", Dur(SEC)).workload;
+        w.pages = Pages::Fixed(5);
+        w.add_to_cart = 0.0;
+        w
+    }
+
+    /// A failed attempt is retried after the backoff until the attempts are
+    /// spent; then the shopper tries the page again after thinking, and
+    /// after three failed pages in a row it leaves.
+    #[test]
+    fn retries_then_the_shoppers_own_retry_then_it_leaves() {
+        let w = workload();
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            backoff: Backoff::Constant,
+            base: Dur(100 * MS),
+            jitter: Jitter::None,
+            ..RetryPolicy::default()
+        };
+        let mut retries = Retries::new(policy, Streams::new(1).stream("j"));
+        let (mut sh, mut m) = (shopper(&w), Metrics::default());
+        let mut c = Client {
+            retries: &mut retries,
+            breaker: None,
+        };
+        let mut seen = Vec::new();
+        loop {
+            assert!(c.sending(&sh, 0, &mut m));
+            let next = c.heard(&mut sh, &w, Heard::Failed(CLIENT_TIMEOUT), (0, 0), &mut m);
+            seen.push(std::mem::discriminant(&next));
+            match next {
+                Next::Retry(wait) => assert_eq!(wait, 100 * MS),
+                Next::Again(_) => assert_eq!(sh.attempt, 1, "a fresh request"),
+                Next::Done => break,
+                Next::Page(_) => panic!("nothing succeeded"),
+            }
+        }
+        let (retry, again) = (
+            std::mem::discriminant(&Next::Retry(0)),
+            std::mem::discriminant(&Next::Again(0)),
+        );
+        let done = std::mem::discriminant(&Next::Done);
+        assert_eq!(seen, vec![retry, again, retry, again, retry, done]);
+        assert_eq!((m.first_attempts, m.retries, m.timed_out), (3, 3, 6));
+        assert_eq!(m.failed, 6);
+    }
+
+    /// An open breaker refuses the attempt, unsent, and the client does not
+    /// retry what it refused; a success closes a half-open breaker.
+    #[test]
+    fn an_open_breaker_refuses_and_is_not_retried() {
+        let w = workload();
+        let cfg = BreakerCfg {
+            failures: 1,
+            window: Dur(10 * SEC),
+            open_for: Dur(SEC),
+            probes: 1,
+        };
+        let policy = RetryPolicy {
+            max_attempts: 4,
+            backoff: Backoff::None,
+            breaker: Some(cfg),
+            ..RetryPolicy::default()
+        };
+        let mut retries = Retries::new(policy, Streams::new(1).stream("j"));
+        let mut b = Breaker::default();
+        let (mut sh, mut m) = (shopper(&w), Metrics::default());
+        let mut c = Client {
+            retries: &mut retries,
+            breaker: Some(&mut b),
+        };
+        assert!(c.sending(&sh, 0, &mut m));
+        let next = c.heard(&mut sh, &w, Heard::Failed("http_503"), (0, 0), &mut m);
+        assert_eq!(next, Next::Retry(0));
+        assert!(!c.sending(&sh, 0, &mut m), "one failure opened it");
+        let next = c.heard(&mut sh, &w, Heard::Failed(CIRCUIT_OPEN), (0, 0), &mut m);
+        assert!(matches!(next, Next::Again(_)), "{next:?}");
+        // A second later it lets one probe through; a success closes it.
+        assert!(c.sending(&sh, SEC, &mut m));
+        let ok = Response::default();
+        let next = c.heard(&mut sh, &w, Heard::Ok(&ok), (SEC, 0), &mut m);
+        assert!(matches!(next, Next::Page(_)), "{next:?}");
+        assert_eq!(b.state(), State::Closed);
+        assert_eq!((m.first_attempts, m.retries, m.ok), (2, 1, 1));
+    }
+}

@@ -9,6 +9,7 @@ use stratus_model::db::access::DataAt;
 use stratus_model::lb::NodeId;
 use stratus_model::lb::{LbCookie, Route};
 use stratus_model::node::{NodeState, ShopperId};
+use stratus_model::retry::{CIRCUIT_OPEN, Client, Heard};
 use stratus_model::scenario::Kind;
 use stratus_model::scenario::Scenario;
 use stratus_model::security::groups::Hop;
@@ -16,7 +17,7 @@ use stratus_model::session::SessionBackend;
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec, browser_keeps};
 use stratus_model::session::store::StoreAt;
 use stratus_model::shop::{self, Data, Places, Request, SessionIn};
-use stratus_model::station::Admit;
+use stratus_model::station::{Admit, Turn};
 use stratus_model::time::SimTime;
 use stratus_model::wire::{self, Tap};
 use stratus_model::workload::{Outcome, Shopper};
@@ -110,15 +111,19 @@ impl World {
         };
         let header = if parts > 0 { cookie + 10 } else { 0 };
         let req = sh.req;
-        let first = sh.attempt == 1;
-        if !self.client_allows(s, at) {
-            return self.client_refused(s, req, at, first, q);
+        let mut client = Client {
+            retries: &mut self.retries,
+            breaker: self.client_breakers.get_mut(s as usize),
+        };
+        if !client.sending(sh, at, &mut self.metrics) {
+            // The client's open breaker fails the attempt at once, unsent.
+            self.outcomes[s as usize] = Outcome::Failed(CIRCUIT_OPEN);
+            return q.at(at, Event::AtClient { s, req });
         }
-        let sh = self.shoppers[s as usize].as_mut().expect("active");
         sh.sent_bytes = (REQUEST_BASE_BYTES + header) as u32;
         self.metrics.sent(REQUEST_BASE_BYTES + header, cookie);
         q.at(at + internet, Event::AtLb { s, req });
-        self.attempt_sent(at, s, req, first, q);
+        self.attempt_sent(at, s, req, q);
     }
 
     /// Fails the shopper's request in flight; the shopper hears of it at `at`.
@@ -414,18 +419,18 @@ impl World {
         q: &mut Queue<Event>,
     ) {
         let mut done = job;
-        let order = self.sc.fleet.queue_order;
+        let (order, timeout) = (self.sc.fleet.queue_order, self.sc.fleet.queue_timeout);
         // The worker takes its next request in the fleet's queue order.
-        while let Some((next, queued_at)) = self.cp.fleet.nodes[id as usize]
+        while let Some(turn) = self.cp.fleet.nodes[id as usize]
             .station
-            .finish_ordered(done, order, now)
+            .turn(done, order, now, timeout)
         {
-            match self.sc.fleet.queue_timeout {
-                Some(limit) if now - queued_at > limit.0 => {
+            match turn {
+                Turn::Shed(next) => {
                     self.shed(now, id, next, q);
                     done = next;
                 }
-                _ => return self.begin_service(now, id, next, now - queued_at, q),
+                Turn::Serve(next, wait) => return self.begin_service(now, id, next, wait, q),
             }
         }
     }
@@ -449,34 +454,26 @@ impl World {
         let max_cookie = u64::from(self.sc.sessions.cookie.max_bytes);
         let sticky = self.sticky_lb;
         let outcome = std::mem::take(&mut self.outcomes[s as usize]);
-        let refused = self.client_heard(s, now, &outcome);
         let w = &self.sc.workload;
         let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let kind = sh.kind;
         let m = &mut self.metrics;
-        let mut retry = false;
-        let mut again = None;
+        let mut client = Client {
+            retries: &mut self.retries,
+            breaker: self.client_breakers.get_mut(s as usize),
+        };
+        let when = (now, now - sh.sent_at);
+        // The client's decision is the model's; what the browser keeps from
+        // an answer (cookies) and what the run observes of it are the driver's.
         let next = match outcome {
             Outcome::Pending => unreachable!("a response is decided before it is delivered"),
-            Outcome::Failed(cause) => {
-                m.response(kind, now - sh.sent_at, Some(cause));
-                // The client's own retry, after its backoff; or, once its
-                // attempts are spent, the shopper's: the same page after thinking.
-                if !refused {
-                    again = self.retries.after_failure(sh, m);
-                }
-                retry = again.is_some() || sh.failed(m);
-                retry.then_some(kind)
-            }
+            Outcome::Failed(cause) => client.heard(sh, w, Heard::Failed(cause), when, m),
             Outcome::Ok(mut r) => {
                 let (family, think) = (Family::of(self.strategy), w.think_time.0 as f64);
                 let internet = self.sc.region.latency.internet.0;
                 let attackers = &mut self.sec.attackers;
                 attackers.observe(s, sh, &r, family, now + internet, think, q);
-                m.response(kind, now - sh.sent_at, None);
                 m.response_bytes += response_head(&r, sticky);
                 m.responses_ok += 1;
-                sh.fails = 0;
                 if let Some(db) = &mut self.db {
                     check_reads(sh, &r, db);
                 }
@@ -492,20 +489,12 @@ impl World {
                         sh.cookie = Some(c);
                     }
                 }
-                sh.judge(&r, m);
-                sh.next(w)
+                client.heard(sh, w, Heard::Ok(&r), when, m)
             }
         };
-        match next {
-            Some(_) => {
-                let wait = match again {
-                    Some(backoff) => backoff,
-                    None => {
-                        sh.attempt = 1;
-                        sh.think(w)
-                    }
-                };
-                prepare(sh, &self.sc, self.db.as_ref(), retry);
+        match next.wait() {
+            Some(wait) => {
+                prepare(sh, &self.sc, self.db.as_ref(), next.repeats());
                 self.send(s, now + wait, q);
             }
             None => {

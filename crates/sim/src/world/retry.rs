@@ -10,6 +10,7 @@ use super::{Event, World};
 use crate::engine::Queue;
 use stratus_model::lb::NodeId;
 use stratus_model::node::ShopperId;
+use stratus_model::retry::CLIENT_TIMEOUT;
 use stratus_model::scenario::Kind;
 use stratus_model::time::SimTime;
 use stratus_model::wire;
@@ -35,20 +36,14 @@ impl World {
         }
     }
 
-    /// An attempt left the client at `at`: a first attempt is counted (and
-    /// pays into the retry budget), and its timeout is set.
+    /// An attempt left the client at `at`: its timeout is set.
     pub(super) fn attempt_sent(
         &mut self,
         at: SimTime,
         s: ShopperId,
         req: u32,
-        first: bool,
         q: &mut Queue<Event>,
     ) {
-        if first {
-            self.metrics.first_attempt();
-            self.retries.first_attempt();
-        }
         if let Some(t) = self.retries.policy.timeout {
             q.at(at + t.0, Event::Timeout { s, req });
         }
@@ -79,8 +74,7 @@ impl World {
                 self.orphans.insert((s, req), o);
             }
         }
-        self.metrics.timed_out += 1;
-        self.outcomes[s as usize] = Outcome::Failed("client_timeout");
+        self.outcomes[s as usize] = Outcome::Failed(CLIENT_TIMEOUT);
         self.on_client(now, s, req, q);
     }
 
@@ -170,46 +164,5 @@ impl World {
             }
             self.client_breakers[i] = Default::default();
         }
-    }
-
-    /// Whether the shopper's client breaker lets an attempt out at `at`.
-    pub(super) fn client_allows(&mut self, s: ShopperId, at: SimTime) -> bool {
-        match &self.retries.policy.breaker {
-            Some(cfg) => self.client_breakers[s as usize].allow(cfg, at).0,
-            None => true,
-        }
-    }
-
-    /// The client's open breaker fails attempt `req` at once, unsent. A
-    /// refused first attempt is still a request the shopper made.
-    pub(super) fn client_refused(
-        &mut self,
-        s: ShopperId,
-        req: u32,
-        at: SimTime,
-        first: bool,
-        q: &mut Queue<Event>,
-    ) {
-        if first {
-            self.metrics.first_attempt();
-        }
-        self.outcomes[s as usize] = Outcome::Failed("client_circuit_open");
-        q.at(at, Event::AtClient { s, req });
-    }
-
-    /// The client heard how an attempt ended: its breaker counts it. True
-    /// when the breaker itself refused the attempt (nothing to count, and
-    /// nothing to retry).
-    pub(super) fn client_heard(&mut self, s: ShopperId, now: SimTime, o: &Outcome) -> bool {
-        let Some(cfg) = self.retries.policy.breaker else {
-            return false;
-        };
-        let ok = match o {
-            Outcome::Failed("client_circuit_open") => return true,
-            Outcome::Failed(_) => false,
-            _ => true,
-        };
-        self.client_breakers[s as usize].record(&cfg, now, ok);
-        false
     }
 }

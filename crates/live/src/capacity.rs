@@ -1,0 +1,278 @@
+//! A live node's capacity (`stratus serve --capacity`): `fleet.workers`
+//! pages at a time, each holding its worker for its drawn service time,
+//! and at most `fleet.queue_limit` waiting, so a live shop saturates as a
+//! simulated one does. Who starts, who waits, who is refused and, when a
+//! worker frees, who is served next or shed (`fleet.queue_order`,
+//! `fleet.queue_timeout`) is the model's `station::Station`, the same
+//! station the simulation's nodes run; this file only parks the waiting
+//! requests and wakes them.
+//!
+//! A page is spawned as its own task: hyper drops a request's future when
+//! its client hangs up, and a real node does not know its caller left, so
+//! the page keeps its place in the queue and its worker until served.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use stratus_model::rng::Rng;
+use stratus_model::scenario::Scenario;
+use stratus_model::station::{Admit, QueueOrder, ServiceDistribution, Station, Turn, draw_service};
+use stratus_model::time::Dur;
+use tokio::sync::oneshot;
+
+/// The cause of a node's 503 when its queue is full (the simulation's name),
+/// first in the error's words.
+pub const QUEUE_FULL: &str = "queue_full";
+/// The cause of a node's 503 for a request shed after `fleet.queue_timeout`.
+pub const QUEUE_TIMEOUT: &str = "queue_timeout";
+
+/// The fleet's capacity, as the scenario gives it.
+#[derive(Clone, Copy, Debug)]
+pub struct CapacityCfg {
+    pub workers: u32,
+    pub queue_limit: u32,
+    pub order: QueueOrder,
+    pub queue_timeout: Option<Dur>,
+    pub distribution: ServiceDistribution,
+}
+
+impl CapacityCfg {
+    pub fn of(sc: &Scenario) -> CapacityCfg {
+        let f = &sc.fleet;
+        CapacityCfg {
+            workers: f.workers,
+            queue_limit: f.queue_limit,
+            order: f.queue_order,
+            queue_timeout: f.queue_timeout,
+            distribution: f.service_distribution,
+        }
+    }
+}
+
+/// What the nodes' workers did, over the run (`GET /admin/state`'s `capacity`).
+#[derive(Debug, Default)]
+pub struct CapacityStats {
+    /// Pages served after their caller had hung up: wasted work.
+    pub served_abandoned: AtomicU64,
+    /// Requests dropped for waiting past `fleet.queue_timeout`.
+    pub shed: AtomicU64,
+    /// Requests refused because the queue was full.
+    pub queue_full: AtomicU64,
+}
+
+impl CapacityStats {
+    pub fn count(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts now, as `GET /admin/workers` answers them.
+    pub fn read(&self) -> WorkersReport {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        WorkersReport {
+            served_abandoned: get(&self.served_abandoned),
+            shed: get(&self.shed),
+            queue_full: get(&self.queue_full),
+        }
+    }
+}
+
+/// `GET /admin/workers`: what the nodes' workers did so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkersReport {
+    pub served_abandoned: u64,
+    pub shed: u64,
+    pub queue_full: u64,
+}
+
+/// Where a request stands once the node has taken it.
+pub enum Admitted {
+    /// A worker serves it; the worker is free again when `Held` drops.
+    Serve(Held),
+    /// The queue was full (503 `queue_full`).
+    Full,
+    /// It waited past the queue timeout (503 `queue_timeout`).
+    Shed,
+}
+
+/// One node's workers and queue.
+pub struct Workers {
+    cfg: CapacityCfg,
+    clock: super::clock::Clock,
+    stats: Arc<CapacityStats>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    station: Station<u64>,
+    next_id: u64,
+    /// Queued requests, woken with true to be served or false when shed.
+    parked: BTreeMap<u64, oneshot::Sender<bool>>,
+    /// Service-time draws (the node's own seeded stream).
+    rng: Rng,
+}
+
+impl Workers {
+    pub fn new(
+        cfg: CapacityCfg,
+        clock: super::clock::Clock,
+        stats: Arc<CapacityStats>,
+        rng: Rng,
+    ) -> Arc<Workers> {
+        Arc::new(Workers {
+            cfg,
+            clock,
+            stats,
+            inner: Mutex::new(Inner {
+                station: Station::default(),
+                next_id: 0,
+                parked: BTreeMap::new(),
+                rng,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("workers lock")
+    }
+
+    /// Takes a request: a worker at once, a place in the queue until a
+    /// worker takes it (or sheds it), or a refusal.
+    pub async fn admit(self: &Arc<Self>) -> Admitted {
+        let (id, parked) = {
+            let mut g = self.lock();
+            let id = g.next_id;
+            g.next_id += 1;
+            let now = self.clock.now();
+            match g
+                .station
+                .admit(id, now, self.cfg.workers, self.cfg.queue_limit)
+            {
+                Admit::Start => return Admitted::Serve(self.held(id)),
+                Admit::Full => {
+                    CapacityStats::count(&self.stats.queue_full);
+                    return Admitted::Full;
+                }
+                Admit::Queued => {
+                    let (tx, rx) = oneshot::channel();
+                    g.parked.insert(id, tx);
+                    (id, rx)
+                }
+            }
+        };
+        match parked.await {
+            Ok(true) => Admitted::Serve(self.held(id)),
+            _ => Admitted::Shed,
+        }
+    }
+
+    fn held(self: &Arc<Self>, id: u64) -> Held {
+        Held {
+            workers: self.clone(),
+            id,
+        }
+    }
+
+    /// A service time around `mean_ns` in the fleet's distribution.
+    pub fn demand(&self, mean_ns: u64) -> u64 {
+        draw_service(&mut self.lock().rng, mean_ns, self.cfg.distribution)
+    }
+
+    /// Request `done` left its worker: the model's station picks what the
+    /// worker does next, shedding what waited too long on the way.
+    fn finished(&self, done: u64) {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        let mut done = done;
+        let (order, timeout) = (self.cfg.order, self.cfg.queue_timeout);
+        while let Some(turn) = g.station.turn(done, order, now, timeout) {
+            let (next, serve) = match turn {
+                Turn::Serve(next, _) => (next, true),
+                Turn::Shed(next) => {
+                    CapacityStats::count(&self.stats.shed);
+                    (next, false)
+                }
+            };
+            let woken = g
+                .parked
+                .remove(&next)
+                .is_some_and(|tx| tx.send(serve).is_ok());
+            if serve && woken {
+                return;
+            }
+            // Shed, or nobody left to serve (its task is gone): the worker
+            // takes the next one.
+            done = next;
+        }
+    }
+}
+
+/// A worker busy with one request; dropping it frees the worker.
+pub struct Held {
+    workers: Arc<Workers>,
+    id: u64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.workers.finished(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stratus_model::rng::Streams;
+
+    fn workers(n: u32, limit: u32, timeout: Option<Dur>) -> Arc<Workers> {
+        let cfg = CapacityCfg {
+            workers: n,
+            queue_limit: limit,
+            order: QueueOrder::Fifo,
+            queue_timeout: timeout,
+            distribution: ServiceDistribution::Constant,
+        };
+        let rng = Streams::new(1).stream("t");
+        Workers::new(cfg, Default::default(), Default::default(), rng)
+    }
+
+    #[tokio::test]
+    async fn one_worker_serves_in_turn_and_a_full_queue_refuses() {
+        let w = workers(1, 1, None);
+        let Admitted::Serve(first) = w.admit().await else {
+            panic!("a free worker serves at once")
+        };
+        let waiter = tokio::spawn({
+            let w = w.clone();
+            async move { matches!(w.admit().await, Admitted::Serve(_)) }
+        });
+        tokio::task::yield_now().await;
+        while w.lock().station.queue.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(w.admit().await, Admitted::Full));
+        assert_eq!(w.stats.queue_full.load(Ordering::Relaxed), 1);
+        drop(first);
+        assert!(waiter.await.unwrap(), "the queued request is served next");
+        assert_eq!(w.lock().station.busy, 0, "and its worker freed after");
+    }
+
+    #[tokio::test]
+    async fn a_request_queued_past_the_timeout_is_shed() {
+        let w = workers(1, 4, Some(Dur(0)));
+        let Admitted::Serve(first) = w.admit().await else {
+            panic!("a free worker serves at once")
+        };
+        let waiter = tokio::spawn({
+            let w = w.clone();
+            async move { matches!(w.admit().await, Admitted::Shed) }
+        });
+        while w.lock().station.queue.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        drop(first);
+        assert!(waiter.await.unwrap());
+        assert_eq!(w.stats.shed.load(Ordering::Relaxed), 1);
+        assert_eq!(w.lock().station.busy, 0);
+    }
+}
