@@ -33,7 +33,7 @@ lb=$(port); adm=$(port)
     2>"$work/serve.err" &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$lb/" >/dev/null && break; sleep 0.1; done
-grep -E "lanes" "$work/serve.err" | sed 's/^/  /'
+grep -E "lanes|conns" "$work/serve.err" | sed 's/^/  /'
 echo "== slowloris: $n stalled connections, serve ${*:-with its default limits} ($(nproc) cores)"
 python3 scripts/slowloris.py "$bin" "127.0.0.1:$lb" "$n" "${SECS:-20}"
 kill -0 "$pid" && echo "  the server is still running"

@@ -70,7 +70,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub head_timeout: String,
     /// Open connections per listener; more wait in the kernel's backlog
-    /// (default: 512 per lane, nginx's worker_connections per worker).
+    /// (default: what the open-file limit holds, HAProxy's rule: the limit,
+    /// raised to its hard value, less 256, over 3 fds a connection).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_conns: Option<u32>,
     /// Idle keep-alive connections the balancer keeps per node and lane;
@@ -174,6 +175,7 @@ fn variant(
 pub fn serve(a: ServeArgs) -> Result<(), CliError> {
     let sc = variant(load(&a.file)?, a.variant.as_deref())?;
     let limits = limits(&a)?;
+    let open_files = live::limits::raise_open_files();
     if a.db_dir.is_some() && sc.database.is_none() {
         return Err(CliError::Usage(format!(
             "--db-dir writes the database, and {} has no [database] table: add one, or drop --db-dir",
@@ -223,6 +225,10 @@ pub fn serve(a: ServeArgs) -> Result<(), CliError> {
         eprintln!("  web    http://{}/#token={}", h.admin, h.token);
         eprintln!("  token  {}", h.token);
         eprintln!("  lanes  {} (single-threaded runtimes; --lanes)", h.lanes);
+        eprintln!(
+            "  conns  {} per listener (--max-conns; default from the open-file limit, {open_files})",
+            limits.conns()
+        );
         if let Some(r) = h.resp {
             eprintln!(
                 "  resp   redis-cli -p {} (sessions are keys session:<sid>)",

@@ -2,8 +2,9 @@
 //! take the shop down: how long a request head may take to arrive, how many
 //! connections a listener keeps open at once, and how many idle keep-alive
 //! connections the balancer keeps to each node, and for how long. The
-//! defaults follow nginx, the reference event-loop proxy, where ALB
-//! documents nothing (README, "Limits").
+//! timeouts and the upstream pool follow nginx, the connection cap follows
+//! HAProxy (sized from the open-file limit), where ALB documents nothing
+//! (README, "Holding under load and bad clients").
 
 use std::time::Duration;
 use stratus_model::net::LB_IDLE_TIMEOUT;
@@ -13,11 +14,20 @@ use stratus_model::net::LB_IDLE_TIMEOUT;
 /// closed. ALB documents no head timeout, only its 60 s idle timeout.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// nginx's `worker_connections` default: 512 open connections per worker
-/// process. A lane is Stratus's worker (see [`super::lanes`]), so a
-/// listener's cap is this times the lanes. ALB documents no per-listener
-/// connection cap (it scales out instead).
-pub const CONNS_PER_LANE: usize = 512;
+/// File descriptors kept back from the connection cap for everything else
+/// the process opens: listeners, the admin API, the engines' connections,
+/// logs (HAProxy likewise reserves its listeners' and checks' sockets
+/// before it sizes `maxconn`).
+pub const RESERVED_FDS: u64 = 256;
+
+/// File descriptors one balancer connection may need: its own, and both
+/// ends of the upstream connection to a node, which live in this process
+/// too (HAProxy counts two per proxied connection, its client's and its
+/// server's).
+pub const FDS_PER_CONN: u64 = 3;
+
+/// HAProxy's floor when the open-file limit leaves little room.
+pub const MIN_CONNS: usize = 100;
 
 /// Idle keep-alive connections the balancer keeps per node and lane (an
 /// nginx `keepalive 32;` in the upstream block, kept per worker as nginx
@@ -36,7 +46,8 @@ pub struct Limits {
     /// `header_read_timeout`; its timer runs whenever the server waits for
     /// a head, so it also closes a keep-alive connection idle this long).
     pub head_timeout: Duration,
-    /// Open connections per listener; None: [`CONNS_PER_LANE`] per lane.
+    /// Open connections per listener; None: what the open-file limit
+    /// allows ([`conns_for`]).
     pub max_conns: Option<usize>,
     /// Idle upstream connections kept per node and lane.
     pub upstream_keepalive: usize,
@@ -59,7 +70,7 @@ impl Limits {
     /// The connection cap a listener applies.
     pub fn conns(&self) -> usize {
         self.max_conns
-            .unwrap_or_else(|| CONNS_PER_LANE * super::lanes::count())
+            .unwrap_or_else(|| conns_for(open_files()))
             .max(1)
     }
 
@@ -71,6 +82,56 @@ impl Limits {
     }
 }
 
+/// The default cap for an open-file limit of `nofile`: HAProxy's rule
+/// (with no `maxconn` set, the most connections the limit can hold after
+/// its reserve, and never under 100), each connection counted at
+/// [`FDS_PER_CONN`]. Every listener gets it, as HAProxy's frontends default
+/// to the global `maxconn`.
+pub fn conns_for(nofile: u64) -> usize {
+    let room = nofile.saturating_sub(RESERVED_FDS) / FDS_PER_CONN;
+    usize::try_from(room).unwrap_or(usize::MAX).max(MIN_CONNS)
+}
+
+/// The process's open-file limit now (its soft limit); `RLIM_INFINITY`
+/// counts as a million.
+pub fn open_files() -> u64 {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given and nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } != 0 {
+        return 1024;
+    }
+    if l.rlim_cur == libc::RLIM_INFINITY {
+        1 << 20
+    } else {
+        l.rlim_cur
+    }
+}
+
+/// Raises the soft open-file limit to the hard one, as the Go runtime does
+/// for every program since Go 1.19 and nginx's `worker_rlimit_nofile` does
+/// when set: the soft limit (often 1,024) is a compatibility default for
+/// `select`, which nothing here uses. Returns the limit in force after.
+pub fn raise_open_files() -> u64 {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write only the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: l.rlim_max,
+                rlim_max: l.rlim_max,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
+        }
+    }
+    open_files()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,7 +141,12 @@ mod tests {
         let l = Limits::default();
         assert_eq!(l.head_timeout, Duration::from_secs(60));
         assert_eq!(l.upstream_idle, Duration::from_secs(60));
-        assert_eq!(l.conns() % CONNS_PER_LANE, 0);
+        assert_eq!(l.conns(), conns_for(open_files()));
+        // 20,000 open files: (20,000 - 256) / 3.
+        assert_eq!(conns_for(20_000), 6_581);
+        assert_eq!(conns_for(1_024), 256);
+        assert_eq!(conns_for(300), MIN_CONNS);
+        assert!(conns_for(u64::MAX) > 1_000_000);
         let zero = Limits {
             max_conns: Some(0),
             upstream_idle: Duration::ZERO,
