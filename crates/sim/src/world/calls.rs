@@ -149,7 +149,7 @@ impl World {
     ) {
         self.db_calls.remove(&(s, req));
         if let Some((_, _, true)) = self.job(s, req) {
-            self.outcomes[s as usize] = Outcome::Failed(why);
+            self.outcomes.set(s, Outcome::Failed(why));
         }
         q.at(now, Event::Done { s, req });
     }
@@ -280,17 +280,19 @@ impl World {
         let (mut spent, mut attempt, mut wait) = (0u64, 1u32, 0u64);
         loop {
             if !self.call_allowed(now + spent, id, Dep::Store) {
-                self.outcomes[s as usize] = Outcome::Failed("session_store_circuit_open");
+                self.outcomes
+                    .set(s, Outcome::Failed("session_store_circuit_open"));
                 return spent;
             }
-            if unreachable(&self.outcomes[s as usize]) {
-                self.outcomes[s as usize] = Outcome::Pending; // the retry may get through
+            if unreachable(self.outcomes.get(s)) {
+                self.outcomes.set(s, Outcome::Pending); // the retry may get through
             }
             let t = self.session_trips(s, node_az);
-            let failed = unreachable(&self.outcomes[s as usize]) || !self.store_has_primary(s);
+            let failed = unreachable(self.outcomes.get(s)) || !self.store_has_primary(s);
             let ended = match timeout {
                 Some(d) if t > d => {
-                    self.outcomes[s as usize] = Outcome::Failed("session_store_timeout");
+                    self.outcomes
+                        .set(s, Outcome::Failed("session_store_timeout"));
                     spent += d;
                     Ended::TimedOut
                 }

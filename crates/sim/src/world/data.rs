@@ -102,8 +102,10 @@ impl World {
                 return;
             }
             if live {
-                self.outcomes[s as usize] =
-                    stratus_model::workload::Outcome::Failed("db_unavailable");
+                self.outcomes.set(
+                    s,
+                    stratus_model::workload::Outcome::Failed("db_unavailable"),
+                );
             }
             q.at(now + t + back, Event::Done { s, req });
             return;
@@ -132,8 +134,10 @@ impl World {
             Admit::Full => {
                 db.stats.failed(kind);
                 if live {
-                    self.outcomes[s as usize] =
-                        stratus_model::workload::Outcome::Failed("db_too_many_connections");
+                    self.outcomes.set(
+                        s,
+                        stratus_model::workload::Outcome::Failed("db_too_many_connections"),
+                    );
                 }
                 q.at(now + back, Event::Done { s, req });
             }

@@ -70,7 +70,7 @@ impl World {
             }
             None => {
                 self.shoppers.push(Some(sh));
-                self.outcomes.push(Outcome::Pending);
+                self.outcomes.add_slot();
                 self.slot_req.push(0);
                 (self.shoppers.len() - 1) as ShopperId
             }
@@ -117,7 +117,7 @@ impl World {
         };
         if !client.sending(sh, at, &mut self.metrics) {
             // The client's open breaker fails the attempt at once, unsent.
-            self.outcomes[s as usize] = Outcome::Failed(CIRCUIT_OPEN);
+            self.outcomes.set(s, Outcome::Failed(CIRCUIT_OPEN));
             return q.at(at, Event::AtClient { s, req });
         }
         sh.sent_bytes = (REQUEST_BASE_BYTES + header) as u32;
@@ -136,7 +136,7 @@ impl World {
     ) {
         if let Some(sh) = self.shopper(s) {
             let req = sh.req;
-            self.outcomes[s as usize] = Outcome::Failed(cause);
+            self.outcomes.set(s, Outcome::Failed(cause));
             q.at(at, Event::AtClient { s, req });
         }
     }
@@ -319,7 +319,7 @@ impl World {
             Visit::Nowhere => {
                 let kind = self.shoppers[s as usize].as_ref().expect("active").kind;
                 self.db.as_mut().expect("visit").stats.failed(kind);
-                self.outcomes[s as usize] = Outcome::Failed("db_unavailable");
+                self.outcomes.set(s, Outcome::Failed("db_unavailable"));
                 q.at(at, Event::Done { s, req });
             }
         }
@@ -384,7 +384,7 @@ impl World {
             tap,
         });
         let data = data.as_mut().map(|d| d as &mut dyn Data);
-        let outcome = &mut self.outcomes[s as usize];
+        let outcome = self.outcomes.slot(s);
         // A failure in the data phase already decided the answer.
         if !matches!(outcome, Outcome::Failed(_)) {
             *outcome = match shop::handle(request, backend, data, &mut new_sid) {
@@ -453,7 +453,7 @@ impl World {
         self.release(now, s, q);
         let max_cookie = u64::from(self.sc.sessions.cookie.max_bytes);
         let sticky = self.sticky_lb;
-        let outcome = std::mem::take(&mut self.outcomes[s as usize]);
+        let outcome = self.outcomes.take(s);
         let w = &self.sc.workload;
         let sh = self.shoppers[s as usize].as_mut().expect("active");
         let m = &mut self.metrics;

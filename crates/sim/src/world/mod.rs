@@ -16,6 +16,7 @@ mod data;
 mod dns;
 mod flow;
 mod ops;
+mod outcomes;
 mod retry;
 pub mod security;
 pub mod snapshot;
@@ -43,7 +44,7 @@ use stratus_model::session::guard::CookieGuard;
 use stratus_model::session::store::{Store, StoreConfig};
 use stratus_model::time::{Dur, SEC, SimTime};
 use stratus_model::wire::Wire;
-use stratus_model::workload::{Outcome, Shopper};
+use stratus_model::workload::Shopper;
 
 /// Everything that can wake the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,8 +148,9 @@ pub struct World {
     pub sec: security::Security,
     shoppers: Vec<Option<Shopper>>,
     /// How each shopper's request in flight ended, by shopper index; kept
-    /// apart from `shoppers` because only two of a request's events read it.
-    outcomes: Vec<Outcome>,
+    /// apart from `shoppers` because only two of a request's events read
+    /// it, and held only while decided (see [`outcomes`]).
+    outcomes: outcomes::Outcomes,
     free: Vec<ShopperId>,
     /// Per table slot, the last request number its last shopper used.
     slot_req: Vec<u32>,
@@ -223,7 +225,7 @@ impl World {
             guard: CookieGuard::new(sc.sessions.cookie.max_age, sc.sessions.cookie.versioned),
             sec: security::Security::new(&sc, &streams),
             shoppers: Vec::new(),
-            outcomes: Vec::new(),
+            outcomes: outcomes::Outcomes::default(),
             free: Vec::new(),
             slot_req: Vec::new(),
             orphans: BTreeMap::new(),

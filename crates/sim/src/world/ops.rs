@@ -180,8 +180,10 @@ impl World {
             self.db.as_mut().expect("db").stats.failed(kind);
             if let Some(n) = sh.node {
                 let back = self.hop(az, self.cp.fleet.nodes[n as usize].az);
-                self.outcomes[s as usize] =
-                    stratus_model::workload::Outcome::Failed("db_unavailable");
+                self.outcomes.set(
+                    s,
+                    stratus_model::workload::Outcome::Failed("db_unavailable"),
+                );
                 q.at(now + timeout + back, Event::Done { s, req });
             }
         }

@@ -74,7 +74,7 @@ impl World {
                 self.orphans.insert((s, req), o);
             }
         }
-        self.outcomes[s as usize] = Outcome::Failed(CLIENT_TIMEOUT);
+        self.outcomes.set(s, Outcome::Failed(CLIENT_TIMEOUT));
         self.on_client(now, s, req, q);
     }
 

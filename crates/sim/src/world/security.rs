@@ -83,7 +83,7 @@ impl World {
             }
         }
         let Some(wait) = wait else { return false };
-        self.outcomes[s as usize] = Outcome::Failed("connect_timeout");
+        self.outcomes.set(s, Outcome::Failed("connect_timeout"));
         q.at(now + demand + wait, Event::Done { s, req });
         true
     }

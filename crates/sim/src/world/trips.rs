@@ -37,8 +37,10 @@ impl World {
         let target = read_at.or(primary);
         if target.is_some_and(|a| !self.cp.net.reach(node_az, a)) {
             // Across a partition: the client's connection attempt times out.
-            self.outcomes[s as usize] =
-                stratus_model::workload::Outcome::Failed("session_store_unreachable");
+            self.outcomes.set(
+                s,
+                stratus_model::workload::Outcome::Failed("session_store_unreachable"),
+            );
             return STORE_CONNECT_TIMEOUT;
         }
         let mut t = rtt(self, target);
