@@ -88,8 +88,22 @@ struct Head {
 /// (the `answer` fuzz target reads answers from memory through
 /// [`answer_from`] with the same code).
 pub struct Connection<IO = TcpStream> {
+    // Declared before `io`, so dropped while the port is still bound.
+    _mark: Option<Mark>,
     io: IO,
     buf: BytesMut,
+}
+
+/// A lane's mark on the source port of a connection it opened (see
+/// [`lanes`]), removed when the connection fails or closes: a node that
+/// accepts it removes it first, and the ones no node took would otherwise
+/// stay in the lanes' map.
+struct Mark(u16);
+
+impl Drop for Mark {
+    fn drop(&mut self) {
+        lanes::unmark(self.0);
+    }
 }
 
 impl Connection {
@@ -102,16 +116,20 @@ impl Connection {
         } else {
             TcpSocket::new_v6()?
         };
+        let mut mark = None;
         if lanes::current().is_some() {
             sock.bind(SocketAddr::new(addr.ip(), 0))?;
-            lanes::mark(sock.local_addr()?.port());
+            let port = sock.local_addr()?.port();
+            mark = lanes::mark(port).then_some(Mark(port));
         }
         let io = match tokio::time::timeout(timeout, sock.connect(addr)).await {
             Ok(r) => r?,
             Err(_) => return Err(ClientError::ConnectTimeout),
         };
         io.set_nodelay(true)?;
-        Ok(Connection::over(io))
+        let mut c = Connection::over(io);
+        c._mark = mark;
+        Ok(c)
     }
 
     /// Opens a connection to `authority` (`host:port`), trying each address
@@ -139,6 +157,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Connection<IO> {
     /// A connection over `io`, already open.
     fn over(io: IO) -> Self {
         Connection {
+            _mark: None,
             io,
             buf: BytesMut::with_capacity(4096),
         }

@@ -116,11 +116,35 @@ pub fn by_origin(peer_port: u16) -> Option<Handle> {
         .map(|(_, i)| l.handles[i].clone())
 }
 
-/// Records that this lane is about to connect from `local_port`.
-pub fn mark(local_port: u16) {
-    if let Some(i) = current() {
-        lanes().origin.insert(local_port, i);
+/// Records that this lane is about to connect from `local_port`; true if
+/// it did (the caller then owes an [`unmark`]).
+pub fn mark(local_port: u16) -> bool {
+    match current() {
+        Some(i) => {
+            lanes().origin.insert(local_port, i);
+            true
+        }
+        None => false,
     }
+}
+
+/// Forgets the mark of a connection from `local_port` that no node took: it
+/// was refused, timed out, or closed unaccepted (a killed AZ's nodes drop
+/// their backlog). Without it every failed attempt left its port in the
+/// map for good, up to the whole ephemeral range (#17: the soak's 502s
+/// during each AZ kill). A closing connection is unmarked while its port is
+/// still bound; a refused one has released it already, and should another
+/// lane take the port in between, that connection is served off the lanes:
+/// correct, only slower.
+pub fn unmark(local_port: u16) {
+    if let Some(l) = LANES.get() {
+        l.origin.remove(&local_port);
+    }
+}
+
+/// How many marks wait for a node to accept their connection.
+pub fn pending() -> usize {
+    LANES.get().map_or(0, |l| l.origin.len())
 }
 
 #[cfg(test)]
@@ -164,5 +188,36 @@ mod tests {
         let (_, peer) = listener.accept().await.unwrap();
         assert!(by_origin(peer.port()).is_none());
         assert_eq!(current(), None);
+    }
+
+    #[tokio::test]
+    async fn connections_no_node_took_leave_no_mark() {
+        // A port nobody listens on: each attempt is refused.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        // A listener that never accepts: connections wait in its backlog.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_addr = silent.local_addr().unwrap();
+        let before = pending();
+        for _ in 0..40 {
+            spread()
+                .spawn(async move {
+                    let refused = Upstream::connect(closed, Duration::from_secs(1)).await;
+                    assert!(refused.is_err());
+                    let waiting = Upstream::connect(silent_addr, Duration::from_secs(1)).await;
+                    drop(waiting.unwrap());
+                })
+                .await
+                .unwrap();
+        }
+        // Other tests' connections may hold a mark or two meanwhile; these
+        // 80 would all still be here if failures and closes kept theirs.
+        assert!(
+            pending() < before + 10,
+            "{} marks left",
+            pending().saturating_sub(before)
+        );
     }
 }
