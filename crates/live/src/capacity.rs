@@ -49,7 +49,7 @@ impl CapacityCfg {
     }
 }
 
-/// What the nodes' workers did, over the run (`GET /admin/state`'s `capacity`).
+/// What the nodes' workers did, over the run (`GET /admin/workers`).
 #[derive(Debug, Default)]
 pub struct CapacityStats {
     /// Pages served after their caller had hung up: wasted work.

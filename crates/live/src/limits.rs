@@ -92,21 +92,23 @@ pub fn conns_for(nofile: u64) -> usize {
     usize::try_from(room).unwrap_or(usize::MAX).max(MIN_CONNS)
 }
 
-/// The process's open-file limit now (its soft limit); `RLIM_INFINITY`
-/// counts as a million.
-pub fn open_files() -> u64 {
+/// The process's open-file limits (soft, hard), if the kernel tells.
+fn nofile() -> Option<libc::rlimit> {
     let mut l = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes the struct it is given and nothing else.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } != 0 {
-        return 1024;
-    }
-    if l.rlim_cur == libc::RLIM_INFINITY {
-        1 << 20
-    } else {
-        l.rlim_cur
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } == 0).then_some(l)
+}
+
+/// The process's open-file limit now (its soft limit); `RLIM_INFINITY`
+/// counts as a million.
+pub fn open_files() -> u64 {
+    match nofile() {
+        None => 1024,
+        Some(l) if l.rlim_cur == libc::RLIM_INFINITY => 1 << 20,
+        Some(l) => l.rlim_cur,
     }
 }
 
@@ -115,19 +117,14 @@ pub fn open_files() -> u64 {
 /// when set: the soft limit (often 1,024) is a compatibility default for
 /// `select`, which nothing here uses. Returns the limit in force after.
 pub fn raise_open_files() -> u64 {
-    let mut l = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit read and write only the struct given.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: l.rlim_max,
-                rlim_max: l.rlim_max,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
-        }
+    if let Some(l) = nofile().filter(|l| l.rlim_cur < l.rlim_max) {
+        let raised = libc::rlimit {
+            rlim_cur: l.rlim_max,
+            rlim_max: l.rlim_max,
+        };
+        // SAFETY: setrlimit reads only the struct given. A refusal leaves
+        // the soft limit as it was, which `open_files` then reports.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) };
     }
     open_files()
 }

@@ -32,7 +32,7 @@ use stratus_model::session::guard::CookieGuard;
 use stratus_model::session::store::{Store, StoreAt};
 use stratus_model::shop::{self, Data, Failure, Places, Request as ShopRequest, SessionIn};
 use stratus_model::time::SimTime;
-use stratus_model::warmup::{WarmupCurve, service_factor};
+use stratus_model::warmup::{WarmupCurve, service_factor, slowed};
 
 /// The session-id cookie (sticky and store).
 pub const SID_COOKIE: &str = "sid";
@@ -367,16 +367,6 @@ fn slowdown(ctx: &NodeCtx) -> f64 {
     let now = ctx.shop.clock.now();
     let node = (ctx.id, ctx.az_ix);
     service_factor(&d, ctx.shop.warmup.as_ref(), node, ctx.in_service_at, now)
-}
-
-/// A service demand stretched by a factor (1: as drawn), as the
-/// simulation's node stretches it.
-fn slowed(demand: u64, factor: f64) -> u64 {
-    if factor == 1.0 {
-        demand
-    } else {
-        (demand as f64 * factor) as u64
-    }
 }
 
 /// A request for one of the shop's pages, read whole and checked.

@@ -78,6 +78,16 @@ pub fn service_factor(
     degraded.slowdown(node, az) * warm
 }
 
+/// A service demand stretched by a node's [`service_factor`] (1: as
+/// drawn, to the nanosecond). Both drivers' nodes stretch their pages so.
+pub fn slowed(demand: u64, factor: f64) -> u64 {
+    if factor == 1.0 {
+        demand
+    } else {
+        (demand as f64 * factor) as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

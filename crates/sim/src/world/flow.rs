@@ -19,6 +19,7 @@ use stratus_model::session::store::StoreAt;
 use stratus_model::shop::{self, Data, Places, Request, SessionIn};
 use stratus_model::station::{Admit, Turn};
 use stratus_model::time::SimTime;
+use stratus_model::warmup::slowed;
 use stratus_model::wire::{self, Tap};
 use stratus_model::workload::{Outcome, Shopper};
 
@@ -519,15 +520,6 @@ impl World {
             node.in_service_at,
             now,
         )
-    }
-}
-
-/// A service demand stretched by a slowed node's factor (1: as drawn).
-pub(super) fn slowed(demand: u64, factor: f64) -> u64 {
-    if factor == 1.0 {
-        demand
-    } else {
-        (demand as f64 * factor) as u64
     }
 }
 

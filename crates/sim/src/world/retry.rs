@@ -95,7 +95,7 @@ impl World {
             return self.next_job(now, id, (s, req), q);
         };
         let mean = self.sc.fleet.service_time.get(o.kind).0;
-        let t = super::flow::slowed(mean, self.service_factor(o.node, now));
+        let t = stratus_model::warmup::slowed(mean, self.service_factor(o.node, now));
         q.at(now + t, Event::Done { s, req });
     }
 
