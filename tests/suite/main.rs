@@ -29,6 +29,7 @@ mod retries;
 mod scenarios;
 mod schema;
 mod security;
+mod sessions;
 mod shard;
 mod slowloris;
 mod theory;

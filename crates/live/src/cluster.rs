@@ -306,7 +306,15 @@ impl Cluster {
             let ctx = svc_ctx.clone();
             async move { Ok::<_, std::convert::Infallible>(super::node::handle(ctx, req).await) }
         });
-        let serve = accept_loop(listener, svc, true, Place::Origin, self.limits);
+        let accept = accept_loop(listener, svc, true, Place::Origin, self.limits);
+        let sweep = super::sessions::sweep(ctx.clone(), self.sc.sessions.memory.timeout.0);
+        // One task for both, so the node's stop ends its sweeper too.
+        let serve = async move {
+            tokio::select! {
+                () = accept => {}
+                () = sweep => {}
+            }
+        };
         let task = tokio::spawn(serve).abort_handle();
         let slots = c.cp.fleet.nodes.len();
         c.nodes.resize_with(slots, || None);

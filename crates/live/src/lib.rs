@@ -266,6 +266,7 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     let shop = Arc::new(node::Shop {
         strategy: cfg.strategy,
         codec: CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..])),
+        idle: sc.sessions.memory.timeout.0,
         store: Mutex::new(Store::new(
             match cfg.strategy {
                 Strategy::Durable => StoreConfig::dynamo(&sc.sessions.durable, sc.region.azs.len()),

@@ -43,6 +43,8 @@ pub struct Shop {
     pub codec: CookieCodec,
     pub store: Mutex<Store>,
     pub clock: super::clock::Clock,
+    /// `[sessions.memory] timeout`: a node's idle sessions expire after it.
+    pub idle: u64,
     pub catalog: u32,
     /// `--store-url` or `--store redis`: sessions in real Redis servers
     /// instead of `store` (which then keeps the topology the control plane
@@ -500,7 +502,7 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
         Err(_) => Err(Failure::SessionUnavailable),
         Ok(mut fetched) => {
             let r = {
-                let mut mem = &ctx.sessions;
+                let mut mem = ctx.sessions.at(shop.clock.now(), shop.idle);
                 let mut store = (uses_store && fetched.is_none())
                     .then(|| shop.store.lock().expect("store lock"));
                 // Every live read is strongly consistent: the durable

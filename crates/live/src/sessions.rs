@@ -4,12 +4,14 @@
 
 use dashmap::DashMap;
 use stratus_model::cart::Cart;
-use stratus_model::session::{SessionBackend, Sid, Unavailable};
+use stratus_model::session::memory::SWEEP_EVERY;
+use stratus_model::session::{Held, SessionBackend, Sid, Unavailable};
+use stratus_model::time::SimTime;
 
 /// One node's sessions; dropped with the node.
 #[derive(Default, Debug)]
 pub struct NodeSessions {
-    map: DashMap<Sid, Cart>,
+    map: DashMap<Sid, Held>,
 }
 
 impl NodeSessions {
@@ -20,9 +22,44 @@ impl NodeSessions {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+
+    /// The sessions as a request at `now` sees them, under timeout `idle`
+    /// (the model's rule: [`Held::serve`]).
+    pub fn at(&self, now: SimTime, idle: u64) -> NodeSessionsAt<'_> {
+        NodeSessionsAt {
+            sessions: self,
+            now,
+            idle,
+        }
+    }
+
+    /// Frees every session idle past `idle` at `now`; how many.
+    pub fn expire(&self, now: SimTime, idle: u64) -> usize {
+        let before = self.map.len();
+        self.map.retain(|_, h| !h.expired(now, idle));
+        before.saturating_sub(self.map.len())
+    }
 }
 
-impl SessionBackend for &NodeSessions {
+/// Frees the node's expired sessions once a model sweep period, for as long
+/// as the node serves (the caller drops this future with the node).
+pub async fn sweep(ctx: std::sync::Arc<super::node::NodeCtx>, idle: u64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_nanos(SWEEP_EVERY));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        ctx.sessions.expire(ctx.shop.clock.now(), idle);
+    }
+}
+
+/// A node's sessions bound to a moment, as one request sees them.
+pub struct NodeSessionsAt<'a> {
+    sessions: &'a NodeSessions,
+    now: SimTime,
+    idle: u64,
+}
+
+impl SessionBackend for NodeSessionsAt<'_> {
     fn update(
         &mut self,
         sid: Sid,
@@ -30,12 +67,12 @@ impl SessionBackend for &NodeSessions {
     ) -> Result<(), Unavailable> {
         // The entry's shard lock is held for the update, so two requests of one
         // session (a double click) do not lose each other's item.
-        let mut entry = self.map.entry(sid).or_default();
-        let changed = f(entry.value_mut());
-        let empty = entry.value().is_empty();
+        let map = &self.sessions.map;
+        let mut entry = map.entry(sid).or_insert_with(|| Held::new(self.now));
+        let keep = entry.serve(self.now, self.idle, f);
         drop(entry);
-        if empty || !changed {
-            self.map.remove_if(&sid, |_, c| c.is_empty());
+        if !keep {
+            map.remove_if(&sid, |_, h| h.cart.is_empty());
         }
         Ok(())
     }
@@ -49,7 +86,7 @@ mod tests {
     #[test]
     fn empty_sessions_are_not_kept() {
         let s = NodeSessions::default();
-        let mut b = &s;
+        let mut b = s.at(0, 60_000_000_000);
         b.update(1, &mut |_| false).unwrap();
         assert!(s.is_empty());
         b.update(2, &mut |c| {

@@ -329,7 +329,8 @@ mod tests {
 
     #[test]
     fn memory_session_flow() {
-        let mut mem = MemorySessions::default();
+        let mut sessions = MemorySessions::default();
+        let mut mem = sessions.at(0, crate::time::MIN);
         let mut next = 41u128;
         let mut new_sid = || {
             next += 1;
@@ -367,7 +368,7 @@ mod tests {
         .unwrap();
         assert!(r.ordered);
         assert_eq!(r.cart.unwrap().count(), 1);
-        assert!(mem.map.is_empty(), "checkout empties the session");
+        assert!(mem.sessions.map.is_empty(), "checkout empties the session");
     }
 
     #[test]

@@ -412,8 +412,11 @@ fn fleet(cx: &Ctx, s: &mut Scenario, f: RawFleet) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-/// `[sessions.*]`: the cookie, the store and the durable table.
+/// `[sessions.*]`: the servers' memory, the cookie, the store and the durable table.
 fn sessions(cx: &Ctx, s: &mut Scenario, ss: RawSessions) -> Result<(), ScenarioError> {
+    if let Some(v) = ss.memory.and_then(|m| m.timeout) {
+        s.sessions.memory.timeout = positive(cx, &v, "timeout", " such as \"30m\"")?;
+    }
     if let Some(ck) = ss.cookie {
         if let Some(v) = ck.max_bytes {
             let b = v.get_ref().0;

@@ -220,8 +220,16 @@ pub struct StoreSessions {
 /// ElastiCache allows up to five replicas per shard.
 pub const MAX_STORE_REPLICAS: usize = 5;
 
+/// `[sessions.memory]`: sessions in the app servers' memory (sticky).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InMemory {
+    /// A session nobody used for this long is dropped (servlet default, 30 min).
+    pub timeout: Dur,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sessions {
+    pub memory: InMemory,
     pub cookie: CookieSessions,
     pub store: StoreSessions,
     pub durable: DurableSessions,
@@ -536,6 +544,9 @@ impl Scenario {
                 health_check_grace_period: Dur(300 * SEC),
             },
             sessions: Sessions {
+                memory: InMemory {
+                    timeout: Dur(crate::session::memory::DEFAULT_IDLE_TIMEOUT),
+                },
                 cookie: CookieSessions {
                     max_bytes: 4096,
                     signed: true,

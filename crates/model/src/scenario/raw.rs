@@ -123,9 +123,16 @@ pub(super) struct RawFleet {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSessions {
+    pub(super) memory: Option<RawMemory>,
     pub(super) cookie: Option<RawCookie>,
     pub(super) store: Option<RawStore>,
     pub(super) durable: Option<super::elastic::RawDurable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMemory {
+    pub(super) timeout: Option<Spanned<D>>,
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,10 @@
 
 pub mod cookie;
 pub mod guard;
+pub mod memory;
 pub mod store;
+
+pub use memory::{Held, MemoryAt, MemorySessions};
 
 use crate::cart::Cart;
 use indexmap::IndexMap;
@@ -34,32 +37,3 @@ pub trait SessionBackend {
 /// Insertion-ordered hash map with a fixed hasher: O(1) lookups, and any
 /// iteration is deterministic, unlike `std::collections::HashMap`.
 pub type OrderedMap<K, V> = IndexMap<K, V, FxBuildHasher>;
-
-/// Sessions in one app node's memory: gone when the node goes.
-#[derive(Default, Debug)]
-pub struct MemorySessions {
-    pub map: OrderedMap<Sid, Cart>,
-}
-
-impl SessionBackend for MemorySessions {
-    fn update(
-        &mut self,
-        sid: Sid,
-        f: &mut dyn FnMut(&mut Cart) -> bool,
-    ) -> Result<(), Unavailable> {
-        match self.map.get_mut(&sid) {
-            Some(cart) => {
-                if f(cart) && cart.is_empty() {
-                    self.map.swap_remove(&sid);
-                }
-            }
-            None => {
-                let mut cart = Cart::default();
-                if f(&mut cart) && !cart.is_empty() {
-                    self.map.insert(sid, cart);
-                }
-            }
-        }
-        Ok(())
-    }
-}

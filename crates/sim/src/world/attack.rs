@@ -399,10 +399,12 @@ impl World {
             tap: None,
         };
         let uses_store = self.strategy.uses_store();
+        let idle = self.sc.sessions.memory.timeout.0;
+        let mut memory = self.cp.fleet.nodes[node as usize].sessions.at(now, idle);
         let backend = shop::backend(
             self.strategy,
             Places {
-                memory: &mut self.cp.fleet.nodes[node as usize].sessions,
+                memory: &mut memory,
                 store: uses_store.then_some(&mut at_store as &mut dyn SessionBackend),
                 codec: &self.codec,
                 guard: self.guard.as_mut(),

@@ -367,10 +367,11 @@ impl World {
             tap,
         };
         let uses_store = self.strategy.uses_store();
+        let mut memory = node.sessions.at(now, self.sc.sessions.memory.timeout.0);
         let backend = shop::backend(
             self.strategy,
             Places {
-                memory: &mut node.sessions,
+                memory: &mut memory,
                 store: uses_store.then_some(&mut at_store as &mut dyn SessionBackend),
                 codec: &self.codec,
                 guard: self.guard.as_mut(),

@@ -40,6 +40,7 @@ use stratus_model::rng::{Rng, Streams};
 use stratus_model::scenario::{Action, AzIx, Scenario, Strategy, Timed};
 use stratus_model::session::cookie::CookieCodec;
 use stratus_model::session::guard::CookieGuard;
+use stratus_model::session::memory::SWEEP_EVERY;
 
 use stratus_model::session::store::{Store, StoreConfig};
 use stratus_model::time::{Dur, SEC, SimTime};
@@ -314,6 +315,14 @@ impl World {
         });
     }
 
+    /// Every node frees the sessions idle past `[sessions.memory] timeout`.
+    fn expire_sessions(&mut self, now: SimTime) {
+        let idle = self.sc.sessions.memory.timeout.0;
+        for n in &mut self.cp.fleet.nodes {
+            n.sessions.expire(now, idle);
+        }
+    }
+
     /// Node counts per AZ and state, as the dashboard and series show them.
     pub fn nodes_per_az(&self) -> Vec<AzNodes> {
         let cp = &self.cp;
@@ -353,6 +362,9 @@ impl Model for World {
                 self.metrics.second(t, nodes);
                 if self.cp.tracker.is_some() {
                     self.control(now, Input::Second, q);
+                }
+                if now % SWEEP_EVERY == 0 {
+                    self.expire_sessions(now);
                 }
                 if now + SEC <= self.sc.duration.0 {
                     q.after(SEC, Event::Tick);

@@ -1,0 +1,162 @@
+//! Sessions in an app server's memory (the sticky strategy), with the idle
+//! timeout every servlet container and web framework applies: a session
+//! nobody used for `[sessions.memory] timeout` is gone. A request that comes
+//! back later finds an empty cart, and a periodic sweep frees the memory of
+//! shoppers who left without checking out, as Tomcat's background expiry
+//! does (once a minute by default), so a day-long run holds only what is
+//! alive.
+
+use super::{OrderedMap, SessionBackend, Sid, Unavailable};
+use crate::cart::Cart;
+use crate::time::{MIN, SEC, SimTime};
+
+/// The Java Servlet specification's and Tomcat's default session timeout.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 30 * MIN;
+
+/// How often a server frees its expired sessions: Tomcat checks every
+/// `backgroundProcessorDelay` (10 s) × `processExpiresFrequency` (6).
+pub const SWEEP_EVERY: u64 = 60 * SEC;
+
+/// A cart in a server's memory and when its session was last used.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub cart: Cart,
+    pub used: SimTime,
+}
+
+impl Held {
+    pub fn new(now: SimTime) -> Held {
+        Held {
+            cart: Cart::default(),
+            used: now,
+        }
+    }
+
+    /// Whether a server whose sessions time out after `idle` has dropped
+    /// this one by `now`.
+    pub fn expired(&self, now: SimTime, idle: u64) -> bool {
+        now.saturating_sub(self.used) > idle
+    }
+
+    /// Serves one request's `f` at `now`: an expired session reads as a new,
+    /// empty one; any use restarts the idle clock. Whether the session is
+    /// still worth keeping (an empty cart is not).
+    pub fn serve(&mut self, now: SimTime, idle: u64, f: &mut dyn FnMut(&mut Cart) -> bool) -> bool {
+        if self.expired(now, idle) {
+            self.cart = Cart::default();
+        }
+        self.used = now;
+        f(&mut self.cart);
+        !self.cart.is_empty()
+    }
+}
+
+/// Sessions in one app node's memory: gone when the node goes.
+#[derive(Default, Debug)]
+pub struct MemorySessions {
+    pub map: OrderedMap<Sid, Held>,
+}
+
+impl MemorySessions {
+    /// The sessions as a request at `now` sees them, under timeout `idle`.
+    pub fn at(&mut self, now: SimTime, idle: u64) -> MemoryAt<'_> {
+        MemoryAt {
+            sessions: self,
+            now,
+            idle,
+        }
+    }
+
+    /// Frees every session idle past `idle` at `now`; how many.
+    pub fn expire(&mut self, now: SimTime, idle: u64) -> usize {
+        let before = self.map.len();
+        self.map.retain(|_, h| !h.expired(now, idle));
+        before - self.map.len()
+    }
+}
+
+/// A node's sessions bound to a moment, as one request sees them.
+pub struct MemoryAt<'a> {
+    pub sessions: &'a mut MemorySessions,
+    pub now: SimTime,
+    pub idle: u64,
+}
+
+impl SessionBackend for MemoryAt<'_> {
+    fn update(
+        &mut self,
+        sid: Sid,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+    ) -> Result<(), Unavailable> {
+        let map = &mut self.sessions.map;
+        match map.get_mut(&sid) {
+            Some(h) => {
+                if !h.serve(self.now, self.idle, f) {
+                    map.swap_remove(&sid);
+                }
+            }
+            None => {
+                let mut h = Held::new(self.now);
+                if h.serve(self.now, self.idle, f) {
+                    map.insert(sid, h);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cart::{Item, price_of};
+
+    fn add(c: &mut Cart) -> bool {
+        c.add(Item {
+            product: 3,
+            size: 0,
+            colour: 0,
+            qty: 1,
+            price_cents: price_of(3),
+        });
+        true
+    }
+
+    #[test]
+    fn an_idle_session_expires_and_a_used_one_does_not() {
+        let mut s = MemorySessions::default();
+        s.at(0, MIN).update(1, &mut add).unwrap();
+        s.at(0, MIN).update(2, &mut add).unwrap();
+        // Session 2 is used at 50 s, so at 90 s only session 1 is past a minute.
+        s.at(50 * SEC, MIN).update(2, &mut |_| false).unwrap();
+        assert_eq!(s.expire(90 * SEC, MIN), 1);
+        assert!(s.map.contains_key(&2) && !s.map.contains_key(&1));
+    }
+
+    #[test]
+    fn a_request_after_the_timeout_finds_an_empty_cart() {
+        let mut s = MemorySessions::default();
+        s.at(0, MIN).update(1, &mut add).unwrap();
+        let mut seen = usize::MAX;
+        s.at(MIN + 1, MIN)
+            .update(1, &mut |c| {
+                seen = c.items.len();
+                false
+            })
+            .unwrap();
+        assert_eq!(seen, 0);
+        assert!(
+            s.map.is_empty(),
+            "an expired session read and left empty is dropped"
+        );
+        // At exactly the timeout it is still there.
+        s.at(0, MIN).update(1, &mut add).unwrap();
+        s.at(MIN, MIN)
+            .update(1, &mut |c| {
+                seen = c.items.len();
+                false
+            })
+            .unwrap();
+        assert_eq!(seen, 1);
+    }
+}
