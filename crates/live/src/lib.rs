@@ -181,6 +181,19 @@ async fn replicate(shop: Arc<node::Shop>) {
     }
 }
 
+/// The in-process store's active expiry, once a sweep period, as the
+/// simulation runs it (`Store::expire`).
+async fn expire_store(shop: Arc<node::Shop>) {
+    let every = stratus_model::session::memory::SWEEP_EVERY;
+    let mut tick = tokio::time::interval(std::time::Duration::from_nanos(every));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let now = shop.clock.now();
+        shop.store.lock().expect("store lock").expire(now, None);
+    }
+}
+
 /// `--store redis`: the scenario's store as Redis servers and Sentinels
 /// (off the async threads: starting them waits on the processes).
 async fn start_redis(
@@ -367,6 +380,7 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     ];
     if shop.db.is_some() {
         tasks.push(tokio::spawn(replicate(shop.clone())).abort_handle());
+        tasks.push(tokio::spawn(expire_store(shop.clone())).abort_handle());
     }
     if let Some(r) = redis {
         tasks.push(tokio::spawn(engines::redis::watch::run(r)).abort_handle());

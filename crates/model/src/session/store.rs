@@ -272,6 +272,8 @@ pub struct StoreStats {
     pub replicas_created: u64,
     /// Reads a replica answered with an older value than the newest copy held.
     pub stale_reads: u64,
+    /// Sessions the primaries deleted when their TTL ran out (active expiry).
+    pub expired: u64,
 }
 
 #[derive(Debug)]
@@ -407,6 +409,35 @@ impl Store {
         } else {
             self.primary_az(shard)
         }
+    }
+
+    /// Active expiry, as Redis runs it beside the lazy kind: each shard's
+    /// primary deletes the sessions whose TTL ran out and sends the deletions
+    /// down its replication stream, so every copy frees them. How many.
+    /// Without it, a long run kept every abandoned session for good.
+    pub fn expire(&mut self, now: SimTime, wire: Option<&Wire>) -> usize {
+        let ttl = self.cfg.ttl;
+        let mut gone = Vec::new();
+        let mut total = 0;
+        for k in 0..self.shards.len() {
+            let shard = &mut self.shards[k];
+            let Some(p) = shard.primary.filter(|_| shard.state == StoreState::Up) else {
+                continue;
+            };
+            shard.copies[p].map.retain(|&sid, e| {
+                let live = now.saturating_sub(e.written) <= ttl;
+                if !live {
+                    gone.push(sid);
+                }
+                live
+            });
+            total += gone.len();
+            for sid in gone.drain(..) {
+                self.replicate(now, k, sid, None, wire);
+            }
+        }
+        self.stats.expired += total as u64;
+        total
     }
 
     /// The AZ of the nearest replica a write waits for, if any.
@@ -914,6 +945,23 @@ mod tests {
         s.set(0, 1, &cart(1)).unwrap();
         assert!(s.get(100, 1).unwrap().is_some());
         assert!(s.get(101, 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn active_expiry_frees_every_copy() {
+        let mut s = store(0, &[1], 10, 100);
+        s.set(0, 1, &cart(1)).unwrap();
+        s.set(50, 2, &cart(1)).unwrap();
+        // At 120 only session 1 is past its TTL.
+        assert_eq!(s.expire(120, None), 1);
+        assert_eq!(s.shards[0].copies[0].map.len(), 1);
+        // The replica applies the deletion once the stream's lag has passed.
+        for c in &mut s.shards[0].copies {
+            c.catch_up(200);
+        }
+        let keys = |c: &Copy| c.map.keys().copied().collect::<Vec<_>>();
+        assert_eq!(keys(&s.shards[0].copies[1]), vec![2]);
+        assert_eq!(s.stats.expired, 1);
     }
 
     #[test]

@@ -315,11 +315,15 @@ impl World {
         });
     }
 
-    /// Every node frees the sessions idle past `[sessions.memory] timeout`.
+    /// Every node frees the sessions idle past `[sessions.memory] timeout`,
+    /// and the store's primaries delete the sessions past their TTL.
     fn expire_sessions(&mut self, now: SimTime) {
         let idle = self.sc.sessions.memory.timeout.0;
         for n in &mut self.cp.fleet.nodes {
             n.sessions.expire(now, idle);
+        }
+        if self.strategy.uses_store() {
+            self.store.expire(now, Some(&self.wire));
         }
     }
 
