@@ -108,4 +108,35 @@ mod tests {
         .unwrap();
         assert!(s.is_empty());
     }
+
+    #[test]
+    fn idle_sessions_expire_by_the_models_rule() {
+        let min = 60_000_000_000u64;
+        let s = NodeSessions::default();
+        let add = &mut |c: &mut Cart| {
+            c.add(Item {
+                product: 3,
+                size: 0,
+                colour: 0,
+                qty: 1,
+                price_cents: price_of(3),
+            });
+            true
+        };
+        s.at(0, min).update(1, add).unwrap();
+        s.at(0, min).update(2, add).unwrap();
+        s.at(50_000_000_000, min).update(2, &mut |_| false).unwrap();
+        assert_eq!(s.expire(90_000_000_000, min), 1);
+        assert_eq!(s.len(), 1);
+        // A request after the timeout finds the cart gone.
+        let mut seen = usize::MAX;
+        s.at(200_000_000_000, min)
+            .update(2, &mut |c| {
+                seen = c.items.len();
+                false
+            })
+            .unwrap();
+        assert_eq!(seen, 0);
+        assert!(s.is_empty());
+    }
 }
