@@ -244,8 +244,8 @@ async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
     let f = &run.cfg.scenario.fleet;
     run.metrics.lock().expect("metrics").started += 1;
     let mut jar = Jar::default();
-    if sh.user > 0 {
-        jar.sign_in(sh.user);
+    if sh.extra().user > 0 {
+        jar.sign_in(sh.extra().user);
     }
     // The shopper's own client breaker (with `workload.retry.breaker`).
     let mut breaker = Breaker::default();

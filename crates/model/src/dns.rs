@@ -53,6 +53,14 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// No answer yet (the default).
+    pub const EMPTY: Answer = Answer {
+        addrs: [0; MAX_RECORDS],
+        len: 0,
+        at: 0,
+        tried: 0,
+    };
+
     /// An answer of one address.
     pub fn one(az: AzIx) -> Answer {
         Answer::of(&[az])

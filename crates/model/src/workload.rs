@@ -9,7 +9,7 @@
 
 use crate::cart::{Cart, Item};
 use crate::core::Kind;
-use crate::core::NodeId;
+use crate::core::{AzIx, NodeId};
 use crate::dns::Answer;
 use crate::lb::LbCookie;
 use crate::metrics::Metrics;
@@ -37,6 +37,14 @@ pub enum Outcome {
     Failed(&'static str),
 }
 
+/// One shopper in the shop: its random stream, its plan, its ground-truth
+/// cart, what its browser holds and the request in flight.
+///
+/// A run keeps one per active shopper, a million of them in a big one
+/// (issue #18), so the layout is watched (a test holds its size): fields
+/// that would be an `Option` of a 16-byte or 8-byte value are kept as the
+/// value and a flag, read through accessors, and the state only some
+/// scenarios use lives in [`Extra`], allocated on its first write.
 #[derive(Debug)]
 pub struct Shopper {
     pub rng: Rng,
@@ -50,11 +58,19 @@ pub struct Shopper {
     pub had_items: bool,
     pub lost: bool,
     pub fails: u8,
-    pub sid: Option<Sid>,
-    pub cookie: Option<Vec<u8>>,
-    pub lb_cookie: Option<LbCookie>,
-    /// The AZ of the balancer node its DNS answer points at.
-    pub entry_az: usize,
+    /// The session id the shop set, when `has_sid` ([`Shopper::sid`]).
+    sid: Sid,
+    has_sid: bool,
+    /// The cart cookie the browser holds (the cookie design).
+    pub cookie: Option<Box<[u8]>>,
+    /// The balancer's stickiness cookie, when `has_lb_cookie`
+    /// ([`Shopper::lb_cookie`]): the node it names and when it expires.
+    lb_node: NodeId,
+    lb_expires: SimTime,
+    has_lb_cookie: bool,
+    /// The AZ of the balancer node its DNS answer points at
+    /// ([`Shopper::entry_az`]; AZ indices fit a byte, as in [`Answer`]).
+    entry_az: u8,
     /// Counts requests, so a wake-up for an earlier request is ignored.
     pub req: u32,
     pub sent_at: SimTime,
@@ -64,6 +80,17 @@ pub struct Shopper {
     /// The balancer still counts this request outstanding on `node`.
     pub lb_held: bool,
     pub arrived_node: SimTime,
+    /// The data tier's, DNS's and client retries' state: None until first
+    /// written, which reads as [`Extra::DEFAULT`] ([`Shopper::extra`]).
+    extra: Option<Box<Extra>>,
+}
+
+/// The part of a shopper only scenarios with a database, `[dns]` or
+/// `[workload.retry]` use. A shopper of a scenario without them never
+/// allocates it: it reads as [`Extra::DEFAULT`], the values every shopper
+/// starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extra {
     /// The user this shopper signs in as (pages with data).
     pub user: u32,
     /// The product the current product page shows (drawn when the shop has a database).
@@ -77,18 +104,41 @@ pub struct Shopper {
     pub address_write: u64,
     /// The database instance the current request's query went to.
     pub db_target: Option<usize>,
+    /// The AZ of the table copy an eventually consistent read goes to.
+    pub store_read_at: Option<u8>,
     /// When its resolver last looked the shop up (with `[dns]`); `NEVER` before.
     pub resolved_at: SimTime,
     /// What the resolver answered then (with `[dns]`); `entry_az` is its
     /// address in use.
     pub answer: Answer,
-    /// The AZ of the table copy an eventually consistent read goes to.
-    pub store_read_at: Option<u8>,
     /// Which attempt at the current request this is (1: the first), with
     /// `[workload.retry]`.
     pub attempt: u32,
     /// The wait before the latest retry (decorrelated jitter grows from it).
     pub backoff: u64,
+}
+
+impl Extra {
+    /// A new shopper's values.
+    pub const DEFAULT: Extra = Extra {
+        user: 0,
+        product: None,
+        last_order: None,
+        address: None,
+        address_write: 0,
+        db_target: None,
+        store_read_at: None,
+        resolved_at: NEVER,
+        answer: Answer::EMPTY,
+        attempt: 1,
+        backoff: 0,
+    };
+}
+
+impl Default for Extra {
+    fn default() -> Self {
+        Extra::DEFAULT
+    }
 }
 
 impl Shopper {
@@ -98,7 +148,7 @@ impl Shopper {
             Pages::Fixed(n) => n,
         };
         let entry_az = rng.below(azs as u64) as usize;
-        Shopper {
+        let mut sh = Shopper {
             rng,
             pages_left: pages,
             kind: Kind::Home,
@@ -108,28 +158,88 @@ impl Shopper {
             had_items: false,
             lost: false,
             fails: 0,
-            sid: None,
+            sid: 0,
+            has_sid: false,
             cookie: None,
-            lb_cookie: None,
-            entry_az,
+            lb_node: 0,
+            lb_expires: 0,
+            has_lb_cookie: false,
+            entry_az: 0,
             req: 0,
             sent_at: 0,
             sent_bytes: 0,
             node: None,
             lb_held: false,
             arrived_node: 0,
-            user: 0,
-            product: None,
-            last_order: None,
-            address: None,
-            address_write: 0,
-            db_target: None,
-            resolved_at: NEVER,
-            answer: Answer::default(),
-            store_read_at: None,
-            attempt: 1,
-            backoff: 0,
+            extra: None,
+        };
+        sh.set_entry_az(entry_az);
+        sh
+    }
+
+    /// The session id the shop gave this shopper, if any.
+    pub fn sid(&self) -> Option<Sid> {
+        self.has_sid.then_some(self.sid)
+    }
+
+    pub fn set_sid(&mut self, sid: Sid) {
+        self.sid = sid;
+        self.has_sid = true;
+    }
+
+    /// The balancer's stickiness cookie, if the browser holds one.
+    pub fn lb_cookie(&self) -> Option<LbCookie> {
+        self.has_lb_cookie.then_some(LbCookie {
+            node: self.lb_node,
+            expires: self.lb_expires,
+        })
+    }
+
+    pub fn set_lb_cookie(&mut self, c: LbCookie) {
+        self.lb_node = c.node;
+        self.lb_expires = c.expires;
+        self.has_lb_cookie = true;
+    }
+
+    /// The AZ of the balancer node the shopper's requests enter by.
+    pub fn entry_az(&self) -> AzIx {
+        usize::from(self.entry_az)
+    }
+
+    pub fn set_entry_az(&mut self, az: AzIx) {
+        self.entry_az = u8::try_from(az).expect("an AZ index fits a byte");
+    }
+
+    /// The data tier's, DNS's and retries' state, to read.
+    pub fn extra(&self) -> &Extra {
+        self.extra.as_deref().unwrap_or(&Extra::DEFAULT)
+    }
+
+    /// The same, to write: allocated on first use.
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    /// Changes the same by `f`, allocating it only when the change departs
+    /// from the defaults: resets on every request cost a plain scenario's
+    /// shopper nothing.
+    #[inline]
+    pub fn update_extra(&mut self, f: impl FnOnce(&mut Extra)) {
+        match &mut self.extra {
+            Some(x) => f(x),
+            None => {
+                let mut x = Extra::DEFAULT;
+                f(&mut x);
+                if x != Extra::DEFAULT {
+                    self.extra = Some(Box::new(x));
+                }
+            }
         }
+    }
+
+    /// The next request starts at its first attempt.
+    pub fn new_attempts(&mut self) {
+        self.update_extra(|x| x.attempt = 1);
     }
 
     /// Draws `p` from the shopper's stream only when it can happen, so
@@ -141,7 +251,7 @@ impl Shopper {
     /// Signs the `seq`-th shopper in as one of the seed data's `users`, the
     /// same one in both drivers.
     pub fn sign_in(&mut self, seq: u64, users: u32) {
-        self.user = 1 + (seq % u64::from(users.max(1))) as u32;
+        self.extra_mut().user = 1 + (seq % u64::from(users.max(1))) as u32;
     }
 
     /// Think time before the next request, in ns.
@@ -173,7 +283,9 @@ impl Shopper {
             }
             Kind::AddToCart | Kind::Address => self.after_browsing(),
             Kind::ViewCart => (buy && !self.truth.is_empty()).then_some(Kind::Checkout),
-            Kind::Checkout => (history && self.last_order.is_some()).then_some(Kind::Orders),
+            Kind::Checkout => {
+                (history && self.extra().last_order.is_some()).then_some(Kind::Orders)
+            }
             Kind::Orders => None,
         };
         if let Some(k) = next {
@@ -188,11 +300,11 @@ impl Shopper {
     pub fn stale_orders(&mut self, r: &Response) -> bool {
         match self.kind {
             Kind::Checkout if r.order_id.is_some() => {
-                self.last_order = r.order_id;
+                self.extra_mut().last_order = r.order_id;
                 false
             }
             Kind::Orders => {
-                matches!((self.last_order, &r.orders), (Some(o), Some(list)) if !list.contains(&o))
+                matches!((self.extra().last_order, &r.orders), (Some(o), Some(list)) if !list.contains(&o))
             }
             _ => false,
         }
@@ -314,6 +426,31 @@ mod tests {
                 Kind::Checkout
             ]
         );
+    }
+
+    /// Issue #18: a run holds one shopper per active shopper, a million in
+    /// a big run. 336 bytes before the layout was packed; keep it at 192.
+    #[test]
+    fn a_shopper_stays_small() {
+        assert!(size_of::<Shopper>() <= 192, "{}", size_of::<Shopper>());
+        // The world's table of optional shoppers costs nothing more.
+        assert_eq!(size_of::<Option<Shopper>>(), size_of::<Shopper>());
+    }
+
+    /// The state a plain scenario never writes is not allocated, and reads
+    /// as a new shopper's.
+    #[test]
+    fn extra_is_allocated_only_when_written() {
+        let w = Scenario::new("t", Dur::from_secs(1)).workload;
+        let mut s = Shopper::new(Streams::new(1).stream("s"), &w, 3);
+        s.update_extra(|x| x.db_target = None);
+        s.update_extra(|x| x.answer.new_request());
+        s.new_attempts();
+        assert!(s.extra.is_none());
+        assert_eq!((s.extra().attempt, s.extra().resolved_at), (1, NEVER));
+        s.update_extra(|x| x.store_read_at = Some(2));
+        assert_eq!(s.extra().store_read_at, Some(2));
+        assert!(s.extra.is_some());
     }
 
     #[test]

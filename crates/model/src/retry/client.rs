@@ -71,7 +71,7 @@ impl Client<'_> {
     /// once with [`CIRCUIT_OPEN`], unsent). A first attempt is a request
     /// the shopper made either way; one that goes out pays into the budget.
     pub fn sending(&mut self, sh: &Shopper, at: SimTime, m: &mut Metrics) -> bool {
-        let first = sh.attempt == 1;
+        let first = sh.extra().attempt == 1;
         let go = match (&self.retries.policy.breaker, self.breaker.as_deref_mut()) {
             (Some(cfg), Some(b)) => b.allow(cfg, at).0,
             _ => true,
@@ -122,7 +122,7 @@ impl Client<'_> {
                 if !sh.failed(m) {
                     return Next::Done;
                 }
-                sh.attempt = 1;
+                sh.new_attempts();
                 Next::Again(sh.think(w))
             }
             Heard::Ok(r) => {
@@ -131,7 +131,7 @@ impl Client<'_> {
                 if sh.next(w).is_none() {
                     return Next::Done;
                 }
-                sh.attempt = 1;
+                sh.new_attempts();
                 Next::Page(sh.think(w))
             }
         }

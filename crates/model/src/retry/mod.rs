@@ -179,7 +179,7 @@ impl Retries {
     /// wait before the client's next attempt, or None when the request has
     /// used its attempts or the budget refuses. Counts the retry.
     pub fn after_failure(&mut self, sh: &mut Shopper, m: &mut Metrics) -> Option<u64> {
-        if sh.attempt >= self.policy.max_attempts {
+        if sh.extra().attempt >= self.policy.max_attempts {
             return None;
         }
         if let Some(b) = &mut self.budget
@@ -188,9 +188,10 @@ impl Retries {
             m.retries_denied += 1;
             return None;
         }
-        let wait = self.policy.delay(sh.attempt, sh.backoff, &mut self.jitter);
-        sh.attempt += 1;
-        sh.backoff = wait;
+        let x = sh.extra_mut();
+        let wait = self.policy.delay(x.attempt, x.backoff, &mut self.jitter);
+        x.attempt += 1;
+        x.backoff = wait;
         m.retries += 1;
         Some(wait)
     }

@@ -110,7 +110,7 @@ mod client {
             seen.push(std::mem::discriminant(&next));
             match next {
                 Next::Retry(wait) => assert_eq!(wait, 100 * MS),
-                Next::Again(_) => assert_eq!(sh.attempt, 1, "a fresh request"),
+                Next::Again(_) => assert_eq!(sh.extra().attempt, 1, "a fresh request"),
                 Next::Done => break,
                 Next::Page(_) => panic!("nothing succeeded"),
             }

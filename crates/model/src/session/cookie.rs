@@ -113,9 +113,12 @@ impl CookieCodec {
         if let Some(mac) = &self.mac {
             let mut m = mac.clone();
             m.update(payload.as_bytes());
-            let tag = m.finalize().into_bytes();
+            let tag = B64.encode(m.finalize().into_bytes());
+            // Exactly as long as the value, so the shopper's browser keeps
+            // it (a boxed slice) without reallocating.
+            out.reserve_exact(1 + tag.len());
             out.push(b'.');
-            out.extend_from_slice(B64.encode(tag).as_bytes());
+            out.extend_from_slice(tag.as_bytes());
         }
         out
     }

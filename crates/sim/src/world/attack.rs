@@ -186,11 +186,15 @@ impl Attackers {
                     Family::Client => r
                         .set_cookie
                         .as_ref()
-                        .or(sh.cookie.as_ref())
+                        .map(|c| &c[..])
+                        .or(sh.cookie.as_deref())
                         .map(|v| tamper_cookie(v, cart, &mut a.rng)),
-                    Family::Server => r.set_sid.or(sh.sid).map(|sid| {
+                    Family::Server => r.set_sid.or(sh.sid()).map(|sid| {
                         let bit = a.rng.below(128);
-                        (Sent::Sid(sid ^ (1 << bit), sh.lb_cookie), Want::AnySession)
+                        (
+                            Sent::Sid(sid ^ (1 << bit), sh.lb_cookie()),
+                            Want::AnySession,
+                        )
                     }),
                 };
                 if let Some((sent, want)) = tamper {
@@ -223,8 +227,8 @@ impl Attackers {
                 let (Some(bought), sent) = (
                     r.cart.clone(),
                     match family {
-                        Family::Client => sh.cookie.clone().map(Sent::Cookie),
-                        Family::Server => sh.sid.map(|sid| Sent::Sid(sid, sh.lb_cookie)),
+                        Family::Client => sh.cookie.as_deref().map(|c| Sent::Cookie(c.to_vec())),
+                        Family::Server => sh.sid().map(|sid| Sent::Sid(sid, sh.lb_cookie())),
                     },
                 ) else {
                     return;
@@ -241,7 +245,7 @@ impl Attackers {
                 attack,
                 sent,
                 want,
-                entry_az: sh.entry_az,
+                entry_az: sh.entry_az(),
             };
             self.push(t, p, q);
         }

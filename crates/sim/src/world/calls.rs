@@ -127,7 +127,7 @@ impl World {
             .as_mut()
             .filter(|sh| sh.req == req)
         {
-            sh.db_target = Some(i);
+            sh.extra_mut().db_target = Some(i);
         }
         let az = self.db.as_ref().expect("a call needs a database").instances[i].az;
         let inst = i as u8;
@@ -316,7 +316,7 @@ impl World {
     }
 
     fn store_has_primary(&self, s: ShopperId) -> bool {
-        let sid = self.shoppers[s as usize].as_ref().and_then(|sh| sh.sid);
+        let sid = self.shoppers[s as usize].as_ref().and_then(|sh| sh.sid());
         let shard = sid.map_or(0, |sid| self.store.shard_of(sid));
         self.store.primary_az(shard).is_some()
     }

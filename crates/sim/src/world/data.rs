@@ -32,9 +32,9 @@ impl World {
         let sh = self.shoppers[s as usize].as_ref()?;
         match sh.kind {
             Kind::Home => Some(Key::Featured),
-            Kind::Product => sh.product.map(Key::Product),
+            Kind::Product => sh.extra().product.map(Key::Product),
             Kind::AddToCart => sh.item.map(|i| Key::Product(i.product)),
-            Kind::Account => Some(Key::Account(sh.user)),
+            Kind::Account => Some(Key::Account(sh.extra().user)),
             _ => None,
         }
     }

@@ -26,27 +26,27 @@ impl World {
         // The answer is cached for its TTL, counted from when the request
         // that resolved it was sent.
         let sent = sh.sent_at;
-        if r53.stale(sh.resolved_at, sent) {
-            sh.resolved_at = sent;
+        if r53.stale(sh.extra().resolved_at, sent) {
+            sh.extra_mut().resolved_at = sent;
             // A multivalue answer is drawn from the shopper's own stream.
-            let Some(answer) = r53.answer(sh.entry_az, &mut sh.rng, answering) else {
-                let back = net.internet(sh.entry_az);
+            let Some(answer) = r53.answer(sh.entry_az(), &mut sh.rng, answering) else {
+                let back = net.internet(sh.entry_az());
                 self.fail(s, "lb_unreachable", now + back, q);
                 return false;
             };
-            sh.answer = answer;
-            sh.entry_az = answer.current();
+            sh.extra_mut().answer = answer;
+            sh.set_entry_az(answer.current());
         }
-        let (old, retried) = (sh.entry_az, sh.answer.retries() > 0);
+        let (old, retried) = (sh.entry_az(), sh.extra().answer.retries() > 0);
         if answering(old) {
             self.metrics.dns_recovered += u64::from(retried);
             return true;
         }
         let t = self.sc.load_balancer.connect_timeout.0;
-        if let Some(next) = sh.answer.after_failure(dns.client) {
+        if let Some(next) = sh.extra_mut().answer.after_failure(dns.client) {
             // The browser gives up on this address when its connect
             // timeout runs out and connects to the next one.
-            sh.entry_az = next;
+            sh.set_entry_az(next);
             let tried_at = now - net.internet(old);
             let req = sh.req;
             self.metrics.dns_retries += 1;

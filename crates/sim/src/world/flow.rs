@@ -85,18 +85,18 @@ impl World {
     /// The shopper's browser sends its current request at `at`.
     fn send(&mut self, s: ShopperId, at: SimTime, q: &mut Queue<Event>) {
         let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let internet = self.cp.net.internet(sh.entry_az);
+        let internet = self.cp.net.internet(sh.entry_az());
         sh.req = sh.req.wrapping_add(1);
         sh.sent_at = at;
         sh.node = None;
-        sh.answer.new_request();
+        sh.update_extra(|x| x.answer.new_request());
         let mut parts = 0u64;
         let mut bytes = 0u64;
-        if sh.sid.is_some() {
+        if sh.sid().is_some() {
             parts += 1;
             bytes += SID_COOKIE_BYTES;
         }
-        if sh.lb_cookie.is_some() {
+        if sh.lb_cookie().is_some() {
             parts += 1;
             bytes += LB_COOKIE_BYTES;
         }
@@ -149,7 +149,7 @@ impl World {
         if sh.req != req {
             return;
         }
-        let entry = sh.entry_az;
+        let entry = sh.entry_az();
         if !self.sec.pass(Hop::ClientToLb, entry) {
             // Dropped: the browser hears nothing until its connect timeout.
             let t = self.sc.load_balancer.connect_timeout.0;
@@ -163,18 +163,18 @@ impl World {
             // An ideal resolver: only answering balancer nodes, at once.
             let sh = self.shoppers[s as usize].as_mut().expect("active");
             let (alive, net) = (&self.cp.alive, &self.cp.net);
-            if !net.answers(alive, sh.entry_az) {
-                match net.next_answering(alive, sh.entry_az) {
-                    Some(a) => sh.entry_az = a,
+            if !net.answers(alive, sh.entry_az()) {
+                match net.next_answering(alive, sh.entry_az()) {
+                    Some(a) => sh.set_entry_az(a),
                     None => {
-                        let back = net.internet(sh.entry_az);
+                        let back = net.internet(sh.entry_az());
                         return self.fail(s, "lb_unreachable", now + back, q);
                     }
                 }
             }
         }
         let sh = self.shoppers[s as usize].as_mut().expect("active");
-        let (cookie, entry) = (sh.lb_cookie, sh.entry_az);
+        let (cookie, entry) = (sh.lb_cookie(), sh.entry_az());
         let cookie = if self.sticky_lb { cookie } else { None };
         match self.cp.lb.route_from(entry, cookie, now) {
             Route::NoTargets => {
@@ -194,14 +194,14 @@ impl World {
                 let node_az = self.cp.fleet.nodes[node as usize].az;
                 let sh = self.shoppers[s as usize].as_mut().expect("active");
                 if sticky {
-                    sh.lb_cookie = Some(LbCookie {
+                    sh.set_lb_cookie(LbCookie {
                         node,
                         expires: now + duration,
                     });
                 }
                 sh.node = Some(node);
                 sh.lb_held = true;
-                let hop = self.cp.net.hop(sh.entry_az, node_az);
+                let hop = self.cp.net.hop(sh.entry_az(), node_az);
                 q.at(now + hop, Event::AtNode { s, req });
             }
         }
@@ -212,7 +212,7 @@ impl World {
         if sh.req != req {
             return;
         }
-        let (entry, sent) = (sh.entry_az, u64::from(sh.sent_bytes));
+        let (entry, sent) = (sh.entry_az(), u64::from(sh.sent_bytes));
         let id = sh.node.expect("routed");
         let internet = self.cp.net.internet(entry);
         let node = &self.cp.fleet.nodes[id as usize];
@@ -313,6 +313,7 @@ impl World {
                 self.shoppers[s as usize]
                     .as_mut()
                     .expect("active")
+                    .extra_mut()
                     .db_target = Some(i);
                 let inst = i as u8;
                 q.at(at + self.hop(node_az, az), Event::AtDb { s, req, inst });
@@ -346,15 +347,15 @@ impl World {
         });
         let line = (sh.kind == Kind::Address).then(|| {
             self.address_writes += 1;
-            sh.address_write = self.address_writes;
+            sh.extra_mut().address_write = self.address_writes;
             address_line(self.address_writes)
         });
         let request = Request {
             kind: sh.kind,
             item: sh.item,
-            session: SessionIn::of(self.strategy, sh.sid, sh.cookie.as_deref()),
-            user: sh.user,
-            product: sh.product,
+            session: SessionIn::of(self.strategy, sh.sid(), sh.cookie.as_deref()),
+            user: sh.extra().user,
+            product: sh.extra().product,
             address: line.as_deref(),
         };
         let sids = &mut self.sids;
@@ -362,7 +363,7 @@ impl World {
         let mut at_store = StoreAt {
             store: &mut self.store,
             now,
-            read_at: sh.store_read_at.map(usize::from),
+            read_at: sh.extra().store_read_at.map(usize::from),
             info: Default::default(),
             tap,
         };
@@ -382,7 +383,7 @@ impl World {
             db,
             cache: self.cache.as_mut(),
             now,
-            read: sh.db_target,
+            read: sh.extra().db_target,
             tap,
         });
         let data = data.as_mut().map(|d| d as &mut dyn Data);
@@ -403,8 +404,9 @@ impl World {
                 Err(shop::Failure::Database) => Outcome::Failed("db_unavailable"),
             };
         }
-        answered(&self.wire, node.az, sh.entry_az, outcome);
-        let back = self.cp.net.hop(node.az, sh.entry_az) + self.cp.net.internet(sh.entry_az);
+        let entry = sh.entry_az();
+        answered(&self.wire, node.az, entry, outcome);
+        let back = self.cp.net.hop(node.az, entry) + self.cp.net.internet(entry);
         let arrived = sh.arrived_node;
         self.metrics.queue.leave(now, now - arrived);
         q.at(now + back, Event::AtClient { s, req });
@@ -480,7 +482,7 @@ impl World {
                     check_reads(sh, &r, db);
                 }
                 if let Some(sid) = r.set_sid {
-                    sh.sid = Some(sid);
+                    sh.set_sid(sid);
                 }
                 if let Some(c) = r.set_cookie.take() {
                     if !browser_keeps(COOKIE_NAME, c.len(), max_cookie) {
@@ -488,7 +490,7 @@ impl World {
                         // cookie stays, and the cart silently stops growing.
                         m.cookies_ignored += 1;
                     } else {
-                        sh.cookie = Some(c);
+                        sh.cookie = Some(c.into_boxed_slice());
                     }
                 }
                 client.heard(sh, w, Heard::Ok(&r), when, m)
@@ -560,11 +562,12 @@ fn prepare(sh: &mut Shopper, sc: &Scenario, db: Option<&Database>, retry: bool) 
         f.service_distribution,
         retry,
     );
-    sh.db_target = None;
+    sh.update_extra(|x| x.db_target = None);
     if let Some(db) = db
         && !retry
     {
-        sh.product = (sh.kind == Kind::Product).then(|| db.popular_product(sh.rng.unit()));
+        let product = (sh.kind == Kind::Product).then(|| db.popular_product(sh.rng.unit()));
+        sh.update_extra(|x| x.product = product);
     }
 }
 
@@ -591,9 +594,12 @@ fn check_reads(sh: &mut Shopper, r: &shop::Response, db: &mut Database) {
         db.stats.stale_order_reads += 1;
     }
     match sh.kind {
-        Kind::Address => sh.address = Some(sh.address_write),
+        Kind::Address => {
+            let x = sh.extra_mut();
+            x.address = Some(x.address_write);
+        }
         Kind::Account => {
-            if let (Some(mine), Some(acc)) = (sh.address, &r.account)
+            if let (Some(mine), Some(acc)) = (sh.extra().address, &r.account)
                 && acc.addresses.iter().all(|a| address_number(a) < mine)
             {
                 db.stats.stale_account_reads += 1;

@@ -73,8 +73,8 @@ impl World {
         self.active_shoppers()
             .filter(|sh| {
                 !sh.truth.is_empty()
-                    && sh.sid.is_some_and(|sid| sessions.contains_key(&sid))
-                    && (!sticky || sh.lb_cookie.is_some_and(|c| c.node == id))
+                    && sh.sid().is_some_and(|sid| sessions.contains_key(&sid))
+                    && (!sticky || sh.lb_cookie().is_some_and(|c| c.node == id))
             })
             .count() as u64
     }
@@ -87,7 +87,9 @@ impl World {
         if !lost.is_empty() {
             self.cp.faults[fault].carts_at_risk += self
                 .active_shoppers()
-                .filter(|sh| !sh.truth.is_empty() && sh.sid.is_some_and(|sid| lost.contains(&sid)))
+                .filter(|sh| {
+                    !sh.truth.is_empty() && sh.sid().is_some_and(|sid| lost.contains(&sid))
+                })
                 .count() as u64;
         }
     }
@@ -109,7 +111,7 @@ impl World {
             if self.orphans.remove(&(s, req)).is_some() {
                 continue; // its caller left already
             }
-            let entry = self.shopper(s).map_or(0, |sh| sh.entry_az);
+            let entry = self.shopper(s).map_or(0, |sh| sh.entry_az());
             let back = self.hop(az, entry);
             let (cause, at) = match state {
                 NodeState::Dead => {

@@ -135,7 +135,7 @@ impl World {
         let Some(sh) = self.shopper(s).filter(|sh| sh.req == req) else {
             return;
         };
-        let entry = sh.entry_az;
+        let entry = sh.entry_az();
         let az = self.cp.fleet.nodes[id as usize].az;
         let back = self.cp.net.hop(az, entry) + self.cp.net.internet(entry);
         self.wire.send(

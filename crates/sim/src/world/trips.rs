@@ -20,7 +20,7 @@ impl World {
             sh.kind,
             stratus_model::scenario::Kind::AddToCart | stratus_model::scenario::Kind::Checkout
         );
-        let shard = sh.sid.map_or(0, |sid| self.store.shard_of(sid));
+        let shard = sh.sid().map_or(0, |sid| self.store.shard_of(sid));
         let primary = self.store.primary_az(shard);
         let rtt = |w: &World, az: Option<usize>| match az {
             Some(a) => 2 * w.hop(node_az, a),
@@ -53,7 +53,7 @@ impl World {
         self.shoppers[s as usize]
             .as_mut()
             .expect("active")
-            .store_read_at = read_at.map(|a| a as u8);
+            .update_extra(|x| x.store_read_at = read_at.map(|a| a as u8));
         t
     }
 }
