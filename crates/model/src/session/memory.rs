@@ -6,7 +6,7 @@
 //! does (once a minute by default), so a day-long run holds only what is
 //! alive.
 
-use super::{OrderedMap, SessionBackend, Sid, Unavailable};
+use super::{OrderedMap, SessionBackend, Sid, SidKey, Unavailable};
 use crate::cart::Cart;
 use crate::time::{MIN, SEC, SimTime};
 
@@ -54,7 +54,7 @@ impl Held {
 /// Sessions in one app node's memory: gone when the node goes.
 #[derive(Default, Debug)]
 pub struct MemorySessions {
-    pub map: OrderedMap<Sid, Held>,
+    pub map: OrderedMap<SidKey, Held>,
 }
 
 impl MemorySessions {
@@ -65,6 +65,11 @@ impl MemorySessions {
             now,
             idle,
         }
+    }
+
+    /// Whether the node holds session `sid` (expired or not).
+    pub fn holds(&self, sid: Sid) -> bool {
+        self.map.contains_key(&SidKey::from(sid))
     }
 
     /// Frees every session idle past `idle` at `now`; how many.
@@ -89,6 +94,7 @@ impl SessionBackend for MemoryAt<'_> {
         f: &mut dyn FnMut(&mut Cart) -> bool,
     ) -> Result<(), Unavailable> {
         let map = &mut self.sessions.map;
+        let sid = SidKey::from(sid);
         match map.get_mut(&sid) {
             Some(h) => {
                 if !h.serve(self.now, self.idle, f) {
@@ -123,6 +129,15 @@ mod tests {
     }
 
     #[test]
+    fn a_held_session_packs_without_padding() {
+        // The map's entry is (hash, key, value): with an 8-byte-aligned key
+        // it is 88 bytes; a u128 key would pad it to 96.
+        assert_eq!(std::mem::align_of::<SidKey>(), 8);
+        assert!(std::mem::size_of::<Held>() <= 64);
+        assert_eq!(std::mem::size_of::<(u64, SidKey, Held)>(), 88);
+    }
+
+    #[test]
     fn an_idle_session_expires_and_a_used_one_does_not() {
         let mut s = MemorySessions::default();
         s.at(0, MIN).update(1, &mut add).unwrap();
@@ -130,7 +145,7 @@ mod tests {
         // Session 2 is used at 50 s, so at 90 s only session 1 is past a minute.
         s.at(50 * SEC, MIN).update(2, &mut |_| false).unwrap();
         assert_eq!(s.expire(90 * SEC, MIN), 1);
-        assert!(s.map.contains_key(&2) && !s.map.contains_key(&1));
+        assert!(s.holds(2) && !s.holds(1));
     }
 
     #[test]

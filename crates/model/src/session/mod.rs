@@ -19,6 +19,24 @@ use rustc_hash::FxBuildHasher;
 /// A 128-bit session id.
 pub type Sid = u128;
 
+/// A session id as the key of a map of sessions: two halves, so an entry
+/// aligns to 8 bytes rather than `u128`'s 16, which left 8 bytes of padding
+/// in every session a node or a store copy held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SidKey([u64; 2]);
+
+impl From<Sid> for SidKey {
+    fn from(sid: Sid) -> SidKey {
+        SidKey([sid as u64, (sid >> 64) as u64])
+    }
+}
+
+impl SidKey {
+    pub fn sid(self) -> Sid {
+        u128::from(self.0[0]) | (u128::from(self.0[1]) << 64)
+    }
+}
+
 /// The backend could not be reached (a store mid-failover, say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("session backend unavailable")]

@@ -15,7 +15,7 @@
 //! most) is promoted after the failover time. A replacement replica is
 //! created later by a full copy of the primary.
 
-use super::{OrderedMap, Sid, Unavailable};
+use super::{OrderedMap, Sid, SidKey, Unavailable};
 use crate::cart::Cart;
 use crate::core::AzIx;
 use crate::rng::Rng;
@@ -68,7 +68,7 @@ struct Pending {
 #[derive(Debug)]
 struct Copy {
     az: AzIx,
-    map: OrderedMap<Sid, Entry>,
+    map: OrderedMap<SidKey, Entry>,
     /// Writes sent and not yet applied, in order.
     stream: VecDeque<Pending>,
     /// The last write applied.
@@ -96,10 +96,10 @@ impl Copy {
     fn apply(&mut self, p: Pending) {
         match p.entry {
             Some(e) => {
-                self.map.insert(p.sid, e);
+                self.map.insert(p.sid.into(), e);
             }
             None => {
-                self.map.swap_remove(&p.sid);
+                self.map.swap_remove(&SidKey::from(p.sid));
             }
         }
         self.applied = p.seq;
@@ -424,10 +424,10 @@ impl Store {
             let Some(p) = shard.primary.filter(|_| shard.state == StoreState::Up) else {
                 continue;
             };
-            shard.copies[p].map.retain(|&sid, e| {
+            shard.copies[p].map.retain(|&key, e| {
                 let live = now.saturating_sub(e.written) <= ttl;
                 if !live {
-                    gone.push(sid);
+                    gone.push(key.sid());
                 }
                 live
             });
@@ -504,7 +504,7 @@ impl Store {
         let version = shard.seq + 1;
         let copy = &mut shard.copies[p];
         let (api, ttl_s) = (self.cfg.api, ttl / SEC);
-        let at = copy.map.get_index_of(&sid);
+        let at = copy.map.get_index_of(&SidKey::from(sid));
         if let Some(t) = tap {
             read_trip(t, api, copy, at, |e| now.saturating_sub(e.written) <= ttl);
         }
@@ -532,7 +532,7 @@ impl Store {
                 let mut cart = Cart::default();
                 if f(&mut cart) && !cart.is_empty() {
                     let e = Entry::new(cart, now, version);
-                    copy.map.insert(sid, e.clone());
+                    copy.map.insert(sid.into(), e.clone());
                     Some(Some(e))
                 } else {
                     None
@@ -576,19 +576,22 @@ impl Store {
         let newest = shard
             .copies
             .iter()
-            .map(|c| c.map.get(&sid).map_or(0, |e| e.version))
+            .map(|c| c.map.get(&SidKey::from(sid)).map_or(0, |e| e.version))
             .max()
             .unwrap_or(0);
         let held = shard.copies[i]
             .map
-            .get(&sid)
+            .get(&SidKey::from(sid))
             .filter(|e| now.saturating_sub(e.written) <= ttl);
         let mut cart = held.map_or_else(Cart::default, |e| e.cart.clone());
         if let Some(t) = tap {
             let (ask, answer) = self.cfg.api.read(held.map(Entry::stored));
             t.round_trip(Hop::NodeStoreReplica, az, ask, answer);
         }
-        let mine = shard.copies[i].map.get(&sid).map_or(0, |e| e.version);
+        let mine = shard.copies[i]
+            .map
+            .get(&SidKey::from(sid))
+            .map_or(0, |e| e.version);
         f(&mut cart);
         let stale = mine < newest;
         if stale {
@@ -689,7 +692,7 @@ impl Store {
         let p = shard.primary.ok_or(Unavailable)?;
         Ok(shard.copies[p]
             .map
-            .get(&sid)
+            .get(&SidKey::from(sid))
             .and_then(|e| ttl.checked_sub(now.saturating_sub(e.written))))
     }
 
@@ -763,7 +766,7 @@ impl Store {
         blow.primaries.push(k as u16);
         if shard.copies.is_empty() {
             // Nothing held a copy: every session of the shard is gone.
-            blow.loss.sids.extend(dead.map.keys().copied());
+            blow.loss.sids.extend(dead.map.keys().map(|k| k.sid()));
             shard.state = StoreState::Down;
             blow.down.push(k as u16);
             return;
@@ -959,7 +962,7 @@ mod tests {
         for c in &mut s.shards[0].copies {
             c.catch_up(200);
         }
-        let keys = |c: &Copy| c.map.keys().copied().collect::<Vec<_>>();
+        let keys = |c: &Copy| c.map.keys().map(|k| k.sid()).collect::<Vec<_>>();
         assert_eq!(keys(&s.shards[0].copies[1]), vec![2]);
         assert_eq!(s.stats.expired, 1);
     }

@@ -65,15 +65,15 @@ impl World {
 
     /// Shoppers holding items whose session lives in this node's memory.
     fn at_risk_on_node(&self, id: NodeId) -> u64 {
-        let sessions = &self.cp.fleet.nodes[id as usize].sessions.map;
-        if sessions.is_empty() {
+        let sessions = &self.cp.fleet.nodes[id as usize].sessions;
+        if sessions.map.is_empty() {
             return 0;
         }
         let sticky = self.sticky_lb;
         self.active_shoppers()
             .filter(|sh| {
                 !sh.truth.is_empty()
-                    && sh.sid().is_some_and(|sid| sessions.contains_key(&sid))
+                    && sh.sid().is_some_and(|sid| sessions.holds(sid))
                     && (!sticky || sh.lb_cookie().is_some_and(|c| c.node == id))
             })
             .count() as u64
