@@ -367,7 +367,7 @@ impl Model for World {
                 if self.cp.tracker.is_some() {
                     self.control(now, Input::Second, q);
                 }
-                if now % SWEEP_EVERY == 0 {
+                if now.is_multiple_of(SWEEP_EVERY) {
                     self.expire_sessions(now);
                 }
                 if now + SEC <= self.sc.duration.0 {
