@@ -81,7 +81,7 @@ impl SessionBackend for NodeSessionsAt<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stratus_model::cart::{Item, price_of};
+    use stratus_model::cart::item;
 
     #[test]
     fn empty_sessions_are_not_kept() {
@@ -90,13 +90,7 @@ mod tests {
         b.update(1, &mut |_| false).unwrap();
         assert!(s.is_empty());
         b.update(2, &mut |c| {
-            c.add(Item {
-                product: 3,
-                size: 0,
-                colour: 0,
-                qty: 1,
-                price_cents: price_of(3),
-            });
+            c.add(item(3));
             true
         })
         .unwrap();
@@ -114,13 +108,7 @@ mod tests {
         let min = 60_000_000_000u64;
         let s = NodeSessions::default();
         let add = &mut |c: &mut Cart| {
-            c.add(Item {
-                product: 3,
-                size: 0,
-                colour: 0,
-                qty: 1,
-                price_cents: price_of(3),
-            });
+            c.add(item(3));
             true
         };
         s.at(0, min).update(1, add).unwrap();

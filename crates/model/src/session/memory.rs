@@ -115,16 +115,10 @@ impl SessionBackend for MemoryAt<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cart::{Item, price_of};
+    use crate::cart::item;
 
     fn add(c: &mut Cart) -> bool {
-        c.add(Item {
-            product: 3,
-            size: 0,
-            colour: 0,
-            qty: 1,
-            price_cents: price_of(3),
-        });
+        c.add(item(3));
         true
     }
 
