@@ -412,3 +412,44 @@ fn kill_lb_node_with_an_ideal_resolver_moves_shoppers_at_once() {
     assert_eq!(events(&r, "kill_lb_node").len(), 1);
     assert_eq!(r.requests.failed, 0);
 }
+
+#[test]
+fn a_rebalance_whose_launches_die_ends_and_desired_comes_back() {
+    // us-east-1b returns at 15 m and the group launches into it above
+    // desired; the AZ dies again 30 s later, before those launches pass
+    // their checks. The rebalance must end with them: when it kept waiting,
+    // desired stayed raised for good and the group ended two nodes larger.
+    let mut sc = bundled("az-rebalance");
+    sc.duration = Dur(40 * 60 * SEC);
+    let text = r#"
+[scenario]
+name = "t"
+duration = "40m"
+[[timeline]]
+at = "930s"
+action = "kill_az"
+az = "us-east-1b"
+[[timeline]]
+at = "25m"
+action = "restore_az"
+az = "us-east-1b"
+"#;
+    let extra = stratus::parse_scenario("t.toml", text).unwrap();
+    sc.timeline.extend(extra.timeline);
+    let r = run(&sc, Strategy::Sticky);
+    assert_eq!(
+        events(&r, "az_rebalance").len(),
+        2,
+        "two returns, two rebalances"
+    );
+    let last = r.series.as_ref().expect("the series").last().unwrap();
+    let counted: u32 = last
+        .nodes
+        .iter()
+        .map(|a| u32::from(a.launching + a.healthy + a.unhealthy))
+        .sum();
+    assert_eq!(
+        counted, sc.fleet.desired,
+        "the group at its desired size at the end: {last:?}"
+    );
+}

@@ -258,11 +258,13 @@ impl Fleet {
         });
     }
 
-    /// Node `id` passed its health checks. When it was the rebalance's last
-    /// launch, desired comes back down (not below `min`) and the finished
-    /// rebalance is returned: the caller reconciles (scale-in terminates in
-    /// the crowded AZs) and tries [`Self::begin_rebalance`] again.
-    pub fn rebalance_healthy(&mut self, id: NodeId, min: u32) -> Option<Rebalance> {
+    /// Node `id` passed its health checks, or was lost before it did (its
+    /// AZ went down again). When it was the rebalance's last launch, desired
+    /// comes back down (not below `min`) and the finished rebalance is
+    /// returned: the caller reconciles (scale-in terminates in the crowded
+    /// AZs) and tries [`Self::begin_rebalance`] again. A lost launch must end
+    /// the rebalance too: waiting for it kept desired raised for good.
+    pub fn rebalance_settled(&mut self, id: NodeId, min: u32) -> Option<Rebalance> {
         let r = self.rebalance.as_mut()?;
         let before = r.waiting.len();
         r.waiting.retain(|&w| w != id);

@@ -173,6 +173,9 @@ impl ControlPlane {
         let name = self.node_name(id);
         self.log("node_dead", name);
         self.deploy_progress(id);
+        // A rebalance waiting for this node to pass its checks stops
+        // waiting; the caller's reconcile acts on the desired count it leaves.
+        self.fleet.rebalance_settled(id, self.cfg.min);
     }
 
     /// The application on a node stops answering: what it holds waits for
@@ -230,7 +233,7 @@ impl ControlPlane {
     }
 
     fn rebalance_progress(&mut self, id: NodeId) {
-        let Some(r) = self.fleet.rebalance_healthy(id, self.cfg.min) else {
+        let Some(r) = self.fleet.rebalance_settled(id, self.cfg.min) else {
             return;
         };
         self.reconcile(Some(r.fault));
