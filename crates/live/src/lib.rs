@@ -380,6 +380,8 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
     ];
     if shop.db.is_some() {
         tasks.push(tokio::spawn(replicate(shop.clone())).abort_handle());
+    }
+    if cfg.strategy.uses_store() {
         tasks.push(tokio::spawn(expire_store(shop.clone())).abort_handle());
     }
     if let Some(r) = redis {

@@ -143,6 +143,7 @@ impl ControlPlane {
             self.log("node_terminated", name);
         }
         self.deploy_progress(id);
+        self.fleet.rebalance_settled(id, self.cfg.min);
     }
 
     /// Powers a node off without warning: what was in its memory is gone, and
@@ -173,8 +174,9 @@ impl ControlPlane {
         let name = self.node_name(id);
         self.log("node_dead", name);
         self.deploy_progress(id);
-        // A rebalance waiting for this node to pass its checks stops
-        // waiting; the caller's reconcile acts on the desired count it leaves.
+        // A rebalance waiting for this node to pass its checks stops waiting
+        // (as when one is terminated); the caller's reconcile acts on the
+        // desired count it leaves.
         self.fleet.rebalance_settled(id, self.cfg.min);
     }
 

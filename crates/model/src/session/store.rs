@@ -272,8 +272,6 @@ pub struct StoreStats {
     pub replicas_created: u64,
     /// Reads a replica answered with an older value than the newest copy held.
     pub stale_reads: u64,
-    /// Sessions the primaries deleted when their TTL ran out (active expiry).
-    pub expired: u64,
 }
 
 #[derive(Debug)]
@@ -436,7 +434,6 @@ impl Store {
                 self.replicate(now, k, sid, None, wire);
             }
         }
-        self.stats.expired += total as u64;
         total
     }
 
@@ -964,7 +961,6 @@ mod tests {
         }
         let keys = |c: &Copy| c.map.keys().map(|k| k.sid()).collect::<Vec<_>>();
         assert_eq!(keys(&s.shards[0].copies[1]), vec![2]);
-        assert_eq!(s.stats.expired, 1);
     }
 
     #[test]

@@ -89,7 +89,7 @@ impl World {
         sh.req = sh.req.wrapping_add(1);
         sh.sent_at = at;
         sh.node = None;
-        sh.update_extra(|x| x.answer.new_request());
+        sh.reset_extra(|x| x.answer.new_request());
         let mut parts = 0u64;
         let mut bytes = 0u64;
         if sh.sid().is_some() {
@@ -562,7 +562,7 @@ fn prepare(sh: &mut Shopper, sc: &Scenario, db: Option<&Database>, retry: bool) 
         f.service_distribution,
         retry,
     );
-    sh.update_extra(|x| x.db_target = None);
+    sh.reset_extra(|x| x.db_target = None);
     if let Some(db) = db
         && !retry
     {
