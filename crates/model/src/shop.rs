@@ -152,14 +152,28 @@ pub struct Response {
 pub fn handle(
     req: Request<'_>,
     backend: Backend<'_>,
-    mut data: Option<&mut dyn Data>,
+    data: Option<&mut dyn Data>,
     new_sid: &mut dyn FnMut() -> Sid,
 ) -> Result<Response, Failure> {
     let mut resp = Response::default();
+    handle_into(req, backend, data, new_sid, &mut resp)?;
+    Ok(resp)
+}
+
+/// [`handle`], writing the page into `resp` (a default [`Response`]) where
+/// the caller keeps it: the simulator decides a response in the slot it
+/// delivers it from, so a response is built once and never moved.
+pub fn handle_into(
+    req: Request<'_>,
+    backend: Backend<'_>,
+    mut data: Option<&mut dyn Data>,
+    new_sid: &mut dyn FnMut() -> Sid,
+    resp: &mut Response,
+) -> Result<(), Failure> {
     let unavailable = |_: Unavailable| Failure::SessionUnavailable;
     let mut db_failed = false;
     if let Some(d) = data.as_deref_mut() {
-        read_page(&req, d, &mut resp).map_err(|_| Failure::Database)?;
+        read_page(&req, d, resp).map_err(|_| Failure::Database)?;
     }
     match backend {
         Backend::Sid(store) => {
@@ -174,29 +188,27 @@ pub fn handle(
             // An id the backend does not know is an empty session: what a
             // re-stuck sticky shopper or an expired store session finds.
             let (kind, item, user) = (req.kind, req.item, req.user);
-            let mut page = std::mem::take(&mut resp);
             store
                 .update(sid, &mut |cart| {
-                    if !order(kind, user, cart, &mut data, &mut page) {
+                    if !order(kind, user, cart, &mut data, resp) {
                         db_failed = true;
                         return false;
                     }
-                    let changed = apply(kind, item, cart, &mut page);
-                    finish(kind, cart, &mut page);
+                    let changed = apply(kind, item, cart, resp);
+                    finish(kind, cart, resp);
                     changed
                 })
                 .map_err(unavailable)?;
-            resp = page;
         }
-        Backend::Cookie(codec) => cookie(&req, codec, None, data, new_sid, &mut resp)?,
+        Backend::Cookie(codec) => cookie(&req, codec, None, data, new_sid, resp)?,
         Backend::GuardedCookie(codec, guard, now) => {
-            cookie(&req, codec, Some((guard, now)), data, new_sid, &mut resp)?
+            cookie(&req, codec, Some((guard, now)), data, new_sid, resp)?
         }
     }
     if db_failed {
         return Err(Failure::Database);
     }
-    Ok(resp)
+    Ok(())
 }
 
 /// The cookie strategy's session: the cart from the cookie the browser sent

@@ -390,19 +390,22 @@ impl World {
         let outcome = self.outcomes.slot(s);
         // A failure in the data phase already decided the answer.
         if !matches!(outcome, Outcome::Failed(_)) {
-            *outcome = match shop::handle(request, backend, data, &mut new_sid) {
-                Ok(mut r) => {
+            *outcome = Outcome::Ok(shop::Response::default());
+            let Outcome::Ok(r) = outcome else {
+                unreachable!("just set")
+            };
+            match shop::handle_into(request, backend, data, &mut new_sid, r) {
+                Ok(()) => {
                     if r.cookie_rejected.is_some() {
                         self.metrics.cookies_rejected += 1;
                     }
                     r.stale = at_store.info.stale;
-                    Outcome::Ok(r)
                 }
                 Err(shop::Failure::SessionUnavailable) => {
-                    Outcome::Failed("session_store_unavailable")
+                    *outcome = Outcome::Failed("session_store_unavailable")
                 }
-                Err(shop::Failure::Database) => Outcome::Failed("db_unavailable"),
-            };
+                Err(shop::Failure::Database) => *outcome = Outcome::Failed("db_unavailable"),
+            }
         }
         let entry = sh.entry_az();
         answered(&self.wire, node.az, entry, outcome);
@@ -457,7 +460,8 @@ impl World {
         self.release(now, s, q);
         let max_cookie = u64::from(self.sc.sessions.cookie.max_bytes);
         let sticky = self.sticky_lb;
-        let outcome = self.outcomes.take(s);
+        // The response is read where it was decided, and dropped there.
+        let outcome = self.outcomes.slot(s);
         let w = &self.sc.workload;
         let sh = self.shoppers[s as usize].as_mut().expect("active");
         let m = &mut self.metrics;
@@ -471,15 +475,15 @@ impl World {
         let next = match outcome {
             Outcome::Pending => unreachable!("a response is decided before it is delivered"),
             Outcome::Failed(cause) => client.heard(sh, w, Heard::Failed(cause), when, m),
-            Outcome::Ok(mut r) => {
+            Outcome::Ok(r) => {
                 let (family, think) = (Family::of(self.strategy), w.think_time.0 as f64);
                 let internet = self.sc.region.latency.internet.0;
                 let attackers = &mut self.sec.attackers;
-                attackers.observe(s, sh, &r, family, now + internet, think, q);
-                m.response_bytes += response_head(&r, sticky);
+                attackers.observe(s, sh, r, family, now + internet, think, q);
+                m.response_bytes += response_head(r, sticky);
                 m.responses_ok += 1;
                 if let Some(db) = &mut self.db {
-                    check_reads(sh, &r, db);
+                    check_reads(sh, r, db);
                 }
                 if let Some(sid) = r.set_sid {
                     sh.set_sid(sid);
@@ -493,9 +497,10 @@ impl World {
                         sh.cookie = Some(c.into_boxed_slice());
                     }
                 }
-                client.heard(sh, w, Heard::Ok(&r), when, m)
+                client.heard(sh, w, Heard::Ok(r), when, m)
             }
         };
+        self.outcomes.clear(s);
         match next.wait() {
             Some(wait) => {
                 prepare(sh, &self.sc, self.db.as_ref(), next.repeats());

@@ -59,6 +59,15 @@ impl Outcomes {
         }
     }
 
+    /// Drops the slot's outcome where it lies, leaving it pending.
+    pub(super) fn clear(&mut self, s: ShopperId) {
+        let i = std::mem::replace(&mut self.at[s as usize], EMPTY);
+        if i != EMPTY {
+            self.free.push(i);
+            self.pool[i as usize] = Outcome::Pending;
+        }
+    }
+
     /// The slot's outcome, leaving it pending.
     pub(super) fn take(&mut self, s: ShopperId) -> Outcome {
         match std::mem::replace(&mut self.at[s as usize], EMPTY) {
@@ -93,5 +102,9 @@ mod tests {
         o.set(0, Outcome::Pending);
         assert!(matches!(o.get(0), Outcome::Pending));
         assert_eq!(o.free.len(), 1);
+        o.set(1, Outcome::Failed("z"));
+        o.clear(1);
+        assert!(matches!(o.get(1), Outcome::Pending));
+        assert_eq!(o.free.len(), 1, "the cleared place is free again");
     }
 }
