@@ -106,16 +106,18 @@ impl<E> RadixHeap<E> {
     #[inline]
     fn settle(&mut self) -> Option<SimTime> {
         if self.now.is_empty() {
-            self.refill()?;
+            let e = self.take_lowest()?;
+            self.now.push_front(e);
         }
         Some(self.last)
     }
 
-    /// Empties the lowest non-empty bucket around its minimum. Every lower
+    /// Takes the earliest event out of the buckets (`now` being empty):
+    /// empties the lowest non-empty bucket around its minimum. Every lower
     /// bucket is empty, and its times share every digit from its own level
     /// up with the minimum, so each lands on a lower level (or in `now`);
     /// the buckets above keep their places relative to the new minimum.
-    fn refill(&mut self) -> Option<()> {
+    fn take_lowest(&mut self) -> Option<(SimTime, E)> {
         if self.levels == 0 {
             return None;
         }
@@ -129,11 +131,11 @@ impl<E> RadixHeap<E> {
         }
         let i = (level << DIGIT) + digit;
         if self.buckets[i].len() == 1 {
-            // The common case in the model: the bucket holds one instant.
+            // The common case in the model: the bucket holds one event,
+            // which is the minimum and goes straight out.
             let e = self.buckets[i].pop()?;
             self.last = e.0;
-            self.now.push_back(e);
-            return Some(());
+            return Some(e);
         }
         let mut moving = std::mem::take(&mut self.buckets[i]);
         self.last = moving.iter().map(|e| e.0).min()?;
@@ -145,14 +147,24 @@ impl<E> RadixHeap<E> {
         // buckets' spare room does not add up to a copy of the queue.
         moving.shrink_to(SPARE);
         self.buckets[i] = moving;
-        Some(())
+        self.now.pop_front()
     }
 
     #[inline]
     fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.settle()?;
+        let e = match self.now.pop_front() {
+            Some(e) => e,
+            None => self.take_lowest()?,
+        };
         self.len -= 1;
-        self.now.pop_front()
+        Some(e)
+    }
+
+    /// Puts back the event [`RadixHeap::pop`] just returned, first again.
+    fn unpop(&mut self, e: (SimTime, E)) {
+        debug_assert_eq!(e.0, self.last, "only the minimum just popped");
+        self.now.push_front(e);
+        self.len += 1;
     }
 }
 
@@ -170,6 +182,9 @@ pub struct Queue<E> {
     next_first: SimTime,
     seq: u64,
     now: SimTime,
+    /// The sequence number of the wake-up just popped, if it came from
+    /// `first` (so [`Queue::unpop`] can put it back in its place).
+    popped_first: Option<u64>,
 }
 
 impl<E> Queue<E> {
@@ -180,6 +195,7 @@ impl<E> Queue<E> {
             next_first: SimTime::MAX,
             seq: 0,
             now: 0,
+            popped_first: None,
         }
     }
 
@@ -222,27 +238,41 @@ impl<E> Queue<E> {
         self.len() == 0
     }
 
-    fn pop(&mut self) -> Option<(SimTime, E)> {
+    /// Takes the next wake-up if it is due at or before `end`. The time is
+    /// not yet current: the engine sets it once it decides to run the event,
+    /// or hands the event back with [`Queue::unpop`].
+    #[inline]
+    fn pop_until(&mut self, end: SimTime) -> Option<(SimTime, E)> {
         if self.next_first != SimTime::MAX {
             let heap = self.heap.settle();
             if heap.is_none_or(|t| self.next_first <= t) {
-                let ((t, _), ev) = self.first.pop_first().expect("next_first is set");
+                if self.next_first > end {
+                    return None;
+                }
+                let ((t, seq), ev) = self.first.pop_first().expect("next_first is set");
                 self.next_first = self.first.keys().next().map_or(SimTime::MAX, |k| k.0);
-                self.now = t;
+                self.popped_first = Some(seq);
                 return Some((t, ev));
             }
         }
         let (t, ev) = self.heap.pop()?;
-        self.now = t;
+        self.popped_first = None;
+        if t > end {
+            self.heap.unpop((t, ev));
+            return None;
+        }
         Some((t, ev))
     }
 
-    fn peek_time(&mut self) -> Option<SimTime> {
-        let heap = self.heap.settle();
-        match (heap, self.next_first) {
-            (h, SimTime::MAX) => h,
-            (Some(h), f) => Some(h.min(f)),
-            (None, f) => Some(f),
+    /// Hands back the wake-up [`Queue::pop_until`] just returned, to the
+    /// place it came from.
+    fn unpop(&mut self, t: SimTime, ev: E) {
+        match self.popped_first.take() {
+            Some(seq) => {
+                self.first.insert((t, seq), ev);
+                self.next_first = self.next_first.min(t);
+            }
+            None => self.heap.unpop((t, ev)),
         }
     }
 }
@@ -308,19 +338,15 @@ impl<M: Model> Engine<M> {
     /// `end`. The pacer is consulted only when virtual time advances.
     pub fn run_until<P: Pacer + ?Sized>(&mut self, end: SimTime, pacer: &mut P) -> Stop {
         let mut last = self.queue.now;
-        loop {
-            match self.queue.peek_time() {
-                Some(t) if t <= end => {
-                    if t != last {
-                        if !pacer.pace(t) {
-                            return Stop::Stopped;
-                        }
-                        last = t;
-                    }
+        while let Some((t, ev)) = self.queue.pop_until(end) {
+            if t != last {
+                if !pacer.pace(t) {
+                    self.queue.unpop(t, ev);
+                    return Stop::Stopped;
                 }
-                _ => break,
+                last = t;
             }
-            let (t, ev) = self.queue.pop().expect("peeked");
+            self.queue.now = t;
             self.events += 1;
             self.model.handle(t, ev, &mut self.queue);
         }
@@ -458,5 +484,13 @@ mod tests {
         }
         assert_eq!(e.run_until(100, &mut StopAt(4)), Stop::Stopped);
         assert_eq!(e.model.0.len(), 3);
+        // The event the pacer refused is handed back, not lost: a later run
+        // takes it up where the stopped one left off, first wake-ups too.
+        e.queue.first_at(6, 60);
+        assert_eq!(e.run_until(100, &mut StopAt(6)), Stop::Stopped);
+        assert_eq!(e.queue.len(), 5);
+        assert_eq!(e.run_until(100, &mut Unpaced), Stop::End);
+        let order: Vec<u32> = e.model.0.iter().map(|x| x.1).collect();
+        assert_eq!(order, vec![1, 2, 3, 4, 5, 60, 6, 7, 8, 9]);
     }
 }
