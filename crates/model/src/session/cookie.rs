@@ -8,12 +8,16 @@
 
 use super::Sid;
 use crate::cart::{COLOURS, Cart, Item, SIZES, title_of};
-use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::{Engine as _, decoded_len_estimate, encoded_len};
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
+use smallvec::SmallVec;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// HMAC-SHA256's tag, in bytes.
+const TAG_BYTES: usize = 32;
 
 /// The cookie's name; counted in its size as browsers count it.
 pub const COOKIE_NAME: &str = "cart";
@@ -107,18 +111,24 @@ impl CookieCodec {
     }
 
     /// The cookie value for a cart, with an expiry and version if given.
+    /// Encoded in place, at its exact length, so the shopper's browser keeps
+    /// it (a boxed slice) without reallocating.
     pub fn encode_with(&self, cart: &Cart, meta: Option<&Meta>) -> Vec<u8> {
         let payload = Self::payload(cart, meta);
-        let mut out = B64.encode(payload.as_bytes()).into_bytes();
+        let body = encoded_len(payload.len(), false).expect("a cookie's length fits");
+        let tag = match &self.mac {
+            Some(_) => 1 + encoded_len(TAG_BYTES, false).expect("fits"),
+            None => 0,
+        };
+        let mut out = vec![0; body + tag];
+        B64.encode_slice(payload.as_bytes(), &mut out[..body])
+            .expect("sized by encoded_len");
         if let Some(mac) = &self.mac {
             let mut m = mac.clone();
             m.update(payload.as_bytes());
-            let tag = B64.encode(m.finalize().into_bytes());
-            // Exactly as long as the value, so the shopper's browser keeps
-            // it (a boxed slice) without reallocating.
-            out.reserve_exact(1 + tag.len());
-            out.push(b'.');
-            out.extend_from_slice(tag.as_bytes());
+            out[body] = b'.';
+            B64.encode_slice(m.finalize().into_bytes(), &mut out[body + 1..])
+                .expect("sized by encoded_len");
         }
         out
     }
@@ -135,16 +145,25 @@ impl CookieCodec {
             Some(i) => (&value[..i], Some(&value[i + 1..])),
             None => (value, None),
         };
-        let payload = B64.decode(body).map_err(|_| CookieError::Encoding)?;
+        // Decoded on the stack: a cookie a browser kept is at most a few
+        // kilobytes, and this runs on every request of the cookie strategy.
+        let mut payload = SmallVec::<[u8; 1024]>::from_elem(0, decoded_len_estimate(body.len()));
+        let n = B64
+            .decode_slice(body, &mut payload)
+            .map_err(|_| CookieError::Encoding)?;
+        let payload = &payload[..n];
         if let Some(mac) = &self.mac {
-            let tag = B64
-                .decode(tag.ok_or(CookieError::Signature)?)
+            // A tag longer than any HMAC's cannot match: refused as one.
+            let mut t = [0u8; 2 * TAG_BYTES];
+            let n = B64
+                .decode_slice(tag.ok_or(CookieError::Signature)?, &mut t)
                 .map_err(|_| CookieError::Signature)?;
             let mut m = mac.clone();
-            m.update(&payload);
-            m.verify_slice(&tag).map_err(|_| CookieError::Signature)?;
+            m.update(payload);
+            m.verify_slice(&t[..n])
+                .map_err(|_| CookieError::Signature)?;
         }
-        parse_payload(&payload)
+        parse_payload(payload)
     }
 
     /// Bytes a browser counts against its per-cookie limit: name, '=', value.
@@ -161,12 +180,40 @@ pub fn browser_keeps(name: &str, value_len: usize, limit: u64) -> bool {
     (name.len() + 1 + value_len) as u64 <= limit
 }
 
+/// `s` cut at `sep` into exactly `N` fields, the last one taking the rest
+/// when `rest` (as `splitn` does), or None. One pass over the bytes and no
+/// allocation: a cookie is parsed on every request, and its fields are a
+/// few bytes each, too short for a searcher to pay off.
+fn fields<const N: usize>(s: &str, sep: u8, rest: bool) -> Option<[&str; N]> {
+    let mut out = [""; N];
+    let (mut k, mut start) = (0, 0);
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b != sep {
+            continue;
+        }
+        if k == N - 1 {
+            if rest {
+                break;
+            }
+            return None;
+        }
+        // `sep` is ASCII, so both ends are character boundaries.
+        out[k] = &s[start..i];
+        (k, start) = (k + 1, i + 1);
+    }
+    if k != N - 1 {
+        return None;
+    }
+    out[k] = &s[start..];
+    Some(out)
+}
+
 fn parse_meta(head: &str) -> Result<Option<Meta>, CookieError> {
     if head == "v1" {
         return Ok(None);
     }
-    let f: Vec<&str> = head.split(':').collect();
-    if f.len() != 4 || f[0] != "v2" {
+    let f: [&str; 4] = fields(head, b':', false).ok_or(CookieError::Payload)?;
+    if f[0] != "v2" {
         return Err(CookieError::Payload);
     }
     let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
@@ -192,10 +239,7 @@ fn parse_payload(p: &[u8]) -> Result<(Cart, Option<Meta>), CookieError> {
     let meta = parse_meta(parts.next().unwrap_or_default())?;
     let mut cart = Cart::default();
     for line in parts {
-        let f: Vec<&str> = line.splitn(6, ':').collect();
-        if f.len() != 6 {
-            return Err(CookieError::Payload);
-        }
+        let f: [&str; 6] = fields(line, b':', true).ok_or(CookieError::Payload)?;
         let num = |x: &str| x.parse::<u64>().map_err(|_| CookieError::Payload);
         let size = SIZES
             .iter()
@@ -268,6 +312,44 @@ mod tests {
         let v = codec.encode_with(&cart(1), Some(&none));
         assert_eq!(codec.decode_with(&v).unwrap().1, Some(none));
         assert_eq!(codec.decode_with(&codec.encode(&cart(1))).unwrap().1, None);
+    }
+
+    #[test]
+    fn fields_cut_exactly_or_not_at_all() {
+        assert_eq!(fields::<3>("a:b:c", b':', false), Some(["a", "b", "c"]));
+        assert_eq!(fields::<3>("a:b:c:d", b':', false), None);
+        assert_eq!(fields::<3>("a:b:c:d", b':', true), Some(["a", "b", "c:d"]));
+        assert_eq!(fields::<3>("a:b", b':', true), None);
+        assert_eq!(fields::<3>("::", b':', false), Some(["", "", ""]));
+        assert_eq!(fields::<2>("", b':', false), None);
+        assert_eq!(fields::<1>("é:x", b':', true), Some(["é:x"]));
+        assert_eq!(fields::<2>("é:x", b':', false), Some(["é", "x"]));
+    }
+
+    #[test]
+    fn malformed_cookies_are_refused_for_their_reason() {
+        let codec = CookieCodec::new(Some(b"k"));
+        let v = codec.encode(&cart(1));
+        let dot = v.iter().position(|&b| b == b'.').unwrap();
+        // A tag far longer than an HMAC's is a bad signature, not a crash.
+        let mut long = v[..=dot].to_vec();
+        long.extend(std::iter::repeat_n(b'A', 400));
+        assert_eq!(codec.decode(&long), Err(CookieError::Signature));
+        assert_eq!(codec.decode(&v[..dot]), Err(CookieError::Signature));
+        assert_eq!(codec.decode(b"**.AAAA"), Err(CookieError::Encoding));
+        // Unsigned, so the payload's own form is what is checked.
+        let open = CookieCodec::new(None);
+        let b64 = |s: &str| B64.encode(s).into_bytes();
+        assert_eq!(open.decode(&b64("v1")), Ok(Cart::default()));
+        for bad in [
+            "v2:1:-",
+            "v2:1:-:-:-",
+            "v3:-:-:-",
+            "v1|1:M:navy:1",
+            "v1|1:XXL9:navy:1:5:t",
+        ] {
+            assert_eq!(open.decode(&b64(bad)), Err(CookieError::Payload), "{bad}");
+        }
     }
 
     #[test]
