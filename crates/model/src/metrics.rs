@@ -13,8 +13,8 @@ fn hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 86_400_000_000, 3).expect("valid bounds")
 }
 
-/// The per-second histogram is reset every simulated second: two significant
-/// digits keep it small enough that the reset costs nothing a chart would show.
+/// The per-second series' percentiles are this histogram's (two significant
+/// digits: a chart shows no more).
 fn coarse_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 86_400_000_000, 2).expect("valid bounds")
 }
@@ -102,7 +102,8 @@ impl Queueing {
 #[derive(Clone, Debug)]
 pub struct Metrics {
     pub lat_kind: [Histogram<u64>; 8],
-    second: Histogram<u64>,
+    /// This second's latencies (µs), unsorted: see [`SecondLatencies`].
+    second: SecondLatencies,
     pub requests: u64,
     pub ok: u64,
     pub failed: u64,
@@ -161,7 +162,7 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             lat_kind: std::array::from_fn(|_| hist()),
-            second: coarse_hist(),
+            second: SecondLatencies::default(),
             requests: 0,
             ok: 0,
             failed: 0,
@@ -249,14 +250,7 @@ impl Metrics {
 
     /// Closes one simulated second of the series.
     pub fn second(&mut self, t_s: u32, nodes: Vec<AzNodes>) {
-        let at = |q: f64| {
-            if self.second.is_empty() {
-                0.0
-            } else {
-                self.second.value_at_quantile(q) as f64 / 1_000.0
-            }
-        };
-        let (p50, p99) = (at(0.50), at(0.99));
+        let (p50, p99) = (self.second.at(0.50), self.second.at(0.99));
         self.series.push(SecondRow {
             t_s,
             requests: self.sec_requests,
@@ -269,10 +263,127 @@ impl Metrics {
             attempts: self.sec_attempts,
             goodput: self.sec_requests - self.sec_failures,
         });
-        self.second.reset();
+        self.second.clear();
         self.sec_requests = 0;
         self.sec_failures = 0;
         self.sec_offered = 0;
         self.sec_attempts = 0;
+    }
+}
+
+/// One simulated second's latencies, kept as samples and read as the
+/// coarse histogram would read them.
+///
+/// Recording into a histogram costs a bucket lookup per response, and
+/// reading its percentiles and resetting it cost a pass over all its
+/// buckets every second; a second's samples are a few thousand numbers, so
+/// pushing them and selecting the two ranks at the second's end is cheaper.
+/// The answer is the histogram's exactly: its `value_at_quantile(q)` is the
+/// top of the bucket holding the sample of rank max(1, ⌈q·n⌉) (its
+/// bottom for q = 0), which is
+/// what [`SecondLatencies::at`] computes (a unit test holds the two
+/// together). A sample beyond the histogram's range, which would be
+/// clamped, sends that second through the histogram itself.
+#[derive(Clone, Debug)]
+struct SecondLatencies {
+    samples: Vec<u64>,
+    /// Never recorded into except for a second with an out-of-range sample;
+    /// otherwise only its bucket boundaries are used.
+    buckets: Histogram<u64>,
+    out_of_range: bool,
+}
+
+impl Default for SecondLatencies {
+    fn default() -> Self {
+        SecondLatencies {
+            samples: Vec::new(),
+            buckets: coarse_hist(),
+            out_of_range: false,
+        }
+    }
+}
+
+impl SecondLatencies {
+    #[inline]
+    fn saturating_record(&mut self, us: u64) {
+        self.out_of_range |= us > self.buckets.high();
+        self.samples.push(us);
+    }
+
+    /// The `q` quantile in milliseconds, 0 for a second with no samples.
+    fn at(&mut self, q: f64) -> f64 {
+        if self.samples.is_empty() {
+            return 0.0;
+        }
+        let us = if self.out_of_range {
+            self.buckets.reset();
+            for &v in &self.samples {
+                self.buckets.saturating_record(v);
+            }
+            self.buckets.value_at_quantile(q)
+        } else {
+            // hdrhistogram's rank: ⌈q·n⌉, at least 1.
+            let rank = ((q * self.samples.len() as f64).ceil() as usize).max(1);
+            let (_, v, _) = self.samples.select_nth_unstable(rank - 1);
+            // The bottom of the bucket for the 0 quantile, as hdrhistogram.
+            match q {
+                0.0 => self.buckets.lowest_equivalent(*v),
+                _ => self.buckets.highest_equivalent(*v),
+            }
+        };
+        us as f64 / 1_000.0
+    }
+
+    fn clear(&mut self) {
+        self.samples.clear();
+        if self.out_of_range {
+            self.buckets.reset();
+            self.out_of_range = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod second_tests {
+    use super::*;
+
+    #[test]
+    fn a_seconds_percentiles_are_the_coarse_histograms() {
+        let mut x: u64 = 99;
+        for n in [1usize, 2, 3, 7, 100, 101, 999, 4_000] {
+            for spread in [10u64, 5_000, 3_000_000] {
+                let (mut s, mut h) = (SecondLatencies::default(), coarse_hist());
+                for _ in 0..n {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let v = 1 + (x >> 33) % spread;
+                    s.saturating_record(v);
+                    h.saturating_record(v);
+                }
+                for q in [0.5, 0.99, 0.0, 1.0, 0.25] {
+                    let want = h.value_at_quantile(q) as f64 / 1_000.0;
+                    assert_eq!(s.at(q), want, "n {n} spread {spread} q {q}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_second_reads_as_the_clamped_histogram() {
+        let (mut s, mut h) = (SecondLatencies::default(), coarse_hist());
+        for v in [5, 90_000_000_000, 7, 200_000_000_000, 3] {
+            s.saturating_record(v);
+            h.saturating_record(v);
+        }
+        for q in [0.5, 0.99] {
+            assert_eq!(s.at(q), h.value_at_quantile(q) as f64 / 1_000.0);
+        }
+        s.clear();
+        s.saturating_record(40);
+        assert_eq!(
+            s.at(0.5),
+            coarse_hist().highest_equivalent(40) as f64 / 1_000.0
+        );
     }
 }
