@@ -28,6 +28,9 @@ pub const NEVER: SimTime = SimTime::MAX;
 /// Failures in a row after which a shopper gives up (CONTRACT.md).
 pub const MAX_FAILURES: u8 = 3;
 
+/// No node: a fleet never numbers a node this high.
+const NO_NODE: NodeId = NodeId::MAX;
+
 /// How a request ended, as the shopper's browser saw it.
 #[derive(Debug, Default)]
 pub enum Outcome {
@@ -76,7 +79,14 @@ pub struct Shopper {
     pub sent_at: SimTime,
     /// The request's size as the browser sent it (line and headers).
     pub sent_bytes: u32,
-    pub node: Option<NodeId>,
+    /// The node serving the request, or `NO_NODE` ([`Shopper::node`]).
+    node: NodeId,
+    /// Where the node's session map held this shopper's session when it
+    /// last served it: a guess the map checks against the session id before
+    /// trusting it ([`crate::session::MemoryAt::hinted`]), so a request
+    /// reaches its session with one memory access instead of a hash probe.
+    /// Simulator bookkeeping, like `node`: nothing a browser holds.
+    pub session_at: u32,
     /// The balancer still counts this request outstanding on `node`.
     pub lb_held: bool,
     pub arrived_node: SimTime,
@@ -168,13 +178,24 @@ impl Shopper {
             req: 0,
             sent_at: 0,
             sent_bytes: 0,
-            node: None,
+            node: NO_NODE,
+            session_at: u32::MAX,
             lb_held: false,
             arrived_node: 0,
             extra: None,
         };
         sh.set_entry_az(entry_az);
         sh
+    }
+
+    /// The node serving the current request, once the balancer routed it.
+    pub fn node(&self) -> Option<NodeId> {
+        (self.node != NO_NODE).then_some(self.node)
+    }
+
+    pub fn set_node(&mut self, node: Option<NodeId>) {
+        debug_assert_ne!(node, Some(NO_NODE));
+        self.node = node.unwrap_or(NO_NODE);
     }
 
     /// The session id the shop gave this shopper, if any.

@@ -88,7 +88,7 @@ impl World {
         let internet = self.cp.net.internet(sh.entry_az());
         sh.req = sh.req.wrapping_add(1);
         sh.sent_at = at;
-        sh.node = None;
+        sh.set_node(None);
         sh.reset_extra(|x| x.answer.new_request());
         let mut parts = 0u64;
         let mut bytes = 0u64;
@@ -199,7 +199,7 @@ impl World {
                         expires: now + duration,
                     });
                 }
-                sh.node = Some(node);
+                sh.set_node(Some(node));
                 sh.lb_held = true;
                 let hop = self.cp.net.hop(sh.entry_az(), node_az);
                 q.at(now + hop, Event::AtNode { s, req });
@@ -213,7 +213,7 @@ impl World {
             return;
         }
         let (entry, sent) = (sh.entry_az(), u64::from(sh.sent_bytes));
-        let id = sh.node.expect("routed");
+        let id = sh.node().expect("routed");
         let internet = self.cp.net.internet(entry);
         let node = &self.cp.fleet.nodes[id as usize];
         let back = self.hop(node.az, entry) + internet;
@@ -336,7 +336,7 @@ impl World {
         else {
             return self.orphan_done(now, s, req, q);
         };
-        let id = sh.node.expect("routed");
+        let id = sh.node().expect("routed");
         let node = &mut self.cp.fleet.nodes[id as usize];
         if !node.serving_requests() {
             return; // the node died mid-request; the shopper was already told
@@ -368,7 +368,11 @@ impl World {
             tap,
         };
         let uses_store = self.strategy.uses_store();
-        let mut memory = node.sessions.at(now, self.sc.sessions.memory.timeout.0);
+        let read = sh.extra().db_target;
+        let mut memory = node
+            .sessions
+            .at(now, self.sc.sessions.memory.timeout.0)
+            .hinted(&mut sh.session_at);
         let backend = shop::backend(
             self.strategy,
             Places {
@@ -383,7 +387,7 @@ impl World {
             db,
             cache: self.cache.as_mut(),
             now,
-            read: sh.extra().db_target,
+            read,
             tap,
         });
         let data = data.as_mut().map(|d| d as &mut dyn Data);
@@ -448,7 +452,7 @@ impl World {
         if !std::mem::take(&mut sh.lb_held) {
             return;
         }
-        let node = sh.node.expect("routed");
+        let node = sh.node().expect("routed");
         self.released(now, node, q);
     }
 

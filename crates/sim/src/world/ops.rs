@@ -180,7 +180,7 @@ impl World {
             }
             let kind = sh.kind;
             self.db.as_mut().expect("db").stats.failed(kind);
-            if let Some(n) = sh.node {
+            if let Some(n) = sh.node() {
                 let back = self.hop(az, self.cp.fleet.nodes[n as usize].az);
                 self.outcomes.set(
                     s,

@@ -31,7 +31,7 @@ impl World {
     /// holds it any more.
     pub(super) fn job(&self, s: ShopperId, req: u32) -> Option<(Kind, NodeId, bool)> {
         match self.shoppers.get(s as usize).and_then(|x| x.as_ref()) {
-            Some(sh) if sh.req == req => Some((sh.kind, sh.node.expect("routed"), true)),
+            Some(sh) if sh.req == req => Some((sh.kind, sh.node().expect("routed"), true)),
             _ => self.orphans.get(&(s, req)).map(|o| (o.kind, o.node, false)),
         }
     }
@@ -61,7 +61,7 @@ impl World {
         let Some(sh) = self.shopper(s).filter(|sh| sh.req == req) else {
             return;
         };
-        let (node, kind, arrived) = (sh.node, sh.kind, sh.arrived_node);
+        let (node, kind, arrived) = (sh.node(), sh.kind, sh.arrived_node);
         if let Some(id) = node {
             let st = &self.cp.fleet.nodes[id as usize].station;
             let held = st.serving.contains(&(s, req)) || st.queue.iter().any(|j| j.0 == (s, req));
