@@ -513,6 +513,7 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
                     read_at: None,
                     info: Default::default(),
                     tap: None,
+                    hint: None,
                 });
                 let mut guard = (strategy == Strategy::Cookie)
                     .then(|| shop.guard.as_ref().map(|g| g.lock().expect("guard lock")))

@@ -6,7 +6,7 @@
 //! does (once a minute by default), so a day-long run holds only what is
 //! alive.
 
-use super::{OrderedMap, SessionBackend, Sid, SidKey, Unavailable};
+use super::{OrderedMap, SessionBackend, Sid, SidKey, Unavailable, find_hinted, remember};
 use crate::cart::Cart;
 use crate::time::{MIN, SEC, SimTime};
 
@@ -91,20 +91,13 @@ pub struct MemoryAt<'a> {
 }
 
 impl<'a> MemoryAt<'a> {
-    /// Looks the session up at `hint` first (a position in the map, checked
-    /// against the id, so a stale or foreign guess only costs the probe it
-    /// would have cost anyway), and leaves there where it now is. With a
-    /// few hundred thousand sessions a node, the hash probe is two cache
-    /// misses before the session's own.
-    pub fn hinted(mut self, hint: &'a mut u32) -> MemoryAt<'a> {
-        self.hint = Some(hint);
+    /// Looks the session up at the position `hint` remembers first, and
+    /// leaves there where it now is ([`find_hinted`]): with a few hundred
+    /// thousand sessions a node, the hash probe is two cache misses before
+    /// the session's own.
+    pub fn hinted(mut self, hint: Option<&'a mut u32>) -> MemoryAt<'a> {
+        self.hint = hint;
         self
-    }
-
-    fn remember(&mut self, at: usize) {
-        if let Some(h) = self.hint.as_deref_mut() {
-            *h = u32::try_from(at).unwrap_or(u32::MAX);
-        }
     }
 }
 
@@ -116,15 +109,11 @@ impl SessionBackend for MemoryAt<'_> {
     ) -> Result<(), Unavailable> {
         let map = &mut self.sessions.map;
         let sid = SidKey::from(sid);
-        let guess = self.hint.as_deref().map(|&i| i as usize);
-        let found = guess
-            .filter(|&i| map.get_index(i).is_some_and(|(k, _)| *k == sid))
-            .or_else(|| map.get_index_of(&sid));
-        match found {
+        match find_hinted(map, sid, self.hint.as_deref().copied()) {
             Some(i) => {
                 let (_, h) = map.get_index_mut(i).expect("just found");
                 if h.serve(self.now, self.idle, f) {
-                    self.remember(i);
+                    remember(&mut self.hint, i);
                 } else {
                     map.swap_remove_index(i);
                 }
@@ -133,7 +122,7 @@ impl SessionBackend for MemoryAt<'_> {
                 let mut h = Held::new(self.now);
                 if h.serve(self.now, self.idle, f) {
                     let (i, _) = map.insert_full(sid, h);
-                    self.remember(i);
+                    remember(&mut self.hint, i);
                 }
             }
         }
@@ -164,13 +153,19 @@ mod tests {
     fn a_hint_finds_the_session_and_a_wrong_one_is_only_slower() {
         let mut s = MemorySessions::default();
         let (mut h1, mut h2) = (u32::MAX, u32::MAX);
-        s.at(0, MIN).hinted(&mut h1).update(1, &mut add).unwrap();
-        s.at(0, MIN).hinted(&mut h2).update(2, &mut add).unwrap();
+        s.at(0, MIN)
+            .hinted(Some(&mut h1))
+            .update(1, &mut add)
+            .unwrap();
+        s.at(0, MIN)
+            .hinted(Some(&mut h2))
+            .update(2, &mut add)
+            .unwrap();
         assert_eq!((h1, h2), (0, 1));
         // Session 1 leaves (an emptied cart): 2 moves into its place, so
         // 2's hint is stale, and 1's now names session 2.
         s.at(0, MIN)
-            .hinted(&mut h1)
+            .hinted(Some(&mut h1))
             .update(1, &mut |c| {
                 c.items.clear();
                 true
@@ -179,7 +174,7 @@ mod tests {
         let count = |s: &mut MemorySessions, sid, hint: &mut u32| {
             let mut n = 0;
             s.at(0, MIN)
-                .hinted(hint)
+                .hinted(Some(hint))
                 .update(sid, &mut |c| {
                     n = c.items.len();
                     false

@@ -37,6 +37,27 @@ impl SidKey {
     }
 }
 
+/// Where `sid` sits in `map`: at `hint` if the entry there is `sid`'s (a
+/// position the caller remembered from the last request, so a lookup costs
+/// one memory access instead of a hash probe's two cache misses first),
+/// else wherever the probe finds it. A stale guess only costs the probe.
+pub fn find_hinted<V>(
+    map: &OrderedMap<SidKey, V>,
+    sid: SidKey,
+    hint: Option<u32>,
+) -> Option<usize> {
+    hint.map(|i| i as usize)
+        .filter(|&i| map.get_index(i).is_some_and(|(k, _)| *k == sid))
+        .or_else(|| map.get_index_of(&sid))
+}
+
+/// Stores where a session now sits, for [`find_hinted`] next time.
+pub fn remember(hint: &mut Option<&mut u32>, at: usize) {
+    if let Some(h) = hint.as_deref_mut() {
+        *h = u32::try_from(at).unwrap_or(u32::MAX);
+    }
+}
+
 /// The backend could not be reached (a store mid-failover, say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("session backend unavailable")]

@@ -472,11 +472,12 @@ impl Store {
         read_at: Option<AzIx>,
         f: &mut dyn FnMut(&mut Cart) -> bool,
     ) -> Result<ReadInfo, Unavailable> {
-        self.update_on(now, sid, read_at, f, None)
+        self.update_on(now, sid, read_at, f, None, None)
     }
 
     /// [`Store::update`], with the node's round trips and the replication
-    /// stream it causes counted on `tap`'s wire.
+    /// stream it causes counted on `tap`'s wire, finding the session in the
+    /// primary where `hint` remembers it first ([`super::find_hinted`]).
     pub fn update_on(
         &mut self,
         now: SimTime,
@@ -484,6 +485,7 @@ impl Store {
         read_at: Option<AzIx>,
         f: &mut dyn FnMut(&mut Cart) -> bool,
         tap: Option<Tap<'_>>,
+        mut hint: Option<&mut u32>,
     ) -> Result<ReadInfo, Unavailable> {
         let k = self.shard_of(sid);
         if let Some(az) = read_at
@@ -501,7 +503,10 @@ impl Store {
         let version = shard.seq + 1;
         let copy = &mut shard.copies[p];
         let (api, ttl_s) = (self.cfg.api, ttl / SEC);
-        let at = copy.map.get_index_of(&SidKey::from(sid));
+        let at = super::find_hinted(&copy.map, SidKey::from(sid), hint.as_deref().copied());
+        if let Some(i) = at {
+            super::remember(&mut hint, i);
+        }
         if let Some(t) = tap {
             read_trip(t, api, copy, at, |e| now.saturating_sub(e.written) <= ttl);
         }
@@ -529,7 +534,8 @@ impl Store {
                 let mut cart = Cart::default();
                 if f(&mut cart) && !cart.is_empty() {
                     let e = Entry::new(cart, now, version);
-                    copy.map.insert(sid.into(), e.clone());
+                    let (i, _) = copy.map.insert_full(sid.into(), e.clone());
+                    super::remember(&mut hint, i);
                     Some(Some(e))
                 } else {
                     None
@@ -859,6 +865,8 @@ pub struct StoreAt<'a> {
     pub info: ReadInfo,
     /// The node's end of the wire, when its trips are counted.
     pub tap: Option<Tap<'a>>,
+    /// Where the session sat in the primary last time, kept by the caller.
+    pub hint: Option<&'a mut u32>,
 }
 
 impl super::SessionBackend for StoreAt<'_> {
@@ -867,9 +875,14 @@ impl super::SessionBackend for StoreAt<'_> {
         sid: Sid,
         f: &mut dyn FnMut(&mut Cart) -> bool,
     ) -> Result<(), Unavailable> {
-        self.info = self
-            .store
-            .update_on(self.now, sid, self.read_at, f, self.tap)?;
+        self.info = self.store.update_on(
+            self.now,
+            sid,
+            self.read_at,
+            f,
+            self.tap,
+            self.hint.as_deref_mut(),
+        )?;
         Ok(())
     }
 }

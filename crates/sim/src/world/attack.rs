@@ -401,6 +401,7 @@ impl World {
             read_at: None,
             info: Default::default(),
             tap: None,
+            hint: None,
         };
         let uses_store = self.strategy.uses_store();
         let idle = self.sc.sessions.memory.timeout.0;

@@ -360,19 +360,25 @@ impl World {
         };
         let sids = &mut self.sids;
         let mut new_sid = || sids.u128();
+        let (read_at, read) = (sh.extra().store_read_at, sh.extra().db_target);
+        let uses_store = self.strategy.uses_store();
+        // The shopper's session lives in one place: the store or the node.
+        let (store_hint, memory_hint) = match uses_store {
+            true => (Some(&mut sh.session_at), None),
+            false => (None, Some(&mut sh.session_at)),
+        };
         let mut at_store = StoreAt {
             store: &mut self.store,
             now,
-            read_at: sh.extra().store_read_at.map(usize::from),
+            read_at: read_at.map(usize::from),
             info: Default::default(),
             tap,
+            hint: store_hint,
         };
-        let uses_store = self.strategy.uses_store();
-        let read = sh.extra().db_target;
         let mut memory = node
             .sessions
             .at(now, self.sc.sessions.memory.timeout.0)
-            .hinted(&mut sh.session_at);
+            .hinted(memory_hint);
         let backend = shop::backend(
             self.strategy,
             Places {
