@@ -9,9 +9,10 @@
 //! let report = stratus_sim::run(&sc, Strategy::Sticky, 7);
 //! println!("carts lost: {}", report.shoppers.carts_lost);
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod engine;
+pub mod prefetch;
 pub mod replay;
 pub mod sim;
 pub mod world;

@@ -68,6 +68,12 @@ impl MemorySessions {
         }
     }
 
+    /// The entry at position `at`, whosever it is: what a request whose
+    /// shopper remembers `at` reads first (the simulator fetches it ahead).
+    pub fn entry_at(&self, at: u32) -> Option<(&SidKey, &Held)> {
+        self.map.get_index(at as usize)
+    }
+
     /// Whether the node holds session `sid` (expired or not).
     pub fn holds(&self, sid: Sid) -> bool {
         self.map.contains_key(&SidKey::from(sid))

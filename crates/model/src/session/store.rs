@@ -357,6 +357,15 @@ impl Store {
     }
 
     /// The shard holding a session: its hash slot, slots split evenly.
+    /// The entry at position `at` of `sid`'s primary, whosever it is: what
+    /// [`Store::update_on`] with that hint reads first (the simulator
+    /// fetches it ahead).
+    pub fn primary_entry_at(&self, sid: Sid, at: u32) -> Option<(&SidKey, &impl Sized)> {
+        let shard = &self.shards[self.shard_of(sid)];
+        let copy = &shard.copies[shard.primary?];
+        copy.map.get_index(at as usize)
+    }
+
     pub fn shard_of(&self, sid: Sid) -> usize {
         let n = self.shards.len();
         if n == 1 {

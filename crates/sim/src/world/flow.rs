@@ -295,6 +295,7 @@ impl World {
         }
         let slow = self.service_factor(id, now);
         let sh = self.shoppers[s as usize].as_ref().expect("active");
+        self.prefetch_session(id, sh);
         let mut dur = slowed(sh.demand, slow);
         if self.strategy.uses_store() {
             dur += if self.sc.fleet.calls.store == stratus_model::calls::CallPolicy::none() {
@@ -324,6 +325,30 @@ impl World {
                 self.outcomes.set(s, Outcome::Failed("db_unavailable"));
                 q.at(at, Event::Done { s, req });
             }
+        }
+    }
+
+    /// Starts fetching the session entry `sh`'s request will read when its
+    /// service ends: with a few hundred thousand sessions it is cold, and
+    /// the service time leaves room for the fetch.
+    fn prefetch_session(&self, id: NodeId, sh: &Shopper) {
+        use crate::prefetch::prefetch;
+        if sh.session_at == u32::MAX {
+            return;
+        }
+        if self.strategy.uses_store() {
+            if let Some(sid) = sh.sid()
+                && let Some((k, v)) = self.store.primary_entry_at(sid, sh.session_at)
+            {
+                prefetch(k);
+                prefetch(v);
+            }
+        } else if let Some((k, v)) = self.cp.fleet.nodes[id as usize]
+            .sessions
+            .entry_at(sh.session_at)
+        {
+            prefetch(k);
+            prefetch(v);
         }
     }
 

@@ -337,6 +337,19 @@ impl World {
 impl Model for World {
     type Event = Event;
 
+    /// A request coming back from thinking finds its shopper cold in memory.
+    #[inline]
+    fn prefetch(&self, next: &Event) {
+        if let Event::AtLb { s, .. }
+        | Event::AtNode { s, .. }
+        | Event::Done { s, .. }
+        | Event::AtClient { s, .. } = next
+            && let Some(sh) = self.shoppers.get(*s as usize)
+        {
+            crate::prefetch::prefetch(sh);
+        }
+    }
+
     fn handle(&mut self, now: SimTime, ev: Event, q: &mut Queue<Event>) {
         match ev {
             Event::Arrival { epoch } => self.on_arrival(now, epoch, q),
