@@ -20,6 +20,15 @@ pub fn prefetch<T>(r: &T) {
     }
 }
 
+/// Starts loading every cache line of `bytes`.
+#[inline]
+pub fn prefetch_bytes(bytes: &[u8]) {
+    let start = bytes.as_ptr();
+    for i in (0..bytes.len()).step_by(LINE) {
+        line(start.wrapping_add(i));
+    }
+}
+
 #[inline(always)]
 fn line(p: *const u8) {
     #[cfg(target_arch = "x86_64")]

@@ -141,7 +141,9 @@ impl CookieCodec {
     /// The cart and what the cookie carries besides, if its signature holds
     /// and it parses.
     pub fn decode_with(&self, value: &[u8]) -> Result<(Cart, Option<Meta>), CookieError> {
-        let (body, tag) = match value.iter().position(|&b| b == b'.') {
+        // The first '.' ends the value (a forged one may hold more): found
+        // with SIMD, the value being a few hundred bytes to kilobytes long.
+        let (body, tag) = match memchr::memchr(b'.', value) {
             Some(i) => (&value[..i], Some(&value[i + 1..])),
             None => (value, None),
         };

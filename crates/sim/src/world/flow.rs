@@ -328,11 +328,15 @@ impl World {
         }
     }
 
-    /// Starts fetching the session entry `sh`'s request will read when its
-    /// service ends: with a few hundred thousand sessions it is cold, and
+    /// Starts fetching the session `sh`'s request will read when its
+    /// service ends (its entry in the node's memory or the store, or the
+    /// cookie it sent): with a few hundred thousand sessions it is cold, and
     /// the service time leaves room for the fetch.
     fn prefetch_session(&self, id: NodeId, sh: &Shopper) {
-        use crate::prefetch::prefetch;
+        use crate::prefetch::{prefetch, prefetch_bytes};
+        if let Some(cookie) = &sh.cookie {
+            prefetch_bytes(cookie);
+        }
         if sh.session_at == u32::MAX {
             return;
         }

@@ -337,16 +337,37 @@ impl World {
 impl Model for World {
     type Event = Event;
 
-    /// A request coming back from thinking finds its shopper cold in memory.
+    /// A request coming back from thinking finds its shopper (and its
+    /// outcome's index) cold in memory; so does the request a finishing one
+    /// hands its worker to, after its wait in the node's queue.
     #[inline]
     fn prefetch(&self, next: &Event) {
-        if let Event::AtLb { s, .. }
+        use crate::prefetch::prefetch;
+        let (Event::AtLb { s, .. }
         | Event::AtNode { s, .. }
         | Event::Done { s, .. }
-        | Event::AtClient { s, .. } = next
-            && let Some(sh) = self.shoppers.get(*s as usize)
+        | Event::AtClient { s, .. }) = next
+        else {
+            return;
+        };
+        let Some(sh) = self.shoppers.get(*s as usize) else {
+            return;
+        };
+        prefetch(sh);
+        self.outcomes.prefetch(*s);
+        if let Event::Done { .. } = next
+            && let Some(sh) = sh
+            && let Some(id) = sh.node()
+            && let Some(node) = self.cp.fleet.nodes.get(id as usize)
         {
-            crate::prefetch::prefetch(sh);
+            // FIFO takes the front, LIFO the back.
+            let queue = &node.station.queue;
+            for &((waiting, _), _) in queue.front().into_iter().chain(queue.back()) {
+                if let Some(w) = self.shoppers.get(waiting as usize) {
+                    prefetch(w);
+                    self.outcomes.prefetch(waiting);
+                }
+            }
         }
     }
 

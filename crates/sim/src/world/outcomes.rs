@@ -36,6 +36,14 @@ impl Outcomes {
         }
     }
 
+    /// Starts fetching the slot's index ([`crate::prefetch`]): with a
+    /// million shoppers the index array is megabytes.
+    pub(super) fn prefetch(&self, s: ShopperId) {
+        if let Some(i) = self.at.get(s as usize) {
+            crate::prefetch::prefetch(i);
+        }
+    }
+
     /// The slot's outcome, to be decided in place.
     pub(super) fn slot(&mut self, s: ShopperId) -> &mut Outcome {
         let mut i = self.at[s as usize];
