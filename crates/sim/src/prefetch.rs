@@ -20,11 +20,11 @@ pub fn prefetch<T>(r: &T) {
     }
 }
 
-/// Starts loading every cache line of `bytes`.
+/// Starts loading every cache line of `items`.
 #[inline]
-pub fn prefetch_bytes(bytes: &[u8]) {
-    let start = bytes.as_ptr();
-    for i in (0..bytes.len()).step_by(LINE) {
+pub fn prefetch_slice<T>(items: &[T]) {
+    let start = items.as_ptr().cast::<u8>();
+    for i in (0..std::mem::size_of_val(items)).step_by(LINE) {
         line(start.wrapping_add(i));
     }
 }

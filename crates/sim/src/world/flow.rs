@@ -295,7 +295,7 @@ impl World {
         }
         let slow = self.service_factor(id, now);
         let sh = self.shoppers[s as usize].as_ref().expect("active");
-        self.prefetch_session(id, sh);
+        self.fetch_session(id, sh);
         let mut dur = slowed(sh.demand, slow);
         if self.strategy.uses_store() {
             dur += if self.sc.fleet.calls.store == stratus_model::calls::CallPolicy::none() {
@@ -325,34 +325,6 @@ impl World {
                 self.outcomes.set(s, Outcome::Failed("db_unavailable"));
                 q.at(at, Event::Done { s, req });
             }
-        }
-    }
-
-    /// Starts fetching the session `sh`'s request will read when its
-    /// service ends (its entry in the node's memory or the store, or the
-    /// cookie it sent): with a few hundred thousand sessions it is cold, and
-    /// the service time leaves room for the fetch.
-    fn prefetch_session(&self, id: NodeId, sh: &Shopper) {
-        use crate::prefetch::{prefetch, prefetch_bytes};
-        if let Some(cookie) = &sh.cookie {
-            prefetch_bytes(cookie);
-        }
-        if sh.session_at == u32::MAX {
-            return;
-        }
-        if self.strategy.uses_store() {
-            if let Some(sid) = sh.sid()
-                && let Some((k, v)) = self.store.primary_entry_at(sid, sh.session_at)
-            {
-                prefetch(k);
-                prefetch(v);
-            }
-        } else if let Some((k, v)) = self.cp.fleet.nodes[id as usize]
-            .sessions
-            .entry_at(sh.session_at)
-        {
-            prefetch(k);
-            prefetch(v);
         }
     }
 

@@ -10,6 +10,7 @@
 //! driver runs too; `ops` hands it its inputs and executes its effects in
 //! virtual time, and `tests/suite/parity.rs` holds the two drivers together.
 
+mod ahead;
 pub mod attack;
 mod calls;
 mod data;
@@ -337,38 +338,9 @@ impl World {
 impl Model for World {
     type Event = Event;
 
-    /// A request coming back from thinking finds its shopper (and its
-    /// outcome's index) cold in memory; so does the request a finishing one
-    /// hands its worker to, after its wait in the node's queue.
     #[inline]
     fn prefetch(&self, next: &Event) {
-        use crate::prefetch::prefetch;
-        let (Event::AtLb { s, .. }
-        | Event::AtNode { s, .. }
-        | Event::Done { s, .. }
-        | Event::AtClient { s, .. }) = next
-        else {
-            return;
-        };
-        let Some(sh) = self.shoppers.get(*s as usize) else {
-            return;
-        };
-        prefetch(sh);
-        self.outcomes.prefetch(*s);
-        if let Event::Done { .. } = next
-            && let Some(sh) = sh
-            && let Some(id) = sh.node()
-            && let Some(node) = self.cp.fleet.nodes.get(id as usize)
-        {
-            // FIFO takes the front, LIFO the back.
-            let queue = &node.station.queue;
-            for &((waiting, _), _) in queue.front().into_iter().chain(queue.back()) {
-                if let Some(w) = self.shoppers.get(waiting as usize) {
-                    prefetch(w);
-                    self.outcomes.prefetch(waiting);
-                }
-            }
-        }
+        self.fetch_ahead(next);
     }
 
     fn handle(&mut self, now: SimTime, ev: Event, q: &mut Queue<Event>) {
