@@ -62,6 +62,10 @@ struct Pending {
     seq: u64,
     sid: Sid,
     entry: Option<Entry>,
+    /// Where the write left (or removed) the session in the primary, while
+    /// the copies' positions match the primary's: a guess the copy checks
+    /// ([`super::find_hinted`]) before its own hash probe.
+    at: Option<u32>,
 }
 
 /// One copy of a shard's data.
@@ -93,14 +97,20 @@ impl Copy {
         }
     }
 
+    /// Applies one write as the primary made it: a copy that applied the
+    /// same writes in the same order holds each session where the primary
+    /// does, so the write's position usually finds it without a probe.
     fn apply(&mut self, p: Pending) {
-        match p.entry {
-            Some(e) => {
-                self.map.insert(p.sid.into(), e);
+        let key = SidKey::from(p.sid);
+        match (p.entry, super::find_hinted(&self.map, key, p.at)) {
+            (Some(e), Some(i)) => *self.map.get_index_mut(i).expect("just found").1 = e,
+            (Some(e), None) => {
+                self.map.insert(key, e);
             }
-            None => {
-                self.map.swap_remove(&SidKey::from(p.sid));
+            (None, Some(i)) => {
+                self.map.swap_remove_index(i);
             }
+            (None, None) => {}
         }
         self.applied = p.seq;
     }
@@ -261,6 +271,12 @@ struct Shard {
     seq: u64,
     /// Copies the shard should have (primary included).
     size: usize,
+    /// Whether every copy holds each session at the primary's position:
+    /// true while all applied the primary's writes in its order (and after
+    /// a promotion resynchronises them); false once the primary's expiry,
+    /// which keeps its order where the replicas' deletions do not, moved
+    /// them apart.
+    aligned: bool,
 }
 
 /// Counters the report shows.
@@ -335,6 +351,7 @@ impl Store {
                 let mut copies = vec![Copy::new(p.primary)];
                 copies.extend(p.replicas.iter().map(|&az| Copy::new(az)));
                 Shard {
+                    aligned: true,
                     size: copies.len(),
                     copies,
                     primary: Some(0),
@@ -439,8 +456,11 @@ impl Store {
                 live
             });
             total += gone.len();
+            if !gone.is_empty() {
+                self.shards[k].aligned = false;
+            }
             for sid in gone.drain(..) {
-                self.replicate(now, k, sid, None, wire);
+                self.replicate(now, k, sid, None, wire, None);
             }
         }
         total
@@ -519,8 +539,9 @@ impl Store {
         if let Some(t) = tap {
             read_trip(t, api, copy, at, |e| now.saturating_sub(e.written) <= ttl);
         }
-        // Some(value) when the primary's state changed: what replicas apply.
-        let write: Option<Option<Entry>> = match at {
+        // Some(value, position) when the primary's state changed: what
+        // replicas apply, and where the primary holds (or held) it.
+        let write: Option<(Option<Entry>, usize)> = match at {
             Some(i) => {
                 let e = copy.map.get_index_mut(i).expect("index just found").1;
                 let expired = now.saturating_sub(e.written) > ttl;
@@ -533,10 +554,10 @@ impl Store {
                     None
                 } else if e.cart.is_empty() {
                     copy.map.swap_remove_index(i);
-                    Some(None)
+                    Some((None, i))
                 } else {
                     *e = Entry::new(std::mem::take(&mut e.cart), now, version);
-                    Some(Some(e.clone()))
+                    Some((Some(e.clone()), i))
                 }
             }
             None => {
@@ -545,20 +566,20 @@ impl Store {
                     let e = Entry::new(cart, now, version);
                     let (i, _) = copy.map.insert_full(sid.into(), e.clone());
                     super::remember(&mut hint, i);
-                    Some(Some(e))
+                    Some((Some(e), i))
                 } else {
                     None
                 }
             }
         };
         match write {
-            Some(entry) => {
+            Some((entry, i)) => {
                 self.stats.writes += 1;
                 if let Some(t) = tap {
                     let (ask, ack) = api.write(entry.as_ref().map(Entry::stored), ttl_s);
                     t.round_trip(Hop::NodeStorePrimary, copy_az(self, k), ask, ack);
                 }
-                self.replicate(now, k, sid, entry, tap.map(|t| t.wire));
+                self.replicate(now, k, sid, entry, tap.map(|t| t.wire), Some(i));
             }
             None => self.stats.reads += 1,
         }
@@ -613,7 +634,8 @@ impl Store {
     }
 
     /// Sends a write to the shard's replicas: the synchronous ones apply it
-    /// now, the others after a lag, never overtaking an earlier write.
+    /// now, the others after a lag, never overtaking an earlier write. `at`:
+    /// where the primary holds (or held) the session.
     fn replicate(
         &mut self,
         now: SimTime,
@@ -621,7 +643,11 @@ impl Store {
         sid: Sid,
         entry: Option<Entry>,
         wire: Option<&Wire>,
+        at: Option<usize>,
     ) {
+        let at = at
+            .filter(|_| self.shards[k].aligned)
+            .and_then(|i| u32::try_from(i).ok());
         let sync = self.cfg.sync_replicas;
         let n = self.shards[k].copies.len();
         let p = self.shards[k].primary.expect("a write has a primary");
@@ -651,6 +677,7 @@ impl Store {
                 seq,
                 sid,
                 entry: entry.clone(),
+                at,
             };
             if rank < sync {
                 rank += 1;
@@ -831,6 +858,7 @@ impl Store {
             }
         }
         shard.seq = applied;
+        shard.aligned = true;
         shard.primary = Some(best);
         shard.state = StoreState::Up;
         self.stats.failovers += 1;
@@ -983,6 +1011,63 @@ mod tests {
         }
         let keys = |c: &Copy| c.map.keys().map(|k| k.sid()).collect::<Vec<_>>();
         assert_eq!(keys(&s.shards[0].copies[1]), vec![2]);
+    }
+
+    /// A replica applies each write at the position the primary used, and
+    /// ends up holding what the primary holds, in the primary's order while
+    /// they are aligned and by content once expiry has moved them apart.
+    #[test]
+    fn replicas_apply_writes_where_the_primary_holds_them() {
+        let mut s = store(0, &[1, 2], 10, 10_000);
+        let mut x: u64 = 99;
+        let mut t = 0;
+        let contents = |c: &Copy| {
+            let mut v: Vec<(Sid, Cart)> = c
+                .map
+                .iter()
+                .map(|(k, e)| (k.sid(), e.cart.clone()))
+                .collect();
+            v.sort_by_key(|e| e.0);
+            v
+        };
+        for round in 0..2 {
+            for _ in 0..3_000 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let sid = Sid::from((x >> 33) % 200);
+                t += 3;
+                // A third of the writes empty the cart, which deletes it.
+                let c = if (x >> 20).is_multiple_of(3) {
+                    Cart::default()
+                } else {
+                    cart((x >> 40) as u32 % 50)
+                };
+                s.set(t, sid, &c).unwrap();
+            }
+            t += 100;
+            for c in &mut s.shards[0].copies {
+                c.catch_up(t);
+            }
+            let keys = |c: &Copy| c.map.keys().copied().collect::<Vec<_>>();
+            let copies = &s.shards[0].copies;
+            assert!(copies[0].map.len() > 50);
+            for c in &copies[1..] {
+                if round == 0 {
+                    assert!(s.shards[0].aligned);
+                    assert!(keys(c) == keys(&copies[0]), "a replica's order differs");
+                }
+                assert!(
+                    contents(c) == contents(&copies[0]),
+                    "a replica's sessions differ"
+                );
+            }
+            // Expire the older sessions: the primary keeps its order, the
+            // replicas swap their last entries in, and the guesses stop.
+            t += 10_000 - 2_000;
+            assert!(s.expire(t, None) > 0);
+            assert!(!s.shards[0].aligned);
+        }
     }
 
     #[test]
