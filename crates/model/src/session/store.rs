@@ -102,7 +102,11 @@ impl Copy {
     /// does, so the write's position usually finds it without a probe.
     fn apply(&mut self, p: Pending) {
         let key = SidKey::from(p.sid);
-        match (p.entry, super::find_hinted(&self.map, key, p.at)) {
+        let hit =
+            p.at.map(|i| i as usize)
+                .filter(|&i| self.map.get_index(i).is_some_and(|(k, _)| *k == key));
+        // A wrong guess (or a new session) leaves it to the map's own probe.
+        match (p.entry, hit) {
             (Some(e), Some(i)) => *self.map.get_index_mut(i).expect("just found").1 = e,
             (Some(e), None) => {
                 self.map.insert(key, e);
@@ -110,7 +114,9 @@ impl Copy {
             (None, Some(i)) => {
                 self.map.swap_remove_index(i);
             }
-            (None, None) => {}
+            (None, None) => {
+                self.map.swap_remove(&key);
+            }
         }
         self.applied = p.seq;
     }
