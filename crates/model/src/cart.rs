@@ -62,13 +62,20 @@ pub fn price_of(product: u32) -> u32 {
 
 /// The product's display name, as a naive cookie cart stores it.
 pub fn title_of(product: u32) -> String {
+    let mut s = String::with_capacity(title_len(product));
+    push_title(&mut s, product);
+    s
+}
+
+/// Appends [`title_of`]`(product)` to `s`, without a string of its own: a
+/// cookie cart writes one per line whenever the cart changes.
+pub fn push_title(s: &mut String, product: u32) {
     let p = product as usize;
-    format!(
-        "{} {} {}",
-        FITS[p % FITS.len()],
-        FABRICS[(p / 4) % FABRICS.len()],
-        GARMENTS[(p / 24) % GARMENTS.len()]
-    )
+    s.push_str(FITS[p % FITS.len()]);
+    s.push(' ');
+    s.push_str(FABRICS[(p / 4) % FABRICS.len()]);
+    s.push(' ');
+    s.push_str(GARMENTS[(p / 24) % GARMENTS.len()]);
 }
 
 /// `title_of(product).len()`, without building it: sized on every store trip.

@@ -7,7 +7,7 @@
 //! database lookup must, which is why it grows towards the browser's limit.
 
 use super::Sid;
-use crate::cart::{COLOURS, Cart, Item, SIZES, title_of};
+use crate::cart::{COLOURS, Cart, Item, SIZES, push_title};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::{Engine as _, decoded_len_estimate, encoded_len};
 use hmac::{KeyInit, Mac};
@@ -68,22 +68,25 @@ impl CookieCodec {
         self.mac.is_some()
     }
 
+    /// The signed text: `v1` or `v2:EXPIRES:SID:VERSION` (`-` for what the
+    /// cookie does not carry), then `|PRODUCT:SIZE:COLOUR:QTY:PRICE:TITLE`
+    /// a line. Written piece by piece (numbers by `itoa`): it is built
+    /// whenever a cart changes.
     fn payload(cart: &Cart, meta: Option<&Meta>) -> String {
         use std::fmt::Write;
         let mut s = String::with_capacity(8 + cart.items.len() * 48);
+        let mut n = itoa::Buffer::new();
         match meta {
-            // `v2:EXPIRES:SID:VERSION`, `-` for what the cookie does not carry.
             Some(m) => {
                 s.push_str("v2:");
                 match m.expires_s {
-                    Some(e) => {
-                        let _ = write!(s, "{e}");
-                    }
+                    Some(e) => s.push_str(n.format(e)),
                     None => s.push('-'),
                 }
                 match m.version {
                     Some((sid, v)) => {
-                        let _ = write!(s, ":{sid:032x}:{v}");
+                        let _ = write!(s, ":{sid:032x}:");
+                        s.push_str(n.format(v));
                     }
                     None => s.push_str(":-:-"),
                 }
@@ -91,16 +94,18 @@ impl CookieCodec {
             None => s.push_str("v1"),
         }
         for i in &cart.items {
-            let _ = write!(
-                s,
-                "|{}:{}:{}:{}:{}:{}",
-                i.product,
-                SIZES[usize::from(i.size)],
-                COLOURS[usize::from(i.colour)],
-                i.qty,
-                i.price_cents,
-                title_of(i.product)
-            );
+            s.push('|');
+            s.push_str(n.format(i.product));
+            s.push(':');
+            s.push_str(SIZES[usize::from(i.size)]);
+            s.push(':');
+            s.push_str(COLOURS[usize::from(i.colour)]);
+            s.push(':');
+            s.push_str(n.format(i.qty));
+            s.push(':');
+            s.push_str(n.format(i.price_cents));
+            s.push(':');
+            push_title(&mut s, i.product);
         }
         s
     }
@@ -296,6 +301,43 @@ mod tests {
             w[i] ^= 0x01;
             assert!(codec.decode(&w).is_err(), "flip at {i} accepted");
         }
+    }
+
+    /// The signed text, byte for byte: what a browser's cookie holds.
+    #[test]
+    fn the_payload_is_written_exactly() {
+        let mut c = Cart::default();
+        c.add(Item {
+            product: 4_294_967_295,
+            size: 5,
+            colour: 0,
+            qty: 65_535,
+            price_cents: 999,
+        });
+        c.add(crate::cart::item(30));
+        let meta = Meta {
+            expires_s: Some(18_446_744_073_709_551_615),
+            version: Some((42, 7)),
+        };
+        let want = format!(
+            "v2:18446744073709551615:{:032x}:7|4294967295:XXL:{}:65535:999:{}|30:M:{}:1:{}:{}",
+            42,
+            COLOURS[0],
+            crate::cart::title_of(4_294_967_295),
+            COLOURS[1],
+            crate::cart::price_of(30),
+            crate::cart::title_of(30),
+        );
+        assert_eq!(CookieCodec::payload(&c, Some(&meta)), want);
+        let bare = Meta {
+            expires_s: None,
+            version: None,
+        };
+        assert_eq!(
+            CookieCodec::payload(&Cart::default(), Some(&bare)),
+            "v2:-:-:-"
+        );
+        assert_eq!(CookieCodec::payload(&Cart::default(), None), "v1");
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! With hundreds of thousands of shoppers, what a request touches first is
 //! cold: the shopper's record when it comes back from thinking, and its
 //! session (in a node's memory, the store, or the cookie it sends) when its
-//! service ends. Each fetch starts
-//! one event early (the engine names the next event) or a service time
-//! early, so the wait overlaps other work. Only hints: nothing here changes
-//! a value, so a run's results cannot depend on it.
+//! service ends. Each fetch starts one event early (the engine names the
+//! next event) or a service time early, so the wait overlaps other work.
+//! Only hints: nothing here changes a value, so a run's results cannot
+//! depend on it.
 
 use super::{Event, World};
 use crate::prefetch::{prefetch, prefetch_slice};
