@@ -70,21 +70,27 @@ pub fn title_of(product: u32) -> String {
 /// Appends [`title_of`]`(product)` to `s`, without a string of its own: a
 /// cookie cart writes one per line whenever the cart changes.
 pub fn push_title(s: &mut String, product: u32) {
+    let [fit, fabric, garment] = title_words(product);
+    s.push_str(fit);
+    s.push(' ');
+    s.push_str(fabric);
+    s.push(' ');
+    s.push_str(garment);
+}
+
+/// The three words of a product's title.
+fn title_words(product: u32) -> [&'static str; 3] {
     let p = product as usize;
-    s.push_str(FITS[p % FITS.len()]);
-    s.push(' ');
-    s.push_str(FABRICS[(p / 4) % FABRICS.len()]);
-    s.push(' ');
-    s.push_str(GARMENTS[(p / 24) % GARMENTS.len()]);
+    [
+        FITS[p % FITS.len()],
+        FABRICS[(p / 4) % FABRICS.len()],
+        GARMENTS[(p / 24) % GARMENTS.len()],
+    ]
 }
 
 /// `title_of(product).len()`, without building it: sized on every store trip.
 fn title_len(product: u32) -> usize {
-    let p = product as usize;
-    FITS[p % FITS.len()].len()
-        + FABRICS[(p / 4) % FABRICS.len()].len()
-        + GARMENTS[(p / 24) % GARMENTS.len()].len()
-        + 2
+    title_words(product).iter().map(|w| w.len()).sum::<usize>() + 2
 }
 
 /// Decimal digits of `n`.

@@ -118,14 +118,9 @@ impl<E> RadixHeap<E> {
     /// up with the minimum, so each lands on a lower level (or in `now`);
     /// the buckets above keep their places relative to the new minimum.
     fn take_lowest(&mut self) -> Option<(SimTime, E)> {
-        if self.levels == 0 {
-            return None;
-        }
-        let level = self.levels.trailing_zeros() as usize;
+        let (level, digit) = self.lowest()?;
         let words = &mut self.occupied[level];
-        let w = words.iter().position(|&x| x != 0)?;
-        let digit = (w << 6) + words[w].trailing_zeros() as usize;
-        words[w] &= !(1 << (digit & 63));
+        words[digit >> 6] &= !(1 << (digit & 63));
         if words.iter().all(|&x| x == 0) {
             self.levels &= !(1 << level);
         }
@@ -169,16 +164,22 @@ impl<E> RadixHeap<E> {
         if let Some((_, e)) = self.now.front() {
             return Some(e);
         }
+        let (level, digit) = self.lowest()?;
+        self.buckets[(level << DIGIT) + digit]
+            .first()
+            .map(|(_, e)| e)
+    }
+
+    /// The (level, digit) of the lowest non-empty bucket, if any.
+    #[inline]
+    fn lowest(&self) -> Option<(usize, usize)> {
         if self.levels == 0 {
             return None;
         }
         let level = self.levels.trailing_zeros() as usize;
         let words = &self.occupied[level];
         let w = words.iter().position(|&x| x != 0)?;
-        let digit = (w << 6) + words[w].trailing_zeros() as usize;
-        self.buckets[(level << DIGIT) + digit]
-            .first()
-            .map(|(_, e)| e)
+        Some((level, (w << 6) + words[w].trailing_zeros() as usize))
     }
 
     /// Puts back the event [`RadixHeap::pop`] just returned, first again.

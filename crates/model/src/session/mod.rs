@@ -46,9 +46,13 @@ pub fn find_hinted<V>(
     sid: SidKey,
     hint: Option<u32>,
 ) -> Option<usize> {
+    at_hint(map, sid, hint).or_else(|| map.get_index_of(&sid))
+}
+
+/// `hint`, if the entry there is `sid`'s; None without probing otherwise.
+pub fn at_hint<V>(map: &OrderedMap<SidKey, V>, sid: SidKey, hint: Option<u32>) -> Option<usize> {
     hint.map(|i| i as usize)
         .filter(|&i| map.get_index(i).is_some_and(|(k, _)| *k == sid))
-        .or_else(|| map.get_index_of(&sid))
 }
 
 /// Stores where a session now sits, for [`find_hinted`] next time.

@@ -102,9 +102,7 @@ impl Copy {
     /// does, so the write's position usually finds it without a probe.
     fn apply(&mut self, p: Pending) {
         let key = SidKey::from(p.sid);
-        let hit =
-            p.at.map(|i| i as usize)
-                .filter(|&i| self.map.get_index(i).is_some_and(|(k, _)| *k == key));
+        let hit = super::at_hint(&self.map, key, p.at);
         // A wrong guess (or a new session) leaves it to the map's own probe.
         match (p.entry, hit) {
             (Some(e), Some(i)) => *self.map.get_index_mut(i).expect("just found").1 = e,
@@ -379,7 +377,6 @@ impl Store {
         self.shards.len()
     }
 
-    /// The shard holding a session: its hash slot, slots split evenly.
     /// The entry at position `at` of `sid`'s primary, whosever it is: what
     /// [`Store::update_on`] with that hint reads first (the simulator
     /// fetches it ahead).
@@ -389,6 +386,7 @@ impl Store {
         copy.map.get_index(at as usize)
     }
 
+    /// The shard holding a session: its hash slot, slots split evenly.
     pub fn shard_of(&self, sid: Sid) -> usize {
         let n = self.shards.len();
         if n == 1 {
