@@ -11,6 +11,7 @@
 use super::{Event, World};
 use crate::prefetch::{prefetch, prefetch_slice};
 use stratus_model::lb::NodeId;
+use stratus_model::node::ShopperId;
 use stratus_model::workload::Shopper;
 
 impl World {
@@ -52,8 +53,8 @@ impl World {
     /// service ends: the entry where the shopper last found it (in the
     /// store's primary or the node's memory; whosever it is now, the
     /// request checks), or the cookie it sent.
-    pub(super) fn fetch_session(&self, id: NodeId, sh: &Shopper) {
-        if let Some(cookie) = &sh.cookie {
+    pub(super) fn fetch_session(&self, id: NodeId, s: ShopperId, sh: &Shopper) {
+        if let Some(cookie) = self.cookies.get(s) {
             prefetch_slice(cookie);
         }
         if sh.session_at == u32::MAX {

@@ -161,12 +161,13 @@ impl Attackers {
     }
 
     /// After an attacker's successful response: the probes it prompts.
-    /// `sh` is the shopper as it sent the request (its cookie not yet updated).
+    /// `sh` is the shopper as it sent the request, and `cookie` the cart
+    /// cookie it sent (not yet updated).
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
         s: ShopperId,
-        sh: &Shopper,
+        (sh, cookie): (&Shopper, Option<&[u8]>),
         r: &Response,
         family: Family,
         at: SimTime,
@@ -187,7 +188,7 @@ impl Attackers {
                         .set_cookie
                         .as_ref()
                         .map(|c| &c[..])
-                        .or(sh.cookie.as_deref())
+                        .or(cookie)
                         .map(|v| tamper_cookie(v, cart, &mut a.rng)),
                     Family::Server => r.set_sid.or(sh.sid()).map(|sid| {
                         let bit = a.rng.below(128);
@@ -227,7 +228,7 @@ impl Attackers {
                 let (Some(bought), sent) = (
                     r.cart.clone(),
                     match family {
-                        Family::Client => sh.cookie.as_deref().map(|c| Sent::Cookie(c.to_vec())),
+                        Family::Client => cookie.map(|c| Sent::Cookie(c.to_vec())),
                         Family::Server => sh.sid().map(|sid| Sent::Sid(sid, sh.lb_cookie())),
                     },
                 ) else {

@@ -100,7 +100,7 @@ impl World {
             parts += 1;
             bytes += LB_COOKIE_BYTES;
         }
-        if let Some(c) = &sh.cookie {
+        if let Some(c) = self.cookies.get(s) {
             parts += 1;
             bytes += CookieCodec::cookie_len(c) as u64;
         }
@@ -295,7 +295,7 @@ impl World {
         }
         let slow = self.service_factor(id, now);
         let sh = self.shoppers[s as usize].as_ref().expect("active");
-        self.fetch_session(id, sh);
+        self.fetch_session(id, s, sh);
         let mut dur = slowed(sh.demand, slow);
         if self.strategy.uses_store() {
             dur += if self.sc.fleet.calls.store == stratus_model::calls::CallPolicy::none() {
@@ -354,7 +354,7 @@ impl World {
         let request = Request {
             kind: sh.kind,
             item: sh.item,
-            session: SessionIn::of(self.strategy, sh.sid(), sh.cookie.as_deref()),
+            session: SessionIn::of(self.strategy, sh.sid(), self.cookies.get(s)),
             user: sh.extra().user,
             product: sh.extra().product,
             address: line.as_deref(),
@@ -490,7 +490,8 @@ impl World {
                 let (family, think) = (Family::of(self.strategy), w.think_time.0 as f64);
                 let internet = self.sc.region.latency.internet.0;
                 let attackers = &mut self.sec.attackers;
-                attackers.observe(s, sh, r, family, now + internet, think, q);
+                let sent = (&*sh, self.cookies.get(s));
+                attackers.observe(s, sent, r, family, now + internet, think, q);
                 m.response_bytes += response_head(r, sticky);
                 m.responses_ok += 1;
                 if let Some(db) = &mut self.db {
@@ -505,7 +506,7 @@ impl World {
                         // cookie stays, and the cart silently stops growing.
                         m.cookies_ignored += 1;
                     } else {
-                        sh.cookie = Some(c.into_boxed_slice());
+                        self.cookies.set(s, c);
                     }
                 }
                 client.heard(sh, w, Heard::Ok(r), when, m)
@@ -521,6 +522,7 @@ impl World {
                 self.metrics.finished += 1;
                 self.slot_req[s as usize] = sh.req;
                 self.shoppers[s as usize] = None;
+                self.cookies.forget(s);
                 self.free.push(s);
             }
         }

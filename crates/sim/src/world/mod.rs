@@ -13,6 +13,7 @@
 mod ahead;
 pub mod attack;
 mod calls;
+mod cookies;
 mod data;
 mod dns;
 mod flow;
@@ -153,6 +154,8 @@ pub struct World {
     /// apart from `shoppers` because only two of a request's events read
     /// it, and held only while decided (see [`outcomes`]).
     outcomes: outcomes::Outcomes,
+    /// The cart cookie each shopper's browser holds (the cookie design).
+    cookies: cookies::CartCookies,
     free: Vec<ShopperId>,
     /// Per table slot, the last request number its last shopper used.
     slot_req: Vec<u32>,
@@ -228,6 +231,7 @@ impl World {
             sec: security::Security::new(&sc, &streams),
             shoppers: Vec::new(),
             outcomes: outcomes::Outcomes::default(),
+            cookies: cookies::CartCookies::default(),
             free: Vec::new(),
             slot_req: Vec::new(),
             orphans: BTreeMap::new(),
