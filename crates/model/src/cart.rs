@@ -113,9 +113,25 @@ pub const ITEM_JSON_QUOTES: usize = 18;
 pub const INLINE_LINES: usize = 4;
 
 /// A shopping cart: lines in the order they were first added.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Cart {
     pub items: SmallVec<[Item; INLINE_LINES]>,
+}
+
+/// Copied as a block: `SmallVec`'s own clone pushes item by item, and a
+/// cart is copied on most requests (the page that shows it, the shopper's
+/// ground truth, each store write and its replicas).
+impl Clone for Cart {
+    fn clone(&self) -> Cart {
+        Cart {
+            items: SmallVec::from_slice(&self.items),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Cart) {
+        self.items.clear();
+        self.items.extend_from_slice(&source.items);
+    }
 }
 
 impl Cart {
