@@ -1,0 +1,266 @@
+//! The session store: shards, each a primary and its replicas over AZs, with
+//! replication as a real stream of writes and failover by promotion.
+//!
+//! One piece of code serves two strategies:
+//! - `store` (Redis-like, ElastiCache): asynchronous replicas; a write is
+//!   acknowledged by the primary alone; every read goes to the primary.
+//! - `durable` (DynamoDB-like): three copies in three AZs; a write is
+//!   acknowledged once one replica has it too (two of three); an eventually
+//!   consistent read may be served by any copy, and may be stale.
+//!
+//! Each write to a primary is numbered and queued per replica with the time it
+//! reaches that replica; a replica applies its queue, in order, when asked
+//! about a later moment. When a primary dies, what its replicas had not
+//! received is dropped, and the least-lagged replica (the one that applied the
+//! most) is promoted after the failover time. A replacement replica is
+//! created later by a full copy of the primary.
+//!
+//! Here: the store, its shards and what nodes can ask of their state.
+//! `copy` holds one copy's data and its incoming stream, `access` the reads,
+//! writes, replication and expiry, `fault` the losses, failover and
+//! rebuilds, and `config` how a store is placed and timed.
+
+use super::{Sid, SidKey, Unavailable};
+use crate::cart::Cart;
+use crate::core::AzIx;
+use crate::rng::Rng;
+use crate::time::SimTime;
+use crate::wire::Tap;
+
+mod access;
+mod config;
+mod copy;
+mod fault;
+#[cfg(test)]
+mod tests;
+
+pub use config::{Placement, StoreConfig};
+use copy::Copy;
+pub use fault::{Blow, StoreLoss, Wake};
+
+/// Redis Cluster's hash slots.
+pub const SLOTS: u32 = 16_384;
+
+/// A shard's state as the nodes see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreState {
+    Up,
+    /// The primary is gone; a replica is promoted at `until`.
+    FailingOver {
+        until: SimTime,
+    },
+    /// No primary and nothing to promote.
+    Down,
+}
+
+#[derive(Debug)]
+struct Shard {
+    copies: Vec<Copy>,
+    primary: Option<usize>,
+    state: StoreState,
+    /// Bumped on each failover so a stale promotion wake-up is ignored.
+    epoch: u32,
+    /// Writes made.
+    seq: u64,
+    /// Copies the shard should have (primary included).
+    size: usize,
+    /// Whether every copy holds each session at the primary's position:
+    /// true while all applied the primary's writes in its order (and after
+    /// a promotion resynchronises them); false once the primary's expiry,
+    /// which keeps its order where the replicas' deletions do not, moved
+    /// them apart.
+    aligned: bool,
+}
+
+/// Counters the report shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub reads: u64,
+    pub writes: u64,
+    pub failovers: u64,
+    pub replicas_created: u64,
+    /// Reads a replica answered with an older value than the newest copy held.
+    pub stale_reads: u64,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    shards: Vec<Shard>,
+    cfg: StoreConfig,
+    rng: Rng,
+    pub stats: StoreStats,
+}
+
+/// How a read found the session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadInfo {
+    /// A replica answered with an older value than the newest copy held.
+    pub stale: bool,
+}
+
+/// CRC16-CCITT (XModem), the hash Redis Cluster maps keys to slots with.
+fn crc16(bytes: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in bytes {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+impl Store {
+    pub fn new(cfg: StoreConfig, rng: Rng) -> Self {
+        let shards = cfg
+            .shards
+            .iter()
+            .map(|p| {
+                let mut copies = vec![Copy::new(p.primary)];
+                copies.extend(p.replicas.iter().map(|&az| Copy::new(az)));
+                Shard {
+                    aligned: true,
+                    size: copies.len(),
+                    copies,
+                    primary: Some(0),
+                    state: StoreState::Up,
+                    epoch: 0,
+                    seq: 0,
+                }
+            })
+            .collect();
+        Store {
+            shards,
+            cfg,
+            rng,
+            stats: StoreStats::default(),
+        }
+    }
+
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The entry at position `at` of `sid`'s primary, whosever it is: what
+    /// [`Store::update_on`] with that hint reads first (the simulator
+    /// fetches it ahead).
+    pub fn primary_entry_at(&self, sid: Sid, at: u32) -> Option<(&SidKey, &impl Sized)> {
+        let shard = &self.shards[self.shard_of(sid)];
+        let copy = &shard.copies[shard.primary?];
+        copy.map.get_index(at as usize)
+    }
+
+    /// The shard holding a session: its hash slot, slots split evenly.
+    pub fn shard_of(&self, sid: Sid) -> usize {
+        let n = self.shards.len();
+        if n == 1 {
+            return 0;
+        }
+        let slot = u32::from(crc16(&sid.to_le_bytes())) % SLOTS;
+        (slot as usize * n) / SLOTS as usize
+    }
+
+    pub fn state(&self, shard: usize) -> StoreState {
+        self.shards[shard].state
+    }
+
+    /// The first shard's state (the whole store's, without cluster mode).
+    pub fn overall(&self) -> StoreState {
+        let mut worst = StoreState::Up;
+        for s in &self.shards {
+            match s.state {
+                StoreState::Down => return StoreState::Down,
+                f @ StoreState::FailingOver { .. } => worst = f,
+                StoreState::Up => {}
+            }
+        }
+        worst
+    }
+
+    pub fn primary_az(&self, shard: usize) -> Option<AzIx> {
+        let s = &self.shards[shard];
+        s.primary.map(|p| s.copies[p].az)
+    }
+
+    /// Every live copy: (shard, AZ, is primary).
+    pub fn copies(&self) -> impl Iterator<Item = (usize, AzIx, bool)> + '_ {
+        self.shards.iter().enumerate().flat_map(|(k, s)| {
+            s.copies
+                .iter()
+                .enumerate()
+                .map(move |(i, c)| (k, c.az, s.primary == Some(i)))
+        })
+    }
+
+    /// The AZ of the copy an eventually consistent read from `near` goes to:
+    /// the copy in the reader's own AZ if there is one, else the primary.
+    pub fn read_az(&self, shard: usize, near: AzIx) -> Option<AzIx> {
+        let s = &self.shards[shard];
+        if s.copies.iter().any(|c| c.az == near) {
+            Some(near)
+        } else {
+            self.primary_az(shard)
+        }
+    }
+
+    /// The AZ of the nearest replica a write waits for, if any.
+    pub fn sync_az(&self, shard: usize) -> Option<AzIx> {
+        if self.cfg.sync_replicas == 0 {
+            return None;
+        }
+        let s = &self.shards[shard];
+        let p = s.primary?;
+        s.copies
+            .iter()
+            .enumerate()
+            .find(|&(i, _)| i != p)
+            .map(|(_, c)| c.az)
+    }
+
+    /// The store's state and its first shard's placement, as the live admin
+    /// API and RESP's INFO show them: (state, primary AZ, replica AZs).
+    pub fn summary(&self) -> (StoreState, Option<AzIx>, Vec<AzIx>) {
+        let replicas = self
+            .copies()
+            .filter(|&(k, _, primary)| k == 0 && !primary)
+            .map(|(_, az, _)| az)
+            .collect();
+        (self.overall(), self.primary_az(0), replicas)
+    }
+}
+
+/// A store bound to a moment, as a node sees it during one request.
+pub struct StoreAt<'a> {
+    pub store: &'a mut Store,
+    pub now: SimTime,
+    /// An eventually consistent read, served by the copy in this AZ.
+    pub read_at: Option<AzIx>,
+    /// Filled in: whether the read was stale.
+    pub info: ReadInfo,
+    /// The node's end of the wire, when its trips are counted.
+    pub tap: Option<Tap<'a>>,
+    /// Where the session sat in the primary last time, kept by the caller.
+    pub hint: Option<&'a mut u32>,
+}
+
+impl super::SessionBackend for StoreAt<'_> {
+    fn update(
+        &mut self,
+        sid: Sid,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+    ) -> Result<(), Unavailable> {
+        self.info = self.store.update_on(
+            self.now,
+            sid,
+            self.read_at,
+            f,
+            self.tap,
+            self.hint.as_deref_mut(),
+        )?;
+        Ok(())
+    }
+}
