@@ -187,11 +187,9 @@ pub fn browser_keeps(name: &str, value_len: usize, limit: u64) -> bool {
     (name.len() + 1 + value_len) as u64 <= limit
 }
 
-/// `s` cut at `sep` into exactly `N` fields, the last one taking the rest
-/// when `rest` (as `splitn` does), or None. One pass over the bytes and no
-/// allocation: a cookie is parsed on every request, and its fields are a
-/// few bytes each, too short for a searcher to pay off.
-fn fields<const N: usize>(s: &str, sep: u8, rest: bool) -> Option<[&str; N]> {
+/// `s` cut at `sep` into exactly `N` fields, or None. One pass over the
+/// bytes and no allocation.
+fn fields<const N: usize>(s: &str, sep: u8) -> Option<[&str; N]> {
     let mut out = [""; N];
     let (mut k, mut start) = (0, 0);
     for (i, &b) in s.as_bytes().iter().enumerate() {
@@ -199,9 +197,6 @@ fn fields<const N: usize>(s: &str, sep: u8, rest: bool) -> Option<[&str; N]> {
             continue;
         }
         if k == N - 1 {
-            if rest {
-                break;
-            }
             return None;
         }
         // `sep` is ASCII, so both ends are character boundaries.
@@ -219,7 +214,7 @@ fn parse_meta(head: &str) -> Result<Option<Meta>, CookieError> {
     if head == "v1" {
         return Ok(None);
     }
-    let f: [&str; 4] = fields(head, b':', false).ok_or(CookieError::Payload)?;
+    let f: [&str; 4] = fields(head, b':').ok_or(CookieError::Payload)?;
     if f[0] != "v2" {
         return Err(CookieError::Payload);
     }
@@ -242,36 +237,72 @@ fn parse_meta(head: &str) -> Result<Option<Meta>, CookieError> {
 
 fn parse_payload(p: &[u8]) -> Result<(Cart, Option<Meta>), CookieError> {
     let s = std::str::from_utf8(p).map_err(|_| CookieError::Payload)?;
-    let mut parts = s.split('|');
-    let meta = parse_meta(parts.next().unwrap_or_default())?;
+    let (head, mut lines) = match memchr::memchr(b'|', p) {
+        Some(i) => (&s[..i], Some(&p[i + 1..])),
+        None => (s, None),
+    };
+    let meta = parse_meta(head)?;
     let mut cart = Cart::default();
-    for line in parts {
-        let f: [&str; 6] = fields(line, b':', true).ok_or(CookieError::Payload)?;
-        let num = |x: &str| x.parse::<u64>().map_err(|_| CookieError::Payload);
-        let size = SIZES
-            .iter()
-            .position(|z| *z == f[1])
-            .ok_or(CookieError::Payload)?;
-        let colour = COLOURS
-            .iter()
-            .position(|z| *z == f[2])
-            .ok_or(CookieError::Payload)?;
-        let item = Item {
-            product: u32::try_from(num(f[0])?).map_err(|_| CookieError::Payload)?,
-            size: size as u8,
-            colour: colour as u8,
-            qty: u16::try_from(num(f[3])?).map_err(|_| CookieError::Payload)?,
-            price_cents: u32::try_from(num(f[4])?).map_err(|_| CookieError::Payload)?,
-        };
+    while let Some(line) = lines {
+        let (item, next) = parse_line(line).ok_or(CookieError::Payload)?;
         cart.items.push(item);
+        lines = next;
     }
     Ok((cart, meta))
+}
+
+/// The cart line `product:size:colour:qty:price:title` that `b` starts
+/// with, and what follows the '|' ending it, if one does. Read field by
+/// field in one pass: this runs for every line of every cookie, and the
+/// title, which the cart does not keep, is only skipped.
+fn parse_line(b: &[u8]) -> Option<(Item, Option<&[u8]>)> {
+    let (product, b) = number(b)?;
+    let (size, b) = one_of(b, &SIZES)?;
+    let (colour, b) = one_of(b, &COLOURS)?;
+    let (qty, b) = number(b)?;
+    let (price_cents, b) = number(b)?;
+    let item = Item {
+        product: u32::try_from(product).ok()?,
+        size,
+        colour,
+        qty: u16::try_from(qty).ok()?,
+        price_cents: u32::try_from(price_cents).ok()?,
+    };
+    Some((item, memchr::memchr(b'|', b).map(|i| &b[i + 1..])))
+}
+
+/// A field ended by ':' at the start of `b`, in the form `u64`'s `FromStr`
+/// takes (an optional '+', then one or more digits, no overflow): its value
+/// and what follows the ':'.
+fn number(b: &[u8]) -> Option<(u64, &[u8])> {
+    let b = b.strip_prefix(b"+").unwrap_or(b);
+    let mut n: u64 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b':' {
+            return (i > 0).then(|| (n, &b[i + 1..]));
+        }
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    None
+}
+
+/// A field ended by ':' at the start of `b` that is exactly one of `names`:
+/// its index and what follows the ':'.
+fn one_of<'a>(b: &'a [u8], names: &[&str]) -> Option<(u8, &'a [u8])> {
+    let end = b.iter().position(|&c| c == b':')?;
+    let i = names.iter().position(|n| n.as_bytes() == &b[..end])?;
+    Some((i as u8, &b[end + 1..]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::Streams;
+    use proptest::prop_assert_eq;
 
     fn cart(n: usize) -> Cart {
         let mut r = Streams::new(3).stream("t");
@@ -360,14 +391,139 @@ mod tests {
 
     #[test]
     fn fields_cut_exactly_or_not_at_all() {
-        assert_eq!(fields::<3>("a:b:c", b':', false), Some(["a", "b", "c"]));
-        assert_eq!(fields::<3>("a:b:c:d", b':', false), None);
-        assert_eq!(fields::<3>("a:b:c:d", b':', true), Some(["a", "b", "c:d"]));
-        assert_eq!(fields::<3>("a:b", b':', true), None);
-        assert_eq!(fields::<3>("::", b':', false), Some(["", "", ""]));
-        assert_eq!(fields::<2>("", b':', false), None);
-        assert_eq!(fields::<1>("é:x", b':', true), Some(["é:x"]));
-        assert_eq!(fields::<2>("é:x", b':', false), Some(["é", "x"]));
+        assert_eq!(fields::<3>("a:b:c", b':'), Some(["a", "b", "c"]));
+        assert_eq!(fields::<3>("a:b:c:d", b':'), None);
+        assert_eq!(fields::<3>("a:b", b':'), None);
+        assert_eq!(fields::<3>("::", b':'), Some(["", "", ""]));
+        assert_eq!(fields::<2>("", b':'), None);
+        assert_eq!(fields::<2>("é:x", b':'), Some(["é", "x"]));
+    }
+
+    /// What a cart line's fields hold in the payloads below, as (usually,
+    /// rarely): numbers in `u64`'s forms and past each field's width, then
+    /// malformed ones; names; titles holding ':' or not ASCII; separators.
+    const NUMBERS: (&[&str], &[&str]) = (
+        &[
+            "0",
+            "5",
+            "+7",
+            "007",
+            "65535",
+            "65536",
+            "4294967295",
+            "4294967296",
+        ],
+        &[
+            "++7",
+            "-1",
+            "+",
+            "",
+            "1a",
+            "18446744073709551615",
+            "18446744073709551616",
+        ],
+    );
+    const SIZES_: (&[&str], &[&str]) = (&["XS", "S", "XXL"], &["xs", "XXXL", "navy", ""]);
+    const COLOURS_: (&[&str], &[&str]) = (&["navy", "olive"], &["Navy", "XS", ""]);
+    const TITLES: (&[&str], &[&str]) = (&["Slim Cotton Crew Tee", "a:b", "é", "::"], &[""]);
+    const SEPS: (&[&str], &[&str]) = (&[":"], &["", "::", "|"]);
+    const HEADS: (&[&str], &[&str]) = (
+        &[
+            "v1",
+            "v2:-:-:-",
+            "v2:+17:-:-",
+            "v2:-:0123456789abcdef0123456789abcdef:3",
+        ],
+        &["v3", "", "v2:-:-"],
+    );
+
+    /// Index `i` (0..64) of `pool`: one of the usual values, or one time in
+    /// ten a rare one.
+    fn pick(pool: (&[&'static str], &[&'static str]), i: usize) -> &'static str {
+        match i {
+            0..58 => pool.0[i % pool.0.len()],
+            _ => pool.1[i % pool.1.len()],
+        }
+    }
+
+    /// A payload: a head, then lines of six fields, each field and each
+    /// separator picked by the indices given.
+    fn payload(head: usize, lines: &[[usize; 12]]) -> String {
+        let mut p = pick(HEADS, head).to_string();
+        for l in lines {
+            p.push('|');
+            let pools = [NUMBERS, SIZES_, COLOURS_, NUMBERS, NUMBERS, TITLES];
+            for (k, &pool) in pools.iter().enumerate() {
+                p.push_str(pick(pool, l[2 * k]));
+                if k < 5 {
+                    p.push_str(pick(SEPS, l[2 * k + 1]));
+                }
+            }
+        }
+        p
+    }
+
+    proptest::proptest! {
+        /// Payloads pieced together from good and bad fields: the single
+        /// pass accepts exactly what the split parser accepted, with the
+        /// same cart and meta, and refuses the rest for the same reason.
+        #[test]
+        fn the_line_parser_matches_the_split_one_on_any_payload(
+            head in 0usize..64,
+            lines in proptest::collection::vec(proptest::array::uniform12(0usize..64), 0..5),
+        ) {
+            let p = payload(head, &lines);
+            prop_assert_eq!(parse_payload(p.as_bytes()), parse_payload_by_split(p.as_bytes()), "{}", p);
+        }
+
+        /// A real cookie's payload with a few bytes changed, inserted or
+        /// removed (an attacker's edit, a truncation): the same answers.
+        #[test]
+        fn the_line_parser_matches_the_split_one_on_edited_cookies(
+            lines in 0usize..6,
+            meta in proptest::bool::ANY,
+            edits in proptest::collection::vec((0usize..4096, 0usize..3, proptest::sample::select(&b"0123456789+-:|vXSLn\xc3\xa9\xff "[..])), 0..4),
+        ) {
+            let codec = CookieCodec::new(None);
+            let m = meta.then_some(Meta { expires_s: Some(1_700_000_000), version: Some((0xabc, 7)) });
+            let mut p = B64.decode(codec.encode_with(&cart(lines), m.as_ref())).expect("base64");
+            prop_assert_eq!(parse_payload(&p), parse_payload_by_split(&p));
+            for (at, how, byte) in edits {
+                let at = at % (p.len() + 1);
+                match how {
+                    0 if at < p.len() => p[at] = byte,
+                    1 => p.insert(at, byte),
+                    _ if at < p.len() => { p.remove(at); }
+                    _ => {}
+                }
+                prop_assert_eq!(parse_payload(&p), parse_payload_by_split(&p));
+            }
+        }
+    }
+
+    /// The line parser as it was before `parse_line` (split on '|', cut
+    /// into fields, `str::parse`): the oracle the single pass is held to.
+    fn parse_payload_by_split(p: &[u8]) -> Result<(Cart, Option<Meta>), CookieError> {
+        let s = std::str::from_utf8(p).map_err(|_| CookieError::Payload)?;
+        let mut parts = s.split('|');
+        let meta = parse_meta(parts.next().unwrap_or_default())?;
+        let mut cart = Cart::default();
+        for line in parts {
+            let mut f = line.splitn(6, ':');
+            let mut next = || f.next().ok_or(CookieError::Payload);
+            let f: [&str; 6] = [next()?, next()?, next()?, next()?, next()?, next()?];
+            let num = |x: &str| x.parse::<u64>().map_err(|_| CookieError::Payload);
+            let size = SIZES.iter().position(|z| *z == f[1]);
+            let colour = COLOURS.iter().position(|z| *z == f[2]);
+            cart.items.push(Item {
+                product: u32::try_from(num(f[0])?).map_err(|_| CookieError::Payload)?,
+                size: size.ok_or(CookieError::Payload)? as u8,
+                colour: colour.ok_or(CookieError::Payload)? as u8,
+                qty: u16::try_from(num(f[3])?).map_err(|_| CookieError::Payload)?,
+                price_cents: u32::try_from(num(f[4])?).map_err(|_| CookieError::Payload)?,
+            });
+        }
+        Ok((cart, meta))
     }
 
     #[test]
