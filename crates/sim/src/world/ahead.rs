@@ -4,7 +4,11 @@
 //! cold: the shopper's record when it comes back from thinking, and its
 //! session (in a node's memory, the store, or the cookie it sends) when its
 //! service ends. Each fetch starts one event early (the engine names the
-//! next event) or a service time early, so the wait overlaps other work.
+//! next event), so the wait overlaps other work. The session is asked for
+//! twice: when its service starts, which brings it at least into the
+//! shared cache, and again one event before the service ends, because
+//! a service of milliseconds is thousands of events and the first fetch
+//! has usually left the core's own caches by then.
 //! Only hints: nothing here changes a value, so a run's results cannot
 //! depend on it.
 
@@ -16,9 +20,9 @@ use stratus_model::workload::Shopper;
 
 impl World {
     /// Fetches what handling `next` will read first: its shopper and the
-    /// shopper's outcome index; for a request about to finish, the request
-    /// its worker takes next from the node's queue, which waited there
-    /// long enough to go cold.
+    /// shopper's outcome index; for a request about to finish, its session
+    /// and the request its worker takes next from the node's queue, which
+    /// waited there long enough to go cold.
     pub(super) fn fetch_ahead(&self, next: &Event) {
         let (Event::AtLb { s, .. }
         | Event::AtNode { s, .. }
@@ -38,6 +42,7 @@ impl World {
         if let Some(id) = sh.node()
             && let Some(node) = self.cp.fleet.nodes.get(id as usize)
         {
+            self.fetch_session(id, *s, sh);
             // FIFO takes the front, LIFO the back.
             let queue = &node.station.queue;
             for &((waiting, _), _) in queue.front().into_iter().chain(queue.back()) {
