@@ -423,8 +423,8 @@ mod tests {
             "18446744073709551616",
         ],
     );
-    const SIZES_: (&[&str], &[&str]) = (&["XS", "S", "XXL"], &["xs", "XXXL", "navy", ""]);
-    const COLOURS_: (&[&str], &[&str]) = (&["navy", "olive"], &["Navy", "XS", ""]);
+    const SIZE_FIELDS: (&[&str], &[&str]) = (&["XS", "S", "XXL"], &["xs", "XXXL", "navy", ""]);
+    const COLOUR_FIELDS: (&[&str], &[&str]) = (&["navy", "olive"], &["Navy", "XS", ""]);
     const TITLES: (&[&str], &[&str]) = (&["Slim Cotton Crew Tee", "a:b", "é", "::"], &[""]);
     const SEPS: (&[&str], &[&str]) = (&[":"], &["", "::", "|"]);
     const HEADS: (&[&str], &[&str]) = (
@@ -437,8 +437,8 @@ mod tests {
         &["v3", "", "v2:-:-"],
     );
 
-    /// Index `i` (0..64) of `pool`: one of the usual values, or one time in
-    /// ten a rare one.
+    /// Index `i` (0..64) of `pool`: one of the usual values, or for 6 of
+    /// the 64 indices a rare one.
     fn pick(pool: (&[&'static str], &[&'static str]), i: usize) -> &'static str {
         match i {
             0..58 => pool.0[i % pool.0.len()],
@@ -452,7 +452,14 @@ mod tests {
         let mut p = pick(HEADS, head).to_string();
         for l in lines {
             p.push('|');
-            let pools = [NUMBERS, SIZES_, COLOURS_, NUMBERS, NUMBERS, TITLES];
+            let pools = [
+                NUMBERS,
+                SIZE_FIELDS,
+                COLOUR_FIELDS,
+                NUMBERS,
+                NUMBERS,
+                TITLES,
+            ];
             for (k, &pool) in pools.iter().enumerate() {
                 p.push_str(pick(pool, l[2 * k]));
                 if k < 5 {

@@ -1,9 +1,9 @@
 //! A shard's copy of the data (primary or replica), its entries, and the
 //! stream of writes on their way to it.
 
-use super::super::{OrderedMap, Sid, SidKey};
 use crate::cart::Cart;
 use crate::core::AzIx;
+use crate::session::{OrderedMap, Sid, SidKey};
 use crate::time::SimTime;
 use std::collections::VecDeque;
 

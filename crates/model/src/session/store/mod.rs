@@ -99,20 +99,35 @@ pub struct ReadInfo {
 }
 
 /// CRC16-CCITT (XModem), the hash Redis Cluster maps keys to slots with.
+/// A byte at a time from [`CRC16_TABLE`]: a sharded store hashes the
+/// session id on every request, and more than once.
 fn crc16(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in bytes {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
+    bytes.iter().fold(0u16, |crc, &b| {
+        (crc << 8) ^ CRC16_TABLE[usize::from((crc >> 8) as u8 ^ b)]
+    })
+}
+
+/// CRC16-CCITT of each byte value alone, shifted through the polynomial
+/// 0x1021 bit by bit, once, at compile time.
+const CRC16_TABLE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
             crc = if crc & 0x8000 != 0 {
                 (crc << 1) ^ 0x1021
             } else {
                 crc << 1
             };
+            bit += 1;
         }
+        table[i] = crc;
+        i += 1;
     }
-    crc
-}
+    table
+};
 
 impl Store {
     pub fn new(cfg: StoreConfig, rng: Rng) -> Self {

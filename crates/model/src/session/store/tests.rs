@@ -241,3 +241,30 @@ fn sessions_spread_over_shards_by_slot() {
     assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
     assert_eq!(crc16(b"123456789"), 0x31c3, "the XModem check value");
 }
+
+/// The table-driven CRC is the bit-by-bit one: on every byte value alone
+/// and on session ids' bytes.
+#[test]
+fn the_crc_table_matches_the_bitwise_crc() {
+    fn bitwise(bytes: &[u8]) -> u16 {
+        let mut crc: u16 = 0;
+        for &b in bytes {
+            crc ^= u16::from(b) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ 0x1021
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        crc
+    }
+    for b in 0..=255u8 {
+        assert_eq!(crc16(&[b]), bitwise(&[b]), "{b}");
+    }
+    for sid in 0..1000u128 {
+        let bytes = (sid * 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835).to_le_bytes();
+        assert_eq!(crc16(&bytes), bitwise(&bytes));
+    }
+}
