@@ -46,19 +46,20 @@ impl Store {
             let Some(p) = shard.primary.filter(|_| shard.state == StoreState::Up) else {
                 continue;
             };
-            shard.copies[p].map.retain(|&key, e| {
-                let live = now.saturating_sub(e.written) <= ttl;
-                if !live {
-                    gone.push(key.sid());
-                }
-                live
-            });
+            let map = &mut shard.copies[p].map;
+            gone.extend(
+                map.iter()
+                    .filter(|(_, e)| now.saturating_sub(e.written) > ttl)
+                    .map(|(&key, _)| key),
+            );
             total += gone.len();
-            if !gone.is_empty() {
-                self.shards[k].aligned = false;
-            }
-            for sid in gone.drain(..) {
-                self.replicate(now, k, sid, None, wire, None);
+            // One deletion at a time, as each replica applies them: every
+            // copy keeps the primary's order, so a write's position in the
+            // primary is where each replica holds the session too.
+            for key in gone.drain(..) {
+                let map = &mut self.shards[k].copies[p].map;
+                let (i, _, _) = map.swap_remove_full(&key).expect("just listed");
+                self.replicate(now, k, key.sid(), None, wire, Some(i));
             }
         }
         total
@@ -230,9 +231,7 @@ impl Store {
         wire: Option<&Wire>,
         at: Option<usize>,
     ) {
-        let at = at
-            .filter(|_| self.shards[k].aligned)
-            .and_then(|i| u32::try_from(i).ok());
+        let at = at.and_then(|i| u32::try_from(i).ok());
         let sync = self.cfg.sync_replicas;
         let n = self.shards[k].copies.len();
         let p = self.shards[k].primary.expect("a write has a primary");

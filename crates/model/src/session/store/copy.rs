@@ -41,8 +41,9 @@ pub(super) struct Pending {
     pub(super) seq: u64,
     pub(super) sid: Sid,
     pub(super) entry: Option<Entry>,
-    /// Where the write left (or removed) the session in the primary, while
-    /// the copies' positions match the primary's: a guess the copy checks
+    /// Where the write left (or removed) the session in the primary; a copy
+    /// that applied the same writes in the same order holds it there too.
+    /// Still a guess the copy checks
     /// ([`crate::session::find_hinted`]) before its own hash probe.
     pub(super) at: Option<u32>,
 }

@@ -172,7 +172,6 @@ impl Store {
             }
         }
         shard.seq = applied;
-        shard.aligned = true;
         shard.primary = Some(best);
         shard.state = StoreState::Up;
         self.stats.failovers += 1;

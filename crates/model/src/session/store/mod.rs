@@ -64,12 +64,6 @@ struct Shard {
     seq: u64,
     /// Copies the shard should have (primary included).
     size: usize,
-    /// Whether every copy holds each session at the primary's position:
-    /// true while all applied the primary's writes in its order (and after
-    /// a promotion resynchronises them); false once the primary's expiry,
-    /// which keeps its order where the replicas' deletions do not, moved
-    /// them apart.
-    aligned: bool,
 }
 
 /// Counters the report shows.
@@ -138,7 +132,6 @@ impl Store {
                 let mut copies = vec![Copy::new(p.primary)];
                 copies.extend(p.replicas.iter().map(|&az| Copy::new(az)));
                 Shard {
-                    aligned: true,
                     size: copies.len(),
                     copies,
                     primary: Some(0),
