@@ -2,8 +2,9 @@
 //! eventually consistent read on a nearby copy), the replication stream
 //! each write starts, and active expiry.
 
-use super::copy::{Copy, Entry, Pending};
-use super::{ReadInfo, Sid, SidKey, Store, StoreState, Unavailable};
+use super::copy::{Entry, Sent};
+use super::undo::Change;
+use super::{ReadInfo, Shard, Sid, SidKey, Store, StoreState, Unavailable};
 use crate::cart::Cart;
 use crate::core::AzIx;
 use crate::station::ServiceDistribution;
@@ -11,25 +12,62 @@ use crate::time::{SEC, SimTime};
 use crate::wire::size::StoreApi;
 use crate::wire::{Hop, Tap, Wire};
 
-/// A node's read of the entry at `at` in `copy` (absent, or not `fresh`:
-/// no value in the reply), counted on the wire.
-fn read_trip(
-    t: Tap<'_>,
-    api: StoreApi,
-    copy: &Copy,
-    at: Option<usize>,
-    fresh: impl Fn(&Entry) -> bool,
-) {
-    let held = at
-        .and_then(|i| copy.map.get_index(i))
-        .filter(|(_, e)| fresh(e));
-    let (ask, answer) = api.read(held.map(|(_, e)| e.stored()));
-    t.round_trip(Hop::NodeStorePrimary, copy.az, ask, answer);
+/// A node's read of `held` (absent, or not `fresh`: no value in the reply)
+/// from the copy in `az`, counted on the wire.
+fn read_trip(t: Tap<'_>, api: StoreApi, hop: Hop, az: AzIx, held: Option<&Entry>) {
+    let (ask, answer) = api.read(held.map(Entry::stored));
+    t.round_trip(hop, az, ask, answer);
 }
 
-/// The AZ of shard `k`'s primary, which has just taken a write.
-fn copy_az(s: &Store, k: usize) -> AzIx {
-    s.primary_az(k).expect("a write has a primary")
+/// What a write did to the primary: the new value's size (None for a
+/// deletion), where it landed, and what it replaced, which the replicas hold
+/// until the write reaches them.
+type Written = (Option<(usize, usize)>, usize, Change);
+
+impl Shard {
+    /// Runs `f` on a copy of `key`'s cart in the primary (held at `at`, if
+    /// anywhere; an empty cart if absent or expired), and makes the write if
+    /// `f` reports a change: an empty cart deletes the session. Not yet
+    /// numbered or sent.
+    fn run(
+        &mut self,
+        key: SidKey,
+        at: Option<usize>,
+        now: SimTime,
+        ttl: u64,
+        f: &mut dyn FnMut(&mut Cart) -> bool,
+        hint: &mut Option<&mut u32>,
+    ) -> Option<Written> {
+        let version = self.seq + 1;
+        let Some(i) = at else {
+            let mut cart = Cart::default();
+            if !f(&mut cart) || cart.is_empty() {
+                return None;
+            }
+            let e = Entry::new(cart, now, version);
+            let stored = e.stored();
+            let (i, _) = self.newest.insert_full(key, e);
+            crate::session::remember(hint, i);
+            return Some((Some(stored), i, Change::Inserted));
+        };
+        let e = self.newest.get_index_mut(i).expect("index just found").1;
+        // Expired keys read as absent, as Redis's lazy expiry has it.
+        let expired = now.saturating_sub(e.written) > ttl;
+        let mut cart = if expired {
+            Cart::default()
+        } else {
+            e.cart.clone()
+        };
+        if !(f(&mut cart) || expired) {
+            None
+        } else if cart.is_empty() {
+            let (key, old) = self.newest.swap_remove_index(i).expect("index just found");
+            Some((None, i, Change::Removed(key, old)))
+        } else {
+            let old = std::mem::replace(e, Entry::new(cart, now, version));
+            Some((Some(e.stored()), i, Change::Overwrote(old)))
+        }
+    }
 }
 
 impl Store {
@@ -43,12 +81,13 @@ impl Store {
         let mut total = 0;
         for k in 0..self.shards.len() {
             let shard = &mut self.shards[k];
-            let Some(p) = shard.primary.filter(|_| shard.state == StoreState::Up) else {
+            if shard.primary.is_none() || shard.state != StoreState::Up {
                 continue;
-            };
-            let map = &mut shard.copies[p].map;
+            }
             gone.extend(
-                map.iter()
+                shard
+                    .newest
+                    .iter()
                     .filter(|(_, e)| now.saturating_sub(e.written) > ttl)
                     .map(|(&key, _)| key),
             );
@@ -57,9 +96,12 @@ impl Store {
             // copy keeps the primary's order, so a write's position in the
             // primary is where each replica holds the session too.
             for key in gone.drain(..) {
-                let map = &mut self.shards[k].copies[p].map;
-                let (i, _, _) = map.swap_remove_full(&key).expect("just listed");
-                self.replicate(now, k, key.sid(), None, wire, Some(i));
+                let shard = &mut self.shards[k];
+                let (i, _, e) = shard.newest.swap_remove_full(&key).expect("just listed");
+                shard.seq += 1;
+                let seq = shard.seq;
+                shard.log.record(seq, key.sid(), i, Change::Removed(key, e));
+                self.replicate(now, k, None, wire);
             }
         }
         total
@@ -109,63 +151,34 @@ impl Store {
             return Ok(info);
         }
         let ttl = self.cfg.ttl;
+        let (api, ttl_s) = (self.cfg.api, ttl / SEC);
         let shard = &mut self.shards[k];
         if shard.state != StoreState::Up {
             return Err(Unavailable);
         }
         let p = shard.primary.ok_or(Unavailable)?;
-        let version = shard.seq + 1;
-        let copy = &mut shard.copies[p];
-        let (api, ttl_s) = (self.cfg.api, ttl / SEC);
-        let at =
-            crate::session::find_hinted(&copy.map, SidKey::from(sid), hint.as_deref().copied());
+        let az = shard.copies[p].az;
+        let key = SidKey::from(sid);
+        let fresh = |e: &Entry| now.saturating_sub(e.written) <= ttl;
+        let at = crate::session::find_hinted(&shard.newest, key, hint.as_deref().copied());
         if let Some(i) = at {
             crate::session::remember(&mut hint, i);
         }
         if let Some(t) = tap {
-            read_trip(t, api, copy, at, |e| now.saturating_sub(e.written) <= ttl);
+            let held = at.and_then(|i| shard.newest.get_index(i)).map(|(_, e)| e);
+            read_trip(t, api, Hop::NodeStorePrimary, az, held.filter(|e| fresh(e)));
         }
-        // Some(value, position) when the primary's state changed: what
-        // replicas apply, and where the primary holds (or held) it.
-        let write: Option<(Option<Entry>, usize)> = match at {
-            Some(i) => {
-                let e = copy.map.get_index_mut(i).expect("index just found").1;
-                let expired = now.saturating_sub(e.written) > ttl;
-                if expired {
-                    // Expired keys read as absent, as Redis's lazy expiry has it.
-                    e.cart.items.clear();
-                }
-                let changed = f(&mut e.cart) || expired;
-                if !changed {
-                    None
-                } else if e.cart.is_empty() {
-                    copy.map.swap_remove_index(i);
-                    Some((None, i))
-                } else {
-                    *e = Entry::new(std::mem::take(&mut e.cart), now, version);
-                    Some((Some(e.clone()), i))
-                }
-            }
-            None => {
-                let mut cart = Cart::default();
-                if f(&mut cart) && !cart.is_empty() {
-                    let e = Entry::new(cart, now, version);
-                    let (i, _) = copy.map.insert_full(sid.into(), e.clone());
-                    crate::session::remember(&mut hint, i);
-                    Some((Some(e), i))
-                } else {
-                    None
-                }
-            }
-        };
+        let write = shard.run(key, at, now, ttl, f, &mut hint);
         match write {
-            Some((entry, i)) => {
+            Some((stored, i, change)) => {
+                shard.seq += 1;
+                shard.log.record(shard.seq, sid, i, change);
                 self.stats.writes += 1;
                 if let Some(t) = tap {
-                    let (ask, ack) = api.write(entry.as_ref().map(Entry::stored), ttl_s);
-                    t.round_trip(Hop::NodeStorePrimary, copy_az(self, k), ask, ack);
+                    let (ask, ack) = api.write(stored, ttl_s);
+                    t.round_trip(Hop::NodeStorePrimary, az, ask, ack);
                 }
-                self.replicate(now, k, sid, entry, tap.map(|t| t.wire), Some(i));
+                self.replicate(now, k, stored, tap.map(|t| t.wire));
             }
             None => self.stats.reads += 1,
         }
@@ -192,86 +205,64 @@ impl Store {
         for c in &mut shard.copies {
             c.catch_up(now);
         }
-        let newest = shard
-            .copies
-            .iter()
-            .map(|c| c.map.get(&SidKey::from(sid)).map_or(0, |e| e.version))
+        shard.trim();
+        let key = SidKey::from(sid);
+        let version = |e: Option<&Entry>| e.map_or(0, |e| e.version);
+        let newest = (0..shard.copies.len())
+            .map(|j| version(shard.entry_of(j, key)))
             .max()
             .unwrap_or(0);
-        let held = shard.copies[i]
-            .map
-            .get(&SidKey::from(sid))
-            .filter(|e| now.saturating_sub(e.written) <= ttl);
+        let mine = shard.entry_of(i, key);
+        let held = mine.filter(|e| now.saturating_sub(e.written) <= ttl);
         let mut cart = held.map_or_else(Cart::default, |e| e.cart.clone());
         if let Some(t) = tap {
-            let (ask, answer) = self.cfg.api.read(held.map(Entry::stored));
-            t.round_trip(Hop::NodeStoreReplica, az, ask, answer);
+            read_trip(t, self.cfg.api, Hop::NodeStoreReplica, az, held);
         }
-        let mine = shard.copies[i]
-            .map
-            .get(&SidKey::from(sid))
-            .map_or(0, |e| e.version);
+        let stale = version(mine) < newest;
         f(&mut cart);
-        let stale = mine < newest;
         if stale {
             self.stats.stale_reads += 1;
         }
         Some(ReadInfo { stale })
     }
 
-    /// Sends a write to the shard's replicas: the synchronous ones apply it
-    /// now, the others after a lag, never overtaking an earlier write. `at`:
-    /// where the primary holds (or held) the session.
+    /// Sends the shard's latest write (of a value that size, None for a
+    /// deletion) to its replicas: the synchronous ones apply it now, the
+    /// others after a lag, never overtaking an earlier write.
     fn replicate(
         &mut self,
         now: SimTime,
         k: usize,
-        sid: Sid,
-        entry: Option<Entry>,
+        stored: Option<(usize, usize)>,
         wire: Option<&Wire>,
-        at: Option<usize>,
     ) {
-        let at = at.and_then(|i| u32::try_from(i).ok());
         let sync = self.cfg.sync_replicas;
-        let n = self.shards[k].copies.len();
-        let p = self.shards[k].primary.expect("a write has a primary");
+        let shard = &self.shards[k];
+        let p = shard.primary.expect("a write has a primary");
+        let seq = shard.seq;
         if let Some(w) = wire {
-            let ttl_s = self.cfg.ttl / SEC;
-            let bytes = self
-                .cfg
-                .api
-                .stream(entry.as_ref().map(Entry::stored), ttl_s);
-            let from = self.shards[k].copies[p].az;
-            for (i, c) in self.shards[k].copies.iter().enumerate() {
+            let bytes = self.cfg.api.stream(stored, self.cfg.ttl / SEC);
+            let from = shard.copies[p].az;
+            for (i, c) in shard.copies.iter().enumerate() {
                 if i != p {
                     w.send(Hop::StoreReplication, from, c.az, bytes);
                 }
             }
         }
-        self.shards[k].seq += 1;
-        let seq = self.shards[k].seq;
         self.shards[k].copies[p].applied = seq;
+        let n = self.shards[k].copies.len();
         let mut rank = 0;
         for i in 0..n {
             if i == p {
                 continue;
             }
-            let pending = Pending {
-                apply_at: now,
-                seq,
-                sid,
-                entry: entry.clone(),
-                at,
-            };
             if rank < sync {
                 rank += 1;
                 // A synchronous replica holds every earlier write before it
                 // acknowledges this one.
                 let c = &mut self.shards[k].copies[i];
-                while let Some(p) = c.stream.pop_front() {
-                    c.apply(p);
-                }
-                c.apply(pending);
+                c.apply_all();
+                c.applied = seq;
                 continue;
             }
             rank += 1;
@@ -282,14 +273,12 @@ impl Store {
             let last = c.stream.back().map_or(0, |b| b.apply_at);
             let apply_at = (now + lag).max(last);
             if apply_at <= now && c.stream.is_empty() {
-                c.apply(pending);
+                c.applied = seq;
             } else {
-                c.stream.push_back(Pending {
-                    apply_at,
-                    ..pending
-                });
+                c.stream.push_back(Sent { apply_at, seq });
             }
         }
+        self.shards[k].trim();
     }
 
     /// GET: a copy of the session's cart, None if absent or expired.
@@ -312,9 +301,9 @@ impl Store {
         if shard.state != StoreState::Up {
             return Err(Unavailable);
         }
-        let p = shard.primary.ok_or(Unavailable)?;
-        Ok(shard.copies[p]
-            .map
+        shard.primary.ok_or(Unavailable)?;
+        Ok(shard
+            .newest
             .get(&SidKey::from(sid))
             .and_then(|e| ttl.checked_sub(now.saturating_sub(e.written))))
     }

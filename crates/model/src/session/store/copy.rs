@@ -1,9 +1,9 @@
-//! A shard's copy of the data (primary or replica), its entries, and the
-//! stream of writes on their way to it.
+//! A shard's entry and its copies (primary or replica): where each copy is,
+//! how far it has applied the primary's writes, and the writes on their way
+//! to it.
 
 use crate::cart::Cart;
 use crate::core::AzIx;
-use crate::session::{OrderedMap, Sid, SidKey};
 use crate::time::SimTime;
 use std::collections::VecDeque;
 
@@ -35,67 +35,49 @@ impl Entry {
     }
 }
 
-#[derive(Debug)]
-pub(super) struct Pending {
+/// A write on its way to a replica.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Sent {
     pub(super) apply_at: SimTime,
     pub(super) seq: u64,
-    pub(super) sid: Sid,
-    pub(super) entry: Option<Entry>,
-    /// Where the write left (or removed) the session in the primary; a copy
-    /// that applied the same writes in the same order holds it there too.
-    /// Still a guess the copy checks
-    /// ([`crate::session::find_hinted`]) before its own hash probe.
-    pub(super) at: Option<u32>,
 }
 
-/// One copy of a shard's data.
+/// One copy of a shard's data. Its entries are the shard's newest state as
+/// it stood after write `applied` ([`super::undo`]); what it holds of its
+/// own is its place and the writes on their way to it.
 #[derive(Debug)]
 pub(super) struct Copy {
     pub(super) az: AzIx,
-    pub(super) map: OrderedMap<SidKey, Entry>,
-    /// Writes sent and not yet applied, in order.
-    pub(super) stream: VecDeque<Pending>,
+    /// Writes sent and not yet applied, in order, numbered without gaps.
+    pub(super) stream: VecDeque<Sent>,
     /// The last write applied.
     pub(super) applied: u64,
 }
 
 impl Copy {
-    pub(super) fn new(az: AzIx) -> Copy {
+    /// A copy that holds the shard's data as of write `applied`.
+    pub(super) fn new(az: AzIx, applied: u64) -> Copy {
         Copy {
             az,
-            map: OrderedMap::default(),
             stream: VecDeque::new(),
-            applied: 0,
+            applied,
         }
     }
 
     /// Applies every write that has reached this copy by `now`.
     pub(super) fn catch_up(&mut self, now: SimTime) {
-        while self.stream.front().is_some_and(|p| p.apply_at <= now) {
-            let p = self.stream.pop_front().expect("front");
-            self.apply(p);
+        while let Some(s) = self.stream.front().filter(|s| s.apply_at <= now) {
+            self.applied = s.seq;
+            self.stream.pop_front();
         }
     }
 
-    /// Applies one write as the primary made it: a copy that applied the
-    /// same writes in the same order holds each session where the primary
-    /// does, so the write's position usually finds it without a probe.
-    pub(super) fn apply(&mut self, p: Pending) {
-        let key = SidKey::from(p.sid);
-        let hit = crate::session::at_hint(&self.map, key, p.at);
-        // A wrong guess (or a new session) leaves it to the map's own probe.
-        match (p.entry, hit) {
-            (Some(e), Some(i)) => *self.map.get_index_mut(i).expect("just found").1 = e,
-            (Some(e), None) => {
-                self.map.insert(key, e);
-            }
-            (None, Some(i)) => {
-                self.map.swap_remove_index(i);
-            }
-            (None, None) => {
-                self.map.swap_remove(&key);
-            }
+    /// Applies every write sent, as a synchronous replica does before it
+    /// acknowledges the next.
+    pub(super) fn apply_all(&mut self) {
+        if let Some(s) = self.stream.back() {
+            self.applied = s.seq;
         }
-        self.applied = p.seq;
+        self.stream.clear();
     }
 }

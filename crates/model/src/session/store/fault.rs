@@ -100,7 +100,7 @@ impl Store {
             c.catch_up(now);
         }
         let was_primary = shard.primary == Some(i);
-        let dead = shard.copies.remove(i);
+        shard.copies.remove(i);
         shard.primary = match shard.primary {
             Some(p) if p > i => Some(p - 1),
             Some(p) if p == i => None,
@@ -114,12 +114,14 @@ impl Store {
         }
         if !was_primary {
             blow.replicas += 1;
+            shard.trim();
             return;
         }
         blow.primaries.push(k as u16);
         if shard.copies.is_empty() {
             // Nothing held a copy: every session of the shard is gone.
-            blow.loss.sids.extend(dead.map.keys().map(|k| k.sid()));
+            blow.loss.sids.extend(shard.newest.keys().map(|k| k.sid()));
+            shard.trim();
             shard.state = StoreState::Down;
             blow.down.push(k as u16);
             return;
@@ -131,13 +133,18 @@ impl Store {
             .expect("non-empty");
         for p in shard.copies[best].stream.drain(..) {
             blow.loss.writes_lost += 1;
-            if !blow.loss.sids.contains(&p.sid) {
-                blow.loss.sids.push(p.sid);
+            let sid = shard
+                .log
+                .sid_of(p.seq)
+                .expect("a write not applied is logged");
+            if !blow.loss.sids.contains(&sid) {
+                blow.loss.sids.push(sid);
             }
         }
         for c in &mut shard.copies {
             c.stream.clear();
         }
+        shard.trim();
         shard.epoch += 1;
         let until = now + failover_after;
         shard.state = StoreState::FailingOver { until };
@@ -162,15 +169,14 @@ impl Store {
             shard.state = StoreState::Down;
             return Some(None);
         };
-        // The other replicas resynchronise from the new primary.
-        let map = shard.copies[best].map.clone();
+        // What the new primary never received is gone; the other replicas
+        // resynchronise from it.
         let applied = shard.copies[best].applied;
-        for (j, c) in shard.copies.iter_mut().enumerate() {
-            if j != best {
-                c.map.clone_from(&map);
-                c.applied = applied;
-            }
+        shard.log.rewind(&mut shard.newest, applied);
+        for c in &mut shard.copies {
+            c.applied = applied;
         }
+        shard.trim();
         shard.seq = applied;
         shard.primary = Some(best);
         shard.state = StoreState::Up;
@@ -190,11 +196,8 @@ impl Store {
         // Two copies in one AZ would die together: wait for an AZ without one.
         let used = |a: AzIx| shard.copies.iter().any(|c| c.az == a);
         let az = (0..alive.len()).find(|&a| alive[a] && !used(a))?;
-        let src = &shard.copies[p];
-        let mut copy = Copy::new(az);
-        copy.map.clone_from(&src.map);
-        copy.applied = src.applied;
-        shard.copies.push(copy);
+        let applied = shard.copies[p].applied;
+        shard.copies.push(Copy::new(az, applied));
         self.stats.replicas_created += 1;
         Some(az)
     }

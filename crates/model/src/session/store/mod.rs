@@ -15,12 +15,17 @@
 //! most) is promoted after the failover time. A replacement replica is
 //! created later by a full copy of the primary.
 //!
+//! A replica applies the primary's writes in the primary's order, so what it
+//! holds is the primary's state after the last write it applied: a shard
+//! keeps its newest state once, and the writes not every copy has applied
+//! with what each replaced (`undo`).
+//!
 //! Here: the store, its shards and what nodes can ask of their state.
-//! `copy` holds one copy's data and its incoming stream, `access` the reads,
+//! `copy` holds an entry and one copy's incoming stream, `access` the reads,
 //! writes, replication and expiry, `fault` the losses, failover and
 //! rebuilds, and `config` how a store is placed and timed.
 
-use super::{Sid, SidKey, Unavailable};
+use super::{OrderedMap, Sid, SidKey, Unavailable};
 use crate::cart::Cart;
 use crate::core::AzIx;
 use crate::rng::Rng;
@@ -32,11 +37,15 @@ mod config;
 mod copy;
 mod fault;
 #[cfg(test)]
+mod naive;
+#[cfg(test)]
 mod tests;
+mod undo;
 
 pub use config::{Placement, StoreConfig};
-use copy::Copy;
+use copy::{Copy, Entry};
 pub use fault::{Blow, StoreLoss, Wake};
+use undo::UndoLog;
 
 /// Redis Cluster's hash slots.
 pub const SLOTS: u32 = 16_384;
@@ -55,6 +64,11 @@ pub enum StoreState {
 
 #[derive(Debug)]
 struct Shard {
+    /// The newest state: the primary's entries, or after the primary's
+    /// loss, what it held when it died, until a replica is promoted.
+    newest: OrderedMap<SidKey, Entry>,
+    /// The writes some copy has not applied, to tell what each copy holds.
+    log: UndoLog,
     copies: Vec<Copy>,
     primary: Option<usize>,
     state: StoreState,
@@ -64,6 +78,26 @@ struct Shard {
     seq: u64,
     /// Copies the shard should have (primary included).
     size: usize,
+}
+
+impl Shard {
+    /// Copy `i`'s entry for `key`: the newest state as of the last write it
+    /// applied.
+    fn entry_of(&self, i: usize, key: SidKey) -> Option<&Entry> {
+        self.log.entry_at(&self.newest, key, self.copies[i].applied)
+    }
+
+    /// Forgets the undo records every copy has applied; with no copy left,
+    /// forgets the data too, which nothing holds any more.
+    fn trim(&mut self) {
+        match self.copies.iter().map(|c| c.applied).min() {
+            Some(oldest) => self.log.trim(oldest),
+            None => {
+                self.log.clear();
+                self.newest = OrderedMap::default();
+            }
+        }
+    }
 }
 
 /// Counters the report shows.
@@ -129,9 +163,11 @@ impl Store {
             .shards
             .iter()
             .map(|p| {
-                let mut copies = vec![Copy::new(p.primary)];
-                copies.extend(p.replicas.iter().map(|&az| Copy::new(az)));
+                let mut copies = vec![Copy::new(p.primary, 0)];
+                copies.extend(p.replicas.iter().map(|&az| Copy::new(az, 0)));
                 Shard {
+                    newest: OrderedMap::default(),
+                    log: UndoLog::default(),
                     size: copies.len(),
                     copies,
                     primary: Some(0),
@@ -158,8 +194,8 @@ impl Store {
     /// fetches it ahead).
     pub fn primary_entry_at(&self, sid: Sid, at: u32) -> Option<(&SidKey, &impl Sized)> {
         let shard = &self.shards[self.shard_of(sid)];
-        let copy = &shard.copies[shard.primary?];
-        copy.map.get_index(at as usize)
+        shard.primary?;
+        shard.newest.get_index(at as usize)
     }
 
     /// The shard holding a session: its hash slot, slots split evenly.

@@ -1,5 +1,5 @@
 //! The store's unit tests: loss on failover, expiry, promotion, rebuild,
-//! replicas applying writes where the primary holds them, shards by slot.
+//! synchronous replicas and stale reads, shards by slot.
 
 use super::*;
 use crate::cart::{Item, price_of};
@@ -36,6 +36,18 @@ fn store(primary: AzIx, replicas: &[AzIx], lag: u64, ttl: u64) -> Store {
         },
         Streams::new(1).stream("store"),
     )
+}
+
+/// Copy `i` of shard 0 as it holds its sessions, in its order:
+/// (session, cart, written, version, stored length).
+pub(super) fn view(s: &Store, i: usize) -> Vec<(Sid, Cart, SimTime, u64, u32)> {
+    let shard = &s.shards[0];
+    let mut map = shard.newest.clone();
+    let mut log = shard.log.clone();
+    log.rewind(&mut map, shard.copies[i].applied);
+    map.iter()
+        .map(|(k, e)| (k.sid(), e.cart.clone(), e.written, e.version, e.len))
+        .collect()
 }
 
 fn promote(s: &mut Store, k: usize) -> Option<Option<AzIx>> {
@@ -81,66 +93,16 @@ fn active_expiry_frees_every_copy() {
     s.set(50, 2, &cart(1)).unwrap();
     // At 120 only session 1 is past its TTL.
     assert_eq!(s.expire(120, None), 1);
-    assert_eq!(s.shards[0].copies[0].map.len(), 1);
+    assert_eq!(view(&s, 0).len(), 1);
+    assert_eq!(view(&s, 1).len(), 2, "the deletion is on its way");
     // The replica applies the deletion once the stream's lag has passed.
     for c in &mut s.shards[0].copies {
         c.catch_up(200);
     }
-    let keys = |c: &Copy| c.map.keys().map(|k| k.sid()).collect::<Vec<_>>();
-    assert_eq!(keys(&s.shards[0].copies[1]), vec![2]);
-}
-
-/// A replica applies each write at the position the primary used, and
-/// ends up holding what the primary holds, in the primary's order, expiry
-/// included.
-#[test]
-fn replicas_apply_writes_where_the_primary_holds_them() {
-    let mut s = store(0, &[1, 2], 10, 10_000);
-    let mut x: u64 = 99;
-    let mut t = 0;
-    let contents = |c: &Copy| {
-        let mut v: Vec<(Sid, Cart)> = c
-            .map
-            .iter()
-            .map(|(k, e)| (k.sid(), e.cart.clone()))
-            .collect();
-        v.sort_by_key(|e| e.0);
-        v
-    };
-    for round in 0..2 {
-        for _ in 0..3_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let sid = Sid::from((x >> 33) % 200);
-            t += 3;
-            // A third of the writes empty the cart, which deletes it.
-            let c = if (x >> 20).is_multiple_of(3) {
-                Cart::default()
-            } else {
-                cart((x >> 40) as u32 % 50)
-            };
-            s.set(t, sid, &c).unwrap();
-        }
-        t += 100;
-        for c in &mut s.shards[0].copies {
-            c.catch_up(t);
-        }
-        let keys = |c: &Copy| c.map.keys().copied().collect::<Vec<_>>();
-        let copies = &s.shards[0].copies;
-        assert!(copies[0].map.len() > 50);
-        for c in &copies[1..] {
-            assert!(keys(c) == keys(&copies[0]), "a replica's order differs");
-            assert!(
-                contents(c) == contents(&copies[0]),
-                "a replica's sessions differ"
-            );
-        }
-        // Expire the older sessions: the primary deletes them one by one,
-        // as its replicas do, so the next round starts from one order.
-        t += 10_000 - 2_000;
-        assert!(s.expire(t, None) > 0);
-    }
+    let sids = view(&s, 1).iter().map(|v| v.0).collect::<Vec<_>>();
+    assert_eq!(sids, vec![2]);
+    s.shards[0].trim();
+    assert!(s.shards[0].log.is_empty(), "every copy has every write");
 }
 
 #[test]
@@ -264,5 +226,163 @@ fn the_crc_table_matches_the_bitwise_crc() {
             .wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
             .to_le_bytes();
         assert_eq!(crc16(&bytes), bitwise(&bytes));
+    }
+}
+
+/// One step of a random history.
+#[derive(Clone, Debug)]
+enum Op {
+    /// SET a session to a one-line cart (product 0: an empty cart, DEL).
+    Set(u8, u32),
+    Get(u8),
+    /// An eventually consistent read from the copy in an AZ.
+    ReadAt(u8, AzIx),
+    Expire,
+    KillPrimary,
+    KillAz(AzIx),
+    Promote,
+    Rebuild,
+    Wait(u64),
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        8 => (0..16u8, 0..4u32).prop_map(|(s, p)| Op::Set(s, p)),
+        3 => (0..16u8).prop_map(Op::Get),
+        3 => (0..16u8, 0..4usize).prop_map(|(s, a)| Op::ReadAt(s, a)),
+        1 => Just(Op::Expire),
+        1 => Just(Op::KillPrimary),
+        1 => (0..4usize).prop_map(Op::KillAz),
+        2 => Just(Op::Promote),
+        2 => Just(Op::Rebuild),
+        4 => (0..80u64).prop_map(Op::Wait),
+    ]
+}
+
+/// What a blow did, comparable.
+type Did = (Vec<Sid>, u64, Vec<Wake>, Vec<u16>, u32, Vec<u16>);
+
+fn did(b: Blow) -> Did {
+    let l = b.loss;
+    (
+        l.sids,
+        l.writes_lost,
+        b.wakes,
+        b.primaries,
+        b.replicas,
+        b.down,
+    )
+}
+
+/// Runs one step on the store and on the plain model; both answers, as text.
+fn step(
+    s: &mut Store,
+    n: &mut naive::Naive,
+    t: SimTime,
+    op: &Op,
+    alive: &mut [bool],
+) -> (String, String) {
+    let read = |c: &mut Cart, out: &mut Option<Cart>| {
+        *out = Some(c.clone());
+        false
+    };
+    match *op {
+        Op::Set(sid, p) => {
+            let c = if p == 0 { Cart::default() } else { cart(p) };
+            let mut set = |x: &mut Cart| {
+                x.clone_from(&c);
+                true
+            };
+            let a = s.update(t, sid.into(), None, &mut set);
+            (
+                format!("{a:?}"),
+                format!("{:?}", n.update(t, sid.into(), None, &mut set)),
+            )
+        }
+        Op::Get(sid) | Op::ReadAt(sid, _) => {
+            let at = match *op {
+                Op::ReadAt(_, az) => Some(az),
+                _ => None,
+            };
+            let (mut x, mut y) = (None, None);
+            let a = s.update(t, sid.into(), at, &mut |c| read(c, &mut x));
+            let b = n.update(t, sid.into(), at, &mut |c| read(c, &mut y));
+            (format!("{a:?} {x:?}"), format!("{b:?} {y:?}"))
+        }
+        Op::Expire => (format!("{}", s.expire(t, None)), format!("{}", n.expire(t))),
+        Op::KillPrimary => (
+            format!("{:?}", did(s.kill_primary(t, 0))),
+            format!("{:?}", did(n.kill_primary(t))),
+        ),
+        Op::KillAz(az) => {
+            alive[az] = false;
+            (
+                format!("{:?}", did(s.kill_az(t, az))),
+                format!("{:?}", did(n.kill_az(t, az))),
+            )
+        }
+        Op::Promote => (
+            format!("{:?}", promote(s, 0)),
+            format!("{:?}", n.promote(n.epoch)),
+        ),
+        Op::Rebuild => (
+            format!("{:?}", s.rebuild(0, alive)),
+            format!("{:?}", n.rebuild(alive)),
+        ),
+        Op::Wait(_) => (String::new(), String::new()),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// The store, which holds each replica as the primary's state at an
+    /// earlier write, answers as a store whose every copy holds a map of
+    /// its own: the same reads, staleness, losses, promotions and rebuilds,
+    /// and each copy the same sessions in the same order, after every step.
+    #[test]
+    fn replicas_hold_what_copies_of_their_own_would(
+        replicas in 0..4usize,
+        lag in 0..60u64,
+        exponential: bool,
+        sync in 0..2usize,
+        ttl in 20..400u64,
+        rebuild: bool,
+        seed: u64,
+        ops in proptest::collection::vec(op(), 1..250),
+    ) {
+        let cfg = StoreConfig {
+            api: StoreApi::Resp,
+            shards: vec![Placement { primary: 0, replicas: (1..=replicas).collect() }],
+            lag,
+            lag_distribution: if exponential {
+                ServiceDistribution::Exponential
+            } else {
+                ServiceDistribution::Constant
+            },
+            sync_replicas: sync,
+            failover_after: 30,
+            rebuild_after: rebuild.then_some(50),
+            ttl,
+        };
+        let mut s = Store::new(cfg.clone(), Streams::new(seed).stream("store"));
+        let mut n = naive::Naive::new(cfg, Streams::new(seed).stream("store"));
+        let mut alive = [true; 4];
+        let mut t = 0;
+        for (k, op) in ops.iter().enumerate() {
+            t += 1 + if let Op::Wait(w) = op { *w } else { 0 };
+            let (a, b) = step(&mut s, &mut n, t, op, &mut alive);
+            proptest::prop_assert_eq!(a, b, "step {}: {:?}", k, op);
+            proptest::prop_assert_eq!(s.state(0), n.state);
+            proptest::prop_assert_eq!(s.primary_az(0), n.primary_az());
+            let copies = n.copies();
+            proptest::prop_assert_eq!(s.shards[0].copies.len(), copies.len());
+            for (i, (az, applied, rows)) in copies.into_iter().enumerate() {
+                let c = &s.shards[0].copies[i];
+                proptest::prop_assert_eq!((c.az, c.applied), (az, applied), "copy {}", i);
+                proptest::prop_assert_eq!(view(&s, i), rows, "copy {} after step {}: {:?}", i, k, op);
+            }
+        }
     }
 }
