@@ -14,7 +14,6 @@
 
 use super::copy::Entry;
 use crate::session::{OrderedMap, Sid, SidKey};
-use smallvec::SmallVec;
 use std::collections::VecDeque;
 
 /// What one write did to the newest state, and what was there before.
@@ -31,19 +30,19 @@ pub(super) enum Change {
 #[derive(Clone, Debug)]
 struct Undo {
     seq: u64,
-    sid: Sid,
+    key: SidKey,
     /// Where the write landed in the map.
     at: u32,
     change: Change,
 }
 
-/// A shard's undo records, oldest first, numbered without gaps.
+/// A shard's undo records, oldest first, numbered without gaps. Only a
+/// replica's read looks a session up in it, and only among the writes that
+/// replica lacks (a replication lag's worth), so it keeps no index: one
+/// would cost every write a hash insert and removal.
 #[derive(Clone, Debug, Default)]
 pub(super) struct UndoLog {
     undos: VecDeque<Undo>,
-    /// The logged writes on each session, oldest first: what a replica's
-    /// read needs without walking the log.
-    by_session: OrderedMap<SidKey, SmallVec<[u64; 2]>>,
 }
 
 /// The position a write landed at, as a log records it.
@@ -55,13 +54,9 @@ impl UndoLog {
     /// Records write `seq` on `sid`, which landed at `at`.
     pub(super) fn record(&mut self, seq: u64, sid: Sid, at: usize, change: Change) {
         debug_assert!(self.undos.back().is_none_or(|u| u.seq + 1 == seq));
-        self.by_session
-            .entry(SidKey::from(sid))
-            .or_default()
-            .push(seq);
         self.undos.push_back(Undo {
             seq,
-            sid,
+            key: SidKey::from(sid),
             at: position(at),
             change,
         });
@@ -70,39 +65,26 @@ impl UndoLog {
     /// Forgets every write numbered `upto` or less: every copy has it.
     pub(super) fn trim(&mut self, upto: u64) {
         while self.undos.front().is_some_and(|u| u.seq <= upto) {
-            let u = self.undos.pop_front().expect("front");
-            self.forget(u.sid, u.seq);
-        }
-    }
-
-    fn forget(&mut self, sid: Sid, seq: u64) {
-        let key = SidKey::from(sid);
-        let Some(seqs) = self.by_session.get_mut(&key) else {
-            return;
-        };
-        seqs.retain(|s| *s != seq);
-        if seqs.is_empty() {
-            self.by_session.swap_remove(&key);
+            self.undos.pop_front();
         }
     }
 
     /// Whether every copy has applied every write.
     #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
-        self.undos.is_empty() && self.by_session.is_empty()
+        self.undos.is_empty()
     }
 
     /// Forgets everything.
     pub(super) fn clear(&mut self) {
         self.undos.clear();
-        self.by_session.clear();
     }
 
     /// The session written by write `seq`, if the log still holds it.
     pub(super) fn sid_of(&self, seq: u64) -> Option<Sid> {
         let first = self.undos.front()?.seq;
         let i = usize::try_from(seq.checked_sub(first)?).ok()?;
-        self.undos.get(i).map(|u| u.sid)
+        self.undos.get(i).map(|u| u.key.sid())
     }
 
     /// `key`'s entry in a copy that applied every write up to `applied`,
@@ -114,15 +96,14 @@ impl UndoLog {
         key: SidKey,
         applied: u64,
     ) -> Option<&'a Entry> {
-        let later = self
-            .by_session
-            .get(&key)
-            .and_then(|seqs| seqs.iter().find(|&&s| s > applied));
-        let Some(&seq) = later else {
+        let first = self.undos.front().map_or(applied + 1, |u| u.seq);
+        let lacks = (applied + 1)
+            .checked_sub(first)
+            .expect("a copy lacks only writes the log still holds") as usize;
+        let later = self.undos.range(lacks.min(self.undos.len())..);
+        let Some(u) = later.into_iter().find(|u| u.key == key) else {
             return newest.get(&key);
         };
-        let first = self.undos.front().expect("a logged write").seq;
-        let u = &self.undos[(seq - first) as usize];
         match &u.change {
             Change::Inserted => None,
             Change::Overwrote(e) | Change::Removed(_, e) => Some(e),
@@ -134,12 +115,11 @@ impl UndoLog {
     pub(super) fn rewind(&mut self, map: &mut OrderedMap<SidKey, Entry>, to: u64) {
         while self.undos.back().is_some_and(|u| u.seq > to) {
             let u = self.undos.pop_back().expect("back");
-            self.forget(u.sid, u.seq);
             let at = u.at as usize;
             match u.change {
                 Change::Inserted => {
                     let (key, _) = map.pop().expect("the write appended it");
-                    debug_assert_eq!(key, SidKey::from(u.sid));
+                    debug_assert_eq!(key, u.key);
                 }
                 Change::Overwrote(e) => *map.get_index_mut(at).expect("it overwrote here").1 = e,
                 Change::Removed(key, e) => {
