@@ -61,8 +61,8 @@ impl Shard {
         if !(f(&mut cart) || expired) {
             None
         } else if cart.is_empty() {
-            let (key, old) = self.newest.swap_remove_index(i).expect("index just found");
-            Some((None, i, Change::Removed(key, old)))
+            let (_, old) = self.newest.swap_remove_index(i).expect("index just found");
+            Some((None, i, Change::Removed(old)))
         } else {
             let old = std::mem::replace(e, Entry::new(cart, now, version));
             Some((Some(e.stored()), i, Change::Overwrote(old)))
@@ -92,15 +92,15 @@ impl Store {
                     .map(|(&key, _)| key),
             );
             total += gone.len();
-            // One deletion at a time, as each replica applies them: every
-            // copy keeps the primary's order, so a write's position in the
-            // primary is where each replica holds the session too.
+            // One deletion at a time, as a replica applies them (`retain`
+            // would keep an order no replica keeps): a replica is then the
+            // primary's state at the last write it applied (`undo`).
             for key in gone.drain(..) {
                 let shard = &mut self.shards[k];
                 let (i, _, e) = shard.newest.swap_remove_full(&key).expect("just listed");
                 shard.seq += 1;
                 let seq = shard.seq;
-                shard.log.record(seq, key.sid(), i, Change::Removed(key, e));
+                shard.log.record(seq, key.sid(), i, Change::Removed(e));
                 self.replicate(now, k, None, wire);
             }
         }
@@ -114,8 +114,8 @@ impl Store {
         }
     }
 
-    /// Runs `f` on the session's cart in place (an empty cart if the session
-    /// is absent or expired); if `f` reports a change, the write is made (an
+    /// Runs `f` on a copy of the session's cart (an empty cart if the
+    /// session is absent or expired); if `f` reports a change, the write is made (an
     /// empty cart deletes the session) and sent to the replicas. TTL restarts
     /// on each write, as with `SET … EX ttl`.
     ///

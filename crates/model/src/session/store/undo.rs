@@ -24,7 +24,7 @@ pub(super) enum Change {
     /// The entry at the write's position held this before.
     Overwrote(Entry),
     /// The write removed this entry, with `swap_remove` at its position.
-    Removed(SidKey, Entry),
+    Removed(Entry),
 }
 
 #[derive(Clone, Debug)]
@@ -106,7 +106,7 @@ impl UndoLog {
         };
         match &u.change {
             Change::Inserted => None,
-            Change::Overwrote(e) | Change::Removed(_, e) => Some(e),
+            Change::Overwrote(e) | Change::Removed(e) => Some(e),
         }
     }
 
@@ -122,10 +122,10 @@ impl UndoLog {
                     debug_assert_eq!(key, u.key);
                 }
                 Change::Overwrote(e) => *map.get_index_mut(at).expect("it overwrote here").1 = e,
-                Change::Removed(key, e) => {
+                Change::Removed(e) => {
                     // swap_remove moved the last entry into the hole: put the
                     // removed one back at the end and swap them back.
-                    let (end, fresh) = map.insert_full(key, e);
+                    let (end, fresh) = map.insert_full(u.key, e);
                     debug_assert!(fresh.is_none());
                     if at < end {
                         map.swap_indices(at, end);
