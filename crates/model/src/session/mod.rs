@@ -71,8 +71,10 @@ pub struct Unavailable;
 pub trait SessionBackend {
     /// Runs `f` on the session's cart (an empty cart if the backend has no such
     /// session); when `f` returns true the cart changed and is stored, and an
-    /// empty cart deletes the session. In place, so a page that only reads the
-    /// cart copies nothing.
+    /// empty cart deletes the session. A node's memory runs it in place, so a
+    /// page that only reads the cart copies nothing; the store runs it on a
+    /// copy, because until a write reaches the replicas they hold the cart it
+    /// replaced.
     fn update(&mut self, sid: Sid, f: &mut dyn FnMut(&mut Cart) -> bool)
     -> Result<(), Unavailable>;
 }
