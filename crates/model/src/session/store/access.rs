@@ -98,9 +98,7 @@ impl Store {
             for key in gone.drain(..) {
                 let shard = &mut self.shards[k];
                 let (i, _, e) = shard.newest.swap_remove_full(&key).expect("just listed");
-                shard.seq += 1;
-                let seq = shard.seq;
-                shard.log.record(seq, key.sid(), i, Change::Removed(e));
+                shard.made(key, i, Change::Removed(e));
                 self.replicate(now, k, None, wire);
             }
         }
@@ -171,8 +169,7 @@ impl Store {
         let write = shard.run(key, at, now, ttl, f, &mut hint);
         match write {
             Some((stored, i, change)) => {
-                shard.seq += 1;
-                shard.log.record(shard.seq, sid, i, change);
+                shard.made(key, i, change);
                 self.stats.writes += 1;
                 if let Some(t) = tap {
                     let (ask, ack) = api.write(stored, ttl_s);
@@ -261,7 +258,7 @@ impl Store {
                 // A synchronous replica holds every earlier write before it
                 // acknowledges this one.
                 let c = &mut self.shards[k].copies[i];
-                c.apply_all();
+                c.stream.clear();
                 c.applied = seq;
                 continue;
             }

@@ -71,13 +71,4 @@ impl Copy {
             self.stream.pop_front();
         }
     }
-
-    /// Applies every write sent, as a synchronous replica does before it
-    /// acknowledges the next.
-    pub(super) fn apply_all(&mut self) {
-        if let Some(s) = self.stream.back() {
-            self.applied = s.seq;
-        }
-        self.stream.clear();
-    }
 }

@@ -87,6 +87,13 @@ impl Shard {
         self.log.entry_at(&self.newest, key, self.copies[i].applied)
     }
 
+    /// Numbers the write the primary just made to `key`'s session (landed
+    /// at `at`) and logs what it replaced, for the copies that lack it.
+    fn made(&mut self, key: SidKey, at: usize, change: undo::Change) {
+        self.seq += 1;
+        self.log.record(self.seq, key, at, change);
+    }
+
     /// Forgets the undo records every copy has applied; with no copy left,
     /// forgets the data too, which nothing holds any more.
     fn trim(&mut self) {

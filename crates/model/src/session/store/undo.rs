@@ -51,12 +51,12 @@ fn position(at: usize) -> u32 {
 }
 
 impl UndoLog {
-    /// Records write `seq` on `sid`, which landed at `at`.
-    pub(super) fn record(&mut self, seq: u64, sid: Sid, at: usize, change: Change) {
+    /// Records write `seq` on `key`'s session, which landed at `at`.
+    pub(super) fn record(&mut self, seq: u64, key: SidKey, at: usize, change: Change) {
         debug_assert!(self.undos.back().is_none_or(|u| u.seq + 1 == seq));
         self.undos.push_back(Undo {
             seq,
-            key: SidKey::from(sid),
+            key,
             at: position(at),
             change,
         });
