@@ -50,7 +50,7 @@ pub fn find_hinted<V>(
 }
 
 /// `hint`, if the entry there is `sid`'s; None without probing otherwise.
-pub fn at_hint<V>(map: &OrderedMap<SidKey, V>, sid: SidKey, hint: Option<u32>) -> Option<usize> {
+fn at_hint<V>(map: &OrderedMap<SidKey, V>, sid: SidKey, hint: Option<u32>) -> Option<usize> {
     hint.map(|i| i as usize)
         .filter(|&i| map.get_index(i).is_some_and(|(k, _)| *k == sid))
 }
