@@ -48,6 +48,11 @@ impl Kind {
             Kind::Address => "address",
         }
     }
+    /// Pages that may change the cart (adding to it, or emptying it into an
+    /// order); every other page only shows it.
+    pub fn changes_cart(self) -> bool {
+        matches!(self, Kind::AddToCart | Kind::Checkout)
+    }
     /// Pages that write to the database.
     pub fn writes(self) -> bool {
         matches!(self, Kind::Checkout | Kind::Address)

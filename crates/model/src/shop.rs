@@ -188,8 +188,8 @@ pub fn handle_into(
             // An id the backend does not know is an empty session: what a
             // re-stuck sticky shopper or an expired store session finds.
             let (kind, item, user) = (req.kind, req.item, req.user);
-            store
-                .update(sid, &mut |cart| {
+            let served = if kind.changes_cart() {
+                store.update(sid, &mut |cart| {
                     if !order(kind, user, cart, &mut data, resp) {
                         db_failed = true;
                         return false;
@@ -198,7 +198,11 @@ pub fn handle_into(
                     finish(kind, cart, resp);
                     changed
                 })
-                .map_err(unavailable)?;
+            } else {
+                // Neither `order` nor `apply` acts on this page.
+                store.read(sid, &mut |cart| finish(kind, cart, resp))
+            };
+            served.map_err(unavailable)?;
         }
         Backend::Cookie(codec) => cookie(&req, codec, None, data, new_sid, resp)?,
         Backend::GuardedCookie(codec, guard, now) => {
@@ -303,7 +307,8 @@ fn order(
     }
 }
 
-/// Applies the page's effect on the cart; true if the cart changed.
+/// Applies the page's effect on the cart; true if the cart changed (only
+/// on a page that [`Kind::changes_cart`]).
 fn apply(kind: Kind, item: Option<Item>, cart: &mut Cart, resp: &mut Response) -> bool {
     match kind {
         Kind::AddToCart => match item {

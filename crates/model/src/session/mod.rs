@@ -77,6 +77,17 @@ pub trait SessionBackend {
     /// replaced.
     fn update(&mut self, sid: Sid, f: &mut dyn FnMut(&mut Cart) -> bool)
     -> Result<(), Unavailable>;
+
+    /// Shows `f` the session's cart (an empty cart if the backend has no
+    /// such session): [`SessionBackend::update`] with an `f` that changes
+    /// nothing, which a backend may serve without a copy. The store reads
+    /// its entry where it lies.
+    fn read(&mut self, sid: Sid, f: &mut dyn FnMut(&Cart)) -> Result<(), Unavailable> {
+        self.update(sid, &mut |cart| {
+            f(cart);
+            false
+        })
+    }
 }
 
 /// Insertion-ordered hash map with a fixed hasher: O(1) lookups, and any

@@ -16,10 +16,7 @@ impl World {
         node_az: usize,
     ) -> u64 {
         let sh = self.shoppers[s as usize].as_ref().expect("active");
-        let writes = matches!(
-            sh.kind,
-            stratus_model::scenario::Kind::AddToCart | stratus_model::scenario::Kind::Checkout
-        );
+        let writes = sh.kind.changes_cart();
         let shard = sh.sid().map_or(0, |sid| self.store.shard_of(sid));
         let primary = self.store.primary_az(shard);
         let rtt = |w: &World, az: Option<usize>| match az {

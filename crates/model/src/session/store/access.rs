@@ -24,6 +24,13 @@ fn read_trip(t: Tap<'_>, api: StoreApi, hop: Hop, az: AzIx, held: Option<&Entry>
 /// until the write reaches them.
 type Written = (Option<(usize, usize)>, usize, Change);
 
+/// What a node asks of a session: a write's `f`, which may change the cart,
+/// or a page's that only looks at it.
+enum Op<'f> {
+    Update(&'f mut dyn FnMut(&mut Cart) -> bool),
+    Read(&'f mut dyn FnMut(&Cart)),
+}
+
 impl Shard {
     /// Runs `f` on a copy of `key`'s cart in the primary (held at `at`, if
     /// anywhere; an empty cart if absent or expired), and makes the write if
@@ -139,14 +146,47 @@ impl Store {
         read_at: Option<AzIx>,
         f: &mut dyn FnMut(&mut Cart) -> bool,
         tap: Option<Tap<'_>>,
+        hint: Option<&mut u32>,
+    ) -> Result<ReadInfo, Unavailable> {
+        self.serve(now, sid, read_at, Op::Update(f), tap, hint)
+    }
+
+    /// [`Store::update_on`] with an `f` that changes nothing, served from
+    /// the entry where it lies rather than a copy. An expired entry is
+    /// still deleted, as the read of a write's `f` would delete it.
+    pub fn read_on(
+        &mut self,
+        now: SimTime,
+        sid: Sid,
+        read_at: Option<AzIx>,
+        f: &mut dyn FnMut(&Cart),
+        tap: Option<Tap<'_>>,
+        hint: Option<&mut u32>,
+    ) -> Result<ReadInfo, Unavailable> {
+        self.serve(now, sid, read_at, Op::Read(f), tap, hint)
+    }
+
+    fn serve(
+        &mut self,
+        now: SimTime,
+        sid: Sid,
+        read_at: Option<AzIx>,
+        mut op: Op<'_>,
+        tap: Option<Tap<'_>>,
         mut hint: Option<&mut u32>,
     ) -> Result<ReadInfo, Unavailable> {
         let k = self.shard_of(sid);
-        if let Some(az) = read_at
-            && let Some(info) = self.read_copy(now, k, sid, az, f, tap)
-        {
-            self.stats.reads += 1;
-            return Ok(info);
+        if let Some(az) = read_at {
+            let info = match &mut op {
+                Op::Read(f) => self.read_copy(now, k, sid, az, *f, tap),
+                Op::Update(f) => {
+                    self.read_copy(now, k, sid, az, &mut |c| _ = f(&mut c.clone()), tap)
+                }
+            };
+            if let Some(info) = info {
+                self.stats.reads += 1;
+                return Ok(info);
+            }
         }
         let ttl = self.cfg.ttl;
         let (api, ttl_s) = (self.cfg.api, ttl / SEC);
@@ -162,11 +202,29 @@ impl Store {
         if let Some(i) = at {
             crate::session::remember(&mut hint, i);
         }
+        let held = at.and_then(|i| shard.newest.get_index(i)).map(|(_, e)| e);
         if let Some(t) = tap {
-            let held = at.and_then(|i| shard.newest.get_index(i)).map(|(_, e)| e);
             read_trip(t, api, Hop::NodeStorePrimary, az, held.filter(|e| fresh(e)));
         }
-        let write = shard.run(key, at, now, ttl, f, &mut hint);
+        let write = match op {
+            Op::Read(f) if held.is_none_or(fresh) => {
+                f(held.map_or(&Cart::default(), |e| &e.cart));
+                None
+            }
+            // Expired: the read finds nothing and deletes the key.
+            Op::Read(f) => shard.run(
+                key,
+                at,
+                now,
+                ttl,
+                &mut |c| {
+                    f(c);
+                    false
+                },
+                &mut hint,
+            ),
+            Op::Update(f) => shard.run(key, at, now, ttl, f, &mut hint),
+        };
         match write {
             Some((stored, i, change)) => {
                 shard.made(key, i, change);
@@ -190,7 +248,7 @@ impl Store {
         k: usize,
         sid: Sid,
         az: AzIx,
-        f: &mut dyn FnMut(&mut Cart) -> bool,
+        f: &mut dyn FnMut(&Cart),
         tap: Option<Tap<'_>>,
     ) -> Option<ReadInfo> {
         let ttl = self.cfg.ttl;
@@ -211,12 +269,11 @@ impl Store {
             .unwrap_or(0);
         let mine = shard.entry_of(i, key);
         let held = mine.filter(|e| now.saturating_sub(e.written) <= ttl);
-        let mut cart = held.map_or_else(Cart::default, |e| e.cart.clone());
         if let Some(t) = tap {
             read_trip(t, self.cfg.api, Hop::NodeStoreReplica, az, held);
         }
         let stale = version(mine) < newest;
-        f(&mut cart);
+        f(held.map_or(&Cart::default(), |e| &e.cart));
         if stale {
             self.stats.stale_reads += 1;
         }

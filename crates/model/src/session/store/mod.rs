@@ -314,4 +314,16 @@ impl super::SessionBackend for StoreAt<'_> {
         )?;
         Ok(())
     }
+
+    fn read(&mut self, sid: Sid, f: &mut dyn FnMut(&Cart)) -> Result<(), Unavailable> {
+        self.info = self.store.read_on(
+            self.now,
+            sid,
+            self.read_at,
+            f,
+            self.tap,
+            self.hint.as_deref_mut(),
+        )?;
+        Ok(())
+    }
 }

@@ -237,6 +237,9 @@ enum Op {
     Get(u8),
     /// An eventually consistent read from the copy in an AZ.
     ReadAt(u8, AzIx),
+    /// A page that only shows the cart, read where it lies
+    /// ([`Store::read_on`]), from the primary or the copy in an AZ.
+    Show(u8, Option<AzIx>),
     Expire,
     KillPrimary,
     KillAz(AzIx),
@@ -251,6 +254,7 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
         8 => (0..16u8, 0..4u32).prop_map(|(s, p)| Op::Set(s, p)),
         3 => (0..16u8).prop_map(Op::Get),
         3 => (0..16u8, 0..4usize).prop_map(|(s, a)| Op::ReadAt(s, a)),
+        3 => (0..16u8, proptest::option::of(0..4usize)).prop_map(|(s, a)| Op::Show(s, a)),
         1 => Just(Op::Expire),
         1 => Just(Op::KillPrimary),
         1 => (0..4usize).prop_map(Op::KillAz),
@@ -307,6 +311,12 @@ fn step(
             };
             let (mut x, mut y) = (None, None);
             let a = s.update(t, sid.into(), at, &mut |c| read(c, &mut x));
+            let b = n.update(t, sid.into(), at, &mut |c| read(c, &mut y));
+            (format!("{a:?} {x:?}"), format!("{b:?} {y:?}"))
+        }
+        Op::Show(sid, at) => {
+            let (mut x, mut y) = (None, None);
+            let a = s.read_on(t, sid.into(), at, &mut |c| x = Some(c.clone()), None, None);
             let b = n.update(t, sid.into(), at, &mut |c| read(c, &mut y));
             (format!("{a:?} {x:?}"), format!("{b:?} {y:?}"))
         }
