@@ -49,6 +49,17 @@ impl Item {
         }
     }
 
+    /// Bytes of the line in the cart's JSON (`Cart::json_len`).
+    fn json_len(&self) -> usize {
+        ITEM_JSON_FRAME.len()
+            + COLOURS[usize::from(self.colour) % COLOURS.len()].len()
+            + digits(self.price_cents.into())
+            + digits(self.product.into())
+            + digits(self.qty.into())
+            + SIZES[usize::from(self.size) % SIZES.len()].len()
+            + title_len(self.product)
+    }
+
     fn same_line(&self, o: &Item) -> bool {
         self.product == o.product && self.size == o.size && self.colour == o.colour
     }
@@ -160,20 +171,28 @@ impl Cart {
     /// live shop's `--store-url` writes (`stratus-live`'s `item_json`, which
     /// a test there holds this to), computed without building it.
     pub fn json_len(&self) -> usize {
-        let items: usize = self
-            .items
-            .iter()
-            .map(|i| {
-                ITEM_JSON_FRAME.len()
-                    + COLOURS[usize::from(i.colour) % COLOURS.len()].len()
-                    + digits(i.price_cents.into())
-                    + digits(i.product.into())
-                    + digits(i.qty.into())
-                    + SIZES[usize::from(i.size) % SIZES.len()].len()
-                    + title_len(i.product)
-            })
-            .sum();
+        let items: usize = self.items.iter().map(Item::json_len).sum();
         2 + items + self.items.len().saturating_sub(1)
+    }
+
+    /// [`Cart::json_len`], given that of `before`: only the lines that
+    /// differ from `before`'s at the same place are measured. A store write
+    /// changes one line of a cart or adds one, so it measures one line
+    /// instead of all of them.
+    pub fn json_len_after(&self, before: &Cart, before_len: usize) -> usize {
+        let (new, old) = (&self.items[..], &before.items[..]);
+        let mut len = before_len + new.len().saturating_sub(1);
+        len -= old.len().saturating_sub(1);
+        for k in 0..new.len().max(old.len()) {
+            match (new.get(k), old.get(k)) {
+                (Some(a), Some(b)) if a == b => {}
+                (a, b) => {
+                    len += a.map_or(0, Item::json_len);
+                    len -= b.map_or(0, Item::json_len);
+                }
+            }
+        }
+        len
     }
 
     /// Number of pieces (quantities summed).
@@ -270,5 +289,52 @@ mod tests {
             assert!((999..=14999).contains(&c));
         }
         assert!(!title_of(7).is_empty());
+    }
+
+    /// A random line: few products and sizes, so that edits merge lines.
+    fn line() -> impl proptest::strategy::Strategy<Value = Item> {
+        use proptest::prelude::*;
+        (0..6u32, 0..3u8, 0..3u8, 1..12u16, 0..20_000u32).prop_map(
+            |(product, size, colour, qty, price_cents)| Item {
+                product: product * 997,
+                size,
+                colour,
+                qty,
+                price_cents,
+            },
+        )
+    }
+
+    proptest::proptest! {
+        /// Measuring only the lines that changed gives the whole cart's
+        /// length, whatever the edit: lines added or merged, removed from
+        /// anywhere, changed in place, or the cart emptied.
+        #[test]
+        fn json_len_after_an_edit_is_json_len(
+            before in proptest::collection::vec(line(), 0..8),
+            added in proptest::collection::vec(line(), 0..3),
+            remove in proptest::option::of(0..8usize),
+            change in proptest::option::of((0..8usize, line())),
+            empty in proptest::bool::ANY,
+        ) {
+            let mut old = Cart::default();
+            for i in before {
+                old.add(i);
+            }
+            let mut new = old.clone();
+            for i in added {
+                new.add(i);
+            }
+            if let Some(k) = remove.filter(|&k| k < new.items.len()) {
+                new.items.remove(k);
+            }
+            if let Some((k, i)) = change.filter(|&(k, _)| k < new.items.len()) {
+                new.items[k] = i;
+            }
+            if empty {
+                new.items.clear();
+            }
+            proptest::prop_assert_eq!(new.json_len_after(&old, old.json_len()), new.json_len());
+        }
     }
 }

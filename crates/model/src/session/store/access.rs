@@ -71,7 +71,7 @@ impl Shard {
             let (_, old) = self.newest.swap_remove_index(i).expect("index just found");
             Some((None, i, Change::Removed(old)))
         } else {
-            let old = std::mem::replace(e, Entry::new(cart, now, version));
+            let old = std::mem::replace(e, e.after(cart, now, version));
             Some((Some(e.stored()), i, Change::Overwrote(old)))
         }
     }

@@ -29,6 +29,18 @@ impl Entry {
         }
     }
 
+    /// The entry a write of `cart` over `self` leaves: sized from `self`'s
+    /// length and the lines that changed ([`Cart::json_len_after`]).
+    pub(super) fn after(&self, cart: Cart, written: SimTime, version: u64) -> Entry {
+        let len = cart.json_len_after(&self.cart, self.len as usize) as u32;
+        Entry {
+            cart,
+            written,
+            version,
+            len,
+        }
+    }
+
     /// The value's bytes and lines, as the wire's sizes take them.
     pub(super) fn stored(&self) -> (usize, usize) {
         (self.len as usize, self.cart.items.len())
