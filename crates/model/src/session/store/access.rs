@@ -26,7 +26,7 @@ type Written = (Option<(usize, usize)>, usize, Change);
 
 /// What a node asks of a session: a write's `f`, which may change the cart,
 /// or a page's that only looks at it.
-enum Op<'f> {
+pub(super) enum Op<'f> {
     Update(&'f mut dyn FnMut(&mut Cart) -> bool),
     Read(&'f mut dyn FnMut(&Cart)),
 }
@@ -166,7 +166,9 @@ impl Store {
         self.serve(now, sid, read_at, Op::Read(f), tap, hint)
     }
 
-    fn serve(
+    /// Serves a node's request on a session: [`Store::update_on`] or
+    /// [`Store::read_on`], as `op` says.
+    pub(super) fn serve(
         &mut self,
         now: SimTime,
         sid: Sid,

@@ -298,32 +298,26 @@ pub struct StoreAt<'a> {
     pub hint: Option<&'a mut u32>,
 }
 
+impl StoreAt<'_> {
+    fn serve(&mut self, sid: Sid, op: access::Op<'_>) -> Result<(), Unavailable> {
+        let hint = self.hint.as_deref_mut();
+        self.info = self
+            .store
+            .serve(self.now, sid, self.read_at, op, self.tap, hint)?;
+        Ok(())
+    }
+}
+
 impl super::SessionBackend for StoreAt<'_> {
     fn update(
         &mut self,
         sid: Sid,
         f: &mut dyn FnMut(&mut Cart) -> bool,
     ) -> Result<(), Unavailable> {
-        self.info = self.store.update_on(
-            self.now,
-            sid,
-            self.read_at,
-            f,
-            self.tap,
-            self.hint.as_deref_mut(),
-        )?;
-        Ok(())
+        self.serve(sid, access::Op::Update(f))
     }
 
     fn read(&mut self, sid: Sid, f: &mut dyn FnMut(&Cart)) -> Result<(), Unavailable> {
-        self.info = self.store.read_on(
-            self.now,
-            sid,
-            self.read_at,
-            f,
-            self.tap,
-            self.hint.as_deref_mut(),
-        )?;
-        Ok(())
+        self.serve(sid, access::Op::Read(f))
     }
 }
