@@ -32,6 +32,35 @@ pub(super) enum Op<'f> {
 }
 
 impl Shard {
+    /// Does `op` on `key`'s session in the primary (held at `at`, if
+    /// anywhere): a read of a live entry is served where it lies; a write,
+    /// or a read that finds the entry expired (and so deletes it), goes
+    /// through [`Shard::run`].
+    fn act(
+        &mut self,
+        op: Op<'_>,
+        key: SidKey,
+        at: Option<usize>,
+        now: SimTime,
+        ttl: u64,
+        hint: &mut Option<&mut u32>,
+    ) -> Option<Written> {
+        let f = match op {
+            Op::Update(f) => return self.run(key, at, now, ttl, f, hint),
+            Op::Read(f) => f,
+        };
+        let held = at.and_then(|i| self.newest.get_index(i)).map(|(_, e)| e);
+        if held.is_none_or(|e| e.fresh(now, ttl)) {
+            f(held.map_or(&Cart::default(), |e| &e.cart));
+            return None;
+        }
+        let mut look = |c: &mut Cart| {
+            f(c);
+            false
+        };
+        self.run(key, at, now, ttl, &mut look, hint)
+    }
+
     /// Runs `f` on a copy of `key`'s cart in the primary (held at `at`, if
     /// anywhere; an empty cart if absent or expired), and makes the write if
     /// `f` reports a change: an empty cart deletes the session. Not yet
@@ -59,7 +88,7 @@ impl Shard {
         };
         let e = self.newest.get_index_mut(i).expect("index just found").1;
         // Expired keys read as absent, as Redis's lazy expiry has it.
-        let expired = now.saturating_sub(e.written) > ttl;
+        let expired = !e.fresh(now, ttl);
         let mut cart = if expired {
             Cart::default()
         } else {
@@ -95,7 +124,7 @@ impl Store {
                 shard
                     .newest
                     .iter()
-                    .filter(|(_, e)| now.saturating_sub(e.written) > ttl)
+                    .filter(|(_, e)| !e.fresh(now, ttl))
                     .map(|(&key, _)| key),
             );
             total += gone.len();
@@ -152,8 +181,8 @@ impl Store {
     }
 
     /// [`Store::update_on`] with an `f` that changes nothing, served from
-    /// the entry where it lies rather than a copy. An expired entry is
-    /// still deleted, as the read of a write's `f` would delete it.
+    /// the entry where it lies rather than a copy. An expired entry reads
+    /// as an empty cart and is deleted, as `update_on` would delete it.
     pub fn read_on(
         &mut self,
         now: SimTime,
@@ -199,34 +228,21 @@ impl Store {
         let p = shard.primary.ok_or(Unavailable)?;
         let az = shard.copies[p].az;
         let key = SidKey::from(sid);
-        let fresh = |e: &Entry| now.saturating_sub(e.written) <= ttl;
         let at = crate::session::find_hinted(&shard.newest, key, hint.as_deref().copied());
         if let Some(i) = at {
             crate::session::remember(&mut hint, i);
         }
-        let held = at.and_then(|i| shard.newest.get_index(i)).map(|(_, e)| e);
         if let Some(t) = tap {
-            read_trip(t, api, Hop::NodeStorePrimary, az, held.filter(|e| fresh(e)));
+            let held = at.and_then(|i| shard.newest.get_index(i)).map(|(_, e)| e);
+            read_trip(
+                t,
+                api,
+                Hop::NodeStorePrimary,
+                az,
+                held.filter(|e| e.fresh(now, ttl)),
+            );
         }
-        let write = match op {
-            Op::Read(f) if held.is_none_or(fresh) => {
-                f(held.map_or(&Cart::default(), |e| &e.cart));
-                None
-            }
-            // Expired: the read finds nothing and deletes the key.
-            Op::Read(f) => shard.run(
-                key,
-                at,
-                now,
-                ttl,
-                &mut |c| {
-                    f(c);
-                    false
-                },
-                &mut hint,
-            ),
-            Op::Update(f) => shard.run(key, at, now, ttl, f, &mut hint),
-        };
+        let write = shard.act(op, key, at, now, ttl, &mut hint);
         match write {
             Some((stored, i, change)) => {
                 shard.made(key, i, change);
@@ -270,7 +286,7 @@ impl Store {
             .max()
             .unwrap_or(0);
         let mine = shard.entry_of(i, key);
-        let held = mine.filter(|e| now.saturating_sub(e.written) <= ttl);
+        let held = mine.filter(|e| e.fresh(now, ttl));
         if let Some(t) = tap {
             read_trip(t, self.cfg.api, Hop::NodeStoreReplica, az, held);
         }

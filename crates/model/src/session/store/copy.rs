@@ -41,6 +41,12 @@ impl Entry {
         }
     }
 
+    /// Whether the entry is still live at `now` under a TTL of `ttl`, which
+    /// each write restarts; an expired one reads as absent.
+    pub(super) fn fresh(&self, now: SimTime, ttl: u64) -> bool {
+        now.saturating_sub(self.written) <= ttl
+    }
+
     /// The value's bytes and lines, as the wire's sizes take them.
     pub(super) fn stored(&self) -> (usize, usize) {
         (self.len as usize, self.cart.items.len())
