@@ -148,55 +148,39 @@ impl Store {
         }
     }
 
-    /// Runs `f` on a copy of the session's cart (an empty cart if the
-    /// session is absent or expired); if `f` reports a change, the write is made (an
-    /// empty cart deletes the session) and sent to the replicas. TTL restarts
-    /// on each write, as with `SET … EX ttl`.
-    ///
-    /// `read_at`: an eventually consistent read served by the copy in that
-    /// AZ; `f` must then not change the cart (the caller sends only reads).
+    /// Runs `f` on a copy of the session's cart in the primary (an empty
+    /// cart if the session is absent or expired); if `f` reports a change,
+    /// the write is made (an empty cart deletes the session) and sent to the
+    /// replicas. TTL restarts on each write, as with `SET … EX ttl`.
     pub fn update(
         &mut self,
         now: SimTime,
         sid: Sid,
-        read_at: Option<AzIx>,
         f: &mut dyn FnMut(&mut Cart) -> bool,
     ) -> Result<ReadInfo, Unavailable> {
-        self.update_on(now, sid, read_at, f, None, None)
+        self.serve(now, sid, None, Op::Update(f), None, None)
     }
 
-    /// [`Store::update`], with the node's round trips and the replication
-    /// stream it causes counted on `tap`'s wire, finding the session in the
-    /// primary where `hint` remembers it first ([`crate::session::find_hinted`]).
-    pub fn update_on(
-        &mut self,
-        now: SimTime,
-        sid: Sid,
-        read_at: Option<AzIx>,
-        f: &mut dyn FnMut(&mut Cart) -> bool,
-        tap: Option<Tap<'_>>,
-        hint: Option<&mut u32>,
-    ) -> Result<ReadInfo, Unavailable> {
-        self.serve(now, sid, read_at, Op::Update(f), tap, hint)
-    }
-
-    /// [`Store::update_on`] with an `f` that changes nothing, served from
-    /// the entry where it lies rather than a copy. An expired entry reads
-    /// as an empty cart and is deleted, as `update_on` would delete it.
-    pub fn read_on(
+    /// Shows `f` the session's cart where it lies (an empty cart if absent
+    /// or expired; an expired entry is deleted, as a write's read deletes
+    /// it). `read_at`: an eventually consistent read, served by the copy in
+    /// that AZ.
+    pub fn read(
         &mut self,
         now: SimTime,
         sid: Sid,
         read_at: Option<AzIx>,
         f: &mut dyn FnMut(&Cart),
-        tap: Option<Tap<'_>>,
-        hint: Option<&mut u32>,
     ) -> Result<ReadInfo, Unavailable> {
-        self.serve(now, sid, read_at, Op::Read(f), tap, hint)
+        self.serve(now, sid, read_at, Op::Read(f), None, None)
     }
 
-    /// Serves a node's request on a session: [`Store::update_on`] or
-    /// [`Store::read_on`], as `op` says.
+    /// Serves a node's request on a session, [`Store::update`] or
+    /// [`Store::read`] as `op` says, with the node's round trips and the
+    /// replication stream it causes counted on `tap`'s wire, finding the
+    /// session in the primary where `hint` remembers it first
+    /// ([`crate::session::find_hinted`]). `read_at` applies to a read only:
+    /// a write goes to the primary.
     pub(super) fn serve(
         &mut self,
         now: SimTime,
@@ -207,17 +191,11 @@ impl Store {
         mut hint: Option<&mut u32>,
     ) -> Result<ReadInfo, Unavailable> {
         let k = self.shard_of(sid);
-        if let Some(az) = read_at {
-            let info = match &mut op {
-                Op::Read(f) => self.read_copy(now, k, sid, az, *f, tap),
-                Op::Update(f) => {
-                    self.read_copy(now, k, sid, az, &mut |c| _ = f(&mut c.clone()), tap)
-                }
-            };
-            if let Some(info) = info {
-                self.stats.reads += 1;
-                return Ok(info);
-            }
+        if let (Some(az), Op::Read(f)) = (read_at, &mut op)
+            && let Some(info) = self.read_copy(now, k, sid, az, *f, tap)
+        {
+            self.stats.reads += 1;
+            return Ok(info);
         }
         let ttl = self.cfg.ttl;
         let (api, ttl_s) = (self.cfg.api, ttl / SEC);
@@ -356,11 +334,10 @@ impl Store {
     /// GET: a copy of the session's cart, None if absent or expired.
     pub fn get(&mut self, now: SimTime, sid: Sid) -> Result<Option<Cart>, Unavailable> {
         let mut out = None;
-        self.update(now, sid, None, &mut |c| {
+        self.read(now, sid, None, &mut |c| {
             if !c.is_empty() {
                 out = Some(c.clone());
             }
-            false
         })?;
         Ok(out)
     }
@@ -382,7 +359,7 @@ impl Store {
 
     /// SET (or DEL, for an empty cart).
     pub fn set(&mut self, now: SimTime, sid: Sid, cart: &Cart) -> Result<(), Unavailable> {
-        self.update(now, sid, None, &mut |c| {
+        self.update(now, sid, &mut |c| {
             c.clone_from(cart);
             true
         })

@@ -197,7 +197,7 @@ impl Store {
     }
 
     /// The entry at position `at` of `sid`'s primary, whosever it is: what
-    /// [`Store::update_on`] with that hint reads first (the simulator
+    /// a node's request with that hint reads first (the simulator
     /// fetches it ahead).
     pub fn primary_entry_at(&self, sid: Sid, at: u32) -> Option<(&SidKey, &impl Sized)> {
         let shard = &self.shards[self.shard_of(sid)];
@@ -288,7 +288,8 @@ impl Store {
 pub struct StoreAt<'a> {
     pub store: &'a mut Store,
     pub now: SimTime,
-    /// An eventually consistent read, served by the copy in this AZ.
+    /// An eventually consistent read, served by the copy in this AZ (a
+    /// write still goes to the primary).
     pub read_at: Option<AzIx>,
     /// Filled in: whether the read was stale.
     pub info: ReadInfo,

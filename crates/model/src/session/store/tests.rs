@@ -167,14 +167,11 @@ fn a_synchronous_replica_makes_failover_lossless_and_reads_can_be_stale() {
     s.set(0, 9, &cart(3)).unwrap();
     let mut seen = None;
     let info = s
-        .update(5, 9, Some(2), &mut |c| {
-            seen = Some(c.clone());
-            false
-        })
+        .read(5, 9, Some(2), &mut |c| seen = Some(c.clone()))
         .unwrap();
     assert!(info.stale, "AZ 2's copy has not applied the write yet");
     assert_eq!(seen, Some(Cart::default()));
-    let info = s.update(5, 9, Some(1), &mut |_| false).unwrap();
+    let info = s.read(5, 9, Some(1), &mut |_| {}).unwrap();
     assert!(!info.stale, "AZ 1 acknowledged the write");
     let blow = s.kill_az(6, 0);
     assert!(blow.loss.sids.is_empty());
@@ -234,12 +231,11 @@ fn the_crc_table_matches_the_bitwise_crc() {
 enum Op {
     /// SET a session to a one-line cart (product 0: an empty cart, DEL).
     Set(u8, u32),
+    /// A write whose `f` changes nothing ([`Store::update`]).
     Get(u8),
-    /// An eventually consistent read from the copy in an AZ.
-    ReadAt(u8, AzIx),
-    /// A page that only shows the cart, read where it lies
-    /// ([`Store::read_on`]), from the primary or the copy in an AZ.
-    Show(u8, Option<AzIx>),
+    /// A page that only shows the cart ([`Store::read`]), from the primary
+    /// or, eventually consistent, from the copy in an AZ.
+    Read(u8, Option<AzIx>),
     Expire,
     KillPrimary,
     KillAz(AzIx),
@@ -253,8 +249,7 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
     prop_oneof![
         8 => (0..16u8, 0..4u32).prop_map(|(s, p)| Op::Set(s, p)),
         3 => (0..16u8).prop_map(Op::Get),
-        3 => (0..16u8, 0..4usize).prop_map(|(s, a)| Op::ReadAt(s, a)),
-        3 => (0..16u8, proptest::option::of(0..4usize)).prop_map(|(s, a)| Op::Show(s, a)),
+        5 => (0..16u8, proptest::option::of(0..4usize)).prop_map(|(s, a)| Op::Read(s, a)),
         1 => Just(Op::Expire),
         1 => Just(Op::KillPrimary),
         1 => (0..4usize).prop_map(Op::KillAz),
@@ -298,25 +293,21 @@ fn step(
                 x.clone_from(&c);
                 true
             };
-            let a = s.update(t, sid.into(), None, &mut set);
+            let a = s.update(t, sid.into(), &mut set);
             (
                 format!("{a:?}"),
                 format!("{:?}", n.update(t, sid.into(), None, &mut set)),
             )
         }
-        Op::Get(sid) | Op::ReadAt(sid, _) => {
-            let at = match *op {
-                Op::ReadAt(_, az) => Some(az),
-                _ => None,
-            };
+        Op::Get(sid) => {
             let (mut x, mut y) = (None, None);
-            let a = s.update(t, sid.into(), at, &mut |c| read(c, &mut x));
-            let b = n.update(t, sid.into(), at, &mut |c| read(c, &mut y));
+            let a = s.update(t, sid.into(), &mut |c| read(c, &mut x));
+            let b = n.update(t, sid.into(), None, &mut |c| read(c, &mut y));
             (format!("{a:?} {x:?}"), format!("{b:?} {y:?}"))
         }
-        Op::Show(sid, at) => {
+        Op::Read(sid, at) => {
             let (mut x, mut y) = (None, None);
-            let a = s.read_on(t, sid.into(), at, &mut |c| x = Some(c.clone()), None, None);
+            let a = s.read(t, sid.into(), at, &mut |c| x = Some(c.clone()));
             let b = n.update(t, sid.into(), at, &mut |c| read(c, &mut y));
             (format!("{a:?} {x:?}"), format!("{b:?} {y:?}"))
         }
