@@ -6,7 +6,7 @@
 //! the same way.
 
 use crate::rng::Rng;
-use crate::time::{Dur, SimTime};
+use crate::time::{Dur, SimTime, nearest_ns};
 use std::collections::VecDeque;
 
 /// What a station does with an arriving request.
@@ -170,7 +170,7 @@ pub fn draw_service(rng: &mut Rng, mean_ns: u64, dist: ServiceDistribution) -> u
             (mu + sigma * rng.normal()).exp()
         }
     };
-    v.round() as u64
+    nearest_ns(v)
 }
 
 #[cfg(test)]

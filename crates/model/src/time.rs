@@ -43,6 +43,19 @@ impl Dur {
     }
 }
 
+/// A drawn duration (ns, as a float) to whole nanoseconds: exactly
+/// `x.round() as u64` (half away from zero; negatives and NaN give 0, too
+/// large saturates). A draw is rounded on every request, and without SSE4.1
+/// `f64::round` is a call into a software routine; a truncating conversion
+/// and one comparison give the same integer. The fraction `x - trunc(x)` is
+/// exact in binary floating point, so the comparison with one half is too.
+#[inline]
+pub fn nearest_ns(x: f64) -> u64 {
+    let whole = x as u64;
+    let fraction = x - whole as f64;
+    whole.saturating_add(u64::from(fraction >= 0.5))
+}
+
 /// What a duration string should look like; used in every error about one.
 pub const DURATION_FORM: &str =
     "a duration string such as \"250us\", \"1.5ms\", \"30s\", \"5m\", \"1h\" or \"1d\"";
@@ -196,6 +209,46 @@ impl std::str::FromStr for Dur {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `nearest_ns` is `round() as u64` on every float, edge cases first,
+    /// then any bit pattern at all.
+    #[test]
+    fn nearest_ns_is_round_as_u64() {
+        let two52 = (1u64 << 52) as f64;
+        let edges = [
+            0.0,
+            -0.0,
+            0.5,
+            0.49999999999999994,
+            1.5,
+            2.5,
+            -0.4,
+            -0.5,
+            -2.5,
+            two52 - 0.5,
+            two52 + 1.0,
+            9.2e18,
+            1.8446744073709552e19,
+            1e30,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+        ];
+        for x in edges {
+            assert_eq!(nearest_ns(x), x.round() as u64, "{x:e}");
+        }
+        let mut rng = crate::rng::Streams::new(11).stream("nearest");
+        for _ in 0..200_000 {
+            let x = f64::from_bits(rng.u64());
+            assert_eq!(nearest_ns(x), x.round() as u64, "{x:e}");
+            let d = rng.exp(5e9);
+            assert_eq!(nearest_ns(d), d.round() as u64, "{d:e}");
+            let half = rng.below(1 << 40) as f64 + 0.5;
+            assert_eq!(nearest_ns(half), half.round() as u64, "{half:e}");
+        }
+    }
 
     #[test]
     fn durations_parse_exactly() {

@@ -19,7 +19,7 @@ use crate::session::Sid;
 use crate::shop::Response;
 use crate::station::ServiceDistribution;
 use crate::station::draw_service;
-use crate::time::SimTime;
+use crate::time::{SimTime, nearest_ns};
 
 /// A time that has not happened: kept in place of an `Option` in the
 /// shopper, which every event touches and whose size the cache feels.
@@ -293,7 +293,7 @@ impl Shopper {
 
     /// Think time before the next request, in ns.
     pub fn think(&mut self, w: &Workload) -> u64 {
-        self.rng.exp(w.think_time.0 as f64).round() as u64
+        nearest_ns(self.rng.exp(w.think_time.0 as f64))
     }
 
     /// Decides the request after a successful `self.kind`; None: leave.

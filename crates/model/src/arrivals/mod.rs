@@ -17,7 +17,7 @@ mod trace;
 pub use trace::{Interpolate, Trace, TraceError, TraceOptions, parse_trace};
 
 use crate::rng::Rng;
-use crate::time::{SEC, SimTime};
+use crate::time::{SEC, SimTime, nearest_ns};
 use std::f64::consts::TAU;
 
 /// The most shoppers per second a run accepts: beyond it a 30-minute run
@@ -155,7 +155,7 @@ impl Process {
                 t = end;
                 continue;
             }
-            let at = t.saturating_add(rng.exp(SEC as f64 / bound).round() as u64);
+            let at = t.saturating_add(nearest_ns(rng.exp(SEC as f64 / bound)));
             if at >= end {
                 t = end;
                 continue;

@@ -41,7 +41,7 @@ use stratus_model::session::Sid;
 use stratus_model::session::cookie::CookieCodec;
 use stratus_model::session::store::{StoreAt, StoreState};
 use stratus_model::shop::{self, Places, Request, Response, SessionIn};
-use stratus_model::time::SimTime;
+use stratus_model::time::{SimTime, nearest_ns};
 use stratus_model::workload::Shopper;
 
 pub use stratus_model::security::attack::{Attack, Tally};
@@ -235,7 +235,7 @@ impl Attackers {
                     return;
                 };
                 if let Some(sent) = sent {
-                    let later = at + a.rng.exp(think_ns).round() as u64;
+                    let later = at + nearest_ns(a.rng.exp(think_ns));
                     out.push((later, Attack::Replay, sent, Want::Cart(bought)));
                 }
             }

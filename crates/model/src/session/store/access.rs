@@ -8,7 +8,7 @@ use super::{ReadInfo, Shard, Sid, SidKey, Store, StoreState, Unavailable};
 use crate::cart::Cart;
 use crate::core::AzIx;
 use crate::station::ServiceDistribution;
-use crate::time::{SEC, SimTime};
+use crate::time::{SEC, SimTime, nearest_ns};
 use crate::wire::size::StoreApi;
 use crate::wire::{Hop, Tap, Wire};
 
@@ -144,7 +144,7 @@ impl Store {
     fn draw_lag(&mut self) -> u64 {
         match self.cfg.lag_distribution {
             ServiceDistribution::Constant => self.cfg.lag,
-            _ => self.rng.exp(self.cfg.lag as f64).round() as u64,
+            _ => nearest_ns(self.rng.exp(self.cfg.lag as f64)),
         }
     }
 
