@@ -51,9 +51,14 @@ impl Dur {
 /// exact in binary floating point, so the comparison with one half is too.
 #[inline]
 pub fn nearest_ns(x: f64) -> u64 {
-    let whole = x as u64;
-    let fraction = x - whole as f64;
-    whole.saturating_add(u64::from(fraction >= 0.5))
+    // Below 2^63 a signed conversion is one instruction each way; the rest
+    // (negatives, NaN, the huge) is rare and keeps the standard definition.
+    if (0.0..9_223_372_036_854_775_808.0).contains(&x) {
+        let whole = x as i64;
+        let fraction = x - whole as f64;
+        return whole as u64 + u64::from(fraction >= 0.5);
+    }
+    x.round() as u64
 }
 
 /// What a duration string should look like; used in every error about one.
