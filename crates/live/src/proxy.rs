@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use stratus_model::lb::{LbCookie, NodeId, Route};
 use stratus_model::net::LB_IDLE_TIMEOUT;
+use stratus_model::target::{self, Connect};
 use stratus_model::time::{MS, SEC};
 
 /// The balancer's stickiness cookie, named as ALB names its own.
@@ -135,7 +136,7 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         Some(_) => Some(cl.dns_entry().await),
         None => None,
     };
-    let (node, addr, reached, added, entry) = {
+    let (node, addr, fate, added, entry) = {
         let mut c = cl.lock();
         let entry = match dns_entry {
             Some(Ok(az)) => Some(az),
@@ -184,10 +185,11 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
             };
             return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, why);
         };
-        let az = c.cp.fleet.nodes[node as usize].az;
+        let to = &c.cp.fleet.nodes[node as usize];
         let net = &c.cp.net;
-        let added = 2 * (net.added_internet(entry) + net.added_hop(entry, az));
-        (node, addr, net.reach(entry, az), added, entry)
+        let added = 2 * (net.added_internet(entry) + net.added_hop(entry, to.az));
+        let fate = target::connect(to.state, net.reach(entry, to.az));
+        (node, addr, fate, added, entry)
     };
     let hold = Outstanding {
         cl,
@@ -195,16 +197,32 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         start: now,
         open: true,
     };
-    if !reached {
-        // Across a partition packets are dropped: the attempt times out.
-        let t = cl.sc.load_balancer.connect_timeout.0;
-        tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
-        hold.release(false);
-        return http::error(
-            StatusCode::GATEWAY_TIMEOUT,
-            as_json,
-            &format!("node-{node} is across a partition: the connection timed out"),
-        );
+    // The model's verdict on the connection, carried out: a powered-off
+    // node or one across a partition costs the connect timeout, as in the
+    // simulation, where a closed listener would refuse at once. A hung node
+    // is reached and does not answer, so the idle timeout below applies.
+    match fate {
+        Connect::TimesOut => {
+            let t = cl.sc.load_balancer.connect_timeout.0;
+            tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
+            hold.release(false);
+            return http::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                as_json,
+                &format!(
+                    "node-{node} does not answer (powered off, or across a partition): the connection timed out"
+                ),
+            );
+        }
+        Connect::Refused => {
+            hold.release(false);
+            return http::error(
+                StatusCode::BAD_GATEWAY,
+                as_json,
+                &format!("node-{node} is terminated: the connection was refused"),
+            );
+        }
+        Connect::Accepted | Connect::Hangs => {}
     }
     if added > 0 {
         tokio::time::sleep(std::time::Duration::from_nanos(added)).await;

@@ -37,6 +37,7 @@ pub mod shop;
 pub mod slo;
 pub mod snapshot;
 pub mod station;
+pub mod target;
 pub mod time;
 pub mod warmup;
 pub mod wire;

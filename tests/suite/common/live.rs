@@ -26,6 +26,8 @@ pub fn fast(mut sc: Scenario) -> Scenario {
     sc.fleet.launch_time = Dur::from_ms(200);
     sc.load_balancer.deregistration_delay = Dur::from_ms(200);
     sc.sessions.store.failover_after = Dur::from_ms(200);
+    // A request to a powered-off node waits this out before its 504.
+    sc.load_balancer.connect_timeout = Dur::from_ms(500);
     sc
 }
 

@@ -8,7 +8,7 @@ use stratus_model::db::Database;
 use stratus_model::db::access::DataAt;
 use stratus_model::lb::NodeId;
 use stratus_model::lb::{LbCookie, Route};
-use stratus_model::node::{NodeState, ShopperId};
+use stratus_model::node::ShopperId;
 use stratus_model::retry::{CIRCUIT_OPEN, Client, Heard};
 use stratus_model::scenario::Kind;
 use stratus_model::scenario::Scenario;
@@ -18,6 +18,7 @@ use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec, browser_keeps};
 use stratus_model::session::store::StoreAt;
 use stratus_model::shop::{self, Data, Places, Request, SessionIn};
 use stratus_model::station::{Admit, Turn};
+use stratus_model::target::{self, Connect};
 use stratus_model::time::SimTime;
 use stratus_model::warmup::slowed;
 use stratus_model::wire::{self, Tap};
@@ -223,24 +224,17 @@ impl World {
             return self.fail(s, "connect_timeout", now + t + back, q);
         }
         let node = &self.cp.fleet.nodes[id as usize];
-        let cut_off = !self.cp.net.reach(entry, node.az);
-        match node.state {
-            _ if cut_off && node.state != NodeState::Terminated => {
-                // Across a partition packets are dropped: the attempt times out.
+        match target::connect(node.state, self.cp.net.reach(entry, node.az)) {
+            Connect::TimesOut => {
                 let t = self.sc.load_balancer.connect_timeout.0;
                 return self.fail(s, "connect_timeout", now + t + back, q);
             }
-            NodeState::Dead | NodeState::Launching => {
-                // Powered off: the balancer's connection attempt times out.
-                let t = self.sc.load_balancer.connect_timeout.0;
-                return self.fail(s, "connect_timeout", now + t + back, q);
-            }
-            NodeState::Hung => {
+            Connect::Hangs => {
                 let t = stratus_model::net::LB_IDLE_TIMEOUT;
                 return self.fail(s, "gateway_timeout", now + t + back, q);
             }
-            NodeState::Terminated => return self.fail(s, "connection_refused", now + back, q),
-            NodeState::InService | NodeState::Draining => {}
+            Connect::Refused => return self.fail(s, "connection_refused", now + back, q),
+            Connect::Accepted => {}
         }
         // The node takes the request: it crossed from the balancer node.
         let node_az = node.az;
