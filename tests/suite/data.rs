@@ -1,6 +1,6 @@
 //! The data tier: what the scenarios must show, from real runs.
 
-use crate::common::{bundled, run};
+use crate::common::{bundled, bundled_report, run};
 use std::process::Command;
 use stratus::Strategy;
 use stratus::scenario::ReadFrom;
@@ -164,7 +164,7 @@ fn cache_hit_ratio_rises_with_ttl_and_dies_with_its_az() {
 
 #[test]
 fn a_shop_without_a_database_reports_none() {
-    let r = run(&bundled("steady-state"), Strategy::Store);
+    let r = bundled_report("steady-state", Strategy::Store);
     assert!(r.database.is_none() && r.cache.is_none());
     assert_eq!(r.cost.data_per_hour, 0.0);
     assert!(!r.latency_ms.by_kind.contains_key("orders"));

@@ -1,7 +1,7 @@
 //! Same scenario and seed → the same bytes (against the reports an earlier
 //! run wrote, `tests/golden/`); different seeds → different figures.
 
-use crate::common::{bundled, json_outside_wall, run};
+use crate::common::{bundled, bundled_report, json_outside_wall, run};
 use std::process::Command;
 use stratus::Strategy;
 use stratus::cli::pace::WallPacer;
@@ -43,7 +43,7 @@ fn repeats(name: &str) {
     // One run against the digest of the bytes an earlier process wrote: the
     // same seed gives the same bytes across processes and builds, and a speed
     // change that moves a figure shows here.
-    let a = json_outside_wall(&run(&sc, sc.strategy));
+    let a = json_outside_wall(&bundled_report(name, sc.strategy));
     let digest: String = sha2::Sha256::digest(a.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -150,7 +150,7 @@ fn a_ttl_alone_keeps_the_single_answer_and_its_report() {
     let sc = bundled("fis-az-power");
     let dns = sc.dns.unwrap();
     assert_eq!((dns.routing, dns.health_check), (DnsRouting::Single, None));
-    let r = run(&sc, sc.strategy);
+    let r = common::bundled_report("fis-az-power", sc.strategy);
     let d = r.dns.as_ref().unwrap();
     assert!(d.route53.is_none());
     assert!(events(&r, "dns_unhealthy").is_empty());

@@ -3,8 +3,9 @@
 //! interruption, each checked on real runs of the bundled scenarios or of
 //! scenarios built here.
 
-use crate::common::{at, bundled, events, run};
+use crate::common::{at, bundled, bundled_report, events, run};
 use proptest::prelude::*;
+use std::sync::Arc;
 use stratus::Report;
 use stratus::scenario::{Action, HealthCheckType, Place, Scenario, Strategy, Timed};
 use stratus::time::{Dur, SEC};
@@ -32,7 +33,7 @@ fn flash_sale_scales_out_in_time_suffers_then_recovers() {
     let tt = sc.fleet.target_tracking.clone().expect("a policy");
     let surge: u32 = 300;
     let sale_end: u32 = 900;
-    let r = run(&sc, sc.strategy);
+    let r = bundled_report("flash-sale", sc.strategy);
     let series = r.series.as_ref().expect("series");
     // The node count rises within warm-up plus the alarm's evaluation
     // window (its datapoints × the metric period) after the surge.
@@ -93,7 +94,10 @@ fn fis_power_interruption_steps_and_losses() {
     let sc = bundled("fis-az-power");
     let listed: Vec<Strategy> = sc.compare.iter().map(|e| e.strategy).collect();
     assert_eq!(listed, Strategy::ALL.to_vec(), "compare runs all four");
-    let runs: Vec<Report> = Strategy::ALL.iter().map(|&st| run(&sc, st)).collect();
+    let runs: Vec<Arc<Report>> = Strategy::ALL
+        .iter()
+        .map(|&st| bundled_report("fis-az-power", st))
+        .collect();
     for r in &runs[1..] {
         assert_eq!(r.shoppers.carts_lost, 0, "{} lost carts", r.strategy);
     }
@@ -191,8 +195,7 @@ fn stale_dns_answers_fail_until_the_ttl_runs_out() {
 
 #[test]
 fn az_rebalance_costs_sticky_carts_in_healthy_azs() {
-    let sc = bundled("az-rebalance");
-    let sticky = run(&sc, Strategy::Sticky);
+    let sticky = bundled_report("az-rebalance", Strategy::Sticky);
     let fault = sticky
         .faults
         .iter()
@@ -211,7 +214,7 @@ fn az_rebalance_costs_sticky_carts_in_healthy_azs() {
         .find(|e| e.t_s > 900.0)
         .unwrap();
     assert!(drained.t_s > launched.t_s && !drained.detail.contains("us-east-1b"));
-    let store = run(&sc, Strategy::Store);
+    let store = bundled_report("az-rebalance", Strategy::Store);
     assert_eq!(store.shoppers.carts_lost, 0);
     assert!(sticky.shoppers.carts_lost > 0);
 }

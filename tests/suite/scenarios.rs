@@ -1,13 +1,12 @@
 //! The bundled scenarios show what their lessons say, from real runs.
 
-use crate::common::{bundled, run};
+use crate::common::{bundled, bundled_report, run};
 use stratus::Strategy::{Cookie, Sticky, Store};
 use stratus::time::Dur;
 
 #[test]
 fn az_outage_costs_sticky_carts_close_to_those_at_risk() {
-    let sc = bundled("az-outage");
-    let sticky = run(&sc, Sticky);
+    let sticky = bundled_report("az-outage", Sticky);
     let lost = sticky.shoppers.carts_lost;
     let at_risk = sticky.carts_at_risk();
     assert!(at_risk > 100, "a third of the fleet held carts: {at_risk}");
@@ -26,7 +25,7 @@ fn az_outage_costs_sticky_carts_close_to_those_at_risk() {
         sticky.requests.errors
     );
     for st in [Cookie, Store] {
-        let r = run(&sc, st);
+        let r = bundled_report("az-outage", st);
         assert_eq!(r.shoppers.carts_lost, 0, "{st} lost carts");
         assert_eq!(r.carts_at_risk(), 0, "{st}");
         assert!(
@@ -38,10 +37,9 @@ fn az_outage_costs_sticky_carts_close_to_those_at_risk() {
 
 #[test]
 fn the_az_outage_table_makes_the_lesson_plain() {
-    let sc = bundled("az-outage");
     let runs: Vec<_> = [Sticky, Cookie, Store]
         .iter()
-        .map(|&s| run(&sc, s))
+        .map(|&s| (*bundled_report("az-outage", s)).clone())
         .collect();
     let table = stratus::report::text::render_compare(&runs);
     let first = table
@@ -61,8 +59,7 @@ fn the_az_outage_table_makes_the_lesson_plain() {
 #[test]
 fn scale_in_and_rolling_deploy_cost_sticky_carts_only() {
     for name in ["scale-in", "rolling-deploy"] {
-        let sc = bundled(name);
-        let sticky = run(&sc, Sticky);
+        let sticky = bundled_report(name, Sticky);
         assert!(
             sticky.shoppers.carts_lost > 100,
             "{name}: sticky lost {}",
@@ -74,7 +71,8 @@ fn scale_in_and_rolling_deploy_cost_sticky_carts_only() {
         );
         assert!(sticky.shoppers.carts_lost <= sticky.carts_at_risk());
         for st in [Cookie, Store] {
-            assert_eq!(run(&sc, st).shoppers.carts_lost, 0, "{name}: {st}");
+            let r = bundled_report(name, st);
+            assert_eq!(r.shoppers.carts_lost, 0, "{name}: {st}");
         }
     }
 }
@@ -82,7 +80,7 @@ fn scale_in_and_rolling_deploy_cost_sticky_carts_only() {
 #[test]
 fn cookie_overflow_loses_carts_through_the_browser_limit() {
     let sc = bundled("cookie-overflow");
-    let c = run(&sc, Cookie);
+    let c = bundled_report("cookie-overflow", Cookie);
     assert!(c.shoppers.carts_lost > 0);
     assert!(
         c.sessions.cookies_ignored_oversize > 0,
@@ -95,7 +93,8 @@ fn cookie_overflow_loses_carts_through_the_browser_limit() {
         "{}",
         c.bytes.cookie_max
     );
-    assert_eq!(run(&sc, Store).shoppers.carts_lost, 0);
+    let store = bundled_report("cookie-overflow", Store);
+    assert_eq!(store.shoppers.carts_lost, 0);
     // A bigger limit removes the loss, so it is the limit that does it.
     let mut big = sc.clone();
     big.sessions.cookie.max_bytes = 1 << 20;
@@ -105,7 +104,7 @@ fn cookie_overflow_loses_carts_through_the_browser_limit() {
 #[test]
 fn store_failover_loses_only_unreplicated_writes() {
     let sc = bundled("store-failover");
-    let r = run(&sc, Store);
+    let r = bundled_report("store-failover", Store);
     assert!(r.shoppers.carts_lost > 0, "100 ms of lag loses some writes");
     assert!(
         (r.shoppers.carts_lost as f64) < 0.001 * r.shoppers.with_items as f64,
@@ -128,15 +127,14 @@ fn store_failover_loses_only_unreplicated_writes() {
 
 #[test]
 fn steady_state_loses_nothing_and_fails_nothing() {
-    let sc = bundled("steady-state");
     for st in [Sticky, Cookie, Store] {
-        let r = run(&sc, st);
+        let r = bundled_report("steady-state", st);
         assert_eq!(r.shoppers.carts_lost, 0, "{st}");
         assert_eq!(r.requests.failed, 0, "{st}");
         assert!(r.checkouts.ok > 1000, "{st}");
         assert_eq!(
             r.shoppers.with_items,
-            run(&sc, Sticky).shoppers.with_items,
+            bundled_report("steady-state", Sticky).shoppers.with_items,
             "common random numbers across strategies"
         );
     }
@@ -159,8 +157,8 @@ fn a_store_without_replica_takes_the_shop_down_with_it() {
 #[test]
 fn the_store_costs_its_two_nodes_more_per_hour() {
     let sc = bundled("steady-state");
-    let sticky = run(&sc, Sticky);
-    let store = run(&sc, Store);
+    let sticky = bundled_report("steady-state", Sticky);
+    let store = bundled_report("steady-state", Store);
     assert!(
         (sticky.cost.node_hours - 3.0).abs() < 1e-9,
         "6 nodes for 30 minutes"
@@ -170,7 +168,7 @@ fn the_store_costs_its_two_nodes_more_per_hour() {
     let extra = store.cost.total_per_hour - sticky.cost.total_per_hour;
     assert!((extra - 0.312).abs() < 0.01, "{extra}");
     // A scale-in really saves node-hours.
-    let scaled = run(&bundled("scale-in"), Store);
+    let scaled = bundled_report("scale-in", Store);
     assert!(scaled.cost.node_hours < 9.0 * 0.5 && scaled.cost.node_hours > 3.0 * 0.5);
 }
 

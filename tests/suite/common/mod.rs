@@ -3,6 +3,8 @@
 
 pub mod live;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use stratus::scenario::{Action, Timed};
 use stratus::time::Dur;
 use stratus::{Report, Scenario, Strategy};
@@ -27,6 +29,30 @@ pub fn bundled(name: &str) -> Scenario {
 
 pub fn run(sc: &Scenario, st: Strategy) -> Report {
     stratus::run(sc, st, sc.seed)
+}
+
+/// A bundled scenario's report under `st` at the scenario's own seed, run
+/// once in the suite's process: the determinism test hashes it, the schema
+/// test checks it and the tour judges it, where each used to run it again.
+/// Only for tests that read a report; a test that compares two runs runs
+/// both itself.
+pub fn bundled_report(name: &str, st: Strategy) -> Arc<Report> {
+    type Cell = Arc<OnceLock<Arc<Report>>>;
+    static RUNS: Mutex<BTreeMap<(String, Strategy), Cell>> = Mutex::new(BTreeMap::new());
+    // The map's lock is held only to find the cell: two tests asking for
+    // different runs compute them at once, two asking for the same one wait
+    // for one computation.
+    let cell = RUNS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry((name.to_string(), st))
+        .or_default()
+        .clone();
+    cell.get_or_init(|| {
+        let sc = bundled(name);
+        Arc::new(stratus::run(&sc, st, sc.seed))
+    })
+    .clone()
 }
 
 /// The report as JSON with the wall-clock figures blanked.
