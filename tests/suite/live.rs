@@ -162,6 +162,59 @@ async fn a_powered_off_node_times_out_as_in_the_simulation() {
     h.shutdown();
 }
 
+/// A request on a node when it powers off gets no answer and no reset: the
+/// balancer gives up after its connect timeout (504), as the simulation's
+/// `target_lost` does, where the aborted connection would have answered 502
+/// at once. The node's AZ is slowed a thousandfold so the page is still on
+/// it when the AZ dies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_on_a_node_that_powers_off_is_lost_as_in_the_simulation() {
+    let mut sc = scenario();
+    sc.load_balancer.health_check.interval = Dur::from_secs(60);
+    let h = common::live::start(sc, Strategy::Sticky, false).await;
+    let c = client();
+    let mut b = Browser::default();
+    let add = "product=7&size=L&colour=navy";
+    let (s, v) = b.go(&c, h.shop, Method::POST, "/cart/add", add).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let az = v["az"].as_str().unwrap().to_string();
+    let slow = format!(r#"{{"action":"slow_az","az":"{az}","value":1000}}"#);
+    let (s, v) = common::live::call(
+        &c,
+        &h,
+        Method::POST,
+        "/admin/actions",
+        Some(&h.token),
+        &slow,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (shop, c2) = (h.shop, c.clone());
+    let page = tokio::spawn(async move { b.go(&c2, shop, Method::GET, "/cart", "").await });
+    // Until the balancer holds the request on a node.
+    loop {
+        let (_, st) = admin(&c, &h, Method::GET, "/admin/state", Some(&h.token)).await;
+        let held: u64 = st["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["outstanding"].as_u64().unwrap_or(0))
+            .sum();
+        if held > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let kill = format!("/admin/az/{az}/kill");
+    let (s, _) = admin(&c, &h, Method::POST, &kill, Some(&h.token)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = page.await.unwrap();
+    assert_eq!(s, StatusCode::GATEWAY_TIMEOUT, "{v}");
+    let why = v["error"].as_str().unwrap_or_default();
+    assert!(why.contains("target_lost"), "{v}");
+    h.shutdown();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sticky_cart_dies_with_its_az() {
     assert_eq!(cart_after_az_kill(Strategy::Sticky).await, 0);

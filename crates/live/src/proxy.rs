@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use stratus_model::lb::{LbCookie, NodeId, Route};
 use stratus_model::net::LB_IDLE_TIMEOUT;
-use stratus_model::target::{self, Connect};
+use stratus_model::target::{self, Connect, InFlight};
 use stratus_model::time::{MS, SEC};
 
 /// The balancer's stickiness cookie, named as ALB names its own.
@@ -262,8 +262,25 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
                 &format!("node-{node} accepted the request and did not answer"),
             );
         }
-        // What an ALB answers when a target refuses or resets the connection.
+        // The node stopped under the request, or reset the connection. Its
+        // task's abort resets every connection here, so which of the model's
+        // fates this was is read from the state the node stopped in: a
+        // powered-off node sends nothing, and the balancer gives up after
+        // its connect timeout, as in the simulation.
         Ok(Err(e)) => {
+            let state = cl.lock().cp.fleet.nodes[node as usize].state;
+            if target::in_flight(state) == InFlight::Lost {
+                let t = cl.sc.load_balancer.connect_timeout.0;
+                tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
+                return http::error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    as_json,
+                    &format!(
+                        "node-{node} powered off with the request on it: target_lost after the connect timeout"
+                    ),
+                );
+            }
+            // What an ALB answers when a target refuses or resets the connection.
             return http::error(
                 StatusCode::BAD_GATEWAY,
                 as_json,

@@ -1,5 +1,6 @@
-//! What the balancer meets when it opens a connection to a target: decided
-//! here once, from the node's state and whether the network carries packets
+//! What the balancer meets when it opens a connection to a target, and what
+//! a request already on a target meets when the target stops: decided here
+//! once, from the node's state and whether the network carries packets
 //! between the balancer node's AZ and the target's. The simulator schedules
 //! the verdict's outcome; the live proxy waits it out before answering, so a
 //! powered-off node costs a shopper the connect timeout in both drivers.
@@ -35,9 +36,39 @@ pub fn connect(state: NodeState, reached: bool) -> Connect {
     }
 }
 
+/// The fate of a request a target was serving when it stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InFlight {
+    /// Powered off mid-request: no reset, no answer. The balancer gives up
+    /// after its `connect_timeout` (the cause `target_lost`, a 504).
+    Lost,
+    /// The application stopped answering: the balancer waits its idle
+    /// timeout (the cause `gateway_timeout`, a 504).
+    Hangs,
+    /// The instance shut down and reset the connection: the balancer
+    /// answers at once (the cause `connection_reset`, a 502).
+    Reset,
+}
+
+/// The fate of a request in flight on a target that stops in `state`.
+pub fn in_flight(state: NodeState) -> InFlight {
+    match state {
+        NodeState::Dead => InFlight::Lost,
+        NodeState::Hung => InFlight::Hangs,
+        _ => InFlight::Reset,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_on_a_stopping_node_meets_its_fate() {
+        assert_eq!(in_flight(NodeState::Dead), InFlight::Lost);
+        assert_eq!(in_flight(NodeState::Hung), InFlight::Hangs);
+        assert_eq!(in_flight(NodeState::Terminated), InFlight::Reset);
+    }
 
     #[test]
     fn each_state_meets_its_fate() {

@@ -12,6 +12,7 @@ use stratus_model::lb::NodeId;
 use stratus_model::net::LB_IDLE_TIMEOUT;
 use stratus_model::node::{NodeState, ShopperId};
 use stratus_model::session::store::{Store, StoreLoss};
+use stratus_model::target::{self, InFlight};
 use stratus_model::time::SimTime;
 
 impl World {
@@ -94,10 +95,8 @@ impl World {
         }
     }
 
-    /// A node stops as the control plane decided. Dead: its memory is gone
-    /// and requests on it fail when the balancer's connect timeout runs out.
-    /// Terminated: memory freed, connections reset. Hung: requests wait for
-    /// the balancer's idle timeout.
+    /// A node stops as the control plane decided: unless hung, its memory is
+    /// gone; the requests on it meet the fate `target::in_flight` gives.
     fn stop(&mut self, now: SimTime, id: NodeId, state: NodeState, q: &mut Queue<Event>) {
         let node = &mut self.cp.fleet.nodes[id as usize];
         if state != NodeState::Hung {
@@ -113,16 +112,16 @@ impl World {
             }
             let entry = self.shopper(s).map_or(0, |sh| sh.entry_az());
             let back = self.hop(az, entry);
-            let (cause, at) = match state {
-                NodeState::Dead => {
+            let (cause, at) = match target::in_flight(state) {
+                InFlight::Lost => {
                     let timeout = self.sc.load_balancer.connect_timeout.0;
                     ("target_lost", now + timeout + back + internet)
                 }
-                NodeState::Hung => {
+                InFlight::Hangs => {
                     let back = back + self.cp.net.internet(entry);
                     ("gateway_timeout", now + LB_IDLE_TIMEOUT + back)
                 }
-                _ => ("connection_reset", now + back + internet),
+                InFlight::Reset => ("connection_reset", now + back + internet),
             };
             self.fail(s, cause, at, q);
         }
