@@ -191,8 +191,10 @@ async fn a_request_on_a_node_that_powers_off_is_lost_as_in_the_simulation() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let (shop, c2) = (h.shop, c.clone());
     let page = tokio::spawn(async move { b.go(&c2, shop, Method::GET, "/cart", "").await });
-    // Until the balancer holds the request on a node.
-    loop {
+    // Until the balancer holds the request on a node (a bound, not a
+    // timing: the page sleeps for many seconds on the slowed node).
+    for polls in 0.. {
+        assert!(polls < 1_000, "the page never reached a node");
         let (_, st) = admin(&c, &h, Method::GET, "/admin/state", Some(&h.token)).await;
         let held: u64 = st["nodes"]
             .as_array()
