@@ -136,12 +136,10 @@ async fn cart_after_az_kill(strategy: Strategy) -> usize {
     seen.expect("the shop answers again after the health checks")
 }
 
-/// A request the balancer sends to a powered-off node times out (504, after
-/// the connect timeout), as the simulation's `connect_timeout` failure
-/// does; a closed listener would refuse it at once (a 502). The health
-/// checks are slowed so the dead node is still a target when asked.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_powered_off_node_times_out_as_in_the_simulation() {
+/// A sticky shop whose health checks come once a minute, so a dead node is
+/// still a target when asked, and a shopper stuck to a node by an item in
+/// the cart: the shop, the client, the browser and the node's AZ.
+async fn stuck_to_a_node() -> (Handle, C, Browser, String) {
     let mut sc = scenario();
     sc.load_balancer.health_check.interval = Dur::from_secs(60);
     let h = common::live::start(sc, Strategy::Sticky, false).await;
@@ -151,6 +149,16 @@ async fn a_powered_off_node_times_out_as_in_the_simulation() {
     let (s, v) = b.go(&c, h.shop, Method::POST, "/cart/add", add).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let az = v["az"].as_str().unwrap().to_string();
+    (h, c, b, az)
+}
+
+/// A request the balancer sends to a powered-off node times out (504, after
+/// the connect timeout), as the simulation's `connect_timeout` failure
+/// does; a closed listener would refuse it at once (a 502). The health
+/// checks are slowed so the dead node is still a target when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_powered_off_node_times_out_as_in_the_simulation() {
+    let (h, c, mut b, az) = stuck_to_a_node().await;
     let kill = format!("/admin/az/{az}/kill");
     let (s, _) = admin(&c, &h, Method::POST, &kill, Some(&h.token)).await;
     assert_eq!(s, StatusCode::OK);
@@ -169,15 +177,7 @@ async fn a_powered_off_node_times_out_as_in_the_simulation() {
 /// it when the AZ dies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_on_a_node_that_powers_off_is_lost_as_in_the_simulation() {
-    let mut sc = scenario();
-    sc.load_balancer.health_check.interval = Dur::from_secs(60);
-    let h = common::live::start(sc, Strategy::Sticky, false).await;
-    let c = client();
-    let mut b = Browser::default();
-    let add = "product=7&size=L&colour=navy";
-    let (s, v) = b.go(&c, h.shop, Method::POST, "/cart/add", add).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let az = v["az"].as_str().unwrap().to_string();
+    let (h, c, mut b, az) = stuck_to_a_node().await;
     let slow = format!(r#"{{"action":"slow_az","az":"{az}","value":1000}}"#);
     let (s, v) = common::live::call(
         &c,
