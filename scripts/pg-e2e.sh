@@ -47,7 +47,8 @@ lag_half() {
     "$bin" serve "$fixture" --db postgres --listen "127.0.0.1:$shop" --admin "127.0.0.1:$admin" \
         --token e2e >"$dir/serve.log" 2>&1 &
     pid=$!
-    wait_serving "$dir/serve.log" "$pid" || true
+    # A half whose server did not come up says why, on stderr.
+    wait_serving "$dir/serve.log" "$pid" || { echo "--- $fixture: serve log" >&2; tail -20 "$dir/serve.log" >&2; }
     "$bin" load "http://127.0.0.1:$shop" --scenario "$fixture" --duration 15s \
         --admin "http://127.0.0.1:$admin" --token e2e --format json --out "$dir/load.json" >/dev/null 2>&1 || true
     kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true

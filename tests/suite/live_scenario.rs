@@ -240,3 +240,32 @@ async fn a_user_cookie_signs_in_and_order_history_is_that_users() {
         "user 4 sees user 3's order {order}: {theirs}"
     );
 }
+
+/// A checkout while the database's primary is powered off, before its
+/// standby takes over, gets no answer from it: the query fails after the
+/// driver's connect timeout, as the simulation's query to a powered-off
+/// instance does (`Database::answers`). The live node used to fail it at
+/// once. With a connect timeout of a minute the checkout is still waiting
+/// three seconds on; the old node had answered 503 by then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_to_a_powered_off_primary_waits_for_the_connect_timeout() {
+    let text = stratus::bundled::find("db-failover").unwrap();
+    let mut sc = fast(stratus::parse_scenario("db-failover", text).unwrap());
+    sc.timeline.clear();
+    let d = sc.database.as_mut().unwrap();
+    d.connect_timeout = Dur::from_secs(60);
+    d.failover_time = Dur::from_secs(600);
+    let h = start(sc, Strategy::Cookie).await;
+    let c = client();
+    let cookie = add(&c, h.shop, "").await;
+    let kill = r#"{"action":"kill_db_primary"}"#;
+    let (s, v) = call(&c, &h, Method::POST, "/admin/actions", Some(&h.token), kill).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (c2, shop) = (c.clone(), h.shop);
+    let checkout =
+        tokio::spawn(async move { go(&c2, shop, Method::POST, "/checkout", &cookie, "").await });
+    let early = tokio::time::timeout(std::time::Duration::from_secs(3), checkout).await;
+    h.shutdown();
+    let answered = early.map(|r| r.map(|(s, v, _)| (s, v)).ok());
+    assert!(answered.is_err(), "answered at once: {answered:?}");
+}

@@ -100,8 +100,9 @@ struct Waited(u64);
 
 /// Runs `f` with the shop's data at this moment, as the simulation's nodes
 /// see it: reads on a replica (or the primary), writes on the primary. An
-/// instance across a partition does not answer: the query fails after the
-/// driver's connect timeout, as in the simulation.
+/// instance that does not answer (`Database::answers`: powered off, or
+/// across a partition) fails the query after the driver's connect timeout,
+/// as in the simulation.
 fn with_data<R>(
     shop: &Shop,
     node_az: AzIx,
@@ -110,15 +111,12 @@ fn with_data<R>(
     f: impl FnOnce(Option<&mut dyn Data>) -> R,
 ) -> R {
     let Some(db) = &shop.db else { return f(None) };
-    if let Some(pg) = &shop.pg {
-        return super::postgres::with_pg(shop, db, pg, f);
-    }
     let mut db = db.lock().expect("db lock");
     let read = db.target_for(kind);
     let net = shop.net();
     let read = read.filter(|&i| {
         let az = db.instances[i].az;
-        if net.reach(node_az, az) {
+        if db.answers(i, net.reach(node_az, az)) {
             waited.0 += 2 * net.added_hop(node_az, az);
             true
         } else {
@@ -127,6 +125,12 @@ fn with_data<R>(
         }
     });
     drop(net);
+    if let Some(pg) = &shop.pg {
+        // The same instances, on real PostgreSQL servers.
+        let write = db.writer().ok().and(db.primary());
+        drop(db);
+        return super::postgres::with_pg(shop, pg, read, write, f);
+    }
     let mut cache = shop.cache.as_ref().map(|c| c.lock().expect("cache lock"));
     let mut at = DataAt {
         db: &mut db,
@@ -211,8 +215,7 @@ async fn dependencies(
         let Some(i) = db.target_for(kind) else {
             return Err(0); // no instance takes it: refused at once
         };
-        let inst = &db.instances[i];
-        if inst.alive && shop.net().reach(az, inst.az) {
+        if db.answers(i, shop.net().reach(az, db.instances[i].az)) {
             Ok(())
         } else {
             Err(db.cfg.connect_timeout.0)

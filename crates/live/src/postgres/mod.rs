@@ -208,15 +208,11 @@ pub async fn start_for(
 /// sends them, writes to the model's primary while it takes writes.
 pub fn with_pg<R>(
     shop: &crate::node::Shop,
-    db: &Mutex<stratus_model::db::Database>,
     pg: &Pg,
+    read: Option<stratus_model::db::DbIx>,
+    write: Option<stratus_model::db::DbIx>,
     f: impl FnOnce(Option<&mut dyn stratus_model::shop::Data>) -> R,
 ) -> R {
-    let (read, write) = {
-        let mut db = db.lock().expect("db lock");
-        let write = db.writer().ok().and(db.primary());
-        (db.read_target(), write)
-    };
     let mut d = data::PgData {
         pg,
         read,

@@ -280,6 +280,14 @@ impl Database {
         self.instances.iter().position(|i| i.role == Role::Standby)
     }
 
+    /// Whether instance `i` answers a query from a node, `reached` being
+    /// whether packets cross between their AZs. One that does not (powered
+    /// off, or across a partition) sends nothing back, so the driver's
+    /// connection attempt fails after `connect_timeout`, in both drivers.
+    pub fn answers(&self, i: DbIx, reached: bool) -> bool {
+        reached && self.instances[i].alive
+    }
+
     /// The instance a page of `kind` goes to now: the primary for a page
     /// that writes, else where reads go. Both drivers ask here.
     pub fn target_for(&mut self, kind: crate::core::Kind) -> Option<DbIx> {

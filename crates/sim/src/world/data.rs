@@ -90,9 +90,11 @@ impl World {
         }
         let calls_on = self.db_calls_on();
         let db = self.db.as_mut().expect("a query needs a database");
+        let reached = self.cp.net.reach(node_az, db.instances[i].az);
+        let answers = db.answers(i, reached);
         let inst = &mut db.instances[i];
         let back = self.cp.net.hop(inst.az, node_az);
-        if !inst.alive || !self.cp.net.reach(node_az, inst.az) {
+        if !answers {
             // No answer from a powered-off instance: the driver times out.
             db.stats.failed(kind);
             let t = db.cfg.connect_timeout.0;
