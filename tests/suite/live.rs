@@ -70,6 +70,13 @@ async fn admin(
     common::live::call(c, h, method, path, token, "").await
 }
 
+/// Powers off `az` through the admin API.
+async fn kill_az(c: &C, h: &Handle, az: &str) {
+    let kill = format!("/admin/az/{az}/kill");
+    let (s, v) = admin(c, h, Method::POST, &kill, Some(&h.token)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
 fn cart_len(v: &Value) -> usize {
     v["cart"].as_array().map_or(usize::MAX, Vec::len)
 }
@@ -95,15 +102,7 @@ async fn cart_after_az_kill(strategy: Strategy) -> usize {
     let (s, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
     assert_eq!((s, cart_len(&v)), (StatusCode::OK, 1), "{v}");
     tokio::time::sleep(Duration::from_millis(50)).await; // past the store's replication lag
-    let (s, _) = admin(
-        &c,
-        &h,
-        Method::POST,
-        &format!("/admin/az/{az}/kill"),
-        Some(&h.token),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
+    kill_az(&c, &h, &az).await;
     // Until the health checks notice, requests to the dead nodes time out
     // (504, after the balancer's connect timeout, as in the simulation);
     // the store may be failing over (503). Then the cart page answers.
@@ -159,9 +158,7 @@ async fn stuck_to_a_node() -> (Handle, C, Browser, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_powered_off_node_times_out_as_in_the_simulation() {
     let (h, c, mut b, az) = stuck_to_a_node().await;
-    let kill = format!("/admin/az/{az}/kill");
-    let (s, _) = admin(&c, &h, Method::POST, &kill, Some(&h.token)).await;
-    assert_eq!(s, StatusCode::OK);
+    kill_az(&c, &h, &az).await;
     // Stuck to the dead node, which the balancer still counts healthy.
     let (s, v) = b.go(&c, h.shop, Method::GET, "/cart", "").await;
     assert_eq!(s, StatusCode::GATEWAY_TIMEOUT, "{v}");
@@ -207,9 +204,7 @@ async fn a_request_on_a_node_that_powers_off_is_lost_as_in_the_simulation() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let kill = format!("/admin/az/{az}/kill");
-    let (s, _) = admin(&c, &h, Method::POST, &kill, Some(&h.token)).await;
-    assert_eq!(s, StatusCode::OK);
+    kill_az(&c, &h, &az).await;
     let (s, v) = page.await.unwrap();
     assert_eq!(s, StatusCode::GATEWAY_TIMEOUT, "{v}");
     let why = v["error"].as_str().unwrap_or_default();

@@ -203,16 +203,12 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
     // is reached and does not answer, so the idle timeout below applies.
     match fate {
         Connect::TimesOut => {
-            let t = cl.sc.load_balancer.connect_timeout.0;
-            tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
-            hold.release(false);
-            return http::error(
-                StatusCode::GATEWAY_TIMEOUT,
-                as_json,
-                &format!(
-                    "node-{node} does not answer (powered off, or across a partition): the connection timed out"
-                ),
+            let why = format!(
+                "node-{node} does not answer (powered off, or across a partition): the connection timed out"
             );
+            let r = timed_out(cl, as_json, &why).await;
+            hold.release(false);
+            return r;
         }
         Connect::Refused => {
             hold.release(false);
@@ -270,15 +266,10 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         Ok(Err(e)) => {
             let state = cl.lock().cp.fleet.nodes[node as usize].state;
             if target::in_flight(state) == InFlight::Lost {
-                let t = cl.sc.load_balancer.connect_timeout.0;
-                tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
-                return http::error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    as_json,
-                    &format!(
-                        "node-{node} powered off with the request on it: target_lost after the connect timeout"
-                    ),
+                let why = format!(
+                    "node-{node} powered off with the request on it: target_lost after the connect timeout"
                 );
+                return timed_out(cl, as_json, &why).await;
             }
             // What an ALB answers when a target refuses or resets the connection.
             return http::error(
@@ -306,6 +297,15 @@ pub async fn handle(p: Arc<Proxy>, req: Request<Incoming>) -> Response<ProxyBody
         );
     }
     resp
+}
+
+/// What a target that sends nothing back costs, as the model's verdicts
+/// (`Connect::TimesOut`, `InFlight::Lost`) say: the balancer waits its
+/// connect timeout, then answers 504 with `why`.
+async fn timed_out(cl: &Cluster, as_json: bool, why: &str) -> Response<ProxyBody> {
+    let t = cl.sc.load_balancer.connect_timeout.0;
+    tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
+    http::error(StatusCode::GATEWAY_TIMEOUT, as_json, why)
 }
 
 /// Health checks over real HTTP: every interval, `GET /health` on each
