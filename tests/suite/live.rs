@@ -480,6 +480,9 @@ async fn load_with_az_kill(strategy: Strategy) -> stratus::Report {
     });
     let r = common::live::load(&h, sc, 30.0, 6, 3).await;
     h.shutdown();
+    // Requests sent to the dead AZ until the health checks notice it are
+    // still waiting at the end; they must not be counted.
+    common::assert_totals_are_the_series(&r);
     r
 }
 
@@ -502,6 +505,29 @@ async fn load_shows_store_carts_kept_after_an_az_kill() {
     assert!(r.shoppers.with_items > 20, "{:#?}", r.shoppers);
     assert_eq!(r.shoppers.carts_lost, 0, "{:#?}", r.shoppers);
     assert_eq!(r.sessions.resticks, 0);
+}
+
+/// The live load counts what is answered within the run, as the simulation
+/// does: requests sent to a powered-off AZ before the health checks notice
+/// wait past the end (its connect timeout, the client's 5 s), and are not
+/// counted, so the totals stay the series' sums.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_at_the_end_is_not_counted() {
+    let mut sc = scenario();
+    let hc = &mut sc.load_balancer.health_check;
+    hc.interval = Dur::from_secs(5);
+    sc.load_balancer.connect_timeout = Dur::from_secs(10);
+    sc.workload.think_time = Dur::from_ms(100);
+    sc.timeline.push(stratus::scenario::Timed {
+        at: Dur::from_secs(1),
+        action: stratus::scenario::Action::KillAz { az: 1 },
+    });
+    let h = common::live::start(sc.clone(), Strategy::Sticky, false).await;
+    let r = common::live::load(&h, sc, 30.0, 3, 5).await;
+    h.shutdown();
+    assert_eq!(r.faults.len(), 1, "{:?}", r.events);
+    assert!(r.requests.ok > 0, "{:?}", r.requests);
+    common::assert_totals_are_the_series(&r);
 }
 
 /// One RESP exchange on a fresh connection: what the server wrote back

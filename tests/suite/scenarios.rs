@@ -1,8 +1,17 @@
 //! The bundled scenarios show what their lessons say, from real runs.
 
-use crate::common::{bundled, bundled_report, run};
+use crate::common::{assert_totals_are_the_series, bundled, bundled_report, run};
 use stratus::Strategy::{Cookie, Sticky, Store};
 use stratus::time::Dur;
+
+/// The simulation's half of the counting rule the live load keeps too
+/// (`live::load_with_az_kill`): the totals are the series' sums.
+#[test]
+fn every_bundled_report_counts_what_its_series_counts() {
+    for (name, _) in stratus::bundled::BUNDLED {
+        assert_totals_are_the_series(&bundled_report(name, bundled(name).strategy));
+    }
+}
 
 #[test]
 fn az_outage_costs_sticky_carts_close_to_those_at_risk() {

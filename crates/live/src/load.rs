@@ -168,7 +168,9 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         }
     }
     // Shoppers still browsing at the end are cut off after their request in
-    // flight, as a simulated run ends with shoppers mid-visit.
+    // flight, as a simulated run ends with shoppers mid-visit. That request
+    // may finish, so the shop's own counters read below are not left with
+    // pages whose caller hung up, but it is not counted (see `shop`).
     let grace = run.clock.instant(end + run.cfg.timeout.0);
     let _ = tokio::time::timeout_at(grace, async {
         while shoppers.join_next().await.is_some() {}
@@ -262,24 +264,44 @@ async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
             return;
         }
         tokio::time::sleep_until(run.clock.instant(intended)).await;
-        let go = run.client(&mut breaker, |c, m| c.sending(&sh, run.clock.now(), m));
-        let outcome = match go {
-            true => request(&run, &mut sh, &mut jar).await,
-            // The open breaker fails the attempt at once, unsent.
-            false => Err(CIRCUIT_OPEN),
-        };
-        let now = run.clock.now();
-        let when = (now, now.saturating_sub(intended));
-        let next = run.client(&mut breaker, |c, m| match &outcome {
-            Ok(r) => {
-                m.cookies_ignored += jar.take_ignored();
-                if sh.stale_orders(r) {
-                    *run.stale_orders.lock().expect("stale") += 1;
-                }
-                c.heard(&mut sh, w, Heard::Ok(r), when, m)
-            }
-            Err(cause) => c.heard(&mut sh, w, Heard::Failed(cause), when, m),
+        // The run ends at `end` (the clock is read under the metrics lock,
+        // which the series' last second is closed under): what would happen
+        // after it is not the run's, as a simulated run stops at its end.
+        let go = run.client(&mut breaker, |c, m| {
+            let now = run.clock.now();
+            (now < run.end).then(|| c.sending(&sh, now, m))
         });
+        let outcome = match go {
+            None => return,
+            Some(true) => request(&run, &mut sh, &mut jar).await,
+            // The open breaker fails the attempt at once, unsent.
+            Some(false) => Err(CIRCUIT_OPEN),
+        };
+        let heard = run.client(&mut breaker, |c, m| {
+            let now = run.clock.now();
+            if now >= run.end {
+                // In flight at the end: not counted, as the simulation ends
+                // with such a request unanswered.
+                return None;
+            }
+            let when = (now, now.saturating_sub(intended));
+            Some((
+                now,
+                match &outcome {
+                    Ok((r, head_bytes)) => {
+                        m.response_bytes += head_bytes;
+                        m.responses_ok += 1;
+                        m.cookies_ignored += jar.take_ignored();
+                        if sh.stale_orders(r) {
+                            *run.stale_orders.lock().expect("stale") += 1;
+                        }
+                        c.heard(&mut sh, w, Heard::Ok(r), when, m)
+                    }
+                    Err(cause) => c.heard(&mut sh, w, Heard::Failed(cause), when, m),
+                },
+            ))
+        });
+        let Some((now, next)) = heard else { return };
         {
             let mut h = run.holding.lock().expect("holding");
             if sh.truth.is_empty() || next == Next::Done {
@@ -330,9 +352,13 @@ async fn close_seconds(run: Arc<Run>) {
     }
 }
 
-/// Sends the shopper's current request; the shop's answer, or the cause of
-/// the failure as the report counts it.
-async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopResponse, &'static str> {
+/// Sends the shopper's current request; the shop's answer and the size of
+/// its head, or the cause of the failure as the report counts it.
+async fn request(
+    run: &Run,
+    sh: &mut Shopper,
+    jar: &mut Jar,
+) -> Result<(ShopResponse, u64), &'static str> {
     let catalog = run.cfg.scenario.workload.catalog.max(1);
     // The page from the shop's one route table; a product page names a
     // product, and the add-to-cart form the item.
@@ -406,11 +432,6 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
         return Err(status_cause(status, &body));
     }
     let v: Value = serde_json::from_slice(&body).map_err(|_| "bad_response")?;
-    {
-        let mut m = run.metrics.lock().expect("metrics");
-        m.response_bytes += head_bytes as u64;
-        m.responses_ok += 1;
-    }
     if let Some(s) = v.get("strategy").and_then(Value::as_str) {
         let mut st = run.strategy.lock().expect("strategy");
         if st.is_none() {
@@ -421,7 +442,7 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
         Some(c) => Some(cart_from_json(c).ok_or("bad_response")?),
         None => None,
     };
-    Ok(ShopResponse {
+    let page = ShopResponse {
         cart,
         badge: v.get("badge").and_then(Value::as_u64).unwrap_or(0) as u32,
         ordered: v.get("ordered").and_then(Value::as_bool).unwrap_or(false),
@@ -431,7 +452,8 @@ async fn request(run: &Run, sh: &mut Shopper, jar: &mut Jar) -> Result<ShopRespo
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_i64).collect()),
         ..Default::default()
-    })
+    };
+    Ok((page, head_bytes as u64))
 }
 
 /// The report's cause for an error answer: a node's refusal by its own

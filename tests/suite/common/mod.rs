@@ -61,3 +61,22 @@ pub fn json_outside_wall(r: &Report) -> String {
     r.wall = Default::default();
     r.to_json()
 }
+
+/// A report's totals are its per-second series' sums: a request is counted
+/// once, in the second it was answered, and only if that was within the
+/// run. Both drivers keep this rule; a live request still in flight at the
+/// end is not counted, as the simulation stops with it unanswered.
+pub fn assert_totals_are_the_series(r: &Report) {
+    let rows = r.series.as_deref().expect("the report keeps its series");
+    let sum = |f: fn(&stratus::metrics::SecondRow) -> u32| -> u64 {
+        rows.iter().map(|x| u64::from(f(x))).sum()
+    };
+    assert_eq!(
+        (r.requests.total, r.requests.failed),
+        (sum(|x| x.requests), sum(|x| x.failures)),
+        "{} {}: the totals (requests, failed) against the series' sums; errors {:?}",
+        r.scenario,
+        r.strategy,
+        r.requests.errors
+    );
+}
