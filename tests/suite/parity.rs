@@ -220,3 +220,73 @@ async fn network_faults_take_the_same_steps() {
     assert!(s.contains(&"fis_restart_instances".to_string()), "{s:?}");
     assert_eq!(s, l, "simulation vs live, repeats folded");
 }
+
+/// The data tier's queries through both drivers: which product a page
+/// shows is the model's draw (`Popularity`), where its query goes the
+/// model's decision (`Database::visit`: nowhere when the cache holds the
+/// page's key, reads round robin over the replicas, writes on the primary),
+/// and the instance that takes it counts it. So the cache's hit ratio, the
+/// queries per request and each instance's share of them come out as in
+/// the simulation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_instances_take_the_queries_the_simulation_sends_them() {
+    let text = r#"
+[scenario]
+name = "parity-queries"
+duration = "8s"
+seed = 7
+strategy = "store"
+
+[database]
+replicas = 2
+
+[cache]
+nodes = ["us-east-1a", "us-east-1b"]
+
+[workload]
+arrivals_per_second = 20.0
+think_time = "200ms"
+account = 0.2
+order_history = 0.5
+"#;
+    let sc = fast(stratus::parse_scenario("parity-queries", text).expect("parses"));
+    let sim = stratus::sim::run(&sc, Strategy::Store, 7);
+    let (_, live) = live(sc, Strategy::Store).await;
+    // Queries per request, and each instance's share of them.
+    let shares = |r: &stratus::Report| {
+        let d = r.database.as_ref().expect("the database section");
+        let all: u64 = d.instances.iter().map(|i| i.queries).sum();
+        let share = |i: &stratus::report::data::InstanceReport| {
+            (i.name.clone(), i.queries as f64 / all.max(1) as f64)
+        };
+        let per_request = all as f64 / r.requests.total.max(1) as f64;
+        (
+            per_request,
+            d.instances.iter().map(share).collect::<Vec<_>>(),
+        )
+    };
+    let ((sim_rate, sim_at), (live_rate, live_at)) = (shares(&sim), shares(&live));
+    assert!(
+        sim_rate > 0.2,
+        "the simulation queries: {sim_rate} {sim_at:?}"
+    );
+    // The cache answers as often: the live shoppers view the products the
+    // simulated ones do, by the model's popularity.
+    let hits = |r: &stratus::Report| r.cache.as_ref().expect("the cache section").hit_ratio;
+    let (sim_hits, live_hits) = (hits(&sim), hits(&live));
+    assert!(
+        (live_hits - sim_hits).abs() < 0.05,
+        "cache hit ratio: live {live_hits:.3}, simulated {sim_hits:.3}"
+    );
+    assert!(
+        (live_rate / sim_rate - 1.0).abs() < 0.1,
+        "queries per request: live {live_rate:.3}, simulated {sim_rate:.3}"
+    );
+    for ((name, s), (live_name, l)) in sim_at.iter().zip(&live_at) {
+        assert_eq!(name, live_name);
+        assert!(
+            (s - l).abs() < 0.05,
+            "{name}'s share of the queries: live {l:.3}, simulated {s:.3}"
+        );
+    }
+}

@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use stratus_model::arrivals::{MAX_RATE, Process, Shape};
 use stratus_model::breaker::Breaker;
+use stratus_model::db::popularity::Popularity;
 use stratus_model::metrics::Metrics;
 use stratus_model::report::retries::RetriesReport;
 use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
@@ -95,6 +96,8 @@ struct Run {
     /// The clients' retry policy, shared budget and jitter stream
     /// (`[workload.retry]`), as the simulation keeps them.
     retries: Mutex<Retries>,
+    /// With a database, which product a product page shows.
+    popularity: Option<Popularity>,
 }
 
 fn base_url(url: &str) -> Result<String, LoadError> {
@@ -121,6 +124,8 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     let clock = Clock::new();
     let end = cfg.duration.0;
     let (policy, seed) = (cfg.scenario.workload.retry, cfg.seed);
+    let popularity =
+        (cfg.scenario.database.as_ref()).map(|_| Popularity::new(w.catalog, w.popularity));
     let run = Arc::new(Run {
         cfg,
         base,
@@ -136,6 +141,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
             policy,
             Streams::new(seed).stream("retry_jitter"),
         )),
+        popularity,
     });
     let streams = Streams::new(run.cfg.seed);
     let seconds = tokio::spawn(close_seconds(run.clone()));
@@ -259,6 +265,7 @@ async fn shop(run: Arc<Run>, n: u64, mut sh: Shopper, arrival: u64) {
             f.service_time.get(sh.kind).0,
             f.service_distribution,
             repeat,
+            run.popularity.as_ref(),
         );
         if intended >= run.end {
             return;
@@ -363,10 +370,12 @@ async fn request(
     // The page from the shop's one route table; a product page names a
     // product, and the add-to-cart form the item.
     let page = route::of(sh.kind);
-    let id = if page.takes_id {
-        sh.rng.below(u64::from(catalog))
-    } else {
-        0
+    // With a database the product is the model's draw (`prepare`); without
+    // one the shop has no catalogue, and the id is only the URL's.
+    let id = match (page.takes_id, sh.extra().product) {
+        (false, _) => 0,
+        (true, Some(p)) => u64::from(p),
+        (true, None) => sh.rng.below(u64::from(catalog)),
     };
     let path = page.path_for(id);
     let method = Method::from_bytes(page.method.as_bytes()).expect("a route's method is valid");

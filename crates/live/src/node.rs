@@ -16,11 +16,12 @@ use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Request, Response, StatusCode};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use stratus_model::cache::Cache;
+use stratus_model::cache::{Cache, Key};
 use stratus_model::calls::{CallPolicy, Dep};
 use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
 use stratus_model::core::AzIx;
 use stratus_model::db::access::DataAt;
+use stratus_model::db::{Database, Visit};
 use stratus_model::degrade::Degradations;
 use stratus_model::lb::NodeId;
 use stratus_model::net::{Net, STORE_CONNECT_TIMEOUT};
@@ -99,31 +100,39 @@ impl Shop {
 struct Waited(u64);
 
 /// Runs `f` with the shop's data at this moment, as the simulation's nodes
-/// see it: reads on a replica (or the primary), writes on the primary. An
-/// instance that does not answer (`Database::answers`: powered off, or
-/// across a partition) fails the query after the driver's connect timeout,
-/// as in the simulation.
+/// see it: the model decides where the page's query goes
+/// (`Database::visit`: nowhere when the page has none or the cache holds
+/// its `key`, reads on a replica or the primary, writes on the primary),
+/// and the instance counts it. An instance that does not answer
+/// (`Database::answers`: powered off, or across a partition) fails the
+/// query after the driver's connect timeout, as in the simulation.
 fn with_data<R>(
     shop: &Shop,
     node_az: AzIx,
     kind: Kind,
+    key: Option<Key>,
     waited: &mut Waited,
     f: impl FnOnce(Option<&mut dyn Data>) -> R,
 ) -> R {
     let Some(db) = &shop.db else { return f(None) };
     let mut db = db.lock().expect("db lock");
-    let read = db.target_for(kind);
+    // Held from the look to the page's reads, so a key the look found is
+    // still there when the page reads it. PostgreSQL mode has no cache.
+    let mut cache = shop_cache(shop);
     let net = shop.net();
-    let read = read.filter(|&i| {
-        let az = db.instances[i].az;
-        if db.answers(i, net.reach(node_az, az)) {
-            waited.0 += 2 * net.added_hop(node_az, az);
-            true
-        } else {
-            waited.0 += db.cfg.connect_timeout.0;
-            false
+    let now = shop.clock.now();
+    let read = match visit(&mut db, cache.as_deref(), &net, node_az, kind, (key, now)) {
+        Visit::To(i) if db.answers(i, net.reach(node_az, db.instances[i].az)) => {
+            waited.0 += 2 * net.added_hop(node_az, db.instances[i].az);
+            db.instances[i].queries += 1;
+            Some(i)
         }
-    });
+        Visit::To(_) => {
+            waited.0 += db.cfg.connect_timeout.0;
+            None
+        }
+        Visit::No | Visit::Nowhere => None,
+    };
     drop(net);
     if let Some(pg) = &shop.pg {
         // The same instances, on real PostgreSQL servers.
@@ -131,16 +140,39 @@ fn with_data<R>(
         drop(db);
         return super::postgres::with_pg(shop, pg, read, write, f);
     }
-    let mut cache = shop.cache.as_ref().map(|c| c.lock().expect("cache lock"));
     let mut at = DataAt {
         db: &mut db,
         cache: cache.as_deref_mut(),
-        now: shop.clock.now(),
+        now,
         read,
         // The live shop does not price its traffic (see the README).
         tap: None,
     };
     f(Some(&mut at))
+}
+
+/// The cache, locked: held from the look before a query to the page's
+/// reads, which read at the look's time, so a key the look found is still
+/// there when the page reads it. PostgreSQL mode has no cache.
+fn shop_cache(shop: &Shop) -> Option<std::sync::MutexGuard<'_, Cache>> {
+    (shop.cache.as_ref())
+        .filter(|_| shop.pg.is_none())
+        .map(|c| c.lock().expect("cache lock"))
+}
+
+/// Where page `kind`'s query goes, by the model's `Database::visit`: the
+/// node looks for the page's `key` in the cache at `now` first, as the
+/// simulation's nodes do.
+fn visit(
+    db: &mut Database,
+    cache: Option<&Cache>,
+    net: &Net,
+    node_az: AzIx,
+    kind: Kind,
+    (key, now): (Option<Key>, SimTime),
+) -> Visit {
+    let found = |c: &Cache, k: Key| c.look(k, now, |az| net.reach(node_az, az)) == Some(true);
+    db.visit(kind, || cache.zip(key).is_some_and(|(c, k)| found(c, k)))
 }
 
 /// Whether the node in `node_az` reaches the store's primary for `sid`'s
@@ -173,6 +205,7 @@ fn store_path(
 async fn dependencies(
     ctx: &NodeCtx,
     kind: Kind,
+    key: Option<Key>,
     sid: Option<u128>,
     waited: &mut Waited,
 ) -> Result<(), &'static str> {
@@ -207,12 +240,19 @@ async fn dependencies(
     if shop.calls.policy.database == CallPolicy::none() {
         return Ok(());
     }
-    if db.lock().expect("db lock").cfg.query_time.get(kind).0 == 0 {
-        return Ok(());
-    }
-    let got = calls::call(shop, ctx, Dep::Database, || {
+    let target = {
         let mut db = db.lock().expect("db lock");
-        let Some(i) = db.target_for(kind) else {
+        let cache = shop_cache(shop);
+        let look = (key, shop.clock.now());
+        match visit(&mut db, cache.as_deref(), &shop.net(), az, kind, look) {
+            Visit::No => return Ok(()),
+            Visit::To(i) => Some(i),
+            Visit::Nowhere => None,
+        }
+    };
+    let got = calls::call(shop, ctx, Dep::Database, || {
+        let db = db.lock().expect("db lock");
+        let Some(i) = target else {
             return Err(0); // no instance takes it: refused at once
         };
         if db.answers(i, shop.net().reach(az, db.instances[i].az)) {
@@ -484,7 +524,8 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
         })),
         (None, _) => Ok(None),
     };
-    if let Err(e) = dependencies(ctx, kind, sid, &mut waited).await {
+    let key = Key::of_page(kind, product, item, signed_in(&parts.headers, shop.users));
+    if let Err(e) = dependencies(ctx, kind, key, sid, &mut waited).await {
         return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, e);
     }
     if uses_store && remote.is_none() && shop.calls.policy.store == CallPolicy::none() {
@@ -537,7 +578,7 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
                     },
                 );
                 let session = SessionIn::of(strategy, sid, cart_cookie);
-                with_data(shop, az, kind, &mut waited, |data| {
+                with_data(shop, az, kind, key, &mut waited, |data| {
                     shop::handle(sreq(session), backend, data, &mut new_sid)
                 })
             };

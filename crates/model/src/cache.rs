@@ -16,6 +16,25 @@ pub enum Key {
 }
 
 impl Key {
+    /// The key a page of `kind` reads through the cache, if it reads one
+    /// (what `shop::handle` asks its data for): the product page's
+    /// `product`, the added `item`'s product, the signed-in `user`'s account.
+    pub fn of_page(
+        kind: crate::core::Kind,
+        product: Option<u32>,
+        item: Option<crate::cart::Item>,
+        user: u32,
+    ) -> Option<Key> {
+        use crate::core::Kind;
+        match kind {
+            Kind::Home => Some(Key::Featured),
+            Kind::Product => product.map(Key::Product),
+            Kind::AddToCart => item.map(|i| Key::Product(i.product)),
+            Kind::Account => Some(Key::Account(user)),
+            _ => None,
+        }
+    }
+
     /// The key's length as the nodes name it (`featured`, `product:12`,
     /// `account:7`).
     pub fn text_len(self) -> usize {
@@ -90,6 +109,18 @@ impl Cache {
     /// The node holding `key`.
     pub fn node_of(&self, key: Key) -> usize {
         key.slot(self.nodes.len())
+    }
+
+    /// What a node finds for `key` at `now` when it looks before querying
+    /// the database (both drivers): None when the key's node is dead or
+    /// not `reached` (given its AZ: across a partition). Counts nothing.
+    pub fn look(&self, key: Key, now: SimTime, reached: impl FnOnce(AzIx) -> bool) -> Option<bool> {
+        let az = self.nodes[self.node_of(key)].az;
+        if reached(az) {
+            self.peek(key, now)
+        } else {
+            None
+        }
     }
 
     /// Whether `key` would hit at `now` (None: its node is dead). Counts nothing.

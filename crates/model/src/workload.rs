@@ -10,6 +10,7 @@
 use crate::cart::{Cart, Item};
 use crate::core::Kind;
 use crate::core::{AzIx, NodeId};
+use crate::db::popularity::Popularity;
 use crate::dns::Answer;
 use crate::lb::LbCookie;
 use crate::metrics::Metrics;
@@ -420,13 +421,25 @@ impl Shopper {
     }
 
     /// Prepares the current request's service demand and, unless it is a
-    /// retry (which adds the same item again), its item.
-    pub fn prepare(&mut self, w: &Workload, mean_ns: u64, dist: ServiceDistribution, retry: bool) {
+    /// retry (which asks for the same again), its item and, with a
+    /// database's `popularity`, the product a product page shows.
+    pub fn prepare(
+        &mut self,
+        w: &Workload,
+        mean_ns: u64,
+        dist: ServiceDistribution,
+        retry: bool,
+        popularity: Option<&Popularity>,
+    ) {
         if !retry {
             self.item =
                 (self.kind == Kind::AddToCart).then(|| Item::random(&mut self.rng, w.catalog));
         }
         self.demand = draw_service(&mut self.rng, mean_ns, dist);
+        if let Some(p) = popularity.filter(|_| !retry) {
+            let product = p.draw(self.kind, &mut self.rng);
+            self.update_extra(|x| x.product = product);
+        }
     }
 }
 
@@ -447,7 +460,7 @@ mod tests {
         let mut kinds = vec![s.kind];
         while let Some(k) = s.next(&w) {
             if k == Kind::AddToCart {
-                s.prepare(&w, 1, ServiceDistribution::Constant, false);
+                s.prepare(&w, 1, ServiceDistribution::Constant, false, None);
                 s.truth.add(s.item.unwrap());
             }
             kinds.push(k);

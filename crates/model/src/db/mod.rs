@@ -12,6 +12,7 @@
 //! is the world's business (each instance is a [`Station`]).
 
 pub mod access;
+pub mod popularity;
 pub mod sql;
 pub mod wire;
 
@@ -24,6 +25,7 @@ use crate::station::draw_service;
 use crate::time::SimTime;
 use crate::wire::{Hop, Wire};
 use hdrhistogram::Histogram;
+use popularity::Popularity;
 use rusqlite::Connection;
 use sql::Stmt;
 use std::collections::VecDeque;
@@ -34,6 +36,16 @@ pub const LAG_PERIOD: u64 = crate::time::SEC;
 
 /// Index of an instance in [`Database::instances`].
 pub type DbIx = usize;
+
+/// Where a page's query goes ([`Database::visit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visit {
+    /// Nowhere: no query, or the cache answered.
+    No,
+    To(DbIx),
+    /// The page needs the database and no instance takes it.
+    Nowhere,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -157,8 +169,8 @@ pub struct Database {
     /// Replica lag of each applied change, in microseconds.
     pub lag_us: Histogram<u64>,
     pub stats: DbStats,
-    /// Cumulative product-page popularity (Zipf over the catalogue).
-    popularity: Vec<f64>,
+    /// Which product a product page shows.
+    pub popularity: Popularity,
 }
 
 /// A completed failover.
@@ -227,7 +239,7 @@ impl Database {
             // Bounded, so saturating_record clamps rather than drops: up to an hour.
             lag_us: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"),
             stats: DbStats::default(),
-            popularity: zipf(catalog, popularity),
+            popularity: Popularity::new(catalog, popularity),
         };
         db.push("primary".into(), Role::Primary, cfg.primary_az, primary);
         if let Some(az) = cfg.standby_az {
@@ -288,6 +300,18 @@ impl Database {
         reached && self.instances[i].alive
     }
 
+    /// Where page `kind`'s query goes, decided when a node starts the page
+    /// (both drivers): nowhere for a page without a query (`query_time` 0:
+    /// `view_cart`) or one the cache answers (`cached`, asked only then:
+    /// the driver looks and charges its trips), else the instance
+    /// `target_for` picks now.
+    pub fn visit(&mut self, kind: crate::core::Kind, cached: impl FnOnce() -> bool) -> Visit {
+        if self.cfg.query_time.get(kind).0 == 0 || cached() {
+            return Visit::No;
+        }
+        self.target_for(kind).map_or(Visit::Nowhere, Visit::To)
+    }
+
     /// The instance a page of `kind` goes to now: the primary for a page
     /// that writes, else where reads go. Both drivers ask here.
     pub fn target_for(&mut self, kind: crate::core::Kind) -> Option<DbIx> {
@@ -321,9 +345,7 @@ impl Database {
 
     /// A product id for a product page, by popularity.
     pub fn popular_product(&self, u: f64) -> u32 {
-        self.popularity
-            .partition_point(|&c| c < u)
-            .min(self.popularity.len() - 1) as u32
+        self.popularity.pick(u)
     }
 
     /// Instance `i` starts a query with mean `mean_ns` after it waited
@@ -671,17 +693,5 @@ impl Database {
 }
 
 /// Cumulative Zipf(s) probabilities over `n` ranks.
-fn zipf(n: u32, s: f64) -> Vec<f64> {
-    let w: Vec<f64> = (1..=n.max(1)).map(|k| 1.0 / f64::from(k).powf(s)).collect();
-    let total: f64 = w.iter().sum();
-    let mut acc = 0.0;
-    w.iter()
-        .map(|x| {
-            acc += x / total;
-            acc
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests;

@@ -11,64 +11,55 @@
 use super::{Event, World};
 use crate::engine::Queue;
 use stratus_model::cache::Key;
-use stratus_model::db::DbIx;
+use stratus_model::db::{DbIx, Visit};
 use stratus_model::node::ShopperId;
 use stratus_model::scenario::{AzIx, Kind};
 use stratus_model::station::Admit;
 use stratus_model::time::SimTime;
 
-/// Where a page's query goes.
-pub(super) enum Visit {
-    /// Nowhere: no query, or the cache answered.
-    No,
-    To(DbIx),
-    /// The page needs the database and no instance takes it.
-    Nowhere,
-}
-
 impl World {
     /// The cache key a page reads, if it reads one.
     fn cache_key(&self, s: ShopperId) -> Option<Key> {
         let sh = self.shoppers[s as usize].as_ref()?;
-        match sh.kind {
-            Kind::Home => Some(Key::Featured),
-            Kind::Product => sh.extra().product.map(Key::Product),
-            Kind::AddToCart => sh.item.map(|i| Key::Product(i.product)),
-            Kind::Account => Some(Key::Account(sh.extra().user)),
-            _ => None,
-        }
+        Key::of_page(sh.kind, sh.extra().product, sh.item, sh.extra().user)
     }
 
     /// Time the node spends on cache round trips for the page, and the
-    /// database instance it must then visit, if any.
+    /// database instance it must then visit, if any (the model's
+    /// `Database::visit`).
     pub(super) fn data_phase(&mut self, now: SimTime, s: ShopperId, node_az: AzIx) -> (u64, Visit) {
-        let Some(db) = &self.db else {
+        if self.db.is_none() {
             return (0, Visit::No);
-        };
+        }
         let kind = self.shoppers[s as usize].as_ref().expect("active").kind;
-        if db.cfg.query_time.get(kind).0 == 0 {
-            return (0, Visit::No);
-        }
+        let key = self.cache_key(s);
         let mut extra = 0;
-        if let (Some(c), Some(key), Some(cfg)) = (&self.cache, self.cache_key(s), &self.sc.cache) {
-            let node = &c.nodes[c.node_of(key)];
-            let rtt = 2 * self.hop(node_az, node.az) + cfg.op_time.0;
-            let peek = if self.cp.net.reach(node_az, node.az) {
-                c.peek(key, now)
-            } else {
-                None
+        let (cache, cfg, net) = (&self.cache, &self.sc.cache, &self.cp.net);
+        let cached = || {
+            let (Some(c), Some(key), Some(cfg)) = (cache, key, cfg) else {
+                return false;
             };
-            match peek {
-                Some(true) => return (rtt, Visit::No),
+            let node = &c.nodes[c.node_of(key)];
+            let rtt = 2 * net.hop(node_az, node.az) + cfg.op_time.0;
+            match c.look(key, now, |az| net.reach(node_az, az)) {
+                Some(true) => {
+                    extra = rtt;
+                    true
+                }
                 // A miss: look, read the database, then fill.
-                Some(false) => extra += 2 * rtt,
+                Some(false) => {
+                    extra += 2 * rtt;
+                    false
+                }
                 // The node is down: the client's connect fails fast (refused).
-                None => extra += 2 * self.hop(node_az, node.az),
+                None => {
+                    extra += 2 * net.hop(node_az, node.az);
+                    false
+                }
             }
-        }
-        let db = self.db.as_mut().expect("checked");
-        let target = db.target_for(kind);
-        (extra, target.map_or(Visit::Nowhere, Visit::To))
+        };
+        let visit = self.db.as_mut().expect("checked").visit(kind, cached);
+        (extra, visit)
     }
 
     /// The shopper's query reaches instance `i`.

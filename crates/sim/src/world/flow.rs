@@ -1,10 +1,10 @@
 //! The request path: shopper → balancer → node → shopper.
 
 use super::attack::Family;
-use super::data::Visit;
 use super::{Event, World};
 use crate::engine::Queue;
 use stratus_model::db::Database;
+use stratus_model::db::Visit;
 use stratus_model::db::access::DataAt;
 use stratus_model::lb::NodeId;
 use stratus_model::lb::{LbCookie, Route};
@@ -573,14 +573,9 @@ fn prepare(sh: &mut Shopper, sc: &Scenario, db: Option<&Database>, retry: bool) 
         f.service_time.get(sh.kind).0,
         f.service_distribution,
         retry,
+        db.map(|d| &d.popularity),
     );
     sh.reset_extra(|x| x.db_target = None);
-    if let Some(db) = db
-        && !retry
-    {
-        let product = (sh.kind == Kind::Product).then(|| db.popular_product(sh.rng.unit()));
-        sh.update_extra(|x| x.product = product);
-    }
 }
 
 /// The address the `n`-th address change of the run sets. Numbered, so an
