@@ -290,3 +290,54 @@ order_history = 0.5
         );
     }
 }
+
+/// `serve --capacity` with the in-process database: a query waits for one
+/// of its instance's workers and holds it for its drawn `query_time`, and
+/// one past `max_connections` is refused, as in the simulation (the same
+/// `Station`, the model's `Database::service`). One instance with one
+/// worker and three connections, loaded well past what it can take: both
+/// drivers keep it busy and refuse about the same share of the queries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_instance_at_capacity_refuses_queries_as_simulated() {
+    let text = r#"
+[scenario]
+name = "parity-db-capacity"
+duration = "6s"
+seed = 7
+strategy = "store"
+
+[database]
+workers = 1
+max_connections = 3
+query_time = { home = "10ms", product = "10ms" }
+
+[workload]
+arrivals_per_second = 20.0
+think_time = "200ms"
+"#;
+    let sc = fast(stratus::parse_scenario("parity-db-capacity", text).expect("parses"));
+    let sim = stratus::sim::run(&sc, Strategy::Store, 7);
+    let h = common::live::start_capacity(sc.clone(), Strategy::Store).await;
+    let live = common::live::load(&h, sc, 20.0, 6, 7).await;
+    h.shutdown();
+    let figures = |r: &stratus::Report| {
+        let d = r.database.as_ref().expect("the database section");
+        let p = &d.instances[0];
+        let refused = r.requests.errors.get("db_too_many_connections").copied();
+        let share = refused.unwrap_or(0) as f64 / p.queries.max(1) as f64;
+        (p.utilisation, share)
+    };
+    let ((sim_busy, sim_refused), (live_busy, live_refused)) = (figures(&sim), figures(&live));
+    assert!(
+        sim_busy > 0.7 && sim_refused > 0.1,
+        "simulated: busy {sim_busy}, refused {sim_refused}"
+    );
+    assert!(
+        live_busy > 0.5,
+        "live: the instance busy {live_busy:.3}, simulated {sim_busy:.3}"
+    );
+    assert!(
+        (live_refused - sim_refused).abs() < 0.15,
+        "share of the queries refused: live {live_refused:.3}, simulated {sim_refused:.3}"
+    );
+}

@@ -172,6 +172,12 @@ impl Workers {
         }
     }
 
+    /// Requests at work and waiting now.
+    pub fn load(&self) -> (u32, usize) {
+        let g = self.lock();
+        (g.station.busy, g.station.queue.len())
+    }
+
     /// A service time around `mean_ns` in the fleet's distribution.
     pub fn demand(&self, mean_ns: u64) -> u64 {
         draw_service(&mut self.lock().rng, mean_ns, self.cfg.distribution)

@@ -54,6 +54,7 @@ pub mod observe;
 pub mod pages;
 pub mod postgres;
 pub mod proxy;
+pub mod queries;
 pub mod remote;
 pub mod resolver;
 pub mod resp;
@@ -276,6 +277,10 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         None => None,
     };
     let (db, pg) = postgres::start_for(cfg.db.clone(), db, &sc).await?;
+    // Real PostgreSQL servers take their own time.
+    let queries = (sc.database.as_ref())
+        .filter(|_| cfg.capacity && pg.is_none())
+        .map(|d| queries::Instances::new(d, clock));
     let shop = Arc::new(node::Shop {
         strategy: cfg.strategy,
         codec: CookieCodec::new(sc.sessions.cookie.signed.then_some(&key[..])),
@@ -313,6 +318,7 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         warmup: sc.fleet.warmup_curve,
         capacity: cfg.capacity.then(|| capacity::CapacityCfg::of(&sc)),
         capacity_stats: Default::default(),
+        queries,
     });
     let lb_listener = TcpListener::bind(cfg.listen)
         .await

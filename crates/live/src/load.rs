@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use stratus_model::arrivals::{MAX_RATE, Process, Shape};
 use stratus_model::breaker::Breaker;
 use stratus_model::db::popularity::Popularity;
+use stratus_model::db::{DB_TOO_MANY_CONNECTIONS, DB_UNAVAILABLE};
 use stratus_model::metrics::Metrics;
 use stratus_model::report::retries::RetriesReport;
 use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
@@ -466,15 +467,20 @@ async fn request(
 }
 
 /// The report's cause for an error answer: a node's refusal by its own
-/// cause (a full queue, a shed request, as the simulation names them), else
-/// the status.
+/// cause (a full queue, a shed request, a database that did not answer or
+/// was full, as the simulation names them), else the status.
 fn status_cause(s: StatusCode, body: &[u8]) -> &'static str {
     if s == StatusCode::SERVICE_UNAVAILABLE
         && let Ok(v) = serde_json::from_slice::<Value>(body)
         && let Some(why) = v["error"].as_str()
-        && let Some(cause) = [QUEUE_FULL, QUEUE_TIMEOUT]
-            .into_iter()
-            .find(|c| why.starts_with(&format!("{c}:")))
+        && let Some(cause) = [
+            QUEUE_FULL,
+            QUEUE_TIMEOUT,
+            DB_UNAVAILABLE,
+            DB_TOO_MANY_CONNECTIONS,
+        ]
+        .into_iter()
+        .find(|c| why.starts_with(&format!("{c}:")))
     {
         return cause;
     }

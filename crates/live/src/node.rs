@@ -21,7 +21,7 @@ use stratus_model::calls::{CallPolicy, Dep};
 use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
 use stratus_model::core::AzIx;
 use stratus_model::db::access::DataAt;
-use stratus_model::db::{Database, Visit};
+use stratus_model::db::{DbIx, Visit};
 use stratus_model::degrade::Degradations;
 use stratus_model::lb::NodeId;
 use stratus_model::net::{Net, STORE_CONNECT_TIMEOUT};
@@ -84,6 +84,9 @@ pub struct Shop {
     pub capacity: Option<CapacityCfg>,
     /// What the nodes' workers did (with `capacity`).
     pub capacity_stats: Arc<CapacityStats>,
+    /// With `capacity` and the in-process database, its instances' workers
+    /// and connections: a query takes its time there.
+    pub queries: Option<super::queries::Instances>,
 }
 
 impl Shop {
@@ -99,29 +102,44 @@ impl Shop {
 #[derive(Default)]
 struct Waited(u64);
 
-/// Runs `f` with the shop's data at this moment, as the simulation's nodes
-/// see it: the model decides where the page's query goes
-/// (`Database::visit`: nowhere when the page has none or the cache holds
-/// its `key`, reads on a replica or the primary, writes on the primary),
-/// and the instance counts it. An instance that does not answer
+/// A 503's words when the page's query found no instance that answers:
+/// the simulation's cause first, so `stratus load` counts it by that name.
+const DB_DOWN: &str = "db_unavailable: the database is unavailable";
+
+/// Where a page's query goes, decided as a worker takes the page up.
+#[derive(Clone, Copy)]
+struct Query {
+    visit: Visit,
+    /// The instance the page reads from: the visited one, if it answers.
+    read: Option<DbIx>,
+    /// When the cache was looked at: the page reads it at the same time,
+    /// so a key the look found is still fresh.
+    at: SimTime,
+}
+
+/// Where page `kind`'s query goes, as the simulation's nodes decide it: the
+/// model's `Database::visit` (nowhere when the page has none or the cache
+/// holds its `key`, reads on a replica or the primary, writes on the
+/// primary), counted by the instance. An instance that does not answer
 /// (`Database::answers`: powered off, or across a partition) fails the
-/// query after the driver's connect timeout, as in the simulation.
-fn with_data<R>(
+/// query after the driver's connect timeout, as in the simulation. None
+/// without a database.
+fn plan_query(
     shop: &Shop,
     node_az: AzIx,
     kind: Kind,
     key: Option<Key>,
     waited: &mut Waited,
-    f: impl FnOnce(Option<&mut dyn Data>) -> R,
-) -> R {
-    let Some(db) = &shop.db else { return f(None) };
-    let mut db = db.lock().expect("db lock");
-    // Held from the look to the page's reads, so a key the look found is
-    // still there when the page reads it. PostgreSQL mode has no cache.
-    let mut cache = shop_cache(shop);
+) -> Option<Query> {
+    let mut db = shop.db.as_ref()?.lock().expect("db lock");
+    let cache = shop_cache(shop);
     let net = shop.net();
-    let now = shop.clock.now();
-    let read = match visit(&mut db, cache.as_deref(), &net, node_az, kind, (key, now)) {
+    let at = shop.clock.now();
+    let found = |c: &Cache, k: Key| c.look(k, at, |az| net.reach(node_az, az)) == Some(true);
+    let visit = db.visit(kind, || {
+        cache.as_deref().zip(key).is_some_and(|(c, k)| found(c, k))
+    });
+    let read = match visit {
         Visit::To(i) if db.answers(i, net.reach(node_az, db.instances[i].az)) => {
             waited.0 += 2 * net.added_hop(node_az, db.instances[i].az);
             db.instances[i].queries += 1;
@@ -133,46 +151,39 @@ fn with_data<R>(
         }
         Visit::No | Visit::Nowhere => None,
     };
-    drop(net);
+    Some(Query { visit, read, at })
+}
+
+/// Runs `f` with the shop's data as the page's query found it (`q`):
+/// reads on the instance it went to, writes on the primary.
+fn with_data<R>(shop: &Shop, q: Option<Query>, f: impl FnOnce(Option<&mut dyn Data>) -> R) -> R {
+    let (Some(db), Some(q)) = (&shop.db, q) else {
+        return f(None);
+    };
+    let mut db = db.lock().expect("db lock");
     if let Some(pg) = &shop.pg {
         // The same instances, on real PostgreSQL servers.
         let write = db.writer().ok().and(db.primary());
         drop(db);
-        return super::postgres::with_pg(shop, pg, read, write, f);
+        return super::postgres::with_pg(shop, pg, q.read, write, f);
     }
+    let mut cache = shop_cache(shop);
     let mut at = DataAt {
         db: &mut db,
         cache: cache.as_deref_mut(),
-        now,
-        read,
+        now: q.at,
+        read: q.read,
         // The live shop does not price its traffic (see the README).
         tap: None,
     };
     f(Some(&mut at))
 }
 
-/// The cache, locked: held from the look before a query to the page's
-/// reads, which read at the look's time, so a key the look found is still
-/// there when the page reads it. PostgreSQL mode has no cache.
+/// The cache, locked (PostgreSQL mode has none).
 fn shop_cache(shop: &Shop) -> Option<std::sync::MutexGuard<'_, Cache>> {
     (shop.cache.as_ref())
         .filter(|_| shop.pg.is_none())
         .map(|c| c.lock().expect("cache lock"))
-}
-
-/// Where page `kind`'s query goes, by the model's `Database::visit`: the
-/// node looks for the page's `key` in the cache at `now` first, as the
-/// simulation's nodes do.
-fn visit(
-    db: &mut Database,
-    cache: Option<&Cache>,
-    net: &Net,
-    node_az: AzIx,
-    kind: Kind,
-    (key, now): (Option<Key>, SimTime),
-) -> Visit {
-    let found = |c: &Cache, k: Key| c.look(k, now, |az| net.reach(node_az, az)) == Some(true);
-    db.visit(kind, || cache.zip(key).is_some_and(|(c, k)| found(c, k)))
 }
 
 /// Whether the node in `node_az` reaches the store's primary for `sid`'s
@@ -205,7 +216,7 @@ fn store_path(
 async fn dependencies(
     ctx: &NodeCtx,
     kind: Kind,
-    key: Option<Key>,
+    query: Option<Query>,
     sid: Option<u128>,
     waited: &mut Waited,
 ) -> Result<(), &'static str> {
@@ -240,15 +251,11 @@ async fn dependencies(
     if shop.calls.policy.database == CallPolicy::none() {
         return Ok(());
     }
-    let target = {
-        let mut db = db.lock().expect("db lock");
-        let cache = shop_cache(shop);
-        let look = (key, shop.clock.now());
-        match visit(&mut db, cache.as_deref(), &shop.net(), az, kind, look) {
-            Visit::No => return Ok(()),
-            Visit::To(i) => Some(i),
-            Visit::Nowhere => None,
-        }
+    // The instance the page's query went to, attempt after attempt.
+    let target = match query.map(|q| q.visit) {
+        None | Some(Visit::No) => return Ok(()),
+        Some(Visit::To(i)) => Some(i),
+        Some(Visit::Nowhere) => None,
     };
     let got = calls::call(shop, ctx, Dep::Database, || {
         let db = db.lock().expect("db lock");
@@ -264,7 +271,7 @@ async fn dependencies(
     match got.await {
         Ok(()) => Ok(()),
         Err(GaveUp::CircuitOpen) => Err("the database's circuit breaker is open"),
-        Err(GaveUp::Unavailable) => Err("the database is unavailable"),
+        Err(GaveUp::Unavailable) => Err(DB_DOWN),
     }
 }
 
@@ -525,8 +532,18 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
         (None, _) => Ok(None),
     };
     let key = Key::of_page(kind, product, item, signed_in(&parts.headers, shop.users));
-    if let Err(e) = dependencies(ctx, kind, key, sid, &mut waited).await {
+    let query = plan_query(shop, az, kind, key, &mut waited);
+    if let Err(e) = dependencies(ctx, kind, query, sid, &mut waited).await {
         return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, e);
+    }
+    // With `--capacity`, the query takes its time at its instance first
+    // (the simulation runs the page's SQL when its query ends).
+    if let (Some(db), Some(queries), Some(i)) =
+        (&shop.db, &shop.queries, query.and_then(|q| q.read))
+        && let Err(cause) = queries.query(db, i, kind).await
+    {
+        let why = format!("{cause}: the database refused or lost the page's query");
+        return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
     }
     if uses_store && remote.is_none() && shop.calls.policy.store == CallPolicy::none() {
         let reached = {
@@ -578,7 +595,7 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
                     },
                 );
                 let session = SessionIn::of(strategy, sid, cart_cookie);
-                with_data(shop, az, kind, key, &mut waited, |data| {
+                with_data(shop, query, |data| {
                     shop::handle(sreq(session), backend, data, &mut new_sid)
                 })
             };
@@ -608,11 +625,7 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
             );
         }
         Err(Failure::Database) => {
-            return http::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                as_json,
-                "the database is unavailable",
-            );
+            return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, DB_DOWN);
         }
     };
     let who = Served {

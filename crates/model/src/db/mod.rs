@@ -34,6 +34,11 @@ use std::path::Path;
 /// How long a replica keeps one drawn lag.
 pub const LAG_PERIOD: u64 = crate::time::SEC;
 
+/// Why a page's query failed: its instance did not answer or none takes it.
+pub const DB_UNAVAILABLE: &str = "db_unavailable";
+/// Why a page's query was refused: the instance held `max_connections`.
+pub const DB_TOO_MANY_CONNECTIONS: &str = "db_too_many_connections";
+
 /// Index of an instance in [`Database::instances`].
 pub type DbIx = usize;
 

@@ -41,8 +41,8 @@ fn unreachable(o: &Outcome) -> bool {
 
 fn reason(code: u8) -> &'static str {
     match code {
-        DB_FULL => "db_too_many_connections",
-        _ => "db_unavailable",
+        DB_FULL => stratus_model::db::DB_TOO_MANY_CONNECTIONS,
+        _ => stratus_model::db::DB_UNAVAILABLE,
     }
 }
 
@@ -258,7 +258,15 @@ impl World {
         {
             Some(i) => self.db_send(s, req, now, i, q),
             // No instance takes it: refused at once.
-            None => self.db_attempt_ended(now, s, req, call, Ended::Failed, "db_unavailable", q),
+            None => self.db_attempt_ended(
+                now,
+                s,
+                req,
+                call,
+                Ended::Failed,
+                stratus_model::db::DB_UNAVAILABLE,
+                q,
+            ),
         }
     }
 

@@ -97,7 +97,7 @@ impl World {
             if live {
                 self.outcomes.set(
                     s,
-                    stratus_model::workload::Outcome::Failed("db_unavailable"),
+                    stratus_model::workload::Outcome::Failed(stratus_model::db::DB_UNAVAILABLE),
                 );
             }
             q.at(now + t + back, Event::Done { s, req });
@@ -129,7 +129,9 @@ impl World {
                 if live {
                     self.outcomes.set(
                         s,
-                        stratus_model::workload::Outcome::Failed("db_too_many_connections"),
+                        stratus_model::workload::Outcome::Failed(
+                            stratus_model::db::DB_TOO_MANY_CONNECTIONS,
+                        ),
                     );
                 }
                 q.at(now + back, Event::Done { s, req });

@@ -316,7 +316,8 @@ impl World {
             Visit::Nowhere => {
                 let kind = self.shoppers[s as usize].as_ref().expect("active").kind;
                 self.db.as_mut().expect("visit").stats.failed(kind);
-                self.outcomes.set(s, Outcome::Failed("db_unavailable"));
+                self.outcomes
+                    .set(s, Outcome::Failed(stratus_model::db::DB_UNAVAILABLE));
                 q.at(at, Event::Done { s, req });
             }
         }
@@ -409,7 +410,9 @@ impl World {
                 Err(shop::Failure::SessionUnavailable) => {
                     *outcome = Outcome::Failed("session_store_unavailable")
                 }
-                Err(shop::Failure::Database) => *outcome = Outcome::Failed("db_unavailable"),
+                Err(shop::Failure::Database) => {
+                    *outcome = Outcome::Failed(stratus_model::db::DB_UNAVAILABLE)
+                }
             }
         }
         let entry = sh.entry_az();

@@ -183,7 +183,7 @@ impl World {
                 let back = self.hop(az, self.cp.fleet.nodes[n as usize].az);
                 self.outcomes.set(
                     s,
-                    stratus_model::workload::Outcome::Failed("db_unavailable"),
+                    stratus_model::workload::Outcome::Failed(stratus_model::db::DB_UNAVAILABLE),
                 );
                 q.at(now + timeout + back, Event::Done { s, req });
             }
