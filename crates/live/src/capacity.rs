@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use stratus_model::rng::Rng;
 use stratus_model::scenario::Scenario;
 use stratus_model::station::{Admit, QueueOrder, ServiceDistribution, Station, Turn, draw_service};
-use stratus_model::time::Dur;
+use stratus_model::time::{Dur, SimTime};
 use tokio::sync::oneshot;
 
 /// The cause of a node's 503 when its queue is full (the simulation's name),
@@ -105,8 +105,9 @@ pub struct Workers {
 struct Inner {
     station: Station<u64>,
     next_id: u64,
-    /// Queued requests, woken with true to be served or false when shed.
-    parked: BTreeMap<u64, oneshot::Sender<bool>>,
+    /// Queued requests, woken with the time their service starts, or None
+    /// when shed.
+    parked: BTreeMap<u64, oneshot::Sender<Option<SimTime>>>,
     /// Service-time draws (the node's own seeded stream).
     rng: Rng,
 }
@@ -147,7 +148,7 @@ impl Workers {
                 .station
                 .admit(id, now, self.cfg.workers, self.cfg.queue_limit)
             {
-                Admit::Start => return Admitted::Serve(self.held(id)),
+                Admit::Start => return Admitted::Serve(self.held(id, now)),
                 Admit::Full => {
                     CapacityStats::count(&self.stats.queue_full);
                     return Admitted::Full;
@@ -160,15 +161,17 @@ impl Workers {
             }
         };
         match parked.await {
-            Ok(true) => Admitted::Serve(self.held(id)),
+            Ok(Some(start)) => Admitted::Serve(self.held(id, start)),
             _ => Admitted::Shed,
         }
     }
 
-    fn held(self: &Arc<Self>, id: u64) -> Held {
+    fn held(self: &Arc<Self>, id: u64, start: SimTime) -> Held {
         Held {
             workers: self.clone(),
             id,
+            start,
+            end: None,
         }
     }
 
@@ -183,26 +186,30 @@ impl Workers {
         draw_service(&mut self.lock().rng, mean_ns, self.cfg.distribution)
     }
 
-    /// Request `done` left its worker: the model's station picks what the
-    /// worker does next, shedding what waited too long on the way.
-    fn finished(&self, done: u64) {
+    /// Request `done` left its worker, its service over at `end`: the
+    /// model's station picks what the worker does next, shedding what
+    /// waited too long on the way.
+    fn finished(&self, done: u64, end: Option<SimTime>) {
         let now = self.clock.now();
+        let end = end.unwrap_or(now);
         let mut g = self.lock();
         let mut done = done;
         let (order, timeout) = (self.cfg.order, self.cfg.queue_timeout);
         while let Some(turn) = g.station.turn(done, order, now, timeout) {
-            let (next, serve) = match turn {
-                Turn::Serve(next, _) => (next, true),
+            let (next, start) = match turn {
+                // Its service starts when the last one's ended, or when it
+                // came, if later.
+                Turn::Serve(next, waited) => (next, Some(end.max(now - waited))),
                 Turn::Shed(next) => {
                     CapacityStats::count(&self.stats.shed);
-                    (next, false)
+                    (next, None)
                 }
             };
             let woken = g
                 .parked
                 .remove(&next)
-                .is_some_and(|tx| tx.send(serve).is_ok());
-            if serve && woken {
+                .is_some_and(|tx| tx.send(start).is_ok());
+            if start.is_some() && woken {
                 return;
             }
             // Shed, or nobody left to serve (its task is gone): the worker
@@ -216,11 +223,28 @@ impl Workers {
 pub struct Held {
     workers: Arc<Workers>,
     id: u64,
+    start: SimTime,
+    end: Option<SimTime>,
+}
+
+impl Held {
+    /// When the service started: when the worker was free for it, which
+    /// may be a little before it was woken.
+    pub fn start(&self) -> SimTime {
+        self.start
+    }
+
+    /// The service ends at `end` whenever the worker is let go: a timer that
+    /// fires late does not delay the next request's start. Without it the
+    /// service ends when the worker is let go.
+    pub fn until(&mut self, end: SimTime) {
+        self.end = Some(end);
+    }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.workers.finished(self.id);
+        self.workers.finished(self.id, self.end);
     }
 }
 
@@ -260,6 +284,32 @@ mod tests {
         drop(first);
         assert!(waiter.await.unwrap(), "the queued request is served next");
         assert_eq!(w.lock().station.busy, 0, "and its worker freed after");
+    }
+
+    #[tokio::test]
+    async fn the_next_service_starts_when_the_last_one_ended_not_when_it_was_let_go() {
+        let w = workers(1, 4, None);
+        let Admitted::Serve(mut first) = w.admit().await else {
+            panic!("a free worker serves at once")
+        };
+        let waiter = tokio::spawn({
+            let w = w.clone();
+            async move {
+                match w.admit().await {
+                    Admitted::Serve(h) => h.start(),
+                    _ => panic!("served"),
+                }
+            }
+        });
+        while w.load() != (1, 1) {
+            tokio::task::yield_now().await;
+        }
+        // Its service ends in ten seconds' time on the run's clock, though
+        // it lets go now: the next one starts then, not now.
+        let end = first.start() + 10_000_000_000;
+        first.until(end);
+        drop(first);
+        assert_eq!(waiter.await.unwrap(), end);
     }
 
     #[tokio::test]

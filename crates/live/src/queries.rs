@@ -64,7 +64,7 @@ impl Instances {
         kind: Kind,
     ) -> Result<(), &'static str> {
         let asked = self.clock.now();
-        let held = match self.at(i).admit().await {
+        let mut held = match self.at(i).admit().await {
             Admitted::Serve(held) => held,
             Admitted::Full | Admitted::Shed => {
                 db.lock().expect("db lock").stats.failed(kind);
@@ -78,10 +78,14 @@ impl Instances {
                 return Err(DB_UNAVAILABLE);
             }
             let mean = db.cfg.query_time.get(kind).0;
-            let waited = self.clock.now().saturating_sub(asked);
-            db.service(i, mean, waited)
+            db.service(i, mean, held.start().saturating_sub(asked))
         };
-        tokio::time::sleep(std::time::Duration::from_nanos(t)).await;
+        // Timed from when the worker was free, to when it is free again: a
+        // late timer (tokio's are a millisecond coarse) stretches this
+        // query's answer, not the service of the queries behind it.
+        let end = held.start() + t;
+        held.until(end);
+        tokio::time::sleep_until(self.clock.instant(end)).await;
         drop(held);
         let mut db = db.lock().expect("db lock");
         if db.instances[i].alive {
