@@ -221,6 +221,15 @@ async fn network_faults_take_the_same_steps() {
     assert_eq!(s, l, "simulation vs live, repeats folded");
 }
 
+/// A fast `store` scenario of `secs` seconds, seed 7, with the data tier
+/// `tables` (TOML) give it.
+fn data_scenario(name: &str, secs: u64, tables: &str) -> Scenario {
+    let head = format!(
+        "[scenario]\nname = \"{name}\"\nduration = \"{secs}s\"\nseed = 7\nstrategy = \"store\"\n"
+    );
+    fast(stratus::parse_scenario(name, &format!("{head}{tables}")).expect("parses"))
+}
+
 /// The data tier's queries through both drivers: which product a page
 /// shows is the model's draw (`Popularity`), where its query goes the
 /// model's decision (`Database::visit`: nowhere when the cache holds the
@@ -231,12 +240,6 @@ async fn network_faults_take_the_same_steps() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_instances_take_the_queries_the_simulation_sends_them() {
     let text = r#"
-[scenario]
-name = "parity-queries"
-duration = "8s"
-seed = 7
-strategy = "store"
-
 [database]
 replicas = 2
 
@@ -249,7 +252,7 @@ think_time = "200ms"
 account = 0.2
 order_history = 0.5
 "#;
-    let sc = fast(stratus::parse_scenario("parity-queries", text).expect("parses"));
+    let sc = data_scenario("parity-queries", 8, text);
     let sim = stratus::sim::run(&sc, Strategy::Store, 7);
     let (_, live) = live(sc, Strategy::Store).await;
     // Queries per request, and each instance's share of them.
@@ -300,12 +303,6 @@ order_history = 0.5
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_instance_at_capacity_refuses_queries_as_simulated() {
     let text = r#"
-[scenario]
-name = "parity-db-capacity"
-duration = "6s"
-seed = 7
-strategy = "store"
-
 [database]
 workers = 1
 max_connections = 3
@@ -315,7 +312,7 @@ query_time = { home = "10ms", product = "10ms" }
 arrivals_per_second = 20.0
 think_time = "200ms"
 "#;
-    let sc = fast(stratus::parse_scenario("parity-db-capacity", text).expect("parses"));
+    let sc = data_scenario("parity-db-capacity", 6, text);
     let sim = stratus::sim::run(&sc, Strategy::Store, 7);
     let h = common::live::start_capacity(sc.clone(), Strategy::Store).await;
     let live = common::live::load(&h, sc, 20.0, 6, 7).await;

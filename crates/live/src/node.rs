@@ -112,8 +112,8 @@ struct Query {
     visit: Visit,
     /// The instance the page reads from: the visited one, if it answers.
     read: Option<DbIx>,
-    /// When the cache was looked at: the page reads it at the same time,
-    /// so a key the look found is still fresh.
+    /// When the cache was looked at: a page the cache answers reads it at
+    /// that time, so a key the look found is still fresh.
     at: SimTime,
 }
 
@@ -171,7 +171,13 @@ fn with_data<R>(shop: &Shop, q: Option<Query>, f: impl FnOnce(Option<&mut dyn Da
     let mut at = DataAt {
         db: &mut db,
         cache: cache.as_deref_mut(),
-        now: q.at,
+        // A page the cache answered reads it as the look found it; one that
+        // went to an instance reads now, after its query's time.
+        now: if q.read.is_some() {
+            shop.clock.now()
+        } else {
+            q.at
+        },
         read: q.read,
         // The live shop does not price its traffic (see the README).
         tap: None,
