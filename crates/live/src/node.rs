@@ -120,17 +120,8 @@ struct Query {
 /// Where page `kind`'s query goes, as the simulation's nodes decide it: the
 /// model's `Database::visit` (nowhere when the page has none or the cache
 /// holds its `key`, reads on a replica or the primary, writes on the
-/// primary), counted by the instance. An instance that does not answer
-/// (`Database::answers`: powered off, or across a partition) fails the
-/// query after the driver's connect timeout, as in the simulation. None
-/// without a database.
-fn plan_query(
-    shop: &Shop,
-    node_az: AzIx,
-    kind: Kind,
-    key: Option<Key>,
-    waited: &mut Waited,
-) -> Option<Query> {
+/// primary). None without a database.
+fn plan_query(shop: &Shop, node_az: AzIx, kind: Kind, key: Option<Key>) -> Option<Query> {
     let mut db = shop.db.as_ref()?.lock().expect("db lock");
     let cache = shop_cache(shop);
     let net = shop.net();
@@ -139,19 +130,40 @@ fn plan_query(
     let visit = db.visit(kind, || {
         cache.as_deref().zip(key).is_some_and(|(c, k)| found(c, k))
     });
-    let read = match visit {
-        Visit::To(i) if db.answers(i, net.reach(node_az, db.instances[i].az)) => {
-            waited.0 += 2 * net.added_hop(node_az, db.instances[i].az);
-            db.instances[i].queries += 1;
-            Some(i)
-        }
-        Visit::To(_) => {
-            waited.0 += db.cfg.connect_timeout.0;
-            None
-        }
-        Visit::No | Visit::Nowhere => None,
+    Some(Query {
+        visit,
+        read: None,
+        at,
+    })
+}
+
+/// The planned query reaches its instance (after `[fleet.calls]`, which
+/// retries on its own terms): one that answers counts it and charges the
+/// round trips' added delay; one that does not (`Database::answers`:
+/// powered off, or across a partition) fails it after the driver's connect
+/// timeout, as in the simulation.
+fn reach(shop: &Shop, node_az: AzIx, q: &mut Option<Query>, waited: &mut Waited) {
+    let (
+        Some(db),
+        Some(Query {
+            visit: Visit::To(i),
+            read,
+            ..
+        }),
+    ) = (&shop.db, q)
+    else {
+        return;
     };
-    Some(Query { visit, read, at })
+    let mut db = db.lock().expect("db lock");
+    let net = shop.net();
+    let az = db.instances[*i].az;
+    if db.answers(*i, net.reach(node_az, az)) {
+        waited.0 += 2 * net.added_hop(node_az, az);
+        db.instances[*i].queries += 1;
+        *read = Some(*i);
+    } else {
+        waited.0 += db.cfg.connect_timeout.0;
+    }
 }
 
 /// Runs `f` with the shop's data as the page's query found it (`q`):
@@ -538,10 +550,11 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
         (None, _) => Ok(None),
     };
     let key = Key::of_page(kind, product, item, signed_in(&parts.headers, shop.users));
-    let query = plan_query(shop, az, kind, key, &mut waited);
+    let mut query = plan_query(shop, az, kind, key);
     if let Err(e) = dependencies(ctx, kind, query, sid, &mut waited).await {
         return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, e);
     }
+    reach(shop, az, &mut query, &mut waited);
     // With `--capacity`, the query takes its time at its instance first
     // (the simulation runs the page's SQL when its query ends).
     if let (Some(db), Some(queries), Some(i)) =

@@ -348,11 +348,6 @@ impl Database {
         self.primary
     }
 
-    /// A product id for a product page, by popularity.
-    pub fn popular_product(&self, u: f64) -> u32 {
-        self.popularity.pick(u)
-    }
-
     /// Instance `i` starts a query with mean `mean_ns` after it waited
     /// `waited` for a worker; returns how long the query takes.
     pub fn service(&mut self, i: DbIx, mean_ns: u64, waited: u64) -> u64 {
@@ -697,6 +692,5 @@ impl Database {
     }
 }
 
-/// Cumulative Zipf(s) probabilities over `n` ranks.
 #[cfg(test)]
 mod tests;

@@ -99,9 +99,9 @@ fn standby_failover_loses_nothing_replica_failover_loses_the_tail() {
 #[test]
 fn popularity_favours_low_ranks() {
     let db = Database::new(&cfg(), 100, 1.0, &Streams::new(3)).unwrap();
-    assert_eq!(db.popular_product(0.0), 0);
-    assert_eq!(db.popular_product(1.0), 99);
+    assert_eq!(db.popularity.pick(0.0), 0);
+    assert_eq!(db.popularity.pick(1.0), 99);
     let flat = Database::new(&cfg(), 100, 0.0, &Streams::new(3)).unwrap();
-    assert_eq!(flat.popular_product(0.5), 49);
-    assert!(db.popular_product(0.5) < 10);
+    assert_eq!(flat.popularity.pick(0.5), 49);
+    assert!(db.popularity.pick(0.5) < 10);
 }
