@@ -8,7 +8,7 @@
 //! | `GET /admin/state[?rows=N&events=N&faults=N]` | the typed snapshot (`stratus_model::snapshot::Snapshot`) the dashboards draw; with a cursor, only what is new |
 //! | `GET /admin/database` | the report's `database` section now (`--db postgres`: measured on the servers), with `engine` and `commits_in_doubt` |
 //! | `GET /admin/store` | `--store redis`: the servers and Sentinels, the primary, Sentinel's promotions, each killed primary's replication window, the replicas' lag in bytes |
-//! | `GET /admin/workers` | `--capacity`: requests the nodes served after their caller hung up (`served_abandoned`), shed past `fleet.queue_timeout`, refused with a full queue |
+//! | `GET /admin/workers` | `--capacity`: requests the nodes served after their caller hung up (`served_abandoned`), shed past `fleet.queue_timeout`, refused with a full queue, and the nodes' queues (`queueing`, the report's section) |
 //! | `POST /admin/actions` | any timeline action, as JSON without `at`: `{"action":"kill_az","az":"us-east-1b"}`; applied (`set_arrivals`, the shoppers' own, is refused with the reason) |
 //! | `POST /admin/az/NAME/kill` | powers off every node in the AZ (and the store copy there) |
 //! | `POST /admin/az/NAME/restore` | the AZ takes launches again |
@@ -92,7 +92,7 @@ pub async fn handle(a: Arc<Admin>, req: Request<Incoming>) -> Response<Body0> {
             ),
         },
         (Method::GET, ["admin", "workers"]) => match cl.shop.capacity {
-            Some(_) => http::json(StatusCode::OK, &cl.shop.capacity_stats.read()),
+            Some(_) => http::json(StatusCode::OK, &cl.shop.capacity_stats.read(&cl.shop.clock)),
             None => fail(
                 StatusCode::NOT_FOUND,
                 "the nodes have no workers to count: serve with --capacity",

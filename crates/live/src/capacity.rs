@@ -14,6 +14,8 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use stratus_model::metrics::Queueing;
+use stratus_model::report::QueueStats;
 use stratus_model::rng::Rng;
 use stratus_model::scenario::Scenario;
 use stratus_model::station::{Admit, QueueOrder, ServiceDistribution, Station, Turn, draw_service};
@@ -58,6 +60,10 @@ pub struct CapacityStats {
     pub shed: AtomicU64,
     /// Requests refused because the queue was full.
     pub queue_full: AtomicU64,
+    /// Every node's queue, counted as the simulation's nodes count theirs
+    /// (`Metrics::queue`), on the run's clock: the waits and the sojourns
+    /// are the modelled ones ([`Held::until`]).
+    queue: Mutex<Queueing>,
 }
 
 impl CapacityStats {
@@ -65,23 +71,39 @@ impl CapacityStats {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counts now, as `GET /admin/workers` answers them.
-    pub fn read(&self) -> WorkersReport {
+    /// The counts now, as `GET /admin/workers` answers them: the queue's
+    /// time averages are over the server's uptime.
+    pub fn read(&self, clock: &super::clock::Clock) -> WorkersReport {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let (mut q, now) = {
+            let q = self.queue.lock().expect("queue lock");
+            (q.clone(), clock.now())
+        };
+        q.close(now);
         WorkersReport {
             served_abandoned: get(&self.served_abandoned),
             shed: get(&self.shed),
             queue_full: get(&self.queue_full),
+            queueing: QueueStats::of(&q, now),
         }
+    }
+
+    /// Counts `f` on the nodes' queue at the clock's now, read under the
+    /// queue's lock so the nodes' times reach it in order.
+    fn queue(&self, clock: &super::clock::Clock, f: impl FnOnce(&mut Queueing, SimTime)) {
+        let mut q = self.queue.lock().expect("queue lock");
+        f(&mut q, clock.now());
     }
 }
 
 /// `GET /admin/workers`: what the nodes' workers did so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkersReport {
     pub served_abandoned: u64,
     pub shed: u64,
     pub queue_full: u64,
+    /// The report's `queueing` section, over the server's uptime.
+    pub queueing: QueueStats,
 }
 
 /// Where a request stands once the node has taken it.
@@ -139,16 +161,19 @@ impl Workers {
     /// Takes a request: a worker at once, a place in the queue until a
     /// worker takes it (or sheds it), or a refusal.
     pub async fn admit(self: &Arc<Self>) -> Admitted {
-        let (id, parked) = {
+        let (id, parked, arrived) = {
             let mut g = self.lock();
             let id = g.next_id;
             g.next_id += 1;
             let now = self.clock.now();
-            match g
+            let admitted = g
                 .station
-                .admit(id, now, self.cfg.workers, self.cfg.queue_limit)
-            {
-                Admit::Start => return Admitted::Serve(self.held(id, now)),
+                .admit(id, now, self.cfg.workers, self.cfg.queue_limit);
+            if admitted != Admit::Full {
+                self.stats.queue(&self.clock, |q, t| q.enter(t));
+            }
+            match admitted {
+                Admit::Start => return Admitted::Serve(self.held(id, now, now)),
                 Admit::Full => {
                     CapacityStats::count(&self.stats.queue_full);
                     return Admitted::Full;
@@ -156,21 +181,25 @@ impl Workers {
                 Admit::Queued => {
                     let (tx, rx) = oneshot::channel();
                     g.parked.insert(id, tx);
-                    (id, rx)
+                    (id, rx, now)
                 }
             }
         };
         match parked.await {
-            Ok(Some(start)) => Admitted::Serve(self.held(id, start)),
+            Ok(Some(start)) => Admitted::Serve(self.held(id, arrived, start)),
             _ => Admitted::Shed,
         }
     }
 
-    fn held(self: &Arc<Self>, id: u64, start: SimTime) -> Held {
+    fn held(self: &Arc<Self>, id: u64, arrived: SimTime, start: SimTime) -> Held {
+        let wait = start.saturating_sub(arrived);
+        self.stats.queue(&self.clock, |q, _| q.start(wait));
         Held {
             workers: self.clone(),
             id,
+            arrived,
             start,
+            reached: start,
             end: None,
         }
     }
@@ -186,12 +215,14 @@ impl Workers {
         draw_service(&mut self.lock().rng, mean_ns, self.cfg.distribution)
     }
 
-    /// Request `done` left its worker, its service over at `end`: the
-    /// model's station picks what the worker does next, shedding what
-    /// waited too long on the way.
-    fn finished(&self, done: u64, end: Option<SimTime>) {
+    /// Request `done`, come at `arrived`, left its worker, its service
+    /// over at `end`: the model's station picks what the worker does next,
+    /// shedding what waited too long on the way.
+    fn finished(&self, done: u64, arrived: SimTime, end: Option<SimTime>) {
         let now = self.clock.now();
         let end = end.unwrap_or(now);
+        let sojourn = end.saturating_sub(arrived);
+        self.stats.queue(&self.clock, |q, t| q.leave(t, sojourn));
         let mut g = self.lock();
         let mut done = done;
         let (order, timeout) = (self.cfg.order, self.cfg.queue_timeout);
@@ -212,6 +243,8 @@ impl Workers {
             if start.is_some() && woken {
                 return;
             }
+            // It leaves the queue unserved, as a simulated node drops one.
+            self.stats.queue(&self.clock, |q, t| q.drop_one(t));
             // Shed, or nobody left to serve (its task is gone): the worker
             // takes the next one.
             done = next;
@@ -223,7 +256,11 @@ impl Workers {
 pub struct Held {
     workers: Arc<Workers>,
     id: u64,
+    arrived: SimTime,
     start: SimTime,
+    /// How far the page's modelled time has run: its start, then the end
+    /// of each real wait on the way.
+    reached: SimTime,
     end: Option<SimTime>,
 }
 
@@ -240,11 +277,30 @@ impl Held {
     pub fn until(&mut self, end: SimTime) {
         self.end = Some(end);
     }
+
+    /// The page's modelled time has reached `t`: a real wait (a real
+    /// Redis's round trip, a call's timeout or backoff, a query at its
+    /// instance) ended then.
+    pub fn reached(&mut self, t: SimTime) {
+        self.reached = self.reached.max(t);
+    }
+
+    /// Serves for `d` more of modelled time, from where it has reached,
+    /// and holds the worker until then: a task woken late, or a timer that
+    /// fires late (tokio's are a millisecond coarse), delays this
+    /// request's answer, not the service of those queued behind it. When
+    /// the service ended.
+    pub async fn serve_for(&mut self, d: u64, clock: &super::clock::Clock) -> SimTime {
+        let end = self.reached + d;
+        self.until(end);
+        tokio::time::sleep_until(clock.instant(end)).await;
+        end
+    }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.workers.finished(self.id, self.end);
+        self.workers.finished(self.id, self.arrived, self.end);
     }
 }
 
@@ -308,6 +364,41 @@ mod tests {
         // it lets go now: the next one starts then, not now.
         let end = first.start() + 10_000_000_000;
         first.until(end);
+        drop(first);
+        assert_eq!(waiter.await.unwrap(), end);
+        // The queue counts the modelled wait: the second waited (about)
+        // ten seconds, the first none.
+        let q = w.stats.read(&w.clock).queueing;
+        assert_eq!(q.node_arrivals, 2);
+        assert!((q.wait_mean_ms - 5_000.0).abs() < 50.0, "{q:?}");
+    }
+
+    #[tokio::test]
+    async fn a_service_runs_on_from_a_real_wait_and_the_next_starts_at_its_end() {
+        let w = workers(1, 4, None);
+        let Admitted::Serve(mut first) = w.admit().await else {
+            panic!("a free worker serves at once")
+        };
+        let waiter = tokio::spawn({
+            let w = w.clone();
+            async move {
+                match w.admit().await {
+                    Admitted::Serve(h) => h.start(),
+                    _ => panic!("served"),
+                }
+            }
+        });
+        while w.load() != (1, 1) {
+            tokio::task::yield_now().await;
+        }
+        // A real wait (a call, a query elsewhere) ended 30 ms in; then
+        // 20 ms of service. Reaching back in time changes nothing.
+        let start = first.start();
+        first.reached(start + 30_000_000);
+        first.reached(start);
+        let end = first.serve_for(20_000_000, &w.clock).await;
+        assert_eq!(end, start + 50_000_000);
+        assert!(w.clock.now() >= end, "the page's answer waits for its end");
         drop(first);
         assert_eq!(waiter.await.unwrap(), end);
     }

@@ -222,13 +222,15 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
             // The cache's hits and misses are the server's to count.
             r.cache = state.cache;
         }
-        if let (Some(t), Some(w)) = (
-            &mut r.retries,
-            admin_get::<WorkersReport>(&run, &admin, token, "/admin/workers", 5).await,
-        ) {
-            // Work for callers who left, and shedding, are the nodes' to see.
-            t.served_abandoned = w.served_abandoned;
-            t.shed = w.shed;
+        // With `--capacity`: work for callers who left, shedding and the
+        // queues' waits are the nodes' to see.
+        if let Some(w) = admin_get::<WorkersReport>(&run, &admin, token, "/admin/workers", 5).await
+        {
+            if let Some(t) = &mut r.retries {
+                t.served_abandoned = w.served_abandoned;
+                t.shed = w.shed;
+            }
+            r.queueing = w.queueing;
         }
         r.database = admin_database(&run, &admin, token).await.map(|mut d| {
             // Stale reads are the shoppers' to judge, by their own ground truth.

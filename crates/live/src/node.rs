@@ -3,7 +3,9 @@
 //! (sticky), in a signed cookie, or in the shared store.
 
 use super::calls::{self, GaveUp};
-use super::capacity::{Admitted, CapacityCfg, CapacityStats, QUEUE_FULL, QUEUE_TIMEOUT, Workers};
+use super::capacity::{
+    Admitted, CapacityCfg, CapacityStats, Held, QUEUE_FULL, QUEUE_TIMEOUT, Workers,
+};
 use super::clock::{random_u128, unit};
 use super::http::{self, Body0, MAX_BODY_BYTES, cookie, wants_json};
 use super::pages::{Served, page_html, page_json};
@@ -231,19 +233,22 @@ fn store_path(
 
 /// Under `[fleet.calls]`, the node's calls to the store and the database
 /// before the page runs: each may be retried or refused by its breaker.
+/// Whether it called anything (a call takes real time: timeouts, backoff).
 async fn dependencies(
     ctx: &NodeCtx,
     kind: Kind,
     query: Option<Query>,
     sid: Option<u128>,
     waited: &mut Waited,
-) -> Result<(), &'static str> {
+) -> Result<bool, &'static str> {
     let shop = &*ctx.shop;
     let az = ctx.az_ix;
+    let mut called = false;
     if shop.strategy.uses_store()
         && shop.remote.is_none()
         && shop.calls.policy.store != CallPolicy::none()
     {
+        called = true;
         let got = calls::call(shop, ctx, Dep::Store, || {
             let store = shop.store.lock().expect("store lock");
             let shard = sid.map_or(0, |s| store.shard_of(s));
@@ -265,13 +270,15 @@ async fn dependencies(
             }
         }
     }
-    let Some(db) = &shop.db else { return Ok(()) };
+    let Some(db) = &shop.db else {
+        return Ok(called);
+    };
     if shop.calls.policy.database == CallPolicy::none() {
-        return Ok(());
+        return Ok(called);
     }
     // The instance the page's query went to, attempt after attempt.
     let target = match query.map(|q| q.visit) {
-        None | Some(Visit::No) => return Ok(()),
+        None | Some(Visit::No) => return Ok(called),
         Some(Visit::To(i)) => Some(i),
         Some(Visit::Nowhere) => None,
     };
@@ -287,7 +294,7 @@ async fn dependencies(
         }
     });
     match got.await {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(true),
         Err(GaveUp::CircuitOpen) => Err("the database's circuit breaker is open"),
         Err(GaveUp::Unavailable) => Err(DB_DOWN),
     }
@@ -383,7 +390,7 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
         // slowdown's share of the page's service time, and nothing queues.
         let mean = ctx.shop.service_time.get(page.kind).0 as f64;
         let extra = (mean * (slowdown(&ctx) - 1.0)).max(0.0) as u64;
-        return serve_page(&ctx, page, extra).await;
+        return serve_page(&ctx, page, extra, None).await;
     };
     // Spawned, so the page keeps its place and its worker if its caller
     // hangs up (hyper then drops this future): the node does not know.
@@ -412,7 +419,8 @@ pub async fn handle(ctx: Arc<NodeCtx>, req: Request<Incoming>) -> Response<Body0
                 // stands when a worker picks it up.
                 let mean = ctx.shop.service_time.get(page.kind).0;
                 let busy = slowed(workers.demand(mean), slowdown(&ctx));
-                let resp = serve_page(&ctx, page, busy).await;
+                let mut held = held;
+                let resp = serve_page(&ctx, page, busy, Some(&mut held)).await;
                 drop(held);
                 (resp, true)
             }
@@ -507,7 +515,12 @@ async fn read_page(
 /// Runs the page through the model's shop and answers it, after `busy` ns
 /// more of the node's time (a slowdown's share, or with `--capacity` the
 /// page's whole service time).
-async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
+async fn serve_page(
+    ctx: &NodeCtx,
+    page: Page,
+    busy: u64,
+    held: Option<&mut Held>,
+) -> Response<Body0> {
     let Page {
         kind,
         product,
@@ -549,20 +562,34 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
         })),
         (None, _) => Ok(None),
     };
+    // With `--capacity`, the page's modelled time runs on from when its
+    // worker was free (`Held`); real waits move it on.
+    let mut held = held;
+    let mut reached = |t: SimTime| {
+        if let Some(h) = held.as_deref_mut() {
+            h.reached(t);
+        }
+    };
     let key = Key::of_page(kind, product, item, signed_in(&parts.headers, shop.users));
     let mut query = plan_query(shop, az, kind, key);
-    if let Err(e) = dependencies(ctx, kind, query, sid, &mut waited).await {
-        return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, e);
+    match dependencies(ctx, kind, query, sid, &mut waited).await {
+        Ok(true) => reached(shop.clock.now()),
+        Ok(false) => {}
+        Err(e) => return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, e),
     }
     reach(shop, az, &mut query, &mut waited);
     // With `--capacity`, the query takes its time at its instance first
     // (the simulation runs the page's SQL when its query ends).
     if let (Some(db), Some(queries), Some(i)) =
         (&shop.db, &shop.queries, query.and_then(|q| q.read))
-        && let Err(cause) = queries.query(db, i, kind).await
     {
-        let why = format!("{cause}: the database refused or lost the page's query");
-        return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
+        match queries.query(db, i, kind).await {
+            Ok(end) => reached(end),
+            Err(cause) => {
+                let why = format!("{cause}: the database refused or lost the page's query");
+                return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
+            }
+        }
     }
     if uses_store && remote.is_none() && shop.calls.policy.store == CallPolicy::none() {
         let reached = {
@@ -628,10 +655,15 @@ async fn serve_page(ctx: &NodeCtx, page: Page, busy: u64) -> Response<Body0> {
             }
         }
     };
+    if remote.is_some() {
+        reached(shop.clock.now());
+    }
     // The page's modelled service time (the live shop's own work is
     // microseconds, so the node's time is the model's).
     waited.0 += busy;
-    if waited.0 > 0 {
+    if let Some(h) = held {
+        h.serve_for(waited.0, &shop.clock).await;
+    } else if waited.0 > 0 {
         tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
     }
     let r = match result {

@@ -18,6 +18,7 @@ use stratus_model::db::{DB_TOO_MANY_CONNECTIONS, DB_UNAVAILABLE, Database, DbIx}
 use stratus_model::rng::Streams;
 use stratus_model::scenario::Kind;
 use stratus_model::station::{QueueOrder, ServiceDistribution};
+use stratus_model::time::SimTime;
 
 /// Every instance's workers, made as instances appear (a standby the
 /// control plane re-creates is a new one).
@@ -54,15 +55,16 @@ impl Instances {
     }
 
     /// Page `kind`'s query at instance `i`: waits for a worker, then holds
-    /// it for the query's time. The cause of the failure when the
-    /// instance is full, or died meanwhile (its queries fail, as in the
-    /// simulation, and the page's SQL does not run).
+    /// it for the query's time. When the query ended on the run's clock,
+    /// or the cause of the failure when the instance is full, or died
+    /// meanwhile (its queries fail, as in the simulation, and the page's
+    /// SQL does not run).
     pub async fn query(
         &self,
         db: &Mutex<Database>,
         i: DbIx,
         kind: Kind,
-    ) -> Result<(), &'static str> {
+    ) -> Result<SimTime, &'static str> {
         let asked = self.clock.now();
         let mut held = match self.at(i).admit().await {
             Admitted::Serve(held) => held,
@@ -80,16 +82,12 @@ impl Instances {
             let mean = db.cfg.query_time.get(kind).0;
             db.service(i, mean, held.start().saturating_sub(asked))
         };
-        // Timed from when the worker was free, to when it is free again: a
-        // late timer (tokio's are a millisecond coarse) stretches this
-        // query's answer, not the service of the queries behind it.
-        let end = held.start() + t;
-        held.until(end);
-        tokio::time::sleep_until(self.clock.instant(end)).await;
+        // Timed from when the worker was free, to when it is free again.
+        let end = held.serve_for(t, &self.clock).await;
         drop(held);
         let mut db = db.lock().expect("db lock");
         if db.instances[i].alive {
-            Ok(())
+            Ok(end)
         } else {
             db.stats.failed(kind);
             Err(DB_UNAVAILABLE)
@@ -125,11 +123,17 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert_eq!(go().await.unwrap(), Err(DB_TOO_MANY_CONNECTIONS));
-        assert_eq!(
-            (first.await.unwrap(), second.await.unwrap()),
-            (Ok(()), Ok(()))
-        );
+        let (first, second) = (first.await.unwrap(), second.await.unwrap());
+        let (Ok(first), Ok(second)) = (first, second) else {
+            panic!("both served: {first:?}, {second:?}")
+        };
         let db = db.lock().unwrap();
+        // The second started when the first ended, for its own drawn time.
+        assert!(
+            second > first && second - first < db.instances[0].busy_ns,
+            "ends {first}, {second}, busy {}",
+            db.instances[0].busy_ns
+        );
         assert!(
             db.instances[0].busy_ns > 0,
             "the model drew the queries' time"

@@ -139,6 +139,21 @@ pub struct QueueStats {
     pub in_system_mean: f64,
 }
 
+impl QueueStats {
+    /// The figures of the nodes' queues `q`, over `ns` nanoseconds (the
+    /// run, or a live server's uptime), closed there.
+    pub fn of(q: &crate::metrics::Queueing, ns: u64) -> QueueStats {
+        let div = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        QueueStats {
+            node_arrivals: q.arrivals,
+            arrival_rate_per_s: round3(div(q.arrivals as f64, ns as f64 / 1e9)),
+            wait_mean_ms: div(q.wait_sum as f64, q.started as f64) / 1e6,
+            sojourn_mean_ms: div(q.sojourn_sum as f64, q.served as f64) / 1e6,
+            in_system_mean: div(q.area as f64, ns as f64),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Engine {
     pub events: u64,
@@ -319,13 +334,7 @@ impl Report {
                 cookies_ignored_oversize: m.cookies_ignored,
                 store_writes_lost: m.store_writes_lost,
             },
-            queueing: QueueStats {
-                node_arrivals: q.arrivals,
-                arrival_rate_per_s: round3(div(q.arrivals as f64, secs)),
-                wait_mean_ms: div(q.wait_sum as f64, q.started as f64) / 1e6,
-                sojourn_mean_ms: div(q.sojourn_sum as f64, q.served as f64) / 1e6,
-                in_system_mean: div(q.area as f64, f.simulated_ns as f64),
-            },
+            queueing: QueueStats::of(q, f.simulated_ns),
             engine: Engine { events: f.events },
             series: Some(f.series),
             database: None,
