@@ -183,11 +183,11 @@ async fn the_breaker_opens_half_opens_and_closes_live() {
     for _ in 0..3 {
         let (s, body) = get(&c, &url).await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-        assert!(body.contains("database is unavailable"), "{body}");
+        assert!(body.contains("db_unavailable: "), "{body}");
     }
     let (s, body) = get(&c, &url).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert!(body.contains("circuit breaker is open"), "{body}");
+    assert!(body.contains("db_circuit_open: "), "{body}");
     let st = state_until(&c, &h, 1, |_| true).await;
     assert_eq!(node_breaker(&st, id), "open", "{st}");
     // Probes after `open_for`, until the standby has taken over and one

@@ -507,6 +507,32 @@ async fn load_shows_store_carts_kept_after_an_az_kill() {
     assert_eq!(r.sessions.resticks, 0);
 }
 
+/// A page the session store could not take fails with the simulation's
+/// cause, not a bare status: the store's primary is lost at 1 s and its
+/// replica promoted a second later, and the pages in between are
+/// `session_store_unavailable` in both drivers' reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_mid_failover_fails_pages_with_the_simulations_cause() {
+    let mut sc = scenario();
+    sc.sessions.store.failover_after = Dur::from_secs(1);
+    sc.workload.think_time = Dur::from_ms(100);
+    sc.timeline.push(stratus::scenario::Timed {
+        at: Dur::from_secs(1),
+        action: stratus::scenario::Action::KillStorePrimary,
+    });
+    let sim = stratus::sim::run(&sc, Strategy::Store, 5);
+    let h = common::live::start(sc.clone(), Strategy::Store, false).await;
+    let live = common::live::load(&h, sc, 30.0, 3, 5).await;
+    h.shutdown();
+    for (who, r) in [("simulated", &sim), ("live", &live)] {
+        let errors = &r.requests.errors;
+        assert!(
+            errors.get("session_store_unavailable") > Some(&0) && !errors.contains_key("http_503"),
+            "{who}: {errors:?}"
+        );
+    }
+}
+
 /// The live load counts what is answered within the run, as the simulation
 /// does: requests sent to a powered-off AZ before the health checks notice
 /// wait past the end (its connect timeout, the client's 5 s), and are not

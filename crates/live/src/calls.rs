@@ -30,8 +30,12 @@ pub struct LiveCalls {
 /// Why a call gave up: the page's 503 says which.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GaveUp {
+    /// The node's breaker was open: it did not call.
     CircuitOpen,
-    Unavailable,
+    /// The last attempt failed.
+    Failed,
+    /// The last attempt outlasted the call's timeout.
+    TimedOut,
 }
 
 impl LiveCalls {
@@ -110,7 +114,8 @@ pub async fn call(
                 sleep(w).await;
                 (n, previous) = (n + 1, w);
             }
-            (_, None) => return Err(GaveUp::Unavailable),
+            (Ended::TimedOut, None) => return Err(GaveUp::TimedOut),
+            (_, None) => return Err(GaveUp::Failed),
         }
     }
 }

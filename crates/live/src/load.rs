@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use stratus_model::arrivals::{MAX_RATE, Process, Shape};
 use stratus_model::breaker::Breaker;
 use stratus_model::db::popularity::Popularity;
-use stratus_model::db::{DB_TOO_MANY_CONNECTIONS, DB_UNAVAILABLE};
+use stratus_model::db::{DB_CIRCUIT_OPEN, DB_TIMEOUT, DB_TOO_MANY_CONNECTIONS, DB_UNAVAILABLE};
 use stratus_model::metrics::Metrics;
 use stratus_model::report::retries::RetriesReport;
 use stratus_model::report::{Fault, LogEvent, Report, RunFacts, Wall};
@@ -43,6 +43,10 @@ use stratus_model::retry::{self, CIRCUIT_OPEN, CLIENT_TIMEOUT, Heard, Next, Retr
 use stratus_model::rng::Streams;
 use stratus_model::route;
 use stratus_model::scenario::{Action, ActionEntry, Kind, Scenario};
+use stratus_model::session::store::{
+    SESSION_STORE_CIRCUIT_OPEN, SESSION_STORE_TIMEOUT, SESSION_STORE_UNAVAILABLE,
+    SESSION_STORE_UNREACHABLE,
+};
 use stratus_model::shop::Response as ShopResponse;
 use stratus_model::snapshot::Snapshot;
 use stratus_model::time::{Dur, SEC};
@@ -469,8 +473,9 @@ async fn request(
 }
 
 /// The report's cause for an error answer: a node's refusal by its own
-/// cause (a full queue, a shed request, a database that did not answer or
-/// was full, as the simulation names them), else the status.
+/// cause (a full queue, a shed request, a database or session store that
+/// did not answer, was full or was cut off by the node's breaker, as the
+/// simulation names them), else the status.
 fn status_cause(s: StatusCode, body: &[u8]) -> &'static str {
     if s == StatusCode::SERVICE_UNAVAILABLE
         && let Ok(v) = serde_json::from_slice::<Value>(body)
@@ -480,6 +485,12 @@ fn status_cause(s: StatusCode, body: &[u8]) -> &'static str {
             QUEUE_TIMEOUT,
             DB_UNAVAILABLE,
             DB_TOO_MANY_CONNECTIONS,
+            DB_TIMEOUT,
+            DB_CIRCUIT_OPEN,
+            SESSION_STORE_UNAVAILABLE,
+            SESSION_STORE_UNREACHABLE,
+            SESSION_STORE_TIMEOUT,
+            SESSION_STORE_CIRCUIT_OPEN,
         ]
         .into_iter()
         .find(|c| why.starts_with(&format!("{c}:")))

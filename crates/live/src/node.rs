@@ -23,7 +23,7 @@ use stratus_model::calls::{CallPolicy, Dep};
 use stratus_model::cart::{COLOURS, Item, SIZES, price_of};
 use stratus_model::core::AzIx;
 use stratus_model::db::access::DataAt;
-use stratus_model::db::{DbIx, Visit};
+use stratus_model::db::{DB_CIRCUIT_OPEN, DB_TIMEOUT, DbIx, Visit};
 use stratus_model::degrade::Degradations;
 use stratus_model::lb::NodeId;
 use stratus_model::net::{Net, STORE_CONNECT_TIMEOUT};
@@ -32,7 +32,10 @@ use stratus_model::scenario::{Kind, ServiceTimes, Strategy};
 use stratus_model::session::SessionBackend;
 use stratus_model::session::cookie::{COOKIE_NAME, CookieCodec};
 use stratus_model::session::guard::CookieGuard;
-use stratus_model::session::store::{Store, StoreAt};
+use stratus_model::session::store::{
+    SESSION_STORE_CIRCUIT_OPEN, SESSION_STORE_TIMEOUT, SESSION_STORE_UNAVAILABLE,
+    SESSION_STORE_UNREACHABLE, Store, StoreAt,
+};
 use stratus_model::shop::{self, Data, Failure, Places, Request as ShopRequest, SessionIn};
 use stratus_model::time::SimTime;
 use stratus_model::warmup::{WarmupCurve, service_factor, slowed};
@@ -107,6 +110,9 @@ struct Waited(u64);
 /// A 503's words when the page's query found no instance that answers:
 /// the simulation's cause first, so `stratus load` counts it by that name.
 const DB_DOWN: &str = "db_unavailable: the database is unavailable";
+/// What a page says when the session store did not take its session
+/// (after the cause: failing over, down, or across a partition).
+const STORE_DOWN: &str = "the session store is unavailable (failing over, down or unreachable)";
 
 /// Where a page's query goes, decided as a worker takes the page up.
 #[derive(Clone, Copy)]
@@ -240,7 +246,7 @@ async fn dependencies(
     query: Option<Query>,
     sid: Option<u128>,
     waited: &mut Waited,
-) -> Result<bool, &'static str> {
+) -> Result<bool, String> {
     let shop = &*ctx.shop;
     let az = ctx.az_ix;
     let mut called = false;
@@ -249,25 +255,37 @@ async fn dependencies(
         && shop.calls.policy.store != CallPolicy::none()
     {
         called = true;
+        // The last failed attempt's cause, as the simulation names it.
+        let mut failed = SESSION_STORE_UNAVAILABLE;
         let got = calls::call(shop, ctx, Dep::Store, || {
             let store = shop.store.lock().expect("store lock");
             let shard = sid.map_or(0, |s| store.shard_of(s));
             let mut w = Waited::default();
             if !store_path(&store, &shop.net(), az, kind, sid, &mut w) {
+                failed = SESSION_STORE_UNREACHABLE;
                 return Err(w.0);
             }
             if store.primary_az(shard).is_none() {
+                failed = SESSION_STORE_UNAVAILABLE;
                 return Err(0); // refused: no primary during a failover
             }
             waited.0 += w.0;
             Ok(())
         });
-        match got.await {
-            Ok(()) => {}
-            Err(GaveUp::CircuitOpen) => return Err("the session store's circuit breaker is open"),
-            Err(GaveUp::Unavailable) => {
-                return Err("the session store is unavailable (failing over, down or unreachable)");
-            }
+        let why = match got.await {
+            Ok(()) => None,
+            Err(GaveUp::CircuitOpen) => Some((
+                SESSION_STORE_CIRCUIT_OPEN,
+                "the node's breaker for the session store is open",
+            )),
+            Err(GaveUp::TimedOut) => Some((
+                SESSION_STORE_TIMEOUT,
+                "the session store did not answer within the call's timeout",
+            )),
+            Err(GaveUp::Failed) => Some((failed, STORE_DOWN)),
+        };
+        if let Some((cause, text)) = why {
+            return Err(format!("{cause}: {text}"));
         }
     }
     let Some(db) = &shop.db else {
@@ -295,8 +313,13 @@ async fn dependencies(
     });
     match got.await {
         Ok(()) => Ok(true),
-        Err(GaveUp::CircuitOpen) => Err("the database's circuit breaker is open"),
-        Err(GaveUp::Unavailable) => Err(DB_DOWN),
+        Err(GaveUp::CircuitOpen) => Err(format!(
+            "{DB_CIRCUIT_OPEN}: the node's breaker for the database is open"
+        )),
+        Err(GaveUp::TimedOut) => Err(format!(
+            "{DB_TIMEOUT}: the database did not answer within the call's timeout"
+        )),
+        Err(GaveUp::Failed) => Err(DB_DOWN.to_string()),
     }
 }
 
@@ -575,7 +598,7 @@ async fn serve_page(
     match dependencies(ctx, kind, query, sid, &mut waited).await {
         Ok(true) => reached(shop.clock.now()),
         Ok(false) => {}
-        Err(e) => return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, e),
+        Err(e) => return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &e),
     }
     reach(shop, az, &mut query, &mut waited);
     // With `--capacity`, the query takes its time at its instance first
@@ -598,11 +621,8 @@ async fn serve_page(
         };
         if !reached {
             tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
-            return http::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                as_json,
-                "the session store is unreachable (across a partition)",
-            );
+            let why = format!("{SESSION_STORE_UNREACHABLE}: {STORE_DOWN}");
+            return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
         }
     }
     let result = match fetched {
@@ -669,11 +689,8 @@ async fn serve_page(
     let r = match result {
         Ok(r) => r,
         Err(Failure::SessionUnavailable) => {
-            return http::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                as_json,
-                "the session store is unavailable (failing over or down)",
-            );
+            let why = format!("{SESSION_STORE_UNAVAILABLE}: {STORE_DOWN}");
+            return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
         }
         Err(Failure::Database) => {
             return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, DB_DOWN);

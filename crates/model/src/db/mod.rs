@@ -38,6 +38,12 @@ pub const LAG_PERIOD: u64 = crate::time::SEC;
 pub const DB_UNAVAILABLE: &str = "db_unavailable";
 /// Why a page's query was refused: the instance held `max_connections`.
 pub const DB_TOO_MANY_CONNECTIONS: &str = "db_too_many_connections";
+/// Why a page failed under `[fleet.calls]`: its last attempt outlasted the
+/// call's timeout.
+pub const DB_TIMEOUT: &str = "db_timeout";
+/// Why a page failed under `[fleet.calls]`: the node's breaker for the
+/// database was open, so it did not call.
+pub const DB_CIRCUIT_OPEN: &str = "db_circuit_open";
 
 /// Index of an instance in [`Database::instances`].
 pub type DbIx = usize;

@@ -16,9 +16,12 @@ use super::{Event, World};
 use crate::engine::Queue;
 use stratus_model::breaker::State;
 use stratus_model::calls::{Dep, Ended};
-use stratus_model::db::DbIx;
+use stratus_model::db::{DB_CIRCUIT_OPEN, DB_TIMEOUT, DbIx};
 use stratus_model::lb::NodeId;
 use stratus_model::node::ShopperId;
+use stratus_model::session::store::{
+    SESSION_STORE_CIRCUIT_OPEN, SESSION_STORE_TIMEOUT, SESSION_STORE_UNREACHABLE,
+};
 use stratus_model::time::SimTime;
 use stratus_model::workload::Outcome;
 
@@ -36,7 +39,7 @@ pub(super) const DB_UNAVAILABLE: u8 = 1;
 pub(super) const DB_FULL: u8 = 2;
 
 fn unreachable(o: &Outcome) -> bool {
-    matches!(o, Outcome::Failed("session_store_unreachable"))
+    matches!(o, Outcome::Failed(SESSION_STORE_UNREACHABLE))
 }
 
 fn reason(code: u8) -> &'static str {
@@ -109,7 +112,7 @@ impl World {
         q: &mut Queue<Event>,
     ) {
         if !self.call_allowed(at, id, Dep::Database) {
-            return self.db_call_over(s, req, "db_circuit_open", at, q);
+            return self.db_call_over(s, req, DB_CIRCUIT_OPEN, at, q);
         }
         let call = DbCall {
             node: id,
@@ -186,7 +189,7 @@ impl World {
     ) {
         match self.db_calls.get(&(s, req)).copied() {
             Some(call) if call.attempt == attempt => {
-                self.db_attempt_ended(now, s, req, call, Ended::TimedOut, "db_timeout", q)
+                self.db_attempt_ended(now, s, req, call, Ended::TimedOut, DB_TIMEOUT, q)
             }
             _ => {} // answered in time, or a later attempt is out
         }
@@ -248,7 +251,7 @@ impl World {
             return;
         };
         if !self.call_allowed(now, call.node, Dep::Database) {
-            return self.db_call_over(s, req, "db_circuit_open", now, q);
+            return self.db_call_over(s, req, DB_CIRCUIT_OPEN, now, q);
         }
         match self
             .db
@@ -289,7 +292,7 @@ impl World {
         loop {
             if !self.call_allowed(now + spent, id, Dep::Store) {
                 self.outcomes
-                    .set(s, Outcome::Failed("session_store_circuit_open"));
+                    .set(s, Outcome::Failed(SESSION_STORE_CIRCUIT_OPEN));
                 return spent;
             }
             if unreachable(self.outcomes.get(s)) {
@@ -299,8 +302,7 @@ impl World {
             let failed = unreachable(self.outcomes.get(s)) || !self.store_has_primary(s);
             let ended = match timeout {
                 Some(d) if t > d => {
-                    self.outcomes
-                        .set(s, Outcome::Failed("session_store_timeout"));
+                    self.outcomes.set(s, Outcome::Failed(SESSION_STORE_TIMEOUT));
                     spent += d;
                     Ended::TimedOut
                 }

@@ -408,7 +408,8 @@ impl World {
                     r.stale = at_store.info.stale;
                 }
                 Err(shop::Failure::SessionUnavailable) => {
-                    *outcome = Outcome::Failed("session_store_unavailable")
+                    *outcome =
+                        Outcome::Failed(stratus_model::session::store::SESSION_STORE_UNAVAILABLE)
                 }
                 Err(shop::Failure::Database) => {
                     *outcome = Outcome::Failed(stratus_model::db::DB_UNAVAILABLE)

@@ -36,7 +36,9 @@ impl World {
             // Across a partition: the client's connection attempt times out.
             self.outcomes.set(
                 s,
-                stratus_model::workload::Outcome::Failed("session_store_unreachable"),
+                stratus_model::workload::Outcome::Failed(
+                    stratus_model::session::store::SESSION_STORE_UNREACHABLE,
+                ),
             );
             return STORE_CONNECT_TIMEOUT;
         }

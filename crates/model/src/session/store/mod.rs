@@ -50,6 +50,19 @@ use undo::UndoLog;
 /// Redis Cluster's hash slots.
 pub const SLOTS: u32 = 16_384;
 
+/// Why a page failed: the store had no primary to take it (failing over,
+/// or down).
+pub const SESSION_STORE_UNAVAILABLE: &str = "session_store_unavailable";
+/// Why a page failed: the store lay across a partition, and the node's
+/// connection attempt timed out.
+pub const SESSION_STORE_UNREACHABLE: &str = "session_store_unreachable";
+/// Why a page failed under `[fleet.calls]`: its last attempt outlasted the
+/// call's timeout.
+pub const SESSION_STORE_TIMEOUT: &str = "session_store_timeout";
+/// Why a page failed under `[fleet.calls]`: the node's breaker for the
+/// store was open, so it did not call.
+pub const SESSION_STORE_CIRCUIT_OPEN: &str = "session_store_circuit_open";
+
 /// A shard's state as the nodes see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreState {
