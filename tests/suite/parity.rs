@@ -397,3 +397,49 @@ pages = 3
         s.wait_mean_ms
     );
 }
+
+/// A page's time at its node includes the cache's round trips as the
+/// model's `Cache::look_timed` counts them (one and the cache's operation
+/// on a hit, two on a miss), and its query's time at its instance: with
+/// `--capacity` both drivers hold the page's worker for them. 10 ms pages
+/// in front of a cache whose operations take 20 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_holds_its_worker_through_the_caches_round_trips() {
+    let text = r#"
+[region]
+azs = ["us-east-1a", "us-east-1b"]
+
+[fleet]
+min = 1
+desired = 1
+max = 1
+workers = 4
+service_time = { home = "10ms", product = "10ms", add_to_cart = "10ms", view_cart = "10ms", checkout = "10ms" }
+service_distribution = "constant"
+
+[database]
+query_time = { home = "1ms", product = "1ms" }
+
+[cache]
+nodes = ["us-east-1a", "us-east-1b"]
+op_time = "20ms"
+
+[workload]
+arrivals_per_second = 10.0
+think_time = "500ms"
+pages = 4
+"#;
+    let sc = data_scenario("parity-cache-time", 12, text);
+    let sim = stratus::sim::run(&sc, Strategy::Sticky, 7);
+    let h = common::live::start_capacity(sc.clone(), Strategy::Sticky).await;
+    let live = common::live::load(&h, sc, 10.0, 12, 7).await;
+    h.shutdown();
+    let held = |r: &stratus::Report| r.queueing.sojourn_mean_ms - r.queueing.wait_mean_ms;
+    let (s, l) = (held(&sim), held(&live));
+    // Half the pages hit: about 10 + 0.45 × 20 + 0.55 × (40 + 1) ms.
+    assert!(s > 30.0, "simulated: a page held its worker {s:.1} ms");
+    assert!(
+        (l - s).abs() < 0.1 * s,
+        "a page held its worker {l:.1} ms live, {s:.1} ms simulated"
+    );
+}

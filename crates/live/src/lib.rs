@@ -299,10 +299,12 @@ pub async fn start(cfg: Config) -> Result<Handle, ServeError> {
         redis: redis.clone(),
         db: db.map(Mutex::new),
         pg,
-        cache: sc
-            .cache
-            .as_ref()
-            .map(|c| Mutex::new(Cache::new(&c.nodes, c.ttl.0))),
+        // A cache operation's modelled time is slept with `--capacity`, as a
+        // query's is; without it the shop answers at loopback speed.
+        cache: sc.cache.as_ref().map(|c| {
+            let op_time = if cfg.capacity { c.op_time.0 } else { 0 };
+            Mutex::new(Cache::new(&c.nodes, c.ttl.0, op_time))
+        }),
         guard: CookieGuard::new(sc.sessions.cookie.max_age, sc.sessions.cookie.versioned)
             .map(Mutex::new),
         net: std::sync::RwLock::new(stratus_model::net::Net::new(

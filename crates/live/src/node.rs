@@ -128,15 +128,26 @@ struct Query {
 /// Where page `kind`'s query goes, as the simulation's nodes decide it: the
 /// model's `Database::visit` (nowhere when the page has none or the cache
 /// holds its `key`, reads on a replica or the primary, writes on the
-/// primary). None without a database.
-fn plan_query(shop: &Shop, node_az: AzIx, kind: Kind, key: Option<Key>) -> Option<Query> {
+/// primary), with the cache's round trips' added delay (`Cache::look_timed`)
+/// in `waited`. None without a database.
+fn plan_query(
+    shop: &Shop,
+    node_az: AzIx,
+    (kind, key): (Kind, Option<Key>),
+    waited: &mut Waited,
+) -> Option<Query> {
     let mut db = shop.db.as_ref()?.lock().expect("db lock");
     let cache = shop_cache(shop);
     let net = shop.net();
     let at = shop.clock.now();
-    let found = |c: &Cache, k: Key| c.look(k, at, |az| net.reach(node_az, az)) == Some(true);
+    let mut look = |c: &Cache, k: Key| {
+        let reached = |az| net.reach(node_az, az);
+        let (hit, t) = c.look_timed(k, at, reached, |az| net.added_hop(node_az, az));
+        waited.0 += t;
+        hit
+    };
     let visit = db.visit(kind, || {
-        cache.as_deref().zip(key).is_some_and(|(c, k)| found(c, k))
+        cache.as_deref().zip(key).is_some_and(|(c, k)| look(c, k))
     });
     Some(Query {
         visit,
@@ -594,7 +605,7 @@ async fn serve_page(
         }
     };
     let key = Key::of_page(kind, product, item, signed_in(&parts.headers, shop.users));
-    let mut query = plan_query(shop, az, kind, key);
+    let mut query = plan_query(shop, az, (kind, key), &mut waited);
     match dependencies(ctx, kind, query, sid, &mut waited).await {
         Ok(true) => reached(shop.clock.now()),
         Ok(false) => {}

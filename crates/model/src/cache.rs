@@ -82,11 +82,13 @@ pub struct CacheStats {
 pub struct Cache {
     pub nodes: Vec<CacheNode>,
     ttl: u64,
+    /// A node's time for one operation (`[cache] op_time`).
+    op_time: u64,
     pub stats: CacheStats,
 }
 
 impl Cache {
-    pub fn new(azs: &[AzIx], ttl: u64) -> Cache {
+    pub fn new(azs: &[AzIx], ttl: u64, op_time: u64) -> Cache {
         Cache {
             nodes: azs
                 .iter()
@@ -97,6 +99,7 @@ impl Cache {
                 })
                 .collect(),
             ttl,
+            op_time,
             stats: CacheStats::default(),
         }
     }
@@ -120,6 +123,28 @@ impl Cache {
             self.peek(key, now)
         } else {
             None
+        }
+    }
+
+    /// What a node's look for `key` at `now` finds, and how long its round
+    /// trips take given the one-way `hop` to an AZ (both drivers): a hit is
+    /// one round trip and the node's operation, a miss two (the look, then
+    /// the fill once the database has answered), and a node that is dead
+    /// or not `reached` refuses the connection, one round trip's worth.
+    /// Counts nothing.
+    pub fn look_timed(
+        &self,
+        key: Key,
+        now: SimTime,
+        reached: impl FnOnce(AzIx) -> bool,
+        hop: impl FnOnce(AzIx) -> u64,
+    ) -> (bool, u64) {
+        let trip = 2 * hop(self.nodes[self.node_of(key)].az);
+        let rtt = trip + self.op_time;
+        match self.look(key, now, reached) {
+            Some(true) => (true, rtt),
+            Some(false) => (false, 2 * rtt),
+            None => (false, trip),
         }
     }
 
@@ -199,7 +224,7 @@ mod tests {
 
     #[test]
     fn ttl_invalidation_and_az_loss() {
-        let mut c = Cache::new(&[0, 1], 100);
+        let mut c = Cache::new(&[0, 1], 100, 0);
         let k = Key::Product(7);
         assert!(c.get(k, 0).is_none());
         c.set(k, b"v".to_vec(), 0);
@@ -219,5 +244,25 @@ mod tests {
         let dead = (0..100).find(|&p| c.node_of(Key::Product(p)) == 0).unwrap();
         assert_eq!(c.peek(Key::Product(dead), 201), None);
         assert_eq!(c.keys() as u64, 100 - on_a);
+    }
+
+    #[test]
+    fn a_look_costs_one_round_trip_on_a_hit_two_on_a_miss() {
+        let mut c = Cache::new(&[0, 1], 100, 7);
+        let (k, hop) = (Key::Product(3), |az: AzIx| 10 + az as u64);
+        let trip = 2 * hop(c.nodes[c.node_of(k)].az);
+        let yes = |_| true;
+        assert_eq!(c.look_timed(k, 0, yes, hop), (false, 2 * (trip + 7)));
+        c.set(k, vec![1], 0);
+        assert_eq!(c.look_timed(k, 50, yes, hop), (true, trip + 7));
+        // Across a partition, or dead: refused, one round trip's worth.
+        assert_eq!(c.look_timed(k, 50, |_| false, hop), (false, trip));
+        c.kill_az(c.nodes[c.node_of(k)].az);
+        assert_eq!(c.look_timed(k, 50, yes, hop), (false, trip));
+        assert_eq!(
+            (c.stats.hits, c.stats.misses),
+            (0, 0),
+            "a look counts nothing"
+        );
     }
 }

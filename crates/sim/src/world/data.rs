@@ -34,29 +34,15 @@ impl World {
         let kind = self.shoppers[s as usize].as_ref().expect("active").kind;
         let key = self.cache_key(s);
         let mut extra = 0;
-        let (cache, cfg, net) = (&self.cache, &self.sc.cache, &self.cp.net);
+        let (cache, net) = (&self.cache, &self.cp.net);
         let cached = || {
-            let (Some(c), Some(key), Some(cfg)) = (cache, key, cfg) else {
+            let (Some(c), Some(key)) = (cache, key) else {
                 return false;
             };
-            let node = &c.nodes[c.node_of(key)];
-            let rtt = 2 * net.hop(node_az, node.az) + cfg.op_time.0;
-            match c.look(key, now, |az| net.reach(node_az, az)) {
-                Some(true) => {
-                    extra = rtt;
-                    true
-                }
-                // A miss: look, read the database, then fill.
-                Some(false) => {
-                    extra += 2 * rtt;
-                    false
-                }
-                // The node is down: the client's connect fails fast (refused).
-                None => {
-                    extra += 2 * net.hop(node_az, node.az);
-                    false
-                }
-            }
+            let reached = |az| net.reach(node_az, az);
+            let (hit, t) = c.look_timed(key, now, reached, |az| net.hop(node_az, az));
+            extra = t;
+            hit
         };
         let visit = self.db.as_mut().expect("checked").visit(kind, cached);
         (extra, visit)

@@ -217,7 +217,10 @@ impl World {
             Database::new(d, w.catalog, w.popularity, &streams)
                 .expect("an in-memory SQLite database")
         });
-        let cache = sc.cache.as_ref().map(|c| Cache::new(&c.nodes, c.ttl.0));
+        let cache = sc
+            .cache
+            .as_ref()
+            .map(|c| Cache::new(&c.nodes, c.ttl.0, c.op_time.0));
         World {
             db,
             cache,
