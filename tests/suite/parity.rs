@@ -339,6 +339,27 @@ think_time = "200ms"
     );
 }
 
+/// A `[fleet]` of one node with `workers` workers and pages of `page_ms`,
+/// always that long.
+fn one_node(workers: u32, page_ms: u32) -> String {
+    let p = format!("\"{page_ms}ms\"");
+    format!(
+        "[fleet]\nmin = 1\ndesired = 1\nmax = 1\nworkers = {workers}\nqueue_limit = 1000\n\
+         service_time = {{ home = {p}, product = {p}, add_to_cart = {p}, view_cart = {p}, checkout = {p} }}\n\
+         service_distribution = \"constant\"\n"
+    )
+}
+
+/// `sc` under `sticky` simulated, and served with `--capacity` under
+/// `stratus load` at 10 shoppers a second for 12 s: both reports, seed 7.
+async fn with_capacity(sc: Scenario) -> (stratus::Report, stratus::Report) {
+    let sim = stratus::sim::run(&sc, Strategy::Sticky, 7);
+    let h = common::live::start_capacity(sc.clone(), Strategy::Sticky).await;
+    let live = common::live::load(&h, sc, 10.0, 12, 7).await;
+    h.shutdown();
+    (sim, live)
+}
+
 /// With `--capacity` a node's worker is held for the page's modelled
 /// service time, timed from when the worker was free (`Held::until`), as
 /// a simulated node's is: a late timer or a task woken late delays that
@@ -357,25 +378,15 @@ strategy = "sticky"
 [region]
 azs = ["us-east-1a"]
 
-[fleet]
-min = 1
-desired = 1
-max = 1
-workers = 1
-queue_limit = 1000
-service_time = { home = "20ms", product = "20ms", add_to_cart = "20ms", view_cart = "20ms", checkout = "20ms" }
-service_distribution = "constant"
-
+{fleet}
 [workload]
 arrivals_per_second = 10.0
 think_time = "1s"
 pages = 3
 "#;
-    let sc = fast(stratus::parse_scenario("parity-one-worker", text).expect("parses"));
-    let sim = stratus::sim::run(&sc, Strategy::Sticky, 7);
-    let h = common::live::start_capacity(sc.clone(), Strategy::Sticky).await;
-    let live = common::live::load(&h, sc, 10.0, 12, 7).await;
-    h.shutdown();
+    let text = text.replace("{fleet}", &one_node(1, 20));
+    let sc = fast(stratus::parse_scenario("parity-one-worker", &text).expect("parses"));
+    let (sim, live) = with_capacity(sc).await;
     let (s, l) = (&sim.queueing, &live.queueing);
     let held = l.sojourn_mean_ms - l.wait_mean_ms;
     assert!(
@@ -409,14 +420,7 @@ async fn a_page_holds_its_worker_through_the_caches_round_trips() {
 [region]
 azs = ["us-east-1a", "us-east-1b"]
 
-[fleet]
-min = 1
-desired = 1
-max = 1
-workers = 4
-service_time = { home = "10ms", product = "10ms", add_to_cart = "10ms", view_cart = "10ms", checkout = "10ms" }
-service_distribution = "constant"
-
+{fleet}
 [database]
 query_time = { home = "1ms", product = "1ms" }
 
@@ -429,11 +433,9 @@ arrivals_per_second = 10.0
 think_time = "500ms"
 pages = 4
 "#;
-    let sc = data_scenario("parity-cache-time", 12, text);
-    let sim = stratus::sim::run(&sc, Strategy::Sticky, 7);
-    let h = common::live::start_capacity(sc.clone(), Strategy::Sticky).await;
-    let live = common::live::load(&h, sc, 10.0, 12, 7).await;
-    h.shutdown();
+    let text = text.replace("{fleet}", &one_node(4, 10));
+    let sc = data_scenario("parity-cache-time", 12, &text);
+    let (sim, live) = with_capacity(sc).await;
     let held = |r: &stratus::Report| r.queueing.sojourn_mean_ms - r.queueing.wait_mean_ms;
     let (s, l) = (held(&sim), held(&live));
     // Half the pages hit: about 10 + 0.45 × 20 + 0.55 × (40 + 1) ms.

@@ -342,10 +342,10 @@ mod tests {
         assert_eq!(w.lock().station.busy, 0, "and its worker freed after");
     }
 
-    #[tokio::test]
-    async fn the_next_service_starts_when_the_last_one_ended_not_when_it_was_let_go() {
-        let w = workers(1, 4, None);
-        let Admitted::Serve(mut first) = w.admit().await else {
+    /// One worker: the first request served, a second queued behind it,
+    /// whose task answers when its service started.
+    async fn one_served_one_queued(w: &Arc<Workers>) -> (Held, tokio::task::JoinHandle<SimTime>) {
+        let Admitted::Serve(first) = w.admit().await else {
             panic!("a free worker serves at once")
         };
         let waiter = tokio::spawn({
@@ -360,6 +360,13 @@ mod tests {
         while w.load() != (1, 1) {
             tokio::task::yield_now().await;
         }
+        (first, waiter)
+    }
+
+    #[tokio::test]
+    async fn the_next_service_starts_when_the_last_one_ended_not_when_it_was_let_go() {
+        let w = workers(1, 4, None);
+        let (mut first, waiter) = one_served_one_queued(&w).await;
         // Its service ends in ten seconds' time on the run's clock, though
         // it lets go now: the next one starts then, not now.
         let end = first.start() + 10_000_000_000;
@@ -376,21 +383,7 @@ mod tests {
     #[tokio::test]
     async fn a_service_runs_on_from_a_real_wait_and_the_next_starts_at_its_end() {
         let w = workers(1, 4, None);
-        let Admitted::Serve(mut first) = w.admit().await else {
-            panic!("a free worker serves at once")
-        };
-        let waiter = tokio::spawn({
-            let w = w.clone();
-            async move {
-                match w.admit().await {
-                    Admitted::Serve(h) => h.start(),
-                    _ => panic!("served"),
-                }
-            }
-        });
-        while w.load() != (1, 1) {
-            tokio::task::yield_now().await;
-        }
+        let (mut first, waiter) = one_served_one_queued(&w).await;
         // A real wait (a call, a query elsewhere) ended 30 ms in; then
         // 20 ms of service. Reaching back in time changes nothing.
         let start = first.start();
