@@ -445,3 +445,48 @@ pages = 4
         "a page held its worker {l:.1} ms live, {s:.1} ms simulated"
     );
 }
+
+/// A page whose database instance lies across a partition fails as in the
+/// simulation: its query waits out the driver's connect timeout and fails
+/// (counted), and so does the page (`db_unavailable`). Before, the live
+/// page waited, then read the data anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_database_is_cut_off_fails_as_simulated() {
+    let text = r#"
+[region]
+azs = ["us-east-1a", "us-east-1b"]
+
+[database]
+primary_az = "us-east-1b"
+connect_timeout = "300ms"
+
+[workload]
+arrivals_per_second = 20.0
+think_time = "200ms"
+
+[[timeline]]
+at = "1s"
+action = "partition_az"
+az = "us-east-1b"
+duration = "2s"
+"#;
+    let sc = data_scenario("parity-db-cut-off", 4, text);
+    let sim = stratus::sim::run(&sc, Strategy::Sticky, 7);
+    let h = common::live::start(sc.clone(), Strategy::Sticky, false).await;
+    let live = common::live::load(&h, sc, 20.0, 4, 7).await;
+    h.shutdown();
+    for (who, r) in [("simulated", &sim), ("live", &live)] {
+        let failed = r.database.as_ref().expect("a database").stats.failed_reads;
+        let pages = r
+            .requests
+            .errors
+            .get("db_unavailable")
+            .copied()
+            .unwrap_or(0);
+        assert!(
+            failed > 0 && pages > 0,
+            "{who}: {failed} failed reads, errors {:?}",
+            r.requests.errors
+        );
+    }
+}

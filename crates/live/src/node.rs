@@ -158,30 +158,57 @@ fn plan_query(
 
 /// The planned query reaches its instance (after `[fleet.calls]`, which
 /// retries on its own terms): one that answers counts it and charges the
-/// round trips' added delay; one that does not (`Database::answers`:
-/// powered off, or across a partition) fails it after the driver's connect
-/// timeout, as in the simulation.
-fn reach(shop: &Shop, node_az: AzIx, q: &mut Option<Query>, waited: &mut Waited) {
-    let (
-        Some(db),
-        Some(Query {
-            visit: Visit::To(i),
-            read,
-            ..
-        }),
-    ) = (&shop.db, q)
-    else {
-        return;
+/// round trips' added delay. Whether the page goes on: as in the
+/// simulation, its query fails (counted, and the page with it) when no
+/// instance takes it, at once, or when its instance does not answer
+/// (`Database::answers`: powered off, or across a partition), after the
+/// driver's connect timeout.
+fn reach(
+    shop: &Shop,
+    (node_az, kind): (AzIx, Kind),
+    q: &mut Option<Query>,
+    waited: &mut Waited,
+) -> bool {
+    let (Some(db), Some(Query { visit, read, .. })) = (&shop.db, q) else {
+        return true;
+    };
+    let i = match *visit {
+        Visit::No => return true,
+        Visit::To(i) => Some(i),
+        Visit::Nowhere => None,
     };
     let mut db = db.lock().expect("db lock");
     let net = shop.net();
-    let az = db.instances[*i].az;
-    if db.answers(*i, net.reach(node_az, az)) {
-        waited.0 += 2 * net.added_hop(node_az, az);
-        db.instances[*i].queries += 1;
-        *read = Some(*i);
-    } else {
+    let answers = i.filter(|&i| db.answers(i, net.reach(node_az, db.instances[i].az)));
+    if let Some(i) = answers {
+        waited.0 += 2 * net.added_hop(node_az, db.instances[i].az);
+        db.instances[i].queries += 1;
+        *read = Some(i);
+        return true;
+    }
+    if i.is_some() {
         waited.0 += db.cfg.connect_timeout.0;
+    }
+    db.stats.failed(kind);
+    false
+}
+
+/// The page's modelled time has reached `t` (with `--capacity`).
+fn reached(held: &mut Option<&mut Held>, t: SimTime) {
+    if let Some(h) = held {
+        h.reached(t);
+    }
+}
+
+/// Sleeps `ns` of the page's modelled time: with `--capacity` from where
+/// its time has reached, holding its worker until then.
+async fn wait_out(held: Option<&mut Held>, ns: u64, clock: &super::clock::Clock) {
+    match held {
+        Some(h) => {
+            h.serve_for(ns, clock).await;
+        }
+        None if ns > 0 => tokio::time::sleep(std::time::Duration::from_nanos(ns)).await,
+        None => {}
     }
 }
 
@@ -306,19 +333,18 @@ async fn dependencies(
         return Ok(called);
     }
     // The instance the page's query went to, attempt after attempt.
-    let target = match query.map(|q| q.visit) {
-        None | Some(Visit::No) => return Ok(called),
-        Some(Visit::To(i)) => Some(i),
-        Some(Visit::Nowhere) => None,
+    // The instance the page's query went to, attempt after attempt; a page
+    // no instance takes fails without a call, as in the simulation.
+    let Some(Visit::To(i)) = query.map(|q| q.visit) else {
+        return Ok(called);
     };
     let got = calls::call(shop, ctx, Dep::Database, || {
-        let db = db.lock().expect("db lock");
-        let Some(i) = target else {
-            return Err(0); // no instance takes it: refused at once
-        };
+        let mut db = db.lock().expect("db lock");
         if db.answers(i, shop.net().reach(az, db.instances[i].az)) {
             Ok(())
         } else {
+            // Each attempt that finds no answer fails a query, as simulated.
+            db.stats.failed(kind);
             Err(db.cfg.connect_timeout.0)
         }
     });
@@ -599,26 +625,24 @@ async fn serve_page(
     // With `--capacity`, the page's modelled time runs on from when its
     // worker was free (`Held`); real waits move it on.
     let mut held = held;
-    let mut reached = |t: SimTime| {
-        if let Some(h) = held.as_deref_mut() {
-            h.reached(t);
-        }
-    };
     let key = Key::of_page(kind, product, item, signed_in(&parts.headers, shop.users));
     let mut query = plan_query(shop, az, (kind, key), &mut waited);
     match dependencies(ctx, kind, query, sid, &mut waited).await {
-        Ok(true) => reached(shop.clock.now()),
+        Ok(true) => reached(&mut held, shop.clock.now()),
         Ok(false) => {}
         Err(e) => return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &e),
     }
-    reach(shop, az, &mut query, &mut waited);
+    if !reach(shop, (az, kind), &mut query, &mut waited) {
+        wait_out(held, waited.0, &shop.clock).await;
+        return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, DB_DOWN);
+    }
     // With `--capacity`, the query takes its time at its instance first
     // (the simulation runs the page's SQL when its query ends).
     if let (Some(db), Some(queries), Some(i)) =
         (&shop.db, &shop.queries, query.and_then(|q| q.read))
     {
         match queries.query(db, i, kind).await {
-            Ok(end) => reached(end),
+            Ok(end) => reached(&mut held, end),
             Err(cause) => {
                 let why = format!("{cause}: the database refused or lost the page's query");
                 return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
@@ -631,7 +655,7 @@ async fn serve_page(
             store_path(&store, &shop.net(), az, kind, sid, &mut waited)
         };
         if !reached {
-            tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
+            wait_out(held, waited.0, &shop.clock).await;
             let why = format!("{SESSION_STORE_UNREACHABLE}: {STORE_DOWN}");
             return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
         }
@@ -687,16 +711,12 @@ async fn serve_page(
         }
     };
     if remote.is_some() {
-        reached(shop.clock.now());
+        reached(&mut held, shop.clock.now());
     }
     // The page's modelled service time (the live shop's own work is
     // microseconds, so the node's time is the model's).
     waited.0 += busy;
-    if let Some(h) = held {
-        h.serve_for(waited.0, &shop.clock).await;
-    } else if waited.0 > 0 {
-        tokio::time::sleep(std::time::Duration::from_nanos(waited.0)).await;
-    }
+    wait_out(held, waited.0, &shop.clock).await;
     let r = match result {
         Ok(r) => r,
         Err(Failure::SessionUnavailable) => {

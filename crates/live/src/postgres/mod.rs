@@ -140,8 +140,11 @@ impl Pg {
         use std::sync::atomic::Ordering::Relaxed;
         let s = &self.stats;
         r.stats.orders_committed = s.orders.load(Relaxed);
-        r.stats.failed_reads = s.failed_reads.load(Relaxed);
-        r.stats.failed_writes = s.failed_writes.load(Relaxed);
+        // The model counted the queries that reached no server (no instance
+        // answered: powered off, or across a partition); the servers count
+        // those that failed on them.
+        r.stats.failed_reads += s.failed_reads.load(Relaxed);
+        r.stats.failed_writes += s.failed_writes.load(Relaxed);
         {
             let l = self.lag.lock().expect("lag lock");
             let ms = |us: u64| (us as f64 / 1000.0 * 1000.0).round() / 1000.0;
