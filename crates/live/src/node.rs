@@ -212,6 +212,19 @@ async fn wait_out(held: Option<&mut Held>, ns: u64, clock: &super::clock::Clock)
     }
 }
 
+/// A page that failed (`why`, the simulation's cause first) answers 503
+/// after `ns` of its modelled time ([`wait_out`]).
+async fn fail_after(
+    held: Option<&mut Held>,
+    ns: u64,
+    clock: &super::clock::Clock,
+    as_json: bool,
+    why: &str,
+) -> Response<Body0> {
+    wait_out(held, ns, clock).await;
+    http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, why)
+}
+
 /// Runs `f` with the shop's data as the page's query found it (`q`):
 /// reads on the instance it went to, writes on the primary.
 fn with_data<R>(shop: &Shop, q: Option<Query>, f: impl FnOnce(Option<&mut dyn Data>) -> R) -> R {
@@ -332,7 +345,6 @@ async fn dependencies(
     if shop.calls.policy.database == CallPolicy::none() {
         return Ok(called);
     }
-    // The instance the page's query went to, attempt after attempt.
     // The instance the page's query went to, attempt after attempt; a page
     // no instance takes fails without a call, as in the simulation.
     let Some(Visit::To(i)) = query.map(|q| q.visit) else {
@@ -627,14 +639,16 @@ async fn serve_page(
     let mut held = held;
     let key = Key::of_page(kind, product, item, signed_in(&parts.headers, shop.users));
     let mut query = plan_query(shop, az, (kind, key), &mut waited);
+    // A page that fails still takes its node's time, as a simulated one
+    // fails when its service is done.
+    let clock = &shop.clock;
     match dependencies(ctx, kind, query, sid, &mut waited).await {
-        Ok(true) => reached(&mut held, shop.clock.now()),
+        Ok(true) => reached(&mut held, clock.now()),
         Ok(false) => {}
-        Err(e) => return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &e),
+        Err(e) => return fail_after(held, waited.0 + busy, clock, as_json, &e).await,
     }
     if !reach(shop, (az, kind), &mut query, &mut waited) {
-        wait_out(held, waited.0, &shop.clock).await;
-        return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, DB_DOWN);
+        return fail_after(held, waited.0 + busy, clock, as_json, DB_DOWN).await;
     }
     // With `--capacity`, the query takes its time at its instance first
     // (the simulation runs the page's SQL when its query ends).
@@ -645,7 +659,7 @@ async fn serve_page(
             Ok(end) => reached(&mut held, end),
             Err(cause) => {
                 let why = format!("{cause}: the database refused or lost the page's query");
-                return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
+                return fail_after(held, waited.0 + busy, clock, as_json, &why).await;
             }
         }
     }
@@ -655,9 +669,8 @@ async fn serve_page(
             store_path(&store, &shop.net(), az, kind, sid, &mut waited)
         };
         if !reached {
-            wait_out(held, waited.0, &shop.clock).await;
             let why = format!("{SESSION_STORE_UNREACHABLE}: {STORE_DOWN}");
-            return http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why);
+            return fail_after(held, waited.0 + busy, clock, as_json, &why).await;
         }
     }
     let result = match fetched {
