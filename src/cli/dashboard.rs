@@ -52,29 +52,40 @@ pub fn recordings(path: &Path) -> Result<Vec<Recording>, CliError> {
     replay::parse(&name, &text).map_err(|e| CliError::Usage(e.to_string()))
 }
 
-/// The recorded run `--replay` means, with its strategy and seed, checked
-/// against any `--strategy` and `--seed` given.
+/// The recorded run `--replay` means, with its strategy, seed and variant
+/// (a [[variants]] name or a cookie design), checked against any
+/// `--strategy`, `--seed` and `--variant` given.
 pub fn pick(
     path: &Path,
     runs: &[Recording],
     sc: &Scenario,
     strategy: Option<Strategy>,
     seed: Option<u64>,
-) -> Result<(Strategy, u64, Vec<Timed>), CliError> {
+    variant: Option<&str>,
+) -> Result<(Strategy, u64, Vec<Timed>, Option<String>), CliError> {
     let name = path.display().to_string();
-    let rec = match strategy {
-        Some(st) => runs.iter().find(|r| r.strategy == st).ok_or_else(|| {
-            CliError::Usage(format!(
-                "{name} has no {st} run to replay: drop --strategy or pick one it holds"
-            ))
-        })?,
-        None if runs.len() == 1 => &runs[0],
-        None => {
-            let sts: Vec<&str> = runs.iter().map(|r| r.strategy.name()).collect();
+    let wanted = |r: &&Recording| {
+        strategy.is_none_or(|st| r.strategy == st)
+            && variant.is_none_or(|v| r.variant.as_deref() == Some(v))
+    };
+    let rec = match runs.iter().find(wanted) {
+        Some(rec) if strategy.is_some() || variant.is_some() || runs.len() == 1 => rec,
+        Some(_) => {
+            let labels: Vec<String> = runs.iter().map(Recording::label).collect();
             return Err(CliError::Usage(format!(
-                "{name} holds {} runs ({}): pass --strategy to pick one",
+                "{name} holds {} runs ({}): pass --strategy (and --variant) to pick one",
                 runs.len(),
-                sts.join(", ")
+                labels.join(", ")
+            )));
+        }
+        None => {
+            let asked = match (strategy, variant) {
+                (Some(st), Some(v)) => format!("{st}:{v}"),
+                (Some(st), None) => st.to_string(),
+                (None, v) => format!("variant {}", v.unwrap_or_default()),
+            };
+            return Err(CliError::Usage(format!(
+                "{name} has no {asked} run to replay: drop --strategy or --variant, or pick a run it holds"
             )));
         }
     };
@@ -89,7 +100,7 @@ pub fn pick(
     let actions = rec
         .actions(&name, sc)
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok((rec.strategy, rec.seed, actions))
+    Ok((rec.strategy, rec.seed, actions, rec.variant.clone()))
 }
 
 fn colour() -> bool {

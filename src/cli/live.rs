@@ -1,6 +1,6 @@
 //! `stratus serve` and `stratus load`: the live mode's command line.
 
-use super::{CliError, Format, emit, load, strategy};
+use super::{CliError, Format, emit, load, strategy, variant};
 use crate::live::{self, Config, load::LoadConfig};
 use crate::report::{table, text};
 use crate::time::{Dur, parse_duration};
@@ -151,25 +151,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 
 fn duration(flag: &str, s: &str) -> Result<Dur, CliError> {
     parse_duration(s).map_err(|e| CliError::Usage(format!("{flag} {s:?}: {e}")))
-}
-
-/// The scenario as written, or the variant of it `--variant` names.
-fn variant(
-    sc: crate::scenario::Scenario,
-    name: Option<&str>,
-) -> Result<crate::scenario::Scenario, CliError> {
-    let Some(name) = name else { return Ok(sc) };
-    match sc.variants.iter().find(|v| v.name == name) {
-        Some(v) => Ok((*v.scenario).clone()),
-        None => {
-            let names: Vec<&str> = sc.variants.iter().map(|v| v.name.as_str()).collect();
-            Err(CliError::Usage(if names.is_empty() {
-                format!("--variant {name}: {} has no [[variants]]", sc.name)
-            } else {
-                format!("--variant {name}: {} has {}", sc.name, names.join(", "))
-            }))
-        }
-    }
 }
 
 pub fn serve(a: ServeArgs) -> Result<(), CliError> {

@@ -58,6 +58,10 @@ pub enum Command {
         /// Overrides the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Run one of the file's [[variants]] (by name) instead of the file
+        /// as written; the report names it (`"variant"`).
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
         /// Report format (default: from --out's extension, else text).
         #[arg(long, value_enum)]
         format: Option<Format>,
@@ -282,6 +286,22 @@ pub fn load(arg: &str) -> Result<Scenario, CliError> {
     })?)
 }
 
+/// The scenario as written, or the variant of it `--variant` names.
+pub fn variant(sc: Scenario, name: Option<&str>) -> Result<Scenario, CliError> {
+    let Some(name) = name else { return Ok(sc) };
+    match sc.variants.iter().find(|v| v.name == name) {
+        Some(v) => Ok((*v.scenario).clone()),
+        None => {
+            let names: Vec<&str> = sc.variants.iter().map(|v| v.name.as_str()).collect();
+            Err(CliError::Usage(if names.is_empty() {
+                format!("--variant {name}: {} has no [[variants]]", sc.name)
+            } else {
+                format!("--variant {name}: {} has {}", sc.name, names.join(", "))
+            }))
+        }
+    }
+}
+
 /// Reads a trace a scenario names, by its path relative to the scenario
 /// file; a bundled scenario's traces are compiled in, so a name not on disk
 /// falls back to them (`stratus run daily-peak` works from any directory).
@@ -486,6 +506,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             file,
             strategy: st,
             seed,
+            variant: remedy,
             format,
             out,
             series,
@@ -499,16 +520,36 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let web = web.web(tui)?;
             let speed = dashboard::speed(tui || web.is_some(), speed)?;
             no_db_dir_with_tui(tui || web.is_some(), &db_dir)?;
-            let sc = load(&file)?;
+            let base = load(&file)?;
             let st = st.map(|s| strategy(&s)).transpose()?;
-            let (st, seed, injected) = match &replay {
+            let (st, seed, injected, remedy) = match &replay {
                 Some(path) => {
                     let runs = dashboard::recordings(path)?;
-                    dashboard::pick(path, &runs, &sc, st, seed)?
+                    let (st, seed, injected, remedy) =
+                        dashboard::pick(path, &runs, &base, st, seed, remedy.as_deref())?;
+                    if let Some(v) = remedy
+                        .as_deref()
+                        .filter(|v| !base.variants.iter().any(|x| x.name == *v))
+                    {
+                        return Err(CliError::Usage(format!(
+                            "{} records a {st}:{v} run, and {} has no [[variants]] named {v:?}: replay a cookie design with `stratus compare {file} --strategies {st}:{v} --replay {}`",
+                            path.display(),
+                            base.name,
+                            path.display()
+                        )));
+                    }
+                    (st, seed, injected, remedy)
                 }
-                None => (st.unwrap_or(sc.strategy), seed.unwrap_or(sc.seed), vec![]),
+                None => (
+                    st.unwrap_or(base.strategy),
+                    seed.unwrap_or(base.seed),
+                    vec![],
+                    remedy,
+                ),
             };
+            let sc = variant(base, remedy.as_deref())?;
             let print = |mut r: Report| -> Result<(), CliError> {
+                r.variant.clone_from(&remedy);
                 write_plot(&plot_to, std::slice::from_ref(&r))?;
                 let fmt = pick_format(format, &out);
                 let text = match fmt {
@@ -591,8 +632,8 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let injected = match &replay {
                 Some(path) => {
                     let runs = dashboard::recordings(path)?;
-                    let (_, seed, injected) =
-                        dashboard::pick(path, &runs[..1], &sc[0], None, plan.seed)?;
+                    let (_, seed, injected, _) =
+                        dashboard::pick(path, &runs[..1], &sc[0], None, plan.seed, None)?;
                     plan.seed = Some(seed);
                     injected
                 }

@@ -210,6 +210,60 @@ fn serve_refuses_zero_lanes() {
     assert!(err.contains("--lanes") && err.contains("1..=1024"), "{err}");
 }
 
+/// `run --variant NAME` runs that [[variants]] entry: the report names it
+/// and equals the comparison's run of it; a replay of it runs it again,
+/// and an unknown name is refused with the names there are.
+#[test]
+fn run_follows_a_variant_and_its_replay_does_too() {
+    let file = tmp("run-variant.toml");
+    std::fs::write(
+        &file,
+        "[scenario]\nname = \"run-variant\"\nduration = \"20s\"\nstrategy = \"cookie\"\n\
+         [workload]\narrivals_per_second = 5.0\npages = 2\n\
+         [workload.retry]\nmax_attempts = 3\nbackoff = \"none\"\n\
+         [[timeline]]\nat = \"5s\"\naction = \"inject_errors\"\nvalue = 0.5\nduration = \"5s\"\n\
+         [[variants]]\nname = \"three\"\n\
+         [[variants]]\nname = \"one\"\nset = { \"workload.retry.max_attempts\" = 1 }\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let json = ["--format", "json"];
+    let one = stratus(&[&["run", f, "--variant", "one"][..], &json].concat());
+    expect_code(&one, 0);
+    let run = crate::common::without_wall(&one.stdout);
+    assert_eq!(run["variant"], "one");
+    let cmp = stratus(&[&["compare", f][..], &json].concat());
+    expect_code(&cmp, 0);
+    let cmp = crate::common::without_wall(&cmp.stdout);
+    let runs = cmp["runs"].as_array().unwrap();
+    let of = |name: &str| runs.iter().find(|r| r["variant"] == name).unwrap();
+    assert_eq!(&run, of("one"));
+    // The variant changes the run: with one attempt, fewer requests.
+    assert_ne!(run["requests"], of("three")["requests"]);
+    let plain = stratus(&[&["run", f][..], &json].concat());
+    assert_eq!(
+        crate::common::without_wall(&plain.stdout)["variant"],
+        serde_json::Value::Null
+    );
+
+    let recorded = tmp("run-variant.json");
+    std::fs::write(&recorded, &one.stdout).unwrap();
+    let r = recorded.to_str().unwrap();
+    let again = stratus(&[&["run", f, "--replay", r][..], &json].concat());
+    expect_code(&again, 0);
+    assert_eq!(crate::common::without_wall(&again.stdout), run);
+    let other = stratus(&["run", f, "--replay", r, "--variant", "three"]);
+    expect_code(&other, 2);
+
+    let bad = stratus(&["run", f, "--variant", "two"]);
+    expect_code(&bad, 2);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("--variant two") && err.contains("three, one"),
+        "{err}"
+    );
+}
+
 /// A compare of `[[variants]]` with client retries draws offered load and
 /// goodput per second, and gives each variant (one strategy) its own colour.
 #[test]

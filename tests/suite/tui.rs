@@ -2,7 +2,7 @@
 //! TestBackend from real runs, and the promise that steering a run by hand
 //! (injected actions) and replaying it give exactly the batch run's figures.
 
-use crate::common::{bundled, json_outside_wall};
+use crate::common::{bundled, json_outside_wall, without_wall};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -278,18 +278,6 @@ fn stratus_cmd(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("runs")
-}
-
-fn without_wall(json: &[u8]) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_slice(json).expect("json");
-    let runs = match v.get_mut("runs") {
-        Some(r) => r.as_array_mut().unwrap().iter_mut().collect(),
-        None => vec![&mut v],
-    };
-    for r in runs {
-        r.as_object_mut().unwrap().remove("wall");
-    }
-    v
 }
 
 #[test]

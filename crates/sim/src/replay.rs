@@ -12,6 +12,8 @@ pub struct Recording {
     pub scenario: String,
     pub strategy: Strategy,
     pub seed: u64,
+    /// The report's `"variant"`: a [[variants]] name or a cookie design.
+    pub variant: Option<String>,
     pub injected: Vec<Injected>,
 }
 
@@ -72,10 +74,19 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Recording>, ReplayError> {
                 Some(list) => serde_json::from_value(list.clone())
                     .map_err(|e| at(format!("\"injected\" is malformed ({e})")))?,
             };
+            let variant = match r.get("variant") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_str()
+                        .ok_or_else(|| at("\"variant\" is not a string".into()))?
+                        .to_string(),
+                ),
+            };
             Ok(Recording {
                 scenario,
                 strategy,
                 seed,
+                variant,
                 injected,
             })
         })
@@ -83,6 +94,14 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Recording>, ReplayError> {
 }
 
 impl Recording {
+    /// As a report labels the run: `cookie:budget`, or the strategy.
+    pub fn label(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}:{v}", self.strategy),
+            None => self.strategy.name().to_string(),
+        }
+    }
+
     /// The injected actions, checked against `sc`, which must be the
     /// scenario the recording was made with.
     pub fn actions(&self, file: &str, sc: &Scenario) -> Result<Vec<Timed>, ReplayError> {

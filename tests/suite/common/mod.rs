@@ -62,6 +62,20 @@ pub fn json_outside_wall(r: &Report) -> String {
     r.to_json()
 }
 
+/// A JSON report (one run, or a comparison's `runs`) with each run's
+/// `wall` removed: what two runs of the same work must agree on.
+pub fn without_wall(json: &[u8]) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(json).expect("json");
+    let runs = match v.get_mut("runs") {
+        Some(r) => r.as_array_mut().unwrap().iter_mut().collect(),
+        None => vec![&mut v],
+    };
+    for r in runs {
+        r.as_object_mut().unwrap().remove("wall");
+    }
+    v
+}
+
 /// A report's totals are its per-second series' sums: a request is counted
 /// once, in the second it was answered, and only if that was within the
 /// run. Both drivers keep this rule; a live request still in flight at the
