@@ -20,7 +20,7 @@ use stratus_model::calls::{CallPolicy, Dep};
 use stratus_model::cart::Cart;
 use stratus_model::core::AzIx;
 use stratus_model::db::access::DataAt;
-use stratus_model::db::{DB_CIRCUIT_OPEN, DB_TIMEOUT, DbIx, Visit};
+use stratus_model::db::{DB_CIRCUIT_OPEN, DB_TIMEOUT, DB_UNAVAILABLE, DbIx, Visit};
 use stratus_model::net::{Net, STORE_CONNECT_TIMEOUT};
 use stratus_model::scenario::{Kind, Strategy};
 use stratus_model::session::cookie::COOKIE_NAME;
@@ -41,7 +41,10 @@ struct Waited(u64);
 
 /// A 503's words when the page's query found no instance that answers:
 /// the simulation's cause first, so `stratus load` counts it by that name.
-const DB_DOWN: &str = "db_unavailable: the database is unavailable";
+fn db_down() -> String {
+    format!("{DB_UNAVAILABLE}: the database is unavailable")
+}
+
 /// What a page says when the session store did not take its session
 /// (after the cause: failing over, down, or across a partition).
 const STORE_DOWN: &str = "the session store is unavailable (failing over, down or unreachable)";
@@ -300,7 +303,7 @@ async fn dependencies(
         Err(GaveUp::TimedOut) => Err(format!(
             "{DB_TIMEOUT}: the database did not answer within the call's timeout"
         )),
-        Err(GaveUp::Failed) => Err(DB_DOWN.to_string()),
+        Err(GaveUp::Failed) => Err(db_down()),
     }
 }
 
@@ -347,7 +350,7 @@ pub(super) async fn serve_page(
             let why = format!("{SESSION_STORE_UNAVAILABLE}: {STORE_DOWN}");
             http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &why)
         }
-        Err(Failure::Database) => http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, DB_DOWN),
+        Err(Failure::Database) => http::error(StatusCode::SERVICE_UNAVAILABLE, as_json, &db_down()),
     }
 }
 
@@ -385,7 +388,7 @@ async fn ready(
         reached(held, shop.clock.now());
     }
     if !reach(shop, (az, kind), &mut query, waited) {
-        return Err(DB_DOWN.to_string());
+        return Err(db_down());
     }
     // With `--capacity`, the query takes its time at its instance first
     // (the simulation runs the page's SQL when its query ends).
