@@ -210,22 +210,29 @@ fn serve_refuses_zero_lanes() {
     assert!(err.contains("--lanes") && err.contains("1..=1024"), "{err}");
 }
 
+/// A 20 s cookie scenario named `name` whose errors from 5 s to 10 s
+/// make clients retry, with two `[[variants]]`: `three` attempts (the file
+/// as written) and `one`.
+fn two_variants(name: &str) -> PathBuf {
+    let file = tmp(&format!("{name}.toml"));
+    let text = format!(
+        "[scenario]\nname = \"{name}\"\nduration = \"20s\"\nstrategy = \"cookie\"\n\
+         [workload]\narrivals_per_second = 5.0\npages = 2\n\
+         [workload.retry]\nmax_attempts = 3\nbackoff = \"none\"\n\
+         [[timeline]]\nat = \"5s\"\naction = \"inject_errors\"\nvalue = 0.5\nduration = \"5s\"\n\
+         [[variants]]\nname = \"three\"\n\
+         [[variants]]\nname = \"one\"\nset = {{ \"workload.retry.max_attempts\" = 1 }}\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
 /// `run --variant NAME` runs that [[variants]] entry: the report names it
 /// and equals the comparison's run of it; a replay of it runs it again,
 /// and an unknown name is refused with the names there are.
 #[test]
 fn run_follows_a_variant_and_its_replay_does_too() {
-    let file = tmp("run-variant.toml");
-    std::fs::write(
-        &file,
-        "[scenario]\nname = \"run-variant\"\nduration = \"20s\"\nstrategy = \"cookie\"\n\
-         [workload]\narrivals_per_second = 5.0\npages = 2\n\
-         [workload.retry]\nmax_attempts = 3\nbackoff = \"none\"\n\
-         [[timeline]]\nat = \"5s\"\naction = \"inject_errors\"\nvalue = 0.5\nduration = \"5s\"\n\
-         [[variants]]\nname = \"three\"\n\
-         [[variants]]\nname = \"one\"\nset = { \"workload.retry.max_attempts\" = 1 }\n",
-    )
-    .unwrap();
+    let file = two_variants("run-variant");
     let f = file.to_str().unwrap();
     let json = ["--format", "json"];
     let one = stratus(&[&["run", f, "--variant", "one"][..], &json].concat());
@@ -268,17 +275,7 @@ fn run_follows_a_variant_and_its_replay_does_too() {
 /// goodput per second, and gives each variant (one strategy) its own colour.
 #[test]
 fn a_compare_of_variants_plots_goodput_per_variant_in_its_own_colour() {
-    let file = tmp("goodput-plot.toml");
-    std::fs::write(
-        &file,
-        "[scenario]\nname = \"goodput-plot\"\nduration = \"20s\"\nstrategy = \"cookie\"\n\
-         [workload]\narrivals_per_second = 5.0\npages = 2\n\
-         [workload.retry]\nmax_attempts = 3\nbackoff = \"none\"\n\
-         [[timeline]]\nat = \"5s\"\naction = \"inject_errors\"\nvalue = 0.5\nduration = \"5s\"\n\
-         [[variants]]\nname = \"three\"\n\
-         [[variants]]\nname = \"one\"\nset = { \"workload.retry.max_attempts\" = 1 }\n",
-    )
-    .unwrap();
+    let file = two_variants("goodput-plot");
     let svg = tmp("goodput-plot.svg");
     let out = stratus(&[
         "compare",
