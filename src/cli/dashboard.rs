@@ -103,6 +103,28 @@ pub fn pick(
     Ok((rec.strategy, rec.seed, actions, rec.variant.clone()))
 }
 
+/// The recorded run `stratus run --replay` means ([`pick`]). A run follows
+/// a recorded [[variants]] entry again; a cookie design is compare's to
+/// replay, and the message says how.
+pub fn pick_run(
+    path: &Path,
+    runs: &[Recording],
+    sc: &Scenario,
+    (strategy, seed, variant): (Option<Strategy>, Option<u64>, Option<&str>),
+    file: &str,
+) -> Result<(Strategy, u64, Vec<Timed>, Option<String>), CliError> {
+    let picked = pick(path, runs, sc, strategy, seed, variant)?;
+    let (st, v) = (picked.0, picked.3.as_deref());
+    if let Some(v) = v.filter(|v| !sc.variants.iter().any(|x| x.name == *v)) {
+        let name = path.display();
+        return Err(CliError::Usage(format!(
+            "{name} records a {st}:{v} run, and {} has no [[variants]] named {v:?}: replay a cookie design with `stratus compare {file} --strategies {st}:{v} --replay {name}`",
+            sc.name
+        )));
+    }
+    Ok(picked)
+}
+
 fn colour() -> bool {
     crate::report::colour::wanted(true, std::env::var("NO_COLOR").ok().as_deref())
 }

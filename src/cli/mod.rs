@@ -525,20 +525,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let (st, seed, injected, remedy) = match &replay {
                 Some(path) => {
                     let runs = dashboard::recordings(path)?;
-                    let (st, seed, injected, remedy) =
-                        dashboard::pick(path, &runs, &base, st, seed, remedy.as_deref())?;
-                    if let Some(v) = remedy
-                        .as_deref()
-                        .filter(|v| !base.variants.iter().any(|x| x.name == *v))
-                    {
-                        return Err(CliError::Usage(format!(
-                            "{} records a {st}:{v} run, and {} has no [[variants]] named {v:?}: replay a cookie design with `stratus compare {file} --strategies {st}:{v} --replay {}`",
-                            path.display(),
-                            base.name,
-                            path.display()
-                        )));
-                    }
-                    (st, seed, injected, remedy)
+                    dashboard::pick_run(path, &runs, &base, (st, seed, remedy.as_deref()), &file)?
                 }
                 None => (
                     st.unwrap_or(base.strategy),

@@ -261,6 +261,18 @@ fn run_follows_a_variant_and_its_replay_does_too() {
     assert_eq!(crate::common::without_wall(&again.stdout), run);
     let other = stratus(&["run", f, "--replay", r, "--variant", "three"]);
     expect_code(&other, 2);
+    // A cookie design is compare's to replay: the message says how.
+    let mut design = run.clone();
+    design["variant"] = "unsigned".into();
+    let designed = tmp("run-variant-design.json");
+    std::fs::write(&designed, design.to_string()).unwrap();
+    let refused = stratus(&["run", f, "--replay", designed.to_str().unwrap()]);
+    expect_code(&refused, 2);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("--strategies cookie:unsigned --replay"),
+        "{err}"
+    );
 
     let bad = stratus(&["run", f, "--variant", "two"]);
     expect_code(&bad, 2);
