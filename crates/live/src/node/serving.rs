@@ -379,11 +379,11 @@ async fn ready(
     waited: &mut Waited,
 ) -> Result<Option<Query>, String> {
     let (shop, az, kind) = (&*ctx.shop, ctx.az_ix, page.kind);
-    // With `--capacity`, the page's modelled time runs on from when its
-    // worker was free (`Held`); real waits move it on.
     let user = signed_in(&page.parts.headers, shop.users);
     let key = Key::of_page(kind, page.product, page.item, user);
     let mut query = plan_query(shop, az, (kind, key), waited);
+    // With `--capacity`, the page's modelled time runs on from when its
+    // worker was free (`Held`); real waits move it on.
     if dependencies(ctx, kind, query, sid, waited).await? {
         reached(held, shop.clock.now());
     }
