@@ -52,17 +52,15 @@ pub fn recordings(path: &Path) -> Result<Vec<Recording>, CliError> {
     replay::parse(&name, &text).map_err(|e| CliError::Usage(e.to_string()))
 }
 
-/// The recorded run `--replay` means, with its strategy, seed and variant
-/// (a [[variants]] name or a cookie design), checked against any
-/// `--strategy`, `--seed` and `--variant` given.
-pub fn pick(
+/// The recorded run `--replay` means, checked against any `--strategy`,
+/// `--seed` and `--variant` given.
+fn recorded<'r>(
     path: &Path,
-    runs: &[Recording],
-    sc: &Scenario,
+    runs: &'r [Recording],
     strategy: Option<Strategy>,
     seed: Option<u64>,
     variant: Option<&str>,
-) -> Result<(Strategy, u64, Vec<Timed>, Option<String>), CliError> {
+) -> Result<&'r Recording, CliError> {
     let name = path.display().to_string();
     let wanted = |r: &&Recording| {
         strategy.is_none_or(|st| r.strategy == st)
@@ -97,32 +95,69 @@ pub fn pick(
             rec.seed
         )));
     }
-    let actions = rec
-        .actions(&name, sc)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    Ok((rec.strategy, rec.seed, actions, rec.variant.clone()))
+    Ok(rec)
 }
 
-/// The recorded run `stratus run --replay` means ([`pick`]). A run follows
-/// a recorded [[variants]] entry again; a cookie design is compare's to
-/// replay, and the message says how.
-pub fn pick_run(
+/// The injected actions `rec` holds, resolved in `sc`.
+fn actions(path: &Path, rec: &Recording, sc: &Scenario) -> Result<Vec<Timed>, CliError> {
+    rec.actions(&path.display().to_string(), sc)
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// The seed and the injected actions of the run `--replay` means (a
+/// one-run report, or `--strategy` picks), for `compare --replay`.
+pub fn pick(
     path: &Path,
     runs: &[Recording],
     sc: &Scenario,
+    strategy: Option<Strategy>,
+    seed: Option<u64>,
+) -> Result<(u64, Vec<Timed>), CliError> {
+    let rec = recorded(path, runs, strategy, seed, None)?;
+    Ok((rec.seed, actions(path, rec, sc)?))
+}
+
+/// What `stratus run` runs: the scenario (the file, or one of its
+/// [[variants]]), under which strategy and seed, with which actions
+/// injected, and the variant's name for the report.
+pub struct RunPlan {
+    pub scenario: Scenario,
+    pub strategy: Strategy,
+    pub seed: u64,
+    pub injected: Vec<Timed>,
+    pub variant: Option<String>,
+}
+
+/// The run `stratus run --replay` means: a recorded [[variants]] entry is
+/// followed again, its actions resolved in the variant (which may name
+/// other AZs); a cookie design is compare's to replay, and the message
+/// says how.
+pub fn pick_run(
+    path: &Path,
+    runs: &[Recording],
+    sc: Scenario,
     (strategy, seed, variant): (Option<Strategy>, Option<u64>, Option<&str>),
     file: &str,
-) -> Result<(Strategy, u64, Vec<Timed>, Option<String>), CliError> {
-    let picked = pick(path, runs, sc, strategy, seed, variant)?;
-    let (st, v) = (picked.0, picked.3.as_deref());
-    if let Some(v) = v.filter(|v| !sc.variants.iter().any(|x| x.name == *v)) {
+) -> Result<RunPlan, CliError> {
+    let rec = recorded(path, runs, strategy, seed, variant)?;
+    let st = rec.strategy;
+    if let Some(v) = rec.variant.as_deref()
+        && !sc.variants.iter().any(|x| x.name == v)
+    {
         let name = path.display();
         return Err(CliError::Usage(format!(
             "{name} records a {st}:{v} run, and {} has no [[variants]] named {v:?}: replay a cookie design with `stratus compare {file} --strategies {st}:{v} --replay {name}`",
             sc.name
         )));
     }
-    Ok(picked)
+    let scenario = super::variant(sc, rec.variant.as_deref())?;
+    Ok(RunPlan {
+        injected: actions(path, rec, &scenario)?,
+        scenario,
+        strategy: st,
+        seed: rec.seed,
+        variant: rec.variant.clone(),
+    })
 }
 
 fn colour() -> bool {

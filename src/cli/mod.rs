@@ -522,19 +522,25 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             no_db_dir_with_tui(tui || web.is_some(), &db_dir)?;
             let base = load(&file)?;
             let st = st.map(|s| strategy(&s)).transpose()?;
-            let (st, seed, injected, remedy) = match &replay {
+            let dashboard::RunPlan {
+                scenario: sc,
+                strategy: st,
+                seed,
+                injected,
+                variant: remedy,
+            } = match &replay {
                 Some(path) => {
                     let runs = dashboard::recordings(path)?;
-                    dashboard::pick_run(path, &runs, &base, (st, seed, remedy.as_deref()), &file)?
+                    dashboard::pick_run(path, &runs, base, (st, seed, remedy.as_deref()), &file)?
                 }
-                None => (
-                    st.unwrap_or(base.strategy),
-                    seed.unwrap_or(base.seed),
-                    vec![],
-                    remedy,
-                ),
+                None => dashboard::RunPlan {
+                    strategy: st.unwrap_or(base.strategy),
+                    seed: seed.unwrap_or(base.seed),
+                    injected: vec![],
+                    scenario: variant(base, remedy.as_deref())?,
+                    variant: remedy,
+                },
             };
-            let sc = variant(base, remedy.as_deref())?;
             let print = |mut r: Report| -> Result<(), CliError> {
                 r.variant.clone_from(&remedy);
                 write_plot(&plot_to, std::slice::from_ref(&r))?;
@@ -619,8 +625,8 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let injected = match &replay {
                 Some(path) => {
                     let runs = dashboard::recordings(path)?;
-                    let (_, seed, injected, _) =
-                        dashboard::pick(path, &runs[..1], &sc[0], None, plan.seed, None)?;
+                    let (seed, injected) =
+                        dashboard::pick(path, &runs[..1], &sc[0], None, plan.seed)?;
                     plan.seed = Some(seed);
                     injected
                 }

@@ -283,6 +283,49 @@ fn run_follows_a_variant_and_its_replay_does_too() {
     );
 }
 
+/// A replayed variant's injected actions are resolved in the variant, which
+/// may have other AZs than the file as written.
+#[test]
+fn a_replayed_variant_resolves_its_actions_in_the_variant() {
+    let file = tmp("replay-azs.toml");
+    std::fs::write(
+        &file,
+        "[scenario]\nname = \"replay-azs\"\nduration = \"20s\"\n\
+         [region]\nazs = [\"us-east-1a\", \"us-east-1b\"]\n\
+         [workload]\narrivals_per_second = 5.0\n\
+         [[variants]]\nname = \"two\"\n\
+         [[variants]]\nname = \"three\"\n\
+         set = { \"region.azs\" = [\"us-east-1a\", \"us-east-1b\", \"us-east-1c\"] }\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let out = stratus(&["run", f, "--variant", "three", "--format", "json"]);
+    expect_code(&out, 0);
+    let mut rec = crate::common::without_wall(&out.stdout);
+    let kill = serde_json::json!(
+        [{"t_ns": 5_000_000_000u64, "t_s": 5.0, "action": "kill_az", "az": "us-east-1c"}]
+    );
+    rec["injected"] = kill.clone();
+    let recorded = tmp("replay-azs.json");
+    std::fs::write(&recorded, rec.to_string()).unwrap();
+    let again = stratus(&[
+        "run",
+        f,
+        "--replay",
+        recorded.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    expect_code(&again, 0);
+    let again = crate::common::without_wall(&again.stdout);
+    assert_eq!(again["variant"], "three");
+    assert_eq!(again["injected"], kill);
+    assert_ne!(
+        again["requests"], rec["requests"],
+        "the AZ's loss changes the run"
+    );
+}
+
 /// A compare of `[[variants]]` with client retries draws offered load and
 /// goodput per second, and gives each variant (one strategy) its own colour.
 #[test]
