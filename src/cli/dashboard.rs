@@ -105,15 +105,14 @@ fn actions(path: &Path, rec: &Recording, sc: &Scenario) -> Result<Vec<Timed>, Cl
 }
 
 /// The seed and the injected actions of the run `--replay` means (a
-/// one-run report, or `--strategy` picks), for `compare --replay`.
+/// one-run report), for `compare --replay`.
 pub fn pick(
     path: &Path,
     runs: &[Recording],
     sc: &Scenario,
-    strategy: Option<Strategy>,
     seed: Option<u64>,
 ) -> Result<(u64, Vec<Timed>), CliError> {
-    let rec = recorded(path, runs, strategy, seed, None)?;
+    let rec = recorded(path, runs, None, seed, None)?;
     Ok((rec.seed, actions(path, rec, sc)?))
 }
 

@@ -625,8 +625,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             let injected = match &replay {
                 Some(path) => {
                     let runs = dashboard::recordings(path)?;
-                    let (seed, injected) =
-                        dashboard::pick(path, &runs[..1], &sc[0], None, plan.seed)?;
+                    let (seed, injected) = dashboard::pick(path, &runs[..1], &sc[0], plan.seed)?;
                     plan.seed = Some(seed);
                     injected
                 }

@@ -246,6 +246,9 @@ struct Page {
     kind: Kind,
     product: Option<u32>,
     item: Option<Item>,
+    /// The signed-in user ([`signed_in`]), read once for the cache key
+    /// and the shop.
+    user: u32,
     parts: hyper::http::request::Parts,
     as_json: bool,
 }
@@ -301,6 +304,7 @@ async fn read_page(
         kind,
         product,
         item,
+        user: signed_in(&parts.headers, ctx.shop.users),
         parts,
         as_json,
     })

@@ -6,7 +6,7 @@
 //! the time the model says it takes (`Waited`, `Held`) and names a failure
 //! by the simulation's cause.
 
-use super::{NodeCtx, Page, SID_COOKIE, Shop, parse_sid, signed_in};
+use super::{NodeCtx, Page, SID_COOKIE, Shop, parse_sid};
 use crate::calls::{self, GaveUp};
 use crate::capacity::Held;
 use crate::clock::random_u128;
@@ -379,8 +379,7 @@ async fn ready(
     waited: &mut Waited,
 ) -> Result<Option<Query>, String> {
     let (shop, az, kind) = (&*ctx.shop, ctx.az_ix, page.kind);
-    let user = signed_in(&page.parts.headers, shop.users);
-    let key = Key::of_page(kind, page.product, page.item, user);
+    let key = Key::of_page(kind, page.product, page.item, page.user);
     let mut query = plan_query(shop, az, (kind, key), waited);
     // With `--capacity`, the page's modelled time runs on from when its
     // worker was free (`Held`); real waits move it on.
@@ -461,7 +460,7 @@ async fn run_shop(
             kind: page.kind,
             item: page.item,
             session: SessionIn::of(strategy, sid, cart_cookie),
-            user: signed_in(&page.parts.headers, shop.users),
+            user: page.user,
             product: page.product,
             address: None,
         };
