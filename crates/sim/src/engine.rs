@@ -88,7 +88,10 @@ impl<E> RadixHeap<E> {
         }
     }
 
-    #[inline]
+    // Forced: `take_lowest` calls it for every event it moves down, about
+    // one per event handled, and left to itself the compiler kept it a call
+    // whose entry and exit cost as much as its body.
+    #[inline(always)]
     fn put(&mut self, time: SimTime, ev: E) {
         let differ = time ^ self.last;
         if differ == 0 {
