@@ -8,10 +8,12 @@ mod diff;
 mod live;
 mod merge;
 pub mod pace;
+mod run;
 mod runs;
 mod shard;
 mod sweep;
 mod tour;
+mod validate;
 
 pub(crate) use dashboard::finish as finish_runs;
 pub use runs::{Runs, run_many, run_many_in, timed_replay, timed_run, timed_run_in};
@@ -19,7 +21,7 @@ use runs::{execute, execute_in};
 
 use crate::bundled;
 use crate::report::part::Shard;
-use crate::report::{Report, html, plot, table, text};
+use crate::report::{Report, plot};
 use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario, parse_scenario_with};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -49,82 +51,9 @@ pub enum Format {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// One run of a scenario; the report goes to stdout (or --out).
-    Run {
-        /// A scenario file, or the name of a bundled scenario (see `stratus list`).
-        file: String,
-        /// sticky | cookie | store (default: the scenario's own).
-        #[arg(long)]
-        strategy: Option<String>,
-        /// Overrides the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Run one of the file's [[variants]] (by name) instead of the file
-        /// as written; the report names it (`"variant"`).
-        #[arg(long, value_name = "NAME")]
-        variant: Option<String>,
-        /// Report format (default: from --out's extension, else text).
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-        /// Write the report here instead of stdout.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Include the per-second series (JSON), or print it instead of the run's row (CSV).
-        #[arg(long)]
-        series: bool,
-        /// Also write the run's timeline as an SVG picture here.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// Write the database instances, as they are at the end, to SQLite
-        /// files here (primary.db, standby.db, replica-N.db).
-        #[arg(long)]
-        db_dir: Option<PathBuf>,
-        /// Play the run live in a terminal dashboard, with keys to inject
-        /// faults; the report prints when you quit.
-        #[arg(long)]
-        tui: bool,
-        /// Dashboard speed: simulated seconds per wall second, 1 to 10000
-        /// (default 30: thirty minutes in one).
-        #[arg(long)]
-        speed: Option<f64>,
-        /// Re-run a recorded run: a JSON report (`--format json`) whose
-        /// strategy, seed and injected actions are used again.
-        #[arg(long, value_name = "REPORT.json")]
-        replay: Option<PathBuf>,
-        #[command(flatten)]
-        web: WebArgs,
-    },
+    Run(run::RunArgs),
     /// The same scenario and seed under each strategy, side by side.
-    Compare {
-        file: String,
-        #[command(flatten)]
-        runs: Runs,
-        #[command(flatten)]
-        output: Output,
-        /// Also write the strategies' timelines, overlaid, as an SVG picture here
-        /// (the first seed's runs).
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// Write each run's database instances to SQLite files under
-        /// DIR/STRATEGY-seedN/.
-        #[arg(long)]
-        db_dir: Option<PathBuf>,
-        /// Play the strategies live, side by side, in lockstep (one seed).
-        #[arg(long)]
-        tui: bool,
-        /// Dashboard speed, 1 to 10000 (default 30).
-        #[arg(long)]
-        speed: Option<f64>,
-        /// Re-run the actions injected into a recorded comparison (or run):
-        /// a JSON report; its seed is used, under every strategy.
-        #[arg(long, value_name = "REPORT.json")]
-        replay: Option<PathBuf>,
-        /// Run only this shard's share of the runs (I of N, from 1) and write
-        /// a part for `stratus merge` (JSON).
-        #[arg(long, value_name = "I/N")]
-        shard: Option<Shard>,
-        #[command(flatten)]
-        web: WebArgs,
-    },
+    Compare(compare::CompareArgs),
     /// Walks the case study's evolution one design at a time: each step runs
     /// a scenario and prints its lesson and figures from that run.
     Tour {
@@ -502,270 +431,21 @@ fn no_db_dir_with_tui(watched: bool, db_dir: &Option<PathBuf>) -> Result<(), Cli
 
 pub fn dispatch(cmd: Command) -> Result<(), CliError> {
     match cmd {
-        Command::Run {
-            file,
-            strategy: st,
-            seed,
-            variant: remedy,
-            format,
-            out,
-            series,
-            plot: plot_to,
-            db_dir,
-            tui,
-            speed,
-            replay,
-            web,
-        } => {
-            let web = web.web(tui)?;
-            let speed = dashboard::speed(tui || web.is_some(), speed)?;
-            no_db_dir_with_tui(tui || web.is_some(), &db_dir)?;
-            let base = load(&file)?;
-            let st = st.map(|s| strategy(&s)).transpose()?;
-            let dashboard::RunPlan {
-                scenario: sc,
-                strategy: st,
-                seed,
-                injected,
-                variant: remedy,
-            } = match &replay {
-                Some(path) => {
-                    let runs = dashboard::recordings(path)?;
-                    dashboard::pick_run(path, &runs, base, (st, seed, remedy.as_deref()), &file)?
-                }
-                None => dashboard::RunPlan {
-                    strategy: st.unwrap_or(base.strategy),
-                    seed: seed.unwrap_or(base.seed),
-                    injected: vec![],
-                    scenario: variant(base, remedy.as_deref())?,
-                    variant: remedy,
-                },
-            };
-            let print = |mut r: Report| -> Result<(), CliError> {
-                r.variant.clone_from(&remedy);
-                write_plot(&plot_to, std::slice::from_ref(&r))?;
-                let fmt = pick_format(format, &out);
-                let text = match fmt {
-                    Format::Csv if series => table::series_csv(&r),
-                    Format::Text => text::render(&r),
-                    Format::Json => {
-                        if !series {
-                            r.series = None;
-                        }
-                        r.to_json() + "\n"
-                    }
-                    Format::Csv => table::csv(std::slice::from_ref(&r)),
-                    Format::Markdown => table::markdown(std::slice::from_ref(&r)),
-                    Format::Html => html::report(std::slice::from_ref(&r), 1, &load_text(&file)?.1),
-                };
-                emit_as(&text, &out, fmt == Format::Text)?;
-                slo_verdict(std::slice::from_ref(&r))
-            };
-            if let Some(web) = web {
-                let sims = dashboard::sims(&sc, &[st], seed, &injected);
-                let what = format!("{} · {st} · seed {seed}", sc.name);
-                return crate::web::play(&sc, sims, speed, web, &what, |mut runs| {
-                    print(runs.remove(0))
-                });
-            }
-            let r = if dashboard::on_terminal(tui) {
-                match dashboard::run_live(&sc, st, seed, &injected, speed)? {
-                    Some(r) => r,
-                    None => return Err(CliError::Reported(130)),
-                }
-            } else {
-                runs::timed_run_in(&sc, st, seed, &injected, db_dir.as_deref())?
-            };
-            print(r)
-        }
-        Command::Compare {
-            file,
-            runs: plan,
-            output,
-            plot: plot_to,
-            db_dir,
-            tui,
-            speed,
-            replay,
-            shard,
-            web,
-        } => {
-            let web = web.web(tui)?;
-            let watched = tui || web.is_some();
-            let speed = dashboard::speed(watched, speed)?;
-            no_db_dir_with_tui(watched, &db_dir)?;
-            let sc = [load(&file)?];
-            let entries = plan.entries(&sc[0])?;
-            let sts: Vec<Strategy> = entries.iter().map(|e| e.strategy).collect();
-            let designs = entries
-                .iter()
-                .any(|e| e.cookie.is_some() || e.remedy.is_some());
-            if designs && db_dir.is_some() {
-                return Err(CliError::Usage(
-                    "--db-dir names each run's files by strategy and seed, which two cookie designs or two [[variants]] share: drop --db-dir, or compare one design at a time".into(),
-                ));
-            }
-            if designs && watched {
-                let flag = if tui { "--tui" } else { "--web" };
-                return Err(CliError::Usage(format!(
-                    "{flag} races plain strategies: drop {flag}, or list strategies without a cookie design (--strategies sticky,cookie,store) in a file without [[variants]]"
-                )));
-            }
-            if let Some(shard) = shard {
-                let unsharded = [
-                    ("--tui", tui),
-                    ("--web", web.is_some()),
-                    ("--replay", replay.is_some()),
-                    ("--plot", plot_to.is_some()),
-                ];
-                return shard::compare(&file, shard, &plan, &output, db_dir.as_deref(), &unsharded);
-            }
-            let per_entry: Vec<Scenario> = entries.iter().map(|e| e.apply(&sc[0])).collect();
-            let mut plan = plan;
-            let injected = match &replay {
-                Some(path) => {
-                    let runs = dashboard::recordings(path)?;
-                    let (seed, injected) = dashboard::pick(path, &runs[..1], &sc[0], plan.seed)?;
-                    plan.seed = Some(seed);
-                    injected
-                }
-                None => vec![],
-            };
-            if watched && plan.seeds > 1 {
-                let flag = if tui { "--tui" } else { "--web" };
-                return Err(CliError::Usage(format!(
-                    "{flag} plays one seed: drop --seeds (or run without {flag})"
-                )));
-            }
-            let seeds = plan.seeds as usize;
-            let print = |mut runs: Vec<Report>| -> Result<(), CliError> {
-                write_plot(&plot_to, &runs[..sts.len()])?;
-                let fmt = pick_format(output.format, &output.out);
-                // Before the series go: the page plots the first seed's.
-                let page = match fmt {
-                    Format::Html => html::report(&runs, sts.len(), &load_text(&file)?.1),
-                    _ => String::new(),
-                };
-                for r in &mut runs {
-                    r.series = None;
-                }
-                let page = (fmt == Format::Html).then_some(page);
-                compare::print(&runs, sts.len(), seeds, &output, page)
-            };
-            let seed = plan.seed.unwrap_or(sc[0].seed);
-            if let Some(web) = web {
-                let sims = dashboard::sims(&sc[0], &sts, seed, &injected);
-                let names: Vec<&str> = sts.iter().map(|s| s.name()).collect();
-                let what = format!("{} · {} · seed {seed}", sc[0].name, names.join("/"));
-                return crate::web::play(&sc[0], sims, speed, web, &what, print);
-            }
-            let runs = if dashboard::on_terminal(tui) {
-                match dashboard::compare_live(&sc[0], &sts, seed, &injected, speed)? {
-                    Some(runs) => runs,
-                    None => return Err(CliError::Reported(130)),
-                }
-            } else {
-                let mut runs = execute_in(
-                    &plan.plan_entries(&per_entry, &entries, sc[0].seed),
-                    &injected,
-                    plan.jobs(),
-                    db_dir.as_deref(),
-                )?;
-                for (i, r) in runs.iter_mut().enumerate() {
-                    r.variant = entries[i % entries.len()].variant(&sc[0]);
-                }
-                runs
-            };
-            print(runs)
-        }
+        Command::Run(a) => run::run(a),
+        Command::Compare(a) => compare::compare(a),
         Command::Validate {
             files,
             deny_warnings,
-        } => {
-            let mut code = 0;
-            let mut warnings = 0;
-            for f in &files {
-                match load_text(f).and_then(|(name, text)| {
-                    let read = |n: &str| read_beside(&name, n);
-                    Ok((parse_scenario_with(&name, &text, &read)?, name))
-                }) {
-                    Ok((sc, name)) => {
-                        println!(
-                            "ok  {f}: {} ({} simulated, {} timeline actions)",
-                            sc.name,
-                            sc.duration,
-                            sc.timeline.len()
-                        );
-                        for finding in crate::security::audit::audit(&sc) {
-                            warnings += 1;
-                            println!("warning: {}", finding.render(&name));
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("stratus: {e}");
-                        // An invalid file outranks a usage error in the exit code.
-                        code = code.max(e.exit_code());
-                    }
-                }
-            }
-            if code == 0 && warnings > 0 && deny_warnings {
-                eprintln!(
-                    "stratus: {warnings} security warning{} and --deny-warnings",
-                    if warnings == 1 { "" } else { "s" }
-                );
-                code = EXIT_WARNINGS;
-            }
-            if code == 0 {
-                Ok(())
-            } else {
-                Err(CliError::Reported(code))
-            }
-        }
+        } => validate::validate(&files, deny_warnings),
         Command::Sweep {
             file,
             sets,
-            plot: plot_to,
+            plot,
             plot_figure,
-            runs: plan,
+            runs,
             output,
             shard,
-        } => {
-            if let Some(shard) = shard {
-                let unsharded = [("--plot", plot_to.is_some())];
-                return shard::sweep(&file, &sets, shard, &plan, &output, &unsharded);
-            }
-            let figure = crate::report::figures::find(&plot_figure).ok_or_else(|| {
-                let keys: Vec<&str> = crate::report::figures::all().map(|f| f.key).collect();
-                CliError::Usage(format!(
-                    "--plot-figure {plot_figure}: expected one of {}",
-                    keys.join(", ")
-                ))
-            })?;
-            let (name, text) = load_text(&file)?;
-            let (points, scenarios): (Vec<sweep::Point>, Vec<Scenario>) =
-                sweep::grid(&name, &text, &sets)?.into_iter().unzip();
-            let sts = plan.strategies(&scenarios[0])?;
-            let mut runs = execute(&plan.plan(&scenarios, &sts), &[], plan.jobs());
-            for r in &mut runs {
-                r.series = None;
-            }
-            let labelled = sweep::labelled(&points, &runs);
-            if let Some(p) = &plot_to {
-                std::fs::write(p, sweep::plot(&labelled, figure)).map_err(|e| {
-                    CliError::Runtime(format!("{}: cannot write the plot: {e}", p.display()))
-                })?;
-            }
-            let page = (pick_format(output.format, &output.out) == Format::Html).then(|| {
-                html::sweep(
-                    &format!("{} · sweep {}", scenarios[0].name, sets.join(" ")),
-                    &sweep::csv(&labelled),
-                    &sweep::plot(&labelled, figure),
-                    &text,
-                )
-            });
-            sweep::print(&labelled, &output, page)?;
-            slo_verdict(&runs)
-        }
+        } => sweep::command(&file, &sets, (plot, &plot_figure), &runs, &output, shard),
         Command::Tour {
             tui,
             no_pause,

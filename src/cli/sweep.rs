@@ -4,14 +4,64 @@
 //! checks as any scenario, so a sweep can never run a scenario a file could
 //! not hold.
 
-use super::{CliError, Format, Output, emit, pick_format};
-use crate::report::Report;
+use super::{
+    CliError, Format, Output, Runs, emit, execute, load_text, pick_format, shard, slo_verdict,
+};
 use crate::report::figures::Figure;
 use crate::report::part::Axis;
+use crate::report::part::Shard;
 use crate::report::plot::{SweepLine, sweep_svg};
 use crate::report::table;
+use crate::report::{Report, html};
 use crate::scenario::{Scenario, ScenarioError, parse_scenario_with as parse, put};
 use std::fmt::Write;
+
+/// Runs the sweep `sets` describes over `file` (or `shard`'s share of it)
+/// and prints it; `plot` is where to draw which figure, if anywhere.
+pub(super) fn command(
+    file: &str,
+    sets: &[String],
+    (plot_to, plot_figure): (Option<std::path::PathBuf>, &str),
+    plan: &Runs,
+    output: &Output,
+    shard: Option<Shard>,
+) -> Result<(), CliError> {
+    if let Some(shard) = shard {
+        let unsharded = [("--plot", plot_to.is_some())];
+        return shard::sweep(file, sets, shard, plan, output, &unsharded);
+    }
+    let figure = crate::report::figures::find(plot_figure).ok_or_else(|| {
+        let keys: Vec<&str> = crate::report::figures::all().map(|f| f.key).collect();
+        CliError::Usage(format!(
+            "--plot-figure {plot_figure}: expected one of {}",
+            keys.join(", ")
+        ))
+    })?;
+    let (name, text) = load_text(file)?;
+    let (points, scenarios): (Vec<Point>, Vec<Scenario>) =
+        grid(&name, &text, sets)?.into_iter().unzip();
+    let sts = plan.strategies(&scenarios[0])?;
+    let mut runs = execute(&plan.plan(&scenarios, &sts), &[], plan.jobs());
+    for r in &mut runs {
+        r.series = None;
+    }
+    let labelled = labelled(&points, &runs);
+    if let Some(p) = &plot_to {
+        std::fs::write(p, self::plot(&labelled, figure)).map_err(|e| {
+            CliError::Runtime(format!("{}: cannot write the plot: {e}", p.display()))
+        })?;
+    }
+    let page = (pick_format(output.format, &output.out) == Format::Html).then(|| {
+        html::sweep(
+            &format!("{} · sweep {}", scenarios[0].name, sets.join(" ")),
+            &csv(&labelled),
+            &self::plot(&labelled, figure),
+            &text,
+        )
+    });
+    print(&labelled, output, page)?;
+    slo_verdict(&runs)
+}
 
 /// One grid point: the values set, in --set order.
 pub type Point = Vec<(String, toml::Value)>;
