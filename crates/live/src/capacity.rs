@@ -120,7 +120,9 @@ pub enum Admitted {
 pub struct Workers {
     cfg: CapacityCfg,
     clock: super::clock::Clock,
-    stats: Arc<CapacityStats>,
+    /// Where the nodes count what their workers did; None for a database
+    /// instance, whose waits and busy time the model's `Database` counts.
+    stats: Option<Arc<CapacityStats>>,
     inner: Mutex<Inner>,
 }
 
@@ -138,7 +140,7 @@ impl Workers {
     pub fn new(
         cfg: CapacityCfg,
         clock: super::clock::Clock,
-        stats: Arc<CapacityStats>,
+        stats: Option<Arc<CapacityStats>>,
         rng: Rng,
     ) -> Arc<Workers> {
         Arc::new(Workers {
@@ -158,6 +160,18 @@ impl Workers {
         self.inner.lock().expect("workers lock")
     }
 
+    /// Counts on the nodes' stats, if these workers count there.
+    fn count(&self, f: impl FnOnce(&CapacityStats)) {
+        if let Some(stats) = &self.stats {
+            f(stats);
+        }
+    }
+
+    /// Counts `f` on the nodes' queue, if these workers count there.
+    fn queue(&self, f: impl FnOnce(&mut Queueing, SimTime)) {
+        self.count(|s| s.queue(&self.clock, f));
+    }
+
     /// Takes a request: a worker at once, a place in the queue until a
     /// worker takes it (or sheds it), or a refusal.
     pub async fn admit(self: &Arc<Self>) -> Admitted {
@@ -170,12 +184,12 @@ impl Workers {
                 .station
                 .admit(id, now, self.cfg.workers, self.cfg.queue_limit);
             if admitted != Admit::Full {
-                self.stats.queue(&self.clock, |q, t| q.enter(t));
+                self.queue(|q, t| q.enter(t));
             }
             match admitted {
                 Admit::Start => return Admitted::Serve(self.held(id, now, now)),
                 Admit::Full => {
-                    CapacityStats::count(&self.stats.queue_full);
+                    self.count(|s| CapacityStats::count(&s.queue_full));
                     return Admitted::Full;
                 }
                 Admit::Queued => {
@@ -193,7 +207,7 @@ impl Workers {
 
     fn held(self: &Arc<Self>, id: u64, arrived: SimTime, start: SimTime) -> Held {
         let wait = start.saturating_sub(arrived);
-        self.stats.queue(&self.clock, |q, _| q.start(wait));
+        self.queue(|q, _| q.start(wait));
         Held {
             workers: self.clone(),
             id,
@@ -222,7 +236,7 @@ impl Workers {
         let now = self.clock.now();
         let end = end.unwrap_or(now);
         let sojourn = end.saturating_sub(arrived);
-        self.stats.queue(&self.clock, |q, t| q.leave(t, sojourn));
+        self.queue(|q, t| q.leave(t, sojourn));
         let mut g = self.lock();
         let mut done = done;
         let (order, timeout) = (self.cfg.order, self.cfg.queue_timeout);
@@ -232,7 +246,7 @@ impl Workers {
                 // came, if later.
                 Turn::Serve(next, waited) => (next, Some(end.max(now - waited))),
                 Turn::Shed(next) => {
-                    CapacityStats::count(&self.stats.shed);
+                    self.count(|s| CapacityStats::count(&s.shed));
                     (next, None)
                 }
             };
@@ -244,7 +258,7 @@ impl Workers {
                 return;
             }
             // It leaves the queue unserved, as a simulated node drops one.
-            self.stats.queue(&self.clock, |q, t| q.drop_one(t));
+            self.queue(|q, t| q.drop_one(t));
             // Shed, or nobody left to serve (its task is gone): the worker
             // takes the next one.
             done = next;
@@ -318,7 +332,11 @@ mod tests {
             distribution: ServiceDistribution::Constant,
         };
         let rng = Streams::new(1).stream("t");
-        Workers::new(cfg, Default::default(), Default::default(), rng)
+        Workers::new(cfg, Default::default(), Some(Default::default()), rng)
+    }
+
+    fn stats(w: &Workers) -> &CapacityStats {
+        w.stats.as_deref().expect("node workers count")
     }
 
     #[tokio::test]
@@ -336,7 +354,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(matches!(w.admit().await, Admitted::Full));
-        assert_eq!(w.stats.queue_full.load(Ordering::Relaxed), 1);
+        assert_eq!(stats(&w).queue_full.load(Ordering::Relaxed), 1);
         drop(first);
         assert!(waiter.await.unwrap(), "the queued request is served next");
         assert_eq!(w.lock().station.busy, 0, "and its worker freed after");
@@ -375,7 +393,7 @@ mod tests {
         assert_eq!(waiter.await.unwrap(), end);
         // The queue counts the modelled wait: the second waited (about)
         // ten seconds, the first none.
-        let q = w.stats.read(&w.clock).queueing;
+        let q = stats(&w).read(&w.clock).queueing;
         assert_eq!(q.node_arrivals, 2);
         assert!((q.wait_mean_ms - 5_000.0).abs() < 50.0, "{q:?}");
     }
@@ -412,7 +430,7 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         drop(first);
         assert!(waiter.await.unwrap());
-        assert_eq!(w.stats.shed.load(Ordering::Relaxed), 1);
+        assert_eq!(stats(&w).shed.load(Ordering::Relaxed), 1);
         assert_eq!(w.lock().station.busy, 0);
     }
 }

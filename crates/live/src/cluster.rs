@@ -296,7 +296,7 @@ impl Cluster {
                 super::capacity::Workers::new(
                     cfg,
                     self.shop.clock,
-                    self.shop.capacity_stats.clone(),
+                    Some(self.shop.capacity_stats.clone()),
                     rng,
                 )
             }),

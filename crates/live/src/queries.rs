@@ -48,7 +48,7 @@ impl Instances {
         let mut all = self.workers.lock().expect("instances lock");
         while all.len() <= i {
             let rng = Streams::new(0).indexed("db_workers", all.len() as u64);
-            let w = Workers::new(self.cfg, self.clock, Default::default(), rng);
+            let w = Workers::new(self.cfg, self.clock, None, rng);
             all.push(w);
         }
         all[i].clone()
