@@ -44,20 +44,29 @@ impl Outcomes {
         }
     }
 
-    /// The slot's outcome, to be decided in place.
+    /// The slot's outcome, to be decided in place. Several times a
+    /// request: the lookup is inlined where it is made, giving the slot a
+    /// place in the pool is kept out of line.
+    #[inline(always)]
     pub(super) fn slot(&mut self, s: ShopperId) -> &mut Outcome {
         let mut i = self.at[s as usize];
         if i == EMPTY {
-            i = match self.free.pop() {
-                Some(i) => i,
-                None => {
-                    self.pool.push(Outcome::Pending);
-                    (self.pool.len() - 1) as u32
-                }
-            };
-            self.at[s as usize] = i;
+            i = self.place(s);
         }
         &mut self.pool[i as usize]
+    }
+
+    /// Gives the empty slot `s` a place in the pool: a free one, or a new one.
+    fn place(&mut self, s: ShopperId) -> u32 {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.pool.push(Outcome::Pending);
+                (self.pool.len() - 1) as u32
+            }
+        };
+        self.at[s as usize] = i;
+        i
     }
 
     pub(super) fn set(&mut self, s: ShopperId, o: Outcome) {

@@ -46,12 +46,20 @@ impl Security {
     }
 
     /// Whether the hop from `src_az` gets through; a drop is counted.
+    /// Twice a request: the check inlined where it is made, the count (a
+    /// map's insertion, rare) kept out of line.
+    #[inline]
     pub fn pass(&mut self, hop: Hop, src_az: AzIx) -> bool {
         if self.open || self.reach.allows(hop, src_az) {
             return true;
         }
-        *self.drops.entry(hop).or_default() += 1;
+        self.dropped(hop);
         false
+    }
+
+    #[cold]
+    fn dropped(&mut self, hop: Hop) {
+        *self.drops.entry(hop).or_default() += 1;
     }
 }
 
