@@ -71,7 +71,17 @@ impl Degradations {
 
     /// The chance a request at `node` (in `az`) is answered with an error:
     /// entries act independently, so chances combine as 1 − Π(1 − p).
+    /// Asked on every request: with no entry (most of a run) the answer,
+    /// 0, is given where it is asked.
+    #[inline]
     pub fn error_chance(&self, node: NodeId, az: AzIx) -> f64 {
+        if self.entries.is_empty() {
+            return 0.0;
+        }
+        self.error_chance_of(node, az)
+    }
+
+    fn error_chance_of(&self, node: NodeId, az: AzIx) -> f64 {
         let ok: f64 = self
             .entries
             .iter()
@@ -84,8 +94,18 @@ impl Degradations {
         1.0 - ok
     }
 
-    /// The factor on `node`'s service times: entries multiply.
+    /// The factor on `node`'s service times: entries multiply. Asked on
+    /// every request: with no entry the answer, 1, is given where it is
+    /// asked.
+    #[inline]
     pub fn slowdown(&self, node: NodeId, az: AzIx) -> f64 {
+        if self.entries.is_empty() {
+            return 1.0;
+        }
+        self.slowdown_of(node, az)
+    }
+
+    fn slowdown_of(&self, node: NodeId, az: AzIx) -> f64 {
         self.entries
             .iter()
             .filter(|e| e.target.covers(node, az))

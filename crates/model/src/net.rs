@@ -98,12 +98,14 @@ impl Net {
     }
 
     /// Whether a shopper can reach the balancer node in `az` (given its AZ has power).
+    #[inline]
     pub fn lb_answers(&self, az: AzIx) -> bool {
         self.lb_up[az] && !self.partitioned[az]
     }
 
     /// Whether the balancer node in `az` takes connections: its AZ has
     /// power, and it is neither killed nor cut off.
+    #[inline]
     pub fn answers(&self, alive: &[bool], az: AzIx) -> bool {
         alive[az] && self.lb_answers(az)
     }

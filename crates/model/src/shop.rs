@@ -70,6 +70,7 @@ pub struct Places<'a> {
 /// (sticky), the cart cookie, guarded when the scenario keeps a guard
 /// (cookie), or the store or table (store, durable). The one choice the
 /// simulation's nodes, its attackers' probes and the live nodes all make.
+#[inline]
 pub fn backend(strategy: Strategy, p: Places<'_>) -> Backend<'_> {
     match strategy {
         Strategy::Sticky => Backend::Sid(p.memory),

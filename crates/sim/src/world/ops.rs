@@ -34,11 +34,17 @@ impl World {
         self.execute(now, q);
     }
 
-    /// Executes the control plane's answer (`self.effects`) in order.
+    /// Executes the control plane's answer (`self.effects`) in order. Asked
+    /// after every request; most leave nothing to do, which is seen where
+    /// it is asked.
+    #[inline]
     pub(super) fn execute(&mut self, now: SimTime, q: &mut Queue<Event>) {
-        if self.effects.is_empty() {
-            return;
+        if !self.effects.is_empty() {
+            self.execute_all(now, q);
         }
+    }
+
+    fn execute_all(&mut self, now: SimTime, q: &mut Queue<Event>) {
         // Taken out while executing (an effect needs `&mut self`); put back
         // for its capacity.
         let mut effects = std::mem::take(&mut self.effects);

@@ -219,6 +219,7 @@ impl Store {
     }
 
     /// The shard holding a session: its hash slot, slots split evenly.
+    #[inline]
     pub fn shard_of(&self, sid: Sid) -> usize {
         let n = self.shards.len();
         if n == 1 {
