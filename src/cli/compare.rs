@@ -12,7 +12,7 @@ use crate::report::{Report, html, table, text};
 use crate::scenario::{Scenario, Strategy, Timed};
 use std::path::PathBuf;
 
-/// The same scenario and seed under each strategy, side by side.
+/// `stratus compare`'s arguments; its help text is `Command::Compare`'s.
 #[derive(clap::Args, Debug)]
 pub struct CompareArgs {
     pub file: String,
@@ -149,13 +149,12 @@ fn print_runs(
     write_plot(&a.plot, &runs[..columns])?;
     let fmt = pick_format(a.output.format, &a.output.out);
     let page = match fmt {
-        Format::Html => html::report(&runs, columns, &load_text(&a.file)?.1),
-        _ => String::new(),
+        Format::Html => Some(html::report(&runs, columns, &load_text(&a.file)?.1)),
+        _ => None,
     };
     for r in &mut runs {
         r.series = None;
     }
-    let page = (fmt == Format::Html).then_some(page);
     print(&runs, columns, seeds, &a.output, page)
 }
 

@@ -20,7 +20,6 @@ pub use runs::{Runs, run_many, run_many_in, timed_replay, timed_run, timed_run_i
 use runs::{execute, execute_in};
 
 use crate::bundled;
-use crate::report::part::Shard;
 use crate::report::{Report, plot};
 use crate::scenario::{Scenario, ScenarioError, Strategy, parse_scenario, parse_scenario_with};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -78,29 +77,7 @@ pub enum Command {
     },
     /// Runs a grid of scenario variants: every combination of the --set values,
     /// under each strategy and seed, in parallel, into one table.
-    Sweep {
-        file: String,
-        /// KEY=V1,V2,… with KEY a scenario key path (fleet.desired,
-        /// workload.arrivals_per_second, sessions.store.replication_lag, …).
-        #[arg(long = "set", required = true)]
-        sets: Vec<String>,
-        /// Also draw a figure against the first --set key, as SVG, here.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-        /// The figure --plot draws (a key of the comparison table, such as
-        /// carts_lost, p99, failure_rate, cost_per_hour).
-        #[arg(long, default_value = "carts_lost")]
-        plot_figure: String,
-        #[command(flatten)]
-        runs: Runs,
-        /// csv (the default here) or json.
-        #[command(flatten)]
-        output: Output,
-        /// Run only this shard's share of the grid (I of N, from 1) and write
-        /// a part for `stratus merge` (JSON).
-        #[arg(long, value_name = "I/N")]
-        shard: Option<Shard>,
-    },
+    Sweep(sweep::SweepArgs),
     /// Combines the parts of a sharded sweep or comparison into the report
     /// one machine would have written.
     Merge {
@@ -437,15 +414,7 @@ pub fn dispatch(cmd: Command) -> Result<(), CliError> {
             files,
             deny_warnings,
         } => validate::validate(&files, deny_warnings),
-        Command::Sweep {
-            file,
-            sets,
-            plot,
-            plot_figure,
-            runs,
-            output,
-            shard,
-        } => sweep::command(&file, &sets, (plot, &plot_figure), &runs, &output, shard),
+        Command::Sweep(a) => sweep::command(&a),
         Command::Tour {
             tui,
             no_pause,

@@ -9,7 +9,7 @@ use super::{
 use crate::report::{Report, html, table, text};
 use std::path::PathBuf;
 
-/// One run of a scenario; the report goes to stdout (or --out).
+/// `stratus run`'s arguments; its help text is `Command::Run`'s.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// A scenario file, or the name of a bundled scenario (see `stratus list`).

@@ -15,18 +15,46 @@ use crate::report::table;
 use crate::report::{Report, html};
 use crate::scenario::{Scenario, ScenarioError, parse_scenario_with as parse, put};
 use std::fmt::Write;
+use std::path::PathBuf;
 
-/// Runs the sweep `sets` describes over `file` (or `shard`'s share of it)
-/// and prints it; `plot` is where to draw which figure, if anywhere.
-pub(super) fn command(
-    file: &str,
-    sets: &[String],
-    (plot_to, plot_figure): (Option<std::path::PathBuf>, &str),
-    plan: &Runs,
-    output: &Output,
-    shard: Option<Shard>,
-) -> Result<(), CliError> {
-    if let Some(shard) = shard {
+/// `stratus sweep`'s arguments; its help text is `Command::Sweep`'s.
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    pub file: String,
+    /// KEY=V1,V2,… with KEY a scenario key path (fleet.desired,
+    /// workload.arrivals_per_second, sessions.store.replication_lag, …).
+    #[arg(long = "set", required = true)]
+    pub sets: Vec<String>,
+    /// Also draw a figure against the first --set key, as SVG, here.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// The figure --plot draws (a key of the comparison table, such as
+    /// carts_lost, p99, failure_rate, cost_per_hour).
+    #[arg(long, default_value = "carts_lost")]
+    pub plot_figure: String,
+    #[command(flatten)]
+    pub runs: Runs,
+    /// csv (the default here) or json.
+    #[command(flatten)]
+    pub output: Output,
+    /// Run only this shard's share of the grid (I of N, from 1) and write
+    /// a part for `stratus merge` (JSON).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+}
+
+/// Runs the sweep `a` describes (or its shard's share of it) and prints it.
+pub(super) fn command(a: &SweepArgs) -> Result<(), CliError> {
+    let SweepArgs {
+        file,
+        sets,
+        plot: plot_to,
+        plot_figure,
+        runs: plan,
+        output,
+        shard,
+    } = a;
+    if let Some(shard) = *shard {
         let unsharded = [("--plot", plot_to.is_some())];
         return shard::sweep(file, sets, shard, plan, output, &unsharded);
     }
