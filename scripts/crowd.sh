@@ -8,6 +8,9 @@
 #   a quiet machine: on a shared host the same build can miss it.
 # Prints each run's figures. Exits 1 when a target is missed.
 #   scripts/crowd.sh [STRATEGY...]
+# STRATUS=BINARY measures that binary instead of building one, such as the
+# profile-guided build: STRATUS=target/pgo/release/stratus after
+# scripts/pgo.sh.
 # Needs GNU time and python3 (installed from Debian packages when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +19,13 @@ strategies=("$@")
 source scripts/need.sh
 need /usr/bin/time:time python3:python3
 
-echo "== cargo build --release"
-cargo build --release --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/stratus"
+if [ -n "${STRATUS:-}" ]; then
+    bin="$STRATUS"
+else
+    echo "== cargo build --release"
+    cargo build --release --quiet
+    bin="${CARGO_TARGET_DIR:-target}/release/stratus"
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# A profile-guided build (#18; not in CI: about 15 minutes). The compiler
+# learns from a training run which branches the simulation takes and which
+# calls are hot, then lays the code out for them: the same source, the
+# same results (the determinism tests' reports are byte-identical), a
+# faster binary.
+#   scripts/pgo.sh                 build target/pgo/release/stratus
+#   scripts/pgo.sh bench [ARGS…]   then `cargo bench --bench throughput ARGS…`
+#                                  built with the same profile
+# Steps:
+#   1. an instrumented release build (target/pgo-train);
+#   2. training: every bundled scenario compared across its strategies,
+#      az-outage at ten times the arrivals under each strategy, and a live
+#      shop (`serve`) loaded by `stratus load` for a few seconds a strategy,
+#      so the live driver's paths count as warm and are not laid out as
+#      cold code;
+#   3. the counts merged (llvm-profdata from rustup's llvm-tools component,
+#      added when missing) into target/pgo/stratus.profdata;
+#   4. the release build with -Cprofile-use (target/pgo).
+# The profile is made fresh from the checkout each time: nothing is kept
+# between versions, so a stale profile cannot mislead the compiler.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/serving.sh
+mode="${1:-build}"
+[ "$mode" = build ] || [ "$mode" = bench ] || {
+    echo "usage: scripts/pgo.sh [build | bench [CRITERION ARGS...]]" >&2
+    exit 64
+}
+[ $# -gt 0 ] && shift
+
+sysroot="$(rustc --print sysroot)"
+host="$(rustc -vV | sed -n 's/^host: //p')"
+profdata="$sysroot/lib/rustlib/$host/bin/llvm-profdata"
+if [ ! -x "$profdata" ]; then
+    echo "== rustup component add llvm-tools (llvm-profdata, matching rustc's LLVM)"
+    rustup component add llvm-tools
+fi
+
+root="$PWD/target"
+raw="$root/pgo-train/profraw"
+merged="$root/pgo/stratus.profdata"
+rm -rf "$raw"
+mkdir -p "$raw" "$root/pgo"
+
+echo "== 1. instrumented build (target/pgo-train)"
+RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-generate=$raw" \
+    cargo build --release --quiet --bin stratus --target-dir "$root/pgo-train"
+bin="$root/pgo-train/release/stratus"
+# The build scripts ran instrumented too; only the training's counts count.
+rm -rf "$raw" && mkdir -p "$raw"
+
+echo "== 2. training"
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+for f in scenarios/*.toml; do
+    "$bin" compare "$(basename "$f" .toml)" --format json >/dev/null
+done
+sed 's/^arrivals_per_second = 20.0/arrivals_per_second = 200.0/' scenarios/az-outage.toml \
+    >"$work/az-outage-x10.toml"
+grep -q '^arrivals_per_second = 200.0' "$work/az-outage-x10.toml"
+for s in sticky store cookie durable; do
+    "$bin" run "$work/az-outage-x10.toml" --strategy "$s" --format json >/dev/null
+done
+for s in sticky store cookie; do
+    lb=$(port) adm=$(port)
+    "$bin" serve steady-state --strategy "$s" --listen "127.0.0.1:$lb" \
+        --admin "127.0.0.1:$adm" --token pgo >"$work/serve-$s.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    wait_serving "$work/serve-$s.log" "$pid"
+    "$bin" load "http://127.0.0.1:$lb" --rate 200 --duration 5s --format json >/dev/null
+    # Ctrl-C: the server exits cleanly, and only then writes its counts.
+    kill -INT "$pid"
+    wait "$pid"
+done
+
+echo "== 3. llvm-profdata merge"
+"$profdata" merge -o "$merged" "$raw"
+
+export RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$merged"
+if [ "$mode" = build ]; then
+    echo "== 4. profile-guided build (target/pgo)"
+    cargo build --release --quiet --bin stratus --target-dir "$root/pgo"
+    echo "built $root/pgo/release/stratus"
+else
+    echo "== 4. cargo bench --bench throughput $* (profile-guided, target/pgo)"
+    cargo bench --bench throughput --target-dir "$root/pgo" -- "$@"
+fi
