@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A profile-guided build (#18; not in CI: about 15 minutes). The compiler
 # learns from a training run which branches the simulation takes and which
-# calls are hot, then lays the code out for them: the same source, the
-# same results (the determinism tests' reports are byte-identical), a
-# faster binary.
+# calls are hot, then lays the code out for them: the same source and the
+# same results (every bundled scenario's report was byte-identical outside
+# `wall` when the README's figures were taken; check again with a new
+# compiler), a faster binary.
 #   scripts/pgo.sh                 build target/pgo/release/stratus
 #   scripts/pgo.sh bench [ARGS…]   then `cargo bench --bench throughput ARGS…`
 #                                  built with the same profile
