@@ -17,8 +17,8 @@ use stratus_model::control::ControlPlane;
 use stratus_model::dns::Answer;
 use stratus_model::rng::{Rng, Streams};
 use stratus_model::scenario::AzIx;
+use stratus_model::time::NEVER;
 use stratus_model::time::SimTime;
-use stratus_model::workload::NEVER;
 
 /// The clients' resolver caches.
 pub struct Resolver {

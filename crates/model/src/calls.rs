@@ -6,7 +6,7 @@
 //! once it has ended.
 
 use crate::breaker::{Breaker, State};
-use crate::retry::RetryPolicy;
+use crate::retry::policy::RetryPolicy;
 use crate::rng::Rng;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
@@ -206,7 +206,7 @@ mod tests {
         let database = RetryPolicy {
             max_attempts: 2,
             base: Dur(100 * MS),
-            backoff: crate::retry::Backoff::Constant,
+            backoff: crate::retry::policy::Backoff::Constant,
             breaker: Some(BreakerCfg {
                 failures: 2,
                 window: Dur(10 * SEC),

@@ -22,8 +22,8 @@
 use crate::core::AzIx;
 use crate::rng::Rng;
 use crate::scenario::{Dns, DnsClient, DnsHealthCheck, DnsRouting};
+use crate::time::NEVER;
 use crate::time::{SEC, SimTime};
-use crate::workload::NEVER;
 
 /// The most records one multivalue answer holds (Route 53: "up to eight
 /// healthy records").

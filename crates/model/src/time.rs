@@ -9,6 +9,10 @@ use std::fmt;
 /// A point in virtual time, in nanoseconds since the start of the run.
 pub type SimTime = u64;
 
+/// A time that has not happened: kept in place of an `Option` where every
+/// event reads it (a shopper, a resolver's client), so the record stays small.
+pub const NEVER: SimTime = SimTime::MAX;
+
 pub const NS: u64 = 1;
 pub const US: u64 = 1_000;
 pub const MS: u64 = 1_000_000;

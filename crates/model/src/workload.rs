@@ -20,11 +20,7 @@ use crate::session::Sid;
 use crate::shop::Response;
 use crate::station::ServiceDistribution;
 use crate::station::draw_service;
-use crate::time::{SimTime, nearest_ns};
-
-/// A time that has not happened: kept in place of an `Option` in the
-/// shopper, which every event touches and whose size the cache feels.
-pub const NEVER: SimTime = SimTime::MAX;
+use crate::time::{NEVER, SimTime, nearest_ns};
 
 /// Failures in a row after which a shopper gives up (CONTRACT.md).
 pub const MAX_FAILURES: u8 = 3;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::rng::Streams;
+use crate::time::{Dur, MS, SEC};
 
 fn policy(backoff: Backoff, jitter: Jitter) -> RetryPolicy {
     RetryPolicy {

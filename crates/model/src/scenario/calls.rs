@@ -7,7 +7,7 @@
 use super::context::{Ctx, ScenarioError};
 use super::retry::{RawRetry, policy};
 use crate::calls::{CallPolicy, Calls};
-use crate::retry::RetryPolicy;
+use crate::retry::policy::RetryPolicy;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

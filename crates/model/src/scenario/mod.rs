@@ -266,7 +266,7 @@ pub struct Workload {
     /// Share of shoppers who attack the shop as they shop (see `world::attack`).
     pub attackers: f64,
     /// What the client does after a failed or slow attempt (`[workload.retry]`).
-    pub retry: crate::retry::RetryPolicy,
+    pub retry: crate::retry::policy::RetryPolicy,
 }
 
 /// Something the scenario does at a moment of the run.
@@ -578,7 +578,7 @@ impl Scenario {
                 order_history: 0.0,
                 popularity: 1.0,
                 attackers: 0.0,
-                retry: crate::retry::RetryPolicy::none(),
+                retry: crate::retry::policy::RetryPolicy::none(),
             },
             timeline: Vec::new(),
             slo: Vec::new(),

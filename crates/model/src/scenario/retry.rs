@@ -6,7 +6,7 @@
 use super::context::{Ctx, ScenarioError, choice, positive};
 use super::values::{D, Num};
 use crate::breaker::BreakerCfg;
-use crate::retry::{Backoff, Jitter, RetryPolicy};
+use crate::retry::policy::{Backoff, Jitter, RetryPolicy};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -139,7 +139,7 @@ fn breaker(cx: &Ctx, b: RawBreaker, table: &str) -> Result<BreakerCfg, ScenarioE
 
 #[cfg(test)]
 mod tests {
-    use crate::retry::{Backoff, Jitter, RetryPolicy};
+    use crate::retry::policy::{Backoff, Jitter, RetryPolicy};
     use crate::scenario::parse_scenario;
     use crate::time::{Dur, MS, SEC};
 
