@@ -8,6 +8,7 @@
 
 use super::http::{Place, accept_loop};
 use super::node::{NodeCtx, Shop};
+use super::resolver::{NoEntry, Resolver};
 use super::sessions::NodeSessions;
 use hyper::service::service_fn;
 use std::net::SocketAddr;
@@ -45,7 +46,7 @@ pub struct Control {
     /// The balancer node the last request came in through (see `proxy`).
     pub entry: AzIx,
     /// With `[dns]`: the clients' cached answers (see `resolver`).
-    pub resolver: super::resolver::Resolver,
+    pub resolver: Resolver,
     /// Requests through the balancer, by second.
     pub series: super::series::Series,
     /// When (s) each action was applied.
@@ -122,7 +123,7 @@ impl Cluster {
             addrs: Vec::new(),
             log: Vec::new(),
             entry: 0,
-            resolver: super::resolver::Resolver::new(sc.seed, sc.region.azs.len()),
+            resolver: Resolver::new(sc.seed, sc.region.azs.len()),
             series: Default::default(),
             injected: Vec::new(),
         };
@@ -361,5 +362,34 @@ impl Cluster {
         for n in c.nodes.iter_mut().filter_map(Option::take) {
             n.task.abort();
         }
+    }
+}
+
+impl Cluster {
+    /// With `[dns]`, the balancer node this request connects to, after any
+    /// connect timeouts on dead addresses (the resolver's answer, tried as
+    /// `dns.client` says).
+    pub async fn dns_entry(&self) -> Result<AzIx, NoEntry> {
+        let now = self.shop.clock.now();
+        let attempts = {
+            let mut c = self.lock();
+            let Control { resolver, cp, .. } = &mut *c;
+            resolver.attempts(cp, now)
+        };
+        if attempts.is_empty() {
+            return Err(NoEntry::NoneAnswers);
+        }
+        let timeout = std::time::Duration::from_nanos(self.sc.load_balancer.connect_timeout.0);
+        for az in attempts {
+            let answers = {
+                let c = self.lock();
+                c.cp.net.answers(&c.cp.alive, az)
+            };
+            if answers {
+                return Ok(az);
+            }
+            tokio::time::sleep(timeout).await;
+        }
+        Err(NoEntry::TimedOut)
     }
 }

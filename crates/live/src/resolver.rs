@@ -11,8 +11,8 @@
 //! an AZ gets that AZ's node in a single answer, its own order in a
 //! multivalue one, and keeps the answer for the TTL. A client tries its
 //! answer from the first address each time (no connection is kept).
+//! The cluster tries the addresses (`Cluster::dns_entry`).
 
-use super::cluster::{Cluster, Control};
 use stratus_model::control::ControlPlane;
 use stratus_model::dns::Answer;
 use stratus_model::rng::{Rng, Streams};
@@ -50,7 +50,7 @@ impl Resolver {
     /// The addresses this request tries, in order: all of its client's
     /// answer (`next_address`) or only the first (`pinned`). Empty: no
     /// balancer node answers.
-    fn attempts(&mut self, cp: &ControlPlane, now: SimTime) -> Vec<AzIx> {
+    pub(crate) fn attempts(&mut self, cp: &ControlPlane, now: SimTime) -> Vec<AzIx> {
         let dns = cp.dns.as_ref().expect("[dns]");
         let answering = |a: AzIx| cp.net.answers(&cp.alive, a);
         let k = self.turn % self.clients.len();
@@ -69,33 +69,5 @@ impl Resolver {
         let mut tries = vec![this.current()];
         tries.extend(std::iter::from_fn(|| this.after_failure(dns.cfg.client)));
         tries
-    }
-}
-
-impl Cluster {
-    /// The balancer node this request connects to, after any connect
-    /// timeouts on dead addresses.
-    pub async fn dns_entry(&self) -> Result<AzIx, NoEntry> {
-        let now = self.shop.clock.now();
-        let attempts = {
-            let mut c = self.lock();
-            let Control { resolver, cp, .. } = &mut *c;
-            resolver.attempts(cp, now)
-        };
-        if attempts.is_empty() {
-            return Err(NoEntry::NoneAnswers);
-        }
-        let timeout = std::time::Duration::from_nanos(self.sc.load_balancer.connect_timeout.0);
-        for az in attempts {
-            let answers = {
-                let c = self.lock();
-                c.cp.net.answers(&c.cp.alive, az)
-            };
-            if answers {
-                return Ok(az);
-            }
-            tokio::time::sleep(timeout).await;
-        }
-        Err(NoEntry::TimedOut)
     }
 }

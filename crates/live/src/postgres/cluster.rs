@@ -5,15 +5,12 @@
 //! when Stratus itself goes, never when a short-lived worker thread exits.
 
 use super::pool::Pool;
-use super::{Engine, Pg, PgError, Server, Stats, lag, proc};
+use super::{Engine, Pg, PgError, SUPERUSER, Server, Stats, lag, proc};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use stratus_model::db::{Database, DbIx, DbState, Role};
 use stratus_model::rng::Streams;
-
-/// The database superuser `initdb` creates (trust authentication, loopback only).
-pub const SUPERUSER: &str = "stratus";
 
 /// What a started cluster needs to change itself.
 pub struct Setup {

@@ -51,7 +51,7 @@ pub async fn sample(servers: Arc<Mutex<Vec<Server>>>, lag: Arc<Mutex<Lag>>) {
             .collect();
         for port in ports {
             if !pools.iter().any(|(p, _, _)| *p == port) {
-                let pool = Pool::local(port, super::cluster::SUPERUSER, Duration::from_secs(1));
+                let pool = Pool::local(port, super::SUPERUSER, Duration::from_secs(1));
                 pools.push((port, pool, 0.0));
             }
             let (_, pool, seen) = pools

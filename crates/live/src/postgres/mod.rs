@@ -29,6 +29,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use stratus_model::db::DbIx;
 
+/// The database superuser `initdb` creates (trust authentication, loopback only).
+pub const SUPERUSER: &str = "stratus";
+
 /// Why the PostgreSQL cluster could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
