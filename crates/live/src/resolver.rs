@@ -10,8 +10,8 @@
 //! balancer's nodes), each with its own resolver cache: a client homed in
 //! an AZ gets that AZ's node in a single answer, its own order in a
 //! multivalue one, and keeps the answer for the TTL. A client tries its
-//! answer from the first address each time (no connection is kept).
-//! The cluster tries the addresses (`Cluster::dns_entry`).
+//! answer from the first address each time (no connection is kept);
+//! `Cluster::dns_entry` makes those tries.
 
 use stratus_model::control::ControlPlane;
 use stratus_model::dns::Answer;
