@@ -24,8 +24,10 @@ use stratus_model::wire::Sent;
 /// Runs `sc` under `strategy` with `seed`, as fast as possible: the path
 /// `stratus run` takes ([`run_injected`] with nothing injected), so the
 /// benchmarks time the code users run, and a profile-guided build trained
-/// on the command line optimises it (the `dyn Pacer` loop of
-/// [`run_paced`] is another copy of the event loop, and ran cold).
+/// on the command line optimises it. ([`run_paced`] runs the same generic
+/// loop, `Engine::run_until`, instantiated for `dyn Pacer`: a second
+/// compiled instance, with a virtual call a time step, that the command
+/// line never takes and the training leaves cold.)
 pub fn run(sc: &Scenario, strategy: Strategy, seed: u64) -> Report {
     run_injected(sc, strategy, seed, &[])
 }
