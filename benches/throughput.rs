@@ -9,7 +9,7 @@
 //!
 //! cargo bench --bench throughput
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use std::hint::black_box;
 use stratus::cart::{Cart, Item};
 use stratus::engine::{Engine, Model, Queue, Unpaced};
@@ -158,4 +158,16 @@ fn store(c: &mut Criterion) {
 }
 
 criterion_group!(benches, hold, model, cookie, store);
-criterion_main!(benches);
+
+#[path = "../src/malloc.rs"]
+mod malloc;
+
+/// `criterion_main!`'s body, after the allocator setting the `stratus`
+/// binary makes: without it, the runs after the first found glibc's mapping
+/// threshold raised by the last run's freed buffers, which the command line
+/// never does.
+fn main() {
+    malloc::keep_large_blocks_mapped();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -81,12 +81,35 @@ done
 echo "== 3. llvm-profdata merge"
 "$profdata" merge -o "$merged" "$raw"
 
+# The profile knows functions by their symbol names, which carry a hash of
+# each crate and its dependencies' features. A build that turns on one more
+# feature somewhere below the model (a dev-dependency's, in `cargo bench`)
+# names every model function differently, and the compiler then applies
+# none of the profile there, without a word. So the optimised binary must
+# share the model's names with the trained one.
+model_symbols() { { nm --defined-only "$1" | grep -o '_ZN13stratus_model[^ ]*' || true; } | sort -u; }
+same_names() {
+    local n shared
+    n=$(model_symbols "$1" | wc -l)
+    shared=$(comm -12 <(model_symbols "$bin") <(model_symbols "$1") | wc -l)
+    echo "$1 shares $shared of its $n model symbols with the trained binary"
+    if [ "$shared" -le $((n / 2)) ]; then
+        echo "error: the profile does not name this build's functions, so it was not applied;" \
+            "compare its crates' features with the release build's (cargo tree -e features)" >&2
+        exit 1
+    fi
+}
+
 export RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$merged"
 if [ "$mode" = build ]; then
     echo "== 4. profile-guided build (target/pgo)"
     cargo build --release --quiet --bin stratus --target-dir "$root/pgo"
+    same_names "$root/pgo/release/stratus"
     echo "built $root/pgo/release/stratus"
 else
     echo "== 4. cargo bench --bench throughput $* (profile-guided, target/pgo)"
+    exe=$(cargo bench --bench throughput --no-run --target-dir "$root/pgo" --message-format=json |
+        sed -n 's/.*"executable":"\([^"]*throughput[^"]*\)".*/\1/p' | tail -1)
+    same_names "$exe"
     cargo bench --bench throughput --target-dir "$root/pgo" -- "$@"
 fi
