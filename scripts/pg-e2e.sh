@@ -7,9 +7,9 @@
 #     driver's connect timeout on the dead primary, then the shopper tries
 #     again, as in the simulation), and checkouts succeed after it (orders
 #     the promoted primary holds were placed after the promotion);
-#   - psql on the promoted primary counts exactly the orders the shoppers
-#     were told succeeded (plus any COMMIT whose answer never came, counted
-#     by the server as in doubt);
+#   - psql on the promoted primary counts exactly the orders the shop saw
+#     committed (plus any COMMIT whose answer never came, counted by the
+#     server as in doubt), and every order a shopper was told succeeded;
 #   - the replica lag in the report was measured on the replica, above 0;
 #   - after Ctrl-C no postgres process is left and the data folder is gone;
 #   - the replica-lag lesson (tests/fixtures/engines/replica-lag-*.toml, the
@@ -85,15 +85,22 @@ in_doubt=$(curl -s -H "Authorization: Bearer e2e" "http://127.0.0.1:$admin/admin
 sql() { psql -h 127.0.0.1 -p "$standby_port" -U stratus -d postgres -tAc "$1"; }
 in_primary=$(sql "SELECT count(*) FROM orders")
 after=$(sql "SELECT count(*) FROM orders WHERE placed_ns > ${promoted_at/./}000000")
-read -r ok failed writes_failed lag p50 p99 lag_n <<<"$(python3 -c '
+read -r ok failed committed writes_failed lag p50 p99 lag_n <<<"$(python3 -c '
 import json,sys; r=json.load(open(sys.argv[1]))
 d=r["database"]; c=r["checkouts"]; l=d["replica_lag_ms"]
-print(c["ok"], c["failed"], d["failed_writes"], l["max"], l["p50"], l["p99"], l["applied"])' "$work/load.json")"
-echo "checkouts ok $ok, failed $failed; failed writes $writes_failed; psql on the promoted primary: $in_primary orders ($after after the promotion at ${promoted_at}s); in doubt $in_doubt; replica lag p50 $p50, p99 $p99, max $lag ms over $lag_n samples"
+print(c["ok"], c["failed"], d["orders_committed"], d["failed_writes"], l["max"], l["p50"], l["p99"], l["applied"])' "$work/load.json")"
+echo "checkouts ok $ok, failed $failed; orders committed $committed; failed writes $writes_failed; psql on the promoted primary: $in_primary orders ($after after the promotion at ${promoted_at}s); in doubt $in_doubt; replica lag p50 $p50, p99 $p99, max $lag ms over $lag_n samples"
 [ "$writes_failed" -ge 1 ] || fail "no write failed during the promotion window"
 [ "$after" -ge 1 ] || fail "no order was placed after the promotion"
-[ "$in_primary" -ge "$ok" ] && [ "$in_primary" -le $((ok + in_doubt)) ] ||
-    fail "the promoted primary holds $in_primary orders; shoppers were told $ok (in doubt $in_doubt)"
+# A checkout whose answer comes after the load's end is committed but not
+# counted ok, as a simulated run ends with it unanswered (one did in a CI
+# run: 74 orders held, 73 told): the shoppers' count bounds the orders from
+# below, and the shop's own count of COMMITs exactly, give or take those in
+# doubt.
+[ "$in_primary" -ge "$ok" ] || fail "the promoted primary holds $in_primary orders; shoppers were told $ok"
+[ "$committed" -ge "$ok" ] || fail "the shop committed $committed orders; shoppers were told $ok"
+[ "$in_primary" -ge "$committed" ] && [ "$in_primary" -le $((committed + in_doubt)) ] ||
+    fail "the promoted primary holds $in_primary orders; the shop committed $committed (in doubt $in_doubt)"
 python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$lag" ||
     fail "replica lag was not measured above zero"
 
