@@ -1,6 +1,6 @@
 //! The allocator's one setting, made before anything else runs. It sits
-//! outside the library (which forbids `unsafe`) and is included by path into
-//! the `stratus` binary and `benches/throughput.rs` alike, so the benchmark
+//! outside the library (which forbids `unsafe`): a module of the `stratus`
+//! binary, which `benches/throughput.rs` includes by path, so the benchmark
 //! times the same allocator the command line runs.
 //!
 //! glibc starts by giving blocks of 128 KiB and more their own mapping, but
