@@ -4,7 +4,7 @@
 //! orders the runs; this reads the files and prints through the same code
 //! as the unsharded command).
 
-use super::{CliError, Output, compare, slo_verdict, sweep};
+use super::{CliError, Output, compare, grid, slo_verdict, sweep};
 use crate::report::merge::{MergeError, merge as merge_parts};
 use crate::report::part::{Command, PART_SCHEMA, Part};
 use crate::scenario::ScenarioError;
@@ -93,7 +93,7 @@ pub(super) fn merge(files: &[PathBuf], output: &Output) -> Result<(), CliError> 
             None,
         ),
         Command::Sweep => {
-            let points = sweep::points_of(&head.sets);
+            let points = grid::points_of(&head.sets);
             sweep::print(&sweep::labelled(&points, &m.runs), output, None)?;
             slo_verdict(&m.runs)
         }

@@ -5,6 +5,7 @@
 mod compare;
 mod dashboard;
 mod diff;
+mod grid;
 mod live;
 mod merge;
 pub mod pace;

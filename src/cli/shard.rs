@@ -6,7 +6,7 @@
 
 use super::pace::Stopwatch;
 use super::runs::{Runs, execute_in};
-use super::{CliError, Format, Output, emit, load_text, read_beside, sweep};
+use super::{CliError, Format, Output, emit, grid, load_text, read_beside};
 use crate::report::Report;
 use crate::report::part::{
     Command, PART_SCHEMA, Part, PartRun, PartWall, Planned, Shard, Source, round_trips, seeds_of,
@@ -159,8 +159,8 @@ pub(super) fn sweep(
     let (name, text) = load_text(file)?;
     let reads = Reads::new(&name);
     let base = parse_scenario_with(&name, &text, &|n| reads.read(n))?;
-    let (points, scenarios): (Vec<sweep::Point>, Vec<Scenario>) =
-        sweep::grid_reading(&name, &text, sets, &|n| reads.read(n))?
+    let (points, scenarios): (Vec<grid::Point>, Vec<Scenario>) =
+        grid::grid_reading(&name, &text, sets, &|n| reads.read(n))?
             .into_iter()
             .unzip();
     let sts = plan.strategies(&scenarios[0])?;
@@ -171,7 +171,7 @@ pub(super) fn sweep(
         .enumerate()
         .map(|(index, &(_, st, seed))| Planned {
             index,
-            set: sweep::describe(&points[index / per_point]),
+            set: grid::describe(&points[index / per_point]),
             strategy: st.to_string(),
             seed,
         })
@@ -180,7 +180,7 @@ pub(super) fn sweep(
     let scenario = Source::of(&base.name, &name, text.as_bytes());
     let strategies = sts.iter().map(|s| s.to_string()).collect();
     let mut part = header(Command::Sweep, scenario, reads, strategies, grid, shard);
-    part.sets = sweep::axes(sets)?;
+    part.sets = grid::axes(sets)?;
     finish(part, runs, watch, output)
 }
 
