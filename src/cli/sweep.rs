@@ -1,8 +1,7 @@
-//! `stratus sweep`: a grid of scenario variants. Each `--set KEY=V1,V2,…`
-//! names a key path in the scenario file and its values; every combination is
-//! written into a copy of the file and read back through the same parser and
-//! checks as any scenario, so a sweep can never run a scenario a file could
-//! not hold.
+//! `stratus sweep`: a grid of scenario variants (`grid.rs` makes it from the
+//! `--set KEY=V1,V2,…` arguments, each point read back through the same
+//! parser and checks as any scenario), run and printed as CSV, JSON, a plot
+//! or a page.
 
 use super::grid::{Point, grid};
 use super::{
